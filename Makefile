@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: MIT
+# A thin wrapper over CMake: the commands the README promises.
+#   make deps    install missing Debian packages (scripts/install-deps.sh)
+#   make build   configure and build into build/ (warnings are errors)
+#   make test    deps + build + every test, then the suite again under ASan+UBSan, then a fuzz smoke
+#   make fuzz    run every libFuzzer target for FUZZ_SECONDS (default 60)
+#   make bench   run every benchmark against its peer and print the ratio lines
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test test-unit test-asan fuzz fuzz-smoke bench clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh all
+
+build: deps
+	cmake -S . -B build -DTETHER_WERROR=ON $(CMAKE_FLAGS)
+	cmake --build build -j $(JOBS)
+
+test-unit: build
+	cd build && ctest --output-on-failure -j $(JOBS)
+
+test-asan: deps
+	cmake -S . -B build-asan -DTETHER_WERROR=ON -DTETHER_SANITIZER=address,undefined \
+	  -DTETHER_BUILD_BENCH=OFF $(CMAKE_FLAGS)
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+fuzz-smoke: deps
+	scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS)
+
+test: test-unit test-asan fuzz-smoke
+
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+bench: deps
+	scripts/bench.sh
+
+clean:
+	rm -rf build build-asan build-fuzz build-release

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: MIT */
+/* tether: HTTP/TCP connections that survive resets. Umbrella header; includes the others only. */
+#ifndef TETHER_TETHER_H
+#define TETHER_TETHER_H
+
+#include "tether/version.h"
+#include "tether/common.h"
+#include "tether/error.h"
+
+#endif

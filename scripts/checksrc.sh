@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Source rules a compiler does not check (STYLE §9): banned functions, raw allocation outside
+# src/core/alloc.c, the SPDX line, and printing or exiting below the CLI.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+fails=0
+report() {
+    echo "checksrc: $1"
+    fails=$((fails + 1))
+}
+
+lib_sources=$(find src -name '*.c' -o -name '*.h' | grep -v '^src/cli/' | sort)
+all_sources=$(find src include -name '*.c' -o -name '*.h' | sort)
+
+for f in $all_sources; do
+    head -1 "$f" | grep -q 'SPDX-License-Identifier' || report "$f: first line is not the SPDX line"
+    if grep -nE '\b(sprintf|vsprintf|strcpy|strcat|strtok|atoi|gets|strerror)\s*\(' "$f" |
+        grep -vE '\b(snprintf|vsnprintf)\b' >/tmp/checksrc.$$; then
+        while read -r line; do report "$f:$line: banned function"; done </tmp/checksrc.$$
+    fi
+done
+for f in $lib_sources; do
+    [ "$f" = src/core/alloc.c ] && continue
+    grep -nE '(^|[^_a-z])(malloc|calloc|realloc|free)\s*\(' "$f" | grep -v 'tt__' >/tmp/checksrc.$$ &&
+        while read -r line; do report "$f:$line: raw allocation (use tt__malloc/tt__free)"; done </tmp/checksrc.$$
+    grep -nE '\b(printf|fprintf|puts|fputs|perror|exit|abort)\s*\(' "$f" >/tmp/checksrc.$$ &&
+        while read -r line; do report "$f:$line: the library never prints or exits"; done </tmp/checksrc.$$
+done
+rm -f /tmp/checksrc.$$
+if [ "$fails" -ne 0 ]; then
+    echo "checksrc: $fails problem(s)"
+    exit 1
+fi
+echo "checksrc: ok ($(echo "$all_sources" | wc -l) files)"

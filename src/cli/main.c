@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/* The tether command: dispatch to subcommands, --help, --version, `help NAME`. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tether/tether.h"
+
+#include "cli.h"
+
+/* Subcommands arrive with the issues that build them; help lists only what exists. */
+const struct cli_command cli_commands[] = {
+    {NULL, NULL, NULL, NULL},
+};
+
+int cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("tether: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_EXIT_USAGE;
+}
+
+static const struct cli_command *cli_find(const char *name)
+{
+    for (const struct cli_command *c = cli_commands; c->name; c++) {
+        if (strcmp(c->name, name) == 0) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+static void cli_print_help(FILE *out)
+{
+    fprintf(out,
+            "tether %s - HTTP/TCP connections that survive resets\n"
+            "\n"
+            "Usage: tether [--help] [--version] <command> [<args>]\n"
+            "       tether help <command>\n"
+            "\n",
+            tether_version());
+    if (!cli_commands[0].name) {
+        fputs("Commands: none yet in this build (the library is available to embed).\n", out);
+        return;
+    }
+    fputs("Commands:\n", out);
+    for (const struct cli_command *c = cli_commands; c->name; c++) {
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    }
+    fputs("\nRun 'tether help <command>' for a command's flags.\n", out);
+}
+
+static int cli_help(int argc, char **argv)
+{
+    if (argc < 3) {
+        cli_print_help(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc > 3) {
+        return cli_usage_error("help takes one command name, got extra argument '%s'", argv[3]);
+    }
+    const struct cli_command *c = cli_find(argv[2]);
+    if (!c) {
+        return cli_usage_error("unknown command '%s' (see 'tether --help')", argv[2]);
+    }
+    fputs(c->usage, stdout);
+    return CLI_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_print_help(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *arg = argv[1];
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+        cli_print_help(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
+        printf("tether %s\n", tether_version());
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(arg, "help") == 0) {
+        return cli_help(argc, argv);
+    }
+    if (arg[0] == '-') {
+        return cli_usage_error("unknown option '%s' (see 'tether --help')", arg);
+    }
+    const struct cli_command *c = cli_find(arg);
+    if (!c) {
+        return cli_usage_error("unknown command '%s' (see 'tether --help')", arg);
+    }
+    return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* The one place tether allocates: a replaceable allocator and allocation-failure injection. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static tether_malloc_fn alloc_malloc = malloc;
+static tether_realloc_fn alloc_realloc = realloc;
+static tether_free_fn alloc_free = free;
+
+#ifdef TETHER_UNITTESTS
+/* TETHER_TEST_FAIL_ALLOC_AT=n makes the nth allocation fail, so every error path can be
+ * exercised (STYLE §7, after curl's torture tests). */
+static long alloc_count;
+static long alloc_fail_at = -1;
+
+static bool alloc_should_fail(void)
+{
+    if (alloc_fail_at == -1) {
+        const char *env = getenv("TETHER_TEST_FAIL_ALLOC_AT");
+        alloc_fail_at = env ? strtol(env, NULL, 10) : 0;
+    }
+    return alloc_fail_at > 0 && ++alloc_count == alloc_fail_at;
+}
+#else
+static bool alloc_should_fail(void)
+{
+    return false;
+}
+#endif
+
+int tether_set_allocator(tether_malloc_fn m, tether_realloc_fn r, tether_free_fn f)
+{
+    if (!m && !r && !f) {
+        alloc_malloc = malloc;
+        alloc_realloc = realloc;
+        alloc_free = free;
+        return 0;
+    }
+    if (!m || !r || !f) {
+        return TETHER_EINVAL;
+    }
+    alloc_malloc = m;
+    alloc_realloc = r;
+    alloc_free = f;
+    return 0;
+}
+
+void *tt__malloc(size_t size)
+{
+    if (alloc_should_fail()) {
+        return NULL;
+    }
+    return alloc_malloc(size ? size : 1);
+}
+
+void *tt__calloc(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size) {
+        return NULL;
+    }
+    void *p = tt__malloc(n * size);
+    if (p) {
+        memset(p, 0, n * size);
+    }
+    return p;
+}
+
+void *tt__realloc(void *ptr, size_t size)
+{
+    if (alloc_should_fail()) {
+        return NULL;
+    }
+    return alloc_realloc(ptr, size ? size : 1);
+}
+
+void tt__free(void *ptr)
+{
+    if (ptr) {
+        alloc_free(ptr);
+    }
+}
+
+char *tt__strndup(const char *s, size_t n)
+{
+    char *p = tt__malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}

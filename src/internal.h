@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* tt__ declarations shared across src/: allocation, error mapping, bounded buffers. Never
+ * installed. */
+#ifndef TETHER_INTERNAL_H
+#define TETHER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tether/tether.h"
+
+/* File-local helpers that unit tests need to reach are `static` unless testing (STYLE §7). */
+#ifdef TETHER_UNITTESTS
+#define TETHER_UNITTEST
+#else
+#define TETHER_UNITTEST static
+#endif
+
+#define tt__container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+#define tt__countof(a) (sizeof(a) / sizeof((a)[0]))
+
+/* --- Intrusive doubly-linked lists (libuv's queue, spelled out). A head is an empty node. */
+struct tt__list {
+    struct tt__list *prev;
+    struct tt__list *next;
+};
+static inline void tt__list_init(struct tt__list *l)
+{
+    l->prev = l;
+    l->next = l;
+}
+static inline bool tt__list_empty(const struct tt__list *l)
+{
+    return l->next == l;
+}
+static inline void tt__list_insert_tail(struct tt__list *head, struct tt__list *n)
+{
+    n->next = head;
+    n->prev = head->prev;
+    head->prev->next = n;
+    head->prev = n;
+}
+/* Safe on a node that is not in a list, if it was initialised. */
+static inline void tt__list_remove(struct tt__list *n)
+{
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+    tt__list_init(n);
+}
+
+/* --- alloc.c: every allocation goes through these (fault injection, tether_set_allocator). */
+void *tt__malloc(size_t size);
+void *tt__calloc(size_t n, size_t size);
+void *tt__realloc(void *ptr, size_t size);
+void tt__free(void *ptr);
+char *tt__strndup(const char *s, size_t n);
+
+/* --- errors.c: each foreign error source is mapped here and nowhere else. */
+int tt__err_from_errno(int sys_errno);
+int tt__err_from_uv(int uv_status);
+int tt__err_from_gai(int eai);
+/* Maps an OpenSSL failure. `ssl_error` is SSL_get_error()'s answer (or 0 when there is no
+ * SSL object); `sys_errno` is errno when that answer was SSL_ERROR_SYSCALL. Drains the calling
+ * thread's OpenSSL error queue into `detail` (may be NULL). */
+int tt__err_from_ssl(int ssl_error, int sys_errno, char *detail, size_t detail_len);
+/* The positive errno a libuv status stands for (UV_ECONNRESET -> ECONNRESET), or 0. */
+int tt__errno_from_uv(int uv_status);
+/* Fills code/syscall/origin from a libuv status in one step. */
+void tt__failure_from_uv(struct tether_failure *f, enum tether_syscall syscall, int uv_status);
+
+/* --- buf.c: byte buffers with a hard cap set at init; growth past it is TETHER_ETOOBIG. */
+struct tt__buf {
+    char *data;
+    size_t len;
+    size_t cap;     /* allocated */
+    size_t max_len; /* hard cap */
+};
+void tt__buf_init(struct tt__buf *b, size_t max_len);
+void tt__buf_cleanup(struct tt__buf *b);
+int tt__buf_reserve(struct tt__buf *b, size_t extra);
+int tt__buf_append(struct tt__buf *b, const void *data, size_t len);
+int tt__buf_append_str(struct tt__buf *b, const char *s);
+int tt__buf_appendf(struct tt__buf *b, const char *fmt, ...) TETHER_PRINTF(2, 3);
+/* Drops the first `n` bytes (consumed input), keeping the rest at the front. */
+void tt__buf_consume(struct tt__buf *b, size_t n);
+void tt__buf_reset(struct tt__buf *b);
+
+#endif

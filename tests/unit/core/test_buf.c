@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* Bounded buffers and the allocator hooks. */
+#include <stdlib.h>
+
+#include "internal.h"
+#include "test.h"
+
+static void test_append_and_cap(void **state)
+{
+    (void)state;
+    struct tt__buf b;
+    tt__buf_init(&b, 10);
+    ASSERT_OK(tt__buf_append(&b, "hello", 5));
+    ASSERT_OK(tt__buf_append_str(&b, "world"));
+    ASSERT_SPAN_EQ(b.data, b.len, "helloworld");
+    assert_int_equal(b.data[b.len], '\0');
+    /* The cap is hard: one more byte is refused and nothing changes. */
+    ASSERT_ERR(tt__buf_append(&b, "!", 1), TETHER_ETOOBIG);
+    ASSERT_SPAN_EQ(b.data, b.len, "helloworld");
+    tt__buf_consume(&b, 5);
+    ASSERT_SPAN_EQ(b.data, b.len, "world");
+    ASSERT_OK(tt__buf_appendf(&b, "%d%s", 42, "x"));
+    ASSERT_SPAN_EQ(b.data, b.len, "world42x");
+    ASSERT_ERR(tt__buf_appendf(&b, "%s", "abc"), TETHER_ETOOBIG);
+    tt__buf_consume(&b, 100);
+    assert_int_equal(b.len, 0);
+    tt__buf_cleanup(&b);
+    assert_null(b.data);
+}
+
+static void test_growth(void **state)
+{
+    (void)state;
+    struct tt__buf b;
+    tt__buf_init(&b, 1 << 20);
+    for (int i = 0; i < 10000; i++) {
+        ASSERT_OK(tt__buf_append(&b, "abcdefghij", 10));
+    }
+    assert_int_equal(b.len, 100000);
+    assert_true(b.cap > b.len);
+    assert_memory_equal(b.data + 99990, "abcdefghij", 10);
+    tt__buf_cleanup(&b);
+}
+
+static size_t counted_allocs;
+static void *counting_malloc(size_t n)
+{
+    counted_allocs++;
+    return malloc(n);
+}
+static void *counting_realloc(void *p, size_t n)
+{
+    counted_allocs++;
+    return realloc(p, n);
+}
+
+static void test_allocator_hooks(void **state)
+{
+    (void)state;
+    ASSERT_ERR(tether_set_allocator(counting_malloc, NULL, free), TETHER_EINVAL);
+    ASSERT_OK(tether_set_allocator(counting_malloc, counting_realloc, free));
+    counted_allocs = 0;
+    char *p = tt__strndup("abcdef", 3);
+    assert_string_equal(p, "abc");
+    tt__free(p);
+    void *z = tt__calloc(4, 8);
+    assert_memory_equal(z, "\0\0\0\0\0\0\0\0", 8);
+    tt__free(z);
+    assert_int_equal(counted_allocs, 2);
+    assert_null(tt__calloc(SIZE_MAX / 2, 4));
+    ASSERT_OK(tether_set_allocator(NULL, NULL, NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_append_and_cap),
+        cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_allocator_hooks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
