@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # A thin wrapper over CMake: the commands the README promises.
-#   make deps    install missing Debian packages (scripts/install-deps.sh)
+#   make deps    install missing Debian packages and the npm peers the tests use
 #   make build   configure and build into build/ (warnings are errors)
 #   make test    deps + build + every test, then the suite again under ASan+UBSan, then a fuzz smoke
 #   make fuzz    run every libFuzzer target for FUZZ_SECONDS (default 60)
@@ -16,6 +16,7 @@ all: build
 
 deps:
 	scripts/install-deps.sh all
+	scripts/install-peers.sh
 
 build: deps
 	cmake -S . -B build -DTETHER_WERROR=ON $(CMAKE_FLAGS)

@@ -6,5 +6,6 @@
 #include "tether/version.h"
 #include "tether/common.h"
 #include "tether/error.h"
+#include "tether/server.h"
 
 #endif

@@ -7,9 +7,11 @@
 #include "tether/tether.h"
 
 #include "cli.h"
+#include "commands.h"
 
 /* Subcommands arrive with the issues that build them; help lists only what exists. */
 const struct cli_command cli_commands[] = {
+    {"serve", cmd_serve_summary, cmd_serve_usage, cmd_serve},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -82,6 +82,11 @@ void tt__free(void *ptr)
     }
 }
 
+void tether_free(void *ptr)
+{
+    tt__free(ptr);
+}
+
 char *tt__strndup(const char *s, size_t n)
 {
     char *p = tt__malloc(n + 1);

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs what the peer tests (tests/peers, run by tests/cli/test_peers.sh) need: Node.js and
+# npm from Debian when missing, then the pinned npm packages from tests/peers/package-lock.json.
+# Idempotent: a second run installs nothing and takes a moment.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+peers=$root/tests/peers
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+
+missing=()
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-peers: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# undici 6 needs Node >= 18.17 (tests/peers/package.json "engines").
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+              process.exit(a > 18 || (a === 18 && b >= 17) ? 0 : 1)'; then
+    echo "install-peers: node $(node --version) is older than 18.17, which undici 6 needs" >&2
+    exit 1
+fi
+
+# npm writes node_modules/.package-lock.json on every install: reinstall when it is missing or
+# older than the lock file.
+stamp=$peers/node_modules/.package-lock.json
+if [ -f "$stamp" ] && [ ! "$peers/package-lock.json" -nt "$stamp" ]; then
+    echo "install-peers: tests/peers/node_modules is up to date"
+    exit 0
+fi
+echo "install-peers: npm ci in tests/peers"
+npm ci --prefix "$peers" --no-audit --no-fund

@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: MIT */
+/* Flag-value parsers (durations, sizes, numbers, ranges, HOST:PORT) and the flag cursor. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+
+#define ARGS_EXIT_USAGE 2
+
+static bool args_is_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+static char args_lower(char ch)
+{
+    return (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+}
+
+static bool args_eq_nocase(const char *a, const char *b)
+{
+    while (*a && *b) {
+        if (args_lower(*a) != args_lower(*b)) {
+            return false;
+        }
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
+/* Reads decimal digits at *p into *out, stopping at the first non-digit. Returns the number of
+ * digits, or -1 on overflow. */
+static int args_digits(const char **p, uint64_t *out)
+{
+    uint64_t v = 0;
+    int n = 0;
+    while (args_is_digit(**p)) {
+        unsigned d = (unsigned)(**p - '0');
+        if (v > (UINT64_MAX - d) / 10) {
+            return -1;
+        }
+        v = v * 10 + d;
+        (*p)++;
+        n++;
+    }
+    *out = v;
+    return n;
+}
+
+int args_parse_uint(const char *text, uint64_t min, uint64_t max, uint64_t *out)
+{
+    const char *p = text;
+    uint64_t v;
+    if (!text || args_digits(&p, &v) <= 0 || *p != '\0' || v < min || v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int args_parse_duration_ms(const char *text, uint64_t *out_ms)
+{
+    const char *p = text;
+    uint64_t whole;
+    uint64_t frac = 0;
+    uint64_t frac_scale = 1;
+    if (!text || args_digits(&p, &whole) <= 0) {
+        return -1;
+    }
+    if (*p == '.') {
+        p++;
+        int n = 0;
+        while (args_is_digit(*p)) {
+            /* Nine digits are already finer than a millisecond of an hour needs. */
+            if (++n > 9) {
+                return -1;
+            }
+            frac = frac * 10 + (uint64_t)(*p - '0');
+            frac_scale *= 10;
+            p++;
+        }
+        if (n == 0) {
+            return -1;
+        }
+    }
+    uint64_t unit;
+    if (strcmp(p, "ms") == 0) {
+        unit = 1;
+    } else if (strcmp(p, "s") == 0) {
+        unit = 1000;
+    } else if (strcmp(p, "m") == 0) {
+        unit = 60 * 1000;
+    } else if (strcmp(p, "h") == 0) {
+        unit = 3600 * 1000;
+    } else if (*p == '\0' && whole == 0 && frac_scale == 1) {
+        /* Zero is zero in every unit, and "0" is how users switch a timeout off. */
+        *out_ms = 0;
+        return 0;
+    } else {
+        return -1;
+    }
+    if (whole > ARGS_MAX_DURATION_MS / unit) {
+        return -1;
+    }
+    /* frac < 10^9 and unit <= 3.6e6, so the product fits easily. */
+    uint64_t frac_units = frac * unit;
+    if (frac_units % frac_scale != 0) {
+        return -1; /* "1.5ms" or "0.0001s": not a whole millisecond */
+    }
+    uint64_t ms = whole * unit;
+    if (ms > ARGS_MAX_DURATION_MS - frac_units / frac_scale) {
+        return -1;
+    }
+    *out_ms = ms + frac_units / frac_scale;
+    return 0;
+}
+
+int args_parse_size(const char *text, uint64_t *out)
+{
+    static const struct {
+        const char *suffix;
+        uint64_t mult;
+    } units[] = {
+        {"", 1},        {"b", 1},         {"k", 1024},       {"kib", 1024},
+        {"m", 1 << 20}, {"mib", 1 << 20}, {"g", 1ull << 30}, {"gib", 1ull << 30},
+    };
+    const char *p = text;
+    uint64_t v;
+    if (!text || args_digits(&p, &v) <= 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (args_eq_nocase(p, units[i].suffix)) {
+            if (v > UINT64_MAX / units[i].mult) {
+                return -1;
+            }
+            *out = v * units[i].mult;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int args_parse_range(const char *text, args_value_parser one, uint64_t *lo, uint64_t *hi)
+{
+    char buf[128];
+    uint64_t a;
+    uint64_t b;
+    if (!text) {
+        return -1;
+    }
+    const char *dots = strstr(text, "..");
+    if (!dots) {
+        if (one(text, &a) != 0) {
+            return -1;
+        }
+        *lo = *hi = a;
+        return 0;
+    }
+    size_t left = (size_t)(dots - text);
+    if (left == 0 || left >= sizeof(buf)) {
+        return -1;
+    }
+    memcpy(buf, text, left);
+    buf[left] = '\0';
+    if (one(buf, &a) != 0 || one(dots + 2, &b) != 0 || a > b) {
+        return -1;
+    }
+    *lo = a;
+    *hi = b;
+    return 0;
+}
+
+static bool args_host_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || args_is_digit(ch) || ch == '.' ||
+           ch == '-' || ch == '_';
+}
+
+static bool args_v6_char(char ch)
+{
+    /* Hex digits, separators, an embedded IPv4 tail and a zone ("fe80::1%eth0"). */
+    return args_host_char(ch) || ch == ':' || ch == '%';
+}
+
+int args_parse_hostport(const char *text, const char *default_host, struct args_hostport *out)
+{
+    struct args_hostport r;
+    memset(&r, 0, sizeof(r));
+    if (!text || !*text) {
+        return -1;
+    }
+    const char *host = text;
+    size_t host_len;
+    const char *port_text;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close || close[1] != ':') {
+            return -1;
+        }
+        host = text + 1;
+        host_len = (size_t)(close - host);
+        port_text = close + 2;
+        if (host_len == 0 || !memchr(host, ':', host_len)) {
+            return -1;
+        }
+        for (size_t i = 0; i < host_len; i++) {
+            if (!args_v6_char(host[i])) {
+                return -1;
+            }
+        }
+        r.ipv6 = true;
+    } else {
+        const char *colon = strrchr(text, ':');
+        if (!colon) {
+            /* A bare port ("8080") listens on the default host. */
+            colon = text - 1;
+            if (!default_host) {
+                return -1;
+            }
+        }
+        host_len = colon >= text ? (size_t)(colon - text) : 0;
+        port_text = colon + 1;
+        for (size_t i = 0; i < host_len; i++) {
+            if (!args_host_char(host[i])) {
+                return -1; /* includes an unbracketed IPv6 literal's extra colons */
+            }
+        }
+        if (host_len == 0) {
+            if (!default_host || !*default_host) {
+                return -1;
+            }
+            host = default_host;
+            host_len = strlen(default_host);
+            r.ipv6 = strchr(default_host, ':') != NULL;
+        }
+    }
+    uint64_t port;
+    if (host_len >= sizeof(r.host) || args_parse_uint(port_text, 0, 65535, &port) != 0) {
+        return -1;
+    }
+    memcpy(r.host, host, host_len);
+    r.host[host_len] = '\0';
+    r.port = (uint16_t)port;
+    *out = r;
+    return 0;
+}
+
+/* ---- the cursor ---- */
+
+void args_init(struct args_cursor *c, const char *cmd, int argc, char **argv)
+{
+    memset(c, 0, sizeof(*c));
+    c->cmd = cmd;
+    c->argc = argc;
+    c->argv = argv;
+    c->next = 1;
+}
+
+bool args_next(struct args_cursor *c)
+{
+    for (;;) {
+        if (c->next >= c->argc) {
+            c->arg = NULL;
+            c->flag = NULL;
+            c->inline_val = NULL;
+            return false;
+        }
+        const char *a = c->argv[c->next++];
+        c->arg = a;
+        c->flag = NULL;
+        c->inline_val = NULL;
+        if (c->flags_done || a[0] != '-' || a[1] == '\0') {
+            return true;
+        }
+        if (strcmp(a, "--") == 0) {
+            c->flags_done = true;
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        size_t n = eq ? (size_t)(eq - a) : strlen(a);
+        if (eq && n < sizeof(c->name_buf)) {
+            memcpy(c->name_buf, a, n);
+            c->name_buf[n] = '\0';
+            c->flag = c->name_buf;
+            c->inline_val = eq + 1;
+        } else {
+            c->flag = a; /* an over-long "--x=..." stays whole and is reported as unknown */
+        }
+        return true;
+    }
+}
+
+bool args_is(const struct args_cursor *c, const char *name)
+{
+    return c->flag && strcmp(c->flag, name) == 0;
+}
+
+bool args_positional(const struct args_cursor *c)
+{
+    return c->arg && !c->flag;
+}
+
+int args_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "tether %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return ARGS_EXIT_USAGE;
+}
+
+/* Values are echoed in messages; control characters would break the one-line promise. */
+static const char *args_printable(const char *value, char *buf, size_t len)
+{
+    size_t i = 0;
+    for (; value[i] && i + 4 < len; i++) {
+        unsigned char ch = (unsigned char)value[i];
+        buf[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+    }
+    if (value[i]) {
+        memcpy(buf + i, "...", 3);
+        i += 3;
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
+int args_unknown(const struct args_cursor *c)
+{
+    char shown[160];
+    if (c->flag) {
+        return args_error(c->cmd, "unknown option '%s'",
+                          args_printable(c->arg, shown, sizeof(shown)));
+    }
+    return args_error(c->cmd, "unexpected argument '%s'",
+                      args_printable(c->arg, shown, sizeof(shown)));
+}
+
+int args_take_string(struct args_cursor *c, const char **out)
+{
+    if (c->inline_val) {
+        *out = c->value = c->inline_val;
+        return 0;
+    }
+    /* "--listen --status 5" is a forgotten value, not a listen address called "--status". */
+    if (c->next >= c->argc || (c->argv[c->next][0] == '-' && c->argv[c->next][1] == '-')) {
+        return args_error(c->cmd, "missing value for %s", c->flag);
+    }
+    *out = c->value = c->argv[c->next++];
+    return 0;
+}
+
+static int args_bad(const struct args_cursor *c, const char *what, const char *value,
+                    const char *hint)
+{
+    char shown[160];
+    return args_error(c->cmd, "invalid %s '%s' for %s%s", what,
+                      args_printable(value, shown, sizeof(shown)), c->flag, hint);
+}
+
+int args_bad_value(const struct args_cursor *c, const char *what, const char *hint)
+{
+    return args_bad(c, what, c->value ? c->value : "", hint);
+}
+
+int args_take_duration(struct args_cursor *c, uint64_t *out_ms)
+{
+    const char *v = NULL;
+    int rc = args_take_string(c, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    if (args_parse_duration_ms(v, out_ms) != 0) {
+        return args_bad(c, "duration", v, " (e.g. 250ms, 5s, 2m, 1h, 0)");
+    }
+    return 0;
+}
+
+int args_take_size(struct args_cursor *c, uint64_t *out)
+{
+    const char *v = NULL;
+    int rc = args_take_string(c, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    if (args_parse_size(v, out) != 0) {
+        return args_bad(c, "size", v, " (e.g. 1024, 64k, 1m)");
+    }
+    return 0;
+}
+
+int args_take_uint(struct args_cursor *c, uint64_t min, uint64_t max, uint64_t *out)
+{
+    const char *v = NULL;
+    int rc = args_take_string(c, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    if (args_parse_uint(v, min, max, out) != 0) {
+        char hint[64];
+        snprintf(hint, sizeof(hint), " (expected %llu..%llu)", (unsigned long long)min,
+                 (unsigned long long)max);
+        return args_bad(c, "number", v, hint);
+    }
+    return 0;
+}
+
+int args_take_range(struct args_cursor *c, args_value_parser one, const char *what, uint64_t *lo,
+                    uint64_t *hi)
+{
+    const char *v = NULL;
+    int rc = args_take_string(c, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    if (args_parse_range(v, one, lo, hi) != 0) {
+        return args_bad(c, what, v, " (expected MIN..MAX with MIN <= MAX, or one value)");
+    }
+    return 0;
+}
+
+int args_take_hostport(struct args_cursor *c, const char *default_host, struct args_hostport *out)
+{
+    const char *v = NULL;
+    int rc = args_take_string(c, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    if (args_parse_hostport(v, default_host, out) != 0) {
+        return args_bad(c, "address", v, " (expected HOST:PORT, port 0..65535)");
+    }
+    return 0;
+}
+
+int args_take_none(struct args_cursor *c)
+{
+    if (c->inline_val) {
+        return args_bad(c, "value", c->inline_val, " (this flag takes no value)");
+    }
+    return 0;
+}
+
+int args_take_choice(struct args_cursor *c, const char *const *choices, int *out)
+{
+    const char *v = NULL;
+    int rc = args_take_string(c, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    char hint[160];
+    size_t used = 0;
+    hint[0] = '\0';
+    for (int i = 0; choices[i]; i++) {
+        if (strcmp(v, choices[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+        int n = snprintf(hint + used, sizeof(hint) - used, "%s%s", i ? ", " : " (expected ",
+                         choices[i]);
+        if (n > 0 && (size_t)n < sizeof(hint) - used) {
+            used += (size_t)n;
+        }
+    }
+    if (used + 2 <= sizeof(hint)) {
+        hint[used++] = ')';
+        hint[used] = '\0';
+    }
+    return args_bad(c, "value", v, hint);
+}

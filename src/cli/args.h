@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/* Flag-value parsers and a flag cursor shared by every subcommand (DESIGN.md §5 syntax). */
+#ifndef TETHER_CLI_ARGS_H
+#define TETHER_CLI_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Value parsers. Each returns 0 and fills the output, or -1 and leaves it untouched. None of
+ * them prints: the cursor functions below (or the caller) turn a -1 into the one stderr line
+ * DESIGN.md §5 asks for. Leading/trailing spaces, signs and empty strings are always invalid,
+ * so "-5s" or " 5s" never slips through as something else.
+ */
+
+/* "250ms", "5s", "2m", "1h", or plain "0". Fractions are allowed when they come to whole
+ * milliseconds ("1.5s", "0.25m"); a bare number other than 0 is refused because its unit would
+ * be a guess. At most ARGS_MAX_DURATION_MS, so sums of deadlines cannot overflow anywhere. */
+#define ARGS_MAX_DURATION_MS (366ull * 24 * 3600 * 1000)
+int args_parse_duration_ms(const char *text, uint64_t *out_ms);
+
+/* "1024", "64k", "1m", "2g" (also "64K", "64KiB", "1MiB"): KiB/MiB/GiB multiples. */
+int args_parse_size(const char *text, uint64_t *out);
+
+/* Decimal digits only, within [min, max]. */
+int args_parse_uint(const char *text, uint64_t min, uint64_t max, uint64_t *out);
+
+/* "MIN..MAX" where both sides parse with `one` and MIN <= MAX; a single value V is accepted
+ * as V..V, so a flag can take a fixed value or a range with the same syntax. */
+typedef int (*args_value_parser)(const char *text, uint64_t *out);
+int args_parse_range(const char *text, args_value_parser one, uint64_t *lo, uint64_t *hi);
+
+/* The host and port of "HOST:PORT", "[V6]:PORT" or ":PORT" (then `default_host`, which may be
+ * NULL to make the host mandatory). Light validation only (the CLI sees public headers, not
+ * the library's address parser): the host is non-empty and made of name/IPv4 characters, or
+ * an IPv6 literal in brackets; the port is decimal 0..65535. No name resolution. */
+struct args_hostport {
+    char host[256]; /* without brackets */
+    uint16_t port;
+    bool ipv6; /* written in brackets */
+};
+int args_parse_hostport(const char *text, const char *default_host, struct args_hostport *out);
+
+/*
+ * A cursor over a subcommand's argv that understands "--flag VALUE", "--flag=VALUE" and "--"
+ * (end of flags). Errors are printed as one line, "tether <cmd>: ...", and reported as exit
+ * code 2 (CLI_EXIT_USAGE), so a subcommand's loop reads:
+ *
+ *     struct args_cursor c;
+ *     args_init(&c, "serve", argc, argv);
+ *     while (args_next(&c)) {
+ *         if (args_is(&c, "--delay")) { if ((rc = args_take_duration(&c, &ms)) != 0) return rc; }
+ *         else if (args_positional(&c)) { ... c.arg ... }
+ *         else return args_unknown(&c);
+ *     }
+ */
+struct args_cursor {
+    const char *cmd; /* "serve": used in messages */
+    int argc;
+    char **argv;
+    int next;               /* index of the next argv element to look at */
+    const char *arg;        /* the current element as written */
+    const char *flag;       /* its flag name ("--delay"), or NULL for a positional */
+    const char *inline_val; /* the part after '=' in "--flag=value", or NULL */
+    const char *value;      /* the value the last take function consumed */
+    bool flags_done;        /* "--" was seen: everything after is positional */
+    char name_buf[64];
+};
+
+/* `argv[0]` is the subcommand's own name and is skipped. */
+void args_init(struct args_cursor *c, const char *cmd, int argc, char **argv);
+/* Advances to the next element; false at the end. */
+bool args_next(struct args_cursor *c);
+/* True when the current element is the flag `name` (with or without "=value"). */
+bool args_is(const struct args_cursor *c, const char *name);
+/* True when the current element is not a flag (a lone "-" counts as positional). */
+bool args_positional(const struct args_cursor *c);
+
+/* Each take function consumes the current flag's value (inline or the next element). It
+ * returns 0, or prints the error line and returns 2. */
+int args_take_string(struct args_cursor *c, const char **out);
+int args_take_duration(struct args_cursor *c, uint64_t *out_ms);
+int args_take_size(struct args_cursor *c, uint64_t *out);
+int args_take_uint(struct args_cursor *c, uint64_t min, uint64_t max, uint64_t *out);
+int args_take_range(struct args_cursor *c, args_value_parser one, const char *what, uint64_t *lo,
+                    uint64_t *hi);
+int args_take_hostport(struct args_cursor *c, const char *default_host, struct args_hostport *out);
+/* For a flag without a value: "--no-keep-alive-hint=yes" is an error. Returns 0 or 2. */
+int args_take_none(struct args_cursor *c);
+/* One of `choices` (NULL-terminated); *out is its index. */
+int args_take_choice(struct args_cursor *c, const char *const *choices, int *out);
+
+/* "tether <cmd>: invalid <what> '<value>' for <flag><hint>" about the value just taken, for
+ * checks a parser cannot make alone (cross-flag rules, files); returns 2. */
+int args_bad_value(const struct args_cursor *c, const char *what, const char *hint);
+/* "tether <cmd>: unknown option '--frob'" (or "unexpected argument 'x'"); returns 2. */
+int args_unknown(const struct args_cursor *c);
+/* "tether <cmd>: <message>" on stderr as one line; returns 2. */
+int args_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

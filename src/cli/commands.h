@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* Entry points and help texts of the subcommands, for the table in main.c. */
+#ifndef TETHER_CLI_COMMANDS_H
+#define TETHER_CLI_COMMANDS_H
+
+/* `tether serve`: argv[0] is "serve". Returns the process exit code (DESIGN.md §5). */
+int cmd_serve(int argc, char **argv);
+extern const char cmd_serve_summary[];
+extern const char cmd_serve_usage[];
+
+#endif

@@ -1,0 +1,612 @@
+/* SPDX-License-Identifier: MIT */
+/* `tether serve --root`: static files with strong ETags, Last-Modified and single ranges. */
+/* realpath() is XSI: the CLI target defines only _POSIX_C_SOURCE. */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tether/tether.h"
+#include "tether/server.h"
+
+#include "serve.h"
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+static const char *const files_days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+static const char *const files_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+/* ---- small helpers ---- */
+
+static char files_lower(char ch)
+{
+    return (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+}
+
+static bool files_prefix_nocase(const char *s, const char *prefix)
+{
+    for (; *prefix; s++, prefix++) {
+        if (files_lower(*s) != *prefix) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static const char *files_skip_ows(const char *p)
+{
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    return p;
+}
+
+static int files_hex(char ch)
+{
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+    ch = files_lower(ch);
+    return (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10 : -1;
+}
+
+/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm): timegm() is not POSIX. */
+static int64_t files_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* IMF-fixdate, the only form HTTP senders may generate (RFC 9110 §5.6.7). */
+static void files_format_date(time_t t, char *buf, size_t len)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d GMT", files_days[tm.tm_wday % 7],
+             tm.tm_mday, files_months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+             tm.tm_sec);
+}
+
+static int files_month(const char *name)
+{
+    for (int i = 0; i < 12; i++) {
+        if (strncmp(name, files_months[i], 3) == 0) {
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* Parses the three date forms recipients must accept (RFC 9110 §5.6.7): IMF-fixdate,
+ * RFC 850 and asctime. Returns 0 and seconds since the epoch, or -1. */
+static int files_parse_date(const char *s, int64_t *out)
+{
+    char wday[16];
+    char mon[4];
+    int d;
+    int y;
+    int hh;
+    int mm;
+    int ss;
+    int n = 0;
+    if (sscanf(s, "%3s, %2d %3s %4d %2d:%2d:%2d GMT%n", wday, &d, mon, &y, &hh, &mm, &ss, &n) ==
+            7 &&
+        n > 0 && s[n] == '\0') {
+        /* IMF-fixdate */
+    } else if (sscanf(s, "%15[A-Za-z], %2d-%3s-%2d %2d:%2d:%2d GMT%n", wday, &d, mon, &y, &hh, &mm,
+                      &ss, &n) == 7 &&
+               n > 0 && s[n] == '\0') {
+        /* RFC 850's two-digit year: one more than 50 years ahead is in the past century. */
+        struct tm now;
+        time_t t = time(NULL);
+        gmtime_r(&t, &now);
+        y += 2000 + y > now.tm_year + 1900 + 50 ? 1900 : 2000;
+    } else if (sscanf(s, "%3s %3s %2d %2d:%2d:%2d %4d%n", wday, mon, &d, &hh, &mm, &ss, &y, &n) ==
+                   7 &&
+               n > 0 && s[n] == '\0') {
+        /* asctime */
+    } else {
+        return -1;
+    }
+    int m = files_month(mon);
+    if (m == 0 || d < 1 || d > 31 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 ||
+        y < 1900 || y > 9999) {
+        return -1;
+    }
+    *out = files_days_from_civil(y, (unsigned)m, (unsigned)d) * 86400 + hh * 3600 + mm * 60 + ss;
+    return 0;
+}
+
+/* ---- paths ---- */
+
+/* Percent-decodes the request path and resolves "." and ".." into `out` ("/a/b", or "/" for
+ * the root), keeping a final '/' when the request had one. Returns 0, 400 for bad encoding
+ * (or a NUL byte), 403 when ".." would climb above the root, 414 when it is too long. */
+static int files_normalize(const char *path, size_t len, char *out, size_t out_len)
+{
+    char dec[PATH_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = path[i];
+        if (ch == '%') {
+            int hi = i + 2 < len ? files_hex(path[i + 1]) : -1;
+            int lo = i + 2 < len ? files_hex(path[i + 2]) : -1;
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+                return 400;
+            }
+            ch = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (n + 1 >= sizeof(dec)) {
+            return 414;
+        }
+        dec[n++] = ch;
+    }
+    dec[n] = '\0';
+    if (n == 0 || dec[0] != '/') {
+        return 400;
+    }
+    /* Segments are appended to `out`; ".." cuts back to the previous '/'. Decoding happened
+     * first, so "%2e%2e" and "%2f" are treated exactly like ".." and "/". */
+    size_t o = 0;
+    const char *p = dec;
+    while (*p) {
+        while (*p == '/') {
+            p++;
+        }
+        const char *seg = p;
+        while (*p && *p != '/') {
+            p++;
+        }
+        size_t sl = (size_t)(p - seg);
+        if (sl == 0 || (sl == 1 && seg[0] == '.')) {
+            continue;
+        }
+        if (sl == 2 && seg[0] == '.' && seg[1] == '.') {
+            if (o == 0) {
+                return 403;
+            }
+            while (o > 0 && out[o - 1] != '/') {
+                o--;
+            }
+            o--; /* the '/' itself */
+            continue;
+        }
+        if (o + 1 + sl + 1 >= out_len) {
+            return 414;
+        }
+        out[o++] = '/';
+        memcpy(out + o, seg, sl);
+        o += sl;
+    }
+    if (o == 0 || dec[n - 1] == '/') {
+        out[o++] = '/';
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+static const char *files_content_type(const char *path)
+{
+    static const struct {
+        const char *ext;
+        const char *type;
+    } types[] = {
+        {"html", "text/html; charset=utf-8"},
+        {"htm", "text/html; charset=utf-8"},
+        {"txt", "text/plain; charset=utf-8"},
+        {"md", "text/markdown; charset=utf-8"},
+        {"csv", "text/csv; charset=utf-8"},
+        {"css", "text/css; charset=utf-8"},
+        {"js", "text/javascript; charset=utf-8"},
+        {"mjs", "text/javascript; charset=utf-8"},
+        {"json", "application/json"},
+        {"xml", "application/xml"},
+        {"pdf", "application/pdf"},
+        {"wasm", "application/wasm"},
+        {"zip", "application/zip"},
+        {"gz", "application/gzip"},
+        {"tar", "application/x-tar"},
+        {"png", "image/png"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"gif", "image/gif"},
+        {"webp", "image/webp"},
+        {"svg", "image/svg+xml"},
+        {"ico", "image/vnd.microsoft.icon"},
+        {"mp3", "audio/mpeg"},
+        {"mp4", "video/mp4"},
+        {"webm", "video/webm"},
+        {"woff", "font/woff"},
+        {"woff2", "font/woff2"},
+    };
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(slash ? slash : path, '.');
+    if (dot && dot[1]) {
+        for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+            const char *a = dot + 1;
+            const char *b = types[i].ext;
+            while (*a && files_lower(*a) == *b) {
+                a++;
+                b++;
+            }
+            if (!*a && !*b) {
+                return types[i].type;
+            }
+        }
+    }
+    return "application/octet-stream";
+}
+
+/* ---- validators and ranges ---- */
+
+/* Whether an If-None-Match list names `etag` (weak comparison, RFC 9110 §13.1.2) or is "*". */
+static bool files_etag_listed(const char *list, const char *etag)
+{
+    size_t elen = strlen(etag);
+    const char *p = files_skip_ows(list);
+    if (*p == '*') {
+        return true;
+    }
+    while (*p) {
+        p = files_skip_ows(p);
+        if (p[0] == 'W' && p[1] == '/') {
+            p += 2;
+        }
+        if (*p != '"') {
+            return false; /* malformed: match nothing rather than guess */
+        }
+        const char *end = strchr(p + 1, '"');
+        if (!end) {
+            return false;
+        }
+        size_t n = (size_t)(end - p) + 1;
+        if (n == elen && memcmp(p, etag, n) == 0) {
+            return true;
+        }
+        p = files_skip_ows(end + 1);
+        if (*p == ',') {
+            p++;
+        } else if (*p) {
+            return false;
+        }
+    }
+    return false;
+}
+
+/* If-Range (RFC 9110 §13.1.5): a strong ETag equal to ours, or a date equal to
+ * Last-Modified. A weak tag never matches. */
+static bool files_if_range_matches(const char *value, const char *etag, time_t mtime)
+{
+    value = files_skip_ows(value);
+    if (value[0] == '"') {
+        size_t n = strlen(value);
+        while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t')) {
+            n--;
+        }
+        return n == strlen(etag) && memcmp(value, etag, n) == 0;
+    }
+    if (value[0] == 'W' && value[1] == '/') {
+        return false;
+    }
+    int64_t when;
+    return files_parse_date(value, &when) == 0 && when == (int64_t)mtime;
+}
+
+enum files_range { FILES_RANGE_NONE, FILES_RANGE_OK, FILES_RANGE_UNSATISFIABLE };
+
+static bool files_digits(const char **p, uint64_t *out)
+{
+    uint64_t v = 0;
+    const char *s = *p;
+    if (*s < '0' || *s > '9') {
+        return false;
+    }
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (UINT64_MAX - 9) / 10) {
+            return false;
+        }
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *p = s;
+    *out = v;
+    return true;
+}
+
+/* One byte range of a file of `size` bytes. A syntactically invalid header is ignored, as
+ * RFC 9110 §14.2 allows. So is a multi-range request: answering it needs multipart/byteranges,
+ * and a full 200 is always a correct answer to Range, so clients cope. */
+static enum files_range files_parse_range(const char *value, uint64_t size, uint64_t *first,
+                                          uint64_t *last)
+{
+    const char *p = files_skip_ows(value);
+    if (!files_prefix_nocase(p, "bytes=") || strchr(p, ',')) {
+        return FILES_RANGE_NONE;
+    }
+    p = files_skip_ows(p + 6);
+    uint64_t a = 0;
+    uint64_t b = 0;
+    bool suffix = *p == '-';
+    if (suffix) {
+        p++;
+        if (!files_digits(&p, &b)) {
+            return FILES_RANGE_NONE;
+        }
+    } else {
+        if (!files_digits(&p, &a) || *p++ != '-') {
+            return FILES_RANGE_NONE;
+        }
+        b = UINT64_MAX;
+        if (*p >= '0' && *p <= '9' && (!files_digits(&p, &b) || b < a)) {
+            return FILES_RANGE_NONE;
+        }
+    }
+    if (*files_skip_ows(p) != '\0') {
+        return FILES_RANGE_NONE;
+    }
+    if (suffix) {
+        if (b == 0 || size == 0) {
+            return FILES_RANGE_UNSATISFIABLE;
+        }
+        *first = b >= size ? 0 : size - b;
+        *last = size - 1;
+        return FILES_RANGE_OK;
+    }
+    if (a >= size) {
+        return FILES_RANGE_UNSATISFIABLE;
+    }
+    *first = a;
+    *last = b >= size ? size - 1 : b;
+    return FILES_RANGE_OK;
+}
+
+/* ---- responding ---- */
+
+static void files_error(tether_request *req, int status, const char *allow)
+{
+    char body[64];
+    int n = snprintf(body, sizeof(body), "%d\n", status);
+    if (tether_response_start(req, status) == 0) {
+        (void)tether_response_header(req, "Content-Type", "text/plain");
+        if (allow) {
+            (void)tether_response_header(req, "Allow", allow);
+        }
+    }
+    (void)tether_response_end(req, body, n > 0 ? (size_t)n : 0);
+}
+
+/* Maps a failed realpath/open to the status the client should see. */
+static int files_errno_status(int err)
+{
+    if (err == EACCES || err == EPERM) {
+        return 403;
+    }
+    if (err == ENOENT || err == ENOTDIR || err == ELOOP || err == ENAMETOOLONG) {
+        return 404;
+    }
+    return 500;
+}
+
+/* Resolves `rel` under the root, refusing anything (symbolic links included) that ends up
+ * outside it. Returns 0 with the real path in `out`, or an HTTP status. */
+static int files_resolve(const struct serve_ctx *ctx, const char *rel, char *out)
+{
+    char full[PATH_MAX];
+    int n = snprintf(full, sizeof(full), "%s%s", ctx->root, rel);
+    if (n < 0 || (size_t)n >= sizeof(full)) {
+        return 414;
+    }
+    if (!realpath(full, out)) {
+        return files_errno_status(errno);
+    }
+    if (strncmp(out, ctx->root, ctx->root_len) != 0 ||
+        (out[ctx->root_len] != '/' && out[ctx->root_len] != '\0')) {
+        return 403;
+    }
+    return 0;
+}
+
+struct files_meta {
+    char etag[80];
+    char last_modified[40];
+    const char *type;
+    uint64_t size;
+};
+
+/* The validators and type every answer about the file carries. */
+static int files_headers(tether_request *req, int status, const struct files_meta *m)
+{
+    int rv = tether_response_start(req, status);
+    if (rv == 0 && status != 304) {
+        rv = tether_response_header(req, "Content-Type", m->type);
+    }
+    if (rv == 0) {
+        rv = tether_response_header(req, "ETag", m->etag);
+    }
+    if (rv == 0) {
+        rv = tether_response_header(req, "Last-Modified", m->last_modified);
+    }
+    if (rv == 0 && status != 304) {
+        rv = tether_response_header(req, "Accept-Ranges", "bytes");
+    }
+    return rv;
+}
+
+/* Sends [first, first + len) of the open file `fd` (taken over) with the head started. */
+static void files_send_body(struct serve_ctx *ctx, tether_request *req, int fd, uint64_t first,
+                            uint64_t len)
+{
+    char cl[32];
+    snprintf(cl, sizeof(cl), "%llu", (unsigned long long)len);
+    int rv = tether_response_header(req, "Content-Length", cl);
+    if (rv != 0 || len == 0 || strcmp(tether_request_method(req), "HEAD") == 0) {
+        close(fd);
+        (void)tether_response_end(req, NULL, 0);
+        return;
+    }
+    struct serve_exchange *ex = serve_exchange_get(ctx, req);
+    if (!ex) {
+        close(fd);
+        tether_request_abort(req);
+        return;
+    }
+    ex->fd = fd;
+    ex->offset = first;
+    ex->remaining = len;
+    serve_exchange_stream(ex);
+}
+
+/* Answers from the open regular file `fd` (taken over), honouring the conditional and range
+ * fields. */
+static void files_answer(struct serve_ctx *ctx, tether_request *req, int fd, const struct stat *st,
+                         const char *real)
+{
+    struct files_meta m;
+    uint64_t mtime_ns = (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec;
+    /* Inode, size and nanosecond mtime: any change to the file changes the tag, which is what
+     * makes it safe as a strong validator for resuming downloads with If-Range. */
+    snprintf(m.etag, sizeof(m.etag), "\"%llx-%llx-%llx\"", (unsigned long long)st->st_ino,
+             (unsigned long long)st->st_size, (unsigned long long)mtime_ns);
+    files_format_date(st->st_mtim.tv_sec, m.last_modified, sizeof(m.last_modified));
+    m.type = files_content_type(real);
+    m.size = (uint64_t)st->st_size;
+
+    /* RFC 9110 §13.2.2: If-None-Match first; If-Modified-Since only without it. */
+    const char *inm = tether_request_header(req, "If-None-Match");
+    const char *ims = tether_request_header(req, "If-Modified-Since");
+    int64_t since;
+    if ((inm && files_etag_listed(inm, m.etag)) ||
+        (!inm && ims && files_parse_date(ims, &since) == 0 && st->st_mtim.tv_sec <= since)) {
+        close(fd);
+        (void)files_headers(req, 304, &m);
+        (void)tether_response_end(req, NULL, 0); /* frees the request even when detached */
+        return;
+    }
+
+    uint64_t first = 0;
+    uint64_t last = 0;
+    enum files_range range = FILES_RANGE_NONE;
+    const char *rh = tether_request_header(req, "Range");
+    const char *if_range = tether_request_header(req, "If-Range");
+    if (rh && (!if_range || files_if_range_matches(if_range, m.etag, st->st_mtim.tv_sec))) {
+        range = files_parse_range(rh, m.size, &first, &last);
+    }
+    char cr[96];
+    if (range == FILES_RANGE_UNSATISFIABLE) {
+        static const char msg[] = "range not satisfiable\n";
+        close(fd);
+        snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)m.size);
+        if (tether_response_start(req, 416) == 0) {
+            (void)tether_response_header(req, "Content-Type", "text/plain");
+            (void)tether_response_header(req, "Content-Range", cr);
+        }
+        (void)tether_response_end(req, msg, sizeof(msg) - 1);
+        return;
+    }
+    int rv;
+    if (range == FILES_RANGE_OK) {
+        snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)first,
+                 (unsigned long long)last, (unsigned long long)m.size);
+        rv = files_headers(req, 206, &m);
+        if (rv == 0) {
+            rv = tether_response_header(req, "Content-Range", cr);
+        }
+    } else {
+        first = 0;
+        rv = files_headers(req, 200, &m);
+    }
+    uint64_t len = range == FILES_RANGE_OK ? last - first + 1 : m.size;
+    if (rv != 0 && !tether_request_is_detached(req)) {
+        close(fd);
+        tether_request_abort(req);
+        return;
+    }
+    files_send_body(ctx, req, fd, first, len);
+}
+
+/* A directory asked for without its final '/': relative links inside it only work once the
+ * client's URL ends in '/', so send it there. */
+static void files_redirect_dir(tether_request *req, const char *path, size_t path_len)
+{
+    const char *rest = path + path_len; /* "?query" or "" */
+    char *loc = malloc(path_len + strlen(rest) + 2);
+    if (!loc) {
+        files_error(req, 503, NULL);
+        return;
+    }
+    memcpy(loc, path, path_len);
+    loc[path_len] = '/';
+    memcpy(loc + path_len + 1, rest, strlen(rest) + 1);
+    static const char msg[] = "moved\n";
+    if (tether_response_start(req, 301) == 0) {
+        (void)tether_response_header(req, "Location", loc);
+        (void)tether_response_header(req, "Content-Type", "text/plain");
+    }
+    (void)tether_response_end(req, msg, sizeof(msg) - 1);
+    free(loc);
+}
+
+void serve_files_respond(struct serve_ctx *ctx, tether_request *req)
+{
+    const char *method = tether_request_method(req);
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        files_error(req, 405, "GET, HEAD");
+        return;
+    }
+    const char *path;
+    size_t path_len;
+    serve_target_path(tether_request_target(req), &path, &path_len);
+    char rel[PATH_MAX];
+    int status = files_normalize(path, path_len, rel, sizeof(rel) - sizeof("index.html"));
+    if (status != 0) {
+        files_error(req, status, NULL);
+        return;
+    }
+    char real[PATH_MAX];
+    if ((status = files_resolve(ctx, rel, real)) != 0) {
+        files_error(req, status, NULL);
+        return;
+    }
+    struct stat st;
+    if (stat(real, &st) != 0) {
+        files_error(req, files_errno_status(errno), NULL);
+        return;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        if (rel[strlen(rel) - 1] != '/') {
+            files_redirect_dir(req, path, path_len);
+            return;
+        }
+        /* rel has room for this: see the files_normalize call above. */
+        memcpy(rel + strlen(rel), "index.html", sizeof("index.html"));
+        if ((status = files_resolve(ctx, rel, real)) != 0) {
+            files_error(req, status, NULL);
+            return;
+        }
+    }
+    /* O_NONBLOCK: opening a FIFO someone left in the tree must not hang the server. */
+    int fd = open(real, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        files_error(req, files_errno_status(errno), NULL);
+        return;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        files_error(req, 404, NULL);
+        return;
+    }
+    files_answer(ctx, req, fd, &st, real);
+}

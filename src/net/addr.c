@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/* Numeric socket addresses to and from the "host:port" text users type and logs show. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "net/net.h"
+
+/* Longer than any numeric IPv6 literal with a zone ("%" + interface name). */
+#define ADDR_HOST_MAX 64
+
+int tt__addr_format(const struct sockaddr *sa, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN];
+    int n;
+    if (!buf || len == 0) {
+        return TETHER_EINVAL;
+    }
+    buf[0] = '\0';
+    if (!sa) {
+        return TETHER_EINVAL;
+    }
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        if (!inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host))) {
+            return TETHER_EINVAL;
+        }
+        n = snprintf(buf, len, "%s:%u", host, (unsigned)ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        if (!inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host))) {
+            return TETHER_EINVAL;
+        }
+        /* A link-local peer is ambiguous without its interface, so keep the zone index. */
+        if (in6->sin6_scope_id) {
+            n = snprintf(buf, len, "[%s%%%lu]:%u", host, (unsigned long)in6->sin6_scope_id,
+                         (unsigned)ntohs(in6->sin6_port));
+        } else {
+            n = snprintf(buf, len, "[%s]:%u", host, (unsigned)ntohs(in6->sin6_port));
+        }
+    } else {
+        return TETHER_EINVAL;
+    }
+    if (n < 0 || (size_t)n >= len) {
+        /* A cut address would name another peer; leave nothing rather than a lie. */
+        buf[0] = '\0';
+        return TETHER_EINVAL;
+    }
+    return 0;
+}
+
+/* Strict decimal port: one to five digits, at most 65535, nothing else. */
+static int addr_parse_port(const char *p, size_t n, uint16_t *out)
+{
+    unsigned long v = 0;
+    if (n == 0 || n > 5) {
+        return TETHER_EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return TETHER_EINVAL;
+        }
+        v = v * 10 + (unsigned long)(p[i] - '0');
+    }
+    if (v > 65535) {
+        return TETHER_EINVAL;
+    }
+    *out = (uint16_t)v;
+    return 0;
+}
+
+/* A numeric host (or "localhost") of `n` bytes, brackets already removed. `v6_only` is set
+ * for bracketed text, where an IPv4 literal would be a typo. */
+static int addr_parse_host(const char *p, size_t n, bool v6_only, uint16_t port,
+                           struct sockaddr_storage *out)
+{
+    char host[ADDR_HOST_MAX];
+    if (n == 0 || n >= sizeof(host)) {
+        return TETHER_EINVAL;
+    }
+    memcpy(host, p, n);
+    host[n] = '\0';
+    memset(out, 0, sizeof(*out));
+    if (!v6_only && strcasecmp(host, "localhost") == 0) {
+        /* The one name we resolve ourselves: every system maps it to loopback, and a blocking
+         * getaddrinfo here would stall the loop. */
+        memcpy(host, "127.0.0.1", sizeof("127.0.0.1"));
+    }
+    if (!v6_only) {
+        struct sockaddr_in *in = (struct sockaddr_in *)(void *)out;
+        if (uv_ip4_addr(host, port, in) == 0) {
+            return 0;
+        }
+        memset(out, 0, sizeof(*out));
+        return TETHER_EINVAL;
+    }
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)out;
+    if (uv_ip6_addr(host, port, in6) == 0) {
+        return 0;
+    }
+    memset(out, 0, sizeof(*out));
+    return TETHER_EINVAL;
+}
+
+int tt__addr_parse(const char *text, const char *default_host, struct sockaddr_storage *out)
+{
+    uint16_t port = 0;
+    int rv;
+    if (!text || !out) {
+        return TETHER_EINVAL;
+    }
+    memset(out, 0, sizeof(*out));
+    size_t len = strlen(text);
+    if (len == 0) {
+        return TETHER_EINVAL;
+    }
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close || close[1] != ':') {
+            return TETHER_EINVAL;
+        }
+        rv = addr_parse_port(close + 2, strlen(close + 2), &port);
+        if (rv != 0) {
+            return rv;
+        }
+        return addr_parse_host(text + 1, (size_t)(close - text - 1), true, port, out);
+    }
+    const char *colon = strrchr(text, ':');
+    if (!colon) {
+        /* "8080": the port alone, on the caller's default host. */
+        rv = addr_parse_port(text, len, &port);
+        if (rv != 0) {
+            return rv;
+        }
+        colon = text + len;
+    } else {
+        if (memchr(text, ':', (size_t)(colon - text))) {
+            /* "::1:8080" cannot be split safely: IPv6 needs brackets when a port follows. */
+            return TETHER_EINVAL;
+        }
+        rv = addr_parse_port(colon + 1, strlen(colon + 1), &port);
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    if (colon == text || colon == text + len) {
+        /* No host given (":8080" or "8080"): use the default, which may be bracketed. */
+        if (!default_host || !default_host[0]) {
+            return TETHER_EINVAL;
+        }
+        size_t dl = strlen(default_host);
+        if (default_host[0] == '[' && dl >= 2 && default_host[dl - 1] == ']') {
+            return addr_parse_host(default_host + 1, dl - 2, true, port, out);
+        }
+        if (strchr(default_host, ':')) {
+            return addr_parse_host(default_host, dl, true, port, out);
+        }
+        return addr_parse_host(default_host, dl, false, port, out);
+    }
+    return addr_parse_host(text, (size_t)(colon - text), false, port, out);
+}

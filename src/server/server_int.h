@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/* The server's private structures, shared by server.c (listener, limits, shutdown), conn.c
+ * (one connection's lifecycle) and request.c (the request/response API). */
+#ifndef TETHER_SERVER_INT_H
+#define TETHER_SERVER_INT_H
+
+#include "tether/server.h"
+
+#include "http1/http1.h"
+#include "internal.h"
+#include "net/net.h"
+
+struct tether_server {
+    uv_loop_t *loop;
+    struct tether_server_options opts; /* strings point at the copies below */
+    char *host;
+    char *tls_cert_file;
+    char *tls_key_file;
+    struct tt__tls_ctx *tls;
+    struct tt__h1_limits limits;
+
+    int listen_fd;
+    uint16_t port;
+    uv_poll_t listen_poll;
+    uv_timer_t accept_timer; /* retry after EMFILE, or re-check the limit while paused */
+    uv_timer_t grace_timer;  /* shutdown grace deadline */
+    uv_idle_t defer_idle;    /* runs deferred drain callbacks on the next loop turn */
+    struct tt__list deferred;
+    bool listening;          /* the listen fd is open */
+    bool polling;            /* accepting now */
+    bool shutting_down;
+    bool closing;            /* tether_server_close was called */
+    unsigned open_handles;   /* server-owned handles not yet closed */
+
+    struct tt__list conns; /* every connection */
+    struct tt__list idle;  /* idle keep-alive connections, least recently idle first */
+    unsigned nconns;
+    unsigned nclosing; /* of nconns, those being closed */
+    unsigned nidle;
+
+    struct tether_server_stats stats;
+    tether_server_shutdown_cb shutdown_cb;
+    tether_server_close_cb close_cb;
+};
+
+enum conn_read_state {
+    CONN_READ_IDLE = 0, /* waiting for the first byte of the next request */
+    CONN_READ_HEAD,     /* part of a head has arrived */
+    CONN_READ_BODY,     /* reading the body */
+    CONN_READ_DONE      /* request read; waiting for its response before parsing more */
+};
+
+struct conn {
+    struct tt__stream stream; /* first: the stream's memory is the connection's */
+    struct tether_server *srv;
+    struct tt__list link;      /* in srv->conns */
+    struct tt__list idle_link; /* in srv->idle while idle */
+    uv_timer_t timer;          /* the nearest of this connection's deadlines */
+    bool timer_open;
+
+    struct tt__buf in; /* received, not yet consumed */
+    struct tt__h1_parser parser;
+    struct tt__h1_field *fields;
+    struct tt__h1_chunked chunked;
+    enum conn_read_state rstate;
+    bool body_chunked;
+    uint64_t body_remaining; /* length framing */
+    uint64_t body_received;
+
+    uint64_t accepted_at_ms;
+    uint64_t idle_since_ms;
+    uint64_t head_started_ms;
+    uint64_t last_read_ms;
+    uint64_t send_check_ms;     /* when write progress was last seen */
+    size_t send_check_queue;    /* queue size at that moment */
+    unsigned requests;          /* requests started on this connection */
+
+    struct tether_request *req; /* the exchange in progress, NULL between requests */
+    bool close_after_response;  /* the response in progress said Connection: close */
+    enum tether_close_cause close_cause; /* and why */
+    bool peer_eof;
+    bool closing;
+    bool read_paused;
+    bool processing; /* conn_process is on the stack (a handler may be running) */
+    unsigned writes_pending; /* writes whose completion callback has not run yet */
+};
+
+struct tether_request {
+    struct conn *conn; /* NULL once detached */
+    struct tether_server *srv;
+    char *strings;     /* method, target, then name/value pairs, each NUL-terminated */
+    const char *method;
+    const char *target;
+    const char **names;
+    const char **values;
+    size_t nfields;
+    char peer[64];
+    int version_minor;
+    unsigned index;
+    bool keep_alive_requested;
+    bool is_head;
+    bool has_body;
+    tether_body_cb body_cb;
+    tether_drain_cb drain_cb;
+    struct tt__list defer_link; /* in srv->deferred while a drain callback waits for a turn */
+    void *data;
+
+    /* Response. */
+    int status;
+    bool started;
+    bool head_sent;
+    bool ended;
+    bool has_content_length;
+    bool chunked;
+    bool user_close; /* the handler set Connection: close */
+    bool in_callback;  /* a detach callback is running: freeing waits for it to return */
+    bool free_pending;
+    uint64_t content_length;
+    uint64_t body_written;
+    struct tt__buf fields; /* "Name: value\r\n" lines added by the handler */
+};
+
+/* conn.c */
+void tt__conn_accept(struct tether_server *srv, int fd);
+void tt__conn_close(struct conn *c, enum tether_close_cause cause);
+bool tt__conn_is_idle(const struct conn *c);
+/* Marks the connection free to continue after its request completed or was detached. */
+void tt__conn_request_done(struct conn *c);
+/* Sends a canned response (errors, 408) with Connection: close, then closes gracefully. */
+void tt__conn_fail(struct conn *c, int status, const char *message, enum tether_close_cause cause);
+/* Re-arms the connection's timer for its nearest deadline. */
+void tt__conn_arm_timer(struct conn *c);
+/* Writes queued by a request (head/body) go through here so send progress is tracked. */
+int tt__conn_write(struct conn *c, const void *data, size_t len);
+
+/* server.c */
+void tt__server_conn_gone(struct tether_server *srv, struct conn *c, bool rst_sent,
+                          enum tether_close_cause cause);
+void tt__server_conn_idle(struct tether_server *srv, struct conn *c, bool idle);
+uint64_t tt__server_now(const struct tether_server *srv);
+/* Calls req's drain callback on the next loop turn (an idle handle: libuv 1.44 runs a 0 ms
+ * timer started inside a timer callback in the same turn). */
+void tt__server_defer_drain(struct tether_server *srv, struct tether_request *req);
+
+/* request.c */
+struct tether_request *tt__request_new(struct conn *c, const struct tt__h1_head *h);
+void tt__request_free(struct tether_request *req);
+/* The connection is going away: tell the body callback and cut the request loose. */
+void tt__request_detach(struct tether_request *req, int status);
+void tt__request_deliver_body(struct tether_request *req, int status, const char *data,
+                              size_t len, bool done);
+
+#endif

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* Running a libuv loop under a time bound in tests, and closing it without leaks. */
+#ifndef TETHER_TEST_LOOP_H
+#define TETHER_TEST_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+/* Runs `loop` until `*done` (set by a loop callback) is true. Fails the test when `timeout_ms`
+ * (scaled by TETHER_TEST_TIMEOUT_MULTIPLIER) passes first. Both pointers are borrowed. */
+void tt_test_loop_run_until(uv_loop_t *loop, const bool *done, uint64_t timeout_ms);
+
+/* Runs the loop for `ms` milliseconds of wall time, whatever happens. */
+void tt_test_loop_run_for(uv_loop_t *loop, uint64_t ms);
+
+/* Lets pending close callbacks run, then asserts uv_loop_close(loop) == 0, naming every
+ * handle still open when it is not (STYLE §7: a leaked handle fails the test). */
+void tt_test_loop_close(uv_loop_t *loop);
+
+/* Milliseconds from a monotonic clock, for measuring durations in tests. */
+uint64_t tt_test_now_ms(void);
+
+#endif
