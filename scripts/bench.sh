@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Builds build-release and runs every benchmark (build-release/bench/*_bench), printing their
-# output; when all succeed, records the ratio lines and the machine in docs/BENCHMARKS.md
+# output; when all succeed, records the ratio lines ("ratio NAME tether/PEER: X" for speeds,
+# "ratio NAME PEER/tether: X" for times) and the machine in docs/BENCHMARKS.md
 # (between <!-- ratios:begin --> and <!-- ratios:end -->; TETHER_BENCH_NO_DOCS=1 skips that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,9 +43,11 @@ if [ "${TETHER_BENCH_NO_DOCS:-0}" != 1 ] && [ -f "$doc" ] &&
         echo "Measured $(date -u +%Y-%m-%d) on ${cpu:-unknown CPU}, $(nproc) CPUs," \
             "Linux $(uname -r), $("${cc:-cc}" --version | head -n 1), Release build."
         echo
-        echo "| benchmark | peer | ratio (tether/peer, higher is better) |"
+        echo "| benchmark | peer | ratio (higher is better for tether) |"
         echo "|---|---|---|"
-        sed -n 's/^ratio \([^ ]*\) tether\/\([^:]*\): \(.*\)$/| \1 | \2 | \3 |/p' "$out"
+        # "tether/peer" for speeds; "peer/tether" for times (latency): both favour tether > 1.
+        sed -n -e 's/^ratio \([^ ]*\) tether\/\([^:]*\): \(.*\)$/| \1 | \2 | \3 |/p' \
+            -e 's/^ratio \([^ ]*\) \([^/ ]*\)\/tether: \(.*\)$/| \1 | \2 (peer\/tether time) | \3 |/p' "$out"
         echo
         echo '```'
         cat "$out"

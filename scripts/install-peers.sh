@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Installs what the peer tests (tests/peers, run by tests/cli/test_peers.sh) need: Node.js and
-# npm from Debian when missing, then the pinned npm packages from tests/peers/package-lock.json.
-# Idempotent: a second run installs nothing and takes a moment.
+# Installs what the peer tests (tests/peers, run by tests/cli/test_peers.sh) and the Toxiproxy
+# client compatibility test (tests/compat, run by tests/cli/test_proxy_compat.sh) need: Node.js
+# and npm from Debian when missing, then the pinned npm packages from each folder's
+# package-lock.json. Idempotent: a second run installs nothing and takes a moment.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-peers=$root/tests/peers
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -29,12 +29,18 @@ if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number);
     exit 1
 fi
 
-# npm writes node_modules/.package-lock.json on every install: reinstall when it is missing or
-# older than the lock file.
-stamp=$peers/node_modules/.package-lock.json
-if [ -f "$stamp" ] && [ ! "$peers/package-lock.json" -nt "$stamp" ]; then
-    echo "install-peers: tests/peers/node_modules is up to date"
-    exit 0
-fi
-echo "install-peers: npm ci in tests/peers"
-npm ci --prefix "$peers" --no-audit --no-fund
+# npm writes node_modules/.package-lock.json on every install: reinstall a folder when it is
+# missing or older than the lock file.
+npm_ci() {
+    local dir=$root/$1
+    local stamp=$dir/node_modules/.package-lock.json
+    if [ -f "$stamp" ] && [ ! "$dir/package-lock.json" -nt "$stamp" ]; then
+        echo "install-peers: $1/node_modules is up to date"
+        return 0
+    fi
+    echo "install-peers: npm ci in $1"
+    npm ci --prefix "$dir" --no-audit --no-fund
+}
+
+npm_ci tests/peers
+npm_ci tests/compat

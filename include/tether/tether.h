@@ -7,5 +7,6 @@
 #include "tether/common.h"
 #include "tether/error.h"
 #include "tether/server.h"
+#include "tether/proxy.h"
 
 #endif

@@ -8,4 +8,9 @@ int cmd_serve(int argc, char **argv);
 extern const char cmd_serve_summary[];
 extern const char cmd_serve_usage[];
 
+/* `tether proxy`: argv[0] is "proxy". Returns the process exit code (DESIGN.md §5). */
+int cmd_proxy(int argc, char **argv);
+extern const char cmd_proxy_summary[];
+extern const char cmd_proxy_usage[];
+
 #endif

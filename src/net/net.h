@@ -104,6 +104,7 @@ struct tt__stream {
     bool eof_seen;           /* the peer sent FIN */
     bool rst_sent;
     char peer[64];
+    void *wbuf_spare; /* one recycled write buffer for bulk writers; freed on close */
 };
 
 /* Prepares `s` on `loop` (both borrowed). Always pair with a close call, even on failure of
@@ -194,7 +195,7 @@ void tt__stream_close_abort(struct tt__stream *s, tt__stream_close_cb cb);
 
 /* An outgoing buffer of `len` bytes that tls.c fills in place, then queues with
  * tt__stream_wbuf_submit (which takes ownership, also on failure) or frees. */
-char *tt__stream_wbuf_new(size_t len);
+char *tt__stream_wbuf_new(struct tt__stream *s, size_t len);
 void tt__stream_wbuf_free(char *buf);
 /* Queues `len` encoded bytes standing for `plain_len` plaintext bytes; `cb` as for
  * tt__stream_write. */

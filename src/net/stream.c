@@ -24,6 +24,7 @@ struct stream_wreq {
     void *arg;
     size_t len;
     size_t plain_len;
+    size_t cap; /* bytes allocated for data */
     char data[];
 };
 
@@ -112,14 +113,39 @@ static int stream_update_reading(struct tt__stream *s)
     return 0;
 }
 
+/*
+ * One read buffer per thread, as Node keeps one slab per loop: libuv reads a stream, calls
+ * back and only then reads the next, and read data is only borrowed for the callback, so the
+ * buffer is free again when the callback returns. A fresh 64 KiB allocation per read made
+ * glibc grow and trim the heap on every chunk (the proxy spent its time in page faults). If a
+ * callback ever reads while the buffer is lent out, the fallback is the heap.
+ */
+static _Thread_local char stream_read_buf[STREAM_READ_SIZE];
+static _Thread_local bool stream_read_buf_lent;
+
 static void stream_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct tt__stream *s = h->data;
     size_t n = s->state >= TT__STREAM_SHUT_WR ? STREAM_DRAIN_SIZE : STREAM_READ_SIZE;
     (void)suggested;
+    if (!stream_read_buf_lent) {
+        stream_read_buf_lent = true;
+        buf->base = stream_read_buf;
+        buf->len = n;
+        return;
+    }
     buf->base = tt__malloc(n);
     /* A zero length makes libuv report UV_ENOBUFS to the read callback. */
     buf->len = buf->base ? n : 0;
+}
+
+static void stream_release_buf(char *base)
+{
+    if (base == stream_read_buf) {
+        stream_read_buf_lent = false;
+    } else {
+        tt__free(base);
+    }
 }
 
 void tt__stream_deliver(struct tt__stream *s, int status, const char *data, size_t len)
@@ -193,7 +219,7 @@ static void stream_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     struct tt__stream *s = st->data;
     if (s->state >= TT__STREAM_SHUT_WR) {
-        tt__free(buf->base);
+        stream_release_buf(buf->base);
         if (s->state < TT__STREAM_CLOSING) {
             stream_linger_read(s, nread);
         }
@@ -202,7 +228,7 @@ static void stream_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (nread > 0) {
         if (s->tls) {
             tt__tls_feed(s, buf->base, (size_t)nread);
-            tt__free(buf->base);
+            stream_release_buf(buf->base);
             /* The user may have paused, or TLS may have failed, during the call-outs. */
             if (s->state < TT__STREAM_CLOSING) {
                 (void)stream_update_reading(s);
@@ -210,10 +236,10 @@ static void stream_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
             return;
         }
         tt__stream_deliver(s, 0, buf->base, (size_t)nread);
-        tt__free(buf->base);
+        stream_release_buf(buf->base);
         return;
     }
-    tt__free(buf->base);
+    stream_release_buf(buf->base);
     if (nread == 0) {
         return;
     }
@@ -272,14 +298,42 @@ void tt__stream_read_stop(struct tt__stream *s)
 
 /* ---- writing ---- */
 
-char *tt__stream_wbuf_new(size_t len)
+/*
+ * A bulk writer (a relay, a large response) writes one read-sized buffer per chunk; allocating
+ * and freeing 64 KiB each time made glibc grow and trim the heap on every chunk. So each stream
+ * keeps one spare buffer of that size for its next write, released when the stream closes.
+ * Smaller and larger buffers come from the heap as before.
+ */
+#define STREAM_WBUF_SPARE_SIZE STREAM_READ_SIZE
+
+static void stream_wreq_release(struct tt__stream *s, struct stream_wreq *w)
+{
+    if (s && w->cap == STREAM_WBUF_SPARE_SIZE && !s->wbuf_spare && s->state < TT__STREAM_CLOSING) {
+        s->wbuf_spare = w;
+        return;
+    }
+    tt__free(w);
+}
+
+char *tt__stream_wbuf_new(struct tt__stream *s, size_t len)
 {
     if (len > SIZE_MAX - sizeof(struct stream_wreq)) {
         return NULL;
     }
-    struct stream_wreq *w = tt__malloc(sizeof(*w) + len);
-    if (!w) {
-        return NULL;
+    struct stream_wreq *w;
+    if (len <= STREAM_WBUF_SPARE_SIZE && s->wbuf_spare) {
+        w = s->wbuf_spare;
+        s->wbuf_spare = NULL;
+    } else {
+        /* Only buffers that a bulk writer would reuse are sized for reuse. */
+        size_t cap = len <= STREAM_WBUF_SPARE_SIZE && len > STREAM_WBUF_SPARE_SIZE / 4
+                         ? STREAM_WBUF_SPARE_SIZE
+                         : len;
+        w = tt__malloc(sizeof(*w) + cap);
+        if (!w) {
+            return NULL;
+        }
+        w->cap = cap;
     }
     w->len = len;
     return w->data;
@@ -308,7 +362,7 @@ static void stream_write_cb(uv_write_t *req, int status)
         stream_fail_uv(s, TETHER_SYSCALL_WRITE, stream_phase(s), status);
         code = s->failure.code;
     }
-    tt__free(w);
+    stream_wreq_release(s, w);
     if (cb) {
         cb(s, code, arg);
     }
@@ -354,7 +408,7 @@ int tt__stream_write(struct tt__stream *s, const void *data, size_t len, tt__str
     if (s->tls) {
         rv = tt__tls_write(s, data, len, cb, arg);
     } else {
-        char *buf = tt__stream_wbuf_new(len);
+        char *buf = tt__stream_wbuf_new(s, len);
         if (!buf) {
             return TETHER_ENOMEM;
         }
@@ -604,6 +658,9 @@ static void stream_handle_closed(uv_handle_t *h)
     if (s->tls) {
         tt__tls_free(s);
     }
+    /* Every write callback has run by now (libuv cancels pending writes before closing). */
+    tt__free(s->wbuf_spare);
+    s->wbuf_spare = NULL;
     s->state = TT__STREAM_CLOSED;
     tt__stream_close_cb cb = s->on_close;
     s->on_close = NULL;

@@ -349,7 +349,7 @@ static int tls_flush(struct tt__stream *s, size_t plain_len, tt__stream_write_cb
         (void)BIO_reset(t->wbio);
         return TETHER_EPIPE;
     }
-    char *buf = tt__stream_wbuf_new(pending);
+    char *buf = tt__stream_wbuf_new(s, pending);
     if (!buf) {
         return TETHER_ENOMEM;
     }

@@ -113,7 +113,8 @@ static void test_slow_steady_reader_gets_whole_response(void **state)
 {
     struct tether_server_options o;
     srvfix_options(&o);
-    o.send_timeout_ms = T(300);
+    /* Generous: on a loaded machine the reader thread can oversleep its 10 ms by a lot. */
+    o.send_timeout_ms = T(1000);
     o.keep_alive_timeout_ms = T(5000);
     struct srvfix *fx = srvfix_begin(state, &o);
     struct rc c;

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* A fault-injecting TCP proxy with Toxiproxy's HTTP API, plus load-balancer and firewall toxics. */
+#ifndef TETHER_PROXY_H
+#define TETHER_PROXY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "tether/common.h"
+#include "tether/error.h"
+
+TETHER_BEGIN_DECLS
+
+/* The Toxiproxy version the API reports in GET /version (clients compare against it). */
+#define TETHER_PROXY_TOXIPROXY_VERSION "2.12.0"
+
+/*
+ * A set of named proxies and their toxics: what one Toxiproxy server holds. It can serve the
+ * Toxiproxy HTTP API on a port, and the same API can be called in-process without HTTP
+ * (tether_proxy_server_call), which is how tests and `tether proxy --preset` drive it.
+ */
+typedef struct tether_proxy_server tether_proxy_server;
+
+struct tether_proxy_server_options {
+    /* The API listener. NULL host = no HTTP API (in-process use only). "localhost" binds both
+     * 127.0.0.1 and ::1 (Toxiproxy binds one, so half the clients that resolve localhost to ::1
+     * get ECONNREFUSED). Borrowed, copied. Default "localhost". */
+    const char *api_host;
+    uint16_t api_port;           /* default 8474; 0 = any free port */
+    uint64_t seed;               /* RNG seed for toxicity rolls, jitter, slicing; see has_seed */
+    bool has_seed;               /* false = seeded from the clock */
+    uint64_t connect_timeout_ms; /* upstream dial timeout; default 10000 */
+};
+
+/* Fills `o` (borrowed) with the defaults. */
+TETHER_EXTERN void tether_proxy_server_options_init(struct tether_proxy_server_options *o);
+
+/* Creates the server on `loop` (borrowed) and starts the API listener if one is asked for.
+ * On success the caller owns *out and releases it with tether_proxy_server_close. Returns
+ * TETHER_EADDRINUSE, TETHER_EINVAL, TETHER_ENOMEM... Never blocks. */
+TETHER_EXTERN TETHER_NODISCARD int
+tether_proxy_server_new(uv_loop_t *loop, const struct tether_proxy_server_options *o,
+                        tether_proxy_server **out);
+
+/* The API's bound port (0 when there is no API listener). */
+TETHER_EXTERN uint16_t tether_proxy_server_api_port(const tether_proxy_server *ps);
+
+/*
+ * Performs one API request without HTTP: the same routes, status codes and JSON bodies as the
+ * HTTP API (e.g. "POST", "/proxies", "{\"name\":...}"). `body` (borrowed, may be NULL) need not
+ * be NUL-terminated. On return *status is the HTTP status and *response (caller owns; release
+ * with tether_free; may be NULL for 204) the body. Returns 0, or TETHER_ENOMEM/EINVAL when the
+ * call itself could not be made (an API error is status >= 400 with return value 0).
+ */
+TETHER_EXTERN int tether_proxy_server_call(tether_proxy_server *ps, const char *method,
+                                           const char *path, const char *body, size_t body_len,
+                                           int *status, char **response, size_t *response_len);
+
+/* The port proxy `name` listens on (after "listen":"127.0.0.1:0"); TETHER_EINVAL if unknown or
+ * not listening. */
+TETHER_EXTERN int tether_proxy_server_proxy_port(const tether_proxy_server *ps, const char *name,
+                                                 uint16_t *port);
+
+/* Stops every proxy (their connections are closed) and the API; `cb` (may be NULL) runs once
+ * all memory is released, on a later loop turn. */
+typedef void (*tether_proxy_server_close_cb)(void *data);
+TETHER_EXTERN void tether_proxy_server_close(tether_proxy_server *ps,
+                                             tether_proxy_server_close_cb cb, void *data);
+
+TETHER_END_DECLS
+
+#endif

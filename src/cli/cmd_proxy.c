@@ -1,0 +1,750 @@
+/* SPDX-License-Identifier: MIT */
+/* `tether proxy`: the Toxiproxy-compatible server on Toxiproxy's flags, plus one-proxy presets. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "tether/tether.h"
+
+#include "args.h"
+#include "cli.h"
+#include "commands.h"
+#include "proxy_presets.h"
+
+const char cmd_proxy_summary[] =
+    "a Toxiproxy-compatible fault proxy with load-balancer and firewall toxics";
+
+/* Longer than the 4095 characters ISO C guarantees; GCC and Clang take any length. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
+const char cmd_proxy_usage[] =
+    "Usage: tether proxy [-host HOST] [-port PORT] [-config FILE] [-seed N]\n"
+    "       tether proxy --listen ADDR --upstream ADDR [--preset NAME [--scale F]]\n"
+    "                    [--toxic SPEC]... [--no-api | -host HOST -port PORT]\n"
+    "\n"
+    "A fault-injecting TCP proxy driven by Toxiproxy's HTTP API (same routes, status codes,\n"
+    "JSON and error texts), so existing Toxiproxy clients work unchanged; plus toxics that\n"
+    "reproduce load balancers, firewalls and crashing servers. Every flag may be written\n"
+    "-flag, --flag, -flag=VALUE or --flag=VALUE, as Go's flag package (Toxiproxy) accepts.\n"
+    "\n"
+    "Output: the first stdout line is \"listening on http://HOST:PORT\", the API (\"localhost\"\n"
+    "binds 127.0.0.1 and ::1 and is printed as 127.0.0.1). With --listen the first line is\n"
+    "\"listening on tcp://HOST:PORT\", the proxy to connect to, and the API line comes second\n"
+    "(none with --no-api). Nothing else is printed while running. SIGINT/SIGTERM close every\n"
+    "proxy and exit 0.\n"
+    "\n"
+    "Toxiproxy's flags:\n"
+    "  -host HOST             API address; localhost = 127.0.0.1 and ::1 [localhost]\n"
+    "  -port PORT             API port, 0 picks a free one [8474]\n"
+    "  -config FILE           JSON array of proxies created at start-up as POST /populate\n"
+    "                         does (a \"toxics\" array inside a proxy is accepted)\n"
+    "  -seed N                seed of the random choices (toxicity rolls, jitter, slicing,\n"
+    "                         packet loss): the same seed replays them [the clock]\n"
+    "  -version               print the Toxiproxy version the API reports and tether's\n"
+    "  -proxy-metrics, -runtime-metrics\n"
+    "                         accepted; Prometheus metrics are not implemented (a warning;\n"
+    "                         GET /proxies/NAME/stats has live counters)\n"
+    "  -h, -help              print this text\n"
+    "\n"
+    "One proxy from the command line (no API client needed):\n"
+    "  --listen ADDR          create a proxy listening on HOST:PORT (port 0 = a free one)\n"
+    "  --upstream ADDR        and forwarding to HOST:PORT\n"
+    "  --name NAME            its name in the API [the preset's name, else \"proxy\"]\n"
+    "  --preset NAME          give it the toxics of a load balancer or firewall (below)\n"
+    "  --scale F              multiply the preset's times by F, e.g. 0.01 turns 60 s into\n"
+    "                         600 ms for a test [1]\n"
+    "  --toxic TYPE[:K=V,...] add a toxic (repeatable, after the preset's). Keys name,\n"
+    "                         stream (upstream|downstream) and toxicity set the toxic's own\n"
+    "                         fields; the others are attributes: numbers go as JSON numbers,\n"
+    "                         true/false as booleans, anything else as a string. E.g.\n"
+    "                           --toxic latency:latency=100,jitter=10\n"
+    "                           --toxic limit_data:stream=upstream,bytes=1024,action=rst\n"
+    "  --no-api               serve no HTTP API\n"
+    "  --connect-timeout DUR  upstream dial timeout of every proxy [10s]\n"
+    "\n"
+    "Presets (the real defaults; times in ms, multiplied by --scale):\n"
+    "  aws-alb         idle_timeout{timeout:60000, action:\"fin\"}\n"
+    "                  ALB/CLB: FIN to both sides after 60 s without a byte either way\n"
+    "  aws-nlb         idle_timeout{timeout:350000, action:\"silent\"}\n"
+    "                  NLB: the flow is forgotten after 350 s; the next packet gets an RST\n"
+    "  azure-lb        idle_timeout{timeout:240000, action:\"silent\"}\n"
+    "                  Azure Load Balancer default: silent drop after 4 min\n"
+    "  azure-lb-rst    idle_timeout{timeout:240000, action:\"rst\"}\n"
+    "                  Azure with \"TCP reset on idle\": RST to both ends at 4 min\n"
+    "  gcp-nat         conntrack_expiry{timeout:1200000, then:\"blackhole\"}\n"
+    "                  Cloud NAT mapping expiry after 20 min: later packets vanish\n"
+    "  haproxy         idle_timeout{timeout:50000, action:\"fin\", half_closed_timeout:1000}\n"
+    "                  timeout client/server 50s (Debian's haproxy.cfg), client-fin 1s\n"
+    "  firewall-reset  reset{timeout:0, after_bytes:0}\n"
+    "                  iptables REJECT --reject-with tcp-reset: every connection gets RST\n"
+    "  firewall-drop   blackhole{stop_reading:false} upstream and downstream\n"
+    "                  iptables DROP: nothing gets through either way and nothing closes\n"
+    "\n"
+    "Toxics (the JSON \"type\"; times in ms unless noted; see docs/proxy.md):\n"
+    "  Toxiproxy's   latency{latency, jitter}  bandwidth{rate KB/s}  slow_close{delay}\n"
+    "                timeout{timeout}  reset_peer{timeout}  slicer{average_size,\n"
+    "                size_variation, delay us}  limit_data{bytes, action fin|rst}  noop\n"
+    "                packet_loss{loss_rate, correlation}\n"
+    "  idle_timeout      {timeout, action fin|rst|silent, half_closed_timeout}\n"
+    "                    close, reset or silently drop a connection idle in both directions\n"
+    "  conntrack_expiry  {timeout, then blackhole|rst_on_next}  a forgotten NAT/firewall flow\n"
+    "  max_lifetime      {timeout, action fin|rst, jitter}  close at an age, busy or not\n"
+    "  reset             {timeout, after_bytes}  RST both sides at a time or byte count\n"
+    "  blackhole         {stop_reading}  drop data one way, never close\n"
+    "  max_connections   {limit, action queue|rst|fin|refuse}  a connection cap\n"
+    "  accept            {action rst|fin|hang, delay}  what new connections get\n"
+    "  upstream_down     {action fin|rst|refuse}  what a client sees when the dial fails\n"
+    "  connect_delay     {delay}  delay the upstream dial\n"
+    "\n"
+    "DUR is 250ms, 5s, 2m or 1h. LOG_LEVEL is accepted and ignored: the proxy does not log.\n"
+    "Exit status: 0 after SIGINT/SIGTERM, 1 when a listener cannot start (address in use),\n"
+    "2 for a bad flag, value, -config file or toxic.\n";
+#pragma GCC diagnostic pop
+
+#define PROXY_CMD "proxy"
+/* A -config file larger than this is certainly not a list of proxies. */
+#define PROXY_CONFIG_MAX (16u << 20)
+
+struct proxy_flags {
+    char host[256];
+    uint16_t port;
+    const char *config;
+    bool has_seed;
+    uint64_t seed;
+    bool version;
+    bool help;
+    bool proxy_metrics;
+    bool runtime_metrics;
+    bool no_api;
+    bool has_listen;
+    bool has_upstream;
+    struct args_hostport listen;
+    struct args_hostport upstream;
+    const struct proxy_preset *preset;
+    double scale;
+    bool scale_set;
+    const char *name;
+    uint64_t connect_timeout_ms;
+    bool connect_timeout_set;
+    json_t *toxics; /* --toxic bodies, in order */
+};
+
+struct proxy_ctx {
+    uv_loop_t *loop;
+    tether_proxy_server *ps;
+    uv_signal_t sigint;
+    uv_signal_t sigterm;
+    bool stopping;
+};
+
+/* ---- flags ---- */
+
+/* Go's flag package takes "-name" and "--name" alike; so do we, for every flag. */
+static bool proxy_flag_is(const struct args_cursor *c, const char *name)
+{
+    const char *f = c->flag;
+    if (!f || f[0] != '-') {
+        return false;
+    }
+    f += f[1] == '-' ? 2 : 1;
+    return strcmp(f, name) == 0;
+}
+
+/* A Go boolean flag: "-v" is true, "-v=false" is false (strconv.ParseBool's spellings). */
+static int proxy_take_bool(struct args_cursor *c, bool *out)
+{
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True", NULL};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False", NULL};
+    if (!c->inline_val) {
+        *out = true;
+        return 0;
+    }
+    c->value = c->inline_val;
+    for (int i = 0; yes[i]; i++) {
+        if (strcmp(c->inline_val, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcmp(c->inline_val, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return args_bad_value(c, "boolean", " (expected true or false)");
+}
+
+/* Go's Int64Var (strconv.ParseInt base 0): "42", "-7", "0x2a". */
+static int proxy_take_seed(struct args_cursor *c, struct proxy_flags *f)
+{
+    const char *v = NULL;
+    int rc = args_take_string(c, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    const char *digits = v + (v[0] == '-' || v[0] == '+');
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 0);
+    if (*digits < '0' || *digits > '9' || *end != '\0' || errno != 0) {
+        return args_bad_value(c, "seed", " (expected a 64-bit integer)");
+    }
+    f->seed = (uint64_t)n;
+    f->has_seed = true;
+    return 0;
+}
+
+static int proxy_take_host(struct args_cursor *c, struct proxy_flags *f)
+{
+    const char *v = NULL;
+    int rc = args_take_string(c, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    size_t len = strlen(v);
+    if (len >= 2 && v[0] == '[' && v[len - 1] == ']') {
+        v++; /* "[::1]": Go's JoinHostPort adds the brackets itself */
+        len -= 2;
+    }
+    if (len == 0) {
+        /* Go listens on every address for "-host=" (":8474"). */
+        v = "0.0.0.0";
+        len = strlen(v);
+    }
+    if (len >= sizeof(f->host)) {
+        return args_bad_value(c, "host", " (too long)");
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if (ch <= 0x20 || ch == 0x7f || ch == '/' || ch == '[' || ch == ']') {
+            return args_bad_value(c, "host", " (expected an IP address or localhost)");
+        }
+    }
+    memcpy(f->host, v, len);
+    f->host[len] = '\0';
+    return 0;
+}
+
+static bool proxy_name_ok(const char *name)
+{
+    if (!*name) {
+        return false;
+    }
+    for (const char *p = name; *p; p++) {
+        char ch = *p;
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '-' || ch == '.')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int proxy_take_toxic(struct args_cursor *c, struct proxy_flags *f)
+{
+    const char *v = NULL;
+    int rc = args_take_string(c, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    char why[96];
+    json_t *toxic = proxy_toxic_parse(v, why, sizeof(why));
+    if (!toxic) {
+        char hint[160];
+        snprintf(hint, sizeof(hint), " (%s; the form is TYPE or TYPE:key=value,...)", why);
+        return args_bad_value(c, "toxic", hint);
+    }
+    if (json_array_append_new(f->toxics, toxic) != 0) {
+        return args_error(PROXY_CMD, "out of memory");
+    }
+    return 0;
+}
+
+/* Returns 0, or the exit code of a usage error (already printed). */
+static int proxy_parse_flag(struct args_cursor *c, struct proxy_flags *f)
+{
+    uint64_t v = 0;
+    int rc;
+    if (proxy_flag_is(c, "h") || proxy_flag_is(c, "help")) {
+        return proxy_take_bool(c, &f->help);
+    }
+    if (proxy_flag_is(c, "version")) {
+        return proxy_take_bool(c, &f->version);
+    }
+    if (proxy_flag_is(c, "proxy-metrics")) {
+        return proxy_take_bool(c, &f->proxy_metrics);
+    }
+    if (proxy_flag_is(c, "runtime-metrics")) {
+        return proxy_take_bool(c, &f->runtime_metrics);
+    }
+    if (proxy_flag_is(c, "no-api")) {
+        return proxy_take_bool(c, &f->no_api);
+    }
+    if (proxy_flag_is(c, "host")) {
+        return proxy_take_host(c, f);
+    }
+    if (proxy_flag_is(c, "port")) {
+        rc = args_take_uint(c, 0, 65535, &v);
+        f->port = (uint16_t)v;
+        return rc;
+    }
+    if (proxy_flag_is(c, "config")) {
+        if ((rc = args_take_string(c, &f->config)) == 0 && !*f->config) {
+            return args_bad_value(c, "file", " (expected a path)");
+        }
+        return rc;
+    }
+    if (proxy_flag_is(c, "seed")) {
+        return proxy_take_seed(c, f);
+    }
+    if (proxy_flag_is(c, "listen")) {
+        f->has_listen = true;
+        return args_take_hostport(c, "127.0.0.1", &f->listen);
+    }
+    if (proxy_flag_is(c, "upstream")) {
+        f->has_upstream = true;
+        return args_take_hostport(c, "127.0.0.1", &f->upstream);
+    }
+    if (proxy_flag_is(c, "name")) {
+        if ((rc = args_take_string(c, &f->name)) == 0 && !proxy_name_ok(f->name)) {
+            return args_bad_value(c, "name", " (letters, digits, '_', '-' and '.')");
+        }
+        return rc;
+    }
+    if (proxy_flag_is(c, "preset")) {
+        const char *name = NULL;
+        if ((rc = args_take_string(c, &name)) != 0) {
+            return rc;
+        }
+        f->preset = proxy_preset_find(name);
+        if (!f->preset) {
+            char list[200];
+            char hint[240];
+            proxy_preset_list(list, sizeof(list));
+            snprintf(hint, sizeof(hint), " (valid presets: %s)", list);
+            return args_bad_value(c, "preset", hint);
+        }
+        return 0;
+    }
+    if (proxy_flag_is(c, "scale")) {
+        const char *text = NULL;
+        if ((rc = args_take_string(c, &text)) != 0) {
+            return rc;
+        }
+        if (proxy_parse_scale(text, &f->scale) != 0) {
+            return args_bad_value(c, "scale", " (expected a number above 0, at most 1000)");
+        }
+        f->scale_set = true;
+        return 0;
+    }
+    if (proxy_flag_is(c, "toxic")) {
+        return proxy_take_toxic(c, f);
+    }
+    if (proxy_flag_is(c, "connect-timeout")) {
+        if ((rc = args_take_duration(c, &f->connect_timeout_ms)) == 0 &&
+            f->connect_timeout_ms == 0) {
+            return args_bad_value(c, "duration", " (expected more than 0)");
+        }
+        f->connect_timeout_set = true;
+        return rc;
+    }
+    return args_unknown(c);
+}
+
+static int proxy_parse(int argc, char **argv, struct proxy_flags *f)
+{
+    memset(f, 0, sizeof(*f));
+    memcpy(f->host, "localhost", sizeof("localhost"));
+    f->port = 8474;
+    f->scale = 1.0;
+    f->toxics = json_array();
+    if (!f->toxics) {
+        return args_error(PROXY_CMD, "out of memory");
+    }
+    struct args_cursor c;
+    args_init(&c, PROXY_CMD, argc, argv);
+    while (args_next(&c)) {
+        if (args_positional(&c)) {
+            return args_unknown(&c);
+        }
+        int rc = proxy_parse_flag(&c, f);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (f->help || f->version) {
+        return 0;
+    }
+    if (f->has_listen != f->has_upstream) {
+        return args_error(PROXY_CMD, "%s", f->has_listen
+                                               ? "--listen needs --upstream HOST:PORT too"
+                                               : "--upstream needs --listen HOST:PORT too");
+    }
+    if (!f->has_listen) {
+        const char *lonely = f->preset                       ? "--preset"
+                             : f->scale_set                  ? "--scale"
+                             : json_array_size(f->toxics)    ? "--toxic"
+                             : f->name                       ? "--name"
+                             : f->no_api                     ? "--no-api"
+                                                             : NULL;
+        if (lonely) {
+            return args_error(PROXY_CMD, "%s needs --listen and --upstream", lonely);
+        }
+    }
+    if (f->scale_set && !f->preset) {
+        return args_error(PROXY_CMD, "--scale needs --preset (it scales the preset's times)");
+    }
+    return 0;
+}
+
+/* ---- API calls ---- */
+
+/* Copies an API error text for a one-line message: control characters become '?'. */
+static void proxy_clean_text(const char *src, size_t len, char *dst, size_t dst_len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 1 < dst_len; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        dst[n++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+    }
+    dst[n] = '\0';
+}
+
+/*
+ * One in-process API request. Returns the HTTP status (or 0 when the call itself failed), puts
+ * the decoded JSON body in *json when asked (caller owns; NULL if none or not JSON) and the
+ * error text of a failed call in `err` ("error" of the JSON body, else the raw body).
+ */
+static int proxy_api(tether_proxy_server *ps, const char *method, const char *path,
+                     const char *body, size_t body_len, json_t **json, char *err, size_t err_len)
+{
+    int status = 0;
+    char *resp = NULL;
+    size_t resp_len = 0;
+    if (json) {
+        *json = NULL;
+    }
+    err[0] = '\0';
+    int rv = tether_proxy_server_call(ps, method, path, body, body_len, &status, &resp, &resp_len);
+    if (rv != 0) {
+        snprintf(err, err_len, "%s", tether_strerror(rv));
+        return 0;
+    }
+    json_t *doc = resp ? json_loadb(resp, resp_len, 0, NULL) : NULL;
+    if (status < 200 || status > 299) {
+        json_t *e = json_is_object(doc) ? json_object_get(doc, "error") : NULL;
+        if (json_is_string(e)) {
+            proxy_clean_text(json_string_value(e), json_string_length(e), err, err_len);
+        } else if (resp && resp_len) {
+            proxy_clean_text(resp, resp_len, err, err_len);
+        } else {
+            snprintf(err, err_len, "HTTP %d", status);
+        }
+    }
+    if (json) {
+        *json = doc;
+    } else {
+        json_decref(doc);
+    }
+    tether_free(resp);
+    return status;
+}
+
+/* Reads the whole -config file; the caller frees *out. Returns 0 or 2 (printed). */
+static int proxy_read_file(const char *path, char **out, size_t *out_len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        return args_error(PROXY_CMD, "cannot read -config '%s': %s", path,
+                          uv_strerror(uv_translate_sys_error(errno)));
+    }
+    size_t cap = 4096;
+    size_t len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (len == cap) {
+            char *bigger = cap < PROXY_CONFIG_MAX ? realloc(buf, cap * 2) : NULL;
+            if (!bigger) {
+                free(buf);
+                fclose(fp);
+                return args_error(PROXY_CMD, "cannot read -config '%s': %s", path,
+                                  cap < PROXY_CONFIG_MAX ? "out of memory"
+                                                         : "larger than 16 MiB");
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        size_t n = fread(buf + len, 1, cap - len, fp);
+        len += n;
+        if (n == 0) {
+            break;
+        }
+    }
+    int failed = !buf || ferror(fp);
+    int saved = errno;
+    fclose(fp);
+    if (failed) {
+        free(buf);
+        return args_error(PROXY_CMD, "cannot read -config '%s': %s", path,
+                          buf ? uv_strerror(uv_translate_sys_error(saved)) : "out of memory");
+    }
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+static int proxy_load_config(tether_proxy_server *ps, const char *path)
+{
+    char *body = NULL;
+    size_t len = 0;
+    int rc = proxy_read_file(path, &body, &len);
+    if (rc != 0) {
+        return rc;
+    }
+    char err[512];
+    int status = proxy_api(ps, "POST", "/populate", body, len, NULL, err, sizeof(err));
+    free(body);
+    if (status < 200 || status > 299) {
+        return args_error(PROXY_CMD, "cannot load -config '%s': %s", path, err);
+    }
+    return 0;
+}
+
+/* "host:port" for JSON, brackets around IPv6 literals. */
+static void proxy_addr_text(const struct args_hostport *a, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s%s:%u", a->ipv6 ? "[" : "", a->host, a->ipv6 ? "]" : "",
+             (unsigned)a->port);
+}
+
+/* Exit code for an API failure creating what the command line asked for: the request was
+ * ours to get right (4xx, exit 2) or the system refused (5xx: bind errors, exit 1). */
+static int proxy_status_exit(int status)
+{
+    return status >= 400 && status < 500 ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+}
+
+/* Creates the --listen proxy and its toxics; prints the "listening on tcp://" line. */
+static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_flags *f)
+{
+    const char *name = f->name ? f->name : (f->preset ? proxy_preset_name(f->preset) : "proxy");
+    char listen[300];
+    char upstream[300];
+    char err[512];
+    char path[300];
+    proxy_addr_text(&f->listen, listen, sizeof(listen));
+    proxy_addr_text(&f->upstream, upstream, sizeof(upstream));
+
+    json_t *toxics = json_array();
+    if (!toxics || (f->preset && proxy_preset_toxics(f->preset, f->scale, toxics) != 0) ||
+        json_array_extend(toxics, f->toxics) != 0) {
+        json_decref(toxics);
+        fputs("tether proxy: out of memory\n", stderr);
+        return CLI_EXIT_FAILED;
+    }
+
+    /* A plain POST /proxies, then one POST per toxic: Toxiproxy's own calls. The loop has not
+     * run yet, so no connection can be accepted before the toxics are in place. */
+    json_t *req = json_pack("{s:s, s:s, s:s, s:b}", "name", name, "listen", listen, "upstream",
+                            upstream, "enabled", 1);
+    char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (!body) {
+        json_decref(toxics);
+        fputs("tether proxy: out of memory\n", stderr);
+        return CLI_EXIT_FAILED;
+    }
+    json_t *created = NULL;
+    int status = proxy_api(ps, "POST", "/proxies", body, strlen(body), &created, err, sizeof(err));
+    free(body);
+    if (status < 200 || status > 299) {
+        json_decref(toxics);
+        json_decref(created);
+        fprintf(stderr, "tether proxy: cannot create proxy '%s' (--listen %s --upstream %s): %s\n",
+                name, listen, upstream, err);
+        return status ? proxy_status_exit(status) : CLI_EXIT_FAILED;
+    }
+
+    snprintf(path, sizeof(path), "/proxies/%s/toxics", name);
+    size_t i;
+    json_t *toxic;
+    json_array_foreach(toxics, i, toxic)
+    {
+        body = json_dumps(toxic, JSON_COMPACT);
+        status = body ? proxy_api(ps, "POST", path, body, strlen(body), NULL, err, sizeof(err))
+                      : 0;
+        free(body);
+        if (status < 200 || status > 299) {
+            const char *type = json_string_value(json_object_get(toxic, "type"));
+            fprintf(stderr, "tether proxy: cannot add toxic '%s' to proxy '%s': %s\n",
+                    type ? type : "?", name, status ? err : "out of memory");
+            json_decref(toxics);
+            json_decref(created);
+            return status ? proxy_status_exit(status) : CLI_EXIT_FAILED;
+        }
+    }
+    json_decref(toxics);
+
+    /* The address actually bound ("127.0.0.1:0" comes back with its port), else ours. */
+    const char *bound = json_string_value(json_object_get(created, "listen"));
+    const char *colon = bound ? strrchr(bound, ':') : NULL;
+    uint16_t port = 0;
+    if (colon && colon[1] && strcmp(colon, ":0") != 0) {
+        printf("listening on tcp://%s\n", bound);
+    } else if (tether_proxy_server_proxy_port(ps, name, &port) == 0) {
+        printf("listening on tcp://%s%s%s:%u\n", f->listen.ipv6 ? "[" : "", f->listen.host,
+               f->listen.ipv6 ? "]" : "", (unsigned)port);
+    } else {
+        printf("listening on tcp://%s\n", listen);
+    }
+    json_decref(created);
+    return 0;
+}
+
+/* ---- running ---- */
+
+static void proxy_on_closed(void *data)
+{
+    struct proxy_ctx *ctx = data;
+    ctx->ps = NULL;
+    uv_close((uv_handle_t *)&ctx->sigint, NULL);
+    uv_close((uv_handle_t *)&ctx->sigterm, NULL);
+}
+
+static void proxy_on_signal(uv_signal_t *s, int signum)
+{
+    struct proxy_ctx *ctx = s->data;
+    (void)signum;
+    if (ctx->stopping) {
+        fprintf(stderr, "tether proxy: second signal, exiting without waiting\n");
+        exit(CLI_EXIT_FAILED);
+    }
+    ctx->stopping = true;
+    tether_proxy_server_close(ctx->ps, proxy_on_closed, ctx);
+}
+
+static void proxy_walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h)) {
+        uv_close(h, NULL);
+    }
+}
+
+static void proxy_loop_close(uv_loop_t *loop)
+{
+    if (uv_loop_close(loop) == UV_EBUSY) {
+        uv_walk(loop, proxy_walk_close, NULL);
+        uv_run(loop, UV_RUN_DEFAULT);
+        (void)uv_loop_close(loop);
+    }
+}
+
+/* Start-up failed after the server existed: release it and return `rc`. */
+static int proxy_abort(uv_loop_t *loop, tether_proxy_server *ps, int rc)
+{
+    tether_proxy_server_close(ps, NULL, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    proxy_loop_close(loop);
+    return rc;
+}
+
+static void proxy_print_api_line(const struct proxy_flags *f, uint16_t port)
+{
+    /* localhost is bound on 127.0.0.1 and ::1; print the address every client can use. */
+    const char *host = strcmp(f->host, "localhost") == 0 ? "127.0.0.1" : f->host;
+    bool v6 = strchr(host, ':') != NULL;
+    printf("listening on http://%s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "", (unsigned)port);
+}
+
+static int proxy_run(struct proxy_flags *f)
+{
+    if (f->proxy_metrics || f->runtime_metrics) {
+        fprintf(stderr, "tether proxy: warning: %s%s%s ignored: Prometheus metrics are not "
+                        "implemented (GET /proxies/NAME/stats has live counters)\n",
+                f->proxy_metrics ? "-proxy-metrics" : "",
+                f->proxy_metrics && f->runtime_metrics ? " and " : "",
+                f->runtime_metrics ? "-runtime-metrics" : "");
+    }
+
+    /* A peer that resets while we write would otherwise kill the process (see serve). */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    (void)sigaction(SIGPIPE, &sa, NULL);
+
+    struct tether_proxy_server_options o;
+    tether_proxy_server_options_init(&o);
+    o.api_host = f->no_api ? NULL : f->host;
+    o.api_port = f->port;
+    o.has_seed = f->has_seed;
+    o.seed = f->seed;
+    if (f->connect_timeout_set) {
+        o.connect_timeout_ms = f->connect_timeout_ms;
+    }
+
+    struct proxy_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    uv_loop_t *loop = uv_default_loop();
+    ctx.loop = loop;
+    int rv = tether_proxy_server_new(loop, &o, &ctx.ps);
+    if (rv != 0) {
+        bool v6 = strchr(f->host, ':') != NULL;
+        if (rv == TETHER_EINVAL) {
+            args_error(PROXY_CMD, "invalid address '%s' for -host (expected an IP address or "
+                                  "localhost)",
+                       f->host);
+        } else {
+            fprintf(stderr, "tether proxy: cannot listen on %s%s%s:%u: %s%s\n", v6 ? "[" : "",
+                    f->host, v6 ? "]" : "", (unsigned)f->port, tether_strerror(rv),
+                    rv == TETHER_EADDRINUSE ? " (another Toxiproxy? try -port 0)" : "");
+        }
+        uv_run(loop, UV_RUN_DEFAULT); /* lets a half-built server release its handles */
+        proxy_loop_close(loop);
+        return rv == TETHER_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+    }
+
+    int rc;
+    if (f->config && (rc = proxy_load_config(ctx.ps, f->config)) != 0) {
+        return proxy_abort(loop, ctx.ps, rc);
+    }
+    if (f->has_listen && (rc = proxy_create_cli_proxy(ctx.ps, f)) != 0) {
+        return proxy_abort(loop, ctx.ps, rc);
+    }
+    if (!f->no_api) {
+        proxy_print_api_line(f, tether_proxy_server_api_port(ctx.ps));
+    }
+    fflush(stdout);
+
+    uv_signal_init(loop, &ctx.sigint);
+    uv_signal_init(loop, &ctx.sigterm);
+    ctx.sigint.data = &ctx;
+    ctx.sigterm.data = &ctx;
+    uv_signal_start(&ctx.sigint, proxy_on_signal, SIGINT);
+    uv_signal_start(&ctx.sigterm, proxy_on_signal, SIGTERM);
+
+    uv_run(loop, UV_RUN_DEFAULT);
+    proxy_loop_close(loop);
+    return CLI_EXIT_OK;
+}
+
+int cmd_proxy(int argc, char **argv)
+{
+    struct proxy_flags f;
+    int rc = proxy_parse(argc, argv, &f);
+    if (rc == 0 && f.help) {
+        fputs(cmd_proxy_usage, stdout);
+    } else if (rc == 0 && f.version) {
+        printf("toxiproxy-server version %s (tether %s)\n", TETHER_PROXY_TOXIPROXY_VERSION,
+               tether_version());
+    } else if (rc == 0) {
+        rc = proxy_run(&f);
+    }
+    json_decref(f.toxics);
+    return rc;
+}

@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: MIT */
+/* The proxy server and its collection of named proxies: create, update, enable and disable,
+ * delete, reset, listeners (with Go's address rules and error texts) and the seedable RNG. */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "proxy/proxy_int.h"
+
+/* ---- RNG: splitmix64, one state per server, so `-seed` replays the same chaos ---- */
+
+uint64_t tt__px_rand(struct tether_proxy_server *ps)
+{
+    uint64_t z = (ps->rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+double tt__px_rand01(struct tether_proxy_server *ps)
+{
+    return (double)(tt__px_rand(ps) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+uint64_t tt__px_rand_below(struct tether_proxy_server *ps, uint64_t n)
+{
+    return n ? tt__px_rand(ps) % n : 0;
+}
+
+/* ---- lookups ---- */
+
+struct px_proxy *tt__px_find(struct tether_proxy_server *ps, const char *name)
+{
+    for (struct tt__list *n = ps->proxies.next; n != &ps->proxies; n = n->next) {
+        struct px_proxy *px = tt__container_of(n, struct px_proxy, link);
+        if (strcmp(px->name, name) == 0) {
+            return px;
+        }
+    }
+    return NULL;
+}
+
+struct px_toxic *tt__px_find_type(const struct px_proxy *px, const struct px_toxic_type *type)
+{
+    for (const struct tt__list *n = px->toxics.next; n != &px->toxics; n = n->next) {
+        struct px_toxic *t =
+            tt__container_of((struct tt__list *)(uintptr_t)n, struct px_toxic, link);
+        if (t->type == type) {
+            return t;
+        }
+    }
+    return NULL;
+}
+
+/* ---- lifetime ---- */
+
+static void ps_maybe_release(struct tether_proxy_server *ps)
+{
+    if (!ps->closing || ps->pending > 0) {
+        return;
+    }
+    tether_proxy_server_close_cb cb = ps->close_cb;
+    void *data = ps->close_data;
+    tt__px_events_free(ps);
+    tt__free(ps->api_host);
+    tt__free(ps);
+    if (cb) {
+        cb(data);
+    }
+}
+
+void tt__px_server_release(struct tether_proxy_server *ps)
+{
+    ps->pending--;
+    ps_maybe_release(ps);
+}
+
+static void ps_defer_closed(uv_handle_t *h)
+{
+    tt__px_server_release(h->data);
+}
+
+static void px_free(struct px_proxy *px)
+{
+    struct tether_proxy_server *ps = px->ps;
+    while (!tt__list_empty(&px->toxics)) {
+        struct px_toxic *t = tt__container_of(px->toxics.next, struct px_toxic, link);
+        tt__list_remove(&t->link);
+        tt__px_toxic_free(t);
+    }
+    tt__free(px->name);
+    tt__free(px->listen);
+    tt__free(px->upstream);
+    tt__free(px);
+    tt__px_server_release(ps);
+}
+
+void tt__px_proxy_ref(struct px_proxy *px)
+{
+    px->refs++;
+}
+
+void tt__px_proxy_unref(struct px_proxy *px)
+{
+    if (--px->refs == 0 && !px->in_collection) {
+        px_free(px);
+    }
+}
+
+static void px_discard(struct px_proxy *px)
+{
+    px->in_collection = false;
+    if (px->refs == 0) {
+        px_free(px);
+    }
+}
+
+static char *dup_str(const char *s)
+{
+    return tt__strndup(s, strlen(s));
+}
+
+static int set_str(char **slot, const char *value)
+{
+    char *p = dup_str(value);
+    if (!p) {
+        return TETHER_ENOMEM;
+    }
+    tt__free(*slot);
+    *slot = p;
+    return 0;
+}
+
+/* ---- listen addresses, the way Go's net.Listen reads them ---- */
+
+struct px_laddr {
+    struct sockaddr_storage ss;
+    bool wildcard;
+    char canon[300]; /* what ResolveTCPAddr(...).String() gives */
+};
+
+/* Go's text for the errno values a listen can fail with (syscall.Errno.Error()). */
+static const char *go_errno_text(int uv_err)
+{
+    switch (uv_err) {
+    case UV_EADDRINUSE:
+        return "address already in use";
+    case UV_EADDRNOTAVAIL:
+        return "cannot assign requested address";
+    case UV_EACCES:
+        return "permission denied";
+    case UV_EAFNOSUPPORT:
+        return "address family not supported by protocol";
+    case UV_EMFILE:
+        return "too many open files";
+    default:
+        return uv_strerror(uv_err);
+    }
+}
+
+static int laddr_resolve(const char *listen, struct px_laddr *a, char *msg, size_t len)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    const char *h = listen;
+    size_t hl;
+    memset(a, 0, sizeof(*a));
+    if (listen[0] == '\0') {
+        /* net.Listen("tcp", "") listens on every address, any port. */
+        colon = NULL;
+        hl = 0;
+    } else if (!colon) {
+        (void)snprintf(msg, len, "address %s: missing port in address", listen);
+        return TETHER_EINVAL;
+    } else if (listen[0] == '[') {
+        const char *close = strchr(listen, ']');
+        if (!close || close + 1 != colon) {
+            (void)snprintf(msg, len, "address %s: missing port in address", listen);
+            return TETHER_EINVAL;
+        }
+        h = listen + 1;
+        hl = (size_t)(close - h);
+    } else {
+        hl = (size_t)(colon - listen);
+        if (memchr(listen, ':', hl)) {
+            (void)snprintf(msg, len, "address %s: too many colons in address", listen);
+            return TETHER_EINVAL;
+        }
+    }
+    unsigned long port = 0;
+    if (colon) {
+        const char *p = colon + 1;
+        if (strlen(p) > 5 || strspn(p, "0123456789") != strlen(p)) {
+            (void)snprintf(msg, len, "lookup tcp/%s: unknown port", p);
+            return TETHER_EINVAL;
+        }
+        for (; *p; p++) {
+            port = port * 10 + (unsigned long)(*p - '0');
+        }
+        if (port > 65535) {
+            (void)snprintf(msg, len, "address %s: invalid port", listen);
+            return TETHER_EINVAL;
+        }
+    }
+    if (hl >= sizeof(host)) {
+        (void)snprintf(msg, len, "lookup %.*s: no such host", (int)(hl > 64 ? 64 : hl), h);
+        return TETHER_EINVAL;
+    }
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)&a->ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&a->ss;
+    if (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
+        /* Go listens on the IPv6 wildcard, dual-stack, for any unspecified address. */
+        a->wildcard = true;
+        (void)uv_ip6_addr("::", (int)port, in6);
+        if (host[0] == '\0') {
+            (void)snprintf(a->canon, sizeof(a->canon), ":%lu", port);
+        } else if (strchr(host, ':')) {
+            (void)snprintf(a->canon, sizeof(a->canon), "[::]:%lu", port);
+        } else {
+            (void)snprintf(a->canon, sizeof(a->canon), "0.0.0.0:%lu", port);
+        }
+        return 0;
+    }
+    if (strcasecmp(host, "localhost") == 0) {
+        /* Go picks 127.0.0.1 for localhost on a normal host. */
+        memcpy(host, "127.0.0.1", sizeof("127.0.0.1"));
+    }
+    if (uv_ip4_addr(host, (int)port, in4) != 0 && uv_ip6_addr(host, (int)port, in6) != 0) {
+        /* A real name: resolved synchronously, as net.Listen does. Rare, and API-driven. */
+        uv_getaddrinfo_t req;
+        struct addrinfo hints;
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        uv_loop_t loop;
+        const struct addrinfo *pick = NULL;
+        int r = uv_loop_init(&loop);
+        if (r == 0) {
+            r = uv_getaddrinfo(&loop, &req, NULL, host, NULL, &hints);
+            if (r == 0) {
+                for (const struct addrinfo *ai = req.addrinfo; ai && !pick; ai = ai->ai_next) {
+                    pick = ai->ai_family == AF_INET ? ai : NULL;
+                }
+                for (const struct addrinfo *ai = req.addrinfo; ai && !pick; ai = ai->ai_next) {
+                    pick = ai->ai_family == AF_INET6 ? ai : NULL;
+                }
+                if (pick) {
+                    memcpy(&a->ss, pick->ai_addr, pick->ai_addrlen);
+                }
+                uv_freeaddrinfo(req.addrinfo);
+            }
+            (void)uv_loop_close(&loop);
+        }
+        if (!pick) {
+            (void)snprintf(msg, len, "lookup %s: no such host", host);
+            return TETHER_EINVAL;
+        }
+        if (a->ss.ss_family == AF_INET) {
+            in4->sin_port = htons((uint16_t)port);
+        } else {
+            in6->sin6_port = htons((uint16_t)port);
+        }
+    }
+    if (tt__addr_format((const struct sockaddr *)&a->ss, a->canon, sizeof(a->canon)) != 0) {
+        (void)snprintf(msg, len, "address %s: invalid address", listen);
+        return TETHER_EINVAL;
+    }
+    return 0;
+}
+
+int tt__px_listen_normalize(const char *listen, char *out, size_t len, struct px_err *err)
+{
+    struct px_laddr a;
+    char msg[400];
+    if (laddr_resolve(listen, &a, msg, sizeof(msg)) != 0) {
+        tt__px_err_set(err, 500, "%s", msg);
+        return TETHER_EINVAL;
+    }
+    (void)snprintf(out, len, "%s", a.canon);
+    return 0;
+}
+
+static void lis_closed_cb(uv_handle_t *h)
+{
+    struct px_listener *lis = h->data;
+    struct px_proxy *px = lis->px;
+    tt__free(lis);
+    tt__px_proxy_unref(px);
+}
+
+static void lis_on_connection(uv_stream_t *server, int status)
+{
+    struct px_listener *lis = server->data;
+    struct px_proxy *px = lis->px;
+    if (status < 0 || px->lis != lis) {
+        return;
+    }
+    struct px_toxic *mc = tt__px_find_type(px, &tt__px_type_max_connections);
+    if (mc && strcmp(tt__px_attr_e(mc, "action"), "queue") == 0 &&
+        px->nconns >= (uint64_t)tt__px_attr_i(mc, "limit")) {
+        /* HAProxy's maxconn: leave it to the kernel's listen queue. libuv holds the one it
+         * already took and stops watching the socket until we accept. */
+        px->accept_waiting = true;
+        return;
+    }
+    tt__px_conn_accept(px, server);
+}
+
+int tt__px_listener_open(struct px_proxy *px, struct px_err *err)
+{
+    struct px_laddr a;
+    char msg[400];
+    if (laddr_resolve(px->listen, &a, msg, sizeof(msg)) != 0) {
+        tt__px_err_set(err, 500, "listen tcp: %s", msg);
+        return TETHER_EINVAL;
+    }
+    struct px_listener *lis = tt__calloc(1, sizeof(*lis));
+    if (!lis) {
+        tt__px_err_set(err, 500, "out of memory");
+        return TETHER_ENOMEM;
+    }
+    lis->px = px;
+    int r = uv_tcp_init(px->ps->loop, &lis->tcp);
+    if (r != 0) {
+        tt__free(lis);
+        tt__px_err_set(err, 500, "listen tcp %s: socket: %s", a.canon, go_errno_text(r));
+        return tt__err_from_uv(r);
+    }
+    lis->tcp.data = lis;
+    tt__px_proxy_ref(px);
+    const char *op = "bind";
+    r = uv_tcp_bind(&lis->tcp, (const struct sockaddr *)&a.ss, 0);
+    if (r == UV_EAFNOSUPPORT && a.wildcard) {
+        /* No IPv6 on this host: the IPv4 wildcard is the next best thing. */
+        struct sockaddr_in in4;
+        uint16_t port = ntohs(((struct sockaddr_in6 *)(void *)&a.ss)->sin6_port);
+        (void)uv_ip4_addr("0.0.0.0", port, &in4);
+        r = uv_tcp_bind(&lis->tcp, (const struct sockaddr *)&in4, 0);
+    }
+    if (r == 0) {
+        /* libuv reports a bind's EADDRINUSE at listen time. */
+        r = uv_listen((uv_stream_t *)&lis->tcp, 511, lis_on_connection);
+        if (r != 0 && r != UV_EADDRINUSE && r != UV_EADDRNOTAVAIL && r != UV_EACCES) {
+            op = "listen";
+        }
+    }
+    if (r != 0) {
+        uv_close((uv_handle_t *)&lis->tcp, lis_closed_cb);
+        tt__px_err_set(err, 500, "listen tcp %s: %s: %s", a.canon, op, go_errno_text(r));
+        return tt__err_from_uv(r);
+    }
+    struct sockaddr_storage bound;
+    int blen = (int)sizeof(bound);
+    char text[80];
+    if (uv_tcp_getsockname(&lis->tcp, (struct sockaddr *)&bound, &blen) == 0 &&
+        tt__addr_format((const struct sockaddr *)&bound, text, sizeof(text)) == 0) {
+        /* proxy.Listen = listener.Addr().String(): port 0 becomes the real port, and a
+         * disable/enable cycle binds the same one again. */
+        if (set_str(&px->listen, text) != 0) {
+            uv_close((uv_handle_t *)&lis->tcp, lis_closed_cb);
+            tt__px_err_set(err, 500, "out of memory");
+            return TETHER_ENOMEM;
+        }
+    }
+    px->lis = lis;
+    return 0;
+}
+
+void tt__px_listener_close(struct px_proxy *px)
+{
+    struct px_listener *lis = px->lis;
+    if (!lis) {
+        return;
+    }
+    px->lis = NULL;
+    px->accept_waiting = false;
+    /* uv_close closes the socket at once, so the port can be bound again right away. */
+    uv_close((uv_handle_t *)&lis->tcp, lis_closed_cb);
+}
+
+/* ---- proxies ---- */
+
+int tt__px_proxy_start(struct px_proxy *px, struct px_err *err)
+{
+    if (px->enabled) {
+        return 0;
+    }
+    int rv = tt__px_listener_open(px, err);
+    if (rv != 0) {
+        return rv;
+    }
+    px->enabled = true;
+    return 0;
+}
+
+void tt__px_proxy_stop(struct px_proxy *px)
+{
+    if (!px->enabled) {
+        return;
+    }
+    px->enabled = false;
+    px->limit_refusing = false;
+    px->down_refusing = false;
+    tt__px_listener_close(px);
+    tt__px_probe_stop(px);
+    tt__px_conns_close_all(px, px->ps->closing ? PX_HOW_NOW : PX_HOW_FIN);
+}
+
+void tt__px_proxy_recheck(struct px_proxy *px)
+{
+    struct px_err err;
+    if (!px->enabled || px->ps->closing) {
+        return;
+    }
+    struct px_toxic *mc = tt__px_find_type(px, &tt__px_type_max_connections);
+    const char *action = mc ? tt__px_attr_e(mc, "action") : "";
+    bool over = mc && px->nconns >= (uint64_t)tt__px_attr_i(mc, "limit");
+    if (over && strcmp(action, "refuse") == 0) {
+        if (!px->limit_refusing) {
+            px->limit_refusing = true;
+            tt__px_listener_close(px);
+        }
+    } else {
+        px->limit_refusing = false;
+    }
+    if (px->down_refusing) {
+        struct px_toxic *ud = tt__px_find_type(px, &tt__px_type_upstream_down);
+        if (!ud || strcmp(tt__px_attr_e(ud, "action"), "refuse") != 0) {
+            px->down_refusing = false;
+            tt__px_probe_stop(px);
+        }
+    }
+    if (!px->lis && !px->limit_refusing && !px->down_refusing) {
+        /* Reopening can fail if another socket took the port meanwhile; the proxy then stays
+         * closed until the next change (Toxiproxy would have kept it). */
+        (void)tt__px_listener_open(px, &err);
+    }
+    if (px->accept_waiting && px->lis && !(over && strcmp(action, "queue") == 0)) {
+        px->accept_waiting = false;
+        /* uv_accept also makes libuv watch the listener again for the rest of the queue. */
+        tt__px_conn_accept(px, (uv_stream_t *)&px->lis->tcp);
+    }
+}
+
+int tt__px_proxy_create(struct tether_proxy_server *ps, const char *name, const char *listen,
+                        const char *upstream, bool enabled, struct tt__list *toxics,
+                        struct px_proxy **out, struct px_err *err)
+{
+    struct px_proxy *existing = tt__px_find(ps, name);
+    *out = NULL;
+    struct px_proxy *px = tt__calloc(1, sizeof(*px));
+    if (!px) {
+        tt__px_err_set(err, 500, "out of memory");
+        return TETHER_ENOMEM;
+    }
+    px->ps = ps;
+    ps->pending++; /* released by px_free */
+    tt__list_init(&px->link);
+    tt__list_init(&px->toxics);
+    tt__list_init(&px->conns);
+    px->name = dup_str(name);
+    px->listen = dup_str(listen);
+    px->upstream = dup_str(upstream);
+    if (!px->name || !px->listen || !px->upstream) {
+        px_free(px);
+        tt__px_err_set(err, 500, "out of memory");
+        return TETHER_ENOMEM;
+    }
+    if (toxics) {
+        while (!tt__list_empty(toxics)) {
+            struct px_toxic *t = tt__container_of(toxics->next, struct px_toxic, link);
+            tt__list_remove(&t->link);
+            t->px = px;
+            tt__list_insert_tail(&px->toxics, &t->link);
+        }
+    }
+    if (existing) {
+        /* /populate replaces: the old one lets go of its port before the new one binds. */
+        tt__px_proxy_stop(existing);
+    }
+    if (enabled) {
+        int rv = tt__px_proxy_start(px, err);
+        if (rv != 0) {
+            px_discard(px);
+            return rv;
+        }
+    }
+    if (existing) {
+        tt__px_proxy_remove(existing);
+    }
+    tt__list_insert_tail(&ps->proxies, &px->link);
+    px->in_collection = true;
+    *out = px;
+    return 0;
+}
+
+int tt__px_proxy_update(struct px_proxy *px, const char *listen, const char *upstream, bool enabled,
+                        struct px_err *err)
+{
+    char norm[300];
+    int rv = tt__px_listen_normalize(listen, norm, sizeof(norm), err);
+    if (rv != 0) {
+        return rv;
+    }
+    if (strcmp(px->listen, norm) != 0 || strcmp(px->upstream, upstream) != 0) {
+        /* Go's Update: stop, take the new values as given, start again if enabled. */
+        tt__px_proxy_stop(px);
+        if (set_str(&px->listen, listen) != 0 || set_str(&px->upstream, upstream) != 0) {
+            tt__px_err_set(err, 500, "out of memory");
+            return TETHER_ENOMEM;
+        }
+    }
+    if (enabled != px->enabled) {
+        if (enabled) {
+            return tt__px_proxy_start(px, err);
+        }
+        tt__px_proxy_stop(px);
+    }
+    return 0;
+}
+
+void tt__px_proxy_remove(struct px_proxy *px)
+{
+    tt__px_proxy_stop(px);
+    tt__list_remove(&px->link);
+    px_discard(px);
+}
+
+void tt__px_proxy_add_toxic(struct px_proxy *px, struct px_toxic *t)
+{
+    t->px = px;
+    tt__list_insert_tail(&px->toxics, &t->link);
+    tt__px_conns_toxic_added(px, t);
+    tt__px_proxy_recheck(px);
+}
+
+void tt__px_proxy_remove_toxic(struct px_proxy *px, struct px_toxic *t)
+{
+    tt__list_remove(&t->link);
+    tt__px_conns_toxic_removed(px, t);
+    tt__px_toxic_free(t);
+    tt__px_proxy_recheck(px);
+}
+
+void tt__px_proxy_reset_toxics(struct px_proxy *px)
+{
+    while (!tt__list_empty(&px->toxics)) {
+        tt__px_proxy_remove_toxic(px, tt__container_of(px->toxics.next, struct px_toxic, link));
+    }
+}
+
+void tt__px_proxy_json(struct pj_w *w, const struct px_proxy *px)
+{
+    bool first = true;
+    tt__pj_raw(w, "{");
+    tt__pj_key(w, &first, "name");
+    tt__pj_str(w, px->name);
+    tt__pj_key(w, &first, "listen");
+    tt__pj_str(w, px->listen);
+    tt__pj_key(w, &first, "upstream");
+    tt__pj_str(w, px->upstream);
+    tt__pj_key(w, &first, "enabled");
+    tt__pj_raw(w, px->enabled ? "true" : "false");
+    /* Toxiproxy 2.12 leaks its exported Logger field as {}; kept for byte-level fidelity. */
+    tt__pj_key(w, &first, "Logger");
+    tt__pj_raw(w, "{}");
+    tt__pj_key(w, &first, "toxics");
+    tt__pj_raw(w, "[");
+    bool tfirst = true;
+    /* GetToxicArray: upstream toxics first, then downstream, each in order of addition. */
+    for (int dir = PX_UP; dir <= PX_DOWN; dir++) {
+        for (const struct tt__list *n = px->toxics.next; n != &px->toxics; n = n->next) {
+            const struct px_toxic *t = px_const_container_of(n, struct px_toxic, link);
+            if ((int)t->dir != dir) {
+                continue;
+            }
+            if (!tfirst) {
+                tt__pj_raw(w, ",");
+            }
+            tfirst = false;
+            tt__px_toxic_json(w, t);
+        }
+    }
+    tt__pj_raw(w, "]}");
+}
+
+/* ---- the public API ---- */
+
+void tether_proxy_server_options_init(struct tether_proxy_server_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->api_host = "localhost";
+    o->api_port = 8474;
+    o->connect_timeout_ms = 10000;
+}
+
+int tether_proxy_server_new(uv_loop_t *loop, const struct tether_proxy_server_options *o,
+                            tether_proxy_server **out)
+{
+    if (!loop || !o || !out) {
+        return TETHER_EINVAL;
+    }
+    struct tether_proxy_server *ps = tt__calloc(1, sizeof(*ps));
+    if (!ps) {
+        return TETHER_ENOMEM;
+    }
+    ps->loop = loop;
+    ps->opts = *o;
+    tt__list_init(&ps->proxies);
+    (void)uv_idle_init(loop, &ps->defer);
+    ps->defer.data = ps;
+    if (o->api_host) {
+        ps->api_host = dup_str(o->api_host);
+        if (!ps->api_host) {
+            ps->closing = true;
+            ps->pending++;
+            uv_close((uv_handle_t *)&ps->defer, ps_defer_closed);
+            return TETHER_ENOMEM;
+        }
+    }
+    ps->opts.api_host = ps->api_host;
+    /* Without a seed, the clock and the address keep two servers apart. */
+    ps->rng =
+        o->has_seed ? o->seed : uv_hrtime() ^ ((uint64_t)(uintptr_t)ps << 16) ^ (uint64_t)getpid();
+    ps->request_seq = ps->rng ^ 0x5851f42d4c957f2dull;
+    if (ps->api_host) {
+        int rv = tt__px_api_listen(ps);
+        if (rv != 0) {
+            /* Whatever did start closes asynchronously and releases `ps` (no callback). */
+            ps->closing = true;
+            ps->pending++;
+            uv_close((uv_handle_t *)&ps->defer, ps_defer_closed);
+            tt__px_api_close(ps);
+            return rv;
+        }
+    }
+    *out = ps;
+    return 0;
+}
+
+uint16_t tether_proxy_server_api_port(const tether_proxy_server *ps)
+{
+    return ps ? ps->api_port : 0;
+}
+
+int tether_proxy_server_call(tether_proxy_server *ps, const char *method, const char *path,
+                             const char *body, size_t body_len, int *status, char **response,
+                             size_t *response_len)
+{
+    if (!ps || !method || !path || !status || (!body && body_len)) {
+        return TETHER_EINVAL;
+    }
+    struct px_resp r;
+    tt__px_api(ps, method, path, body ? body : "", body_len, &r);
+    if (r.body.err) {
+        tt__buf_cleanup(&r.body.buf);
+        return TETHER_ENOMEM;
+    }
+    *status = r.status;
+    if (response_len) {
+        *response_len = r.body.buf.len;
+    }
+    if (response) {
+        *response = r.body.buf.data; /* NUL-terminated by tt__buf; NULL when empty */
+    } else {
+        tt__buf_cleanup(&r.body.buf);
+    }
+    return 0;
+}
+
+int tether_proxy_server_proxy_port(const tether_proxy_server *ps, const char *name, uint16_t *port)
+{
+    if (!ps || !name || !port) {
+        return TETHER_EINVAL;
+    }
+    struct px_proxy *px = tt__px_find((struct tether_proxy_server *)(uintptr_t)ps, name);
+    if (!px || !px->lis) {
+        return TETHER_EINVAL;
+    }
+    struct sockaddr_storage ss;
+    int len = (int)sizeof(ss);
+    if (uv_tcp_getsockname(&px->lis->tcp, (struct sockaddr *)&ss, &len) != 0) {
+        return TETHER_EINVAL;
+    }
+    *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)(void *)&ss)->sin6_port
+                                           : ((struct sockaddr_in *)(void *)&ss)->sin_port);
+    return 0;
+}
+
+void tether_proxy_server_close(tether_proxy_server *ps, tether_proxy_server_close_cb cb, void *data)
+{
+    if (!ps || ps->closing) {
+        return;
+    }
+    ps->closing = true;
+    ps->close_cb = cb;
+    ps->close_data = data;
+    /* This handle's close callback comes on a later turn, so `cb` never runs from inside this
+     * call even when nothing else is left to close. */
+    ps->pending++;
+    uv_close((uv_handle_t *)&ps->defer, ps_defer_closed);
+    tt__px_api_close(ps);
+    while (!tt__list_empty(&ps->proxies)) {
+        tt__px_proxy_remove(tt__container_of(ps->proxies.next, struct px_proxy, link));
+    }
+}
