@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
 # A thin wrapper over CMake: the commands the README promises.
+#   make demo    deps + build, then `tether demo`: the seed's resets, naive client vs tether
 #   make deps    install missing Debian packages and the npm peers the tests use
 #   make build   configure and build into build/ (warnings are errors)
 #   make test    deps + build + every test, then the suite again under ASan+UBSan, then a fuzz smoke
@@ -10,7 +11,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-unit test-asan fuzz fuzz-smoke bench clean
+.PHONY: all deps build demo test test-unit test-asan fuzz fuzz-smoke bench clean
 
 all: build
 
@@ -21,6 +22,9 @@ deps:
 build: deps
 	cmake -S . -B build -DTETHER_WERROR=ON $(CMAKE_FLAGS)
 	cmake --build build -j $(JOBS)
+
+demo: build
+	./build/tether demo
 
 test-unit: build
 	cd build && ctest --output-on-failure -j $(JOBS)

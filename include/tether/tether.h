@@ -8,5 +8,7 @@
 #include "tether/error.h"
 #include "tether/server.h"
 #include "tether/proxy.h"
+#include "tether/policy.h"
+#include "tether/client.h"
 
 #endif

@@ -13,4 +13,19 @@ int cmd_proxy(int argc, char **argv);
 extern const char cmd_proxy_summary[];
 extern const char cmd_proxy_usage[];
 
+/* `tether get`: argv[0] is "get". Returns the process exit code (DESIGN.md §5). */
+int cmd_get(int argc, char **argv);
+extern const char cmd_get_summary[];
+extern const char cmd_get_usage[];
+
+/* `tether load`: argv[0] is "load". Returns the process exit code (DESIGN.md §5). */
+int cmd_load(int argc, char **argv);
+extern const char cmd_load_summary[];
+extern const char cmd_load_usage[];
+
+/* `tether demo`: argv[0] is "demo". Returns the process exit code (DESIGN.md §5). */
+int cmd_demo(int argc, char **argv);
+extern const char cmd_demo_summary[];
+extern const char cmd_demo_usage[];
+
 #endif

@@ -14,8 +14,11 @@
 
 /* Subcommands arrive with the issues that build them; help lists only what exists. */
 const struct cli_command cli_commands[] = {
+    {"demo", cmd_demo_summary, cmd_demo_usage, cmd_demo},
     {"serve", cmd_serve_summary, cmd_serve_usage, cmd_serve},
     {"proxy", cmd_proxy_summary, cmd_proxy_usage, cmd_proxy},
+    {"get", cmd_get_summary, cmd_get_usage, cmd_get},
+    {"load", cmd_load_summary, cmd_load_usage, cmd_load},
     {NULL, NULL, NULL, NULL},
 };
 

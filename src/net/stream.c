@@ -7,7 +7,7 @@
 
 #include "net/net.h"
 
-/* One read buffer per read call: 64 KiB covers a full TLS record plus headers in one go. */
+/* Read size: 64 KiB covers a full TLS record plus headers in one go. */
 #define STREAM_READ_SIZE 65536
 /* While lingering the bytes are thrown away, so small reads keep memory low (nginx reads
  * NGX_HTTP_LINGERING_BUFFER_SIZE, 4 KiB). */
@@ -215,6 +215,19 @@ static void stream_linger_read(struct tt__stream *s, ssize_t nread)
     stream_finish(s);
 }
 
+/* True when the kernel holds a connection-reset error for the socket (SO_ERROR). */
+static bool stream_pending_reset(struct tt__stream *s)
+{
+    uv_os_fd_t fd;
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (uv_fileno((uv_handle_t *)&s->tcp, &fd) != 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+        return false;
+    }
+    return err == ECONNRESET;
+}
+
 static void stream_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     struct tt__stream *s = st->data;
@@ -242,6 +255,12 @@ static void stream_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     stream_release_buf(buf->base);
     if (nread == 0) {
         return;
+    }
+    if (nread == UV_EOF && stream_pending_reset(s)) {
+        /* libuv reports EOF when a hang-up follows data in the same poll, even if the peer
+         * reset: the socket's pending error tells the truth, and "read ECONNRESET" is what the
+         * user must see, not a clean end. */
+        nread = UV_ECONNRESET;
     }
     if (nread == UV_EOF) {
         s->eof_seen = true;

@@ -107,10 +107,11 @@ static void conn_write_done(struct tt__stream *s, int status, void *arg)
         return;
     }
     size_t queued = tt__stream_write_queue_size(s);
-    size_t unsent = conn_unsent(c);
-    if (unsent < c->send_check_queue) {
+    /* A completed write is progress: restart the send clock without asking the kernel (the
+     * timer asks it, when it fires, for the progress a big write makes before completing). */
+    if (queued < c->send_check_queue) {
         c->send_check_ms = conn_now(c);
-        c->send_check_queue = unsent;
+        c->send_check_queue = queued ? conn_unsent(c) : 0;
     }
     if (queued == 0 && c->writes_pending == 0 && c->req && c->req->drain_cb) {
         tether_drain_cb cb = c->req->drain_cb;

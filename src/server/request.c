@@ -236,7 +236,8 @@ int tether_response_header(tether_request *req, const char *name, const char *va
 
 /* Decides keep-alive and framing, then queues the head. `final_len` is the whole body when
  * the handler ends without writing first (so Content-Length can be used). */
-static int request_send_head(struct tether_request *req, bool final, size_t final_len)
+static int request_send_head(struct tether_request *req, bool final, size_t final_len,
+                             const void *final_body)
 {
     struct conn *c = req->conn;
     struct tether_server *srv = req->srv;
@@ -311,10 +312,22 @@ static int request_send_head(struct tether_request *req, bool final, size_t fina
     if (rv == 0) {
         rv = tt__buf_append(&head, "\r\n", 2);
     }
+    /* A small complete response leaves in one write: one segment with nodelay, like nginx's
+     * writev, instead of a head segment and a body segment. */
+    bool with_body = final && final_body && final_len > 0 && final_len <= 64 * 1024 &&
+                     !req->chunked && !request_no_body(req);
+    if (rv == 0 && with_body) {
+        head.max_len += final_len;
+        rv = tt__buf_append(&head, final_body, final_len);
+    }
     if (rv == 0) {
         rv = tt__conn_write(c, head.data, head.len);
     }
     tt__buf_cleanup(&head);
+    if (rv == 0 && with_body) {
+        req->body_written = final_len;
+        req->body_sent_with_head = true;
+    }
     if (rv == 0) {
         req->head_sent = true;
         if (req->status / 100 <= 5) {
@@ -356,7 +369,7 @@ int tether_response_write(tether_request *req, const void *data, size_t len)
         return TETHER_ECANCELED;
     }
     if (!req->head_sent) {
-        int rv = request_send_head(req, false, 0);
+        int rv = request_send_head(req, false, 0, NULL);
         if (rv != 0) {
             return rv;
         }
@@ -386,9 +399,9 @@ int tether_response_end(tether_request *req, const void *data, size_t len)
     }
     int rv = 0;
     if (!req->head_sent) {
-        rv = request_send_head(req, true, len);
+        rv = request_send_head(req, true, len, data);
     }
-    if (rv == 0) {
+    if (rv == 0 && !req->body_sent_with_head) {
         rv = request_write_body(req, data, len);
     }
     if (rv == 0 && req->chunked) {

@@ -114,6 +114,7 @@ struct tether_request {
     bool chunked;
     bool user_close; /* the handler set Connection: close */
     bool in_callback;  /* a detach callback is running: freeing waits for it to return */
+    bool body_sent_with_head;
     bool free_pending;
     uint64_t content_length;
     uint64_t body_written;

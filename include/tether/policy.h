@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* What the client does about stale connections, failures and retries: one options struct. */
+#ifndef TETHER_POLICY_H
+#define TETHER_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tether/common.h"
+#include "tether/error.h"
+
+TETHER_BEGIN_DECLS
+
+/* Where a failed attempt got to: this, not the error code alone, decides what is safe. */
+enum tether_failure_class {
+    TETHER_CLASS_NONE = 0,
+    TETHER_CLASS_NEVER_SENT,       /* no request byte reached the peer's kernel */
+    TETHER_CLASS_SENT_NO_RESPONSE, /* request (partly) sent, no response byte received */
+    TETHER_CLASS_RESPONDED         /* a response arrived (its status decides) */
+};
+
+enum tether_jitter {
+    TETHER_JITTER_FULL = 0, /* U[0, min(cap, base*2^(n-1))), jitter after the cap */
+    TETHER_JITTER_EQUAL,    /* d/2 + U[0, d/2) */
+    TETHER_JITTER_NONE      /* min(cap, base*2^(n-1)) exactly (tests, comparisons) */
+};
+
+#define TETHER_POLICY_MAX_STATUSES 16
+
+/*
+ * Every protection, with DESIGN.md §4's defaults (tether_policy_defaults). tether_policy_naive
+ * turns them all off: a plain keep-alive pool with no watching, no hint, no replay and no
+ * retries, the baseline most clients ship with. Plain data: copy it, change fields, pass it.
+ */
+struct tether_policy {
+    /* --- pool (client.md §6.1) --- */
+    bool keep_alive;                /* reuse connections at all; default true */
+    bool watch_idle;                /* evict idle sockets on readability/EOF/RST at once; true */
+    bool probe_on_checkout;         /* zero-timeout probe before reuse; true */
+    bool honour_keep_alive_hint;    /* Keep-Alive: timeout=N -> retire idle at N s - margin */
+    bool learn_idle_close;          /* learn each origin's idle close time from observed closes */
+    uint64_t idle_timeout_ms;       /* without a hint; default 4000; 0 or UINT64_MAX = never
+                                       retire (naive uses UINT64_MAX) */
+    uint64_t hint_margin_ms;        /* default 1000 */
+    uint64_t max_idle_timeout_ms;   /* cap on hint-derived idle time; default 600000 */
+    uint64_t learn_margin_ms;       /* retire this long before a learned close; default 250 */
+    uint64_t max_conn_lifetime_ms;  /* default 86400000 (24 h); 0 = none */
+    unsigned max_requests_per_conn; /* 0 = none (Keep-Alive: max=N is honoured regardless) */
+    unsigned max_conns_per_origin;  /* default 256; requests wait when all are busy */
+    bool tcp_keepalive;             /* default true: idle 30 s, interval 10 s, 3 probes */
+    unsigned tcp_keepalive_idle_s;
+    unsigned tcp_keepalive_interval_s;
+    unsigned tcp_keepalive_count;
+
+    /* --- transparent replay (client.md §6.2): not counted as retries, always reported --- */
+    unsigned max_replays;          /* default 2; 0 = off */
+    size_t replay_buffer_bytes;    /* request bodies up to this size can be replayed; 256 KiB */
+
+    /* --- retries (policy.md §9.2) --- */
+    unsigned max_attempts;         /* total attempts, first included; default 3; 1 = no retry */
+    uint64_t backoff_base_ms;      /* default 100 */
+    uint64_t backoff_cap_ms;       /* default 20000 */
+    enum tether_jitter jitter;     /* default FULL */
+    int retry_statuses[TETHER_POLICY_MAX_STATUSES]; /* default 408 429 500 502 503 504 */
+    size_t nretry_statuses;
+    bool retry_non_idempotent;     /* retry POST/PATCH without Idempotency-Key; default false */
+    bool honour_retry_after;       /* Retry-After (both forms) and X-RateLimit-Reset; true */
+    uint64_t max_pushback_ms;      /* a longer server-asked wait ends retrying; default 300000 */
+    double budget_ratio;           /* retries <= ratio * requests over the window; 0.2 */
+    uint64_t budget_window_ms;     /* default 10000 */
+    double budget_min_retries_per_s; /* floor; default 10 */
+
+    /* --- deadlines and phase timeouts (client.md §6.4) --- */
+    uint64_t deadline_ms;          /* one deadline over every attempt and sleep; 0 = none */
+    uint64_t connect_timeout_ms;   /* default 10000 */
+    uint64_t tls_timeout_ms;       /* default 10000 */
+    uint64_t headers_timeout_ms;   /* from request sent to response head; default 300000 */
+    uint64_t body_timeout_ms;      /* between body reads; default 300000 */
+};
+
+/* Fills `p` (borrowed) with the defaults. */
+TETHER_EXTERN void tether_policy_defaults(struct tether_policy *p);
+/* Fills `p` with every protection off (the "naive" named policy). */
+TETHER_EXTERN void tether_policy_naive(struct tether_policy *p);
+
+/*
+ * Reads a policy from JSON: an object whose keys are the field names above (e.g.
+ * {"base":"default","max_attempts":5,"retry_statuses":[503],"deadline":"30s"}); "base" is
+ * "default" (the default) or "naive"; durations are numbers of ms or strings like "250ms",
+ * "5s", "2m", "1h", and a duration field may drop its "_ms" suffix ("deadline" for
+ * "deadline_ms"). Unknown keys and bad values are errors naming the key and value in `err`
+ * (borrowed buffer, always NUL-terminated). Returns 0 or TETHER_EINVAL; `p` is written only on
+ * success.
+ */
+TETHER_EXTERN int tether_policy_from_json(const char *json, size_t len, struct tether_policy *p,
+                                          char *err, size_t err_len);
+/* The same from a file; a missing, unreadable or bad file is TETHER_EINVAL with the path in
+ * `err` (TETHER_ENOMEM if memory runs out while reading it). */
+TETHER_EXTERN int tether_policy_load(const char *path, struct tether_policy *p, char *err,
+                                     size_t err_len);
+/* "naive", "default", or a file path. */
+TETHER_EXTERN int tether_policy_named(const char *name_or_path, struct tether_policy *p,
+                                      char *err, size_t err_len);
+
+/* Pure decisions, exposed so users and tests can see exactly what the client will do. */
+TETHER_EXTERN enum tether_failure_class tether_failure_classify(const struct tether_failure *f);
+/* GET HEAD OPTIONS TRACE PUT DELETE (RFC 9110 §9.2.2). */
+TETHER_EXTERN bool tether_method_is_idempotent(const char *method);
+
+TETHER_END_DECLS
+
+#endif

@@ -1,0 +1,523 @@
+/* SPDX-License-Identifier: MIT */
+/* `tether load URL`: many requests with idle gaps and concurrency through one client, and
+ * what happened to them: failures by message, replays, retries, connections, latency. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "tether/tether.h"
+#include "tether/client.h"
+#include "tether/policy.h"
+
+#include "args.h"
+#include "cli.h"
+#include "commands.h"
+#include "fetch_flags.h"
+#include "load.h"
+
+const char cmd_load_summary[] =
+    "many requests with idle gaps and concurrency; failures, replays, retries, latency";
+
+const char cmd_load_usage[] =
+    "Usage: tether load [options] URL\n"
+    "\n"
+    "Sends requests from C concurrent workers through one tether client (one keep-alive\n"
+    "pool), each worker idling for --gap before each of its requests, and reports what\n"
+    "happened: successes, failures by Node's error message, final statuses, transparent\n"
+    "replays, retries, connections opened, stale connections evicted and latency\n"
+    "percentiles. --policy naive turns every protection off: the baseline most clients\n"
+    "ship with, to compare against.\n"
+    "\n"
+    "Workload:\n"
+    "  --requests N            requests in all [100 unless --duration is given]\n"
+    "  --duration DUR          stop starting requests after DUR (with --requests, whichever\n"
+    "                          comes first); requests in flight finish\n"
+    "  --concurrency C         workers, each with one request at a time [1]\n"
+    "  --gap DUR|MIN..MAX      idle time of a worker before each of its requests, drawn\n"
+    "                          uniformly from MIN..MAX (whole ms) [0]\n"
+    "  --seed N                seed of the gaps and idempotency keys [the clock]\n"
+    "\n"
+    "Request (as tether get):\n"
+    "  -X, --request METHOD    method [GET, or POST with -d]\n"
+    "  -H, --header 'N: V'     add a header (repeatable)\n"
+    "  -d, --data DATA|@FILE   request body (see tether help get)\n"
+    "  --idempotency-key auto  a fresh UUID v4 Idempotency-Key per request, the same on\n"
+    "                          its replays and retries (makes POST retryable)\n"
+    "\n"
+    "Resilience (as tether get):\n"
+    "  --policy NAME|FILE      naive, default or a JSON policy file [default]\n"
+    "  --retry N               retries after the first attempt [the policy's]\n"
+    "  --max-time DUR          deadline of each request, attempts and sleeps included;\n"
+    "                          0 = none [the policy's deadline, else 30s]\n"
+    "  --connect-timeout DUR   [10s]\n"
+    "  --no-keepalive          no TCP keepalive probes\n"
+    "  -k, --insecure          skip TLS certificate verification\n"
+    "  --cacert FILE           trust the PEM certificates in FILE\n"
+    "\n"
+    "Output:\n"
+    "  --json                  one JSON object on stdout:\n"
+    "                          {\"requests\",\"succeeded\",\"failed\",\"errors\":{MESSAGE:N},\n"
+    "                          \"statuses\":{\"200\":N},\"replays\",\"retries\",\n"
+    "                          \"connections_opened\",\"stale_evictions\",\n"
+    "                          \"latency_ms\":{\"p50\",\"p90\",\"p99\",\"max\"},\n"
+    "                          \"duration_s\",\"rps\"}\n"
+    "  -h, --help              print this text\n"
+    "\n"
+    "A request succeeded when its final response is 2xx or 3xx; it failed on a transport\n"
+    "error (counted in \"errors\" by message, e.g. \"read ECONNRESET\", \"socket hang up\") or\n"
+    "a final 1xx/4xx/5xx (counted in \"statuses\" only). Latency is measured for every\n"
+    "request, failed or not, from its start (after the gap) to its outcome. SIGINT or\n"
+    "SIGTERM stops early: requests in flight are cancelled and not counted, the report is\n"
+    "printed; a second signal exits at once.\n"
+    "Exit status: 0 when every request succeeded, 1 when any failed, 2 for a bad flag.\n";
+
+#define LOAD_CMD "load"
+
+struct load_run;
+
+struct load_worker {
+    struct load_run *run;
+    uv_timer_t timer;
+    tether_fetch *fetch; /* in flight, or NULL */
+    uint64_t start_ns;
+    bool waiting; /* the gap timer is armed */
+    bool finished;
+    char key[40];
+};
+
+struct load_run {
+    struct fetch_flags ff;
+    uint64_t requests;
+    bool requests_set;
+    uint64_t duration_ms;
+    bool duration_set;
+    uint64_t concurrency;
+    uint64_t gap_lo;
+    uint64_t gap_hi;
+    uint64_t seed;
+    bool idem_auto;
+    bool help;
+
+    uv_loop_t *loop;
+    tether_client *client;
+    struct tether_fetch_options base;
+    struct load_worker *workers;
+    uint64_t rng;        /* gaps and keys */
+    uint64_t rng_sample; /* the latency reservoir, apart so it cannot shift the gaps */
+    uint64_t reserved;   /* requests started or waiting for their gap */
+    unsigned live;       /* workers not finished */
+    bool stopping;       /* start no more requests */
+    bool interrupted;    /* by a signal: cancelled fetches are not counted */
+    bool finished;
+    int fatal_rc; /* a request could not be started at all */
+    uv_timer_t stop_timer;
+    uv_signal_t sigint;
+    uv_signal_t sigterm;
+    uint64_t t0_ns;
+    struct load_stats stats;
+};
+
+/* ---- a seeded RNG (splitmix64): the gaps and keys of a run replay with its seed ---- */
+
+static uint64_t load_splitmix(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t load_rand(struct load_run *r)
+{
+    return load_splitmix(&r->rng);
+}
+
+static uint64_t load_gap(struct load_run *r)
+{
+    if (r->gap_hi <= r->gap_lo) {
+        return r->gap_lo;
+    }
+    return r->gap_lo + load_rand(r) % (r->gap_hi - r->gap_lo + 1);
+}
+
+/* A random (version 4) UUID, lower-case, from the run's RNG. */
+static void load_uuid(struct load_run *r, char *out, size_t len)
+{
+    unsigned char b[16];
+    uint64_t x = load_rand(r);
+    uint64_t y = load_rand(r);
+    for (int i = 0; i < 8; i++) {
+        b[i] = (unsigned char)(x >> (8 * i));
+        b[8 + i] = (unsigned char)(y >> (8 * i));
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+/* ---- the run ---- */
+
+static void load_worker_next(struct load_worker *w);
+
+static void load_on_handle_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void load_on_client_closed(void *data)
+{
+    struct load_run *r = data;
+    r->client = NULL;
+    for (uint64_t i = 0; i < r->concurrency; i++) {
+        uv_close((uv_handle_t *)&r->workers[i].timer, load_on_handle_closed);
+    }
+    uv_close((uv_handle_t *)&r->stop_timer, load_on_handle_closed);
+    uv_close((uv_handle_t *)&r->sigint, load_on_handle_closed);
+    uv_close((uv_handle_t *)&r->sigterm, load_on_handle_closed);
+}
+
+/* Every worker is done: take the client's counters, then close everything. */
+static void load_finish(struct load_run *r)
+{
+    if (r->finished) {
+        return;
+    }
+    r->finished = true;
+    r->stats.duration_s = (double)(uv_hrtime() - r->t0_ns) / 1e9;
+    struct tether_client_stats cs;
+    memset(&cs, 0, sizeof(cs));
+    tether_client_get_stats(r->client, &cs);
+    r->stats.connections_opened = cs.connections_opened;
+    r->stats.stale_evictions = cs.stale_evictions;
+    uv_timer_stop(&r->stop_timer);
+    uv_signal_stop(&r->sigint);
+    uv_signal_stop(&r->sigterm);
+    tether_client_close(r->client, load_on_client_closed, r);
+}
+
+static void load_worker_finish(struct load_worker *w)
+{
+    struct load_run *r = w->run;
+    if (w->finished) {
+        return;
+    }
+    w->finished = true;
+    if (--r->live == 0) {
+        load_finish(r);
+    }
+}
+
+/* No new requests; with `cancel`, the ones in flight are cancelled too. */
+static void load_stop(struct load_run *r, bool cancel)
+{
+    r->stopping = true;
+    if (cancel) {
+        r->interrupted = true;
+    }
+    for (uint64_t i = 0; i < r->concurrency && !r->finished; i++) {
+        struct load_worker *w = &r->workers[i];
+        if (w->waiting) {
+            uv_timer_stop(&w->timer);
+            w->waiting = false;
+            r->reserved--;
+            load_worker_finish(w);
+        } else if (w->fetch) {
+            if (cancel) {
+                tether_fetch_cancel(w->fetch);
+            }
+        } else {
+            load_worker_finish(w); /* not started yet, or the one whose start just failed */
+        }
+    }
+}
+
+/* Bodies are counted by the client, not kept. */
+static bool load_on_body(tether_fetch *f, const char *data, size_t len)
+{
+    (void)f;
+    (void)data;
+    (void)len;
+    return true;
+}
+
+static void load_on_done(tether_fetch *f)
+{
+    struct load_worker *w = tether_fetch_get_data(f);
+    struct load_run *r = w->run;
+    double ms = (double)(uv_hrtime() - w->start_ns) / 1e6;
+    const struct tether_failure *fl = tether_fetch_failure(f);
+    bool cancelled = r->interrupted && fl && fl->code == TETHER_ECANCELED;
+    if (!cancelled) {
+        load_stats_record(&r->stats, f, ms, load_splitmix(&r->rng_sample));
+    }
+    w->fetch = NULL;
+    tether_fetch_free(f);
+    load_worker_next(w);
+}
+
+static void load_fire(struct load_worker *w)
+{
+    struct load_run *r = w->run;
+    w->waiting = false;
+    if (r->stopping) {
+        r->reserved--;
+        load_worker_finish(w);
+        return;
+    }
+    struct tether_fetch_options fo = r->base;
+    if (r->idem_auto) {
+        load_uuid(r, w->key, sizeof(w->key));
+        fo.idempotency_key = w->key;
+    }
+    fo.data = w;
+    w->start_ns = uv_hrtime();
+    tether_fetch *f = NULL;
+    int rv = tether_client_fetch(r->client, &fo, load_on_done, &f);
+    if (rv == 0) {
+        w->fetch = f;
+        return;
+    }
+    /* The client refused to start the request: the same request would be refused every
+     * time, so the run ends here. */
+    if (rv == TETHER_EINVAL) {
+        r->fatal_rc = args_error(LOAD_CMD,
+                                 "invalid request: the client refused URL '%s', method '%s' "
+                                 "or a header",
+                                 r->ff.url, fo.method);
+    } else {
+        fprintf(stderr, "tether load: cannot start a request: %s\n", tether_strerror(rv));
+        r->fatal_rc = CLI_EXIT_FAILED;
+        load_stats_record_error(&r->stats, tether_strerror(rv), 0.0, load_splitmix(&r->rng_sample));
+    }
+    load_stop(r, true);
+    load_worker_finish(w);
+}
+
+static void load_on_gap(uv_timer_t *t)
+{
+    load_fire(t->data);
+}
+
+static void load_worker_next(struct load_worker *w)
+{
+    struct load_run *r = w->run;
+    if (r->stopping || (r->requests_set && r->reserved >= r->requests)) {
+        load_worker_finish(w);
+        return;
+    }
+    r->reserved++;
+    uint64_t gap = load_gap(r);
+    if (gap == 0) {
+        load_fire(w);
+        return;
+    }
+    w->waiting = true;
+    uv_timer_start(&w->timer, load_on_gap, gap, 0);
+}
+
+static void load_on_stop_timer(uv_timer_t *t)
+{
+    load_stop(t->data, false);
+}
+
+static void load_on_signal(uv_signal_t *s, int signum)
+{
+    struct load_run *r = s->data;
+    (void)signum;
+    if (r->interrupted) {
+        fputs("tether load: second signal, exiting without a report\n", stderr);
+        exit(CLI_EXIT_FAILED);
+    }
+    load_stop(r, true);
+}
+
+/* ---- flags ---- */
+
+static const char *const load_key_modes[] = {"auto", NULL};
+
+static int load_parse(int argc, char **argv, struct load_run *r)
+{
+    struct args_cursor c;
+    args_init(&c, LOAD_CMD, argc, argv);
+    while (args_next(&c)) {
+        int rc;
+        bool taken = false;
+        if (args_positional(&c)) {
+            rc = fetch_flags_url(&c, &r->ff);
+        } else if ((rc = fetch_flags_take(&c, &r->ff, &taken)) != 0 || taken) {
+            /* handled (or failed) */
+        } else if (args_is(&c, "--requests")) {
+            r->requests_set = true;
+            rc = args_take_uint(&c, 1, 1000000000u, &r->requests);
+        } else if (args_is(&c, "--duration")) {
+            r->duration_set = true;
+            rc = args_take_duration(&c, &r->duration_ms);
+            if (rc == 0 && r->duration_ms == 0) {
+                rc = args_bad_value(&c, "duration", " (must be more than 0)");
+            }
+        } else if (args_is(&c, "--concurrency")) {
+            rc = args_take_uint(&c, 1, 10000, &r->concurrency);
+        } else if (args_is(&c, "--gap")) {
+            rc = args_take_range(&c, args_parse_duration_ms, "duration range", &r->gap_lo,
+                                 &r->gap_hi);
+        } else if (args_is(&c, "--seed")) {
+            rc = args_take_uint(&c, 0, UINT64_MAX, &r->seed);
+        } else if (args_is(&c, "--idempotency-key")) {
+            int mode = 0;
+            rc = args_take_choice(&c, load_key_modes, &mode);
+            r->idem_auto = rc == 0;
+        } else if (args_is(&c, "-h") || args_is(&c, "--help")) {
+            r->help = true;
+            rc = args_take_none(&c);
+        } else {
+            rc = args_unknown(&c);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (!r->requests_set && !r->duration_set) {
+        r->requests_set = true;
+        r->requests = 100;
+    }
+    return 0;
+}
+
+/* ---- running ---- */
+
+static void load_walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h)) {
+        uv_close(h, NULL);
+    }
+}
+
+/* Runs the loop until nothing is left, then closes it (closing any stray handle first). */
+static void load_loop_close(uv_loop_t *loop)
+{
+    uv_run(loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(loop) == UV_EBUSY) {
+        uv_walk(loop, load_walk_close, NULL);
+        uv_run(loop, UV_RUN_DEFAULT);
+        (void)uv_loop_close(loop);
+    }
+}
+
+static int load_report(struct load_run *r)
+{
+    if (r->ff.json) {
+        json_t *doc = load_stats_json(&r->stats);
+        if (!doc || fetch_print_json(doc) != 0) {
+            fputs("tether load: cannot write the JSON report\n", stderr);
+            return CLI_EXIT_FAILED;
+        }
+    } else {
+        struct load_report_info info = {
+            .url = r->ff.url,
+            .method = fetch_flags_method(&r->ff),
+            .policy = r->ff.policy_name,
+            .concurrency = (unsigned)r->concurrency,
+            .gap_lo_ms = r->gap_lo,
+            .gap_hi_ms = r->gap_hi,
+            .seed = r->seed,
+            .idempotency_auto = r->idem_auto,
+            .interrupted = r->interrupted,
+        };
+        load_stats_print(&r->stats, &info, stdout);
+        if (fflush(stdout) != 0) {
+            return CLI_EXIT_FAILED;
+        }
+    }
+    return r->stats.failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+}
+
+static int load_run(struct load_run *r)
+{
+    struct tether_client_options o;
+    int rc = fetch_flags_finish(&r->ff, &o);
+    if (rc != 0) {
+        return rc;
+    }
+    fetch_ignore_sigpipe();
+    r->workers = calloc((size_t)r->concurrency, sizeof(*r->workers));
+    if (!r->workers) {
+        fputs("tether load: out of memory\n", stderr);
+        return CLI_EXIT_FAILED;
+    }
+    r->loop = uv_default_loop();
+    int rv = tether_client_new(r->loop, &o, &r->client);
+    if (rv != 0) {
+        if (rv == TETHER_EINVAL && r->ff.ca_file) {
+            rc = args_error(LOAD_CMD, "cannot use --cacert '%s' (not a PEM certificate file)",
+                            r->ff.ca_file);
+        } else {
+            fprintf(stderr, "tether load: cannot create the client: %s\n", tether_strerror(rv));
+            rc = rv == TETHER_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+        }
+        load_loop_close(r->loop);
+        return rc;
+    }
+    fetch_flags_request(&r->ff, &r->base);
+    r->base.on_body = load_on_body;
+    r->rng = r->seed;
+    r->rng_sample = r->seed ^ 0x5deece66dull;
+    uv_timer_init(r->loop, &r->stop_timer);
+    r->stop_timer.data = r;
+    uv_signal_init(r->loop, &r->sigint);
+    uv_signal_init(r->loop, &r->sigterm);
+    r->sigint.data = r;
+    r->sigterm.data = r;
+    uv_signal_start(&r->sigint, load_on_signal, SIGINT);
+    uv_signal_start(&r->sigterm, load_on_signal, SIGTERM);
+    r->live = (unsigned)r->concurrency;
+    for (uint64_t i = 0; i < r->concurrency; i++) {
+        r->workers[i].run = r;
+        uv_timer_init(r->loop, &r->workers[i].timer);
+        r->workers[i].timer.data = &r->workers[i];
+    }
+    r->t0_ns = uv_hrtime();
+    if (r->duration_set) {
+        uv_timer_start(&r->stop_timer, load_on_stop_timer, r->duration_ms, 0);
+    }
+    for (uint64_t i = 0; i < r->concurrency && !r->finished; i++) {
+        load_worker_next(&r->workers[i]);
+    }
+    load_loop_close(r->loop);
+    if (r->fatal_rc == CLI_EXIT_USAGE) {
+        return r->fatal_rc;
+    }
+    rc = load_report(r);
+    return r->fatal_rc ? r->fatal_rc : rc;
+}
+
+int cmd_load(int argc, char **argv)
+{
+    struct load_run *r = calloc(1, sizeof(*r));
+    if (!r) {
+        fputs("tether load: out of memory\n", stderr);
+        return CLI_EXIT_FAILED;
+    }
+    fetch_flags_init(&r->ff, LOAD_CMD);
+    load_stats_init(&r->stats);
+    r->concurrency = 1;
+    r->seed = uv_hrtime() ^ ((uint64_t)getpid() << 32);
+    int rc = load_parse(argc, argv, r);
+    if (rc == 0 && r->help) {
+        fputs(cmd_load_usage, stdout);
+    } else if (rc == 0) {
+        rc = load_run(r);
+    }
+    load_stats_cleanup(&r->stats);
+    free(r->workers);
+    fetch_flags_cleanup(&r->ff);
+    free(r);
+    return rc;
+}

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/* `tether demo`: the table and verdict for people, and the one JSON object for programs. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "demo.h"
+
+#define DEMO_POST_SAFETY 5 /* index of post-safety in demo_scenarios */
+
+const struct demo_err *demo_top_error(const struct demo_result *r)
+{
+    const struct demo_err *top = NULL;
+    for (size_t i = 0; i < r->nerrs; i++) {
+        if (!top || r->errs[i].n > top->n) {
+            top = &r->errs[i];
+        }
+    }
+    return top;
+}
+
+/* The most frequent message of one client across every scenario that ran. */
+static void demo_overall_top(struct demo_result res[][DEMO_NLANES], const bool *selected, int lane,
+                             bool skip_post, char *buf, size_t len)
+{
+    struct demo_err all[DEMO_NSCENARIOS * DEMO_MAX_ERRS];
+    size_t n = 0;
+    for (int s = 0; s < DEMO_NSCENARIOS; s++) {
+        if (!selected[s] || (skip_post && s == DEMO_POST_SAFETY)) {
+            continue;
+        }
+        const struct demo_result *r = &res[s][lane];
+        for (size_t i = 0; i < r->nerrs; i++) {
+            size_t k = 0;
+            while (k < n && strcmp(all[k].msg, r->errs[i].msg) != 0) {
+                k++;
+            }
+            if (k == n) {
+                all[n++] = r->errs[i];
+            } else {
+                all[k].n += r->errs[i].n;
+            }
+        }
+    }
+    size_t best = n;
+    for (size_t k = 0; k < n; k++) {
+        if (best == n || all[k].n > all[best].n) {
+            best = k;
+        }
+    }
+    buf[0] = '\0';
+    if (best < n) {
+        snprintf(buf, len, "%.*s", (int)sizeof(all[best].msg) - 1, all[best].msg);
+    }
+}
+
+static void demo_print_row(const char *scen, const char *client, const struct demo_result *r)
+{
+    char top[160] = "-";
+    const struct demo_err *e = demo_top_error(r);
+    if (e) {
+        snprintf(top, sizeof(top), "%s (%llu)", e->msg, (unsigned long long)e->n);
+    }
+    char rr[48];
+    snprintf(rr, sizeof(rr), "%llu/%llu", (unsigned long long)r->replays,
+             (unsigned long long)r->retries);
+    /* The error text is last: it is the one column whose width cannot be known. */
+    printf("%-19s %-6s %8llu %7llu %15s %8.1f %9llu  %s\n", scen, client,
+           (unsigned long long)r->requests, (unsigned long long)r->failed, rr, r->p99_ms,
+           (unsigned long long)r->duplicates, top);
+}
+
+void demo_report_human(const struct demo_opts *opts, struct demo_result res[][DEMO_NLANES],
+                       const bool *selected, double duration_s)
+{
+    unsigned nsel = 0;
+    for (int s = 0; s < DEMO_NSCENARIOS; s++) {
+        nsel += selected[s] ? 1u : 0u;
+    }
+    printf("\ntether demo: one workload through two clients, on loopback (embedded server and "
+           "fault proxy, %.3g s per scenario, seed %llu)\n",
+           opts->seconds, (unsigned long long)opts->seed);
+    printf("  naive   a plain keep-alive pool: no idle watching, no replay, no retries, no "
+           "deadline\n");
+    printf("  tether  tether's default policy, with a %u s deadline per request\n\n",
+           DEMO_DEADLINE_MS / 1000u);
+    for (int s = 0; s < DEMO_NSCENARIOS; s++) {
+        if (selected[s]) {
+            printf("  %-19s %s\n", demo_scenarios[s].name, res[s][0].what);
+        }
+    }
+    printf("\n%-19s %-6s %8s %7s %15s %8s %9s  %s\n", "scenario", "client", "requests", "failed",
+           "replays/retries", "p99 ms", "dup POSTs", "top error (count)");
+    for (int s = 0; s < DEMO_NSCENARIOS; s++) {
+        if (!selected[s]) {
+            continue;
+        }
+        if (!res[s][0].ran) {
+            printf("%-19s (could not run: see the message above)\n", demo_scenarios[s].name);
+            continue;
+        }
+        demo_print_row(demo_scenarios[s].name, "naive", &res[s][DEMO_NAIVE]);
+        demo_print_row("", "tether", &res[s][DEMO_TETHER]);
+    }
+
+    uint64_t nreq = 0, nfail = 0, treq = 0, tfail = 0, tdup = 0, trep = 0, tret = 0;
+    unsigned nother = 0; /* selected scenarios other than post-safety */
+    for (int s = 0; s < DEMO_NSCENARIOS; s++) {
+        if (!selected[s]) {
+            continue;
+        }
+        const struct demo_result *n = &res[s][DEMO_NAIVE];
+        const struct demo_result *t = &res[s][DEMO_TETHER];
+        nreq += n->requests;
+        nfail += n->failed;
+        tdup += t->duplicates;
+        trep += t->replays;
+        tret += t->retries;
+        /* post-safety has its own line: an unkeyed POST whose response was lost must fail
+         * (that is the safe answer), so its failures are not lumped in with the others. */
+        if (s != DEMO_POST_SAFETY) {
+            nother++;
+            treq += t->requests;
+            tfail += t->failed;
+        }
+    }
+    char ntop[128];
+    char ttop[128];
+    demo_overall_top(res, selected, DEMO_NAIVE, false, ntop, sizeof(ntop));
+    demo_overall_top(res, selected, DEMO_TETHER, true, ttop, sizeof(ttop));
+    printf("\nnaive:  %llu of %llu requests failed across %u scenario%s", (unsigned long long)nfail,
+           (unsigned long long)nreq, nsel, nsel == 1 ? "" : "s");
+    printf(ntop[0] ? " (top error: %s)\n" : "\n", ntop);
+    printf("tether: ");
+    if (nother > 0) {
+        printf("%llu of %llu requests failed %s", (unsigned long long)tfail,
+               (unsigned long long)treq,
+               nother == DEMO_NSCENARIOS - 1 ? "in scenarios 1-5" : "outside post-safety");
+        if (tfail > 0 && ttop[0]) {
+            printf(" (top error: %s)", ttop);
+        }
+        printf(", ");
+    }
+    printf("%llu duplicate POST%s; %llu replay%s and %llu retr%s absorbed the resets\n",
+           (unsigned long long)tdup, tdup == 1 ? "" : "s", (unsigned long long)trep,
+           trep == 1 ? "" : "s", (unsigned long long)tret, tret == 1 ? "y" : "ies");
+    if (selected[DEMO_POST_SAFETY] && res[DEMO_POST_SAFETY][0].ran) {
+        const struct demo_result *t = &res[DEMO_POST_SAFETY][DEMO_TETHER];
+        printf("post-safety, tether: %llu POSTs without an Idempotency-Key, %llu failed and were "
+               "not sent again (the server had run %llu of them: a blind retry would have run "
+               "those twice); %llu POSTs with a key, %llu failed, %llu repeats answered from the "
+               "server's key store instead of running again.\n",
+               (unsigned long long)t->unkeyed, (unsigned long long)t->unkeyed_failed,
+               (unsigned long long)t->ran_but_failed, (unsigned long long)t->keyed,
+               (unsigned long long)t->keyed_failed, (unsigned long long)t->deduplicated);
+    }
+    printf("(%.1f s; every figure above was measured in this run)\n", duration_s);
+}
+
+/* ---- JSON ---- */
+
+static int demo_set(json_t *obj, const char *key, json_t *v)
+{
+    return v ? json_object_set_new(obj, key, v) : -1;
+}
+
+static json_t *demo_client_json(const struct demo_result *r, bool post)
+{
+    json_t *o = json_object();
+    json_t *errs = json_object();
+    int rc = (o && errs) ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < r->nerrs; i++) {
+        rc = demo_set(errs, r->errs[i].msg, json_integer((json_int_t)r->errs[i].n));
+    }
+    rc |= demo_set(o, "requests", json_integer((json_int_t)r->requests));
+    rc |= demo_set(o, "failed", json_integer((json_int_t)r->failed));
+    rc |= errs ? json_object_set_new(o, "errors", errs) : -1;
+    errs = NULL;
+    rc |= demo_set(o, "replays", json_integer((json_int_t)r->replays));
+    rc |= demo_set(o, "retries", json_integer((json_int_t)r->retries));
+    rc |= demo_set(o, "duplicates", json_integer((json_int_t)r->duplicates));
+    rc |= demo_set(o, "p99_ms", json_real(round(r->p99_ms * 100.0) / 100.0));
+    rc |= demo_set(o, "deduplicated", json_integer((json_int_t)r->deduplicated));
+    if (post) {
+        json_t *k = json_pack("{s:I,s:I}", "requests", (json_int_t)r->keyed, "failed",
+                              (json_int_t)r->keyed_failed);
+        json_t *u = json_pack("{s:I,s:I,s:I}", "requests", (json_int_t)r->unkeyed, "failed",
+                              (json_int_t)r->unkeyed_failed, "failed_but_executed",
+                              (json_int_t)r->ran_but_failed);
+        rc |= demo_set(o, "keyed", k);
+        rc |= demo_set(o, "unkeyed", u);
+    }
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int demo_report_json(struct demo_result res[][DEMO_NLANES], const bool *selected, double duration_s)
+{
+    json_t *doc = json_object();
+    json_t *arr = json_array();
+    int rc = (doc && arr) ? 0 : -1;
+    for (int s = 0; rc == 0 && s < DEMO_NSCENARIOS; s++) {
+        if (!selected[s]) {
+            continue;
+        }
+        bool post = s == DEMO_POST_SAFETY;
+        json_t *sc = json_object();
+        json_t *clients = json_object();
+        rc |= (sc && clients) ? 0 : -1;
+        rc |= demo_set(sc, "name", json_string(demo_scenarios[s].name));
+        rc |= demo_set(clients, "naive", demo_client_json(&res[s][DEMO_NAIVE], post));
+        rc |= demo_set(clients, "tether", demo_client_json(&res[s][DEMO_TETHER], post));
+        rc |= clients ? json_object_set_new(sc, "clients", clients) : -1;
+        rc |= demo_set(sc, "ran", json_boolean(res[s][0].ran));
+        rc |= demo_set(sc, "description", json_string(res[s][0].what));
+        rc |= sc ? json_array_append_new(arr, sc) : -1;
+    }
+    rc |= arr ? json_object_set_new(doc, "scenarios", arr) : -1;
+    rc |= demo_set(doc, "duration_s", json_real(round(duration_s * 100.0) / 100.0));
+    char *text = rc == 0 ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    json_decref(doc);
+    if (!text) {
+        fputs("tether demo: out of memory writing JSON\n", stderr);
+        return -1;
+    }
+    int out =
+        (fputs(text, stdout) < 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0) ? -1 : 0;
+    free(text);
+    return out;
+}

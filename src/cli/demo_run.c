@@ -1,0 +1,643 @@
+/* SPDX-License-Identifier: MIT */
+/* `tether demo`: runs one scenario - its servers, proxy and both clients on one fresh loop. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "demo.h"
+
+/* splitmix64: small, fast, and good enough to draw gaps. */
+static uint64_t demo_next_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint64_t demo_rand_range(struct demo_scen *sc, uint64_t lo, uint64_t hi)
+{
+    if (hi <= lo) {
+        return lo;
+    }
+    return lo + demo_next_rand(&sc->rng) % (hi - lo + 1);
+}
+
+uint64_t demo_elapsed_ms(const struct demo_scen *sc)
+{
+    return uv_now(sc->loop) - sc->start_ms;
+}
+
+void demo_result_free(struct demo_result *r)
+{
+    free(r->lat_ms);
+    r->lat_ms = NULL;
+    r->nlat = r->cap_lat = 0;
+}
+
+struct demo_exec *demo_lane_exec(struct demo_lane *l, uint64_t seq)
+{
+    if (seq >= l->nexec) {
+        size_t n = l->nexec ? l->nexec : 256;
+        while (n <= seq) {
+            n *= 2;
+        }
+        struct demo_exec *e = realloc(l->exec, n * sizeof(*e));
+        if (!e) {
+            return NULL;
+        }
+        memset(e + l->nexec, 0, (n - l->nexec) * sizeof(*e));
+        l->exec = e;
+        l->nexec = n;
+    }
+    return &l->exec[seq];
+}
+
+int demo_proxy_call(struct demo_scen *sc, const char *method, const char *path, const char *body)
+{
+    int status = 0;
+    char *resp = NULL;
+    size_t resp_len = 0;
+    int rv = tether_proxy_server_call(sc->ps, method, path, body, body ? strlen(body) : 0, &status,
+                                      &resp, &resp_len);
+    if (rv != 0 || status < 200 || status > 299) {
+        if (rv != 0) {
+            snprintf(sc->error, sizeof(sc->error), "proxy API %s %s failed: %s", method, path,
+                     tether_strerror(rv));
+        } else {
+            snprintf(sc->error, sizeof(sc->error), "proxy API %s %s answered %d: %.*s", method,
+                     path, status, (int)(resp_len > 160 ? 160 : resp_len), resp ? resp : "");
+        }
+        tether_free(resp);
+        return -1;
+    }
+    tether_free(resp);
+    return 0;
+}
+
+/* ---- recording ---- */
+
+static void demo_add_error(struct demo_result *r, const char *msg)
+{
+    for (size_t i = 0; i < r->nerrs; i++) {
+        if (strcmp(r->errs[i].msg, msg) == 0) {
+            r->errs[i].n++;
+            return;
+        }
+    }
+    /* The last slot collects whatever does not fit, so every failure is still counted. */
+    size_t i = r->nerrs < DEMO_MAX_ERRS ? r->nerrs++ : DEMO_MAX_ERRS - 1;
+    if (i == DEMO_MAX_ERRS - 1 && r->errs[i].n > 0) {
+        snprintf(r->errs[i].msg, sizeof(r->errs[i].msg), "%s", "other errors");
+        r->errs[i].n++;
+        return;
+    }
+    snprintf(r->errs[i].msg, sizeof(r->errs[i].msg), "%s", msg);
+    r->errs[i].n = 1;
+}
+
+static void demo_add_latency(struct demo_result *r, double ms)
+{
+    if (r->nlat == r->cap_lat) {
+        size_t n = r->cap_lat ? r->cap_lat * 2 : 256;
+        double *p = realloc(r->lat_ms, n * sizeof(*p));
+        if (!p) {
+            return; /* the percentile then misses one sample; the counts stay exact */
+        }
+        r->lat_ms = p;
+        r->cap_lat = n;
+    }
+    r->lat_ms[r->nlat++] = ms;
+}
+
+static int demo_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a;
+    double y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void demo_finish_result(struct demo_lane *l)
+{
+    struct demo_result *r = l->res;
+    if (r->nlat > 0) {
+        qsort(r->lat_ms, r->nlat, sizeof(double), demo_cmp_double);
+        /* Nearest rank: the smallest sample with at least 99 % of the samples at or below. */
+        size_t rank = (size_t)ceil(0.99 * (double)r->nlat);
+        r->p99_ms = r->lat_ms[rank > 0 ? rank - 1 : 0];
+    }
+    for (size_t i = 0; i < l->nexec; i++) {
+        const struct demo_exec *e = &l->exec[i];
+        if (!e->keyed && e->count > 1) {
+            r->duplicates += e->count - 1u;
+        }
+        if (!e->keyed && e->client_failed && e->count > 0) {
+            r->ran_but_failed++;
+        }
+    }
+}
+
+/* Whether the request succeeded from its user's point of view; `msg` says why not. */
+static bool demo_outcome(struct demo_scen *sc, struct demo_worker *w, tether_fetch *f, char *msg,
+                         size_t len)
+{
+    const struct tether_failure *fl = tether_fetch_failure(f);
+    if (fl && fl->code != 0) {
+        if (fl->code == TETHER_ECANCELED && sc->hung) {
+            snprintf(msg, len, "still running %u s after the scenario ended (cancelled)",
+                     DEMO_DRAIN_MS / 1000u);
+            return false;
+        }
+        int n = tether_failure_message(fl, msg, len);
+        if (n <= 0 || !msg[0]) {
+            snprintf(msg, len, "%s", tether_strerror(fl->code));
+        }
+        return false;
+    }
+    int st = tether_fetch_status(f);
+    if (st < 200 || st > 399) {
+        snprintf(msg, len, "HTTP %d%s", st, st == 503 ? " Service Unavailable" : "");
+        return false;
+    }
+    return !sc->def->check || sc->def->check(w, f, msg, len);
+}
+
+/* ---- workers ---- */
+
+static void demo_maybe_teardown(struct demo_scen *sc);
+static void demo_worker_start(struct demo_worker *w);
+
+static bool demo_accepting(const struct demo_scen *sc)
+{
+    return !sc->stopping && demo_elapsed_ms(sc) < sc->duration_ms;
+}
+
+static void demo_worker_fire(uv_timer_t *t)
+{
+    struct demo_worker *w = t->data;
+    if (!demo_accepting(w->lane->sc)) {
+        demo_maybe_teardown(w->lane->sc);
+        return;
+    }
+    demo_worker_start(w);
+}
+
+static void demo_worker_next(struct demo_worker *w)
+{
+    struct demo_scen *sc = w->lane->sc;
+    if (!demo_accepting(sc)) {
+        demo_maybe_teardown(sc);
+        return;
+    }
+    uv_timer_start(&w->timer, demo_worker_fire, sc->def->gap_ms(sc, w), 0);
+}
+
+static void demo_record(struct demo_worker *w, bool ok, const char *msg, double ms,
+                        unsigned replays, unsigned retries)
+{
+    struct demo_lane *l = w->lane;
+    struct demo_result *r = l->res;
+    r->requests++;
+    r->replays += replays;
+    r->retries += retries;
+    if (ms >= 0) {
+        demo_add_latency(r, ms);
+    }
+    if (!ok) {
+        r->failed++;
+        demo_add_error(r, msg);
+    }
+    if (l->sc->def->posts) {
+        if (w->keyed) {
+            r->keyed++;
+            r->keyed_failed += ok ? 0u : 1u;
+        } else {
+            r->unkeyed++;
+            r->unkeyed_failed += ok ? 0u : 1u;
+        }
+    }
+    struct demo_exec *e = demo_lane_exec(l, w->seq);
+    if (e) {
+        e->keyed = w->keyed;
+        e->client_failed = !ok;
+    }
+}
+
+static void demo_on_done(tether_fetch *f)
+{
+    struct demo_worker *w = tether_fetch_get_data(f);
+    struct demo_scen *sc = w->lane->sc;
+    if (!w->busy) {
+        tether_fetch_free(f); /* already written off as hung */
+        return;
+    }
+    char msg[128];
+    double ms = (double)(uv_hrtime() - w->t0_ns) / 1e6;
+    bool ok = demo_outcome(sc, w, f, msg, sizeof(msg));
+    demo_record(w, ok, msg, ms, tether_fetch_replays(f), tether_fetch_retries(f));
+    w->fetch = NULL;
+    w->busy = false;
+    tether_fetch_free(f);
+    demo_worker_next(w);
+}
+
+static void demo_worker_start(struct demo_worker *w)
+{
+    struct demo_lane *l = w->lane;
+    struct demo_scen *sc = l->sc;
+    struct tether_fetch_options fo;
+    memset(&fo, 0, sizeof(fo));
+    w->seq = l->next_seq++;
+    w->keyed = false;
+    snprintf(w->reqid, sizeof(w->reqid), "%llu", (unsigned long long)w->seq);
+    const char *path = sc->def->request(sc, w, &fo);
+    snprintf(w->url, sizeof(w->url), "%s%s", l->urls[w->idx % l->norigins], path);
+    fo.url = w->url;
+    /* Only tether gets a deadline: the naive client is what users have without one (a hung
+     * naive request is cut by the drain timer and reported). */
+    fo.deadline_ms = l->kind == DEMO_TETHER ? DEMO_DEADLINE_MS : 0;
+    fo.data = w;
+    w->t0_ns = uv_hrtime();
+    w->busy = true;
+    int rv = tether_client_fetch(l->client, &fo, demo_on_done, &w->fetch);
+    if (rv != 0) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "request not started: %s", tether_strerror(rv));
+        w->busy = false;
+        w->fetch = NULL;
+        demo_record(w, false, msg, -1, 0, 0);
+        /* Not straight into the next request: a client that refuses every fetch must not
+         * spin the loop. */
+        uv_timer_start(&w->timer, demo_worker_fire, 10, 0);
+    }
+}
+
+/* ---- timers and teardown ---- */
+
+static void demo_on_closed(void *data)
+{
+    struct demo_scen *sc = data;
+    sc->pending_closes--;
+}
+
+static void demo_on_server_closed(void *data)
+{
+    struct demo_lane *l = data;
+    l->sc->pending_closes--;
+}
+
+static void demo_progress_print(struct demo_scen *sc, bool final)
+{
+    if (!sc->opts->progress) {
+        return;
+    }
+    const struct demo_result *n = sc->lanes[DEMO_NAIVE].res;
+    const struct demo_result *t = sc->lanes[DEMO_TETHER].res;
+    double el = (double)demo_elapsed_ms(sc) / 1000.0;
+    double total = (double)sc->duration_ms / 1000.0;
+    char when[48];
+    if (final) {
+        snprintf(when, sizeof(when), "done in %.1f s", el);
+    } else {
+        snprintf(when, sizeof(when), "%.1f of %.1f s", el < total ? el : total, total);
+    }
+    printf("\r[%u/%u] %-19s %-15s naive %4llu requests %4llu failed   tether %4llu requests "
+           "%4llu failed%s",
+           sc->pos, sc->total, sc->def->name, when, (unsigned long long)n->requests,
+           (unsigned long long)n->failed, (unsigned long long)t->requests,
+           (unsigned long long)t->failed, final ? "\n" : "");
+    fflush(stdout);
+}
+
+static void demo_progress_tick(uv_timer_t *t)
+{
+    demo_progress_print(t->data, false);
+}
+
+static void demo_close_timer(uv_timer_t *t)
+{
+    if (t->data && !uv_is_closing((uv_handle_t *)t)) {
+        uv_close((uv_handle_t *)t, NULL);
+    }
+}
+
+static void demo_teardown(struct demo_scen *sc)
+{
+    if (sc->torn_down) {
+        return;
+    }
+    sc->torn_down = true;
+    if (sc->lanes[0].res->ran) {
+        demo_progress_print(sc, true);
+    }
+    demo_close_timer(&sc->stop_timer);
+    demo_close_timer(&sc->event_timer);
+    demo_close_timer(&sc->progress_timer);
+    demo_close_timer(&sc->drain_timer);
+    for (int i = 0; i < DEMO_NLANES; i++) {
+        struct demo_lane *l = &sc->lanes[i];
+        for (unsigned k = 0; k < DEMO_MAX_WORKERS; k++) {
+            demo_close_timer(&l->workers[k].timer);
+        }
+        if (l->client) {
+            sc->pending_closes++;
+            tether_client_close(l->client, demo_on_closed, sc);
+            l->client = NULL;
+        }
+    }
+    if (sc->ps) {
+        sc->pending_closes++;
+        tether_proxy_server_close(sc->ps, demo_on_closed, sc);
+        sc->ps = NULL;
+    }
+    for (int i = 0; i < DEMO_NLANES; i++) {
+        struct demo_lane *l = &sc->lanes[i];
+        for (unsigned k = 0; k < DEMO_MAX_WORKERS; k++) {
+            if (l->servers[k]) {
+                sc->pending_closes++;
+                tether_server_close(l->servers[k], demo_on_server_closed);
+                l->servers[k] = NULL;
+            }
+        }
+    }
+}
+
+static void demo_maybe_teardown(struct demo_scen *sc)
+{
+    if (!sc->stopping || sc->torn_down) {
+        return;
+    }
+    for (int i = 0; i < DEMO_NLANES; i++) {
+        for (unsigned k = 0; k < sc->def->workers; k++) {
+            if (sc->lanes[i].workers[k].busy) {
+                return;
+            }
+        }
+    }
+    demo_teardown(sc);
+}
+
+static void demo_drain_expired(uv_timer_t *t)
+{
+    struct demo_scen *sc = t->data;
+    if (sc->drain_stage++ == 0) {
+        /* A request still running this long after the end is hung; cancelling it records it
+         * as failed with that reason, so the table shows it rather than the demo waiting
+         * forever. */
+        sc->hung = true;
+        uv_timer_start(&sc->drain_timer, demo_drain_expired, 2000, 0);
+        for (int i = 0; i < DEMO_NLANES; i++) {
+            for (unsigned k = 0; k < sc->def->workers; k++) {
+                struct demo_worker *w = &sc->lanes[i].workers[k];
+                if (w->busy && w->fetch) {
+                    tether_fetch_cancel(w->fetch);
+                }
+            }
+        }
+        return;
+    }
+    /* The cancelled fetches never called back: a library bug. Count them and move on. */
+    for (int i = 0; i < DEMO_NLANES; i++) {
+        for (unsigned k = 0; k < sc->def->workers; k++) {
+            struct demo_worker *w = &sc->lanes[i].workers[k];
+            if (w->busy) {
+                fprintf(stderr,
+                        "tether demo: %s: a %s request did not finish after tether_fetch_cancel\n",
+                        sc->def->name, sc->lanes[i].name);
+                w->busy = false;
+                demo_record(w, false, "hung (cancel did not complete)", -1, 0, 0);
+            }
+        }
+    }
+    demo_teardown(sc);
+}
+
+static void demo_stop(uv_timer_t *t)
+{
+    struct demo_scen *sc = t->data;
+    sc->stopping = true;
+    uv_timer_stop(&sc->event_timer);
+    for (int i = 0; i < DEMO_NLANES; i++) {
+        for (unsigned k = 0; k < sc->def->workers; k++) {
+            struct demo_worker *w = &sc->lanes[i].workers[k];
+            if (!w->busy) {
+                uv_timer_stop(&w->timer);
+            }
+        }
+    }
+    uv_timer_start(&sc->drain_timer, demo_drain_expired, DEMO_DRAIN_MS, 0);
+    demo_maybe_teardown(sc);
+}
+
+static void demo_event_fire(uv_timer_t *t)
+{
+    struct demo_scen *sc = t->data;
+    if (sc->stopping) {
+        return;
+    }
+    uint64_t next = sc->def->event(sc);
+    sc->event_step++;
+    if (next > 0) {
+        uv_timer_start(&sc->event_timer, demo_event_fire, next, 0);
+    }
+}
+
+static void demo_init_timer(struct demo_scen *sc, uv_timer_t *t, void *data)
+{
+    uv_timer_init(sc->loop, t);
+    t->data = data;
+}
+
+/* ---- setup ---- */
+
+static void demo_on_request(tether_server *srv, tether_request *req)
+{
+    struct demo_lane *l = tether_server_get_data(srv);
+    l->sc->def->handle(l, req);
+}
+
+/* One origin of a lane: its server, and the proxy in front when the scenario has one. */
+static int demo_setup_origin(struct demo_scen *sc, struct demo_lane *l, unsigned k)
+{
+    struct tether_server_options so;
+    tether_server_options_init(&so);
+    so.host = "127.0.0.1";
+    so.port = 0;
+    so.on_request = demo_on_request;
+    so.data = l;
+    if (sc->def->server_options) {
+        sc->def->server_options(sc, &so);
+    }
+    int rv = tether_server_new(sc->loop, &so, &l->servers[k]);
+    if (rv != 0) {
+        l->servers[k] = NULL;
+        snprintf(sc->error, sizeof(sc->error), "cannot start the %s lane's server: %s", l->name,
+                 tether_strerror(rv));
+        return -1;
+    }
+    unsigned port = tether_server_port(l->servers[k]);
+    if (sc->def->via_proxy) {
+        char body[256];
+        snprintf(l->proxy_names[k], sizeof(l->proxy_names[k]), "%s-%s-%u", sc->def->name, l->name,
+                 k);
+        snprintf(body, sizeof(body),
+                 "{\"name\":\"%s\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:%u\","
+                 "\"enabled\":true}",
+                 l->proxy_names[k], port);
+        if (demo_proxy_call(sc, "POST", "/proxies", body) != 0) {
+            return -1;
+        }
+        uint16_t pport = 0;
+        if (tether_proxy_server_proxy_port(sc->ps, l->proxy_names[k], &pport) != 0 || pport == 0) {
+            snprintf(sc->error, sizeof(sc->error), "proxy %s reports no listening port",
+                     l->proxy_names[k]);
+            return -1;
+        }
+        port = pport;
+        if (sc->def->toxics && sc->def->toxics(sc, l->proxy_names[k]) != 0) {
+            return -1;
+        }
+    }
+    snprintf(l->urls[k], sizeof(l->urls[k]), "http://127.0.0.1:%u", port);
+    return 0;
+}
+
+static int demo_setup_lane(struct demo_scen *sc, struct demo_lane *l)
+{
+    l->norigins = sc->def->origin_per_worker ? sc->def->workers : 1;
+    for (unsigned k = 0; k < l->norigins; k++) {
+        if (demo_setup_origin(sc, l, k) != 0) {
+            return -1;
+        }
+    }
+
+    struct tether_client_options co;
+    tether_client_options_init(&co);
+    if (l->kind == DEMO_NAIVE) {
+        tether_policy_naive(&co.policy);
+    } else {
+        tether_policy_defaults(&co.policy);
+    }
+    if (l->kind == DEMO_TETHER) {
+        co.policy.deadline_ms = DEMO_DEADLINE_MS;
+    }
+    co.user_agent = l->kind == DEMO_NAIVE ? "tether-demo (naive)" : "tether-demo";
+    int rv = tether_client_new(sc->loop, &co, &l->client);
+    if (rv != 0) {
+        l->client = NULL;
+        snprintf(sc->error, sizeof(sc->error), "cannot create the %s client: %s", l->name,
+                 tether_strerror(rv));
+        return -1;
+    }
+    return 0;
+}
+
+static void demo_walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h)) {
+        uv_close(h, NULL);
+    }
+}
+
+int demo_run_scenario(const struct demo_scenario *def, const struct demo_opts *opts, unsigned pos,
+                      unsigned total, struct demo_result res[DEMO_NLANES], char *err, size_t errlen)
+{
+    static const char *const names[DEMO_NLANES] = {"naive", "tether"};
+    struct demo_scen *sc = calloc(1, sizeof(*sc));
+    uv_loop_t *loop = malloc(sizeof(*loop));
+    if (!sc || !loop || uv_loop_init(loop) != 0) {
+        free(sc);
+        free(loop);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    sc->def = def;
+    sc->opts = opts;
+    sc->loop = loop;
+    sc->pos = pos;
+    sc->total = total;
+    sc->rng = opts->seed ^ (0x5851f42d4c957f2dull * (uint64_t)(def - demo_scenarios + 1));
+    def->plan(sc);
+    for (int i = 0; i < DEMO_NLANES; i++) {
+        struct demo_lane *l = &sc->lanes[i];
+        memset(&res[i], 0, sizeof(res[i]));
+        def->describe(sc, res[i].what, sizeof(res[i].what));
+        l->sc = sc;
+        l->kind = (enum demo_lane_kind)i;
+        l->name = names[i];
+        l->res = &res[i];
+        for (unsigned k = 0; k < DEMO_MAX_WORKERS; k++) {
+            l->workers[k].lane = l;
+            l->workers[k].idx = k;
+            demo_init_timer(sc, &l->workers[k].timer, &l->workers[k]);
+        }
+    }
+    demo_init_timer(sc, &sc->stop_timer, sc);
+    demo_init_timer(sc, &sc->event_timer, sc);
+    demo_init_timer(sc, &sc->progress_timer, sc);
+    demo_init_timer(sc, &sc->drain_timer, sc);
+
+    int rc = 0;
+    if (def->via_proxy) {
+        struct tether_proxy_server_options po;
+        tether_proxy_server_options_init(&po);
+        po.api_host = NULL;
+        po.seed = opts->seed + (uint64_t)(def - demo_scenarios);
+        po.has_seed = true;
+        int rv = tether_proxy_server_new(loop, &po, &sc->ps);
+        if (rv != 0) {
+            sc->ps = NULL;
+            snprintf(sc->error, sizeof(sc->error), "cannot start the proxy: %s",
+                     tether_strerror(rv));
+            rc = -1;
+        }
+    }
+    for (int i = 0; rc == 0 && i < DEMO_NLANES; i++) {
+        rc = demo_setup_lane(sc, &sc->lanes[i]);
+    }
+
+    uv_update_time(loop);
+    sc->start_ms = uv_now(loop);
+    if (rc != 0) {
+        sc->stopping = true;
+        demo_teardown(sc);
+    } else {
+        for (int i = 0; i < DEMO_NLANES; i++) {
+            res[i].ran = true;
+            for (unsigned k = 0; k < def->workers; k++) {
+                /* Spread the first requests over a few milliseconds, as real users are. */
+                uv_timer_start(&sc->lanes[i].workers[k].timer, demo_worker_fire,
+                               demo_rand_range(sc, 0, 20), 0);
+            }
+        }
+        uv_timer_start(&sc->stop_timer, demo_stop, sc->duration_ms, 0);
+        if (def->event) {
+            uv_timer_start(&sc->event_timer, demo_event_fire, 0, 0);
+        }
+        if (opts->progress) {
+            uv_timer_start(&sc->progress_timer, demo_progress_tick, 0, 200);
+        }
+    }
+    uv_run(loop, UV_RUN_DEFAULT);
+
+    for (int i = 0; i < DEMO_NLANES; i++) {
+        demo_finish_result(&sc->lanes[i]);
+        free(sc->lanes[i].exec);
+    }
+    if (sc->error[0]) {
+        snprintf(err, errlen, "%s", sc->error);
+    }
+    if (uv_loop_close(loop) == UV_EBUSY) {
+        /* A component left a handle open: close it so the next scenario starts clean, and
+         * say so, because that is a leak in the library. */
+        fprintf(stderr, "tether demo: %s left open handles behind (closed them)\n", def->name);
+        uv_walk(loop, demo_walk_close, NULL);
+        uv_run(loop, UV_RUN_DEFAULT);
+        (void)uv_loop_close(loop);
+    }
+    free(loop);
+    free(sc);
+    return rc == 0 ? 0 : -1;
+}

@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: MIT */
+/* Request flags shared by `tether get` and `tether load`, the policy they build, the URL check,
+ * status texts and the JSON form of a failure. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "tether/tether.h"
+#include "tether/client.h"
+#include "tether/policy.h"
+
+#include "args.h"
+#include "fetch_flags.h"
+
+void fetch_flags_init(struct fetch_flags *f, const char *cmd)
+{
+    memset(f, 0, sizeof(*f));
+    f->cmd = cmd;
+    f->policy_name = "default";
+}
+
+void fetch_flags_cleanup(struct fetch_flags *f)
+{
+    for (size_t i = 0; i < f->nheaders; i++) {
+        free(f->header_store[i]);
+        f->header_store[i] = NULL;
+    }
+    f->nheaders = 0;
+    free(f->data);
+    f->data = NULL;
+}
+
+static bool fetch_is_tchar(char ch)
+{
+    /* RFC 9110 §5.6.2 token characters. */
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) {
+        return true;
+    }
+    return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+static bool fetch_is_token(const char *s, size_t n)
+{
+    if (n == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!fetch_is_tchar(s[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static char fetch_lower(char ch)
+{
+    return (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+}
+
+static bool fetch_prefix_nocase(const char *s, const char *prefix)
+{
+    for (; *prefix; s++, prefix++) {
+        if (fetch_lower(*s) != *prefix) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* "Name: value" -> an owned "Name\0value". Returns 0 or 2 (printed). */
+static int fetch_take_header(struct args_cursor *c, struct fetch_flags *f)
+{
+    const char *v = NULL;
+    int rc = args_take_string(c, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    if (f->nheaders >= FETCH_MAX_HEADERS) {
+        return args_bad_value(c, "header", " (at most 100 -H flags)");
+    }
+    const char *colon = strchr(v, ':');
+    if (!colon || !fetch_is_token(v, (size_t)(colon - v))) {
+        return args_bad_value(c, "header", " (expected 'Name: value' with a token name)");
+    }
+    const char *val = colon + 1;
+    while (*val == ' ' || *val == '\t') {
+        val++;
+    }
+    size_t vlen = strlen(val);
+    while (vlen > 0 && (val[vlen - 1] == ' ' || val[vlen - 1] == '\t')) {
+        vlen--;
+    }
+    for (size_t i = 0; i < vlen; i++) {
+        unsigned char ch = (unsigned char)val[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+            return args_bad_value(c, "header", " (control characters in the value)");
+        }
+    }
+    size_t nlen = (size_t)(colon - v);
+    char *store = malloc(nlen + 1 + vlen + 1);
+    if (!store) {
+        return args_error(f->cmd, "out of memory");
+    }
+    memcpy(store, v, nlen);
+    store[nlen] = '\0';
+    memcpy(store + nlen + 1, val, vlen);
+    store[nlen + 1 + vlen] = '\0';
+    f->header_store[f->nheaders] = store;
+    f->headers[f->nheaders].name = store;
+    f->headers[f->nheaders].value = store + nlen + 1;
+    f->nheaders++;
+    if (nlen == 12 && fetch_prefix_nocase(store, "content-type")) {
+        f->has_content_type = true;
+    }
+    return 0;
+}
+
+/* Reads all of `fp` (at most FETCH_MAX_DATA bytes) into an owned buffer. Returns 0, -1 with
+ * errno set, or -2 when the file is too big. */
+static int fetch_read_all(FILE *fp, char **out, size_t *out_len)
+{
+    size_t cap = 4096;
+    size_t len = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (;;) {
+        if (len == cap) {
+            if (cap >= FETCH_MAX_DATA) {
+                free(buf);
+                return -2;
+            }
+            size_t ncap = cap * 2 > FETCH_MAX_DATA ? (size_t)FETCH_MAX_DATA + 1 : cap * 2;
+            char *nbuf = realloc(buf, ncap);
+            if (!nbuf) {
+                free(buf);
+                errno = ENOMEM;
+                return -1;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        size_t n = fread(buf + len, 1, cap - len, fp);
+        len += n;
+        if (n == 0) {
+            break;
+        }
+    }
+    if (ferror(fp)) {
+        int e = errno ? errno : EIO;
+        free(buf);
+        errno = e;
+        return -1;
+    }
+    if (len > FETCH_MAX_DATA) {
+        free(buf);
+        return -2;
+    }
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+/* -d DATA, or -d @FILE (verbatim, "@-" is stdin); several are joined with '&' like curl. */
+static int fetch_take_data(struct args_cursor *c, struct fetch_flags *f)
+{
+    const char *v = NULL;
+    int rc = args_take_string(c, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    char *piece = NULL;
+    size_t piece_len = 0;
+    bool owned = false;
+    if (v[0] == '@') {
+        const char *path = v + 1;
+        bool is_stdin = strcmp(path, "-") == 0;
+        FILE *fp = is_stdin ? stdin : fopen(path, "rb");
+        int r = fp ? fetch_read_all(fp, &piece, &piece_len) : -1;
+        int e = errno;
+        if (fp && !is_stdin) {
+            fclose(fp);
+        }
+        if (r == -2) {
+            return args_error(f->cmd, "cannot use %s '%s': larger than 64 MiB", c->flag, v);
+        }
+        if (r != 0) {
+            return args_error(f->cmd, "cannot read %s '%s': %s", c->flag, v,
+                              uv_strerror(uv_translate_sys_error(e)));
+        }
+        owned = true;
+    } else {
+        piece = (char *)(uintptr_t)v;
+        piece_len = strlen(v);
+    }
+    size_t sep = f->has_data ? 1 : 0;
+    char *joined = realloc(f->data, f->data_len + sep + piece_len + 1);
+    if (!joined) {
+        if (owned) {
+            free(piece);
+        }
+        return args_error(f->cmd, "out of memory");
+    }
+    if (sep) {
+        joined[f->data_len] = '&';
+    }
+    if (piece_len) {
+        memcpy(joined + f->data_len + sep, piece, piece_len);
+    }
+    f->data = joined;
+    f->data_len += sep + piece_len;
+    f->data[f->data_len] = '\0';
+    f->has_data = true;
+    if (owned) {
+        free(piece);
+    }
+    return 0;
+}
+
+int fetch_flags_take(struct args_cursor *c, struct fetch_flags *f, bool *taken)
+{
+    *taken = true;
+    if (args_is(c, "-X") || args_is(c, "--request")) {
+        int rc = args_take_string(c, &f->method);
+        if (rc == 0 && !fetch_is_token(f->method, strlen(f->method))) {
+            return args_bad_value(c, "method", " (expected a token such as GET or POST)");
+        }
+        return rc;
+    }
+    if (args_is(c, "-H") || args_is(c, "--header")) {
+        return fetch_take_header(c, f);
+    }
+    if (args_is(c, "-d") || args_is(c, "--data")) {
+        return fetch_take_data(c, f);
+    }
+    if (args_is(c, "--policy")) {
+        return args_take_string(c, &f->policy_name);
+    }
+    if (args_is(c, "--retry")) {
+        f->retry_set = true;
+        return args_take_uint(c, 0, 1000, &f->retry);
+    }
+    if (args_is(c, "--max-time")) {
+        f->max_time_set = true;
+        return args_take_duration(c, &f->max_time_ms);
+    }
+    if (args_is(c, "--connect-timeout")) {
+        f->connect_timeout_set = true;
+        return args_take_duration(c, &f->connect_timeout_ms);
+    }
+    if (args_is(c, "--no-keepalive")) {
+        f->no_keepalive = true;
+        return args_take_none(c);
+    }
+    if (args_is(c, "-k") || args_is(c, "--insecure")) {
+        f->insecure = true;
+        return args_take_none(c);
+    }
+    if (args_is(c, "--cacert")) {
+        return args_take_string(c, &f->ca_file);
+    }
+    if (args_is(c, "--json")) {
+        f->json = true;
+        return args_take_none(c);
+    }
+    *taken = false;
+    return 0;
+}
+
+int fetch_flags_url(struct args_cursor *c, struct fetch_flags *f)
+{
+    if (f->url) {
+        return args_unknown(c);
+    }
+    f->url = c->arg;
+    return 0;
+}
+
+/* http:// or https://, a non-empty authority without user info, an optional decimal port
+ * 1..65535, and no spaces or control characters anywhere. The library checks again; this
+ * names the value. */
+static bool fetch_url_ok(const char *url)
+{
+    const char *p;
+    if (fetch_prefix_nocase(url, "http://")) {
+        p = url + 7;
+    } else if (fetch_prefix_nocase(url, "https://")) {
+        p = url + 8;
+    } else {
+        return false;
+    }
+    for (const char *q = url; *q; q++) {
+        unsigned char ch = (unsigned char)*q;
+        if (ch <= 0x20 || ch == 0x7f) {
+            return false;
+        }
+    }
+    size_t alen = strcspn(p, "/?#");
+    if (alen == 0) {
+        return false;
+    }
+    const char *end = p + alen;
+    if (memchr(p, '@', alen)) {
+        return false; /* user info: the client sends no credentials from URLs */
+    }
+    const char *host = p;
+    const char *port = NULL;
+    if (host < end && *host == '[') {
+        const char *close = memchr(host, ']', (size_t)(end - host));
+        if (!close || close == host + 1) {
+            return false;
+        }
+        if (close + 1 < end) {
+            if (close[1] != ':') {
+                return false;
+            }
+            port = close + 2;
+        }
+    } else {
+        const char *colon = memchr(host, ':', (size_t)(end - host));
+        if (colon == host || host == end) {
+            return false;
+        }
+        if (colon) {
+            port = colon + 1;
+        }
+    }
+    if (port) {
+        unsigned long v = 0;
+        if (port == end) {
+            return false;
+        }
+        for (const char *q = port; q < end; q++) {
+            if (*q < '0' || *q > '9' || (v = v * 10 + (unsigned long)(*q - '0')) > 65535) {
+                return false;
+            }
+        }
+        if (v == 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int fetch_flags_finish(struct fetch_flags *f, struct tether_client_options *o)
+{
+    if (!f->url) {
+        return args_error(f->cmd, "missing URL (see 'tether help %s')", f->cmd);
+    }
+    if (!fetch_url_ok(f->url)) {
+        return args_error(
+            f->cmd, "invalid URL '%s' (expected http://HOST[:PORT][/PATH] or https://...)", f->url);
+    }
+    if (f->ca_file) {
+        FILE *fp = fopen(f->ca_file, "r");
+        if (!fp) {
+            return args_error(f->cmd, "cannot read --cacert '%s': %s", f->ca_file,
+                              uv_strerror(uv_translate_sys_error(errno)));
+        }
+        fclose(fp);
+    }
+    struct tether_policy p;
+    char err[512];
+    err[0] = '\0';
+    if (tether_policy_named(f->policy_name, &p, err, sizeof(err)) != 0) {
+        return args_error(f->cmd, "invalid --policy '%s': %s", f->policy_name,
+                          err[0] ? err : "not naive, default or a readable JSON file");
+    }
+    if (f->retry_set) {
+        p.max_attempts = (unsigned)f->retry + 1;
+    }
+    if (f->max_time_set) {
+        p.deadline_ms = f->max_time_ms;
+    } else if (p.deadline_ms == 0) {
+        p.deadline_ms = FETCH_DEFAULT_DEADLINE_MS;
+    }
+    if (f->connect_timeout_set) {
+        p.connect_timeout_ms = f->connect_timeout_ms;
+    }
+    if (f->no_keepalive) {
+        p.tcp_keepalive = false;
+    }
+    f->nsend = f->nheaders;
+    if (f->has_data && !f->has_content_type) {
+        /* curl's default for -d, so servers parse the body the same way. */
+        f->headers[f->nsend].name = "Content-Type";
+        f->headers[f->nsend].value = "application/x-www-form-urlencoded";
+        f->nsend++;
+    }
+    tether_client_options_init(o);
+    o->policy = p;
+    o->ca_file = f->ca_file;
+    o->insecure = f->insecure;
+    return 0;
+}
+
+const char *fetch_flags_method(const struct fetch_flags *f)
+{
+    return f->method ? f->method : (f->has_data ? "POST" : "GET");
+}
+
+void fetch_flags_request(const struct fetch_flags *f, struct tether_fetch_options *fo)
+{
+    fo->method = fetch_flags_method(f);
+    fo->url = f->url;
+    fo->headers = f->nsend ? f->headers : NULL;
+    fo->nheaders = f->nsend;
+    fo->body = f->has_data ? f->data : NULL;
+    fo->body_len = f->has_data ? f->data_len : 0;
+}
+
+bool fetch_status_ok(int status)
+{
+    return status >= 200 && status < 400;
+}
+
+const char *fetch_reason_phrase(int status)
+{
+    static const struct {
+        int status;
+        const char *text;
+    } phrases[] = {
+        {200, "OK"},
+        {201, "Created"},
+        {202, "Accepted"},
+        {203, "Non-Authoritative Information"},
+        {204, "No Content"},
+        {205, "Reset Content"},
+        {206, "Partial Content"},
+        {300, "Multiple Choices"},
+        {301, "Moved Permanently"},
+        {302, "Found"},
+        {303, "See Other"},
+        {304, "Not Modified"},
+        {307, "Temporary Redirect"},
+        {308, "Permanent Redirect"},
+        {400, "Bad Request"},
+        {401, "Unauthorized"},
+        {402, "Payment Required"},
+        {403, "Forbidden"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {406, "Not Acceptable"},
+        {407, "Proxy Authentication Required"},
+        {408, "Request Timeout"},
+        {409, "Conflict"},
+        {410, "Gone"},
+        {411, "Length Required"},
+        {412, "Precondition Failed"},
+        {413, "Content Too Large"},
+        {414, "URI Too Long"},
+        {415, "Unsupported Media Type"},
+        {416, "Range Not Satisfiable"},
+        {417, "Expectation Failed"},
+        {421, "Misdirected Request"},
+        {422, "Unprocessable Content"},
+        {425, "Too Early"},
+        {426, "Upgrade Required"},
+        {428, "Precondition Required"},
+        {429, "Too Many Requests"},
+        {431, "Request Header Fields Too Large"},
+        {451, "Unavailable For Legal Reasons"},
+        {500, "Internal Server Error"},
+        {501, "Not Implemented"},
+        {502, "Bad Gateway"},
+        {503, "Service Unavailable"},
+        {504, "Gateway Timeout"},
+        {505, "HTTP Version Not Supported"},
+        {507, "Insufficient Storage"},
+        {511, "Network Authentication Required"},
+    };
+    for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++) {
+        if (phrases[i].status == status) {
+            return phrases[i].text;
+        }
+    }
+    return "";
+}
+
+void fetch_failure_text(const struct tether_failure *fl, char *buf, size_t len)
+{
+    if (len == 0) {
+        return;
+    }
+    buf[0] = '\0';
+    if (tether_failure_message(fl, buf, len) < 0 || buf[0] == '\0') {
+        snprintf(buf, len, "%s", tether_strerror(fl->code));
+    }
+}
+
+const char *fetch_class_name(enum tether_failure_class k)
+{
+    switch (k) {
+    case TETHER_CLASS_NEVER_SENT:
+        return "never_sent";
+    case TETHER_CLASS_SENT_NO_RESPONSE:
+        return "sent_no_response";
+    case TETHER_CLASS_RESPONDED:
+        return "responded";
+    case TETHER_CLASS_NONE:
+    default:
+        return "none";
+    }
+}
+
+static json_t *fetch_json_uint(uint64_t v)
+{
+    return json_integer((json_int_t)(v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v));
+}
+
+/* jansson wants UTF-8; peer names and details are ASCII in practice, so anything else is '?'. */
+static json_t *fetch_json_ascii(const char *s)
+{
+    char buf[512];
+    size_t i = 0;
+    for (; s[i] && i + 1 < sizeof(buf); i++) {
+        unsigned char ch = (unsigned char)s[i];
+        buf[i] = (ch < 0x20 || ch > 0x7e) ? '?' : (char)ch;
+    }
+    buf[i] = '\0';
+    return json_string(buf);
+}
+
+json_t *fetch_failure_json(const struct tether_failure *fl)
+{
+    char msg[512];
+    fetch_failure_text(fl, msg, sizeof(msg));
+    json_t *e = json_object();
+    if (!e) {
+        return NULL;
+    }
+    int bad = 0;
+    bad |= json_object_set_new(e, "code", json_string(tether_err_name(fl->code)));
+    bad |= json_object_set_new(e, "message", fetch_json_ascii(msg));
+    bad |= json_object_set_new(e, "syscall",
+                               fl->syscall == TETHER_SYSCALL_NONE
+                                   ? json_null()
+                                   : json_string(tether_syscall_name(fl->syscall)));
+    bad |= json_object_set_new(
+        e, "phase",
+        fl->phase == TETHER_PHASE_NONE ? json_null() : json_string(tether_phase_name(fl->phase)));
+    bad |=
+        json_object_set_new(e, "errno", fl->sys_errno ? json_integer(fl->sys_errno) : json_null());
+    bad |= json_object_set_new(e, "peer", fl->peer[0] ? fetch_json_ascii(fl->peer) : json_null());
+    bad |= json_object_set_new(e, "reused", json_boolean(fl->reused));
+    bad |= json_object_set_new(e, "idle_ms", fetch_json_uint(fl->idle_ms));
+    bad |= json_object_set_new(e, "bytes_sent", fetch_json_uint(fl->bytes_sent));
+    bad |= json_object_set_new(e, "bytes_received", fetch_json_uint(fl->bytes_received));
+    bad |= json_object_set_new(e, "attempt", json_integer(fl->attempt));
+    bad |= json_object_set_new(e, "replays", json_integer(fl->replays));
+    bad |=
+        json_object_set_new(e, "retry_safe", json_string(tether_retry_safety_name(fl->retry_safe)));
+    bad |=
+        json_object_set_new(e, "class", json_string(fetch_class_name(tether_failure_classify(fl))));
+    bad |= json_object_set_new(e, "detail",
+                               fl->detail[0] ? fetch_json_ascii(fl->detail) : json_null());
+    if (bad) {
+        json_decref(e);
+        return NULL;
+    }
+    return e;
+}
+
+int fetch_print_json(json_t *doc)
+{
+    int rc = json_dumpf(doc, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(doc);
+    if (rc != 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+void fetch_ignore_sigpipe(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    (void)sigaction(SIGPIPE, &sa, NULL);
+}

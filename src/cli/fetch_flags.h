@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/* What `tether get` and `tether load` share: request flags, the policy they build, the URL
+ * check, status texts and the JSON form of a failure. */
+#ifndef TETHER_CLI_FETCH_FLAGS_H
+#define TETHER_CLI_FETCH_FLAGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "tether/client.h"
+#include "tether/policy.h"
+
+#include "args.h"
+
+/* -H flags per command line: more is a mistake, not a use case. */
+#define FETCH_MAX_HEADERS 100
+/* -d @FILE reads at most this much. */
+#define FETCH_MAX_DATA (64ull * 1024 * 1024)
+/* The overall deadline of one request when neither --max-time nor the policy sets one. */
+#define FETCH_DEFAULT_DEADLINE_MS 30000u
+
+struct fetch_flags {
+    const char *cmd; /* "get" or "load", for messages */
+    const char *url;
+    const char *method; /* -X, or NULL: GET, POST when there is a body */
+    struct tether_header headers[FETCH_MAX_HEADERS + 1];
+    size_t nheaders; /* from -H */
+    size_t nsend;    /* headers to send: the -H ones plus a default Content-Type for -d */
+    char *header_store[FETCH_MAX_HEADERS]; /* owned: "Name\0value" for each -H */
+    bool has_content_type;
+    char *data; /* owned: the -d values joined with '&' */
+    size_t data_len;
+    bool has_data;
+    const char *policy_name; /* "default", "naive" or a file */
+    bool retry_set;
+    uint64_t retry;
+    bool max_time_set;
+    uint64_t max_time_ms;
+    bool connect_timeout_set;
+    uint64_t connect_timeout_ms;
+    bool no_keepalive;
+    bool insecure;
+    const char *ca_file;
+    bool json;
+};
+
+void fetch_flags_init(struct fetch_flags *f, const char *cmd);
+void fetch_flags_cleanup(struct fetch_flags *f);
+
+/* Consumes the current flag when it is one of the shared ones (*taken = true). Returns 0, or 2
+ * after printing the one-line usage error. */
+int fetch_flags_take(struct args_cursor *c, struct fetch_flags *f, bool *taken);
+
+/* Takes the URL positional (a second one is an error). Returns 0 or 2. */
+int fetch_flags_url(struct args_cursor *c, struct fetch_flags *f);
+
+/* After the flags: checks the URL and the CA file, reads the policy, applies --retry,
+ * --max-time (or the default deadline), --connect-timeout, --no-keepalive, --insecure and
+ * --cacert, and fills `o`. Returns 0 or 2 (printed). */
+int fetch_flags_finish(struct fetch_flags *f, struct tether_client_options *o);
+
+/* Fills the request part of `fo` (method, URL, headers, body); the strings stay owned by `f`. */
+void fetch_flags_request(const struct fetch_flags *f, struct tether_fetch_options *fo);
+/* The method the request will use. */
+const char *fetch_flags_method(const struct fetch_flags *f);
+
+/* True for a final status that counts as success (2xx and 3xx). */
+bool fetch_status_ok(int status);
+/* "Service Unavailable" for 503; "" for a status without a standard text. */
+const char *fetch_reason_phrase(int status);
+/* Node's message for the failure (tether_failure_message), never empty. */
+void fetch_failure_text(const struct tether_failure *fl, char *buf, size_t len);
+/* {"code":"ECONNRESET","message":...,"syscall":...,...}; NULL when out of memory. */
+json_t *fetch_failure_json(const struct tether_failure *fl);
+/* "never_sent", "sent_no_response", "responded" or "none". */
+const char *fetch_class_name(enum tether_failure_class k);
+
+/* Prints `doc` compactly on stdout followed by a newline and releases it. Returns 0, or -1
+ * when it could not be written. */
+int fetch_print_json(json_t *doc);
+
+/* SIGPIPE off: a peer that resets while we write must not kill the process. */
+void fetch_ignore_sigpipe(void);
+
+#endif

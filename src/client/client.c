@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/* The client object: creation, the deferred work queue (next loop turn, after I/O), events,
+ * stats, closing, and the blocking wrapper that runs the same core on a private loop. */
+#include <stdio.h>
+#include <string.h>
+
+#include "client/client_int.h"
+
+void tether_client_options_init(struct tether_client_options *o)
+{
+    if (!o) {
+        return;
+    }
+    memset(o, 0, sizeof(*o));
+    tether_policy_defaults(&o->policy);
+}
+
+uint64_t tt__client_now(struct tether_client *c)
+{
+    uv_update_time(c->loop);
+    return uv_now(c->loop);
+}
+
+/* ---- teardown ---- */
+
+static void client_finalize(struct tether_client *c)
+{
+    if (c->finalized || !c->closing || c->live > 0) {
+        return;
+    }
+    c->finalized = true;
+    tether_client_close_cb cb = c->close_cb;
+    void *data = c->close_data;
+    tt__pool_free_origins(c);
+    tt__tls_ctx_free(c->tls);
+    tt__free(c->ca_file);
+    tt__free(c->user_agent);
+    tt__free(c);
+    if (cb) {
+        cb(data);
+    }
+}
+
+void tt__client_release(struct tether_client *c)
+{
+    if (c->live > 0) {
+        c->live--;
+    }
+    client_finalize(c);
+}
+
+static void client_handle_closed(uv_handle_t *h)
+{
+    tt__client_release(h->data);
+}
+
+/* ---- deferred work ---- */
+
+static void client_idle_cb(uv_idle_t *h)
+{
+    /* Only here so that the loop polls without blocking while work is queued. */
+    (void)h;
+}
+
+static void client_check_cb(uv_check_t *h)
+{
+    struct tether_client *c = h->data;
+    struct tt__list batch;
+    /* Work queued while this batch runs waits for the next turn, so a fetch started from a
+     * done callback still sees freshly polled I/O first. */
+    tt__list_init(&batch);
+    if (!tt__list_empty(&c->queue)) {
+        batch.next = c->queue.next;
+        batch.prev = c->queue.prev;
+        batch.next->prev = &batch;
+        batch.prev->next = &batch;
+        tt__list_init(&c->queue);
+    }
+    c->live++; /* the client stays alive through the call-outs below */
+    while (!tt__list_empty(&batch)) {
+        struct tether_fetch *f = tt__container_of(batch.next, struct tether_fetch, qlink);
+        enum tt__fetch_queue q = f->queued;
+        tt__list_remove(&f->qlink);
+        f->queued = TT__FQ_NONE;
+        if (q == TT__FQ_START) {
+            if (f->state == TT__FS_QUEUED) {
+                if (f->attempts == 0) {
+                    f->attempts = 1;
+                    c->stats.attempts++;
+                    f->att.started_ms = tt__client_now(c);
+                }
+                tt__fetch_acquire(f);
+            }
+        } else if (q == TT__FQ_DONE) {
+            tt__fetch_run_done(f);
+        }
+    }
+    if (tt__list_empty(&c->queue)) {
+        uv_idle_stop(&c->idle);
+        uv_check_stop(&c->check);
+        if (c->closing && !uv_is_closing((uv_handle_t *)&c->check)) {
+            uv_close((uv_handle_t *)&c->check, client_handle_closed);
+            uv_close((uv_handle_t *)&c->idle, client_handle_closed);
+        }
+    }
+    tt__client_release(c);
+}
+
+void tt__client_defer(struct tether_client *c, struct tether_fetch *f, enum tt__fetch_queue q)
+{
+    tt__client_undefer(f);
+    f->queued = q;
+    tt__list_insert_tail(&c->queue, &f->qlink);
+    if (!uv_is_closing((uv_handle_t *)&c->check)) {
+        (void)uv_check_start(&c->check, client_check_cb);
+        (void)uv_idle_start(&c->idle, client_idle_cb);
+    }
+}
+
+void tt__client_undefer(struct tether_fetch *f)
+{
+    if (f->queued != TT__FQ_NONE) {
+        tt__list_remove(&f->qlink);
+        f->queued = TT__FQ_NONE;
+    }
+}
+
+/* ---- events ---- */
+
+void tt__client_emit(struct tether_client *c, const struct tether_event *ev)
+{
+    if (c->debug) {
+        tt__debug_event(c, ev);
+    }
+    if (c->on_event) {
+        c->on_event(ev, c->event_data);
+    }
+}
+
+void tether_client_on_event(tether_client *c, tether_event_cb cb, void *data)
+{
+    if (c) {
+        c->on_event = cb;
+        c->event_data = data;
+    }
+}
+
+void tether_client_get_stats(const tether_client *c, struct tether_client_stats *out)
+{
+    if (!out) {
+        return;
+    }
+    if (!c) {
+        memset(out, 0, sizeof(*out));
+        return;
+    }
+    *out = c->stats;
+}
+
+/* ---- creation and closing ---- */
+
+static bool client_policy_ok(const struct tether_policy *p)
+{
+    return p->nretry_statuses <= TETHER_POLICY_MAX_STATUSES && p->budget_ratio >= 0.0 &&
+           p->budget_min_retries_per_s >= 0.0 && p->jitter <= TETHER_JITTER_NONE;
+}
+
+int tether_client_new(uv_loop_t *loop, const struct tether_client_options *o, tether_client **out)
+{
+    if (!loop || !o || !out || !client_policy_ok(&o->policy)) {
+        return TETHER_EINVAL;
+    }
+    *out = NULL;
+    struct tether_client *c = tt__calloc(1, sizeof(*c));
+    if (!c) {
+        return TETHER_ENOMEM;
+    }
+    c->loop = loop;
+    c->policy = o->policy;
+    c->insecure = o->insecure;
+    tt__list_init(&c->origins);
+    tt__list_init(&c->fetches);
+    tt__list_init(&c->queue);
+    tt__rng_seed_random(&c->rng);
+    c->debug = tt__debug_from_env();
+    int rv = 0;
+    if (o->ca_file) {
+        c->ca_file = tt__strndup(o->ca_file, strlen(o->ca_file));
+        rv = c->ca_file ? 0 : TETHER_ENOMEM;
+    }
+    const char *ua = o->user_agent;
+    char ua_buf[64];
+    if (!ua) {
+        (void)snprintf(ua_buf, sizeof(ua_buf), "tether/%s", tether_version());
+        ua = ua_buf;
+    }
+    if (rv == 0) {
+        c->user_agent = tt__strndup(ua, strlen(ua));
+        rv = c->user_agent ? 0 : TETHER_ENOMEM;
+    }
+    if (rv == 0 && !tt__h1_is_field_value(c->user_agent, strlen(c->user_agent))) {
+        rv = TETHER_EINVAL;
+    }
+    /* A CA file or `insecure` is a promise about HTTPS: check it now, not on the first
+     * request. The system store loads lazily, on the first https:// fetch. */
+    if (rv == 0 && (o->ca_file || o->insecure)) {
+        char detail[256];
+        rv = tt__tls_ctx_new_client(c->ca_file, c->insecure, &c->tls, detail, sizeof(detail));
+        if (rv != 0 && rv != TETHER_ENOMEM) {
+            rv = TETHER_EINVAL;
+        }
+    }
+    if (rv != 0) {
+        tt__tls_ctx_free(c->tls);
+        tt__free(c->ca_file);
+        tt__free(c->user_agent);
+        tt__free(c);
+        return rv;
+    }
+    (void)uv_check_init(loop, &c->check);
+    (void)uv_idle_init(loop, &c->idle);
+    c->check.data = c;
+    c->idle.data = c;
+    c->live = 2;
+    *out = c;
+    return 0;
+}
+
+void tether_client_close(tether_client *c, tether_client_close_cb cb, void *data)
+{
+    if (!c || c->closing) {
+        return;
+    }
+    c->closing = true;
+    c->close_cb = cb;
+    c->close_data = data;
+    c->live++; /* nothing below may finalize the client under our feet */
+    while (!tt__list_empty(&c->fetches)) {
+        struct tether_fetch *f = tt__container_of(c->fetches.next, struct tether_fetch, link);
+        tt__fetch_abort(f, TETHER_ECANCELED);
+    }
+    /* Waiters are fetches too (already finished above); what remains are idle connections. */
+    tt__pool_close_all(c);
+    /* The check handle runs the cancelled callbacks on the next turn and then closes itself
+     * and the idle handle; the last release frees the client. */
+    (void)uv_check_start(&c->check, client_check_cb);
+    (void)uv_idle_start(&c->idle, client_idle_cb);
+    c->live--;
+}
+
+/* ---- blocking use ---- */
+
+int tether_client_new_blocking(const struct tether_client_options *o, tether_client **out)
+{
+    if (!o || !out) {
+        return TETHER_EINVAL;
+    }
+    uv_loop_t *loop = tt__malloc(sizeof(*loop));
+    if (!loop) {
+        return TETHER_ENOMEM;
+    }
+    int r = uv_loop_init(loop);
+    if (r != 0) {
+        tt__free(loop);
+        return tt__err_from_uv(r);
+    }
+    int rv = tether_client_new(loop, o, out);
+    if (rv != 0) {
+        (void)uv_loop_close(loop);
+        tt__free(loop);
+        return rv;
+    }
+    (*out)->own_loop = loop;
+    return 0;
+}
+
+static void client_blocking_done(tether_fetch *f)
+{
+    *f->blocking_done = true;
+    f->blocking_done = NULL;
+}
+
+int tether_client_fetch_blocking(tether_client *c, const struct tether_fetch_options *o,
+                                 tether_fetch **out)
+{
+    if (out) {
+        *out = NULL;
+    }
+    if (!c || !o || !out || !c->own_loop) {
+        return TETHER_EINVAL;
+    }
+    bool done = false;
+    tether_fetch *f = NULL;
+    int rv = tether_client_fetch(c, o, client_blocking_done, &f);
+    if (rv != 0) {
+        return rv;
+    }
+    f->blocking_done = &done;
+    while (!done) {
+        (void)uv_run(c->own_loop, UV_RUN_ONCE);
+    }
+    *out = f;
+    return 0;
+}
+
+static void client_blocking_closed(void *data)
+{
+    *(bool *)data = true;
+}
+
+void tether_client_free_blocking(tether_client *c)
+{
+    if (!c) {
+        return;
+    }
+    uv_loop_t *loop = c->own_loop;
+    if (!loop) {
+        return;
+    }
+    bool closed = false;
+    tether_client_close(c, client_blocking_closed, &closed);
+    while (!closed) {
+        (void)uv_run(loop, UV_RUN_ONCE);
+    }
+    /* Handles of fetch timers and connections are all closed before the client is freed. */
+    (void)uv_run(loop, UV_RUN_NOWAIT);
+    (void)uv_loop_close(loop);
+    tt__free(loop);
+}

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/* The client's private interface: URLs, origins and their pools, connections (one exchange at a
+ * time), fetches (attempts, replays, retries), events and the TETHER_DEBUG trace. */
+#ifndef TETHER_CLIENT_INT_H
+#define TETHER_CLIENT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "tether/client.h"
+
+#include "http1/http1.h"
+#include "internal.h"
+#include "net/net.h"
+#include "policy/policy_int.h"
+
+/* ---- url.c ---- */
+
+struct tt__url {
+    bool tls;
+    bool ipv6; /* host is an IPv6 literal (written with brackets in URLs) */
+    uint16_t port;
+    char host[256];        /* lower-cased, without brackets */
+    char host_header[272]; /* the Host field: host, plus ":port" when not the default */
+    char origin[288];      /* "http://127.0.0.1:8080": the pool key, always with the port */
+    char *target;          /* path and query ("/" at least); owned */
+};
+
+/* Parses an absolute http:// or https:// URL. TETHER_EINVAL for anything else (other schemes,
+ * user info, bad ports, spaces or control bytes, an empty host), TETHER_ENOMEM. On success the
+ * caller owns u->target (tt__url_cleanup). */
+int tt__url_parse(const char *url, struct tt__url *u);
+void tt__url_cleanup(struct tt__url *u);
+
+/* ---- the client (client.c) ---- */
+
+#define TT__DEBUG_NET 0x1u
+#define TT__DEBUG_HTTP 0x2u
+
+/* Observations of idle closes kept per origin for learning. */
+#define TT__LEARN_SLOTS 8
+/* An observation older than this is forgotten, so a one-off burst of closes (a server
+ * restart) cannot shrink the pool's idle time for ever. */
+#define TT__LEARN_TTL_MS (5u * 60u * 1000u)
+/* Two observations confirm each other only when made at least this far apart (a burst of
+ * closes at one moment is one event, see tt__pool_learned_ms). */
+#define TT__LEARN_APART_MS 100u
+
+struct tt__learned {
+    uint64_t idle_ms; /* idle time at which the peer closed */
+    uint64_t at_ms;   /* when it was observed (0 = empty slot) */
+};
+
+/* Everything shared by the requests to one scheme+host+port. Lives as long as the client. */
+struct tt__origin {
+    struct tt__list link; /* client->origins */
+    struct tether_client *client;
+    char key[288];           /* "http://127.0.0.1:8080" */
+    char peer_name[272];     /* "127.0.0.1:8080" for messages */
+    struct tt__list conns;   /* every connection not yet freed */
+    struct tt__list idle;    /* IDLE connections, least recently used first */
+    struct tt__list waiters; /* fetches waiting for a connection slot */
+    unsigned nopen;          /* connections counted against max_conns_per_origin */
+    struct tt__budget budget;
+    struct tt__learned learned[TT__LEARN_SLOTS];
+};
+
+enum tt__fetch_queue { TT__FQ_NONE = 0, TT__FQ_START, TT__FQ_WAIT, TT__FQ_DONE };
+
+struct tether_client {
+    uv_loop_t *loop;
+    uv_loop_t *own_loop; /* blocking clients: the private loop */
+    struct tether_policy policy;
+    bool insecure;
+    char *ca_file;
+    char *user_agent;
+    struct tt__tls_ctx *tls;
+    uv_check_t check; /* runs deferred work after the loop polled for I/O */
+    uv_idle_t idle;   /* keeps that poll from blocking while work is queued */
+    struct tt__list origins;
+    struct tt__list fetches; /* fetches not yet finished */
+    struct tt__list queue;   /* fetches to start (TT__FQ_START) or complete (TT__FQ_DONE) */
+    struct tether_client_stats stats;
+    struct tt__rng rng;
+    tether_event_cb on_event;
+    void *event_data;
+    unsigned debug; /* TT__DEBUG_* from TETHER_DEBUG */
+    unsigned live;  /* handles, connections and DNS requests still to be released */
+    uint64_t next_conn_id;
+    bool closing;
+    bool finalized;
+    tether_client_close_cb close_cb;
+    void *close_data;
+};
+
+/* uv_now after refreshing the loop's cached time. */
+uint64_t tt__client_now(struct tether_client *c);
+/* Queues `f` for the next loop turn, after I/O has been polled: starting (TT__FQ_START) or
+ * running its callback (TT__FQ_DONE). */
+void tt__client_defer(struct tether_client *c, struct tether_fetch *f, enum tt__fetch_queue q);
+void tt__client_undefer(struct tether_fetch *f);
+/* One of the client's resources was released; frees the client once closing and none left. */
+void tt__client_release(struct tether_client *c);
+/* Reports an event to the hook and to the TETHER_DEBUG trace. */
+void tt__client_emit(struct tether_client *c, const struct tether_event *ev);
+
+/* ---- debug.c: the TETHER_DEBUG trace, the one place the library writes to stderr ---- */
+
+/* Reads TETHER_DEBUG ("net,http", "*", "all"): a mask of TT__DEBUG_*. */
+unsigned tt__debug_from_env(void);
+void tt__debug(const struct tether_client *c, unsigned category, const char *fmt, ...)
+    TETHER_PRINTF(3, 4);
+/* The trace line for an event. */
+void tt__debug_event(const struct tether_client *c, const struct tether_event *ev);
+
+/* ---- conn.c: one connection, one exchange at a time ---- */
+
+enum tt__conn_state {
+    TT__CONN_CONNECTING = 0, /* resolving, dialling, TLS handshake: owned by one fetch */
+    TT__CONN_ACTIVE,         /* carrying one request: owned by one fetch */
+    TT__CONN_IDLE,           /* in origin->idle, owned by the pool */
+    TT__CONN_CLOSING         /* out of every list but origin->conns; never handed out */
+};
+
+enum tt__read_state { TT__RS_HEAD = 0, TT__RS_BODY, TT__RS_DONE };
+
+struct tt__dns;
+
+struct tt__conn {
+    struct tt__stream stream; /* first: its memory is the connection's */
+    uv_timer_t timer;         /* connect check, headers and body timeouts; idle retirement */
+    struct tether_client *client;
+    struct tt__origin *origin;
+    struct tt__list link;      /* origin->conns */
+    struct tt__list idle_link; /* origin->idle while IDLE */
+    enum tt__conn_state state;
+    struct tether_fetch *owner; /* CONNECTING and ACTIVE */
+    struct tt__dns *dns;        /* pending name resolution */
+    uint64_t id;
+    uint64_t created_ms;
+    uint64_t idle_since_ms;
+    uint64_t retire_at_ms;  /* 0 = never */
+    unsigned requests;      /* requests started on this connection */
+    int64_t ka_max_left;    /* Keep-Alive: max from the last response; -1 = none */
+    int64_t hint_timeout_s; /* Keep-Alive: timeout from the last response; -1 = none */
+    bool stream_inited;
+    bool timer_inited;
+    bool counted; /* counted in origin->nopen */
+
+    /* The exchange in progress. */
+    enum tt__read_state rstate;
+    struct tt__buf in;
+    struct tt__h1_parser parser;
+    struct tt__h1_head head;
+    struct tt__h1_field fields[TT__H1_DEFAULT_MAX_FIELDS];
+    enum tt__h1_body_kind body_kind;
+    uint64_t body_left;
+    struct tt__h1_chunked chunked;
+    bool reusable; /* framing and fields allow another request */
+    bool write_done;
+    uint64_t write_len;       /* bytes of the request written in this exchange */
+    uint64_t write_base;      /* stream.bytes_written when the exchange began */
+    size_t write_queue_after; /* libuv's queue right after the write call (see conn.c) */
+    uint64_t read_base;       /* stream.bytes_read when the exchange began */
+    uint64_t sent_at_ms;      /* request fully written (or started) */
+};
+
+/* Starts a connection for `f` to its origin: resolves, dials and (https) handshakes. The
+ * fetch hears back through tt__fetch_conn_ready / tt__fetch_attempt_failed. */
+int tt__cconn_dial(struct tt__origin *o, struct tether_fetch *f, struct tt__conn **out);
+/* Sends f's request on a connected (new or checked-out) connection and reads the response. */
+void tt__cconn_send(struct tt__conn *c, struct tether_fetch *f);
+/* Closes at once (a failed or abandoned exchange, an evicted or retired idle connection).
+ * `abort` sends RST. The connection leaves every list first, so it is never handed out. */
+void tt__cconn_close(struct tt__conn *c, bool abort);
+/* Starts the connection's timer (`ms` 0 stops it). */
+void tt__cconn_arm_timer(struct tt__conn *c, uint64_t ms);
+/* Milliseconds the connection has been idle. */
+uint64_t tt__cconn_idle_ms(const struct tt__conn *c, uint64_t now);
+
+/* ---- pool.c: origins, idle connections, the watcher, retirement, learning, waiters ---- */
+
+struct tt__origin *tt__pool_origin(struct tether_client *c, const struct tt__url *u);
+/* Takes the most recently used idle connection that passes the probe, or NULL. Stale ones
+ * are evicted on the way (with their idle siblings). */
+struct tt__conn *tt__pool_checkout(struct tt__origin *o, uint64_t now);
+/* Whether another connection may be opened (a fresh one for a replay may close an idle one
+ * to make room). */
+bool tt__pool_can_dial(struct tt__origin *o, bool fresh);
+/* Hands a connection back after an exchange: pooled (watched, with a retirement deadline) when
+ * `reusable` and the policy allows, else closed. */
+void tt__pool_release(struct tt__conn *c, bool reusable);
+/* A connection stopped counting against the origin's limit: wakes a waiter. */
+void tt__pool_slot_freed(struct tt__origin *o);
+/* The origin closed an idle connection after `idle_ms`: learn from it. */
+void tt__pool_learn_close(struct tt__origin *o, uint64_t idle_ms, uint64_t now);
+/* A reused connection answered after idling `idle_ms`: the origin's idle close is later. */
+void tt__pool_learn_alive(struct tt__origin *o, uint64_t idle_ms, uint64_t now);
+/* Evicts idle connections of `o` that have idled at least `idle_ms` (a sibling went stale). */
+void tt__pool_evict_siblings(struct tt__origin *o, uint64_t idle_ms, uint64_t now);
+/* The smallest confirmed recent observation, 0 when nothing was learned. */
+uint64_t tt__pool_learned_ms(struct tt__origin *o, uint64_t now);
+/* Closes every connection (client close). */
+void tt__pool_close_all(struct tether_client *c);
+void tt__pool_free_origins(struct tether_client *c);
+/* The idle connection's timer fired. */
+void tt__pool_idle_timer(struct tt__conn *c);
+
+/* ---- fetch.c: one logical request ---- */
+
+enum tt__fetch_state {
+    TT__FS_QUEUED = 0, /* waiting for the next loop turn or a connection slot */
+    TT__FS_CONNECTING, /* att.conn is being dialled */
+    TT__FS_ACTIVE,     /* the request is on att.conn */
+    TT__FS_SLEEPING,   /* backing off before a retry */
+    TT__FS_DONE        /* finished; the callback has run or is queued */
+};
+
+/* What the fetch wants done with a response body. */
+enum tt__body_mode { TT__BODY_DELIVER = 0, TT__BODY_DISCARD };
+
+struct tt__attempt {
+    struct tt__conn *conn;
+    bool reused;
+    bool fresh;     /* must run on a newly dialled connection (a replay) */
+    bool head_seen; /* a final response head arrived in this attempt */
+    uint64_t idle_ms;
+    uint64_t started_ms;
+    enum tt__body_mode body_mode;
+    bool retry_pending;      /* the response is being drained before a retry */
+    uint64_t retry_delay_ms; /* the backoff decided for a response being drained */
+    uint64_t sleep_until_ms; /* while SLEEPING */
+    char retry_reason[64];
+};
+
+struct tether_fetch {
+    struct tether_client *client; /* NULL once the client is gone */
+    struct tt__origin *origin;
+    uv_timer_t timer;      /* deadline and retry sleeps */
+    struct tt__list link;  /* client->fetches until finished */
+    struct tt__list qlink; /* client->queue or origin->waiters */
+    enum tt__fetch_queue queued;
+    enum tt__fetch_state state;
+
+    /* The request, fixed for every attempt. */
+    char *method;
+    struct tt__url url;
+    struct tt__buf req; /* head and body, ready to write */
+    size_t body_len;
+    bool has_key;
+    bool replayable; /* the body fits the replay buffer */
+    tether_fetch_body_cb on_body;
+    size_t max_body_bytes;
+    void *data;
+    tether_fetch_done_cb done;
+    bool *blocking_done; /* tether_client_fetch_blocking's flag */
+
+    uint64_t started_ms;
+    uint64_t deadline_at_ms; /* 0 = none */
+    uint64_t finished_ms;
+    struct tt__attempt att;
+    unsigned attempts;
+    unsigned retries;
+    unsigned replays;
+    bool retry_fresh; /* the next attempt must dial (the last one lost a reused connection) */
+
+    /* The outcome. */
+    struct tether_failure failure;
+    int status;
+    struct tt__buf head_store; /* NUL-terminated names and values of the final response */
+    size_t nheaders;
+    size_t *header_offsets; /* 2 per header into head_store */
+    struct tt__buf body;
+    uint64_t retry_after_ms; /* what the last response asked for */
+
+    bool timer_inited;
+    bool timer_closed;
+    bool user_freed;
+    bool done_ran;
+};
+
+/* The connection is ready (connected, handshaked) for the attempt. */
+void tt__fetch_conn_ready(struct tether_fetch *f, struct tt__conn *c);
+/* The attempt failed; `fail` is filled (code, syscall, phase, peer...). The connection, if any,
+ * is already closed or closing. */
+void tt__fetch_attempt_failed(struct tether_fetch *f, struct tether_failure *fail);
+/* A final response head arrived (1xx skipped): copy what is kept, decide what the body is for.
+ * Returns false when the fetch finished during the call (the connection is then closed). */
+bool tt__fetch_on_head(struct tether_fetch *f, struct tt__conn *c, const struct tt__h1_head *h);
+/* Body bytes (delivered or discarded per att.body_mode). Returns false when the fetch ended. */
+bool tt__fetch_on_body(struct tether_fetch *f, const char *data, size_t len);
+/* The response is complete; `c` has been released to the pool or closed already. */
+void tt__fetch_on_complete(struct tether_fetch *f);
+/* Finishes the fetch with a failure code (cancel, client close). */
+void tt__fetch_abort(struct tether_fetch *f, int code);
+/* Starts (or restarts after a wait) acquiring a connection. */
+void tt__fetch_acquire(struct tether_fetch *f);
+/* Runs the user's callback (from the client's deferred queue). */
+void tt__fetch_run_done(struct tether_fetch *f);
+/* Fills the common fields of an event about `f`. */
+void tt__fetch_event_init(struct tether_event *ev, enum tether_event_type type,
+                          const struct tether_fetch *f);
+
+#endif

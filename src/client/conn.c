@@ -1,0 +1,701 @@
+/* SPDX-License-Identifier: MIT */
+/* One client connection: resolve, dial, handshake, write a request, parse its response
+ * (strict parser, 1xx skipped, length/chunked/until-close framing) and hand it back. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "client/client_int.h"
+
+/* Room for a response head (16 KiB) plus one read; body bytes never accumulate here. */
+#define CONN_IN_MAX (16384u + 65536u + 1024u)
+
+struct tt__dns {
+    uv_getaddrinfo_t req;
+    struct tt__conn *conn; /* NULL once the connection gave up waiting */
+    struct tether_client *client;
+};
+
+static void conn_read_cb(struct tt__stream *s, int status, const char *data, size_t len);
+
+uint64_t tt__cconn_idle_ms(const struct tt__conn *c, uint64_t now)
+{
+    return now > c->idle_since_ms ? now - c->idle_since_ms : 0;
+}
+
+/* ---- closing ---- */
+
+static void conn_timer_closed(uv_handle_t *h)
+{
+    struct tt__conn *c = h->data;
+    struct tether_client *client = c->client;
+    tt__list_remove(&c->link);
+    tt__buf_cleanup(&c->in);
+    tt__free(c);
+    tt__client_release(client);
+}
+
+static void conn_stream_closed(struct tt__stream *s, bool rst_sent)
+{
+    struct tt__conn *c = tt__container_of(s, struct tt__conn, stream);
+    (void)rst_sent;
+    /* The timer is the connection's last handle: its close callback frees the memory. */
+    uv_close((uv_handle_t *)&c->timer, conn_timer_closed);
+}
+
+void tt__cconn_close(struct tt__conn *c, bool abort)
+{
+    if (c->state == TT__CONN_CLOSING) {
+        return;
+    }
+    /* Out of the idle list before anything else: a closing socket is never handed out. */
+    if (c->state == TT__CONN_IDLE) {
+        tt__list_remove(&c->idle_link);
+    }
+    c->state = TT__CONN_CLOSING;
+    c->owner = NULL;
+    uv_timer_stop(&c->timer);
+    if (c->dns) {
+        c->dns->conn = NULL;
+        c->dns = NULL;
+    }
+    if (c->counted) {
+        c->counted = false;
+        c->origin->nopen--;
+        tt__pool_slot_freed(c->origin);
+    }
+    if (abort) {
+        tt__stream_close_abort(&c->stream, conn_stream_closed);
+    } else {
+        tt__stream_close_now(&c->stream, conn_stream_closed);
+    }
+}
+
+/* Ends the exchange with `fail` and tells the owner (which may start another attempt). */
+static void conn_fail(struct tt__conn *c, struct tether_failure *fail, bool abort)
+{
+    struct tether_fetch *f = c->owner;
+    if (!fail->peer[0]) {
+        memcpy(fail->peer, c->stream.peer, sizeof(fail->peer));
+    }
+    tt__cconn_close(c, abort);
+    if (f) {
+        tt__fetch_attempt_failed(f, fail);
+    }
+}
+
+/* ---- request bytes that reached the kernel ---- */
+
+/*
+ * How many request bytes of this exchange the kernel accepted. libuv reports a write only as
+ * a whole, so partial progress is read from its queue right after the write call: uv_write
+ * tries one writev() at once; what it took leaves the queue, and on an error libuv keeps the
+ * request's full size queued until just before the callback. So, for plain TCP:
+ *   queue 0          -> all of it went;
+ *   0 < queue < len  -> len - queue bytes went, the rest waits for POLLOUT;
+ *   queue == len     -> nothing went: the writev failed, or found no room at all, which cannot
+ *                       happen on a connection whose previous response arrived complete (that
+ *                       response acknowledged everything we had sent) or on a new one.
+ * TLS turns the request into records of ciphertext whose sizes we do not see, so there a
+ * failed write counts as "some bytes went" unless the queue emptied. Anything unproven counts
+ * as sent, since "zero bytes sent" licenses replaying any method.
+ */
+static uint64_t conn_bytes_sent(const struct tt__conn *c, bool write_failed)
+{
+    if (c->write_done) {
+        return c->write_len;
+    }
+    if (c->write_len == 0) {
+        return 0;
+    }
+    size_t q = write_failed ? c->write_queue_after : tt__stream_write_queue_size(&c->stream);
+    if (c->stream.tls) {
+        return q == 0 ? c->write_len : 1;
+    }
+    if (q >= c->write_len) {
+        /* While the write is pending the queue is exact; after the call it was sampled. */
+        return write_failed || c->write_queue_after >= c->write_len
+                   ? 0
+                   : c->write_len - c->write_queue_after;
+    }
+    return c->write_len - q;
+}
+
+static void conn_fill_counts(struct tt__conn *c, struct tether_failure *fail, bool write_failed)
+{
+    fail->bytes_sent = conn_bytes_sent(c, write_failed);
+    fail->bytes_received = c->stream.bytes_read - c->read_base;
+}
+
+/* ---- timers ---- */
+
+static void conn_timer_cb(uv_timer_t *t);
+
+void tt__cconn_arm_timer(struct tt__conn *c, uint64_t ms)
+{
+    if (ms == 0) {
+        uv_timer_stop(&c->timer);
+        return;
+    }
+    (void)uv_timer_start(&c->timer, conn_timer_cb, ms, 0);
+}
+
+static void conn_timeout(struct tt__conn *c, enum tether_syscall sys, enum tether_phase phase,
+                         const char *what, uint64_t ms)
+{
+    struct tether_failure fail;
+    tether_failure_init(&fail);
+    fail.code = TETHER_ETIMEDOUT;
+    fail.syscall = sys;
+    fail.phase = phase;
+    fail.origin = TETHER_ORIGIN_NONE;
+    fail.sys_errno = 0;
+    (void)snprintf(fail.detail, sizeof(fail.detail), "%s after %llu ms", what,
+                   (unsigned long long)ms);
+    if (sys == TETHER_SYSCALL_CONNECT) {
+        memcpy(fail.peer, c->stream.peer, sizeof(fail.peer));
+    } else {
+        conn_fill_counts(c, &fail, false);
+    }
+    conn_fail(c, &fail, true);
+}
+
+static void conn_timer_cb(uv_timer_t *t)
+{
+    struct tt__conn *c = t->data;
+    const struct tether_policy *p = &c->client->policy;
+    switch (c->state) {
+    case TT__CONN_CONNECTING:
+        /* The stream's own timeout covers TCP and TLS together; this one holds the TCP part
+         * to connect_timeout_ms. */
+        if (c->stream.state == TT__STREAM_CONNECTING) {
+            conn_timeout(c, TETHER_SYSCALL_CONNECT, TETHER_PHASE_CONNECT, "connect timeout",
+                         p->connect_timeout_ms);
+        }
+        break;
+    case TT__CONN_ACTIVE:
+        if (c->rstate == TT__RS_HEAD) {
+            conn_timeout(c, TETHER_SYSCALL_READ, TETHER_PHASE_READ_HEADERS, "no response headers",
+                         p->headers_timeout_ms);
+        } else {
+            conn_timeout(c, TETHER_SYSCALL_READ, TETHER_PHASE_READ_BODY, "response body stalled",
+                         p->body_timeout_ms);
+        }
+        break;
+    case TT__CONN_IDLE:
+        tt__pool_idle_timer(c);
+        break;
+    case TT__CONN_CLOSING:
+        break;
+    }
+}
+
+/* ---- dialling ---- */
+
+static void conn_connected(struct tt__stream *s, int status)
+{
+    struct tt__conn *c = tt__container_of(s, struct tt__conn, stream);
+    if (status == TETHER_ECANCELED || c->state != TT__CONN_CONNECTING) {
+        return; /* our own close */
+    }
+    uv_timer_stop(&c->timer);
+    if (status != 0) {
+        struct tether_failure fail = s->failure;
+        if (fail.code == 0) {
+            fail.code = status;
+        }
+        if (fail.phase == TETHER_PHASE_NONE) {
+            fail.phase = TETHER_PHASE_CONNECT;
+        }
+        if (fail.syscall == TETHER_SYSCALL_NONE) {
+            fail.syscall = TETHER_SYSCALL_CONNECT;
+        }
+        conn_fail(c, &fail, false);
+        return;
+    }
+    const struct tether_policy *p = &c->client->policy;
+    (void)tt__sock_set_nodelay(&s->tcp, true);
+    if (p->tcp_keepalive) {
+        (void)tt__sock_set_keepalive(&s->tcp, true, p->tcp_keepalive_idle_s,
+                                     p->tcp_keepalive_interval_s, p->tcp_keepalive_count);
+    }
+    c->client->stats.connections_opened++;
+    tt__debug(c->client, TT__DEBUG_NET, "connected to %s (connection %llu)", s->peer,
+              (unsigned long long)c->id);
+    if (c->owner) {
+        tt__fetch_conn_ready(c->owner, c);
+    }
+}
+
+static int conn_connect(struct tt__conn *c, const struct sockaddr *sa)
+{
+    struct tether_client *client = c->client;
+    const struct tether_policy *p = &client->policy;
+    struct tt__tls_ctx *tls = NULL;
+    const char *sni = NULL;
+    uint64_t timeout = p->connect_timeout_ms;
+    struct tether_fetch *f = c->owner;
+    if (f->url.tls) {
+        tls = client->tls;
+        sni = f->url.host;
+        if (timeout && p->tls_timeout_ms) {
+            timeout += p->tls_timeout_ms;
+        } else {
+            timeout = 0;
+        }
+    }
+    int rv = tt__stream_connect(&c->stream, sa, timeout, tls, sni, conn_connected);
+    if (rv != 0) {
+        return rv;
+    }
+    if (tls && p->connect_timeout_ms) {
+        tt__cconn_arm_timer(c, p->connect_timeout_ms);
+    }
+    char peer[64];
+    (void)tt__addr_format(sa, peer, sizeof(peer));
+    tt__debug(client, TT__DEBUG_NET, "connecting to %s (connection %llu)", peer,
+              (unsigned long long)c->id);
+    return 0;
+}
+
+static void conn_dns_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct tt__dns *d = tt__container_of(req, struct tt__dns, req);
+    struct tt__conn *c = d->conn;
+    struct tether_client *client = d->client;
+    tt__free(d);
+    if (c) {
+        c->dns = NULL;
+    }
+    if (!c || c->state != TT__CONN_CONNECTING) {
+        uv_freeaddrinfo(res);
+        tt__client_release(client);
+        return;
+    }
+    /* IPv4 first: a name such as "localhost" often resolves to ::1 before 127.0.0.1, while
+     * many local servers listen on IPv4 only. */
+    const struct addrinfo *pick = NULL;
+    for (const struct addrinfo *ai = res; status == 0 && ai; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET) {
+            pick = ai;
+            break;
+        }
+        if (!pick && ai->ai_family == AF_INET6) {
+            pick = ai;
+        }
+    }
+    int rv = TETHER_ENOTFOUND;
+    struct tether_failure fail;
+    tether_failure_init(&fail);
+    if (status != 0 || !pick) {
+        fail.code = status != 0 ? tt__err_from_uv(status) : TETHER_ENOTFOUND;
+        fail.origin = TETHER_ORIGIN_LIBUV;
+        fail.origin_code = status;
+        fail.syscall = TETHER_SYSCALL_GETADDRINFO;
+        fail.phase = TETHER_PHASE_DNS;
+    } else {
+        rv = conn_connect(c, pick->ai_addr);
+        fail.code = rv;
+        fail.syscall = TETHER_SYSCALL_CONNECT;
+        fail.phase = TETHER_PHASE_CONNECT;
+    }
+    uv_freeaddrinfo(res);
+    if (fail.code != 0) {
+        (void)snprintf(fail.host, sizeof(fail.host), "%s", c->owner ? c->owner->url.host : "");
+        conn_fail(c, &fail, false);
+    }
+    tt__client_release(client);
+}
+
+int tt__cconn_dial(struct tt__origin *o, struct tether_fetch *f, struct tt__conn **out)
+{
+    struct tether_client *client = o->client;
+    struct tt__conn *c = tt__calloc(1, sizeof(*c));
+    if (!c) {
+        return TETHER_ENOMEM;
+    }
+    if (f->url.tls && !client->tls) {
+        char detail[256];
+        int rv = tt__tls_ctx_new_client(client->ca_file, client->insecure, &client->tls, detail,
+                                        sizeof(detail));
+        if (rv != 0) {
+            tt__free(c);
+            return rv == TETHER_ENOMEM ? rv : TETHER_ETLS;
+        }
+    }
+    int rv = tt__stream_init(client->loop, &c->stream);
+    if (rv != 0) {
+        tt__free(c);
+        return rv;
+    }
+    (void)uv_timer_init(client->loop, &c->timer);
+    c->timer.data = c;
+    c->stream.data = c;
+    c->client = client;
+    c->origin = o;
+    c->id = ++client->next_conn_id;
+    c->created_ms = tt__client_now(client);
+    c->ka_max_left = -1;
+    c->hint_timeout_s = -1;
+    c->state = TT__CONN_CONNECTING;
+    c->owner = f;
+    c->counted = true;
+    tt__list_init(&c->idle_link);
+    tt__list_insert_tail(&o->conns, &c->link);
+    tt__buf_init(&c->in, CONN_IN_MAX);
+    tt__h1_parser_init(&c->parser, NULL);
+    o->nopen++;
+    client->live++;
+    *out = c;
+
+    /* Literal addresses skip the resolver (and its thread pool round trip). */
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    bool literal = f->url.ipv6
+                       ? uv_ip6_addr(f->url.host, f->url.port, (struct sockaddr_in6 *)&ss) == 0
+                       : uv_ip4_addr(f->url.host, f->url.port, (struct sockaddr_in *)&ss) == 0;
+    if (literal) {
+        rv = conn_connect(c, (struct sockaddr *)&ss);
+    } else {
+        struct tt__dns *d = tt__calloc(1, sizeof(*d));
+        rv = TETHER_ENOMEM;
+        if (d) {
+            struct addrinfo hints;
+            char port[8];
+            memset(&hints, 0, sizeof(hints));
+            hints.ai_family = AF_UNSPEC;
+            hints.ai_socktype = SOCK_STREAM;
+            (void)snprintf(port, sizeof(port), "%u", (unsigned)f->url.port);
+            d->conn = c;
+            d->client = client;
+            int r = uv_getaddrinfo(client->loop, &d->req, conn_dns_cb, f->url.host, port, &hints);
+            if (r == 0) {
+                c->dns = d;
+                client->live++;
+                rv = 0;
+            } else {
+                tt__free(d);
+                rv = tt__err_from_uv(r);
+            }
+        }
+    }
+    if (rv != 0) {
+        c->owner = NULL;
+        tt__cconn_close(c, false);
+        *out = NULL;
+        return rv;
+    }
+    return 0;
+}
+
+/* ---- the exchange ---- */
+
+static void conn_write_cb(struct tt__stream *s, int status, void *arg)
+{
+    struct tt__conn *c = arg;
+    (void)s;
+    if (c->state != TT__CONN_ACTIVE || !c->owner || status == TETHER_ECANCELED) {
+        return;
+    }
+    if (status == 0) {
+        c->write_done = true;
+        if (c->rstate == TT__RS_HEAD) {
+            /* The headers timeout counts from the moment the request is out. */
+            c->sent_at_ms = tt__client_now(c->client);
+            tt__cconn_arm_timer(c, c->client->policy.headers_timeout_ms);
+        }
+        return;
+    }
+    c->reusable = false;
+    if (c->stream.bytes_read > c->read_base) {
+        /* A response is arriving (a server may answer early and stop reading): let it
+         * finish; the connection is not reused. */
+        return;
+    }
+    struct tether_failure fail = s->failure;
+    if (fail.code == 0) {
+        fail.code = status;
+    }
+    fail.syscall = TETHER_SYSCALL_WRITE;
+    fail.phase = TETHER_PHASE_WRITE;
+    conn_fill_counts(c, &fail, true);
+    conn_fail(c, &fail, false);
+}
+
+void tt__cconn_send(struct tt__conn *c, struct tether_fetch *f)
+{
+    c->state = TT__CONN_ACTIVE;
+    c->owner = f;
+    c->requests++;
+    c->rstate = TT__RS_HEAD;
+    c->reusable = true;
+    c->write_done = false;
+    c->write_len = f->req.len;
+    c->write_base = c->stream.bytes_written;
+    c->read_base = c->stream.bytes_read;
+    c->sent_at_ms = tt__client_now(c->client);
+    tt__buf_reset(&c->in);
+    tt__h1_parser_reset(&c->parser);
+    memset(&c->head, 0, sizeof(c->head));
+    c->head.fields = c->fields;
+    c->head.fields_cap = tt__countof(c->fields);
+
+    struct tether_failure fail;
+    tether_failure_init(&fail);
+    int rv = c->stream.eof_seen ? TETHER_EPIPE : 0;
+    if (rv == 0) {
+        rv = tt__stream_write(&c->stream, f->req.data, f->req.len, conn_write_cb, c);
+    }
+    if (rv != 0) {
+        fail.code = rv;
+        fail.syscall = TETHER_SYSCALL_WRITE;
+        fail.phase = TETHER_PHASE_WRITE;
+        c->write_queue_after = (size_t)c->write_len; /* refused outright: nothing went */
+        conn_fill_counts(c, &fail, true);
+        conn_fail(c, &fail, false);
+        return;
+    }
+    c->write_queue_after = tt__stream_write_queue_size(&c->stream);
+    rv = tt__stream_read_start(&c->stream, conn_read_cb);
+    if (rv != 0) {
+        fail.code = rv;
+        fail.syscall = TETHER_SYSCALL_READ;
+        fail.phase = TETHER_PHASE_READ_HEADERS;
+        conn_fill_counts(c, &fail, false);
+        conn_fail(c, &fail, false);
+        return;
+    }
+    tt__cconn_arm_timer(c, c->client->policy.headers_timeout_ms);
+}
+
+/* The response is complete: give the connection back (pool or close), then tell the fetch. */
+static void conn_complete(struct tt__conn *c)
+{
+    struct tether_fetch *f = c->owner;
+    /* Bytes after the response were not asked for (no pipelining): never parse them as the
+     * next response. A response that beat the end of our request leaves the request
+     * half-written on the wire. */
+    bool reusable = c->reusable && c->head.keep_alive && c->in.len == 0 && c->write_done;
+    c->rstate = TT__RS_DONE;
+    c->owner = NULL;
+    uv_timer_stop(&c->timer);
+    tt__pool_release(c, reusable);
+    tt__fetch_on_complete(f);
+}
+
+static void conn_http_error(struct tt__conn *c, enum tt__h1_error e, enum tether_phase phase)
+{
+    struct tether_failure fail;
+    tether_failure_init(&fail);
+    fail.code = TETHER_EHTTP;
+    fail.phase = phase;
+    fail.origin = TETHER_ORIGIN_HTTP;
+    fail.origin_code = (long)e;
+    (void)snprintf(fail.detail, sizeof(fail.detail), "%s", tt__h1_err_message(e));
+    conn_fill_counts(c, &fail, false);
+    conn_fail(c, &fail, true);
+}
+
+/* Remembers what the response says about the connection's future. */
+static void conn_note_head(struct tt__conn *c)
+{
+    struct tt__h1_keep_alive ka;
+    c->hint_timeout_s = -1;
+    c->ka_max_left = -1;
+    if (c->head.keep_alive_value.len > 0 &&
+        tt__h1_parse_keep_alive(c->head.keep_alive_value.ptr, c->head.keep_alive_value.len, &ka) ==
+            0) {
+        if (ka.has_timeout) {
+            c->hint_timeout_s = ka.timeout_s > INT32_MAX ? INT32_MAX : (int64_t)ka.timeout_s;
+        }
+        if (ka.has_max) {
+            c->ka_max_left = ka.max > INT32_MAX ? INT32_MAX : (int64_t)ka.max;
+        }
+    }
+    c->body_kind = c->head.body;
+    c->body_left = c->head.content_length;
+    if (c->body_kind == TT__H1_BODY_CHUNKED) {
+        tt__h1_chunked_init(&c->chunked, NULL);
+    }
+    if (c->body_kind == TT__H1_BODY_UNTIL_CLOSE) {
+        c->reusable = false;
+    }
+}
+
+/* Parses heads until a final one. Returns true when the body phase began. */
+static bool conn_parse_head(struct tt__conn *c)
+{
+    struct tether_fetch *f = c->owner;
+    for (;;) {
+        int rv = tt__h1_parse_response(&c->parser, c->in.data, c->in.len, &c->head, f->method);
+        if (rv == TETHER_EAGAIN) {
+            if (c->in.len >= TT__H1_DEFAULT_MAX_HEAD_BYTES + 4) {
+                conn_http_error(c, TT__H1_ERR_HEAD_TOO_LARGE, TETHER_PHASE_READ_HEADERS);
+            }
+            return false;
+        }
+        if (rv < 0) {
+            conn_http_error(c, c->parser.error, TETHER_PHASE_READ_HEADERS);
+            return false;
+        }
+        if (c->head.status >= 100 && c->head.status < 200) {
+            if (c->head.status == 101) {
+                /* We never ask to switch protocols. */
+                conn_http_error(c, TT__H1_ERR_BAD_STATUS_CODE, TETHER_PHASE_READ_HEADERS);
+                return false;
+            }
+            /* Interim responses (100 Continue, 103 Early Hints) precede the real one. */
+            tt__buf_consume(&c->in, (size_t)rv);
+            tt__h1_parser_reset(&c->parser);
+            memset(&c->head, 0, sizeof(c->head));
+            c->head.fields = c->fields;
+            c->head.fields_cap = tt__countof(c->fields);
+            continue;
+        }
+        conn_note_head(c);
+        if (!tt__fetch_on_head(f, c, &c->head) || c->owner != f) {
+            return false;
+        }
+        tt__buf_consume(&c->in, (size_t)rv);
+        c->rstate = TT__RS_BODY;
+        tt__cconn_arm_timer(c, c->client->policy.body_timeout_ms);
+        return true;
+    }
+}
+
+/* Consumes body bytes from c->in. Returns false when the exchange ended or must wait. */
+static bool conn_body_step(struct tt__conn *c)
+{
+    struct tether_fetch *f = c->owner;
+    switch (c->body_kind) {
+    case TT__H1_BODY_NONE:
+        conn_complete(c);
+        return false;
+    case TT__H1_BODY_LENGTH: {
+        size_t n = c->in.len < c->body_left ? c->in.len : (size_t)c->body_left;
+        if (n > 0) {
+            c->body_left -= n;
+            if (!tt__fetch_on_body(f, c->in.data, n) || c->owner != f) {
+                return false;
+            }
+            tt__buf_consume(&c->in, n);
+        }
+        if (c->body_left == 0) {
+            conn_complete(c);
+        }
+        return false;
+    }
+    case TT__H1_BODY_CHUNKED: {
+        while (c->in.len > 0) {
+            struct tt__h1_str span = {NULL, 0};
+            size_t used = 0;
+            int rv = tt__h1_chunked_decode(&c->chunked, c->in.data, c->in.len, &used, &span);
+            if (rv < 0) {
+                conn_http_error(c, c->chunked.error, TETHER_PHASE_READ_BODY);
+                return false;
+            }
+            if (span.len > 0 && (!tt__fetch_on_body(f, span.ptr, span.len) || c->owner != f)) {
+                return false;
+            }
+            tt__buf_consume(&c->in, used);
+            if (rv == TT__H1_CHUNKED_DONE) {
+                conn_complete(c);
+                return false;
+            }
+            if (used == 0 && span.len == 0) {
+                break;
+            }
+        }
+        return false;
+    }
+    case TT__H1_BODY_UNTIL_CLOSE:
+        if (c->in.len > 0) {
+            if (!tt__fetch_on_body(f, c->in.data, c->in.len) || c->owner != f) {
+                return false;
+            }
+            tt__buf_reset(&c->in);
+        }
+        return false;
+    }
+    return false;
+}
+
+static void conn_process(struct tt__conn *c)
+{
+    if (c->rstate == TT__RS_HEAD && !conn_parse_head(c)) {
+        return;
+    }
+    if (c->rstate == TT__RS_BODY && c->state == TT__CONN_ACTIVE) {
+        (void)conn_body_step(c);
+    }
+}
+
+static void conn_on_eof(struct tt__conn *c)
+{
+    c->reusable = false;
+    if (c->rstate == TT__RS_BODY && c->body_kind == TT__H1_BODY_UNTIL_CLOSE) {
+        conn_complete(c);
+        return;
+    }
+    struct tether_failure fail;
+    tether_failure_init(&fail);
+    /* Node's "socket hang up": the peer closed before a complete response head (curl's
+     * "empty reply" when nothing came at all); a cut body is a truncation. */
+    bool head = c->rstate == TT__RS_HEAD;
+    fail.code = head ? TETHER_EHANGUP : TETHER_ETRUNCATED;
+    fail.phase = head ? TETHER_PHASE_READ_HEADERS : TETHER_PHASE_READ_BODY;
+    fail.origin = TETHER_ORIGIN_NONE;
+    conn_fill_counts(c, &fail, false);
+    conn_fail(c, &fail, false);
+}
+
+static void conn_read_cb(struct tt__stream *s, int status, const char *data, size_t len)
+{
+    struct tt__conn *c = tt__container_of(s, struct tt__conn, stream);
+    if (c->state != TT__CONN_ACTIVE || !c->owner || c->rstate == TT__RS_DONE) {
+        return;
+    }
+    if (status == TETHER_EEOF) {
+        conn_on_eof(c);
+        return;
+    }
+    if (status != 0) {
+        struct tether_failure fail = s->failure;
+        if (fail.code == 0) {
+            fail.code = status;
+        }
+        if (fail.syscall == TETHER_SYSCALL_NONE && fail.phase != TETHER_PHASE_TLS) {
+            fail.syscall = TETHER_SYSCALL_READ;
+        }
+        fail.phase = c->rstate == TT__RS_HEAD ? TETHER_PHASE_READ_HEADERS : TETHER_PHASE_READ_BODY;
+        conn_fill_counts(c, &fail, false);
+        conn_fail(c, &fail, false);
+        return;
+    }
+    if (c->rstate == TT__RS_BODY) {
+        tt__cconn_arm_timer(c, c->client->policy.body_timeout_ms);
+        /* Body bytes go straight from the read buffer to the fetch when nothing is pending. */
+        if (c->in.len == 0 && (c->body_kind == TT__H1_BODY_UNTIL_CLOSE ||
+                               (c->body_kind == TT__H1_BODY_LENGTH && len <= c->body_left))) {
+            struct tether_fetch *f = c->owner;
+            if (c->body_kind == TT__H1_BODY_LENGTH) {
+                c->body_left -= len;
+            }
+            if (!tt__fetch_on_body(f, data, len) || c->owner != f) {
+                return;
+            }
+            if (c->body_kind == TT__H1_BODY_LENGTH && c->body_left == 0) {
+                conn_complete(c);
+            }
+            return;
+        }
+    }
+    int rv = tt__buf_append(&c->in, data, len);
+    if (rv != 0) {
+        conn_http_error(c, TT__H1_ERR_HEAD_TOO_LARGE,
+                        c->rstate == TT__RS_HEAD ? TETHER_PHASE_READ_HEADERS
+                                                 : TETHER_PHASE_READ_BODY);
+        return;
+    }
+    conn_process(c);
+}

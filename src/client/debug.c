@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* The TETHER_DEBUG=net,http trace (NODE_DEBUG's counterpart): the only place the library
+ * writes to stderr, and only when the user asked for it. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client_int.h"
+
+static bool debug_word(const char *w, size_t len, const char *lit)
+{
+    struct tt__h1_str s = {w, len};
+    return tt__h1_str_eq_nocase(s, lit);
+}
+
+unsigned tt__debug_from_env(void)
+{
+    const char *v = getenv("TETHER_DEBUG");
+    unsigned mask = 0;
+    if (!v) {
+        return 0;
+    }
+    while (*v) {
+        size_t len = strcspn(v, ", ");
+        if (debug_word(v, len, "net") || debug_word(v, len, "pool")) {
+            mask |= TT__DEBUG_NET;
+        } else if (debug_word(v, len, "http")) {
+            mask |= TT__DEBUG_HTTP;
+        } else if (debug_word(v, len, "*") || debug_word(v, len, "all")) {
+            mask |= TT__DEBUG_NET | TT__DEBUG_HTTP;
+        }
+        v += len;
+        while (*v == ',' || *v == ' ') {
+            v++;
+        }
+    }
+    return mask;
+}
+
+static void debug_vprint(unsigned category, const char *fmt, va_list ap)
+{
+    char line[768];
+    int n = snprintf(line, sizeof(line), "%s %d: ", category == TT__DEBUG_NET ? "NET" : "HTTP",
+                     (int)uv_os_getpid());
+    if (n < 0 || (size_t)n >= sizeof(line)) {
+        return;
+    }
+    (void)vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    /* One call per line, so lines from several clients never interleave mid-line. */
+    (void)fprintf(stderr, "%s\n", line); /* checksrc: debug-output */
+}
+
+void tt__debug(const struct tether_client *c, unsigned category, const char *fmt, ...)
+{
+    if (!c || !(c->debug & category)) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    debug_vprint(category, fmt, ap);
+    va_end(ap);
+}
+
+/* "http://127.0.0.1:8080" -> "127.0.0.1:8080", as Node's net messages name peers. */
+static const char *debug_hostport(const char *origin)
+{
+    const char *p = origin ? strstr(origin, "://") : NULL;
+    return p ? p + 3 : (origin ? origin : "");
+}
+
+void tt__debug_event(const struct tether_client *c, const struct tether_event *ev)
+{
+    const struct tether_fetch *f = ev->fetch;
+    const char *method = f ? f->method : "";
+    const char *target = f ? f->url.target : "";
+    unsigned long long idle = (unsigned long long)ev->idle_ms;
+    const char *reason = ev->reason ? ev->reason : "";
+    switch (ev->type) {
+    case TETHER_EVENT_CONN_NEW:
+        tt__debug(c, TT__DEBUG_HTTP, "attempt %u %s %s%s on new connection", ev->attempt, method,
+                  ev->origin, target);
+        break;
+    case TETHER_EVENT_CONN_REUSED:
+        tt__debug(c, TT__DEBUG_HTTP, "attempt %u %s %s%s on reused connection (idle %llu ms)",
+                  ev->attempt, method, ev->origin, target, idle);
+        break;
+    case TETHER_EVENT_CONN_STALE:
+        if (strcmp(reason, "unsolicited data") == 0) {
+            tt__debug(c, TT__DEBUG_NET,
+                      "idle connection to %s sent unsolicited data after %llu ms: discarded",
+                      debug_hostport(ev->origin), idle);
+        } else {
+            tt__debug(c, TT__DEBUG_NET, "idle connection to %s %s after %llu ms",
+                      debug_hostport(ev->origin), reason, idle);
+        }
+        break;
+    case TETHER_EVENT_CONN_RETIRED:
+        tt__debug(c, TT__DEBUG_NET, "retired idle connection to %s after %llu ms (%s)",
+                  debug_hostport(ev->origin), idle, reason);
+        break;
+    case TETHER_EVENT_ATTEMPT_FAILED: {
+        const struct tether_failure *fl = ev->failure;
+        tt__debug(c, TT__DEBUG_HTTP,
+                  "attempt %u failed: %s (%s connection, idle %llu ms, %llu bytes sent, "
+                  "%llu received, retry-safe %s)",
+                  ev->attempt, reason, ev->reused ? "reused" : "new", idle,
+                  (unsigned long long)(fl ? fl->bytes_sent : 0),
+                  (unsigned long long)(fl ? fl->bytes_received : 0),
+                  tether_retry_safety_name(fl ? fl->retry_safe : TETHER_RETRY_SAFE_UNKNOWN));
+        break;
+    }
+    case TETHER_EVENT_REPLAY:
+        tt__debug(c, TT__DEBUG_HTTP, "replaying on a new connection (%s)", reason);
+        break;
+    case TETHER_EVENT_RETRY_SCHEDULED:
+        tt__debug(c, TT__DEBUG_HTTP, "retry %u in %llu ms (%s)", f ? f->retries : 0,
+                  (unsigned long long)ev->delay_ms, reason);
+        break;
+    case TETHER_EVENT_BUDGET_EXHAUSTED:
+        tt__debug(c, TT__DEBUG_HTTP, "retry budget of %s exhausted: not retrying (%s)", ev->origin,
+                  reason);
+        break;
+    case TETHER_EVENT_DEADLINE:
+        tt__debug(c, TT__DEBUG_HTTP, "deadline: %s", reason);
+        break;
+    case TETHER_EVENT_RESPONSE:
+        tt__debug(c, TT__DEBUG_HTTP, "response %d on attempt %u", ev->status, ev->attempt);
+        break;
+    }
+}

@@ -1,0 +1,788 @@
+/* SPDX-License-Identifier: MIT */
+/* One logical request: building it, acquiring connections, transparent replay on a fresh
+ * connection, retries inside the budget and the deadline, and the outcome accessors. */
+#include <stdio.h>
+#include <string.h>
+
+#include "client/client_int.h"
+
+#define FETCH_DEFAULT_MAX_BODY (64u * 1024u * 1024u)
+/* Header storage for the final response: the parser's own head limit. */
+#define FETCH_HEAD_STORE_MAX (2u * TT__H1_DEFAULT_MAX_HEAD_BYTES)
+
+static void fetch_timer_cb(uv_timer_t *t);
+static void fetch_finish(struct tether_fetch *f, int code);
+
+/* Copies a C string into a fixed field, cutting it when it does not fit. */
+static void fetch_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* ---- building the request ---- */
+
+static bool fetch_name_is(const char *a, const char *b)
+{
+    struct tt__h1_str s = {a, strlen(a)};
+    return tt__h1_str_eq_nocase(s, b);
+}
+
+static bool fetch_method_has_body(const char *m)
+{
+    return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
+}
+
+static void fetch_field(struct tt__h1_field *fl, const char *name, const char *value)
+{
+    fl->name.ptr = name;
+    fl->name.len = strlen(name);
+    fl->value.ptr = value;
+    fl->value.len = strlen(value);
+}
+
+/* Writes the head and body once; every attempt sends the same bytes. */
+static int fetch_build(struct tether_fetch *f, const struct tether_fetch_options *o,
+                       const char *user_agent)
+{
+    size_t max = o->nheaders + 6;
+    struct tt__h1_field *fields = tt__calloc(max, sizeof(*fields));
+    if (!fields) {
+        return TETHER_ENOMEM;
+    }
+    char clen[24];
+    bool has_host = false;
+    bool has_ua = false;
+    bool has_key_field = false;
+    size_t n = 0;
+    int rv = 0;
+    for (size_t i = 0; i < o->nheaders; i++) {
+        const char *name = o->headers[i].name;
+        const char *value = o->headers[i].value;
+        if (!name || !value) {
+            rv = TETHER_EINVAL;
+            goto out;
+        }
+        /* Framing belongs to the client: a user value could contradict the body it sends. */
+        if (fetch_name_is(name, "content-length") || fetch_name_is(name, "transfer-encoding")) {
+            rv = TETHER_EINVAL;
+            goto out;
+        }
+        has_host |= fetch_name_is(name, "host");
+        has_ua |= fetch_name_is(name, "user-agent");
+        if (fetch_name_is(name, "idempotency-key") || fetch_name_is(name, "x-idempotency-key")) {
+            has_key_field = true;
+        }
+        fetch_field(&fields[n++], name, value);
+    }
+    if (!has_host) {
+        fetch_field(&fields[n++], "Host", f->url.host_header);
+    }
+    if (!has_ua) {
+        fetch_field(&fields[n++], "User-Agent", user_agent);
+    }
+    if (o->body_len > 0 || fetch_method_has_body(f->method)) {
+        (void)snprintf(clen, sizeof(clen), "%zu", o->body_len);
+        fetch_field(&fields[n++], "Content-Length", clen);
+    }
+    if (o->idempotency_key && o->idempotency_key[0]) {
+        if (!has_key_field) {
+            fetch_field(&fields[n++], "Idempotency-Key", o->idempotency_key);
+        }
+        has_key_field = true;
+    }
+    if (!f->client->policy.keep_alive) {
+        fetch_field(&fields[n++], "Connection", "close");
+    }
+    f->has_key = has_key_field;
+    rv = tt__h1_write_request_head(&f->req, f->method, f->url.target, fields, n);
+    if (rv == 0 && o->body_len > 0) {
+        rv = tt__buf_append(&f->req, o->body, o->body_len);
+    }
+out:
+    tt__free(fields);
+    return rv;
+}
+
+static void fetch_free_memory(struct tether_fetch *f)
+{
+    tt__free(f->method);
+    tt__url_cleanup(&f->url);
+    tt__buf_cleanup(&f->req);
+    tt__buf_cleanup(&f->head_store);
+    tt__buf_cleanup(&f->body);
+    tt__free(f->header_offsets);
+    tt__free(f);
+}
+
+/* Frees once the user let go, the timer handle is closed and no queue holds the fetch. */
+static void fetch_maybe_free(struct tether_fetch *f)
+{
+    if (f->user_freed && (!f->timer_inited || f->timer_closed) && f->queued == TT__FQ_NONE) {
+        fetch_free_memory(f);
+    }
+}
+
+static void fetch_timer_closed(uv_handle_t *h)
+{
+    struct tether_fetch *f = h->data;
+    struct tether_client *c = f->client;
+    f->timer_closed = true;
+    f->client = NULL;
+    fetch_maybe_free(f);
+    tt__client_release(c);
+}
+
+int tether_client_fetch(tether_client *c, const struct tether_fetch_options *o,
+                        tether_fetch_done_cb done, tether_fetch **out)
+{
+    if (out) {
+        *out = NULL;
+    }
+    if (!c || !o || !o->url || !done) {
+        return TETHER_EINVAL;
+    }
+    if (c->closing) {
+        return TETHER_ECANCELED;
+    }
+    const char *method = o->method ? o->method : "GET";
+    if (!tt__h1_is_token(method, strlen(method)) || (o->body_len && !o->body)) {
+        return TETHER_EINVAL;
+    }
+    struct tether_fetch *f = tt__calloc(1, sizeof(*f));
+    if (!f) {
+        return TETHER_ENOMEM;
+    }
+    f->client = c;
+    tt__list_init(&f->link);
+    tt__list_init(&f->qlink);
+    tt__buf_init(&f->req, SIZE_MAX);
+    tt__buf_init(&f->head_store, FETCH_HEAD_STORE_MAX);
+    f->max_body_bytes = o->max_body_bytes ? o->max_body_bytes : FETCH_DEFAULT_MAX_BODY;
+    tt__buf_init(&f->body, f->max_body_bytes);
+    f->method = tt__strndup(method, strlen(method));
+    int rv = f->method ? tt__url_parse(o->url, &f->url) : TETHER_ENOMEM;
+    if (rv == 0) {
+        rv = fetch_build(f, o, c->user_agent);
+    }
+    if (rv == 0) {
+        f->origin = tt__pool_origin(c, &f->url);
+        rv = f->origin ? 0 : TETHER_ENOMEM;
+    }
+    if (rv != 0) {
+        fetch_free_memory(f);
+        return rv;
+    }
+    f->body_len = o->body_len;
+    f->replayable = o->body_len <= c->policy.replay_buffer_bytes;
+    f->on_body = o->on_body;
+    f->data = o->data;
+    f->done = done;
+    (void)uv_timer_init(c->loop, &f->timer);
+    f->timer.data = f;
+    f->timer_inited = true;
+    c->live++;
+
+    uint64_t now = tt__client_now(c);
+    uint64_t deadline = o->deadline_ms ? o->deadline_ms : c->policy.deadline_ms;
+    f->started_ms = now;
+    f->deadline_at_ms = deadline ? now + deadline : 0;
+    f->state = TT__FS_QUEUED;
+    tt__budget_deposit(&f->origin->budget, now);
+    c->stats.fetches++;
+    tt__list_insert_tail(&c->fetches, &f->link);
+    if (deadline) {
+        (void)uv_timer_start(&f->timer, fetch_timer_cb, deadline, 0);
+    }
+    /* The first attempt starts on the next loop turn, after I/O was polled: an idle
+     * connection the server closed meanwhile is then already evicted (undici's
+     * setImmediate validation), and `done` can never run inside this call. */
+    tt__client_defer(c, f, TT__FQ_START);
+    if (out) {
+        *out = f;
+    }
+    return 0;
+}
+
+/* ---- events ---- */
+
+void tt__fetch_event_init(struct tether_event *ev, enum tether_event_type type,
+                          const struct tether_fetch *f)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->type = type;
+    ev->fetch = f;
+    ev->origin = f->origin->key;
+    ev->attempt = f->attempts;
+    ev->reused = f->att.reused;
+    ev->idle_ms = f->att.idle_ms;
+}
+
+static void fetch_emit(struct tether_fetch *f, enum tether_event_type type, int status,
+                       uint64_t delay_ms, const char *reason, const struct tether_failure *fail)
+{
+    struct tether_event ev;
+    tt__fetch_event_init(&ev, type, f);
+    ev.status = status;
+    ev.delay_ms = delay_ms;
+    ev.reason = reason;
+    ev.failure = fail;
+    tt__client_emit(f->client, &ev);
+}
+
+/* ---- acquiring a connection ---- */
+
+static uint64_t fetch_now(struct tether_fetch *f)
+{
+    return tt__client_now(f->client);
+}
+
+static bool fetch_deadline_passed(struct tether_fetch *f, uint64_t now)
+{
+    return f->deadline_at_ms && now >= f->deadline_at_ms;
+}
+
+static void fetch_begin_attempt(struct tether_fetch *f, bool replay)
+{
+    bool fresh = replay || f->retry_fresh;
+    f->retry_fresh = false;
+    memset(&f->att, 0, sizeof(f->att));
+    f->att.fresh = fresh;
+    if (!replay) {
+        f->attempts++;
+        f->client->stats.attempts++;
+    }
+    f->att.started_ms = fetch_now(f);
+    tt__fetch_acquire(f);
+}
+
+void tt__fetch_acquire(struct tether_fetch *f)
+{
+    struct tether_client *c = f->client;
+    struct tt__origin *o = f->origin;
+    struct tt__attempt *a = &f->att;
+    uint64_t now = fetch_now(f);
+    if (f->state == TT__FS_DONE) {
+        return;
+    }
+    if (fetch_deadline_passed(f, now)) {
+        fetch_timer_cb(&f->timer);
+        return;
+    }
+    f->state = TT__FS_QUEUED;
+    if (!a->fresh && c->policy.keep_alive) {
+        struct tt__conn *conn = tt__pool_checkout(o, now);
+        if (f->state == TT__FS_DONE) {
+            /* An event hook (a stale eviction's) cancelled us or closed the client. */
+            if (conn) {
+                tt__cconn_close(conn, false);
+            }
+            return;
+        }
+        if (conn) {
+            a->conn = conn;
+            a->reused = true;
+            a->idle_ms = tt__cconn_idle_ms(conn, now);
+            f->state = TT__FS_ACTIVE;
+            c->stats.connections_reused++;
+            fetch_emit(f, TETHER_EVENT_CONN_REUSED, 0, 0, NULL, NULL);
+            if (f->state != TT__FS_ACTIVE || a->conn != conn) {
+                return; /* cancelled from the event hook */
+            }
+            tt__cconn_send(conn, f);
+            return;
+        }
+    }
+    if (!tt__pool_can_dial(o, a->fresh)) {
+        f->queued = TT__FQ_WAIT;
+        tt__list_insert_tail(&o->waiters, &f->qlink);
+        tt__debug(c, TT__DEBUG_HTTP, "waiting for a connection to %s (%u open)", o->key, o->nopen);
+        return;
+    }
+    a->reused = false;
+    a->idle_ms = 0;
+    f->state = TT__FS_CONNECTING;
+    fetch_emit(f, TETHER_EVENT_CONN_NEW, 0, 0, NULL, NULL);
+    if (f->state != TT__FS_CONNECTING) {
+        return;
+    }
+    struct tt__conn *conn = NULL;
+    int rv = tt__cconn_dial(o, f, &conn);
+    if (rv != 0) {
+        struct tether_failure fail;
+        tether_failure_init(&fail);
+        fail.code = rv;
+        fail.syscall = rv == TETHER_ETLS ? TETHER_SYSCALL_NONE : TETHER_SYSCALL_CONNECT;
+        fail.phase = rv == TETHER_ETLS ? TETHER_PHASE_TLS : TETHER_PHASE_CONNECT;
+        fetch_copy(fail.peer, sizeof(fail.peer), o->peer_name);
+        fetch_copy(fail.host, sizeof(fail.host), f->url.host);
+        tt__fetch_attempt_failed(f, &fail);
+        return;
+    }
+    a->conn = conn;
+}
+
+void tt__fetch_conn_ready(struct tether_fetch *f, struct tt__conn *c)
+{
+    f->state = TT__FS_ACTIVE;
+    tt__cconn_send(c, f);
+}
+
+/* ---- outcomes of an attempt ---- */
+
+static enum tether_retry_safety fetch_retry_safety(const struct tether_fetch *f,
+                                                   const struct tether_failure *fail)
+{
+    if (tether_failure_classify(fail) == TETHER_CLASS_NEVER_SENT) {
+        return TETHER_RETRY_SAFE_YES;
+    }
+    if (!f->replayable) {
+        return TETHER_RETRY_SAFE_NO;
+    }
+    return (tether_method_is_idempotent(f->method) || f->has_key) ? TETHER_RETRY_SAFE_YES
+                                                                  : TETHER_RETRY_SAFE_NO;
+}
+
+/* Asks the policy whether to go again; fills `d`. */
+static void fetch_decide(struct tether_fetch *f, const struct tether_failure *fail, int status,
+                         struct tt__retry_decision *d)
+{
+    struct tether_client *c = f->client;
+    struct tt__retry_input in;
+    uv_timeval64_t tv;
+    memset(&in, 0, sizeof(in));
+    in.policy = &c->policy;
+    in.method = f->method;
+    in.has_idempotency_key = f->has_key;
+    in.failure = fail;
+    in.status = status;
+    if (status) {
+        in.retry_after = tether_fetch_header(f, "Retry-After");
+        in.ratelimit_reset = tether_fetch_header(f, "X-RateLimit-Reset");
+    }
+    in.attempts = f->attempts;
+    in.now_ms = fetch_now(f);
+    in.now_unix_ms = uv_gettimeofday(&tv) == 0 ? tv.tv_sec * 1000 + tv.tv_usec / 1000 : 0;
+    in.deadline_at_ms = f->deadline_at_ms;
+    tt__retry_decide(&in, &c->rng, d);
+    f->retry_after_ms = d->pushback_ms;
+    if (d->verdict == TT__RETRY_YES && !f->replayable && (!fail || fail->bytes_sent > 0)) {
+        /* The body was too large to keep for a second send. */
+        d->verdict = TT__RETRY_NO;
+    }
+}
+
+/* Applies the budget to a YES (unless `free_retry`); emits what ends retrying. Returns true to
+ * retry. */
+static bool fetch_may_retry(struct tether_fetch *f, struct tt__retry_decision *d, int status,
+                            bool free_retry)
+{
+    struct tether_client *c = f->client;
+    switch (d->verdict) {
+    case TT__RETRY_YES:
+        if (free_retry || tt__budget_withdraw(&f->origin->budget, fetch_now(f))) {
+            return true;
+        }
+        c->stats.budget_exhausted++;
+        fetch_emit(f, TETHER_EVENT_BUDGET_EXHAUSTED, status, d->delay_ms, d->reason, NULL);
+        return false;
+    case TT__RETRY_NO_DEADLINE:
+    case TT__RETRY_NO_PUSHBACK:
+        fetch_emit(f, TETHER_EVENT_DEADLINE, status, d->pushback_ms ? d->pushback_ms : d->delay_ms,
+                   d->verdict == TT__RETRY_NO_DEADLINE ? "the wait would pass the deadline"
+                                                       : "the server asked for a longer wait",
+                   NULL);
+        return false;
+    default:
+        return false;
+    }
+}
+
+static void fetch_sleep(struct tether_fetch *f, uint64_t delay_ms, int status, const char *reason)
+{
+    struct tether_client *c = f->client;
+    f->retries++;
+    c->stats.retries++;
+    fetch_emit(f, TETHER_EVENT_RETRY_SCHEDULED, status, delay_ms, reason, NULL);
+    if (f->state == TT__FS_DONE) {
+        return;
+    }
+    f->state = TT__FS_SLEEPING;
+    f->att.sleep_until_ms = fetch_now(f) + delay_ms;
+    uint64_t wait = delay_ms;
+    if (f->deadline_at_ms) {
+        uint64_t now = fetch_now(f);
+        uint64_t left = f->deadline_at_ms > now ? f->deadline_at_ms - now : 0;
+        if (left < wait) {
+            wait = left;
+        }
+    }
+    /* The timer may be started from a timer callback, where libuv 1.44 would run a 0 ms
+     * timer in the same turn; 1 ms keeps the retry on a later turn. */
+    (void)uv_timer_start(&f->timer, fetch_timer_cb, wait ? wait : 1, 0);
+}
+
+void tt__fetch_attempt_failed(struct tether_fetch *f, struct tether_failure *fail)
+{
+    struct tether_client *c = f->client;
+    struct tt__attempt *a = &f->att;
+    bool reused = a->reused;
+    a->conn = NULL;
+    if (f->state == TT__FS_DONE) {
+        return;
+    }
+    fail->reused = reused;
+    fail->idle_ms = a->idle_ms;
+    fail->attempt = f->attempts;
+    fail->replays = f->replays;
+    if (!fail->host[0]) {
+        fetch_copy(fail->host, sizeof(fail->host), f->url.host);
+    }
+    if (!fail->peer[0] && fail->syscall == TETHER_SYSCALL_CONNECT) {
+        fetch_copy(fail->peer, sizeof(fail->peer), f->origin->peer_name);
+    }
+    fail->retry_safe = fetch_retry_safety(f, fail);
+    f->failure = *fail;
+
+    char msg[256];
+    (void)tether_failure_message(fail, msg, sizeof(msg));
+    fetch_emit(f, TETHER_EVENT_ATTEMPT_FAILED, 0, 0, msg, &f->failure);
+    if (f->state == TT__FS_DONE) {
+        return;
+    }
+    uint64_t now = fetch_now(f);
+    bool stale_sign = reused && fail->bytes_received == 0 && fail->phase >= TETHER_PHASE_WRITE &&
+                      (fail->code == TETHER_EHANGUP || fail->code == TETHER_ECONNRESET ||
+                       fail->code == TETHER_EPIPE || fail->code == TETHER_EEOF);
+    if (stale_sign) {
+        /* The pooled connection was closed under us: its siblings idled as long are next. */
+        if (c->policy.watch_idle) {
+            tt__pool_learn_close(f->origin, a->idle_ms, now);
+        }
+        /* A plain keep-alive pool (naive) looks at nothing; every protection is opt-in. */
+        if (c->policy.watch_idle || c->policy.probe_on_checkout) {
+            tt__pool_evict_siblings(f->origin, a->idle_ms, now);
+        }
+        if (f->state == TT__FS_DONE) {
+            return; /* closed from an event hook */
+        }
+    }
+
+    /* A replay is not a retry: the request provably did not run (or may safely run again),
+     * it goes out at once on a new connection and costs no attempt or budget. */
+    bool rewindable = f->replayable || fail->bytes_sent == 0;
+    if (rewindable && !a->head_seen &&
+        tt__replay_allowed(&c->policy, f->method, f->has_key, reused, fail->bytes_sent,
+                           fail->bytes_received, fail->code, f->replays)) {
+        f->replays++;
+        c->stats.replays++;
+        char reason[320];
+        (void)snprintf(reason, sizeof(reason), "%s, %llu response bytes", msg,
+                       (unsigned long long)fail->bytes_received);
+        fetch_emit(f, TETHER_EVENT_REPLAY, 0, 0, reason, &f->failure);
+        if (f->state != TT__FS_DONE) {
+            fetch_begin_attempt(f, true);
+        }
+        return;
+    }
+    if (a->retry_pending) {
+        /* The failure hit while draining a response we had already decided to retry. */
+        fetch_sleep(f, a->retry_delay_ms, f->status, a->retry_reason);
+        return;
+    }
+    /* Body bytes already handed to on_body cannot be taken back: only resume could help. */
+    if (f->on_body && a->head_seen) {
+        fetch_finish(f, fail->code);
+        return;
+    }
+    /* A body cut short while we were still collecting it never reached the user, so an
+     * idempotent request may start over from byte 0: client.md §6.5's "on 200, restart from 0
+     * and truncate the sink", where the sink is our own buffer. The policy is asked as if no
+     * response had arrived, so its idempotency, attempt, backoff and deadline rules apply, and
+     * the restart costs a retry and a budget token like any other. */
+    struct tether_failure ask = f->failure;
+    if (a->head_seen) {
+        ask.bytes_received = 0;
+        ask.phase = TETHER_PHASE_READ_BODY;
+    }
+    struct tt__retry_decision d;
+    fetch_decide(f, &ask, 0, &d);
+    /* policy.md §9.2 item 7: a request that never left costs no attempt and no budget token;
+     * it is bounded by the deadline and the backoff instead. Without a deadline nothing else
+     * would bound it, so then max_attempts still applies, as it does when it is 1. */
+    bool never_sent = tether_failure_classify(&f->failure) == TETHER_CLASS_NEVER_SENT;
+    /* max_attempts 1 means "no retries at all", which a user asked for explicitly. */
+    bool free_retry = never_sent && f->deadline_at_ms != 0 && c->policy.max_attempts > 1;
+    if (free_retry && d.verdict == TT__RETRY_NO_ATTEMPTS) {
+        uint64_t now2 = fetch_now(f);
+        d.delay_ms = tt__backoff_delay(&c->policy, f->attempts, &c->rng);
+        d.verdict = now2 + d.delay_ms < f->deadline_at_ms ? TT__RETRY_YES : TT__RETRY_NO_DEADLINE;
+    }
+    if (fetch_may_retry(f, &d, 0, never_sent)) {
+        /* The connection broke under the request: its pooled siblings share its path and
+         * history (a proxy cutting long transfers, a draining peer), so the next attempt
+         * dials, like a replay does. */
+        f->retry_fresh = reused && fail->code != TETHER_ETIMEDOUT;
+        f->status = 0;
+        tt__buf_reset(&f->body);
+        fetch_sleep(f, d.delay_ms, 0, d.reason[0] ? d.reason : msg);
+        return;
+    }
+    if (f->state != TT__FS_DONE) {
+        fetch_finish(f, fail->code);
+    }
+}
+
+/* Copies the final head's fields so they outlive the connection's buffer. */
+static int fetch_store_head(struct tether_fetch *f, const struct tt__h1_head *h)
+{
+    tt__buf_reset(&f->head_store);
+    tt__free(f->header_offsets);
+    f->header_offsets = NULL;
+    f->nheaders = 0;
+    if (h->nfields == 0) {
+        return 0;
+    }
+    f->header_offsets = tt__calloc(h->nfields * 2, sizeof(size_t));
+    if (!f->header_offsets) {
+        return TETHER_ENOMEM;
+    }
+    for (size_t i = 0; i < h->nfields; i++) {
+        const struct tt__h1_field *fl = &h->fields[i];
+        f->header_offsets[2 * i] = f->head_store.len;
+        int rv = tt__buf_append(&f->head_store, fl->name.ptr, fl->name.len);
+        rv = rv ? rv : tt__buf_append(&f->head_store, "", 1);
+        f->header_offsets[2 * i + 1] = f->head_store.len;
+        rv = rv ? rv : tt__buf_append(&f->head_store, fl->value.ptr, fl->value.len);
+        rv = rv ? rv : tt__buf_append(&f->head_store, "", 1);
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    f->nheaders = h->nfields;
+    return 0;
+}
+
+bool tt__fetch_on_head(struct tether_fetch *f, struct tt__conn *c, const struct tt__h1_head *h)
+{
+    struct tt__attempt *a = &f->att;
+    uint64_t now = fetch_now(f);
+    f->status = h->status;
+    a->head_seen = true;
+    if (a->reused) {
+        tt__pool_learn_alive(f->origin, a->idle_ms, now);
+    }
+    if (fetch_store_head(f, h) != 0) {
+        fetch_finish(f, TETHER_ENOMEM);
+        return false;
+    }
+    a->body_mode = TT__BODY_DELIVER;
+    tt__buf_reset(&f->body);
+    /* The policy decides which statuses are worth another attempt; 1xx-3xx never are. */
+    if (h->status >= 400) {
+        struct tt__retry_decision d;
+        fetch_decide(f, NULL, h->status, &d);
+        if (fetch_may_retry(f, &d, h->status, false)) {
+            /* Drain this answer quietly (keeping the connection when its framing allows) and
+             * sleep once it is complete. */
+            a->body_mode = TT__BODY_DISCARD;
+            a->retry_pending = true;
+            a->retry_delay_ms = d.delay_ms;
+            (void)snprintf(a->retry_reason, sizeof(a->retry_reason), "%s",
+                           d.reason[0] ? d.reason : "status");
+        }
+        if (f->state == TT__FS_DONE) {
+            return false;
+        }
+    }
+    (void)c;
+    if (a->body_mode == TT__BODY_DELIVER) {
+        fetch_emit(f, TETHER_EVENT_RESPONSE, h->status, 0, NULL, NULL);
+    }
+    return f->state != TT__FS_DONE;
+}
+
+bool tt__fetch_on_body(struct tether_fetch *f, const char *data, size_t len)
+{
+    if (f->state == TT__FS_DONE) {
+        return false;
+    }
+    if (f->att.body_mode == TT__BODY_DISCARD) {
+        return true;
+    }
+    if (f->on_body) {
+        if (!f->on_body(f, data, len)) {
+            if (f->state != TT__FS_DONE) {
+                fetch_finish(f, TETHER_ECANCELED);
+            }
+            return false;
+        }
+        return f->state != TT__FS_DONE;
+    }
+    if (tt__buf_append(&f->body, data, len) != 0) {
+        tether_failure_init(&f->failure);
+        f->failure.code = TETHER_ETOOBIG;
+        f->failure.phase = TETHER_PHASE_READ_BODY;
+        (void)snprintf(f->failure.detail, sizeof(f->failure.detail),
+                       "response body exceeds max_body_bytes (%zu)", f->max_body_bytes);
+        fetch_finish(f, TETHER_ETOOBIG);
+        return false;
+    }
+    return true;
+}
+
+void tt__fetch_on_complete(struct tether_fetch *f)
+{
+    struct tt__attempt *a = &f->att;
+    a->conn = NULL;
+    if (f->state == TT__FS_DONE) {
+        return;
+    }
+    if (a->retry_pending) {
+        fetch_sleep(f, a->retry_delay_ms, f->status, a->retry_reason);
+        return;
+    }
+    fetch_finish(f, 0);
+}
+
+/* ---- the deadline and the sleep ---- */
+
+static void fetch_timer_cb(uv_timer_t *t)
+{
+    struct tether_fetch *f = t->data;
+    uint64_t now = fetch_now(f);
+    if (f->state == TT__FS_DONE) {
+        return;
+    }
+    if (f->state == TT__FS_SLEEPING && now >= f->att.sleep_until_ms &&
+        !fetch_deadline_passed(f, now)) {
+        if (f->deadline_at_ms) {
+            (void)uv_timer_start(&f->timer, fetch_timer_cb, f->deadline_at_ms - now, 0);
+        }
+        fetch_begin_attempt(f, false);
+        return;
+    }
+    if (!fetch_deadline_passed(f, now)) {
+        /* Woken early (the loop's clock is coarse): wait for the rest. */
+        uint64_t until = f->state == TT__FS_SLEEPING ? f->att.sleep_until_ms : f->deadline_at_ms;
+        (void)uv_timer_start(&f->timer, fetch_timer_cb, until > now ? until - now : 1, 0);
+        return;
+    }
+    fetch_emit(f, TETHER_EVENT_DEADLINE, f->status, now - f->started_ms, "deadline exceeded", NULL);
+    if (f->state == TT__FS_DONE) {
+        return;
+    }
+    if (f->state != TT__FS_SLEEPING || f->failure.code == 0) {
+        /* The deadline cut an attempt short (or the sleep after a retryable status). */
+        struct tether_failure fail;
+        tether_failure_init(&fail);
+        fail.code = TETHER_EDEADLINE;
+        fail.phase = f->state == TT__FS_ACTIVE       ? TETHER_PHASE_READ_HEADERS
+                     : f->state == TT__FS_CONNECTING ? TETHER_PHASE_CONNECT
+                                                     : TETHER_PHASE_NONE;
+        if (f->att.conn && f->att.conn->state == TT__CONN_ACTIVE) {
+            fail.phase = f->att.conn->rstate == TT__RS_BODY ? TETHER_PHASE_READ_BODY
+                                                            : TETHER_PHASE_READ_HEADERS;
+            fail.bytes_received = f->att.conn->stream.bytes_read - f->att.conn->read_base;
+            fail.bytes_sent = f->att.conn->write_done ? f->att.conn->write_len : 0;
+        }
+        fail.reused = f->att.reused;
+        fail.idle_ms = f->att.idle_ms;
+        fail.attempt = f->attempts;
+        fail.replays = f->replays;
+        (void)snprintf(fail.detail, sizeof(fail.detail), "after %llu ms",
+                       (unsigned long long)(now - f->started_ms));
+        fetch_copy(fail.host, sizeof(fail.host), f->url.host);
+        fail.retry_safe = fetch_retry_safety(f, &fail);
+        f->failure = fail;
+    }
+    fetch_finish(f, f->failure.code);
+}
+
+/* ---- finishing ---- */
+
+static void fetch_finish(struct tether_fetch *f, int code)
+{
+    struct tether_client *c = f->client;
+    if (f->state == TT__FS_DONE) {
+        return;
+    }
+    f->state = TT__FS_DONE;
+    f->finished_ms = fetch_now(f);
+    struct tt__conn *conn = f->att.conn;
+    f->att.conn = NULL;
+    if (conn && conn->owner == f) {
+        /* Abandoning an exchange midway: the connection cannot carry another request. */
+        tt__cconn_close(conn, conn->state == TT__CONN_ACTIVE);
+    }
+    tt__client_undefer(f);
+    if (code == 0) {
+        tether_failure_init(&f->failure);
+        c->stats.succeeded++;
+    } else {
+        if (f->failure.code != code) {
+            enum tether_phase phase = f->failure.phase;
+            tether_failure_init(&f->failure);
+            f->failure.code = code;
+            f->failure.phase = phase;
+            f->failure.attempt = f->attempts;
+            f->failure.replays = f->replays;
+            f->failure.reused = f->att.reused;
+            f->failure.idle_ms = f->att.idle_ms;
+        }
+        c->stats.failed++;
+    }
+    char msg[256];
+    if (code == 0) {
+        tt__debug(c, TT__DEBUG_HTTP, "%s %s%s -> %d in %llu ms (%u attempts, %u replays)",
+                  f->method, f->origin->key, f->url.target, f->status,
+                  (unsigned long long)(f->finished_ms - f->started_ms), f->attempts, f->replays);
+    } else {
+        (void)tether_failure_message(&f->failure, msg, sizeof(msg));
+        tt__debug(c, TT__DEBUG_HTTP, "%s %s%s failed: %s (%u attempts, %u replays)", f->method,
+                  f->origin->key, f->url.target, msg, f->attempts, f->replays);
+    }
+    tt__list_remove(&f->link);
+    uv_timer_stop(&f->timer);
+    uv_close((uv_handle_t *)&f->timer, fetch_timer_closed);
+    tt__client_defer(c, f, TT__FQ_DONE);
+}
+
+void tt__fetch_abort(struct tether_fetch *f, int code)
+{
+    if (f->state != TT__FS_DONE) {
+        fetch_finish(f, code);
+    }
+}
+
+void tt__fetch_run_done(struct tether_fetch *f)
+{
+    if (f->done_ran || f->user_freed) {
+        fetch_maybe_free(f);
+        return;
+    }
+    f->done_ran = true;
+    f->done(f); /* may call tether_fetch_free */
+}
+
+void tether_fetch_cancel(tether_fetch *f)
+{
+    if (f && f->state != TT__FS_DONE) {
+        fetch_finish(f, TETHER_ECANCELED);
+    }
+}
+
+void tether_fetch_free(tether_fetch *f)
+{
+    if (!f) {
+        return;
+    }
+    if (f->state != TT__FS_DONE) {
+        /* Freed before `done`: stop it, and it never calls back. */
+        f->user_freed = true;
+        fetch_finish(f, TETHER_ECANCELED);
+    }
+    f->user_freed = true;
+    fetch_maybe_free(f);
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* Client test shorthands: run a fetch to completion on the test's loop and keep its outcome,
+ * and count the client's events. */
+#ifndef TETHER_TEST_FETCH_HELPERS_H
+#define TETHER_TEST_FETCH_HELPERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "tether/client.h"
+
+/* The outcome of one fetch, copied in its done callback (the fetch is then freed). */
+struct ft_result {
+    bool done;
+    unsigned done_calls;
+    int code; /* failure code, 0 on a response */
+    int status;
+    char msg[256]; /* tether_failure_message */
+    struct tether_failure failure;
+    char body[8192];
+    size_t body_len;
+    unsigned attempts, retries, replays;
+    uint64_t duration_ms;
+    uint64_t retry_after_ms;
+    char header_value[256]; /* the header named in want_header */
+    const char *want_header;
+};
+
+/* Starts a fetch whose done callback fills `r` and frees the fetch. Returns the fetch (valid
+ * until done ran) or NULL after failing the test. */
+tether_fetch *ft_start(tether_client *c, const struct tether_fetch_options *o, struct ft_result *r);
+/* ft_start + run the loop until done (bounded by timeout_ms, scaled). */
+void ft_run(uv_loop_t *loop, tether_client *c, const struct tether_fetch_options *o,
+            struct ft_result *r, uint64_t timeout_ms);
+/* A GET of `url` through ft_run. */
+void ft_get(uv_loop_t *loop, tether_client *c, const char *url, struct ft_result *r);
+
+/* "http://127.0.0.1:<port><path>" into buf. */
+const char *ft_url(char *buf, size_t len, const char *scheme, uint16_t port, const char *path);
+
+/* Counts events by type; installed with tether_client_on_event(c, ft_events_cb, &counts). */
+struct ft_events {
+    unsigned n[16];
+    uint64_t last_delay_ms;
+    uint64_t last_idle_ms[16];
+    char last_reason[16][128];
+};
+void ft_events_cb(const struct tether_event *ev, void *data);
+
+/* Closes the client and runs the loop until its close callback ran. */
+void ft_close_client(uv_loop_t *loop, tether_client *c);
+
+#endif
