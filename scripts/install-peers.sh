@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Installs what the peer tests (tests/peers, run by tests/cli/test_peers.sh) and the Toxiproxy
-# client compatibility test (tests/compat, run by tests/cli/test_proxy_compat.sh) need: Node.js
+# Installs what the peer tests (tests/peers, run by tests/cli/test_peers.sh), the Toxiproxy
+# client compatibility test (tests/compat, run by tests/cli/test_proxy_compat.sh) and the Node.js
+# benchmarks (bench/node, run by client_node_bench and race_node_bench) need: Node.js
 # and npm from Debian when missing, then the pinned npm packages from each folder's
 # package-lock.json. Idempotent: a second run installs nothing and takes a moment.
 set -euo pipefail
@@ -44,3 +45,4 @@ npm_ci() {
 
 npm_ci tests/peers
 npm_ci tests/compat
+npm_ci bench/node

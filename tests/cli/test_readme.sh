@@ -16,7 +16,12 @@ trap cleanup EXIT
 awk '/<!-- readme-example:begin -->/{on=1; next} /<!-- readme-example:end -->/{on=0} on' \
     "$root/README.md" | sed '/^```/d' >"$tmp/example.c"
 [ "$(wc -l <"$tmp/example.c")" -gt 10 ] || { echo "FAIL: no example found in README.md"; exit 1; }
-cc -Wall -Wextra -Werror -I"$root/include" -I"$build/include" -o "$tmp/example" \
+# A sanitized build's archive needs the sanitizer runtime at link time.
+san=""
+if nm "$build/libtether.a" 2>/dev/null | grep '__asan_' >/dev/null; then
+    san="-fsanitize=address,undefined"
+fi
+cc $san -Wall -Wextra -Werror -I"$root/include" -I"$build/include" -o "$tmp/example" \
     "$tmp/example.c" "$build/libtether.a" $(pkg-config --libs libuv openssl jansson libpq) -lm ||
     { echo "FAIL: the README example does not compile"; exit 1; }
 
