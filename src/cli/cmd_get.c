@@ -232,7 +232,7 @@ static void get_trace_response(const tether_fetch *f)
     if (status == 0) {
         return;
     }
-    fprintf(stderr, "< %d %s\n", status, fetch_reason_phrase(status));
+    fprintf(stderr, "< %d %s\n", status, tether_http_reason(status));
     size_t n = tether_fetch_header_count(f);
     for (size_t i = 0; i < n; i++) {
         const char *name;
@@ -441,7 +441,7 @@ static int get_outcome(struct get_ctx *g, const tether_fetch *f)
     }
     int status = tether_fetch_status(f);
     if (!fetch_status_ok(status)) {
-        const char *phrase = fetch_reason_phrase(status);
+        const char *phrase = tether_http_reason(status);
         fprintf(stderr, "tether get: HTTP %d%s%s%s\n", status, phrase[0] ? " " : "", phrase, after);
         return CLI_EXIT_FAILED;
     }

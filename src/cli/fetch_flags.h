@@ -69,8 +69,6 @@ const char *fetch_flags_method(const struct fetch_flags *f);
 
 /* True for a final status that counts as success (2xx and 3xx). */
 bool fetch_status_ok(int status);
-/* "Service Unavailable" for 503; "" for a status without a standard text. */
-const char *fetch_reason_phrase(int status);
 /* Node's message for the failure (tether_failure_message), never empty. */
 void fetch_failure_text(const struct tether_failure *fl, char *buf, size_t len);
 /* {"code":"ECONNRESET","message":...,"syscall":...,...}; NULL when out of memory. */

@@ -28,10 +28,12 @@ static const struct {
     {308, "Permanent Redirect"},
     {400, "Bad Request"},
     {401, "Unauthorized"},
+    {402, "Payment Required"},
     {403, "Forbidden"},
     {404, "Not Found"},
     {405, "Method Not Allowed"},
     {406, "Not Acceptable"},
+    {407, "Proxy Authentication Required"},
     {408, "Request Timeout"},
     {409, "Conflict"},
     {410, "Gone"},
@@ -49,22 +51,31 @@ static const struct {
     {428, "Precondition Required"},
     {429, "Too Many Requests"},
     {431, "Request Header Fields Too Large"},
+    {451, "Unavailable For Legal Reasons"},
     {500, "Internal Server Error"},
     {501, "Not Implemented"},
     {502, "Bad Gateway"},
     {503, "Service Unavailable"},
     {504, "Gateway Timeout"},
     {505, "HTTP Version Not Supported"},
+    {507, "Insufficient Storage"},
+    {511, "Network Authentication Required"},
 };
 
-const char *tt__h1_status_reason(int status)
+const char *tether_http_reason(int status)
 {
     for (size_t i = 0; i < tt__countof(write_reasons); i++) {
         if (write_reasons[i].status == status) {
             return write_reasons[i].reason;
         }
     }
-    return "Unknown";
+    return "";
+}
+
+const char *tt__h1_status_reason(int status)
+{
+    const char *r = tether_http_reason(status);
+    return *r ? r : "Unknown";
 }
 
 int tt__h1_write_field(struct tt__buf *out, const char *name, size_t name_len, const char *value,

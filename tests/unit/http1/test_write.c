@@ -41,6 +41,10 @@ static void test_response_head_bytes(void **state)
     ASSERT_OK(tt__h1_write_response_head(&b, 599, NULL, NULL, 0));
     ASSERT_SPAN_EQ(b.data, b.len, "HTTP/1.1 599 Unknown\r\n\r\n");
     assert_string_equal(tt__h1_status_reason(429), "Too Many Requests");
+    /* The public lookup says "" where the writer says "Unknown". */
+    assert_string_equal(tether_http_reason(503), "Service Unavailable");
+    assert_string_equal(tether_http_reason(451), "Unavailable For Legal Reasons");
+    assert_string_equal(tether_http_reason(599), "");
     tt__buf_cleanup(&b);
 }
 
