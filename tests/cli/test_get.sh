@@ -5,37 +5,8 @@
 # and exit 1 for a refused connection and for a final 503 (with its retries), --retry 0, and
 # exit 2 naming a bad URL, duration, header or policy file.
 # Usage: bash tests/cli/test_get.sh path/to/tether
-set -uo pipefail
-tether=$1
-mult=${TETHER_TEST_TIMEOUT_MULTIPLIER:-1}
-tmp=$(mktemp -d)
-pids=()
-passed=0
-failed=0
-
-cleanup() {
-    for p in "${pids[@]}"; do
-        kill -KILL "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { passed=$((passed + 1)); }
-fail() {
-    echo "FAIL $*"
-    failed=$((failed + 1))
-}
-expect() {
-    local name=$1
-    shift
-    if "$@"; then ok; else fail "$name"; fi
-}
-
-if ! command -v node >/dev/null; then
-    echo "test_get: node is required (it parses the JSON)"
-    exit 1
-fi
+# Counters, cleanup, $tmp, $pids and the node check.
+source "$(dirname "$0")/harness.sh"
 
 # start NAME ARGS...: `tether serve --listen 127.0.0.1:0 ARGS` in the background; sets $pid,
 # $port and $url from its first stdout line.

@@ -6,37 +6,8 @@
 # --idempotency-key auto is never executed twice; keys are UUID v4, one per request; the human
 # table; --duration; SIGINT still reports; bad flags exit 2 naming the value.
 # Usage: bash tests/cli/test_load.sh path/to/tether
-set -uo pipefail
-tether=$1
-mult=${TETHER_TEST_TIMEOUT_MULTIPLIER:-1}
-tmp=$(mktemp -d)
-pids=()
-passed=0
-failed=0
-
-cleanup() {
-    for p in "${pids[@]}"; do
-        kill -KILL "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { passed=$((passed + 1)); }
-fail() {
-    echo "FAIL $*"
-    failed=$((failed + 1))
-}
-expect() {
-    local name=$1
-    shift
-    if "$@"; then ok; else fail "$name"; fi
-}
-
-if ! command -v node >/dev/null; then
-    echo "test_load: node is required (it parses the JSON)"
-    exit 1
-fi
+# Counters, cleanup, $tmp, $pids and the node check.
+source "$(dirname "$0")/harness.sh"
 
 # wait_listening NAME: waits for "listening on http://127.0.0.1:PORT" in $tmp/NAME.out; sets
 # $port and $url.
