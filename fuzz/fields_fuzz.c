@@ -40,7 +40,7 @@ static void check_date(const char *v, size_t len, int64_t unix_s)
                      tm.tm_mday, months + 3 * tm.tm_mon, tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
                      tm.tm_sec);
     int64_t back = 0;
-    FUZZ_CHECK(n == 29 && tt__h1_parse_http_date(s, 29, &back) == 0 && back == unix_s);
+    FUZZ_CHECK(n == 29 && ttx_http_date_parse(s, 29, &back) == 0 && back == unix_s);
 }
 
 static void check_writer(const char *v, size_t len, uint64_t seed)
@@ -122,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 4: {
         int64_t t;
-        RUN(tt__h1_parse_http_date(v, len, &t), t);
+        RUN(ttx_http_date_parse(v, len, &t), t);
         if (rv == 0) {
             check_date(v, len, t);
         }
@@ -138,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             secs = secs * 10 + (uint64_t)(v[ndigits++] - '0');
         }
         FUZZ_CHECK(len == 0 || ndigits < len || len > 9 || (rv == 0 && d == secs * 1000));
-        if (rv == 0 && tt__h1_parse_http_date(v, len, &t) == 0 && t > -1000000000000 &&
+        if (rv == 0 && ttx_http_date_parse(v, len, &t) == 0 && t > -1000000000000 &&
             t < 1000000000000) {
             FUZZ_CHECK(d == (t * 1000 > now ? (uint64_t)(t * 1000 - now) : 0));
         }
@@ -152,22 +152,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     case 7: {
-        struct tt__h1_content_range r;
-        RUN(tt__h1_parse_content_range(v, len, &r), r);
+        struct ttx_content_range r;
+        RUN(ttx_content_range_parse(v, len, &r), r);
         FUZZ_CHECK(rv || r.unsatisfied || r.first <= r.last);
         FUZZ_CHECK(rv || !r.has_complete || r.unsatisfied || r.last < r.complete);
         FUZZ_CHECK(rv || !r.unsatisfied || r.has_complete);
         break;
     }
     case 8: {
-        struct tt__h1_etag e;
-        RUN(tt__h1_parse_etag(v, len, &e), e);
+        struct ttx_etag e;
+        RUN(ttx_etag_parse(v, len, &e), e);
         if (rv == 0) {
             FUZZ_CHECK(fuzz_span_in(e.opaque, v, len) && e.opaque.ptr > v);
             FUZZ_CHECK(e.opaque.ptr[-1] == '"' && e.opaque.ptr + e.opaque.len < v + len);
             FUZZ_CHECK(e.opaque.ptr[e.opaque.len] == '"');
             FUZZ_CHECK(e.weak == (e.opaque.ptr - v >= 3 && memcmp(e.opaque.ptr - 3, "W/", 2) == 0));
-            FUZZ_CHECK(tt__h1_etag_strong_eq(&e, &e) == !e.weak);
+            FUZZ_CHECK(ttx_etag_strong_eq(&e, &e) == !e.weak);
         }
         break;
     }

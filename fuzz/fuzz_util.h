@@ -8,6 +8,9 @@
 #include <stdint.h>
 
 #include "http1/http1.h"
+#include "util/etag.h"
+#include "util/http_date.h"
+#include "util/range.h"
 
 /* Unlike assert(), stays on whatever the build type (a fuzzer without checks finds nothing). */
 #define FUZZ_CHECK(cond) ((cond) ? (void)0 : fuzz_fail(#cond, __FILE__, __LINE__))

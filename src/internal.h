@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tether/tether.h"
+#include "tether/common.h"
+#include "tether/error.h"
 
 /* File-local helpers that unit tests need to reach are `static` unless testing (STYLE §7). */
 #ifdef TETHER_UNITTESTS
@@ -68,20 +69,6 @@ int tt__err_from_ssl(int ssl_error, int sys_errno, char *detail, size_t detail_l
 int tt__errno_from_uv(int uv_status);
 /* Fills code/syscall/origin from a libuv status in one step. */
 void tt__failure_from_uv(struct tether_failure *f, enum tether_syscall syscall, int uv_status);
-
-/* --- rand.c: a small seedable generator (splitmix64), so jitter, toxicity rolls and sampling
- * are reproducible in tests and with `-seed`. Not for secrets. */
-struct tt__rng {
-    uint64_t state;
-};
-void tt__rng_seed(struct tt__rng *r, uint64_t seed);
-/* Seeds from the clock and the process, for when no seed was asked for. */
-void tt__rng_seed_random(struct tt__rng *r);
-uint64_t tt__rng_next(struct tt__rng *r);
-/* Uniform in [0, n); 0 when n == 0. */
-uint64_t tt__rng_below(struct tt__rng *r, uint64_t n);
-/* Uniform in [0, 1). */
-double tt__rng_unit(struct tt__rng *r);
 
 /* --- buf.c: byte buffers with a hard cap set at init; growth past it is TETHER_ETOOBIG. */
 struct tt__buf {

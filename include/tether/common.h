@@ -37,10 +37,6 @@ typedef void *(*tether_realloc_fn)(void *ptr, size_t size);
 typedef void (*tether_free_fn)(void *ptr);
 TETHER_EXTERN int tether_set_allocator(tether_malloc_fn m, tether_realloc_fn r, tether_free_fn f);
 
-/* The standard reason phrase of an HTTP status ("Service Unavailable"), or "" for a code with
- * none registered. Static string; any thread. */
-TETHER_EXTERN const char *tether_http_reason(int status);
-
 /* Releases memory the library handed to the caller ("caller owns; release with tether_free").
  * NULL is fine. */
 TETHER_EXTERN void tether_free(void *ptr);

@@ -6,6 +6,7 @@
 #include "tether/version.h"
 #include "tether/common.h"
 #include "tether/error.h"
+#include "tether/http.h"
 #include "tether/server.h"
 #include "tether/proxy.h"
 #include "tether/policy.h"

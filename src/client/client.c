@@ -181,7 +181,7 @@ int tether_client_new(uv_loop_t *loop, const struct tether_client_options *o, te
     tt__list_init(&c->origins);
     tt__list_init(&c->fetches);
     tt__list_init(&c->queue);
-    tt__rng_seed_random(&c->rng);
+    ttx_rng_seed_random(&c->rng);
     c->debug = tt__debug_from_env();
     int rv = 0;
     if (o->ca_file) {

@@ -14,6 +14,7 @@
 
 #include "http1/http1.h"
 #include "internal.h"
+#include "util/rand.h"
 #include "net/net.h"
 #include "policy/policy_int.h"
 
@@ -30,9 +31,10 @@ struct tt__url {
 };
 
 /* Parses an absolute http:// or https:// URL. TETHER_EINVAL for anything else (other schemes,
- * user info, bad ports, spaces or control bytes, an empty host), TETHER_ENOMEM. On success the
- * caller owns u->target (tt__url_cleanup). */
-int tt__url_parse(const char *url, struct tt__url *u);
+ * user info, bad ports, spaces or control bytes, an empty host), with "invalid URL '...': why"
+ * in `err` (may be NULL); TETHER_ENOMEM. On success the caller owns u->target
+ * (tt__url_cleanup). */
+int tt__url_parse(const char *url, struct tt__url *u, char *err, size_t err_len);
 void tt__url_cleanup(struct tt__url *u);
 
 /* ---- the client (client.c) ---- */
@@ -84,7 +86,7 @@ struct tether_client {
     struct tt__list fetches; /* fetches not yet finished */
     struct tt__list queue;   /* fetches to start (TT__FQ_START) or complete (TT__FQ_DONE) */
     struct tether_client_stats stats;
-    struct tt__rng rng;
+    struct ttx_rng rng;
     tether_event_cb on_event;
     void *event_data;
     unsigned debug; /* TT__DEBUG_* from TETHER_DEBUG */

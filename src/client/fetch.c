@@ -162,7 +162,7 @@ int tether_client_fetch(tether_client *c, const struct tether_fetch_options *o,
     f->max_body_bytes = o->max_body_bytes ? o->max_body_bytes : FETCH_DEFAULT_MAX_BODY;
     tt__buf_init(&f->body, f->max_body_bytes);
     f->method = tt__strndup(method, strlen(method));
-    int rv = f->method ? tt__url_parse(o->url, &f->url) : TETHER_ENOMEM;
+    int rv = f->method ? tt__url_parse(o->url, &f->url, NULL, 0) : TETHER_ENOMEM;
     if (rv == 0) {
         rv = fetch_build(f, o, c->user_agent);
     }

@@ -4,11 +4,8 @@
 #include <string.h>
 
 #include "client/client_int.h"
-
-static char url_lower(char ch)
-{
-    return (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
-}
+#include "util/hostport.h"
+#include "util/str.h"
 
 static bool url_is_alnum(char ch)
 {
@@ -39,103 +36,88 @@ static bool url_v6_char(char ch)
            ch == ':' || ch == '.';
 }
 
-static bool url_prefix_nocase(const char *s, const char *lit)
-{
-    for (; *lit; s++, lit++) {
-        if (url_lower(*s) != *lit) {
-            return false;
-        }
-    }
-    return true;
-}
+static int url_parse(const char *url, struct tt__url *u, const char **why);
 
-/* host[:port] or [v6][:port] from auth[0..len). */
-static int url_parse_authority(const char *auth, size_t len, struct tt__url *u)
+/* host[:port] or [v6][:port] from auth[0..len); `why` names what is wrong. */
+static int url_parse_authority(const char *auth, size_t len, struct tt__url *u, const char **why)
 {
-    const char *host;
-    size_t host_len;
-    const char *rest;
-    if (len == 0 || memchr(auth, '@', len)) {
-        return TETHER_EINVAL; /* credentials in URLs leak into logs; refuse them */
-    }
-    if (auth[0] == '[') {
-        const char *close = memchr(auth, ']', len);
-        if (!close) {
-            return TETHER_EINVAL;
-        }
-        host = auth + 1;
-        host_len = (size_t)(close - host);
-        for (size_t i = 0; i < host_len; i++) {
-            if (!url_v6_char(host[i])) {
-                return TETHER_EINVAL;
-            }
-        }
-        if (host_len < 2 || !memchr(host, ':', host_len)) {
-            return TETHER_EINVAL;
-        }
-        u->ipv6 = true;
-        rest = close + 1;
-    } else {
-        const char *colon = memchr(auth, ':', len);
-        host = auth;
-        host_len = colon ? (size_t)(colon - auth) : len;
-        for (size_t i = 0; i < host_len; i++) {
-            if (!url_host_char(host[i])) {
-                return TETHER_EINVAL;
-            }
-        }
-        rest = auth + host_len;
-    }
-    if (host_len == 0 || host_len >= sizeof(u->host)) {
+    struct ttx_hostport hp;
+    if (len == 0) {
+        *why = "no host";
         return TETHER_EINVAL;
     }
-    for (size_t i = 0; i < host_len; i++) {
-        u->host[i] = url_lower(host[i]);
+    if (memchr(auth, '@', len)) {
+        *why = "user info is not allowed (credentials in URLs leak into logs)";
+        return TETHER_EINVAL;
     }
-    u->host[host_len] = '\0';
-
-    const char *end = auth + len;
+    enum ttx_hostport_err e = ttx_hostport_split(auth, len, &hp);
+    if (e != TTX_HOSTPORT_OK) {
+        *why = e == TTX_HOSTPORT_TOO_MANY_COLONS ? "an IPv6 address needs brackets"
+                                                 : "bad brackets around the host";
+        return TETHER_EINVAL;
+    }
+    bool (*ok)(char) = hp.bracketed ? url_v6_char : url_host_char;
+    for (size_t i = 0; i < hp.host.len; i++) {
+        if (!ok(hp.host.ptr[i])) {
+            *why = "bad character in the host";
+            return TETHER_EINVAL;
+        }
+    }
+    if (hp.bracketed && (hp.host.len < 2 || !memchr(hp.host.ptr, ':', hp.host.len))) {
+        *why = "not an IPv6 address in brackets";
+        return TETHER_EINVAL;
+    }
+    if (hp.host.len == 0 || hp.host.len >= sizeof(u->host)) {
+        *why = hp.host.len == 0 ? "no host" : "host name too long";
+        return TETHER_EINVAL;
+    }
+    u->ipv6 = hp.bracketed;
+    for (size_t i = 0; i < hp.host.len; i++) {
+        u->host[i] = ttx_lower(hp.host.ptr[i]);
+    }
+    u->host[hp.host.len] = '\0';
     u->port = u->tls ? 443 : 80;
-    if (rest < end) {
-        if (*rest != ':') {
+    /* "http://host:/" means the default port (RFC 3986 §3.2.3). */
+    if (hp.has_port && hp.port.len > 0) {
+        uint16_t port;
+        if (ttx_parse_port(hp.port, &port) != 0 || port == 0) {
+            *why = "the port must be 1 to 65535";
             return TETHER_EINVAL;
         }
-        rest++;
-        if (rest == end) {
-            return 0; /* "http://host:/" means the default port (RFC 3986 §3.2.3) */
-        }
-        unsigned long port = 0;
-        for (; rest < end; rest++) {
-            if (*rest < '0' || *rest > '9' || port > 65535) {
-                return TETHER_EINVAL;
-            }
-            port = port * 10 + (unsigned long)(*rest - '0');
-        }
-        if (port == 0 || port > 65535) {
-            return TETHER_EINVAL;
-        }
-        u->port = (uint16_t)port;
+        u->port = port;
     }
     return 0;
 }
 
-int tt__url_parse(const char *url, struct tt__url *u)
+int tt__url_parse(const char *url, struct tt__url *u, char *err, size_t err_len)
+{
+    const char *why = NULL;
+    int rv = url_parse(url, u, &why);
+    if (rv == TETHER_EINVAL && err && err_len > 0) {
+        (void)snprintf(err, err_len, "invalid URL '%s': %s", url ? url : "(null)",
+                       why ? why : "not an http:// or https:// URL");
+    }
+    return rv;
+}
+
+static int url_parse(const char *url, struct tt__url *u, const char **why)
 {
     if (!url || !u) {
         return TETHER_EINVAL;
     }
     memset(u, 0, sizeof(*u));
     const char *p;
-    if (url_prefix_nocase(url, "http://")) {
+    if (ttx_prefix_nocase(url, "http://")) {
         p = url + 7;
-    } else if (url_prefix_nocase(url, "https://")) {
+    } else if (ttx_prefix_nocase(url, "https://")) {
         u->tls = true;
         p = url + 8;
     } else {
+        *why = "expected http://HOST[:PORT][/PATH] or https://...";
         return TETHER_EINVAL;
     }
     size_t auth_len = strcspn(p, "/?#");
-    int rv = url_parse_authority(p, auth_len, u);
+    int rv = url_parse_authority(p, auth_len, u, why);
     if (rv != 0) {
         return rv;
     }
@@ -143,6 +125,7 @@ int tt__url_parse(const char *url, struct tt__url *u)
     size_t t_len = strcspn(t, "#"); /* the fragment stays with the client */
     for (size_t i = 0; i < t_len; i++) {
         if (!url_target_char(t[i])) {
+            *why = "space, control or non-ASCII byte in the path (percent-encode it)";
             return TETHER_EINVAL;
         }
     }

@@ -10,6 +10,8 @@
 #include <openssl/ssl.h>
 #include <uv.h>
 
+#include "tether/version.h"
+
 #include "internal.h"
 
 const char *tether_version(void)

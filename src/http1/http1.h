@@ -246,10 +246,6 @@ int tt__h1_parse_transfer_encoding(const char *v, size_t len,
 #define TT__H1_CONN_UPGRADE 0x4u
 int tt__h1_parse_connection(const char *v, size_t len, unsigned *flags);
 
-/* An HTTP-date in any of the three forms of RFC 9110 §5.6.7 (IMF-fixdate, RFC 850, asctime),
- * as seconds since the Unix epoch. */
-int tt__h1_parse_http_date(const char *v, size_t len, int64_t *unix_s);
-
 /* Retry-After: delay-seconds or an HTTP-date. The delay is in milliseconds from `now_unix_ms`;
  * a date in the past gives 0. */
 int tt__h1_parse_retry_after(const char *v, size_t len, int64_t now_unix_ms, uint64_t *delay_ms);
@@ -259,23 +255,5 @@ int tt__h1_parse_retry_after(const char *v, size_t len, int64_t now_unix_ms, uin
  * delay in milliseconds from `now_unix_ms` (0 when already past). */
 int tt__h1_parse_ratelimit_reset(const char *v, size_t len, int64_t now_unix_ms,
                                  uint64_t *delay_ms);
-
-/* Content-Range: "bytes 0-499/1234", "bytes 0-499/<asterisk>", "bytes <asterisk>/1234". */
-struct tt__h1_content_range {
-    bool unsatisfied;   /* the "bytes <asterisk>/complete" form */
-    uint64_t first, last; /* inclusive; valid unless unsatisfied */
-    bool has_complete;
-    uint64_t complete;  /* total length when known */
-};
-int tt__h1_parse_content_range(const char *v, size_t len, struct tt__h1_content_range *out);
-
-/* ETag: "xyz" or W/"xyz". `opaque` points inside v, without the quotes. */
-struct tt__h1_etag {
-    bool weak;
-    struct tt__h1_str opaque;
-};
-int tt__h1_parse_etag(const char *v, size_t len, struct tt__h1_etag *out);
-/* RFC 9110 §8.8.3.2 strong comparison: both strong and the same opaque bytes. */
-bool tt__h1_etag_strong_eq(const struct tt__h1_etag *a, const struct tt__h1_etag *b);
 
 #endif

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tether/http.h"
+
 #include "http1/chars.h"
 #include "http1/http1.h"
 

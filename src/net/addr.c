@@ -4,10 +4,10 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 
 #include "net/net.h"
+#include "util/hostport.h"
 
 /* Longer than any numeric IPv6 literal with a zone ("%" + interface name). */
 #define ADDR_HOST_MAX 64
@@ -52,26 +52,6 @@ int tt__addr_format(const struct sockaddr *sa, char *buf, size_t len)
     return 0;
 }
 
-/* Strict decimal port: one to five digits, at most 65535, nothing else. */
-static int addr_parse_port(const char *p, size_t n, uint16_t *out)
-{
-    unsigned long v = 0;
-    if (n == 0 || n > 5) {
-        return TETHER_EINVAL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9') {
-            return TETHER_EINVAL;
-        }
-        v = v * 10 + (unsigned long)(p[i] - '0');
-    }
-    if (v > 65535) {
-        return TETHER_EINVAL;
-    }
-    *out = (uint16_t)v;
-    return 0;
-}
-
 /* A numeric host (or "localhost") of `n` bytes, brackets already removed. `v6_only` is set
  * for bracketed text, where an IPv4 literal would be a typo. */
 static int addr_parse_host(const char *p, size_t n, bool v6_only, uint16_t port,
@@ -84,7 +64,7 @@ static int addr_parse_host(const char *p, size_t n, bool v6_only, uint16_t port,
     memcpy(host, p, n);
     host[n] = '\0';
     memset(out, 0, sizeof(*out));
-    if (!v6_only && strcasecmp(host, "localhost") == 0) {
+    if (!v6_only && ttx_str_eq_nocase(host, "localhost")) {
         /* The one name we resolve ourselves: every system maps it to loopback, and a blocking
          * getaddrinfo here would stall the loop. */
         memcpy(host, "127.0.0.1", sizeof("127.0.0.1"));
@@ -105,60 +85,49 @@ static int addr_parse_host(const char *p, size_t n, bool v6_only, uint16_t port,
     return TETHER_EINVAL;
 }
 
+/* A host written without a port ("8080") is a port alone when it is all digits. */
+static bool addr_all_digits(struct ttx_slice t)
+{
+    for (size_t i = 0; i < t.len; i++) {
+        if (!ttx_is_digit(t.ptr[i])) {
+            return false;
+        }
+    }
+    return t.len > 0;
+}
+
 int tt__addr_parse(const char *text, const char *default_host, struct sockaddr_storage *out)
 {
+    struct ttx_hostport hp;
     uint16_t port = 0;
-    int rv;
     if (!text || !out) {
         return TETHER_EINVAL;
     }
     memset(out, 0, sizeof(*out));
-    size_t len = strlen(text);
-    if (len == 0) {
+    if (ttx_hostport_split(text, strlen(text), &hp) != TTX_HOSTPORT_OK) {
+        return TETHER_EINVAL; /* "::1:8080" cannot be split safely: IPv6 needs brackets */
+    }
+    if (!hp.has_port) {
+        /* "8080": the port alone, on the caller's default host. */
+        if (hp.bracketed || !addr_all_digits(hp.host)) {
+            return TETHER_EINVAL;
+        }
+        hp.port = hp.host;
+        hp.host = (struct ttx_slice){text, 0};
+    }
+    if (ttx_parse_port(hp.port, &port) != 0) {
         return TETHER_EINVAL;
     }
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        if (!close || close[1] != ':') {
-            return TETHER_EINVAL;
-        }
-        rv = addr_parse_port(close + 2, strlen(close + 2), &port);
-        if (rv != 0) {
-            return rv;
-        }
-        return addr_parse_host(text + 1, (size_t)(close - text - 1), true, port, out);
+    if (hp.host.len > 0 || hp.bracketed) {
+        return addr_parse_host(hp.host.ptr, hp.host.len, hp.bracketed, port, out);
     }
-    const char *colon = strrchr(text, ':');
-    if (!colon) {
-        /* "8080": the port alone, on the caller's default host. */
-        rv = addr_parse_port(text, len, &port);
-        if (rv != 0) {
-            return rv;
-        }
-        colon = text + len;
-    } else {
-        if (memchr(text, ':', (size_t)(colon - text))) {
-            /* "::1:8080" cannot be split safely: IPv6 needs brackets when a port follows. */
-            return TETHER_EINVAL;
-        }
-        rv = addr_parse_port(colon + 1, strlen(colon + 1), &port);
-        if (rv != 0) {
-            return rv;
-        }
+    /* No host given (":8080" or "8080"): use the default, which may be bracketed. */
+    if (!default_host || !default_host[0]) {
+        return TETHER_EINVAL;
     }
-    if (colon == text || colon == text + len) {
-        /* No host given (":8080" or "8080"): use the default, which may be bracketed. */
-        if (!default_host || !default_host[0]) {
-            return TETHER_EINVAL;
-        }
-        size_t dl = strlen(default_host);
-        if (default_host[0] == '[' && dl >= 2 && default_host[dl - 1] == ']') {
-            return addr_parse_host(default_host + 1, dl - 2, true, port, out);
-        }
-        if (strchr(default_host, ':')) {
-            return addr_parse_host(default_host, dl, true, port, out);
-        }
-        return addr_parse_host(default_host, dl, false, port, out);
+    size_t dl = strlen(default_host);
+    if (default_host[0] == '[' && dl >= 2 && default_host[dl - 1] == ']') {
+        return addr_parse_host(default_host + 1, dl - 2, true, port, out);
     }
-    return addr_parse_host(text, (size_t)(colon - text), false, port, out);
+    return addr_parse_host(default_host, dl, strchr(default_host, ':') != NULL, port, out);
 }

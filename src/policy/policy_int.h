@@ -8,11 +8,12 @@
 #include "tether/policy.h"
 
 #include "internal.h"
+#include "util/rand.h"
 
 /* Delay before retry number `retry` (1 for the first retry; 0 is taken as 1) under p's backoff
  * and jitter: with d = min(cap, base*2^(retry-1)), FULL draws U[0, d), EQUAL d/2 + U[0, d - d/2),
  * NONE returns d. The cap is applied before the draw. */
-uint64_t tt__backoff_delay(const struct tether_policy *p, unsigned retry, struct tt__rng *rng);
+uint64_t tt__backoff_delay(const struct tether_policy *p, unsigned retry, struct ttx_rng *rng);
 
 /* Everything known when an attempt has ended and the client asks "again?". */
 struct tt__retry_input {
@@ -52,7 +53,7 @@ struct tt__retry_decision {
  * attempts >= max_attempts -> NO_ATTEMPTS; else YES. Network failures count only when
  * tether_err_is_transient (or EEOF). X-RateLimit-Reset is read only on 429/403 and only when no
  * valid Retry-After came; an unparsable header counts as absent. `reason` is set in every case. */
-void tt__retry_decide(const struct tt__retry_input *in, struct tt__rng *rng,
+void tt__retry_decide(const struct tt__retry_input *in, struct ttx_rng *rng,
                       struct tt__retry_decision *out);
 
 /* client.md §6.2 rule 11: replay on a fresh connection when the attempt ran on a reused

@@ -19,7 +19,7 @@ static uint64_t policy_backoff_ceiling(const struct tether_policy *p, unsigned r
     return d < p->backoff_cap_ms ? d : p->backoff_cap_ms;
 }
 
-uint64_t tt__backoff_delay(const struct tether_policy *p, unsigned retry, struct tt__rng *rng)
+uint64_t tt__backoff_delay(const struct tether_policy *p, unsigned retry, struct ttx_rng *rng)
 {
     /* The cap applies before the draw, so clients that have all reached the cap still spread
      * over [0, cap) instead of all waking at cap (resilience4j and Polly clamp after the draw
@@ -28,13 +28,13 @@ uint64_t tt__backoff_delay(const struct tether_policy *p, unsigned retry, struct
     switch (p->jitter) {
     case TETHER_JITTER_EQUAL: {
         uint64_t half = d / 2;
-        return half + tt__rng_below(rng, d - half);
+        return half + ttx_rng_below(rng, d - half);
     }
     case TETHER_JITTER_NONE:
         return d;
     case TETHER_JITTER_FULL:
     default:
-        return tt__rng_below(rng, d);
+        return ttx_rng_below(rng, d);
     }
 }
 
@@ -95,7 +95,7 @@ static uint64_t policy_pushback(const struct tt__retry_input *in, const char **s
     return 0;
 }
 
-void tt__retry_decide(const struct tt__retry_input *in, struct tt__rng *rng,
+void tt__retry_decide(const struct tt__retry_input *in, struct ttx_rng *rng,
                       struct tt__retry_decision *out)
 {
     const struct tether_policy *p = in->policy;

@@ -19,9 +19,8 @@ static void api_request_id(struct tether_proxy_server *ps, char out[21])
     /* An xid-like 20-character id (base32hex), from its own sequence so that API traffic
      * never shifts the toxics' seeded random numbers. */
     static const char alphabet[] = "0123456789abcdefghijklmnopqrstuv";
-    uint64_t z = (ps->request_seq += 0x9e3779b97f4a7c15ull);
-    uint64_t a = (z ^ (z >> 31)) * 0xbf58476d1ce4e5b9ull;
-    uint64_t b = (a ^ (a >> 29)) * 0x94d049bb133111ebull;
+    uint64_t a = ttx_rng_next(&ps->request_rng);
+    uint64_t b = ttx_rng_next(&ps->request_rng);
     for (int i = 0; i < 20; i++) {
         uint64_t src = i < 12 ? a : b;
         out[i] = alphabet[(src >> ((i % 12) * 5)) & 31];

@@ -2,34 +2,13 @@
 /* The proxy server and its collection of named proxies: create, update, enable and disable,
  * delete, reset, listeners (with Go's address rules and error texts) and the seedable RNG. */
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "proxy/proxy_int.h"
-
-/* ---- RNG: splitmix64, one state per server, so `-seed` replays the same chaos ---- */
-
-uint64_t tt__px_rand(struct tether_proxy_server *ps)
-{
-    uint64_t z = (ps->rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-double tt__px_rand01(struct tether_proxy_server *ps)
-{
-    return (double)(tt__px_rand(ps) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-uint64_t tt__px_rand_below(struct tether_proxy_server *ps, uint64_t n)
-{
-    return n ? tt__px_rand(ps) % n : 0;
-}
+#include "util/hostport.h"
 
 /* ---- lookups ---- */
 
@@ -162,56 +141,46 @@ static const char *go_errno_text(int uv_err)
     }
 }
 
+/* Reads a listen address the way Go's net.Listen does, with its error texts, except that names
+ * other than localhost are refused: resolving one would block the loop that relays every other
+ * connection (Toxiproxy users listen on literals and localhost). */
 static int laddr_resolve(const char *listen, struct px_laddr *a, char *msg, size_t len)
 {
     char host[256];
-    const char *colon = strrchr(listen, ':');
-    const char *h = listen;
-    size_t hl;
+    struct ttx_hostport hp;
     memset(a, 0, sizeof(*a));
-    if (listen[0] == '\0') {
+    uint16_t port = 0;
+    if (listen[0] != '\0') {
         /* net.Listen("tcp", "") listens on every address, any port. */
-        colon = NULL;
-        hl = 0;
-    } else if (!colon) {
-        (void)snprintf(msg, len, "address %s: missing port in address", listen);
-        return TETHER_EINVAL;
-    } else if (listen[0] == '[') {
-        const char *close = strchr(listen, ']');
-        if (!close || close + 1 != colon) {
-            (void)snprintf(msg, len, "address %s: missing port in address", listen);
-            return TETHER_EINVAL;
-        }
-        h = listen + 1;
-        hl = (size_t)(close - h);
-    } else {
-        hl = (size_t)(colon - listen);
-        if (memchr(listen, ':', hl)) {
+        enum ttx_hostport_err e = ttx_hostport_split(listen, strlen(listen), &hp);
+        if (e == TTX_HOSTPORT_TOO_MANY_COLONS) {
             (void)snprintf(msg, len, "address %s: too many colons in address", listen);
             return TETHER_EINVAL;
         }
-    }
-    unsigned long port = 0;
-    if (colon) {
-        const char *p = colon + 1;
-        if (strlen(p) > 5 || strspn(p, "0123456789") != strlen(p)) {
-            (void)snprintf(msg, len, "lookup tcp/%s: unknown port", p);
+        if (e != TTX_HOSTPORT_OK || !hp.has_port) {
+            (void)snprintf(msg, len, "address %s: missing port in address", listen);
             return TETHER_EINVAL;
         }
-        for (; *p; p++) {
-            port = port * 10 + (unsigned long)(*p - '0');
-        }
-        if (port > 65535) {
+        /* Go reads an empty port as 0 (any). */
+        int rv = hp.port.len == 0 ? 0 : ttx_parse_port(hp.port, &port);
+        if (rv == TETHER_ERANGE) {
             (void)snprintf(msg, len, "address %s: invalid port", listen);
             return TETHER_EINVAL;
         }
+        if (rv != 0) {
+            (void)snprintf(msg, len, "lookup tcp/%.*s: unknown port", (int)hp.port.len,
+                           hp.port.ptr);
+            return TETHER_EINVAL;
+        }
+        if (hp.host.len >= sizeof(host)) {
+            (void)snprintf(msg, len, "lookup %.64s: no such host", hp.host.ptr);
+            return TETHER_EINVAL;
+        }
+        memcpy(host, hp.host.ptr, hp.host.len);
+        host[hp.host.len] = '\0';
+    } else {
+        host[0] = '\0';
     }
-    if (hl >= sizeof(host)) {
-        (void)snprintf(msg, len, "lookup %.*s: no such host", (int)(hl > 64 ? 64 : hl), h);
-        return TETHER_EINVAL;
-    }
-    memcpy(host, h, hl);
-    host[hl] = '\0';
     struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)&a->ss;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&a->ss;
     if (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
@@ -219,53 +188,24 @@ static int laddr_resolve(const char *listen, struct px_laddr *a, char *msg, size
         a->wildcard = true;
         (void)uv_ip6_addr("::", (int)port, in6);
         if (host[0] == '\0') {
-            (void)snprintf(a->canon, sizeof(a->canon), ":%lu", port);
+            (void)snprintf(a->canon, sizeof(a->canon), ":%u", (unsigned)port);
         } else if (strchr(host, ':')) {
-            (void)snprintf(a->canon, sizeof(a->canon), "[::]:%lu", port);
+            (void)snprintf(a->canon, sizeof(a->canon), "[::]:%u", (unsigned)port);
         } else {
-            (void)snprintf(a->canon, sizeof(a->canon), "0.0.0.0:%lu", port);
+            (void)snprintf(a->canon, sizeof(a->canon), "0.0.0.0:%u", (unsigned)port);
         }
         return 0;
     }
-    if (strcasecmp(host, "localhost") == 0) {
+    if (ttx_str_eq_nocase(host, "localhost")) {
         /* Go picks 127.0.0.1 for localhost on a normal host. */
         memcpy(host, "127.0.0.1", sizeof("127.0.0.1"));
     }
     if (uv_ip4_addr(host, (int)port, in4) != 0 && uv_ip6_addr(host, (int)port, in6) != 0) {
-        /* A real name: resolved synchronously, as net.Listen does. Rare, and API-driven. */
-        uv_getaddrinfo_t req;
-        struct addrinfo hints;
-        memset(&hints, 0, sizeof(hints));
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        uv_loop_t loop;
-        const struct addrinfo *pick = NULL;
-        int r = uv_loop_init(&loop);
-        if (r == 0) {
-            r = uv_getaddrinfo(&loop, &req, NULL, host, NULL, &hints);
-            if (r == 0) {
-                for (const struct addrinfo *ai = req.addrinfo; ai && !pick; ai = ai->ai_next) {
-                    pick = ai->ai_family == AF_INET ? ai : NULL;
-                }
-                for (const struct addrinfo *ai = req.addrinfo; ai && !pick; ai = ai->ai_next) {
-                    pick = ai->ai_family == AF_INET6 ? ai : NULL;
-                }
-                if (pick) {
-                    memcpy(&a->ss, pick->ai_addr, pick->ai_addrlen);
-                }
-                uv_freeaddrinfo(req.addrinfo);
-            }
-            (void)uv_loop_close(&loop);
-        }
-        if (!pick) {
-            (void)snprintf(msg, len, "lookup %s: no such host", host);
-            return TETHER_EINVAL;
-        }
-        if (a->ss.ss_family == AF_INET) {
-            in4->sin_port = htons((uint16_t)port);
-        } else {
-            in6->sin6_port = htons((uint16_t)port);
-        }
+        (void)snprintf(msg, len,
+                       "lookup %s: not an IP address (listen addresses must be IP literals or "
+                       "localhost)",
+                       host);
+        return TETHER_EINVAL;
     }
     if (tt__addr_format((const struct sockaddr *)&a->ss, a->canon, sizeof(a->canon)) != 0) {
         (void)snprintf(msg, len, "address %s: invalid address", listen);
@@ -626,9 +566,12 @@ int tether_proxy_server_new(uv_loop_t *loop, const struct tether_proxy_server_op
     }
     ps->opts.api_host = ps->api_host;
     /* Without a seed, the clock and the address keep two servers apart. */
-    ps->rng =
-        o->has_seed ? o->seed : uv_hrtime() ^ ((uint64_t)(uintptr_t)ps << 16) ^ (uint64_t)getpid();
-    ps->request_seq = ps->rng ^ 0x5851f42d4c957f2dull;
+    if (o->has_seed) {
+        ttx_rng_seed(&ps->rng, o->seed);
+    } else {
+        ttx_rng_seed_random(&ps->rng);
+    }
+    ttx_rng_seed(&ps->request_rng, ps->rng.state ^ 0x5851f42d4c957f2dull);
     if (ps->api_host) {
         int rv = tt__px_api_listen(ps);
         if (rv != 0) {

@@ -402,7 +402,7 @@ static void conn_on_read(struct tt__stream *s, int status, const char *data, siz
 
 static bool conn_roll(struct px_conn *c, const struct px_toxic *t)
 {
-    return tt__px_rand01(c->px->ps) < (double)t->toxicity;
+    return ttx_rng_unit(&c->px->ps->rng) < (double)t->toxicity;
 }
 
 static void conn_dial_failed(struct px_conn *c)

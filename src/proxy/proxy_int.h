@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "internal.h"
+#include "util/rand.h"
 #include "net/net.h"
 #include "tether/proxy.h"
 #include "tether/server.h"
@@ -436,20 +437,14 @@ struct tether_proxy_server {
     uint16_t api_port;
     struct tt__list proxies;
     struct px_events *events; /* allocated at the first event */
-    uint64_t rng;
-    uint64_t request_seq;
+    struct ttx_rng rng;         /* toxicity rolls, jitter, slicing: `-seed` replays them */
+    struct ttx_rng request_rng; /* API request ids, apart so API traffic never shifts `rng` */
     uv_idle_t defer; /* never started: its close callback is the "later turn" of close */
     bool closing;
     unsigned pending; /* API servers, proxies and `defer` still to be released */
     tether_proxy_server_close_cb close_cb;
     void *close_data;
 };
-
-uint64_t tt__px_rand(struct tether_proxy_server *ps);
-/* Uniform in [0, 1). */
-double tt__px_rand01(struct tether_proxy_server *ps);
-/* Uniform in [0, n) (0 when n == 0). */
-uint64_t tt__px_rand_below(struct tether_proxy_server *ps, uint64_t n);
 
 struct px_proxy *tt__px_find(struct tether_proxy_server *ps, const char *name);
 /* The first toxic of `type` on the proxy, or NULL. */

@@ -234,7 +234,7 @@ struct px_stage *tt__px_stage_new(struct px_conn *c, struct px_toxic *t)
     st->type = t->type;
     /* One roll per connection and direction, kept for the stage's life: raising or lowering
      * toxicity later moves the threshold, never re-rolls. */
-    st->roll = tt__px_rand01(c->px->ps);
+    st->roll = ttx_rng_unit(&c->px->ps->rng);
     (void)uv_timer_init(conn_loop(c), &st->timer);
     st->timer.data = st;
     c->pending++;

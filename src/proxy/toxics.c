@@ -23,7 +23,7 @@ static uint64_t latency_delay_us(struct px_stage *st)
     int64_t d = latency;
     if (jitter > 0) {
         /* rand.Int63n(2*jitter) - jitter, as Toxiproxy draws it. */
-        d += (int64_t)tt__px_rand_below(tt__px_stage_server(st), (uint64_t)jitter * 2) - jitter;
+        d += (int64_t)ttx_rng_below(&tt__px_stage_server(st)->rng, (uint64_t)jitter * 2) - jitter;
     }
     return d > 0 ? (uint64_t)d * 1000u : 0;
 }
@@ -271,7 +271,7 @@ static size_t *slicer_plan(struct px_stage *st, size_t len, size_t *ncuts)
         }
         int64_t mid = (int64_t)(s + (e - s) / 2);
         if (var > 0) {
-            mid += (int64_t)tt__px_rand_below(ps, (uint64_t)var * 2) - var;
+            mid += (int64_t)ttx_rng_below(&ps->rng, (uint64_t)var * 2) - var;
         }
         /* Go would panic on a midpoint outside the chunk; keep both halves non-empty. */
         if (mid <= (int64_t)s) {
@@ -423,7 +423,7 @@ static void packet_loss_pump(struct px_stage *st)
         if (st->s.loss.prev_dropped && p > 0) {
             p = clamp01(p + clamp01(tt__px_attr_f(stage_toxic(st), "correlation")));
         }
-        if (p > 0 && tt__px_rand01(tt__px_stage_server(st)) < p) {
+        if (p > 0 && ttx_rng_unit(&tt__px_stage_server(st)->rng) < p) {
             st->s.loss.prev_dropped = true;
             tt__px_chunk_free(tt__px_stage_pop(st));
             continue;

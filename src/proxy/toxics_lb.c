@@ -105,7 +105,7 @@ static void life_deadline(struct px_stage *st)
     int64_t jitter = tt__px_attr_i(st->tox, "jitter");
     int64_t d = timeout;
     if (jitter > 0) {
-        d += (int64_t)tt__px_rand_below(tt__px_stage_server(st), (uint64_t)jitter * 2) - jitter;
+        d += (int64_t)ttx_rng_below(&tt__px_stage_server(st)->rng, (uint64_t)jitter * 2) - jitter;
     }
     st->s.life.deadline_us = st->s.life.start_us + ms_to_us(d);
 }

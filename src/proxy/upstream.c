@@ -3,9 +3,9 @@
  * time), and the prober that reopens a listener closed by upstream_down "refuse". */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "proxy/proxy_int.h"
+#include "util/hostport.h"
 
 static void addrs_add(struct px_addrs *out, const struct sockaddr *sa)
 {
@@ -32,35 +32,19 @@ void tt__px_addrs_from_gai(const struct addrinfo *res, struct px_addrs *out)
     }
 }
 
-/* Splits "host:port" / "[v6]:port" like Go's SplitHostPort. */
+/* "host:port" / "[v6]:port" into NUL-terminated parts, like Go's SplitHostPort: the port is
+ * required but may be a service name ("http"), which getaddrinfo resolves. */
 static bool split_host_port(const char *text, char *host, size_t hlen, char *port, size_t plen)
 {
-    const char *colon = strrchr(text, ':');
-    const char *h = text;
-    size_t hl;
-    if (!colon) {
+    struct ttx_hostport hp;
+    if (ttx_hostport_split(text, strlen(text), &hp) != TTX_HOSTPORT_OK || !hp.has_port ||
+        hp.port.len == 0 || hp.host.len >= hlen || hp.port.len >= plen) {
         return false;
     }
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        if (!close || close + 1 != colon) {
-            return false;
-        }
-        h = text + 1;
-        hl = (size_t)(close - h);
-    } else {
-        hl = (size_t)(colon - text);
-        if (memchr(text, ':', hl)) {
-            return false; /* too many colons */
-        }
-    }
-    size_t pl = strlen(colon + 1);
-    if (hl >= hlen || pl >= plen || pl == 0) {
-        return false;
-    }
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    memcpy(port, colon + 1, pl + 1);
+    memcpy(host, hp.host.ptr, hp.host.len);
+    host[hp.host.len] = '\0';
+    memcpy(port, hp.port.ptr, hp.port.len);
+    port[hp.port.len] = '\0';
     return true;
 }
 
@@ -74,7 +58,7 @@ int tt__px_resolve_upstream(uv_loop_t *loop, const char *upstream, struct px_add
     if (!split_host_port(upstream, host, sizeof(host), port, sizeof(port))) {
         return TETHER_EINVAL;
     }
-    if (host[0] == '\0' || strcasecmp(host, "localhost") == 0) {
+    if (host[0] == '\0' || ttx_str_eq_nocase(host, "localhost")) {
         /* Go dials the local system for an empty host, and tries both loopbacks for
          * localhost: servers that bind "localhost" often get only ::1 (Node 17+). */
         char text[64];

@@ -413,7 +413,7 @@ static void test_learning_needs_agreement(void **state)
     struct env e;
     env_init(&e, NULL);
     struct tt__url u;
-    ASSERT_OK(tt__url_parse("http://127.0.0.1:9/", &u));
+    ASSERT_OK(tt__url_parse("http://127.0.0.1:9/", &u, NULL, 0));
     struct tt__origin *o = tt__pool_origin(e.client, &u);
     tt__url_cleanup(&u);
     assert_non_null(o);
@@ -456,7 +456,7 @@ struct race {
     unsigned resets;
     struct tether_client_stats mid;
     bool finished;
-    struct tt__rng rng;
+    struct ttx_rng rng;
 };
 
 static void race_fire(uv_timer_t *t);
@@ -484,7 +484,7 @@ static void race_check(uv_timer_t *t)
     /* Gaps within +-1 % of the server's idle timeout: the race window on loopback is about a
      * millisecond wide, so wider gaps would rarely hit it. */
     uint64_t lo = RACE_T_MS - RACE_T_MS / 100;
-    uint64_t gap = lo + tt__rng_below(&x->rng, RACE_T_MS / 50 + 1);
+    uint64_t gap = lo + ttx_rng_below(&x->rng, RACE_T_MS / 50 + 1);
     (void)uv_timer_start(&x->gap, race_fire, gap, 0);
 }
 
@@ -504,7 +504,7 @@ static void race_run(struct env *e, struct race *x)
     x->loop = &e->loop;
     x->client = e->client;
     x->url = e->url;
-    tt__rng_seed(&x->rng, 42);
+    ttx_rng_seed(&x->rng, 42);
     (void)uv_timer_init(&e->loop, &x->gap);
     x->gap.data = x;
     race_fire(&x->gap);

@@ -8,7 +8,7 @@ static void expect_url(const char *in, bool tls, const char *host, unsigned port
                        const char *host_header, const char *origin, const char *target)
 {
     struct tt__url u;
-    int rv = tt__url_parse(in, &u);
+    int rv = tt__url_parse(in, &u, NULL, 0);
     if (rv != 0) {
         fail_msg("%s: %s", in, tether_err_name(rv));
     }
@@ -61,13 +61,13 @@ static void test_bad(void **state)
                                       "h:80"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct tt__url u;
-        int rv = tt__url_parse(bad[i], &u);
+        int rv = tt__url_parse(bad[i], &u, NULL, 0);
         if (rv != TETHER_EINVAL) {
             fail_msg("\"%s\" gave %s", bad[i], tether_err_name(rv));
         }
     }
     struct tt__url u;
-    ASSERT_ERR(tt__url_parse(NULL, &u), TETHER_EINVAL);
+    ASSERT_ERR(tt__url_parse(NULL, &u, NULL, 0), TETHER_EINVAL);
 }
 
 int main(void)

@@ -6,6 +6,9 @@
 #include "test.h"
 
 #include "http1/http1.h"
+#include "util/etag.h"
+#include "util/http_date.h"
+#include "util/range.h"
 
 /* A string literal as (pointer, length) so embedded bytes and exact lengths are explicit. */
 #define S(lit) (lit), (sizeof(lit) - 1)
@@ -31,7 +34,7 @@ static void expect_cl(const char *s, int want_rv, uint64_t want)
 static void expect_date(const char *s, int64_t want)
 {
     int64_t got = -7;
-    int rv = tt__h1_parse_http_date(s, strlen(s), &got);
+    int rv = ttx_http_date_parse(s, strlen(s), &got);
     if (rv != 0) {
         fail_msg("HTTP-date \"%s\": %s", s, tether_err_name(rv));
     }
@@ -43,7 +46,7 @@ static void expect_date(const char *s, int64_t want)
 static void expect_date_bad(const char *s)
 {
     int64_t got = -7;
-    int rv = tt__h1_parse_http_date(s, strlen(s), &got);
+    int rv = ttx_http_date_parse(s, strlen(s), &got);
     if (rv != TETHER_EINVAL || got != -7) {
         fail_msg("HTTP-date \"%s\": %s, out %" PRId64 ", expected EINVAL and untouched", s,
                  tether_err_name(rv), got);
@@ -117,16 +120,16 @@ static void expect_conn(const char *s, int want_rv, unsigned want)
     }
 }
 
-static void expect_cr(const char *s, int want_rv, struct tt__h1_content_range want)
+static void expect_cr(const char *s, int want_rv, struct ttx_content_range want)
 {
-    struct tt__h1_content_range sentinel = {true, 1, 2, true, 3};
-    struct tt__h1_content_range got = sentinel;
-    int rv = tt__h1_parse_content_range(s, strlen(s), &got);
+    struct ttx_content_range sentinel = {true, 1, 2, true, 3};
+    struct ttx_content_range got = sentinel;
+    int rv = ttx_content_range_parse(s, strlen(s), &got);
     if (rv != want_rv) {
         fail_msg("Content-Range \"%s\": %s, expected %s", s, tether_err_name(rv),
                  tether_err_name(want_rv));
     }
-    struct tt__h1_content_range expect = want_rv == 0 ? want : sentinel;
+    struct ttx_content_range expect = want_rv == 0 ? want : sentinel;
     if (got.unsatisfied != expect.unsatisfied || got.first != expect.first ||
         got.last != expect.last || got.has_complete != expect.has_complete ||
         got.complete != expect.complete) {
@@ -137,13 +140,13 @@ static void expect_cr(const char *s, int want_rv, struct tt__h1_content_range wa
 
 static void expect_cr_bad(const char *s)
 {
-    expect_cr(s, TETHER_EINVAL, (struct tt__h1_content_range){0});
+    expect_cr(s, TETHER_EINVAL, (struct ttx_content_range){0});
 }
 
 static void expect_etag_bad(const char *s, size_t len)
 {
-    struct tt__h1_etag t = {true, {"sentinel", 8}};
-    int rv = tt__h1_parse_etag(s, len, &t);
+    struct ttx_etag t = {true, {"sentinel", 8}};
+    int rv = ttx_etag_parse(s, len, &t);
     if (rv != TETHER_EINVAL) {
         fail_msg("ETag \"%.*s\": %s, expected EINVAL", (int)len, s, tether_err_name(rv));
     }
@@ -520,7 +523,7 @@ static void test_http_date_three_forms(void **state)
 
     /* Stops at len: trailing bytes past it are not looked at. */
     int64_t t = 0;
-    ASSERT_OK(tt__h1_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMTxyz", 29, &t));
+    ASSERT_OK(ttx_http_date_parse("Sun, 06 Nov 1994 08:49:37 GMTxyz", 29, &t));
     assert_int_equal(t, 784111777);
 }
 
@@ -691,9 +694,9 @@ static void test_http_date_syntax_errors(void **state)
         expect_date_bad(bad[i]);
     }
     int64_t t = -7;
-    ASSERT_ERR(tt__h1_parse_http_date(NULL, 0, &t), TETHER_EINVAL);
-    ASSERT_ERR(tt__h1_parse_http_date(S("Sun, 06 Nov 1994 08:49:37 GMT\0"), &t), TETHER_EINVAL);
-    ASSERT_ERR(tt__h1_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT", 28, &t), TETHER_EINVAL);
+    ASSERT_ERR(ttx_http_date_parse(NULL, 0, &t), TETHER_EINVAL);
+    ASSERT_ERR(ttx_http_date_parse(S("Sun, 06 Nov 1994 08:49:37 GMT\0"), &t), TETHER_EINVAL);
+    ASSERT_ERR(ttx_http_date_parse("Sun, 06 Nov 1994 08:49:37 GMT", 28, &t), TETHER_EINVAL);
     assert_int_equal(t, -7);
 }
 
@@ -809,21 +812,21 @@ static void test_ratelimit_reset_errors(void **state)
 static void test_content_range_valid(void **state)
 {
     (void)state;
-    expect_cr("bytes 0-499/1234", 0, (struct tt__h1_content_range){false, 0, 499, true, 1234});
+    expect_cr("bytes 0-499/1234", 0, (struct ttx_content_range){false, 0, 499, true, 1234});
     expect_cr("bytes 500-1233/1234", 0,
-              (struct tt__h1_content_range){false, 500, 1233, true, 1234});
-    expect_cr("BYTES 0-0/1", 0, (struct tt__h1_content_range){false, 0, 0, true, 1});
-    expect_cr("Bytes 5-9/*", 0, (struct tt__h1_content_range){false, 5, 9, false, 0});
-    expect_cr("bytes */1234", 0, (struct tt__h1_content_range){true, 0, 0, true, 1234});
-    expect_cr("bytes */0", 0, (struct tt__h1_content_range){true, 0, 0, true, 0});
-    expect_cr("bytes 007-08/09", 0, (struct tt__h1_content_range){false, 7, 8, true, 9});
-    expect_cr(" bytes 1-2/3 ", 0, (struct tt__h1_content_range){false, 1, 2, true, 3});
+              (struct ttx_content_range){false, 500, 1233, true, 1234});
+    expect_cr("BYTES 0-0/1", 0, (struct ttx_content_range){false, 0, 0, true, 1});
+    expect_cr("Bytes 5-9/*", 0, (struct ttx_content_range){false, 5, 9, false, 0});
+    expect_cr("bytes */1234", 0, (struct ttx_content_range){true, 0, 0, true, 1234});
+    expect_cr("bytes */0", 0, (struct ttx_content_range){true, 0, 0, true, 0});
+    expect_cr("bytes 007-08/09", 0, (struct ttx_content_range){false, 7, 8, true, 9});
+    expect_cr(" bytes 1-2/3 ", 0, (struct ttx_content_range){false, 1, 2, true, 3});
     expect_cr("bytes 0-18446744073709551614/18446744073709551615", 0,
-              (struct tt__h1_content_range){false, 0, UINT64_MAX - 1, true, UINT64_MAX});
+              (struct ttx_content_range){false, 0, UINT64_MAX - 1, true, UINT64_MAX});
     expect_cr("bytes 18446744073709551615-18446744073709551615/*", 0,
-              (struct tt__h1_content_range){false, UINT64_MAX, UINT64_MAX, false, 0});
+              (struct ttx_content_range){false, UINT64_MAX, UINT64_MAX, false, 0});
     expect_cr("bytes */18446744073709551615", 0,
-              (struct tt__h1_content_range){true, 0, 0, true, UINT64_MAX});
+              (struct ttx_content_range){true, 0, 0, true, UINT64_MAX});
 }
 
 static void test_content_range_errors(void **state)
@@ -878,7 +881,7 @@ static void test_content_range_errors(void **state)
     for (size_t i = 0; i < tt__countof(bad); i++) {
         expect_cr_bad(bad[i]);
     }
-    const struct tt__h1_content_range zero = {0};
+    const struct ttx_content_range zero = {0};
     expect_cr("bytes 0-18446744073709551616/*", TETHER_ERANGE, zero);
     expect_cr("bytes 18446744073709551616-1/*", TETHER_ERANGE, zero);
     expect_cr("bytes */18446744073709551616", TETHER_ERANGE, zero);
@@ -886,11 +889,11 @@ static void test_content_range_errors(void **state)
     /* last < complete with the largest complete-length there is. */
     expect_cr_bad("bytes 0-18446744073709551615/18446744073709551615");
 
-    struct tt__h1_content_range cr = {true, 1, 2, true, 3};
-    ASSERT_ERR(tt__h1_parse_content_range(NULL, 0, &cr), TETHER_EINVAL);
-    ASSERT_ERR(tt__h1_parse_content_range("bytes 0-4/10", 11, &cr), TETHER_EINVAL);
+    struct ttx_content_range cr = {true, 1, 2, true, 3};
+    ASSERT_ERR(ttx_content_range_parse(NULL, 0, &cr), TETHER_EINVAL);
+    ASSERT_ERR(ttx_content_range_parse("bytes 0-4/10", 11, &cr), TETHER_EINVAL);
     assert_int_equal(cr.first, 1);
-    ASSERT_OK(tt__h1_parse_content_range("bytes 0-4/10", 12, &cr));
+    ASSERT_OK(ttx_content_range_parse("bytes 0-4/10", 12, &cr));
     assert_int_equal(cr.complete, 10);
 }
 
@@ -899,32 +902,32 @@ static void test_content_range_errors(void **state)
 static void test_etag_valid(void **state)
 {
     (void)state;
-    struct tt__h1_etag t;
+    struct ttx_etag t;
     const char strong[] = "\"xyzzy\"";
-    ASSERT_OK(tt__h1_parse_etag(strong, sizeof(strong) - 1, &t));
+    ASSERT_OK(ttx_etag_parse(strong, sizeof(strong) - 1, &t));
     assert_false(t.weak);
     assert_ptr_equal(t.opaque.ptr, strong + 1);
     ASSERT_SPAN_EQ(t.opaque.ptr, t.opaque.len, "xyzzy");
 
     const char weak[] = "W/\"xyzzy\"";
-    ASSERT_OK(tt__h1_parse_etag(weak, sizeof(weak) - 1, &t));
+    ASSERT_OK(ttx_etag_parse(weak, sizeof(weak) - 1, &t));
     assert_true(t.weak);
     assert_ptr_equal(t.opaque.ptr, weak + 3);
     ASSERT_SPAN_EQ(t.opaque.ptr, t.opaque.len, "xyzzy");
 
-    ASSERT_OK(tt__h1_parse_etag(S("\"\""), &t));
+    ASSERT_OK(ttx_etag_parse(S("\"\""), &t));
     assert_false(t.weak);
     assert_int_equal(t.opaque.len, 0);
-    ASSERT_OK(tt__h1_parse_etag(S("W/\"\""), &t));
+    ASSERT_OK(ttx_etag_parse(S("W/\"\""), &t));
     assert_true(t.weak);
     assert_int_equal(t.opaque.len, 0);
 
     /* etagc: %x21 / %x23-7E / obs-text; W/ inside the quotes is just data. */
-    ASSERT_OK(tt__h1_parse_etag(S("\"!#~W/\x80\xff\""), &t));
+    ASSERT_OK(ttx_etag_parse(S("\"!#~W/\x80\xff\""), &t));
     ASSERT_SPAN_EQ(t.opaque.ptr, t.opaque.len, "!#~W/\x80\xff");
-    ASSERT_OK(tt__h1_parse_etag(S("\t\"abc\" "), &t));
+    ASSERT_OK(ttx_etag_parse(S("\t\"abc\" "), &t));
     ASSERT_SPAN_EQ(t.opaque.ptr, t.opaque.len, "abc");
-    ASSERT_OK(tt__h1_parse_etag("\"abc\"junk", 5, &t));
+    ASSERT_OK(ttx_etag_parse("\"abc\"junk", 5, &t));
     ASSERT_SPAN_EQ(t.opaque.ptr, t.opaque.len, "abc");
 }
 
@@ -968,29 +971,29 @@ static void test_etag_errors(void **state)
 static void test_etag_strong_eq(void **state)
 {
     (void)state;
-    struct tt__h1_etag a, b, wa, wb, c, e1, e2;
-    ASSERT_OK(tt__h1_parse_etag(S("\"abc\""), &a));
-    ASSERT_OK(tt__h1_parse_etag(S(" \"abc\""), &b));
-    ASSERT_OK(tt__h1_parse_etag(S("W/\"abc\""), &wa));
-    ASSERT_OK(tt__h1_parse_etag(S("W/\"abc\""), &wb));
-    ASSERT_OK(tt__h1_parse_etag(S("\"abcd\""), &c));
-    ASSERT_OK(tt__h1_parse_etag(S("\"\""), &e1));
-    ASSERT_OK(tt__h1_parse_etag(S("\"\""), &e2));
-    assert_true(tt__h1_etag_strong_eq(&a, &b));
-    assert_true(tt__h1_etag_strong_eq(&a, &a));
-    assert_true(tt__h1_etag_strong_eq(&e1, &e2));
-    assert_false(tt__h1_etag_strong_eq(&a, &wa));
-    assert_false(tt__h1_etag_strong_eq(&wa, &a));
-    assert_false(tt__h1_etag_strong_eq(&wa, &wb));
-    assert_false(tt__h1_etag_strong_eq(&a, &c));
-    assert_false(tt__h1_etag_strong_eq(&c, &a));
-    assert_false(tt__h1_etag_strong_eq(&a, &e1));
+    struct ttx_etag a, b, wa, wb, c, e1, e2;
+    ASSERT_OK(ttx_etag_parse(S("\"abc\""), &a));
+    ASSERT_OK(ttx_etag_parse(S(" \"abc\""), &b));
+    ASSERT_OK(ttx_etag_parse(S("W/\"abc\""), &wa));
+    ASSERT_OK(ttx_etag_parse(S("W/\"abc\""), &wb));
+    ASSERT_OK(ttx_etag_parse(S("\"abcd\""), &c));
+    ASSERT_OK(ttx_etag_parse(S("\"\""), &e1));
+    ASSERT_OK(ttx_etag_parse(S("\"\""), &e2));
+    assert_true(ttx_etag_strong_eq(&a, &b));
+    assert_true(ttx_etag_strong_eq(&a, &a));
+    assert_true(ttx_etag_strong_eq(&e1, &e2));
+    assert_false(ttx_etag_strong_eq(&a, &wa));
+    assert_false(ttx_etag_strong_eq(&wa, &a));
+    assert_false(ttx_etag_strong_eq(&wa, &wb));
+    assert_false(ttx_etag_strong_eq(&a, &c));
+    assert_false(ttx_etag_strong_eq(&c, &a));
+    assert_false(ttx_etag_strong_eq(&a, &e1));
 
-    struct tt__h1_etag x, y;
-    ASSERT_OK(tt__h1_parse_etag(S("\"abd\""), &x));
-    ASSERT_OK(tt__h1_parse_etag(S("\"ABC\""), &y));
-    assert_false(tt__h1_etag_strong_eq(&a, &x));
-    assert_false(tt__h1_etag_strong_eq(&a, &y));
+    struct ttx_etag x, y;
+    ASSERT_OK(ttx_etag_parse(S("\"abd\""), &x));
+    ASSERT_OK(ttx_etag_parse(S("\"ABC\""), &y));
+    assert_false(ttx_etag_strong_eq(&a, &x));
+    assert_false(ttx_etag_strong_eq(&a, &y));
 }
 
 int main(void)

@@ -13,8 +13,8 @@ static void test_none_is_exact(void **state)
     struct tether_policy p;
     tether_policy_defaults(&p);
     p.jitter = TETHER_JITTER_NONE;
-    struct tt__rng rng;
-    tt__rng_seed(&rng, 1);
+    struct ttx_rng rng;
+    ttx_rng_seed(&rng, 1);
     /* base 100 ms doubling: 100 200 400 ... 12800, then the 20 s cap from retry 9 on. */
     static const uint64_t want[] = {100, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 20000, 20000};
     for (unsigned n = 0; n < sizeof(want) / sizeof(want[0]); n++) {
@@ -38,8 +38,8 @@ static void test_none_is_exact(void **state)
 static void check_distribution(struct tether_policy *p, unsigned n, uint64_t lo, uint64_t hi,
                                double want_mean)
 {
-    struct tt__rng rng;
-    tt__rng_seed(&rng, 0x7e7e7e7e);
+    struct ttx_rng rng;
+    ttx_rng_seed(&rng, 0x7e7e7e7e);
     double sum = 0;
     uint64_t min = UINT64_MAX, max = 0;
     for (int i = 0; i < SAMPLES; i++) {
@@ -78,12 +78,12 @@ static void test_full_jitter(void **state)
     check_distribution(&p, 30, 0, 20000, 9999.5);
 
     /* Same seed, same numbers: exactly the RNG's draw below the ceiling. */
-    struct tt__rng a, b;
-    tt__rng_seed(&a, 42);
-    tt__rng_seed(&b, 42);
+    struct ttx_rng a, b;
+    ttx_rng_seed(&a, 42);
+    ttx_rng_seed(&b, 42);
     for (unsigned n = 1; n <= 12; n++) {
         uint64_t ceiling = n >= 9 ? 20000 : (UINT64_C(100) << (n - 1));
-        assert_int_equal(tt__backoff_delay(&p, n, &a), tt__rng_below(&b, ceiling));
+        assert_int_equal(tt__backoff_delay(&p, n, &a), ttx_rng_below(&b, ceiling));
     }
 }
 

@@ -13,7 +13,7 @@ struct fixture {
     struct tether_failure failure;
     struct tt__retry_input in;
     struct tt__retry_decision out;
-    struct tt__rng rng;
+    struct ttx_rng rng;
 };
 
 /* A GET's first attempt, default policy but jitter NONE so delays are exact (100 ms). */
@@ -29,7 +29,7 @@ static void setup(struct fixture *fx)
     fx->in.attempts = 1;
     fx->in.now_ms = 1000;
     fx->in.now_unix_ms = NOW_UNIX_MS;
-    tt__rng_seed(&fx->rng, 7);
+    ttx_rng_seed(&fx->rng, 7);
 }
 
 static void decide(struct fixture *fx)
@@ -342,12 +342,12 @@ static void test_full_jitter_delay(void **state)
     fx.in.attempts = 3;
     fx.policy.max_attempts = 5;
     /* The delay is the backoff draw for retry 3: the same numbers from the same seed. */
-    struct tt__rng mirror;
-    tt__rng_seed(&mirror, 7);
+    struct ttx_rng mirror;
+    ttx_rng_seed(&mirror, 7);
     for (int i = 0; i < 100; i++) {
         decide(&fx);
         assert_int_equal(fx.out.verdict, TT__RETRY_YES);
-        assert_int_equal(fx.out.delay_ms, tt__rng_below(&mirror, 400));
+        assert_int_equal(fx.out.delay_ms, ttx_rng_below(&mirror, 400));
         assert_true(fx.out.delay_ms < 400);
     }
 }

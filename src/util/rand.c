@@ -3,22 +3,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "util/rand.h"
 
-void tt__rng_seed(struct tt__rng *r, uint64_t seed)
+void ttx_rng_seed(struct ttx_rng *r, uint64_t seed)
 {
     r->state = seed;
 }
 
-void tt__rng_seed_random(struct tt__rng *r)
+void ttx_rng_seed_random(struct ttx_rng *r)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
     r->state = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
                ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)r;
 }
 
-uint64_t tt__rng_next(struct tt__rng *r)
+uint64_t ttx_rng_next(struct ttx_rng *r)
 {
     uint64_t z = (r->state += 0x9e3779b97f4a7c15u);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
@@ -26,7 +26,7 @@ uint64_t tt__rng_next(struct tt__rng *r)
     return z ^ (z >> 31);
 }
 
-uint64_t tt__rng_below(struct tt__rng *r, uint64_t n)
+uint64_t ttx_rng_below(struct ttx_rng *r, uint64_t n)
 {
     if (n == 0) {
         return 0;
@@ -35,12 +35,12 @@ uint64_t tt__rng_below(struct tt__rng *r, uint64_t n)
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     uint64_t x;
     do {
-        x = tt__rng_next(r);
+        x = ttx_rng_next(r);
     } while (x >= limit);
     return x % n;
 }
 
-double tt__rng_unit(struct tt__rng *r)
+double ttx_rng_unit(struct ttx_rng *r)
 {
-    return (double)(tt__rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+    return (double)(ttx_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
 }

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* ASCII case-insensitive comparisons and byte slices, shared by the library and the command
+ * (the helper layer, after curl's curlx: no dependencies, not part of the public API). */
+#ifndef TETHER_UTIL_STR_H
+#define TETHER_UTIL_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A borrowed run of bytes, not NUL-terminated. */
+struct ttx_slice {
+    const char *ptr;
+    size_t len;
+};
+
+/* ASCII only, whatever the locale: HTTP names and tokens are ASCII (RFC 9110 §5.1). */
+static inline char ttx_lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+static inline bool ttx_is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Whether two NUL-terminated strings are equal ignoring ASCII case. */
+bool ttx_str_eq_nocase(const char *a, const char *b);
+/* Whether the `len` bytes at `s` equal the NUL-terminated `lit`, ignoring ASCII case. */
+bool ttx_mem_eq_nocase(const char *s, size_t len, const char *lit);
+/* Whether `s` starts with `prefix`, ignoring ASCII case. */
+bool ttx_prefix_nocase(const char *s, const char *prefix);
+/* The slice without leading and trailing spaces and tabs (HTTP's OWS). */
+struct ttx_slice ttx_trim_ows(const char *s, size_t len);
+/* Exactly `len` decimal digits (1*DIGIT, no sign, no spaces; leading zeros are fine) into
+ * *out. Returns 0, TETHER_EINVAL for anything else, or TETHER_ERANGE past UINT64_MAX; junk wins
+ * over overflow ("99999999999999999999x" is EINVAL). Writes *out only on success. */
+int ttx_parse_u64(const char *s, size_t len, uint64_t *out);
+
+#endif
