@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* A fault-injecting TCP proxy with Toxiproxy's HTTP API, plus load-balancer and firewall toxics. */
+/* A fault-injecting TCP proxy with Toxiproxy's HTTP API, plus load-balancer and firewall toxics.
+ *
+ * Threads: a proxy server is not thread-safe. Call every function on the thread that runs its
+ * loop; callbacks run there too.
+ *
+ * SIGPIPE: the proxy writes to peers that reset by design; ignore SIGPIPE once in the program,
+ * e.g. with tether_ignore_sigpipe() (tether/common.h), or a reset mid-write kills it. */
 #ifndef TETHER_PROXY_H
 #define TETHER_PROXY_H
 
@@ -33,6 +39,10 @@ struct tether_proxy_server_options {
     uint64_t seed;               /* RNG seed for toxicity rolls, jitter, slicing; see has_seed */
     bool has_seed;               /* false = seeded from the clock */
     uint64_t connect_timeout_ms; /* upstream dial timeout; default 10000 */
+    /* Borrowed; when set, a failed tether_proxy_server_new writes why into it (always
+     * NUL-terminated), e.g. "listen EADDRINUSE: address already in use 127.0.0.1:8474". */
+    char *errbuf;
+    size_t errbuf_len;
 };
 
 /* Fills `o` (borrowed) with the defaults. */
@@ -40,7 +50,9 @@ TETHER_EXTERN void tether_proxy_server_options_init(struct tether_proxy_server_o
 
 /* Creates the server on `loop` (borrowed) and starts the API listener if one is asked for.
  * On success the caller owns *out and releases it with tether_proxy_server_close. Returns
- * TETHER_EADDRINUSE, TETHER_EINVAL, TETHER_ENOMEM... Never blocks. */
+ * TETHER_EADDRINUSE, TETHER_EINVAL, TETHER_ENOMEM... (errbuf says why); on failure nothing is
+ * left on the loop. Never blocks. Proxy listen addresses must be IP literals or localhost:
+ * resolving a name would block the loop. */
 TETHER_EXTERN TETHER_NODISCARD int
 tether_proxy_server_new(uv_loop_t *loop, const struct tether_proxy_server_options *o,
                         tether_proxy_server **out);
@@ -55,17 +67,18 @@ TETHER_EXTERN uint16_t tether_proxy_server_api_port(const tether_proxy_server *p
  * with tether_free; may be NULL for 204) the body. Returns 0, or TETHER_ENOMEM/EINVAL when the
  * call itself could not be made (an API error is status >= 400 with return value 0).
  */
-TETHER_EXTERN int tether_proxy_server_call(tether_proxy_server *ps, const char *method,
+TETHER_EXTERN TETHER_NODISCARD int tether_proxy_server_call(tether_proxy_server *ps, const char *method,
                                            const char *path, const char *body, size_t body_len,
                                            int *status, char **response, size_t *response_len);
 
 /* The port proxy `name` listens on (after "listen":"127.0.0.1:0"); TETHER_EINVAL if unknown or
  * not listening. */
-TETHER_EXTERN int tether_proxy_server_proxy_port(const tether_proxy_server *ps, const char *name,
+TETHER_EXTERN TETHER_NODISCARD int tether_proxy_server_proxy_port(const tether_proxy_server *ps, const char *name,
                                                  uint16_t *port);
 
-/* Stops every proxy (their connections are closed) and the API; `cb` (may be NULL) runs once
- * all memory is released, on a later loop turn. */
+/* Stops every proxy (their connections are closed) and the API; `cb` (may be NULL) runs with
+ * `data` once all memory is released, on a later loop turn. NULL `ps` and a second call are
+ * harmless. */
 typedef void (*tether_proxy_server_close_cb)(void *data);
 TETHER_EXTERN void tether_proxy_server_close(tether_proxy_server *ps,
                                              tether_proxy_server_close_cb cb, void *data);

@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* An HTTP/1.1 server whose keep-alive lifecycle never causes connection resets. */
+/* An HTTP/1.1 server whose keep-alive lifecycle never causes connection resets.
+ *
+ * Threads: a server and its requests are not thread-safe. Call every function on the thread
+ * that runs the server's loop; callbacks run there too.
+ *
+ * SIGPIPE: a client that resets while a response is being written makes write(2) raise
+ * SIGPIPE, whose default action kills the process. Ignore it once in the program, e.g. with
+ * tether_ignore_sigpipe() (tether/common.h), as Node.js does. */
 #ifndef TETHER_SERVER_H
 #define TETHER_SERVER_H
 
@@ -92,8 +99,14 @@ struct tether_server_options {
 
     enum tether_close_style close_style;
 
-    const char *tls_cert_file; /* borrowed; PEM; both set = HTTPS */
+    const char *tls_cert_file; /* borrowed, copied; PEM; both set = HTTPS */
     const char *tls_key_file;
+
+    /* Borrowed; when set, a failed tether_server_new writes why into it (always
+     * NUL-terminated), e.g. "listen 127.0.0.1:80: permission denied" or "cannot use key
+     * 'k.pem': ... key values mismatch". */
+    char *errbuf;
+    size_t errbuf_len;
 };
 
 /* Fills `o` (borrowed) with the defaults above. */
@@ -102,28 +115,35 @@ TETHER_EXTERN void tether_server_options_init(struct tether_server_options *o);
 /* Creates a server on `loop` (borrowed; must outlive the server) and starts listening.
  * The options are copied (strings too). On success *out is the server: caller owns it and
  * releases it with tether_server_close. Returns TETHER_EINVAL for bad options (including
- * unreadable TLS files), TETHER_EADDRINUSE, TETHER_ENOMEM, ... Never blocks. */
+ * unreadable TLS files), TETHER_EADDRINUSE, TETHER_ENOMEM, ... (errbuf says why). On failure
+ * nothing is left on the loop. Never blocks. */
 TETHER_EXTERN TETHER_NODISCARD int tether_server_new(uv_loop_t *loop,
                                                      const struct tether_server_options *o,
                                                      tether_server **out);
 
-/* The bound port (useful with port 0). */
+/* The bound port (useful with port 0); 0 for NULL. */
 TETHER_EXTERN uint16_t tether_server_port(const tether_server *server);
 
+/* The options' `data`. NULL-safe. */
 TETHER_EXTERN void *tether_server_get_data(const tether_server *server);
 
 /*
  * Graceful shutdown (S14): stop accepting, close idle connections at once (gracefully), let
  * in-flight requests finish with Connection: close, and after shutdown_grace_ms close the rest.
- * `cb` (may be NULL) runs once every connection is gone. Calling it twice is harmless.
+ * `cb` (may be NULL) runs once every connection is gone (from inside this call when none is
+ * open). Calling it twice is harmless; NULL `server` is ignored.
  */
 typedef void (*tether_server_shutdown_cb)(tether_server *server);
 TETHER_EXTERN void tether_server_shutdown(tether_server *server, tether_server_shutdown_cb cb);
 
 /* Frees the server: shuts down (immediately closing what is left, gracefully) and releases
- * every handle; `cb` (may be NULL) runs once memory is released, on a later loop turn. */
+ * every handle; `cb` (may be NULL) runs with `data` once memory is released, on a later loop
+ * turn. A request still held by a handler is detached (see tether_request_is_detached); its
+ * drain callback, if any, runs once more so the handler can let go. NULL `server` and a second
+ * call are harmless. */
 typedef void (*tether_server_close_cb)(void *data);
-TETHER_EXTERN void tether_server_close(tether_server *server, tether_server_close_cb cb);
+TETHER_EXTERN void tether_server_close(tether_server *server, tether_server_close_cb cb,
+                                       void *data);
 
 /* Counters (S15), a snapshot. */
 struct tether_server_stats {
@@ -138,6 +158,7 @@ struct tether_server_stats {
     uint64_t pending_rescued; /* idle closes cancelled because request bytes were pending (S2) */
     uint64_t accept_paused;   /* times accepting stopped at the limit or on EMFILE */
 };
+/* Zeroes *out for a NULL server. */
 TETHER_EXTERN void tether_server_get_stats(const tether_server *server,
                                            struct tether_server_stats *out);
 
@@ -173,6 +194,11 @@ TETHER_EXTERN void *tether_request_get_data(const tether_request *req);
 
 /* --- The response. Order: start, add headers, then write/end; or send for all at once. */
 
+/* Every response function returns 0, or TETHER_ECANCELED once the request is detached (the
+ * connection is gone: the handler should end or abort to free it), or the error named. They
+ * are not TETHER_NODISCARD: tether_response_end or tether_request_abort completes and frees
+ * the request whatever happened before, so a handler may check only where it can react. */
+
 /* Begins the response with `status`. Returns TETHER_EINVAL for a bad status or when already
  * started. */
 TETHER_EXTERN int tether_response_start(tether_request *req, int status);
@@ -183,13 +209,16 @@ TETHER_EXTERN int tether_response_header(tether_request *req, const char *name, 
 /* Queues body bytes (copied). The head is sent with the first write. */
 TETHER_EXTERN int tether_response_write(tether_request *req, const void *data, size_t len);
 /* Queues the last bytes (may be NULL/0) and completes the response. After it returns, `req`
- * must not be used. */
+ * must not be used, whatever it returned. */
 TETHER_EXTERN int tether_response_end(tether_request *req, const void *data, size_t len);
 /* Runs `cb` once, when every byte queued so far has reached the kernel: the way to stream a
- * large body without holding all of it in memory. */
+ * large body without holding all of it in memory. It also runs when the request is detached
+ * (the client left, the server closed): check tether_request_is_detached there and end or
+ * abort the request. */
 typedef void (*tether_drain_cb)(tether_request *req);
 TETHER_EXTERN void tether_response_on_drain(tether_request *req, tether_drain_cb cb);
-/* start + Content-Type + Content-Length + end in one call. */
+/* start + Content-Type + Content-Length + end in one call. Like end, `req` must not be used
+ * afterwards, whatever it returned. */
 TETHER_EXTERN int tether_response_send(tether_request *req, int status, const char *content_type,
                                        const void *body, size_t len);
 /* True once the connection under the request is gone (reset, timed out, server closed): the

@@ -20,6 +20,64 @@ int tt__addr_format(const struct sockaddr *sa, char *buf, size_t len);
  * numeric address; no name resolution except "localhost" (-> 127.0.0.1). EINVAL on junk. */
 int tt__addr_parse(const char *text, const char *default_host, struct sockaddr_storage *out);
 
+/* ---- listening (listen.c): the one listener of server and proxy ---- */
+
+/* The kernel's accept queue when the caller asks for none (nginx's and Node's 511). */
+#define TT__LISTEN_DEFAULT_BACKLOG 511
+
+struct tt__listener;
+/* A connection was accepted: `fd` (non-blocking is up to the caller, close-on-exec set) is
+ * the callee's. */
+typedef void (*tt__listener_accept_cb)(struct tt__listener *l, int fd);
+/* Asked before each accept: false pauses accepting (the backlog queues clients) until
+ * tt__listener_resume, or for full_retry_ms when that is set. */
+typedef bool (*tt__listener_may_accept_cb)(struct tt__listener *l);
+typedef void (*tt__listener_close_cb)(struct tt__listener *l);
+
+/*
+ * A listening TCP socket watched by uv_poll, never accept-and-close: a full server stops taking
+ * connections, so the kernel queues the rest instead of libuv accepting and closing them (which
+ * resets clients we could have served a moment later). EMFILE/ENFILE pause accepting for
+ * 500 ms. Caller-allocated; all fields but `data`, `may_accept` and `full_retry_ms` are
+ * read-only.
+ */
+struct tt__listener {
+    uv_poll_t poll;
+    uv_timer_t timer; /* resumes after a timed pause */
+    uv_loop_t *loop;
+    int fd;
+    uint16_t port;    /* the bound port (port 0 asked for any) */
+    bool open;
+    bool polling;
+    unsigned closing_handles;
+    uint64_t pauses;  /* times accepting stopped (a limit or EMFILE) */
+    const char *fail_syscall; /* after a failed open: "socket", "bind", "listen", "poll" */
+    int fail_errno;           /* and its errno */
+    tt__listener_accept_cb on_accept;
+    tt__listener_close_cb on_close;
+    tt__listener_may_accept_cb may_accept; /* NULL = always */
+    uint64_t full_retry_ms;                /* see may_accept; 0 = wait for resume */
+    void *data;
+};
+
+/* Binds `addr` (borrowed; SO_REUSEADDR) and listens with `backlog` (0 = the default). On
+ * failure, returns the mapped error with fail_syscall/fail_errno set and leaves nothing on the
+ * loop; on success the caller must tt__listener_close it. Not accepting until started. */
+int tt__listener_open(uv_loop_t *loop, struct tt__listener *l, const struct sockaddr *addr,
+                      int backlog);
+void tt__listener_start(struct tt__listener *l, tt__listener_accept_cb on_accept);
+/* Stops accepting; with retry_ms, resumes by itself after that long. */
+void tt__listener_pause(struct tt__listener *l, uint64_t retry_ms);
+void tt__listener_resume(struct tt__listener *l);
+/* Whether a client waits in the accept queue (poll with a zero timeout). */
+bool tt__listener_backlog_pending(const struct tt__listener *l);
+/* Accepts one waiting connection now, whatever may_accept says: its fd, or -1 (none waiting,
+ * or EMFILE, which pauses). */
+int tt__listener_accept_one(struct tt__listener *l);
+/* Closes the socket at once (the port can be bound again) and both handles; `cb` (may be NULL)
+ * runs once they are closed. A second call is ignored. */
+void tt__listener_close(struct tt__listener *l, tt__listener_close_cb cb);
+
 /* ---- socket options (on a connected or listening uv_tcp_t; errors mapped with
  * tt__err_from_errno) ---- */
 

@@ -33,20 +33,24 @@ static void api_send(struct tether_proxy_server *ps, tether_request *req, struct
     char id[21];
     char clen[32];
     api_request_id(ps, id);
-    if (tether_response_start(req, r->status) != 0) {
+    int rv = tether_response_start(req, r->status);
+    if (rv == 0 && r->content_type) {
+        rv = tether_response_header(req, "Content-Type", r->content_type);
+    }
+    if (rv == 0 && r->nosniff) {
+        rv = tether_response_header(req, "X-Content-Type-Options", "nosniff");
+    }
+    if (rv == 0) {
+        rv = tether_response_header(req, "X-Toxiproxy-Request-Id", id);
+    }
+    if (rv == 0 && r->status != 204) {
+        (void)snprintf(clen, sizeof(clen), "%zu", r->body.buf.len);
+        rv = tether_response_header(req, "Content-Length", clen);
+    }
+    if (rv != 0) {
+        /* Detached (the client left) or out of memory: nothing can be answered. */
         tether_request_abort(req);
         return;
-    }
-    if (r->content_type) {
-        (void)tether_response_header(req, "Content-Type", r->content_type);
-    }
-    if (r->nosniff) {
-        (void)tether_response_header(req, "X-Content-Type-Options", "nosniff");
-    }
-    (void)tether_response_header(req, "X-Toxiproxy-Request-Id", id);
-    if (r->status != 204) {
-        (void)snprintf(clen, sizeof(clen), "%zu", r->body.buf.len);
-        (void)tether_response_header(req, "Content-Length", clen);
     }
     (void)tether_response_end(req, r->body.buf.data, r->status == 204 ? 0 : r->body.buf.len);
 }
@@ -121,7 +125,8 @@ static void api_server_closed(void *data)
     tt__px_server_release(data);
 }
 
-static int api_start_one(struct tether_proxy_server *ps, const char *host, uint16_t port)
+static int api_start_one(struct tether_proxy_server *ps, const char *host, uint16_t port,
+                         char *errbuf, size_t errbuf_len)
 {
     struct tether_server_options so;
     tether_server_options_init(&so);
@@ -137,6 +142,8 @@ static int api_start_one(struct tether_proxy_server *ps, const char *host, uint1
     so.lingering_time_ms = PX_LINGER_TOTAL_MS;
     so.lingering_timeout_ms = PX_LINGER_WAIT_MS;
     so.shutdown_grace_ms = PX_LINGER_TOTAL_MS;
+    so.errbuf = errbuf;
+    so.errbuf_len = errbuf_len;
     tether_server *srv;
     int rv = tether_server_new(ps->loop, &so, &srv);
     if (rv != 0) {
@@ -150,18 +157,18 @@ static int api_start_one(struct tether_proxy_server *ps, const char *host, uint1
     return 0;
 }
 
-int tt__px_api_listen(struct tether_proxy_server *ps)
+int tt__px_api_listen(struct tether_proxy_server *ps, char *errbuf, size_t errbuf_len)
 {
     const char *host = ps->api_host;
     char bare[256];
     if (strcasecmp(host, "localhost") == 0) {
         /* Go binds one address for localhost; clients resolving it to ::1 then get
          * ECONNREFUSED. Listen on both, same port. */
-        int rv = api_start_one(ps, "127.0.0.1", ps->opts.api_port);
+        int rv = api_start_one(ps, "127.0.0.1", ps->opts.api_port, errbuf, errbuf_len);
         if (rv != 0) {
             return rv;
         }
-        (void)api_start_one(ps, "::1", ps->api_port); /* no IPv6 is fine */
+        (void)api_start_one(ps, "::1", ps->api_port, NULL, 0); /* no IPv6 is fine */
         return 0;
     }
     size_t hl = strlen(host);
@@ -170,13 +177,13 @@ int tt__px_api_listen(struct tether_proxy_server *ps)
         bare[hl - 2] = '\0';
         host = bare;
     }
-    return api_start_one(ps, host[0] ? host : "0.0.0.0", ps->opts.api_port);
+    return api_start_one(ps, host[0] ? host : "0.0.0.0", ps->opts.api_port, errbuf, errbuf_len);
 }
 
 void tt__px_api_close(struct tether_proxy_server *ps)
 {
     for (unsigned i = 0; i < ps->napi; i++) {
-        tether_server_close(ps->api[i], api_server_closed);
+        tether_server_close(ps->api[i], api_server_closed, ps);
     }
     ps->napi = 0;
 }

@@ -2,6 +2,7 @@
 /* The proxy server and its collection of named proxies: create, update, enable and disable,
  * delete, reset, listeners (with Go's address rules and error texts) and the seedable RNG. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -226,30 +227,28 @@ int tt__px_listen_normalize(const char *listen, char *out, size_t len, struct px
     return 0;
 }
 
-static void lis_closed_cb(uv_handle_t *h)
+static void lis_closed_cb(struct tt__listener *l)
 {
-    struct px_listener *lis = h->data;
+    struct px_listener *lis = tt__container_of(l, struct px_listener, l);
     struct px_proxy *px = lis->px;
     tt__free(lis);
     tt__px_proxy_unref(px);
 }
 
-static void lis_on_connection(uv_stream_t *server, int status)
+/* max_connections "queue" (HAProxy's maxconn): over the limit, clients wait in the kernel's
+ * listen queue; tt__px_proxy_recheck resumes accepting when a connection ends. */
+static bool lis_may_accept(struct tt__listener *l)
 {
-    struct px_listener *lis = server->data;
-    struct px_proxy *px = lis->px;
-    if (status < 0 || px->lis != lis) {
-        return;
-    }
+    struct px_proxy *px = l->data;
     struct px_toxic *mc = tt__px_find_type(px, &tt__px_type_max_connections);
-    if (mc && strcmp(tt__px_attr_e(mc, "action"), "queue") == 0 &&
-        px->nconns >= (uint64_t)tt__px_attr_i(mc, "limit")) {
-        /* HAProxy's maxconn: leave it to the kernel's listen queue. libuv holds the one it
-         * already took and stops watching the socket until we accept. */
-        px->accept_waiting = true;
-        return;
-    }
-    tt__px_conn_accept(px, server);
+    return !(mc && strcmp(tt__px_attr_e(mc, "action"), "queue") == 0 &&
+             px->nconns >= (uint64_t)tt__px_attr_i(mc, "limit"));
+}
+
+static void lis_on_accept(struct tt__listener *l, int fd)
+{
+    struct px_proxy *px = l->data;
+    tt__px_conn_accept(px, fd);
 }
 
 int tt__px_listener_open(struct px_proxy *px, struct px_err *err)
@@ -266,49 +265,41 @@ int tt__px_listener_open(struct px_proxy *px, struct px_err *err)
         return TETHER_ENOMEM;
     }
     lis->px = px;
-    int r = uv_tcp_init(px->ps->loop, &lis->tcp);
-    if (r != 0) {
-        tt__free(lis);
-        tt__px_err_set(err, 500, "listen tcp %s: socket: %s", a.canon, go_errno_text(r));
-        return tt__err_from_uv(r);
-    }
-    lis->tcp.data = lis;
-    tt__px_proxy_ref(px);
-    const char *op = "bind";
-    r = uv_tcp_bind(&lis->tcp, (const struct sockaddr *)&a.ss, 0);
-    if (r == UV_EAFNOSUPPORT && a.wildcard) {
+    int rv = tt__listener_open(px->ps->loop, &lis->l, (const struct sockaddr *)&a.ss,
+                               TT__LISTEN_DEFAULT_BACKLOG);
+    if (rv != 0 && lis->l.fail_errno == EAFNOSUPPORT && a.wildcard) {
         /* No IPv6 on this host: the IPv4 wildcard is the next best thing. */
         struct sockaddr_in in4;
         uint16_t port = ntohs(((struct sockaddr_in6 *)(void *)&a.ss)->sin6_port);
         (void)uv_ip4_addr("0.0.0.0", port, &in4);
-        r = uv_tcp_bind(&lis->tcp, (const struct sockaddr *)&in4, 0);
+        rv = tt__listener_open(px->ps->loop, &lis->l, (const struct sockaddr *)&in4,
+                               TT__LISTEN_DEFAULT_BACKLOG);
     }
-    if (r == 0) {
-        /* libuv reports a bind's EADDRINUSE at listen time. */
-        r = uv_listen((uv_stream_t *)&lis->tcp, 511, lis_on_connection);
-        if (r != 0 && r != UV_EADDRINUSE && r != UV_EADDRNOTAVAIL && r != UV_EACCES) {
-            op = "listen";
-        }
+    if (rv != 0) {
+        int uv_err = uv_translate_sys_error(lis->l.fail_errno);
+        tt__px_err_set(err, 500, "listen tcp %s: %s: %s", a.canon, lis->l.fail_syscall,
+                       go_errno_text(uv_err));
+        tt__free(lis);
+        return rv;
     }
-    if (r != 0) {
-        uv_close((uv_handle_t *)&lis->tcp, lis_closed_cb);
-        tt__px_err_set(err, 500, "listen tcp %s: %s: %s", a.canon, op, go_errno_text(r));
-        return tt__err_from_uv(r);
-    }
+    lis->l.data = px;
+    lis->l.may_accept = lis_may_accept;
+    tt__px_proxy_ref(px);
     struct sockaddr_storage bound;
-    int blen = (int)sizeof(bound);
+    socklen_t blen = sizeof(bound);
     char text[80];
-    if (uv_tcp_getsockname(&lis->tcp, (struct sockaddr *)&bound, &blen) == 0 &&
+    if (getsockname(lis->l.fd, (struct sockaddr *)&bound, &blen) == 0 &&
         tt__addr_format((const struct sockaddr *)&bound, text, sizeof(text)) == 0) {
         /* proxy.Listen = listener.Addr().String(): port 0 becomes the real port, and a
          * disable/enable cycle binds the same one again. */
         if (set_str(&px->listen, text) != 0) {
-            uv_close((uv_handle_t *)&lis->tcp, lis_closed_cb);
+            tt__listener_close(&lis->l, lis_closed_cb);
             tt__px_err_set(err, 500, "out of memory");
             return TETHER_ENOMEM;
         }
     }
     px->lis = lis;
+    tt__listener_start(&lis->l, lis_on_accept);
     return 0;
 }
 
@@ -319,9 +310,8 @@ void tt__px_listener_close(struct px_proxy *px)
         return;
     }
     px->lis = NULL;
-    px->accept_waiting = false;
-    /* uv_close closes the socket at once, so the port can be bound again right away. */
-    uv_close((uv_handle_t *)&lis->tcp, lis_closed_cb);
+    /* The socket closes at once, so the port can be bound again right away. */
+    tt__listener_close(&lis->l, lis_closed_cb);
 }
 
 /* ---- proxies ---- */
@@ -381,10 +371,8 @@ void tt__px_proxy_recheck(struct px_proxy *px)
          * closed until the next change (Toxiproxy would have kept it). */
         (void)tt__px_listener_open(px, &err);
     }
-    if (px->accept_waiting && px->lis && !(over && strcmp(action, "queue") == 0)) {
-        px->accept_waiting = false;
-        /* uv_accept also makes libuv watch the listener again for the rest of the queue. */
-        tt__px_conn_accept(px, (uv_stream_t *)&px->lis->tcp);
+    if (px->lis && !(over && strcmp(action, "queue") == 0)) {
+        tt__listener_resume(&px->lis->l); /* a queue paused it: the backlog flows again */
     }
 }
 
@@ -546,21 +534,20 @@ int tether_proxy_server_new(uv_loop_t *loop, const struct tether_proxy_server_op
     if (!loop || !o || !out) {
         return TETHER_EINVAL;
     }
+    *out = NULL;
     struct tether_proxy_server *ps = tt__calloc(1, sizeof(*ps));
     if (!ps) {
         return TETHER_ENOMEM;
     }
     ps->loop = loop;
     ps->opts = *o;
+    ps->opts.errbuf = NULL; /* borrowed for this call only */
+    ps->opts.errbuf_len = 0;
     tt__list_init(&ps->proxies);
-    (void)uv_idle_init(loop, &ps->defer);
-    ps->defer.data = ps;
     if (o->api_host) {
         ps->api_host = dup_str(o->api_host);
         if (!ps->api_host) {
-            ps->closing = true;
-            ps->pending++;
-            uv_close((uv_handle_t *)&ps->defer, ps_defer_closed);
+            tt__free(ps);
             return TETHER_ENOMEM;
         }
     }
@@ -572,17 +559,19 @@ int tether_proxy_server_new(uv_loop_t *loop, const struct tether_proxy_server_op
         ttx_rng_seed_random(&ps->rng);
     }
     ttx_rng_seed(&ps->request_rng, ps->rng.state ^ 0x5851f42d4c957f2dull);
+    /* The API listener is the only step that can fail, and only its first server can (the
+     * ::1 twin of localhost is optional): on failure nothing was started, and nothing is left
+     * on the loop. */
     if (ps->api_host) {
-        int rv = tt__px_api_listen(ps);
+        int rv = tt__px_api_listen(ps, o->errbuf, o->errbuf_len);
         if (rv != 0) {
-            /* Whatever did start closes asynchronously and releases `ps` (no callback). */
-            ps->closing = true;
-            ps->pending++;
-            uv_close((uv_handle_t *)&ps->defer, ps_defer_closed);
-            tt__px_api_close(ps);
+            tt__free(ps->api_host);
+            tt__free(ps);
             return rv;
         }
     }
+    (void)uv_idle_init(loop, &ps->defer);
+    ps->defer.data = ps;
     *out = ps;
     return 0;
 }
@@ -626,13 +615,7 @@ int tether_proxy_server_proxy_port(const tether_proxy_server *ps, const char *na
     if (!px || !px->lis) {
         return TETHER_EINVAL;
     }
-    struct sockaddr_storage ss;
-    int len = (int)sizeof(ss);
-    if (uv_tcp_getsockname(&px->lis->tcp, (struct sockaddr *)&ss, &len) != 0) {
-        return TETHER_EINVAL;
-    }
-    *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)(void *)&ss)->sin6_port
-                                           : ((struct sockaddr_in *)(void *)&ss)->sin_port);
+    *port = px->lis->l.port;
     return 0;
 }
 

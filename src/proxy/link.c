@@ -4,6 +4,7 @@
  * connection ends (FIN, RST, silent expiry). */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proxy/proxy_int.h"
 
@@ -578,12 +579,13 @@ static void conn_proceed(struct px_conn *c)
     conn_reject(c, strcmp(action, "fin") == 0 ? PX_HOW_FIN : PX_HOW_RST, "accept");
 }
 
-void tt__px_conn_accept(struct px_proxy *px, uv_stream_t *listener)
+void tt__px_conn_accept(struct px_proxy *px, int fd)
 {
     struct tether_proxy_server *ps = px->ps;
     struct px_conn *c = tt__calloc(1, sizeof(*c));
     if (!c) {
-        return; /* libuv keeps the connection queued; the next close retries */
+        close(fd); /* out of memory: nothing can serve it; FIN before any byte is read */
+        return;
     }
     c->px = px;
     tt__list_init(&c->link);
@@ -598,6 +600,7 @@ void tt__px_conn_accept(struct px_proxy *px, uv_stream_t *listener)
     c->half[PX_DOWN].dst = &c->client;
     if (tt__stream_init(ps->loop, &c->client) != 0) {
         tt__free(c);
+        close(fd);
         return;
     }
     c->client.data = c;
@@ -613,7 +616,8 @@ void tt__px_conn_accept(struct px_proxy *px, uv_stream_t *listener)
     tt__list_insert_tail(&px->conns, &c->link);
     tt__px_proxy_ref(px);
     px->nlive++;
-    if (tt__stream_accept(listener, &c->client) != 0) {
+    if (tt__stream_open_fd(&c->client, fd) != 0) {
+        close(fd);
         tt__px_conn_close(c, PX_HOW_NOW);
         return;
     }

@@ -359,7 +359,8 @@ struct px_conn {
 };
 
 /* A connection waiting in libuv's accept slot of `px`'s listener is taken. */
-void tt__px_conn_accept(struct px_proxy *px, uv_stream_t *listener);
+/* Takes an accepted connection (the fd is the proxy's from now on). */
+void tt__px_conn_accept(struct px_proxy *px, int fd);
 void tt__px_conns_toxic_added(struct px_proxy *px, struct px_toxic *t);
 void tt__px_conns_toxic_updated(struct px_proxy *px, struct px_toxic *t);
 void tt__px_conns_toxic_removed(struct px_proxy *px, struct px_toxic *t);
@@ -402,7 +403,7 @@ struct px_stats {
 };
 
 struct px_listener {
-    uv_tcp_t tcp;
+    struct tt__listener l; /* l.data is the proxy */
     struct px_proxy *px;
 };
 
@@ -415,7 +416,6 @@ struct px_proxy {
     bool enabled;
     bool in_collection;
     struct px_listener *lis; /* NULL while not listening */
-    bool accept_waiting;     /* libuv holds a connection we chose not to take yet */
     bool limit_refusing;     /* max_connections "refuse" closed the listener */
     bool down_refusing;      /* upstream_down "refuse" closed the listener */
     struct px_probe *probe;
@@ -491,7 +491,8 @@ void tt__px_api(struct tether_proxy_server *ps, const char *method, const char *
 void tt__px_api_error(struct px_resp *r, int status, const char *msg);
 /* A plain-text body (404 page not found, the browser block). */
 void tt__px_api_plain(struct px_resp *r, int status, const char *text);
-int tt__px_api_listen(struct tether_proxy_server *ps);
+/* Starts the API listener(s); on failure none is left running and `errbuf` says why. */
+int tt__px_api_listen(struct tether_proxy_server *ps, char *errbuf, size_t errbuf_len);
 void tt__px_api_close(struct tether_proxy_server *ps);
 void tt__px_server_release(struct tether_proxy_server *ps);
 

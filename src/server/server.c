@@ -2,20 +2,14 @@
 /* The server: listening without accept-and-close, connection limits that queue, reclaiming
  * idle connections, graceful shutdown, and the counters of S15. */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "server/server_int.h"
 
-/* Accepting pauses this long after EMFILE/ENFILE (nginx's accept_mutex_delay), instead of
- * libuv's trick of accepting and closing, which resets the very clients we could not serve. */
-#define SERVER_EMFILE_RETRY_MS 500
-/* Connections accepted per wake-up, so a flood cannot starve established connections. */
-#define SERVER_ACCEPT_BATCH 64
+/* How often a full server without a fresh-idle period looks for a slot again. */
+#define SERVER_FULL_RETRY_MS 100
 
 static const char *const server_close_cause_names[] = {
 #define CAUSE_NAME(name, str) str,
@@ -60,7 +54,6 @@ uint64_t tt__server_now(const struct tether_server *srv)
 }
 
 static void server_maybe_finish(struct tether_server *srv);
-static void server_start_polling(struct tether_server *srv);
 
 static void server_handle_closed(uv_handle_t *h)
 {
@@ -84,7 +77,7 @@ static void server_maybe_finish(struct tether_server *srv)
         return;
     }
     tether_server_close_cb cb = srv->close_cb;
-    void *data = srv->opts.data;
+    void *data = srv->close_data;
     tt__tls_ctx_free(srv->tls);
     tt__free(srv->host);
     tt__free(srv->tls_cert_file);
@@ -93,21 +86,6 @@ static void server_maybe_finish(struct tether_server *srv)
     if (cb) {
         cb(data);
     }
-}
-
-static void server_stop_polling(struct tether_server *srv)
-{
-    if (srv->polling) {
-        uv_poll_stop(&srv->listen_poll);
-        srv->polling = false;
-    }
-}
-
-/* True when a client is waiting in the listen queue. */
-static bool server_backlog_pending(const struct tether_server *srv)
-{
-    struct pollfd pfd = {.fd = srv->listen_fd, .events = POLLIN};
-    return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
 }
 
 /* S10: make room for a waiting client by closing the least recently idle connection that is
@@ -134,89 +112,30 @@ static bool server_at_limit(const struct tether_server *srv)
            srv->nconns - srv->nclosing >= srv->opts.max_connections;
 }
 
-/* Makes a slot for a waiting client when at the limit; false when none can be made. */
-static bool server_make_room(struct tether_server *srv)
+/* S11: asked before every accept. At the limit, a waiting client gets a reclaimed slot or
+ * waits in the kernel's backlog (the listener pauses) instead of being accepted and closed. */
+static bool server_may_accept(struct tt__listener *l)
 {
+    struct tether_server *srv = l->data;
+    if (srv->shutting_down) {
+        return false;
+    }
     if (!server_at_limit(srv)) {
         return true;
     }
-    return server_backlog_pending(srv) && server_reclaim_one(srv);
+    return tt__listener_backlog_pending(l) && server_reclaim_one(srv);
 }
 
-static void server_on_accept_timer(uv_timer_t *t)
+static void server_on_accept(struct tt__listener *l, int fd)
 {
-    struct tether_server *srv = t->data;
-    if (srv->shutting_down || !srv->listening) {
-        return;
-    }
-    if (!server_make_room(srv)) {
-        uv_timer_start(&srv->accept_timer, server_on_accept_timer,
-                       srv->opts.fresh_idle_protect_ms ? srv->opts.fresh_idle_protect_ms : 100, 0);
-        return;
-    }
-    server_start_polling(srv);
-}
-
-/* S11: stop accepting instead of accept-and-close; the kernel's backlog queues the rest. */
-static void server_pause(struct tether_server *srv, uint64_t retry_ms)
-{
-    server_stop_polling(srv);
-    srv->stats.accept_paused++;
-    uv_timer_start(&srv->accept_timer, server_on_accept_timer, retry_ms, 0);
-}
-
-/* Accepts one pending connection; false when there is none (or accepting must pause). */
-static bool server_accept_one(struct tether_server *srv)
-{
-    int fd = accept(srv->listen_fd, NULL, NULL);
-    if (fd < 0) {
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-            server_pause(srv, SERVER_EMFILE_RETRY_MS);
-        }
-        return false; /* EAGAIN, ECONNABORTED, EINTR: nothing more to take now */
-    }
-    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    struct tether_server *srv = l->data;
     srv->stats.connections_accepted++;
     tt__conn_accept(srv, fd);
-    return true;
 }
 
-static void server_on_listen_readable(uv_poll_t *p, int status, int events)
+static void server_listener_closed(struct tt__listener *l)
 {
-    (void)events;
-    struct tether_server *srv = p->data;
-    if (status < 0) {
-        server_pause(srv, SERVER_EMFILE_RETRY_MS);
-        return;
-    }
-    for (int i = 0; i < SERVER_ACCEPT_BATCH; i++) {
-        if (!server_make_room(srv)) {
-            server_pause(srv, srv->opts.fresh_idle_protect_ms ? srv->opts.fresh_idle_protect_ms
-                                                              : 100);
-            return;
-        }
-        if (!server_accept_one(srv)) {
-            return;
-        }
-    }
-}
-
-static void server_start_polling(struct tether_server *srv)
-{
-    if (!srv->polling && srv->listening && !srv->shutting_down) {
-        if (uv_poll_start(&srv->listen_poll, UV_READABLE, server_on_listen_readable) == 0) {
-            srv->polling = true;
-        }
-    }
-}
-
-static void server_listener_closed(uv_handle_t *h)
-{
-    struct tether_server *srv = h->data;
-    /* uv_poll does not own the fd, and the fd must outlive the handle: closing it earlier could
-     * let a new socket reuse the number while libuv still watches it. */
-    close(srv->listen_fd);
-    srv->listen_fd = -1;
+    struct tether_server *srv = l->data;
     srv->open_handles--;
     server_maybe_finish(srv);
 }
@@ -224,11 +143,10 @@ static void server_listener_closed(uv_handle_t *h)
 /* Stops listening for good: from now on new clients are refused by the kernel. */
 static void server_close_listener(struct tether_server *srv)
 {
-    server_stop_polling(srv);
-    uv_timer_stop(&srv->accept_timer);
-    if (srv->listening) {
-        srv->listening = false;
-        uv_close((uv_handle_t *)&srv->listen_poll, server_listener_closed);
+    if (srv->listener.open) {
+        srv->stats.accept_paused += srv->listener.pauses;
+        srv->listener.pauses = 0;
+        tt__listener_close(&srv->listener, server_listener_closed);
     }
 }
 
@@ -283,9 +201,8 @@ void tt__server_conn_gone(struct tether_server *srv, struct conn *c, bool rst_se
         /* After the peer's RST the kernel sends nothing more: neither counter applies. */
         srv->stats.fin_sent++;
     }
-    if (!srv->polling && srv->listening && !srv->shutting_down && !server_at_limit(srv)) {
-        uv_timer_stop(&srv->accept_timer);
-        server_start_polling(srv);
+    if (srv->listener.open && !srv->shutting_down && !server_at_limit(srv)) {
+        tt__listener_resume(&srv->listener);
     }
     server_maybe_finish(srv);
 }
@@ -302,56 +219,34 @@ void tt__server_conn_idle(struct tether_server *srv, struct conn *c, bool idle)
     }
 }
 
-static int server_listen(struct tether_server *srv)
+static int server_listen(struct tether_server *srv, char *errbuf, size_t errbuf_len)
 {
     char text[300];
     struct sockaddr_storage ss;
-    int rv;
-    if (strchr(srv->host, ':')) {
-        rv = snprintf(text, sizeof(text), "[%s]:%u", srv->host, (unsigned)srv->opts.port);
-    } else {
-        rv = snprintf(text, sizeof(text), "%s:%u", srv->host, (unsigned)srv->opts.port);
-    }
-    if (rv < 0 || (size_t)rv >= sizeof(text)) {
+    bool v6 = strchr(srv->host, ':') != NULL;
+    int n = snprintf(text, sizeof(text), "%s%s%s:%u", v6 ? "[" : "", srv->host, v6 ? "]" : "",
+                     (unsigned)srv->opts.port);
+    if (n < 0 || (size_t)n >= sizeof(text) || tt__addr_parse(text, NULL, &ss) != 0) {
+        tt__errbuf_set(errbuf, errbuf_len,
+                       "invalid host '%s': an IP address or localhost (no name resolution)",
+                       srv->host);
         return TETHER_EINVAL;
     }
-    rv = tt__addr_parse(text, NULL, &ss);
+    int rv = tt__listener_open(srv->loop, &srv->listener, (const struct sockaddr *)&ss,
+                               srv->opts.backlog);
     if (rv != 0) {
+        /* Node's words, which users search for: "listen EADDRINUSE: address already in use". */
+        int uv_err = uv_translate_sys_error(srv->listener.fail_errno);
+        tt__errbuf_set(errbuf, errbuf_len, "%s %s: %s %s", srv->listener.fail_syscall,
+                       uv_err_name(uv_err), uv_strerror(uv_err), text);
         return rv;
     }
-    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
-    if (fd < 0) {
-        return tt__err_from_errno(errno);
-    }
-    int one = 1;
-    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-    int flags = fcntl(fd, F_GETFL);
-    socklen_t slen = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                              : sizeof(struct sockaddr_in);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
-        bind(fd, (struct sockaddr *)&ss, slen) < 0 ||
-        listen(fd, srv->opts.backlog > 0 ? srv->opts.backlog : 511) < 0) {
-        rv = tt__err_from_errno(errno);
-        close(fd);
-        return rv;
-    }
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof(bound);
-    if (getsockname(fd, (struct sockaddr *)&bound, &blen) == 0) {
-        srv->port = ntohs(bound.ss_family == AF_INET6
-                              ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                              : ((struct sockaddr_in *)&bound)->sin_port);
-    }
-    rv = uv_poll_init(srv->loop, &srv->listen_poll, fd);
-    if (rv != 0) {
-        close(fd);
-        return tt__err_from_uv(rv);
-    }
-    srv->listen_poll.data = srv;
+    srv->listener.data = srv;
+    srv->listener.may_accept = server_may_accept;
+    srv->listener.full_retry_ms =
+        srv->opts.fresh_idle_protect_ms ? srv->opts.fresh_idle_protect_ms : SERVER_FULL_RETRY_MS;
+    srv->port = srv->listener.port;
     srv->open_handles++;
-    srv->listen_fd = fd;
-    srv->listening = true;
     return 0;
 }
 
@@ -373,12 +268,34 @@ static char *server_strdup(const char *s)
     return s ? tt__strndup(s, strlen(s)) : NULL;
 }
 
+/* The options a server cannot start with, named; NULL when they are fine. */
+static const char *server_options_problem(const struct tether_server_options *o)
+{
+    if (!o->on_request) {
+        return "on_request is required";
+    }
+    if ((!o->tls_cert_file) != (!o->tls_key_file)) {
+        return "HTTPS needs both tls_cert_file and tls_key_file";
+    }
+    if (o->max_head_bytes < 64) {
+        return "max_head_bytes must be at least 64";
+    }
+    if (o->max_fields == 0) {
+        return "max_fields must be at least 1";
+    }
+    return NULL;
+}
+
 int tether_server_new(uv_loop_t *loop, const struct tether_server_options *o,
                       tether_server **out)
 {
-    if (!loop || !o || !out || !o->on_request ||
-        (!o->tls_cert_file) != (!o->tls_key_file) || o->max_head_bytes < 64 ||
-        o->max_fields == 0) {
+    if (!loop || !o || !out) {
+        return TETHER_EINVAL;
+    }
+    *out = NULL;
+    const char *problem = server_options_problem(o);
+    if (problem) {
+        tt__errbuf_set(o->errbuf, o->errbuf_len, "%s", problem);
         return TETHER_EINVAL;
     }
     struct tether_server *srv = tt__calloc(1, sizeof(*srv));
@@ -388,7 +305,8 @@ int tether_server_new(uv_loop_t *loop, const struct tether_server_options *o,
     int rv = TETHER_ENOMEM;
     srv->loop = loop;
     srv->opts = *o;
-    srv->listen_fd = -1;
+    srv->opts.errbuf = NULL; /* borrowed for this call only */
+    srv->opts.errbuf_len = 0;
     tt__list_init(&srv->conns);
     tt__list_init(&srv->idle);
     tt__list_init(&srv->deferred);
@@ -407,41 +325,31 @@ int tether_server_new(uv_loop_t *loop, const struct tether_server_options *o,
     srv->limits.max_chunk_ext_bytes = o->max_chunk_ext_bytes;
     if (srv->tls_cert_file) {
         char detail[256];
+        detail[0] = '\0';
         rv = tt__tls_ctx_new_server(srv->tls_cert_file, srv->tls_key_file, &srv->tls, detail,
                                     sizeof(detail));
         if (rv != 0) {
+            tt__errbuf_set(o->errbuf, o->errbuf_len, "%s", detail[0] ? detail : "TLS setup failed");
             goto fail;
         }
     }
-    rv = uv_timer_init(loop, &srv->accept_timer);
+    /* The listener is the last step that can fail and leaves nothing on the loop when it
+     * does; the handles below cannot fail to initialise. So a failed constructor returns with
+     * everything freed, as a failed uv_*_init does. */
+    rv = server_listen(srv, o->errbuf, o->errbuf_len);
     if (rv != 0) {
-        rv = tt__err_from_uv(rv);
         goto fail;
     }
-    srv->accept_timer.data = srv;
-    srv->open_handles++;
-    uv_timer_init(loop, &srv->grace_timer);
+    (void)uv_timer_init(loop, &srv->grace_timer);
     srv->grace_timer.data = srv;
     srv->open_handles++;
-    uv_idle_init(loop, &srv->defer_idle);
+    (void)uv_idle_init(loop, &srv->defer_idle);
     srv->defer_idle.data = srv;
     srv->open_handles++;
-    rv = server_listen(srv);
-    if (rv != 0) {
-        goto fail_handles;
-    }
-    server_start_polling(srv);
+    tt__listener_start(&srv->listener, server_on_accept);
     *out = srv;
     return 0;
 
-fail_handles:
-    /* The timers are initialised: they must be closed before the memory goes, which
-     * server_maybe_finish does once both close callbacks have run. */
-    srv->closing = true;
-    uv_close((uv_handle_t *)&srv->accept_timer, server_handle_closed);
-    uv_close((uv_handle_t *)&srv->grace_timer, server_handle_closed);
-    uv_close((uv_handle_t *)&srv->defer_idle, server_handle_closed);
-    return rv;
 fail:
     tt__tls_ctx_free(srv->tls);
     tt__free(srv->host);
@@ -453,12 +361,12 @@ fail:
 
 uint16_t tether_server_port(const tether_server *server)
 {
-    return server->port;
+    return server ? server->port : 0;
 }
 
 void *tether_server_get_data(const tether_server *server)
 {
-    return server->opts.data;
+    return server ? server->opts.data : NULL;
 }
 
 static void server_close_all(struct tether_server *srv, enum tether_close_cause cause)
@@ -479,6 +387,9 @@ static void server_on_grace_timer(uv_timer_t *t)
 
 void tether_server_shutdown(tether_server *srv, tether_server_shutdown_cb cb)
 {
+    if (!srv) {
+        return;
+    }
     if (cb) {
         srv->shutdown_cb = cb;
     }
@@ -499,9 +410,12 @@ void tether_server_shutdown(tether_server *srv, tether_server_shutdown_cb cb)
     /* Clients already in the listen queue completed their handshake: closing the listener
      * would reset them. Take them in; each gets one answer with Connection: close, within the
      * grace period. */
-    if (srv->listening) {
-        while (server_backlog_pending(srv) && server_accept_one(srv)) {
+    while (tt__listener_backlog_pending(&srv->listener)) {
+        int fd = tt__listener_accept_one(&srv->listener);
+        if (fd < 0) {
+            break;
         }
+        server_on_accept(&srv->listener, fd);
     }
     server_close_listener(srv);
     if (srv->nconns > 0) {
@@ -510,16 +424,16 @@ void tether_server_shutdown(tether_server *srv, tether_server_shutdown_cb cb)
     server_maybe_finish(srv);
 }
 
-void tether_server_close(tether_server *srv, tether_server_close_cb cb)
+void tether_server_close(tether_server *srv, tether_server_close_cb cb, void *data)
 {
-    if (srv->closing) {
+    if (!srv || srv->closing) {
         return;
     }
     srv->closing = true;
     srv->close_cb = cb;
+    srv->close_data = data;
     srv->shutting_down = true;
     server_close_listener(srv);
-    uv_close((uv_handle_t *)&srv->accept_timer, server_handle_closed);
     uv_close((uv_handle_t *)&srv->grace_timer, server_handle_closed);
     uv_close((uv_handle_t *)&srv->defer_idle, server_handle_closed);
     server_close_all(srv, TETHER_CLOSE_SHUTDOWN);
@@ -528,7 +442,15 @@ void tether_server_close(tether_server *srv, tether_server_close_cb cb)
 
 void tether_server_get_stats(const tether_server *srv, struct tether_server_stats *out)
 {
+    if (!out) {
+        return;
+    }
+    if (!srv) {
+        memset(out, 0, sizeof(*out));
+        return;
+    }
     *out = srv->stats;
+    out->accept_paused += srv->listener.pauses;
     out->connections_open = srv->nconns;
     out->connections_idle = srv->nidle;
 }

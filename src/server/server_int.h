@@ -19,15 +19,11 @@ struct tether_server {
     struct tt__tls_ctx *tls;
     struct tt__h1_limits limits;
 
-    int listen_fd;
+    struct tt__listener listener;
     uint16_t port;
-    uv_poll_t listen_poll;
-    uv_timer_t accept_timer; /* retry after EMFILE, or re-check the limit while paused */
     uv_timer_t grace_timer;  /* shutdown grace deadline */
     uv_idle_t defer_idle;    /* runs deferred drain callbacks on the next loop turn */
     struct tt__list deferred;
-    bool listening;          /* the listen fd is open */
-    bool polling;            /* accepting now */
     bool shutting_down;
     bool closing;            /* tether_server_close was called */
     unsigned open_handles;   /* server-owned handles not yet closed */
@@ -41,6 +37,7 @@ struct tether_server {
     struct tether_server_stats stats;
     tether_server_shutdown_cb shutdown_cb;
     tether_server_close_cb close_cb;
+    void *close_data;
 };
 
 enum conn_read_state {

@@ -826,7 +826,7 @@ static void fx_close_cb(void *data)
 static void fx_stop_fn(struct srvfix *fx, void *arg)
 {
     (void)arg;
-    tether_server_close(fx->srv, fx_close_cb);
+    tether_server_close(fx->srv, fx_close_cb, fx);
     fx->srv = NULL;
     uv_close((uv_handle_t *)&fx->async, NULL);
 }

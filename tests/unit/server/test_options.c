@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Constructors of the server and the proxy server: bad options and failed listens are refused
+ * with the cause in the caller's error buffer, a failed constructor leaves nothing on the loop
+ * (no run needed to clean up), and closing passes the caller's data and accepts NULL.
+ */
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "test.h"
+
+#include "certs.h"
+
+static void on_request(tether_server *srv, tether_request *req)
+{
+    (void)srv;
+    (void)tether_response_send(req, 204, NULL, NULL, 0);
+}
+
+/* A loop a failed constructor touched must be closable at once. */
+static void assert_loop_untouched(uv_loop_t *loop)
+{
+    assert_int_equal(uv_loop_alive(loop), 0);
+    assert_int_equal(uv_loop_close(loop), 0);
+}
+
+/* A port bound and listened on by a plain socket, so the server's bind fails. */
+static int busy_port(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    socklen_t len = sizeof(a);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void expect_server_refused(const struct tether_server_options *in, int code,
+                                  const char *needle)
+{
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct tether_server_options o = *in;
+    char why[256];
+    why[0] = '\0';
+    o.errbuf = why;
+    o.errbuf_len = sizeof(why);
+    tether_server *srv = (tether_server *)&o; /* must be reset */
+    ASSERT_ERR(tether_server_new(&loop, &o, &srv), code);
+    assert_null(srv);
+    if (!strstr(why, needle)) {
+        fail_msg("'%s' does not contain '%s'", why, needle);
+    }
+    assert_loop_untouched(&loop);
+}
+
+static void test_server_refusals(void **state)
+{
+    (void)state;
+    struct tether_server_options o;
+    tether_server_options_init(&o);
+    expect_server_refused(&o, TETHER_EINVAL, "on_request");
+    o.on_request = on_request;
+    o.max_fields = 0;
+    expect_server_refused(&o, TETHER_EINVAL, "max_fields");
+    o.max_fields = 100;
+    o.host = "example.com";
+    expect_server_refused(&o, TETHER_EINVAL, "'example.com'");
+    o.host = "127.0.0.1";
+
+    uint16_t port;
+    int fd = busy_port(&port);
+    o.port = port;
+    char needle[64];
+    (void)snprintf(needle, sizeof(needle), "EADDRINUSE: address already in use 127.0.0.1:%u",
+                   (unsigned)port);
+    expect_server_refused(&o, TETHER_EADDRINUSE, needle);
+    close(fd);
+    o.port = 0;
+
+    struct tt_test_certs certs;
+    ASSERT_OK(tt_test_certs_create(&certs));
+    o.tls_cert_file = certs.cert_file;
+    expect_server_refused(&o, TETHER_EINVAL, "both tls_cert_file and tls_key_file");
+    o.tls_key_file = "/nonexistent/key.pem";
+    expect_server_refused(&o, TETHER_EINVAL, "'/nonexistent/key.pem': no such file");
+    o.tls_cert_file = certs.key_file; /* a key is not a certificate */
+    o.tls_key_file = certs.key_file;
+    expect_server_refused(&o, TETHER_EINVAL, certs.key_file);
+    tt_test_certs_remove(&certs);
+}
+
+static void closed_with(void *data)
+{
+    (*(int *)data)++;
+}
+
+static void test_server_close_data(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct tether_server_options o;
+    tether_server_options_init(&o);
+    o.on_request = on_request;
+    int marker = 0;
+    o.data = &o; /* the options' data is not the close callback's */
+    tether_server *srv = NULL;
+    ASSERT_OK(tether_server_new(&loop, &o, &srv));
+    assert_ptr_equal(tether_server_get_data(srv), &o);
+    tether_server_close(srv, closed_with, &marker);
+    tether_server_close(srv, closed_with, &marker); /* a second call is ignored */
+    assert_int_equal(marker, 0);                    /* never from inside the call */
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(marker, 1);
+    assert_int_equal(uv_loop_close(&loop), 0);
+
+    tether_server_close(NULL, NULL, NULL);
+    tether_server_shutdown(NULL, NULL);
+    struct tether_server_stats st;
+    memset(&st, 0xff, sizeof(st));
+    tether_server_get_stats(NULL, &st);
+    assert_int_equal(st.requests, 0);
+    assert_int_equal(tether_server_port(NULL), 0);
+    assert_null(tether_server_get_data(NULL));
+}
+
+static void test_proxy_server_refusals(void **state)
+{
+    (void)state;
+    uint16_t port;
+    int fd = busy_port(&port);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct tether_proxy_server_options o;
+    tether_proxy_server_options_init(&o);
+    o.api_host = "127.0.0.1";
+    o.api_port = port;
+    char why[256];
+    why[0] = '\0';
+    o.errbuf = why;
+    o.errbuf_len = sizeof(why);
+    tether_proxy_server *ps = NULL;
+    ASSERT_ERR(tether_proxy_server_new(&loop, &o, &ps), TETHER_EADDRINUSE);
+    assert_null(ps);
+    assert_non_null(strstr(why, "EADDRINUSE"));
+    assert_loop_untouched(&loop);
+    close(fd);
+    tether_proxy_server_close(NULL, NULL, NULL);
+}
+
+static void test_proxy_listen_names_refused(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct tether_proxy_server_options o;
+    tether_proxy_server_options_init(&o);
+    o.api_host = NULL; /* in-process API only */
+    tether_proxy_server *ps = NULL;
+    ASSERT_OK(tether_proxy_server_new(&loop, &o, &ps));
+    /* A name would need a blocking lookup on the loop: refused at once, with the reason. */
+    const char *body = "{\"name\":\"n\",\"listen\":\"db.example.invalid:0\","
+                       "\"upstream\":\"127.0.0.1:9\"}";
+    int status = 0;
+    char *resp = NULL;
+    ASSERT_OK(tether_proxy_server_call(ps, "POST", "/proxies", body, strlen(body), &status, &resp,
+                                       NULL));
+    assert_int_equal(status, 500);
+    assert_non_null(resp);
+    assert_non_null(strstr(resp, "db.example.invalid"));
+    assert_non_null(strstr(resp, "IP literals or localhost"));
+    tether_free(resp);
+    /* localhost and literals still work. */
+    body = "{\"name\":\"m\",\"listen\":\"localhost:0\",\"upstream\":\"127.0.0.1:9\"}";
+    ASSERT_OK(tether_proxy_server_call(ps, "POST", "/proxies", body, strlen(body), &status, &resp,
+                                       NULL));
+    assert_int_equal(status, 201);
+    tether_free(resp);
+    uint16_t port = 0;
+    ASSERT_OK(tether_proxy_server_proxy_port(ps, "m", &port));
+    assert_true(port != 0);
+    tether_proxy_server_close(ps, NULL, NULL);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_server_refusals),
+        cmocka_unit_test(test_server_close_data),
+        cmocka_unit_test(test_proxy_server_refusals),
+        cmocka_unit_test(test_proxy_listen_names_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
