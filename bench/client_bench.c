@@ -247,8 +247,9 @@ static bool tb_body(tether_fetch *f, const char *data, size_t len)
 
 static void tb_start(struct tb *b);
 
-static void tb_done(tether_fetch *f)
+static void tb_done(tether_fetch *f, int status)
 {
+    (void)status;
     struct tb *b = tether_fetch_get_data(f);
     if (tether_fetch_failure(f)->code == 0 && tether_fetch_status(f) == 200) {
         b->ok++;
@@ -424,7 +425,7 @@ static void check_clients(const char *url)
         die("tether's client did not get 200 \"ok\\n\" from the server");
     }
     tether_fetch_free(f);
-    tether_client_free_blocking(c);
+    tether_client_close_blocking(c);
     CURL *e = curl_new(url);
     if (!curl_ok(e, curl_easy_perform(e))) {
         die("libcurl did not get 200 from the server");

@@ -4,6 +4,7 @@
 #ifndef TETHER_INTERNAL_H
 #define TETHER_INTERNAL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,10 +66,27 @@ int tt__err_from_gai(int eai);
  * SSL object); `sys_errno` is errno when that answer was SSL_ERROR_SYSCALL. Drains the calling
  * thread's OpenSSL error queue into `detail` (may be NULL). */
 int tt__err_from_ssl(int ssl_error, int sys_errno, char *detail, size_t detail_len);
+/* Drains the calling thread's OpenSSL error queue and writes its root cause's reason, e.g. "No
+ * such file or directory" or "no start line" (a file that is not PEM), into `buf`. */
+void tt__ssl_reason(char *buf, size_t len);
 /* The positive errno a libuv status stands for (UV_ECONNRESET -> ECONNRESET), or 0. */
 int tt__errno_from_uv(int uv_status);
 /* Fills code/syscall/origin from a libuv status in one step. */
 void tt__failure_from_uv(struct tether_failure *f, enum tether_syscall syscall, int uv_status);
+
+/* --- errors.c: synchronous failure detail for the caller's error buffer (the options'
+ * `errbuf`, as curl's CURLOPT_ERRORBUFFER). No-op when `buf` is NULL or `len` is 0; always
+ * NUL-terminates. */
+void tt__errbuf_set(char *buf, size_t len, const char *fmt, ...) TETHER_PRINTF(3, 4);
+
+/* --- signals.c: SIGPIPE blocked for the calling thread around a blocking call. */
+struct tt__sigpipe {
+    sigset_t old_mask;
+    bool blocked;
+    bool was_pending;
+};
+void tt__sigpipe_block(struct tt__sigpipe *sp);
+void tt__sigpipe_restore(struct tt__sigpipe *sp);
 
 /* --- buf.c: byte buffers with a hard cap set at init; growth past it is TETHER_ETOOBIG. */
 struct tt__buf {

@@ -1,6 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* An HTTP/1.1 client that never hands out a stale socket, replays only when provably safe,
- * retries inside a budget and a deadline, and says exactly what happened. */
+ * retries inside a budget and a deadline, and says exactly what happened.
+ *
+ * Threads: a client and its fetches are not thread-safe. Call every function on the thread
+ * that runs the client's loop (blocking clients: the thread that calls them); callbacks run
+ * there too. Separate clients on separate loops may be used from separate threads.
+ *
+ * SIGPIPE: a peer that resets while a request is being written makes write(2) raise SIGPIPE,
+ * whose default action kills the process. The blocking calls below protect themselves; a
+ * program using the loop-driven API must ignore SIGPIPE once, e.g. with
+ * tether_ignore_sigpipe() (tether/common.h), as Node.js does for every program. */
 #ifndef TETHER_CLIENT_H
 #define TETHER_CLIENT_H
 
@@ -29,19 +38,34 @@ struct tether_client_options {
     struct tether_policy policy; /* copied; start from tether_policy_defaults */
     const char *ca_file;         /* borrowed, copied; NULL = the system CA store */
     bool insecure;               /* skip TLS verification */
-    const char *user_agent;      /* NULL = "tether/<version>" */
+    const char *user_agent;      /* borrowed, copied; NULL = "tether/<version>" */
+    void *data;                  /* user context, see tether_client_get_data */
+    /* Borrowed; when set, a failed tether_client_new writes why into it (always
+     * NUL-terminated), e.g. "cannot load CA file 'x.pem': no such file". As curl's
+     * CURLOPT_ERRORBUFFER. */
+    char *errbuf;
+    size_t errbuf_len;
 };
-/* Fills `o` with tether_policy_defaults and the rest zero. */
+/* Fills `o` (borrowed) with tether_policy_defaults and the rest zero. */
 TETHER_EXTERN void tether_client_options_init(struct tether_client_options *o);
 
-/* Creates a client on `loop` (borrowed). Caller owns *out; release with tether_client_close.
- * Returns TETHER_EINVAL (bad options, unreadable CA file), TETHER_ENOMEM. */
+/* Creates a client on `loop` (borrowed; must outlive the client). Caller owns *out; release
+ * with tether_client_close. Never blocks (the system CA store loads at the first https://
+ * fetch). Returns TETHER_EINVAL (bad options, an unreadable or bad CA file: see errbuf),
+ * TETHER_ENOMEM. On failure nothing is left on the loop. */
 TETHER_EXTERN TETHER_NODISCARD int tether_client_new(uv_loop_t *loop,
                                                      const struct tether_client_options *o,
                                                      tether_client **out);
 
+/* The user context: the options' `data` until tether_client_set_data changes it. NULL-safe. */
+TETHER_EXTERN void *tether_client_get_data(const tether_client *c);
+TETHER_EXTERN void tether_client_set_data(tether_client *c, void *data);
+
 /* Cancels every fetch in progress (their callbacks run with TETHER_ECANCELED), closes every
- * connection and releases the client; `cb` (may be NULL) runs once, on a later loop turn. */
+ * connection and releases the client; `cb` (may be NULL) runs once, on a later loop turn, with
+ * `data`. NULL `c` and a second call are harmless. On a blocking client the close completes
+ * before the call returns (cb included), or, from inside one of its callbacks, as soon as the
+ * running tether_client_fetch_blocking has returned. */
 typedef void (*tether_client_close_cb)(void *data);
 TETHER_EXTERN void tether_client_close(tether_client *c, tether_client_close_cb cb, void *data);
 
@@ -60,31 +84,43 @@ struct tether_fetch_options {
     tether_fetch_body_cb on_body;        /* NULL = collect the body in memory */
     size_t max_body_bytes;               /* limit when collecting; default 64 MiB */
     void *data;                          /* see tether_fetch_get_data */
+    /* Borrowed; when set, a refused request writes why into it (always NUL-terminated), e.g.
+     * "invalid URL 'ftp://x': expected http://HOST[:PORT][/PATH] or https://...". */
+    char *errbuf;
+    size_t errbuf_len;
 };
 
-/* Runs once when the fetch is complete: success (a final response, any status) or failure
- * (tether_fetch_failure(f)->code != 0). The fetch stays valid until tether_fetch_free. */
-typedef void (*tether_fetch_done_cb)(tether_fetch *f);
+/* Runs once when the fetch is complete. `status` is 0 on success (a final response arrived,
+ * whatever its HTTP status) or the TETHER_E* code of the failure (tether_fetch_failure(f) has
+ * the whole record). The fetch stays valid until tether_fetch_free. */
+typedef void (*tether_fetch_done_cb)(tether_fetch *f, int status);
 
 /*
  * Starts a request. Returns 0 and runs `done` exactly once later (never before returning), or
- * returns an error (TETHER_EINVAL for a bad URL, method, header) and never runs it. *out (may be
- * NULL) receives the fetch for cancellation; the caller owns it and frees it with
+ * returns an error and never runs it: TETHER_EINVAL for a bad URL, method or header (o->errbuf
+ * says which) or a blocking client, TETHER_ECANCELED once the client is closing,
+ * TETHER_ENOMEM. *out (may be NULL) receives the fetch; the caller owns it and frees it with
  * tether_fetch_free once `done` has run (from inside `done` is fine).
  */
-TETHER_EXTERN int tether_client_fetch(tether_client *c, const struct tether_fetch_options *o,
-                                      tether_fetch_done_cb done, tether_fetch **out);
-/* Stops a fetch in progress; its callback runs with TETHER_ECANCELED. */
+TETHER_EXTERN TETHER_NODISCARD int tether_client_fetch(tether_client *c,
+                                                       const struct tether_fetch_options *o,
+                                                       tether_fetch_done_cb done,
+                                                       tether_fetch **out);
+/* Stops a fetch in progress; its callback runs with TETHER_ECANCELED. NULL-safe. */
 TETHER_EXTERN void tether_fetch_cancel(tether_fetch *f);
+/* Releases the fetch. Before `done` has run this cancels it, and `done` then never runs.
+ * NULL-safe. */
 TETHER_EXTERN void tether_fetch_free(tether_fetch *f);
 
-/* --- The outcome (valid once done has run). --- */
+/* --- The outcome (valid once done has run); strings are borrowed from the fetch. --- */
 TETHER_EXTERN void *tether_fetch_get_data(const tether_fetch *f);
 /* The final response's status, 0 when no response arrived. */
 TETHER_EXTERN int tether_fetch_status(const tether_fetch *f);
-TETHER_EXTERN size_t tether_fetch_header_count(const tether_fetch *f);
-TETHER_EXTERN bool tether_fetch_header_at(const tether_fetch *f, size_t i, const char **name,
-                                          const char **value);
+/* The final response's fields as received: the count, and the i-th (false when i is out of
+ * range), like tether_request_field_count/tether_request_field on the server. */
+TETHER_EXTERN size_t tether_fetch_field_count(const tether_fetch *f);
+TETHER_EXTERN bool tether_fetch_field(const tether_fetch *f, size_t i, const char **name,
+                                      const char **value);
 /* First response header with that name (case-insensitive), or NULL. */
 TETHER_EXTERN const char *tether_fetch_header(const tether_fetch *f, const char *name);
 /* The collected body (NULL/0 with on_body). */
@@ -114,6 +150,7 @@ enum tether_event_type {
     TETHER_EVENT_RESPONSE          /* a final response arrived */
 };
 
+/* Everything in an event, strings included, is borrowed for the duration of the callback. */
 struct tether_event {
     enum tether_event_type type;
     const tether_fetch *fetch;   /* may be NULL for pool events */
@@ -126,9 +163,11 @@ struct tether_event {
     const char *reason;          /* short text: "read ECONNRESET", "status 503", ... */
     const struct tether_failure *failure; /* ATTEMPT_FAILED */
 };
-typedef void (*tether_event_cb)(const struct tether_event *ev, void *data);
-/* Installs (or, with NULL, removes) the event hook; `data` is passed back. */
-TETHER_EXTERN void tether_client_on_event(tether_client *c, tether_event_cb cb, void *data);
+/* The client first, as every tether callback; its context is tether_client_get_data(c). The hook
+ * may cancel fetches or close the client. */
+typedef void (*tether_event_cb)(tether_client *c, const struct tether_event *ev);
+/* Installs (or, with NULL, removes) the event hook. */
+TETHER_EXTERN void tether_client_on_event(tether_client *c, tether_event_cb cb);
 
 struct tether_client_stats {
     uint64_t fetches;
@@ -146,19 +185,25 @@ struct tether_client_stats {
 TETHER_EXTERN void tether_client_get_stats(const tether_client *c,
                                            struct tether_client_stats *out);
 
-/* --- Blocking use: the same core on a private loop (never a second code path). --- */
+/* --- Blocking use: the same core on a private loop (never a second code path), as curl's easy
+ * interface runs its multi engine. While a blocking call runs, SIGPIPE is blocked for the
+ * calling thread only (libpq's technique), so a reset mid-write is an error, not a dead
+ * process, and the program's own SIGPIPE disposition is left alone. --- */
 
-/* A client with its own loop: every call blocks the calling thread. */
+/* A client with its own loop: every call on it blocks the calling thread. Release it with
+ * tether_client_close_blocking (or tether_client_close). Errors as tether_client_new. */
 TETHER_EXTERN TETHER_NODISCARD int tether_client_new_blocking(const struct tether_client_options *o,
                                                               tether_client **out);
 /* Runs one fetch to completion on a blocking client; *out as for tether_client_fetch (free it
- * with tether_fetch_free). Returns 0 when the fetch ran (check its failure), or an error for
- * bad arguments. */
-TETHER_EXTERN int tether_client_fetch_blocking(tether_client *c,
-                                               const struct tether_fetch_options *o,
-                                               tether_fetch **out);
-/* Closes a blocking client (synchronously). */
-TETHER_EXTERN void tether_client_free_blocking(tether_client *c);
+ * with tether_fetch_free). Returns 0 when the fetch ran (read its outcome), or an error when it
+ * could not start: those of tether_client_fetch, TETHER_EINVAL for a client made with
+ * tether_client_new, TETHER_EBUSY when called from inside a callback of this client's own
+ * blocking run (libuv loops are not reentrant; curl's CURLE_RECURSIVE_API_CALL). */
+TETHER_EXTERN TETHER_NODISCARD int tether_client_fetch_blocking(tether_client *c,
+                                                                const struct tether_fetch_options *o,
+                                                                tether_fetch **out);
+/* tether_client_close(c, NULL, NULL): synchronous for a blocking client. NULL-safe. */
+TETHER_EXTERN void tether_client_close_blocking(tether_client *c);
 
 TETHER_END_DECLS
 

@@ -5,6 +5,11 @@
 
 #include <stddef.h>
 
+/* TETHER_NODISCARD marks every function whose failure leaves the caller something to do: an
+ * object not created (*_new), a callback that will never run (tether_client_fetch), an output
+ * not written (tether_policy_from_json, tether_proxy_server_call). Functions that complete or
+ * release whatever happened (tether_response_end, the close functions) are not marked. Note
+ * that GCC warns even through a (void) cast. */
 #if defined(__GNUC__) || defined(__clang__)
 #define TETHER_EXTERN __attribute__((visibility("default")))
 #define TETHER_NODISCARD __attribute__((warn_unused_result))
@@ -35,7 +40,17 @@ TETHER_EXTERN const char *tether_version(void);
 typedef void *(*tether_malloc_fn)(size_t size);
 typedef void *(*tether_realloc_fn)(void *ptr, size_t size);
 typedef void (*tether_free_fn)(void *ptr);
-TETHER_EXTERN int tether_set_allocator(tether_malloc_fn m, tether_realloc_fn r, tether_free_fn f);
+TETHER_EXTERN TETHER_NODISCARD int tether_set_allocator(tether_malloc_fn m, tether_realloc_fn r,
+                                                     tether_free_fn f);
+
+/* Makes SIGPIPE ignored for the process, unless the program already installed a handler or
+ * ignores it: then it changes nothing. A peer that resets while tether writes raises SIGPIPE,
+ * whose default action kills the process; ignored, the write fails with EPIPE and tether
+ * handles it (Node.js ignores SIGPIPE in every program for the same reason). Call it once at
+ * start-up in a program that uses the loop-driven client, server or proxy; the blocking
+ * client protects itself. Not thread-safe with other sigaction calls. Returns 0 or a
+ * TETHER_E* code. */
+TETHER_EXTERN int tether_ignore_sigpipe(void);
 
 /* Releases memory the library handed to the caller ("caller owns; release with tether_free").
  * NULL is fine. */

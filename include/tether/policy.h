@@ -93,14 +93,14 @@ TETHER_EXTERN void tether_policy_naive(struct tether_policy *p);
  * (borrowed buffer, always NUL-terminated). Returns 0 or TETHER_EINVAL; `p` is written only on
  * success.
  */
-TETHER_EXTERN int tether_policy_from_json(const char *json, size_t len, struct tether_policy *p,
+TETHER_EXTERN TETHER_NODISCARD int tether_policy_from_json(const char *json, size_t len, struct tether_policy *p,
                                           char *err, size_t err_len);
 /* The same from a file; a missing, unreadable or bad file is TETHER_EINVAL with the path in
  * `err` (TETHER_ENOMEM if memory runs out while reading it). */
-TETHER_EXTERN int tether_policy_load(const char *path, struct tether_policy *p, char *err,
+TETHER_EXTERN TETHER_NODISCARD int tether_policy_load(const char *path, struct tether_policy *p, char *err,
                                      size_t err_len);
 /* "naive", "default", or a file path. */
-TETHER_EXTERN int tether_policy_named(const char *name_or_path, struct tether_policy *p,
+TETHER_EXTERN TETHER_NODISCARD int tether_policy_named(const char *name_or_path, struct tether_policy *p,
                                       char *err, size_t err_len);
 
 /* Pure decisions, exposed so users and tests can see exactly what the client will do. */

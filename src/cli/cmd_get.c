@@ -144,9 +144,9 @@ static void get_trace_failure(const struct tether_failure *fl)
     }
 }
 
-static void get_on_event(const struct tether_event *ev, void *data)
+static void get_on_event(tether_client *c, const struct tether_event *ev)
 {
-    (void)data;
+    (void)c;
     const char *origin = ev->origin ? ev->origin : "?";
     const char *reason = ev->reason && ev->reason[0] ? ev->reason : NULL;
     switch (ev->type) {
@@ -233,11 +233,11 @@ static void get_trace_response(const tether_fetch *f)
         return;
     }
     fprintf(stderr, "< %d %s\n", status, tether_http_reason(status));
-    size_t n = tether_fetch_header_count(f);
+    size_t n = tether_fetch_field_count(f);
     for (size_t i = 0; i < n; i++) {
         const char *name;
         const char *value;
-        if (tether_fetch_header_at(f, i, &name, &value)) {
+        if (tether_fetch_field(f, i, &name, &value)) {
             fprintf(stderr, "< %s: %s\n", name, value);
         }
     }
@@ -328,11 +328,11 @@ static int get_open_output(struct get_ctx *g)
 static json_t *get_headers_json(const tether_fetch *f)
 {
     json_t *h = json_object();
-    size_t n = tether_fetch_header_count(f);
+    size_t n = tether_fetch_field_count(f);
     for (size_t i = 0; h && i < n; i++) {
         const char *name;
         const char *value;
-        if (!tether_fetch_header_at(f, i, &name, &value)) {
+        if (!tether_fetch_field(f, i, &name, &value)) {
             continue;
         }
         char key[256];
@@ -463,25 +463,31 @@ static int get_run(struct get_ctx *g)
     g->progress = !g->verbose && !g->silent && !g->ff.json && !body_on_tty && isatty(STDERR_FILENO);
 
     tether_client *client = NULL;
+    char why[512];
+    why[0] = '\0';
+    o.data = g;
+    o.errbuf = why;
+    o.errbuf_len = sizeof(why);
     int rv = tether_client_new_blocking(&o, &client);
     if (rv != 0) {
-        if (rv == TETHER_EINVAL && g->ff.ca_file) {
-            rc = args_error(GET_CMD, "cannot use --cacert '%s' (not a PEM certificate file)",
-                            g->ff.ca_file);
+        if (rv == TETHER_EINVAL) {
+            rc = args_error(GET_CMD, "%s", why[0] ? why : tether_strerror(rv));
         } else {
             fprintf(stderr, "tether get: cannot create the client: %s\n", tether_strerror(rv));
-            rc = rv == TETHER_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+            rc = CLI_EXIT_FAILED;
         }
         goto out;
     }
     if (g->verbose) {
-        tether_client_on_event(client, get_on_event, g);
+        tether_client_on_event(client, get_on_event);
     }
     struct tether_fetch_options fo;
     memset(&fo, 0, sizeof(fo));
     fetch_flags_request(&g->ff, &fo);
     fo.on_body = get_on_body;
     fo.data = g;
+    fo.errbuf = why;
+    fo.errbuf_len = sizeof(why);
     if (g->verbose) {
         get_trace_request(g, &fo, &o);
     }
@@ -493,15 +499,12 @@ static int get_run(struct get_ctx *g)
     }
     if (rv != 0) {
         if (rv == TETHER_EINVAL) {
-            rc = args_error(GET_CMD,
-                            "invalid request: the client refused URL '%s', method '%s' "
-                            "or a header",
-                            g->ff.url, fo.method);
+            rc = args_error(GET_CMD, "%s", why[0] ? why : tether_strerror(rv));
         } else {
             fprintf(stderr, "tether get: %s\n", tether_strerror(rv));
             rc = CLI_EXIT_FAILED;
         }
-        tether_client_free_blocking(client);
+        tether_client_close_blocking(client);
         goto out;
     }
     if (g->out && fflush(g->out) != 0 && !g->write_errno) {
@@ -526,7 +529,7 @@ static int get_run(struct get_ctx *g)
     const struct tether_failure *fl = tether_fetch_failure(f);
     bool failed_empty = fl && fl->code != 0 && g->body_bytes == 0;
     tether_fetch_free(f);
-    tether_client_free_blocking(client);
+    tether_client_close_blocking(client);
     if (g->created && failed_empty) {
         /* Like curl: a request that produced nothing leaves no file behind. */
         fclose(g->out);

@@ -92,6 +92,7 @@ struct load_worker {
 
 struct load_run {
     struct fetch_flags ff;
+    char why[512]; /* the library's reason when it refuses the client or a request */
     uint64_t requests;
     bool requests_set;
     uint64_t duration_ms;
@@ -247,8 +248,9 @@ static bool load_on_body(tether_fetch *f, const char *data, size_t len)
     return true;
 }
 
-static void load_on_done(tether_fetch *f)
+static void load_on_done(tether_fetch *f, int status)
 {
+    (void)status;
     struct load_worker *w = tether_fetch_get_data(f);
     struct load_run *r = w->run;
     double ms = (double)(uv_hrtime() - w->start_ns) / 1e6;
@@ -277,6 +279,8 @@ static void load_fire(struct load_worker *w)
         fo.idempotency_key = w->key;
     }
     fo.data = w;
+    fo.errbuf = r->why;
+    fo.errbuf_len = sizeof(r->why);
     w->start_ns = uv_hrtime();
     tether_fetch *f = NULL;
     int rv = tether_client_fetch(r->client, &fo, load_on_done, &f);
@@ -287,10 +291,7 @@ static void load_fire(struct load_worker *w)
     /* The client refused to start the request: the same request would be refused every
      * time, so the run ends here. */
     if (rv == TETHER_EINVAL) {
-        r->fatal_rc = args_error(LOAD_CMD,
-                                 "invalid request: the client refused URL '%s', method '%s' "
-                                 "or a header",
-                                 r->ff.url, fo.method);
+        r->fatal_rc = args_error(LOAD_CMD, "%s", r->why[0] ? r->why : tether_strerror(rv));
     } else {
         fprintf(stderr, "tether load: cannot start a request: %s\n", tether_strerror(rv));
         r->fatal_rc = CLI_EXIT_FAILED;
@@ -453,14 +454,15 @@ static int load_run(struct load_run *r)
         return CLI_EXIT_FAILED;
     }
     r->loop = uv_default_loop();
+    o.errbuf = r->why;
+    o.errbuf_len = sizeof(r->why);
     int rv = tether_client_new(r->loop, &o, &r->client);
     if (rv != 0) {
-        if (rv == TETHER_EINVAL && r->ff.ca_file) {
-            rc = args_error(LOAD_CMD, "cannot use --cacert '%s' (not a PEM certificate file)",
-                            r->ff.ca_file);
+        if (rv == TETHER_EINVAL) {
+            rc = args_error(LOAD_CMD, "%s", r->why[0] ? r->why : tether_strerror(rv));
         } else {
             fprintf(stderr, "tether load: cannot create the client: %s\n", tether_strerror(rv));
-            rc = rv == TETHER_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+            rc = CLI_EXIT_FAILED;
         }
         load_loop_close(r->loop);
         return rc;

@@ -424,18 +424,6 @@ static int serve_parse(int argc, char **argv, struct serve_flags *f)
     return 0;
 }
 
-/* Checks a TLS file can be opened, so the error names the file and the reason. */
-static int serve_check_readable(const char *flag, const char *path)
-{
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        return args_error(SERVE_CMD, "cannot read %s '%s': %s", flag, path,
-                          uv_strerror(uv_translate_sys_error(errno)));
-    }
-    fclose(fp);
-    return 0;
-}
-
 static int serve_setup_root(struct serve_ctx *ctx, const char *root)
 {
     struct stat st;
@@ -479,7 +467,7 @@ static void serve_on_closed(void *data)
 
 static void serve_on_shutdown(tether_server *srv)
 {
-    tether_server_close(srv, serve_on_closed);
+    tether_server_close(srv, serve_on_closed, tether_server_get_data(srv));
 }
 
 static void serve_on_signal(uv_signal_t *s, int signum)
@@ -494,19 +482,14 @@ static void serve_on_signal(uv_signal_t *s, int signum)
     tether_server_shutdown(ctx->srv, serve_on_shutdown);
 }
 
-static int serve_start_error(const struct serve_flags *f, int rv)
+/* The library names the cause (a TLS file, the address in use); bad input is a usage error. */
+static int serve_start_error(int rv, const char *why)
 {
-    const struct tether_server_options *o = &f->o;
-    if (rv == TETHER_EINVAL && o->tls_cert_file) {
-        return args_error(SERVE_CMD,
-                          "cannot use TLS certificate '%s' with key '%s' (not PEM, or the key "
-                          "does not match)",
-                          o->tls_cert_file, o->tls_key_file);
+    if (rv == TETHER_EINVAL) {
+        return args_error(SERVE_CMD, "%s", why[0] ? why : tether_strerror(rv));
     }
-    fprintf(stderr, "tether serve: cannot listen on %s%s%s:%u: %s\n", f->listen.ipv6 ? "[" : "",
-            f->listen.host, f->listen.ipv6 ? "]" : "", (unsigned)f->listen.port,
-            tether_strerror(rv));
-    return rv == TETHER_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+    fprintf(stderr, "tether serve: %s\n", why[0] ? why : tether_strerror(rv));
+    return CLI_EXIT_FAILED;
 }
 
 static void serve_walk_close(uv_handle_t *h, void *arg)
@@ -537,11 +520,6 @@ int cmd_serve(int argc, char **argv)
         fputs(cmd_serve_usage, stdout);
         return CLI_EXIT_OK;
     }
-    if (f.o.tls_cert_file && ((rc = serve_check_readable("--tls-cert", f.o.tls_cert_file)) ||
-                              (rc = serve_check_readable("--tls-key", f.o.tls_key_file)))) {
-        return rc;
-    }
-
     struct serve_ctx ctx;
     memset(&ctx, 0, sizeof(ctx));
     ctx.status = f.status;
@@ -573,10 +551,13 @@ int cmd_serve(int argc, char **argv)
     f.o.port = f.listen.port;
     f.o.on_request = serve_on_request;
     f.o.data = &ctx;
+    char why[512];
+    why[0] = '\0';
+    f.o.errbuf = why;
+    f.o.errbuf_len = sizeof(why);
     int rv = tether_server_new(loop, &f.o, &ctx.srv);
     if (rv != 0) {
-        rc = serve_start_error(&f, rv);
-        uv_run(loop, UV_RUN_DEFAULT); /* lets the failed server release its handles */
+        rc = serve_start_error(rv, why);
         serve_loop_close(loop);
         serve_stats_free(ctx.stats);
         free(ctx.root);

@@ -224,8 +224,9 @@ static void demo_record(struct demo_worker *w, bool ok, const char *msg, double 
     }
 }
 
-static void demo_on_done(tether_fetch *f)
+static void demo_on_done(tether_fetch *f, int status)
 {
+    (void)status;
     struct demo_worker *w = tether_fetch_get_data(f);
     struct demo_scen *sc = w->lane->sc;
     if (!w->busy) {
@@ -356,7 +357,7 @@ static void demo_teardown(struct demo_scen *sc)
         for (unsigned k = 0; k < DEMO_MAX_WORKERS; k++) {
             if (l->servers[k]) {
                 sc->pending_closes++;
-                tether_server_close(l->servers[k], demo_on_server_closed);
+                tether_server_close(l->servers[k], demo_on_server_closed, l);
                 l->servers[k] = NULL;
             }
         }

@@ -133,15 +133,26 @@ void tt__client_emit(struct tether_client *c, const struct tether_event *ev)
         tt__debug_event(c, ev);
     }
     if (c->on_event) {
-        c->on_event(ev, c->event_data);
+        c->on_event(c, ev);
     }
 }
 
-void tether_client_on_event(tether_client *c, tether_event_cb cb, void *data)
+void tether_client_on_event(tether_client *c, tether_event_cb cb)
 {
     if (c) {
         c->on_event = cb;
-        c->event_data = data;
+    }
+}
+
+void *tether_client_get_data(const tether_client *c)
+{
+    return c ? c->data : NULL;
+}
+
+void tether_client_set_data(tether_client *c, void *data)
+{
+    if (c) {
+        c->data = data;
     }
 }
 
@@ -167,15 +178,21 @@ static bool client_policy_ok(const struct tether_policy *p)
 
 int tether_client_new(uv_loop_t *loop, const struct tether_client_options *o, tether_client **out)
 {
-    if (!loop || !o || !out || !client_policy_ok(&o->policy)) {
+    if (!loop || !o || !out) {
         return TETHER_EINVAL;
     }
     *out = NULL;
+    if (!client_policy_ok(&o->policy)) {
+        tt__errbuf_set(o->errbuf, o->errbuf_len,
+                       "invalid policy (nretry_statuses, budget or jitter out of range)");
+        return TETHER_EINVAL;
+    }
     struct tether_client *c = tt__calloc(1, sizeof(*c));
     if (!c) {
         return TETHER_ENOMEM;
     }
     c->loop = loop;
+    c->data = o->data;
     c->policy = o->policy;
     c->insecure = o->insecure;
     tt__list_init(&c->origins);
@@ -199,14 +216,17 @@ int tether_client_new(uv_loop_t *loop, const struct tether_client_options *o, te
         rv = c->user_agent ? 0 : TETHER_ENOMEM;
     }
     if (rv == 0 && !tt__h1_is_field_value(c->user_agent, strlen(c->user_agent))) {
+        tt__errbuf_set(o->errbuf, o->errbuf_len, "invalid user_agent: control bytes");
         rv = TETHER_EINVAL;
     }
     /* A CA file or `insecure` is a promise about HTTPS: check it now, not on the first
      * request. The system store loads lazily, on the first https:// fetch. */
     if (rv == 0 && (o->ca_file || o->insecure)) {
         char detail[256];
+        detail[0] = '\0';
         rv = tt__tls_ctx_new_client(c->ca_file, c->insecure, &c->tls, detail, sizeof(detail));
         if (rv != 0 && rv != TETHER_ENOMEM) {
+            tt__errbuf_set(o->errbuf, o->errbuf_len, "%s", detail[0] ? detail : "TLS setup failed");
             rv = TETHER_EINVAL;
         }
     }
@@ -226,11 +246,8 @@ int tether_client_new(uv_loop_t *loop, const struct tether_client_options *o, te
     return 0;
 }
 
-void tether_client_close(tether_client *c, tether_client_close_cb cb, void *data)
+static void client_close_async(tether_client *c, tether_client_close_cb cb, void *data)
 {
-    if (!c || c->closing) {
-        return;
-    }
     c->closing = true;
     c->close_cb = cb;
     c->close_data = data;
@@ -245,10 +262,67 @@ void tether_client_close(tether_client *c, tether_client_close_cb cb, void *data
      * and the idle handle; the last release frees the client. */
     (void)uv_check_start(&c->check, client_check_cb);
     (void)uv_idle_start(&c->idle, client_idle_cb);
-    c->live--;
+    c->live--; /* handles are still open: this never finalizes, so `cb` waits for a turn */
 }
 
 /* ---- blocking use ---- */
+
+/* The state of one blocking call, on its caller's stack: what a callback inside the run may
+ * ask for (a close) is done once the run is over. */
+struct tt__client_run {
+    uv_loop_t *loop;
+    bool fetch_done;
+    bool close_asked;
+    bool closed;
+    tether_client_close_cb close_cb;
+    void *close_data;
+};
+
+static void client_run_closed(void *data)
+{
+    ((struct tt__client_run *)data)->closed = true;
+}
+
+/* Closes a blocking client and its loop now; `c` is gone afterwards. */
+static void client_close_blocking_now(struct tether_client *c, tether_client_close_cb cb,
+                                      void *data)
+{
+    struct tt__client_run run = {.loop = c->own_loop};
+    struct tt__sigpipe sp;
+    tt__sigpipe_block(&sp);
+    client_close_async(c, client_run_closed, &run);
+    while (!run.closed) {
+        (void)uv_run(run.loop, UV_RUN_ONCE);
+    }
+    /* Handles of fetch timers and connections are all closed before the client is freed. */
+    (void)uv_run(run.loop, UV_RUN_NOWAIT);
+    (void)uv_loop_close(run.loop);
+    tt__free(run.loop);
+    tt__sigpipe_restore(&sp);
+    if (cb) {
+        cb(data);
+    }
+}
+
+void tether_client_close(tether_client *c, tether_client_close_cb cb, void *data)
+{
+    if (!c || c->closing) {
+        return;
+    }
+    if (!c->own_loop) {
+        client_close_async(c, cb, data);
+    } else if (c->run) {
+        /* From a callback inside tether_client_fetch_blocking: its loop is running, so the
+         * close starts now and that call completes it once its run is over. */
+        struct tt__client_run *run = c->run;
+        run->close_asked = true;
+        run->close_cb = cb;
+        run->close_data = data;
+        client_close_async(c, client_run_closed, run);
+    } else {
+        client_close_blocking_now(c, cb, data);
+    }
+}
 
 int tether_client_new_blocking(const struct tether_client_options *o, tether_client **out)
 {
@@ -262,6 +336,7 @@ int tether_client_new_blocking(const struct tether_client_options *o, tether_cli
     int r = uv_loop_init(loop);
     if (r != 0) {
         tt__free(loop);
+        tt__errbuf_set(o->errbuf, o->errbuf_len, "uv_loop_init: %s", uv_strerror(r));
         return tt__err_from_uv(r);
     }
     int rv = tether_client_new(loop, o, out);
@@ -274,8 +349,9 @@ int tether_client_new_blocking(const struct tether_client_options *o, tether_cli
     return 0;
 }
 
-static void client_blocking_done(tether_fetch *f)
+static void client_blocking_done(tether_fetch *f, int status)
 {
+    (void)status;
     *f->blocking_done = true;
     f->blocking_done = NULL;
 }
@@ -286,44 +362,53 @@ int tether_client_fetch_blocking(tether_client *c, const struct tether_fetch_opt
     if (out) {
         *out = NULL;
     }
-    if (!c || !o || !out || !c->own_loop) {
+    if (!c || !o || !out) {
         return TETHER_EINVAL;
     }
-    bool done = false;
+    if (!c->own_loop) {
+        tt__errbuf_set(o->errbuf, o->errbuf_len,
+                       "tether_client_fetch_blocking needs a client from tether_client_new_blocking");
+        return TETHER_EINVAL;
+    }
+    if (c->run) {
+        tt__errbuf_set(o->errbuf, o->errbuf_len,
+                       "tether_client_fetch_blocking called from inside its own callback");
+        return TETHER_EBUSY;
+    }
+    struct tt__client_run run = {.loop = c->own_loop};
     tether_fetch *f = NULL;
-    int rv = tether_client_fetch(c, o, client_blocking_done, &f);
+    c->run = &run;
+    int rv = tt__fetch_start(c, o, client_blocking_done, &f);
     if (rv != 0) {
+        c->run = NULL;
         return rv;
     }
-    f->blocking_done = &done;
-    while (!done) {
-        (void)uv_run(c->own_loop, UV_RUN_ONCE);
+    struct tt__sigpipe sp;
+    tt__sigpipe_block(&sp);
+    f->blocking_done = &run.fetch_done;
+    while (!run.fetch_done) {
+        (void)uv_run(run.loop, UV_RUN_ONCE);
+    }
+    if (run.close_asked) {
+        /* A callback closed the client: finish that now; `c` is gone afterwards. */
+        while (!run.closed) {
+            (void)uv_run(run.loop, UV_RUN_ONCE);
+        }
+        (void)uv_run(run.loop, UV_RUN_NOWAIT);
+        (void)uv_loop_close(run.loop);
+        tt__free(run.loop);
+    } else {
+        c->run = NULL;
+    }
+    tt__sigpipe_restore(&sp);
+    if (run.close_asked && run.close_cb) {
+        run.close_cb(run.close_data);
     }
     *out = f;
     return 0;
 }
 
-static void client_blocking_closed(void *data)
+void tether_client_close_blocking(tether_client *c)
 {
-    *(bool *)data = true;
-}
-
-void tether_client_free_blocking(tether_client *c)
-{
-    if (!c) {
-        return;
-    }
-    uv_loop_t *loop = c->own_loop;
-    if (!loop) {
-        return;
-    }
-    bool closed = false;
-    tether_client_close(c, client_blocking_closed, &closed);
-    while (!closed) {
-        (void)uv_run(loop, UV_RUN_ONCE);
-    }
-    /* Handles of fetch timers and connections are all closed before the client is freed. */
-    (void)uv_run(loop, UV_RUN_NOWAIT);
-    (void)uv_loop_close(loop);
-    tt__free(loop);
+    tether_client_close(c, NULL, NULL);
 }

@@ -72,9 +72,13 @@ struct tt__origin {
 
 enum tt__fetch_queue { TT__FQ_NONE = 0, TT__FQ_START, TT__FQ_WAIT, TT__FQ_DONE };
 
+struct tt__client_run; /* a blocking call in progress (client.c) */
+
 struct tether_client {
     uv_loop_t *loop;
     uv_loop_t *own_loop; /* blocking clients: the private loop */
+    struct tt__client_run *run; /* set while a blocking call runs that loop */
+    void *data;
     struct tether_policy policy;
     bool insecure;
     char *ca_file;
@@ -88,7 +92,6 @@ struct tether_client {
     struct tether_client_stats stats;
     struct ttx_rng rng;
     tether_event_cb on_event;
-    void *event_data;
     unsigned debug; /* TT__DEBUG_* from TETHER_DEBUG */
     unsigned live;  /* handles, connections and DNS requests still to be released */
     uint64_t next_conn_id;
@@ -212,6 +215,10 @@ void tt__pool_free_origins(struct tether_client *c);
 void tt__pool_idle_timer(struct tt__conn *c);
 
 /* ---- fetch.c: one logical request ---- */
+
+/* tether_client_fetch without the check for a blocking client (which uses it). */
+int tt__fetch_start(struct tether_client *c, const struct tether_fetch_options *o,
+                    tether_fetch_done_cb done, struct tether_fetch **out);
 
 enum tt__fetch_state {
     TT__FS_QUEUED = 0, /* waiting for the next loop turn or a connection slot */

@@ -7,12 +7,7 @@
 #include <string.h>
 
 #include "client/client_int.h"
-
-static bool debug_word(const char *w, size_t len, const char *lit)
-{
-    struct tt__h1_str s = {w, len};
-    return tt__h1_str_eq_nocase(s, lit);
-}
+#include "util/str.h"
 
 unsigned tt__debug_from_env(void)
 {
@@ -23,11 +18,11 @@ unsigned tt__debug_from_env(void)
     }
     while (*v) {
         size_t len = strcspn(v, ", ");
-        if (debug_word(v, len, "net") || debug_word(v, len, "pool")) {
+        if (ttx_mem_eq_nocase(v, len, "net") || ttx_mem_eq_nocase(v, len, "pool")) {
             mask |= TT__DEBUG_NET;
-        } else if (debug_word(v, len, "http")) {
+        } else if (ttx_mem_eq_nocase(v, len, "http")) {
             mask |= TT__DEBUG_HTTP;
-        } else if (debug_word(v, len, "*") || debug_word(v, len, "all")) {
+        } else if (ttx_mem_eq_nocase(v, len, "*") || ttx_mem_eq_nocase(v, len, "all")) {
             mask |= TT__DEBUG_NET | TT__DEBUG_HTTP;
         }
         v += len;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "client/client_int.h"
+#include "util/str.h"
 
 #define FETCH_DEFAULT_MAX_BODY (64u * 1024u * 1024u)
 /* Header storage for the final response: the parser's own head limit. */
@@ -22,12 +23,6 @@ static void fetch_copy(char *dst, size_t cap, const char *src)
 }
 
 /* ---- building the request ---- */
-
-static bool fetch_name_is(const char *a, const char *b)
-{
-    struct tt__h1_str s = {a, strlen(a)};
-    return tt__h1_str_eq_nocase(s, b);
-}
 
 static bool fetch_method_has_body(const char *m)
 {
@@ -61,17 +56,33 @@ static int fetch_build(struct tether_fetch *f, const struct tether_fetch_options
         const char *name = o->headers[i].name;
         const char *value = o->headers[i].value;
         if (!name || !value) {
+            tt__errbuf_set(o->errbuf, o->errbuf_len, "header %zu has no %s", i,
+                           name ? "value" : "name");
+            rv = TETHER_EINVAL;
+            goto out;
+        }
+        if (!tt__h1_is_token(name, strlen(name))) {
+            tt__errbuf_set(o->errbuf, o->errbuf_len, "invalid header name '%s': not a token",
+                           name);
+            rv = TETHER_EINVAL;
+            goto out;
+        }
+        if (!tt__h1_is_field_value(value, strlen(value))) {
+            tt__errbuf_set(o->errbuf, o->errbuf_len,
+                           "invalid value for header '%s': CR, LF or another control byte", name);
             rv = TETHER_EINVAL;
             goto out;
         }
         /* Framing belongs to the client: a user value could contradict the body it sends. */
-        if (fetch_name_is(name, "content-length") || fetch_name_is(name, "transfer-encoding")) {
+        if (ttx_str_eq_nocase(name, "content-length") || ttx_str_eq_nocase(name, "transfer-encoding")) {
+            tt__errbuf_set(o->errbuf, o->errbuf_len,
+                           "header '%s' is set by the client from the body it sends", name);
             rv = TETHER_EINVAL;
             goto out;
         }
-        has_host |= fetch_name_is(name, "host");
-        has_ua |= fetch_name_is(name, "user-agent");
-        if (fetch_name_is(name, "idempotency-key") || fetch_name_is(name, "x-idempotency-key")) {
+        has_host |= ttx_str_eq_nocase(name, "host");
+        has_ua |= ttx_str_eq_nocase(name, "user-agent");
+        if (ttx_str_eq_nocase(name, "idempotency-key") || ttx_str_eq_nocase(name, "x-idempotency-key")) {
             has_key_field = true;
         }
         fetch_field(&fields[n++], name, value);
@@ -140,14 +151,40 @@ int tether_client_fetch(tether_client *c, const struct tether_fetch_options *o,
     if (out) {
         *out = NULL;
     }
-    if (!c || !o || !o->url || !done) {
+    if (c && c->own_loop && o) {
+        /* Nobody runs a blocking client's loop between its calls: the fetch would hang. */
+        tt__errbuf_set(o->errbuf, o->errbuf_len,
+                       "a blocking client runs fetches with tether_client_fetch_blocking");
+        return TETHER_EINVAL;
+    }
+    return tt__fetch_start(c, o, done, out);
+}
+
+int tt__fetch_start(struct tether_client *c, const struct tether_fetch_options *o,
+                    tether_fetch_done_cb done, struct tether_fetch **out)
+{
+    if (out) {
+        *out = NULL;
+    }
+    if (!c || !o || !done) {
+        return TETHER_EINVAL;
+    }
+    if (!o->url) {
+        tt__errbuf_set(o->errbuf, o->errbuf_len, "no URL");
         return TETHER_EINVAL;
     }
     if (c->closing) {
+        tt__errbuf_set(o->errbuf, o->errbuf_len, "the client is closing");
         return TETHER_ECANCELED;
     }
     const char *method = o->method ? o->method : "GET";
-    if (!tt__h1_is_token(method, strlen(method)) || (o->body_len && !o->body)) {
+    if (!tt__h1_is_token(method, strlen(method))) {
+        tt__errbuf_set(o->errbuf, o->errbuf_len, "invalid method '%s': not an HTTP token",
+                       method);
+        return TETHER_EINVAL;
+    }
+    if (o->body_len && !o->body) {
+        tt__errbuf_set(o->errbuf, o->errbuf_len, "body_len %zu without a body", o->body_len);
         return TETHER_EINVAL;
     }
     struct tether_fetch *f = tt__calloc(1, sizeof(*f));
@@ -162,7 +199,7 @@ int tether_client_fetch(tether_client *c, const struct tether_fetch_options *o,
     f->max_body_bytes = o->max_body_bytes ? o->max_body_bytes : FETCH_DEFAULT_MAX_BODY;
     tt__buf_init(&f->body, f->max_body_bytes);
     f->method = tt__strndup(method, strlen(method));
-    int rv = f->method ? tt__url_parse(o->url, &f->url, NULL, 0) : TETHER_ENOMEM;
+    int rv = f->method ? tt__url_parse(o->url, &f->url, o->errbuf, o->errbuf_len) : TETHER_ENOMEM;
     if (rv == 0) {
         rv = fetch_build(f, o, c->user_agent);
     }
@@ -763,7 +800,7 @@ void tt__fetch_run_done(struct tether_fetch *f)
         return;
     }
     f->done_ran = true;
-    f->done(f); /* may call tether_fetch_free */
+    f->done(f, f->failure.code); /* may call tether_fetch_free */
 }
 
 void tether_fetch_cancel(tether_fetch *f)

@@ -3,12 +3,7 @@
 #include <string.h>
 
 #include "client/client_int.h"
-
-static bool outcome_name_is(const char *a, const char *b)
-{
-    struct tt__h1_str s = {a, strlen(a)};
-    return tt__h1_str_eq_nocase(s, b);
-}
+#include "util/str.h"
 
 void *tether_fetch_get_data(const tether_fetch *f)
 {
@@ -20,12 +15,12 @@ int tether_fetch_status(const tether_fetch *f)
     return f ? f->status : 0;
 }
 
-size_t tether_fetch_header_count(const tether_fetch *f)
+size_t tether_fetch_field_count(const tether_fetch *f)
 {
     return f ? f->nheaders : 0;
 }
 
-bool tether_fetch_header_at(const tether_fetch *f, size_t i, const char **name, const char **value)
+bool tether_fetch_field(const tether_fetch *f, size_t i, const char **name, const char **value)
 {
     if (!f || i >= f->nheaders) {
         return false;
@@ -46,7 +41,7 @@ const char *tether_fetch_header(const tether_fetch *f, const char *name)
     }
     for (size_t i = 0; i < f->nheaders; i++) {
         const char *n = f->head_store.data + f->header_offsets[2 * i];
-        if (outcome_name_is(n, name)) {
+        if (ttx_str_eq_nocase(n, name)) {
             return f->head_store.data + f->header_offsets[2 * i + 1];
         }
     }

@@ -2,6 +2,7 @@
 /* The error table, Node-style messages, and the one place errno, libuv, getaddrinfo and OpenSSL
  * errors are mapped to tether codes. */
 #include <errno.h>
+#include <stdarg.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,20 @@
 const char *tether_version(void)
 {
     return TETHER_VERSION_STRING;
+}
+
+void tt__errbuf_set(char *buf, size_t len, const char *fmt, ...)
+{
+    if (!buf || len == 0) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        buf[0] = '\0';
+    }
 }
 
 const char *tether_err_name(int code)
@@ -287,6 +302,34 @@ int tt__err_from_ssl(int ssl_error, int sys_errno, char *detail, size_t detail_l
         }
     }
     return TETHER_ETLS;
+}
+
+void tt__ssl_reason(char *buf, size_t len)
+{
+    unsigned long first = 0;
+    unsigned long e;
+    while ((e = ERR_get_error()) != 0) {
+        if (!first) {
+            first = e; /* the root cause; later entries are the layers that passed it up */
+        }
+    }
+    if (!buf || len == 0) {
+        return;
+    }
+    const char *reason = NULL;
+    if (first && ERR_SYSTEM_ERROR(first)) {
+        /* A failed open() or read(): the errno is the reason ("no such file or directory"). */
+        reason = uv_strerror(uv_translate_sys_error(ERR_GET_REASON(first)));
+    } else if (first) {
+        reason = ERR_reason_error_string(first);
+    }
+    if (reason) {
+        (void)snprintf(buf, len, "%s", reason);
+    } else if (first) {
+        ERR_error_string_n(first, buf, len);
+    } else {
+        (void)snprintf(buf, len, "unknown error");
+    }
 }
 
 void tt__failure_from_uv(struct tether_failure *f, enum tether_syscall syscall, int uv_status)

@@ -59,21 +59,20 @@ static int tls_lib_init(void)
 }
 
 /* "what file: OpenSSL reason" into detail, draining the error queue. */
+/* "cannot load certificate 'c.pem': no start line (not PEM)": the file and OpenSSL's root
+ * cause, so a caller never has to guess. Drains the error queue either way. */
 static void tls_ctx_detail(char *detail, size_t detail_len, const char *what, const char *file)
 {
+    char reason[160];
+    tt__ssl_reason(reason, sizeof(reason));
     if (!detail || !detail_len) {
-        (void)tt__err_from_ssl(0, 0, NULL, 0);
         return;
     }
-    int n = snprintf(detail, detail_len, "%s%s%s: ", what, file ? " " : "", file ? file : "");
-    size_t used = n > 0 ? (size_t)n : 0;
-    if (used >= detail_len) {
-        (void)tt__err_from_ssl(0, 0, NULL, 0);
-        return;
-    }
-    (void)tt__err_from_ssl(0, 0, detail + used, detail_len - used);
-    if (detail[used] == '\0' && used >= 2) {
-        detail[used - 2] = '\0'; /* no reason queued: drop the ": " */
+    const char *hint = strcmp(reason, "no start line") == 0 ? " (not PEM)" : "";
+    if (file) {
+        (void)snprintf(detail, detail_len, "cannot load %s '%s': %s%s", what, file, reason, hint);
+    } else {
+        (void)snprintf(detail, detail_len, "cannot set up the %s: %s", what, reason);
     }
 }
 
@@ -130,9 +129,14 @@ int tt__tls_ctx_new_server(const char *cert_file, const char *key_file, struct t
         goto fail;
     }
     if (SSL_CTX_check_private_key(c->ctx) != 1) {
-        what = "private key does not match the certificate";
-        file = key_file;
-        goto fail;
+        tt__ssl_reason(NULL, 0);
+        if (detail && detail_len) {
+            (void)snprintf(detail, detail_len,
+                           "private key '%s' does not match certificate '%s'", key_file,
+                           cert_file);
+        }
+        tt__tls_ctx_free(c);
+        return TETHER_EINVAL;
     }
     *out = c;
     return 0;

@@ -169,7 +169,7 @@ usage bad-port "http://127.0.0.1:99999/" "http://127.0.0.1:99999/"
 usage bad-duration "5x" http://127.0.0.1:1/ --max-time 5x
 usage bad-connect "soon" http://127.0.0.1:1/ --connect-timeout soon
 usage bad-header "NoColonHere" http://127.0.0.1:1/ -H NoColonHere
-usage bad-header-name "Bad Name: v" http://127.0.0.1:1/ -H 'Bad Name: v'
+usage bad-header-name "Bad Name" http://127.0.0.1:1/ -H 'Bad Name: v'
 usage bad-policy "$tmp/no-such-policy.json" http://127.0.0.1:1/ --policy "$tmp/no-such-policy.json"
 echo '{"max_attempts": "lots"}' >"$tmp/bad-policy.json"
 usage bad-policy-file "$tmp/bad-policy.json" http://127.0.0.1:1/ --policy "$tmp/bad-policy.json"

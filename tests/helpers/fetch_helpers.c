@@ -7,10 +7,12 @@
 #include "loop.h"
 #include "test.h"
 
-static void ft_done(tether_fetch *f)
+static void ft_done(tether_fetch *f, int status)
 {
     struct ft_result *r = tether_fetch_get_data(f);
     const struct tether_failure *fl = tether_fetch_failure(f);
+    /* The callback's status is the failure record's code, whatever the outcome. */
+    assert_int_equal(status, fl->code);
     r->done = true;
     r->done_calls++;
     r->code = fl->code;
@@ -81,9 +83,9 @@ const char *ft_url(char *buf, size_t len, const char *scheme, uint16_t port, con
     return buf;
 }
 
-void ft_events_cb(const struct tether_event *ev, void *data)
+void ft_events_cb(tether_client *c, const struct tether_event *ev)
 {
-    struct ft_events *e = data;
+    struct ft_events *e = tether_client_get_data(c);
     unsigned t = (unsigned)ev->type;
     if (t < 16) {
         e->n[t]++;
@@ -106,4 +108,10 @@ void ft_close_client(uv_loop_t *loop, tether_client *c)
     bool closed = false;
     tether_client_close(c, ft_client_closed, &closed);
     tt_test_loop_run_until(loop, &closed, 5000);
+}
+
+void ft_watch_events(tether_client *c, struct ft_events *e)
+{
+    tether_client_set_data(c, e);
+    tether_client_on_event(c, ft_events_cb);
 }

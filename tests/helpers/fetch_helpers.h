@@ -41,14 +41,16 @@ void ft_get(uv_loop_t *loop, tether_client *c, const char *url, struct ft_result
 /* "http://127.0.0.1:<port><path>" into buf. */
 const char *ft_url(char *buf, size_t len, const char *scheme, uint16_t port, const char *path);
 
-/* Counts events by type; installed with tether_client_on_event(c, ft_events_cb, &counts). */
+/* Counts events by type into the client's data: ft_watch_events(c, &counts). */
 struct ft_events {
     unsigned n[16];
     uint64_t last_delay_ms;
     uint64_t last_idle_ms[16];
     char last_reason[16][128];
 };
-void ft_events_cb(const struct tether_event *ev, void *data);
+void ft_events_cb(tether_client *c, const struct tether_event *ev);
+/* tether_client_set_data(c, e) and tether_client_on_event(c, ft_events_cb). */
+void ft_watch_events(tether_client *c, struct ft_events *e);
 
 /* Closes the client and runs the loop until its close callback ran. */
 void ft_close_client(uv_loop_t *loop, tether_client *c);

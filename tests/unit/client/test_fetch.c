@@ -115,7 +115,7 @@ static void env_done(struct env *e)
         ft_close_client(&e->loop, e->client);
     }
     if (e->srv) {
-        tether_server_close(e->srv, NULL);
+        tether_server_close(e->srv, NULL, NULL);
     }
     if (e->ss) {
         ss_stop(e->ss);
@@ -278,8 +278,9 @@ static void test_interim_until_close_and_bad_head(void **state)
 
 /* ---- bad input ---- */
 
-static void never_done(tether_fetch *f)
+static void never_done(tether_fetch *f, int status)
 {
+    (void)status;
     (void)f;
     fail_msg("done ran for a refused fetch");
 }
@@ -345,7 +346,7 @@ static void test_connect_refused_is_retried(void **state)
     env_init(&e, &p);
     struct ft_events ev;
     memset(&ev, 0, sizeof(ev));
-    tether_client_on_event(e.client, ft_events_cb, &ev);
+    ft_watch_events(e.client, &ev);
     int hold;
     uint16_t port = dead_port(&hold);
     char url[128];
@@ -583,7 +584,7 @@ static void test_blocking(void **state)
     tether_fetch *f = NULL;
     o.url = "nope://x";
     ASSERT_ERR(tether_client_fetch_blocking(c, &o, &f), TETHER_EINVAL);
-    tether_client_free_blocking(c);
+    tether_client_close_blocking(c);
     srvfix_end(state);
 }
 
@@ -599,8 +600,9 @@ struct cancel_ctx {
     bool close_in_done;
 };
 
-static void cancel_done(tether_fetch *f)
+static void cancel_done(tether_fetch *f, int status)
 {
+    (void)status;
     struct cancel_ctx *x = tether_fetch_get_data(f);
     x->done++;
     if (tether_fetch_failure(f)->code == TETHER_ECANCELED) {
@@ -614,28 +616,29 @@ static void cancel_closed(void *data)
     ((struct cancel_ctx *)data)->closed = true;
 }
 
-static void close_from_done(tether_fetch *f)
+static void close_from_done(tether_fetch *f, int status)
 {
+    (void)status;
     struct cancel_ctx *x = tether_fetch_get_data(f);
-    cancel_done(f);
+    cancel_done(f, status);
     if (x->close_in_done) {
         x->close_in_done = false;
         tether_client_close(x->client, cancel_closed, x);
     }
 }
 
-static void cancel_on_event(const struct tether_event *ev, void *data)
+static void cancel_on_event(tether_client *c, const struct tether_event *ev)
 {
-    struct cancel_ctx *x = data;
+    struct cancel_ctx *x = tether_client_get_data(c);
     if (ev->type == TETHER_EVENT_CONN_NEW && x->victim && ev->fetch == x->victim) {
         tether_fetch_cancel(x->victim);
         x->victim = NULL;
     }
 }
 
-static void close_on_response(const struct tether_event *ev, void *data)
+static void close_on_response(tether_client *c, const struct tether_event *ev)
 {
-    struct cancel_ctx *x = data;
+    struct cancel_ctx *x = tether_client_get_data(c);
     if (ev->type == TETHER_EVENT_RESPONSE && !x->closed) {
         tether_client_close(x->client, cancel_closed, x);
     }
@@ -676,12 +679,13 @@ static void test_cancel_and_close(void **state)
     assert_int_equal(x.canceled, 1);
 
     /* Cancel from inside the event hook. */
-    tether_client_on_event(e.client, cancel_on_event, &x);
+    tether_client_set_data(e.client, &x);
+    tether_client_on_event(e.client, cancel_on_event);
     ASSERT_OK(tether_client_fetch(e.client, &o, cancel_done, &x.victim));
     tt_test_loop_run_for(&e.loop, 200);
     assert_int_equal(x.done, 2);
     assert_int_equal(x.canceled, 2);
-    tether_client_on_event(e.client, NULL, NULL);
+    tether_client_on_event(e.client, NULL);
 
     /* Cancel from inside on_body. */
     o.on_body = cancel_in_body;
@@ -712,7 +716,8 @@ static void test_cancel_and_close(void **state)
     x.client = e.client;
     x.closed = false;
     unsigned canceled_before = x.canceled;
-    tether_client_on_event(e.client, close_on_response, &x);
+    tether_client_set_data(e.client, &x);
+    tether_client_on_event(e.client, close_on_response);
     ASSERT_OK(tether_client_fetch(e.client, &o, cancel_done, NULL));
     tt_test_loop_run_until(&e.loop, &x.closed, 5000);
     assert_int_equal(x.done, 7);

@@ -71,7 +71,7 @@ static void env_client(struct env *e, const struct tether_policy *p)
     }
     ASSERT_OK(tether_client_new(&e->loop, &co, &e->client));
     memset(&e->ev, 0, sizeof(e->ev));
-    tether_client_on_event(e->client, ft_events_cb, &e->ev);
+    ft_watch_events(e->client, &e->ev);
 }
 
 static void env_init(struct env *e, const struct tether_policy *p)
@@ -104,7 +104,7 @@ static void env_done(struct env *e)
         ft_close_client(&e->loop, e->client);
     }
     if (e->srv) {
-        tether_server_close(e->srv, NULL);
+        tether_server_close(e->srv, NULL, NULL);
     }
     if (e->ss) {
         ss_stop(e->ss);
@@ -339,9 +339,9 @@ static void hook_closed(void *data)
     ((struct hook_close *)data)->closed = true;
 }
 
-static void close_on_stale(const struct tether_event *ev, void *data)
+static void close_on_stale(tether_client *c, const struct tether_event *ev)
 {
-    struct hook_close *h = data;
+    struct hook_close *h = tether_client_get_data(c);
     if (ev->type == TETHER_EVENT_CONN_STALE && h->stale++ == 0) {
         tether_client_close(h->client, hook_closed, h);
     }
@@ -360,7 +360,8 @@ static void test_close_from_stale_hook(void **state)
     ft_get(&e.loop, e.client, e.url, &r);
     tt_test_loop_run_for(&e.loop, 400);
     struct hook_close h = {e.client, false, 0};
-    tether_client_on_event(e.client, close_on_stale, &h);
+    tether_client_set_data(e.client, &h);
+    tether_client_on_event(e.client, close_on_stale);
     struct tether_fetch_options o;
     memset(&o, 0, sizeof(o));
     o.url = e.url;

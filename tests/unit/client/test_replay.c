@@ -31,7 +31,7 @@ static void env_init(struct env *e, const struct tether_policy *p, ss_request_cb
         co.policy = *p;
     }
     ASSERT_OK(tether_client_new(&e->loop, &co, &e->client));
-    tether_client_on_event(e->client, ft_events_cb, &e->ev);
+    ft_watch_events(e->client, &e->ev);
     assert_int_equal(ss_start(&e->loop, script, NULL, &e->ss), 0);
     (void)ft_url(e->url, sizeof(e->url), "http", ss_port(e->ss), "/");
 }

@@ -59,7 +59,7 @@ static void env_init(struct env *e, const struct tether_policy *p, struct script
         co.policy = *p;
     }
     ASSERT_OK(tether_client_new(&e->loop, &co, &e->client));
-    tether_client_on_event(e->client, ft_events_cb, &e->ev);
+    ft_watch_events(e->client, &e->ev);
     assert_int_equal(ss_start(&e->loop, script_cb, s, &e->ss), 0);
     (void)ft_url(e->url, sizeof(e->url), "http", ss_port(e->ss), "/");
 }
@@ -210,7 +210,7 @@ static void test_mid_body_reset_restarts_collected(void **state)
     tether_client_options_init(&co);
     co.policy = p;
     ASSERT_OK(tether_client_new(&e.loop, &co, &e.client));
-    tether_client_on_event(e.client, ft_events_cb, &e.ev);
+    ft_watch_events(e.client, &e.ev);
     assert_int_equal(ss_start(&e.loop, script_cut_body, NULL, &e.ss), 0);
     (void)ft_url(e.url, sizeof(e.url), "http", ss_port(e.ss), "/");
     /* A collected body never reached the user: the GET starts over and the caller sees only
@@ -226,7 +226,7 @@ static void test_mid_body_reset_restarts_collected(void **state)
     memset(&e, 0, sizeof(e));
     assert_int_equal(uv_loop_init(&e.loop), 0);
     ASSERT_OK(tether_client_new(&e.loop, &co, &e.client));
-    tether_client_on_event(e.client, ft_events_cb, &e.ev);
+    ft_watch_events(e.client, &e.ev);
     assert_int_equal(ss_start(&e.loop, script_cut_body, NULL, &e.ss), 0);
     (void)ft_url(e.url, sizeof(e.url), "http", ss_port(e.ss), "/");
     struct tether_fetch_options o;
