@@ -371,17 +371,10 @@ void tt__fetch_conn_ready(struct tether_fetch *f, struct tt__conn *c)
 static enum tether_retry_safety fetch_retry_safety(const struct tether_fetch *f,
                                                    const struct tether_failure *fail)
 {
-    if (tether_failure_classify(fail) == TETHER_CLASS_NEVER_SENT) {
-        return TETHER_RETRY_SAFE_YES;
-    }
-    if (!f->replayable) {
-        return TETHER_RETRY_SAFE_NO;
-    }
-    return (tether_method_is_idempotent(f->method) || f->has_key) ? TETHER_RETRY_SAFE_YES
-                                                                  : TETHER_RETRY_SAFE_NO;
+    return tt__retry_safety(f->method, f->has_key, f->replayable, fail);
 }
 
-/* Asks the policy whether to go again; fills `d`. */
+/* Asks the policy whether to go again with every fact it needs; fills `d`. */
 static void fetch_decide(struct tether_fetch *f, const struct tether_failure *fail, int status,
                          struct tt__retry_decision *d)
 {
@@ -402,23 +395,19 @@ static void fetch_decide(struct tether_fetch *f, const struct tether_failure *fa
     in.now_ms = fetch_now(f);
     in.now_unix_ms = uv_gettimeofday(&tv) == 0 ? tv.tv_sec * 1000 + tv.tv_usec / 1000 : 0;
     in.deadline_at_ms = f->deadline_at_ms;
+    in.body_restartable = f->on_body == NULL;
+    in.request_rewindable = f->replayable;
     tt__retry_decide(&in, &c->rng, d);
     f->retry_after_ms = d->pushback_ms;
-    if (d->verdict == TT__RETRY_YES && !f->replayable && (!fail || fail->bytes_sent > 0)) {
-        /* The body was too large to keep for a second send. */
-        d->verdict = TT__RETRY_NO;
-    }
 }
 
-/* Applies the budget to a YES (unless `free_retry`); emits what ends retrying. Returns true to
- * retry. */
-static bool fetch_may_retry(struct tether_fetch *f, struct tt__retry_decision *d, int status,
-                            bool free_retry)
+/* Applies the budget to a YES that costs it; emits what ends retrying. Returns true to retry. */
+static bool fetch_may_retry(struct tether_fetch *f, struct tt__retry_decision *d, int status)
 {
     struct tether_client *c = f->client;
     switch (d->verdict) {
     case TT__RETRY_YES:
-        if (free_retry || tt__budget_withdraw(&f->origin->budget, fetch_now(f))) {
+        if (!d->costs_budget || tt__budget_withdraw(&f->origin->budget, fetch_now(f))) {
             return true;
         }
         c->stats.budget_exhausted++;
@@ -508,10 +497,8 @@ void tt__fetch_attempt_failed(struct tether_fetch *f, struct tether_failure *fai
 
     /* A replay is not a retry: the request provably did not run (or may safely run again),
      * it goes out at once on a new connection and costs no attempt or budget. */
-    bool rewindable = f->replayable || fail->bytes_sent == 0;
-    if (rewindable && !a->head_seen &&
-        tt__replay_allowed(&c->policy, f->method, f->has_key, reused, fail->bytes_sent,
-                           fail->bytes_received, fail->code, f->replays)) {
+    if (tt__replay_allowed(&c->policy, f->method, f->has_key, f->replayable, reused,
+                           fail->bytes_sent, fail->bytes_received, fail->code, f->replays)) {
         f->replays++;
         c->stats.replays++;
         char reason[320];
@@ -528,35 +515,12 @@ void tt__fetch_attempt_failed(struct tether_fetch *f, struct tether_failure *fai
         fetch_sleep(f, a->retry_delay_ms, f->status, a->retry_reason);
         return;
     }
-    /* Body bytes already handed to on_body cannot be taken back: only resume could help. */
-    if (f->on_body && a->head_seen) {
-        fetch_finish(f, fail->code);
-        return;
-    }
-    /* A body cut short while we were still collecting it never reached the user, so an
-     * idempotent request may start over from byte 0: client.md §6.5's "on 200, restart from 0
-     * and truncate the sink", where the sink is our own buffer. The policy is asked as if no
-     * response had arrived, so its idempotency, attempt, backoff and deadline rules apply, and
-     * the restart costs a retry and a budget token like any other. */
-    struct tether_failure ask = f->failure;
-    if (a->head_seen) {
-        ask.bytes_received = 0;
-        ask.phase = TETHER_PHASE_READ_BODY;
-    }
+    /* The policy judges a body cut short too: restarted from byte 0 when it was still being
+     * collected (client.md §6.5's "restart from 0 and truncate the sink", the sink being our
+     * own buffer), never once bytes reached on_body (only resume could help then). */
     struct tt__retry_decision d;
-    fetch_decide(f, &ask, 0, &d);
-    /* policy.md §9.2 item 7: a request that never left costs no attempt and no budget token;
-     * it is bounded by the deadline and the backoff instead. Without a deadline nothing else
-     * would bound it, so then max_attempts still applies, as it does when it is 1. */
-    bool never_sent = tether_failure_classify(&f->failure) == TETHER_CLASS_NEVER_SENT;
-    /* max_attempts 1 means "no retries at all", which a user asked for explicitly. */
-    bool free_retry = never_sent && f->deadline_at_ms != 0 && c->policy.max_attempts > 1;
-    if (free_retry && d.verdict == TT__RETRY_NO_ATTEMPTS) {
-        uint64_t now2 = fetch_now(f);
-        d.delay_ms = tt__backoff_delay(&c->policy, f->attempts, &c->rng);
-        d.verdict = now2 + d.delay_ms < f->deadline_at_ms ? TT__RETRY_YES : TT__RETRY_NO_DEADLINE;
-    }
-    if (fetch_may_retry(f, &d, 0, never_sent)) {
+    fetch_decide(f, &f->failure, a->head_seen ? f->status : 0, &d);
+    if (fetch_may_retry(f, &d, 0)) {
         /* The connection broke under the request: its pooled siblings share its path and
          * history (a proxy cutting long transfers, a draining peer), so the next attempt
          * dials, like a replay does. */
@@ -620,7 +584,7 @@ bool tt__fetch_on_head(struct tether_fetch *f, struct tt__conn *c, const struct 
     if (h->status >= 400) {
         struct tt__retry_decision d;
         fetch_decide(f, NULL, h->status, &d);
-        if (fetch_may_retry(f, &d, h->status, false)) {
+        if (fetch_may_retry(f, &d, h->status)) {
             /* Drain this answer quietly (keeping the connection when its framing allows) and
              * sleep once it is complete. */
             a->body_mode = TT__BODY_DISCARD;

@@ -78,8 +78,8 @@ static bool policy_is_connection_loss(int code)
 }
 
 bool tt__replay_allowed(const struct tether_policy *p, const char *method, bool has_key,
-                        bool reused, uint64_t bytes_sent, uint64_t bytes_received, int code,
-                        unsigned replays_so_far)
+                        bool request_rewindable, bool reused, uint64_t bytes_sent,
+                        uint64_t bytes_received, int code, unsigned replays_so_far)
 {
     if (p->max_replays == 0 || replays_so_far >= p->max_replays) {
         return false;
@@ -93,8 +93,22 @@ bool tt__replay_allowed(const struct tether_policy *p, const char *method, bool 
     if (bytes_sent == 0) {
         return true;
     }
-    /* Rule 11(b): it may have been delivered, so only a request that is safe to run twice.
-     * retry_non_idempotent deliberately does not apply here: a replay is silent, and a POST
-     * replayed silently is exactly what curl/curl#18417 objects to. */
-    return tether_method_is_idempotent(method) || has_key;
+    /* Rule 11(b): it may have been delivered, so only a request that is safe to run twice,
+     * and only if its body can be sent again. retry_non_idempotent deliberately does not apply
+     * here: a replay is silent, and a POST replayed silently is exactly what curl/curl#18417
+     * objects to. */
+    return request_rewindable && (tether_method_is_idempotent(method) || has_key);
+}
+
+enum tether_retry_safety tt__retry_safety(const char *method, bool has_key,
+                                          bool request_rewindable, const struct tether_failure *f)
+{
+    if (tether_failure_classify(f) == TETHER_CLASS_NEVER_SENT) {
+        return TETHER_RETRY_SAFE_YES;
+    }
+    if (!request_rewindable) {
+        return TETHER_RETRY_SAFE_NO;
+    }
+    return (tether_method_is_idempotent(method) || has_key) ? TETHER_RETRY_SAFE_YES
+                                                            : TETHER_RETRY_SAFE_NO;
 }

@@ -31,6 +31,9 @@ struct tt__retry_input {
     /* The response body is collected by the client (not yet handed to the user), so a body
      * cut short can be thrown away and the request repeated from the start. */
     bool body_restartable;
+    /* The client still holds the whole request body (it fitted the replay buffer), so the
+     * request can be sent again after bytes of it went out. */
+    bool request_rewindable;
 };
 
 enum tt__retry_verdict {
@@ -45,23 +48,38 @@ struct tt__retry_decision {
     enum tt__retry_verdict verdict;
     uint64_t delay_ms;      /* max(backoff, pushback) when YES */
     uint64_t pushback_ms;   /* what the server asked for (0 = nothing) */
+    bool costs_budget;      /* a YES withdraws from the origin's retry budget */
     char reason[64];        /* "read ECONNRESET", "status 503", ... */
 };
 
-/* Order: not retryable (class, method, status) -> NO; pushback > max_pushback_ms -> NO_PUSHBACK;
- * now + max(backoff, pushback) >= deadline_at_ms -> NO_DEADLINE (delay_ms holds that wait);
- * attempts >= max_attempts -> NO_ATTEMPTS; else YES. Network failures count only when
- * tether_err_is_transient (or EEOF). X-RateLimit-Reset is read only on 429/403 and only when no
- * valid Retry-After came; an unparsable header counts as absent. `reason` is set in every case. */
+/* Order: not retryable (class, method, status, a request body no longer held) -> NO; pushback
+ * > max_pushback_ms -> NO_PUSHBACK; now + max(backoff, pushback) >= deadline_at_ms ->
+ * NO_DEADLINE (delay_ms holds that wait); attempts >= max_attempts -> NO_ATTEMPTS; else YES.
+ * Network failures count only when tether_err_is_transient (or EEOF). A failure with a status
+ * is a response cut short: a 2xx whose body is restartable starts over (idempotent requests
+ * only), any other status decides as if complete. X-RateLimit-Reset is read only on 429/403
+ * and only when no valid Retry-After came; an unparsable header counts as absent.
+ *
+ * A request that never left (TETHER_CLASS_NEVER_SENT) costs no budget token, and with a
+ * deadline and max_attempts > 1 no attempt either: the deadline and the backoff bound it
+ * (policy.md §9.2 item 7). Without a deadline nothing else would, so max_attempts applies, as
+ * it does when it is 1 ("no retries at all"). `reason` is set in every case. */
 void tt__retry_decide(const struct tt__retry_input *in, struct ttx_rng *rng,
                       struct tt__retry_decision *out);
 
 /* client.md §6.2 rule 11: replay on a fresh connection when the attempt ran on a reused
  * connection, received zero response bytes, and either sent zero request bytes (any method)
- * or the method is safe/idempotent or carries an Idempotency-Key; at most max_replays. */
+ * or the method is safe/idempotent or carries an Idempotency-Key and the request body is
+ * still held (`request_rewindable`); at most max_replays. */
 bool tt__replay_allowed(const struct tether_policy *p, const char *method, bool has_key,
-                        bool reused, uint64_t bytes_sent, uint64_t bytes_received, int code,
-                        unsigned replays_so_far);
+                        bool request_rewindable, bool reused, uint64_t bytes_sent,
+                        uint64_t bytes_received, int code, unsigned replays_so_far);
+
+/* Whether repeating the failed request could execute it twice (the failure record's
+ * retry_safe): YES when nothing reached the peer, else YES only for an idempotent method or an
+ * Idempotency-Key with the body still held. */
+enum tether_retry_safety tt__retry_safety(const char *method, bool has_key,
+                                          bool request_rewindable, const struct tether_failure *f);
 
 /* Finagle-style budget per origin: retries <= ratio * requests over the window, plus a floor
  * of min_retries_per_s. Deposits expire after the window. */

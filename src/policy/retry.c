@@ -101,11 +101,13 @@ void tt__retry_decide(const struct tt__retry_input *in, struct ttx_rng *rng,
     const struct tether_policy *p = in->policy;
     const struct tether_failure *f = in->failure;
     memset(out, 0, sizeof(*out));
+    out->costs_budget = true;
 
     /* retry_non_idempotent is the user saying "my POSTs are safe to repeat". */
     bool idempotent = tether_method_is_idempotent(in->method) || in->has_idempotency_key ||
                       p->retry_non_idempotent;
     enum tether_failure_class cls = tether_failure_classify(f);
+    bool never_sent = cls == TETHER_CLASS_NEVER_SENT;
     bool retryable;
     if (cls != TETHER_CLASS_NONE && !(cls == TETHER_CLASS_RESPONDED && in->status != 0)) {
         (void)tether_failure_message(f, out->reason, sizeof(out->reason));
@@ -123,15 +125,16 @@ void tt__retry_decide(const struct tt__retry_input *in, struct ttx_rng *rng,
             retryable = false;
             break;
         }
-    } else if (f && f->code != 0 && in->status >= 200 && in->status < 300 &&
-               in->body_restartable) {
-        /* A success cut short mid-body: for an idempotent request the server may run it again
-         * (RFC 9110 §9.2.2), and nothing has reached the user yet, so start over. Resuming
-         * with Range would save bytes; repeating is what is safe without a validator. */
+    } else if (f && f->code != 0 && in->status != 0) {
+        /* A response cut short mid-body. A success whose body nobody has seen yet starts over
+         * for an idempotent request (the server may run it again, RFC 9110 §9.2.2); resuming
+         * with Range would save bytes, repeating is what is safe without a validator. Any
+         * other status was judged when its head arrived: its cut body is final. */
         char msg[48];
         (void)tether_failure_message(f, msg, sizeof(msg));
-        snprintf(out->reason, sizeof(out->reason), "%s mid-body", msg);
-        retryable = idempotent && policy_network_retryable(f->code);
+        (void)snprintf(out->reason, sizeof(out->reason), "%s mid-body", msg);
+        retryable = in->status >= 200 && in->status < 300 && in->body_restartable &&
+                    idempotent && policy_network_retryable(f->code);
     } else {
         /* A response arrived (even if its body then failed): its status decides. */
         retryable = idempotent && policy_status_listed(p, in->status);
@@ -148,7 +151,9 @@ void tt__retry_decide(const struct tt__retry_input *in, struct ttx_rng *rng,
             (void)snprintf(out->reason, sizeof(out->reason), "status %d", in->status);
         }
     }
-    if (!retryable) {
+    /* Bytes of a body the client did not keep went out: it cannot be sent a second time. */
+    bool body_gone = !in->request_rewindable && (in->status != 0 || (f && f->bytes_sent > 0));
+    if (!retryable || body_gone) {
         out->verdict = TT__RETRY_NO;
         return;
     }
@@ -168,7 +173,10 @@ void tt__retry_decide(const struct tt__retry_input *in, struct ttx_rng *rng,
         out->verdict = TT__RETRY_NO_DEADLINE;
         return;
     }
-    if (in->attempts >= p->max_attempts) {
+    /* policy.md §9.2 item 7: nothing left, so nothing to pay for. */
+    out->costs_budget = !never_sent;
+    bool attempts_free = never_sent && in->deadline_at_ms != 0 && p->max_attempts > 1;
+    if (in->attempts >= p->max_attempts && !attempts_free) {
         out->verdict = TT__RETRY_NO_ATTEMPTS;
         out->delay_ms = 0;
         return;

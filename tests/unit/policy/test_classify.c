@@ -98,7 +98,7 @@ static void test_replay_truth_table(void **state)
                             bool loss = codes[c] == TETHER_ECONNRESET;
                             bool want = reused && !recv && loss && (!sent || safe);
                             bool got =
-                                tt__replay_allowed(&p, methods[m], key, reused, sent ? 100u : 0u,
+                                tt__replay_allowed(&p, methods[m], key, true, reused, sent ? 100u : 0u,
                                                    recv ? 1u : 0u, codes[c], 0);
                             if (got != want) {
                                 fail_msg("reused=%d recv=%d sent=%d %s key=%d %s: got %d", reused,
@@ -127,27 +127,27 @@ static void test_replay_codes_and_bounds(void **state)
     static const int other[] = {TETHER_ETIMEDOUT,  TETHER_ECONNREFUSED, TETHER_EHTTP,
                                 TETHER_ETRUNCATED, TETHER_ETLS,         0};
     for (size_t i = 0; i < sizeof(loss) / sizeof(loss[0]); i++) {
-        if (!tt__replay_allowed(&p, "GET", false, true, 50, 0, loss[i], 0)) {
+        if (!tt__replay_allowed(&p, "GET", false, true, true, 50, 0, loss[i], 0)) {
             fail_msg("%s should allow a replay", tether_err_name(loss[i]));
         }
     }
     for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
-        if (tt__replay_allowed(&p, "GET", false, true, 0, 0, other[i], 0)) {
+        if (tt__replay_allowed(&p, "GET", false, true, true, 0, 0, other[i], 0)) {
             fail_msg("%s should not allow a replay", tether_err_name(other[i]));
         }
     }
     /* At most max_replays (2). */
-    assert_true(tt__replay_allowed(&p, "GET", false, true, 0, 0, TETHER_ECONNRESET, 1));
-    assert_false(tt__replay_allowed(&p, "GET", false, true, 0, 0, TETHER_ECONNRESET, 2));
-    assert_false(tt__replay_allowed(&p, "GET", false, true, 0, 0, TETHER_ECONNRESET, 3));
+    assert_true(tt__replay_allowed(&p, "GET", false, true, true, 0, 0, TETHER_ECONNRESET, 1));
+    assert_false(tt__replay_allowed(&p, "GET", false, true, true, 0, 0, TETHER_ECONNRESET, 2));
+    assert_false(tt__replay_allowed(&p, "GET", false, true, true, 0, 0, TETHER_ECONNRESET, 3));
     p.max_replays = 0;
-    assert_false(tt__replay_allowed(&p, "GET", false, true, 0, 0, TETHER_ECONNRESET, 0));
+    assert_false(tt__replay_allowed(&p, "GET", false, true, true, 0, 0, TETHER_ECONNRESET, 0));
 
     /* retry_non_idempotent does not extend to silent replays of a sent POST. */
     tether_policy_defaults(&p);
     p.retry_non_idempotent = true;
-    assert_false(tt__replay_allowed(&p, "POST", false, true, 10, 0, TETHER_ECONNRESET, 0));
-    assert_true(tt__replay_allowed(&p, "POST", false, true, 0, 0, TETHER_EPIPE, 0));
+    assert_false(tt__replay_allowed(&p, "POST", false, true, true, 10, 0, TETHER_ECONNRESET, 0));
+    assert_true(tt__replay_allowed(&p, "POST", false, true, true, 0, 0, TETHER_EPIPE, 0));
 }
 
 int main(void)

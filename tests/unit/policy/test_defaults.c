@@ -87,7 +87,7 @@ static void test_naive(void **state)
 
     /* What the switches mean together: never retired, never replayed, never retried. */
     assert_true(tt__idle_budget_ms(&p, 5, 3000) == UINT64_MAX);
-    assert_false(tt__replay_allowed(&p, "GET", false, true, 0, 0, TETHER_ECONNRESET, 0));
+    assert_false(tt__replay_allowed(&p, "GET", false, true, true, 0, 0, TETHER_ECONNRESET, 0));
 }
 
 static void test_named(void **state)

@@ -29,6 +29,7 @@ static void setup(struct fixture *fx)
     fx->in.attempts = 1;
     fx->in.now_ms = 1000;
     fx->in.now_unix_ms = NOW_UNIX_MS;
+    fx->in.request_rewindable = true; /* the body fitted the replay buffer */
     ttx_rng_seed(&fx->rng, 7);
 }
 
@@ -164,11 +165,13 @@ static void test_statuses(void **state)
     setup(&fx);
     fx.in.status = 503;
     expect(&fx, TT__RETRY_YES, 100, 0, "status 503");
-    /* A status arrived and then the body failed: the status decides. */
+    /* A status arrived and then the body failed: the status was judged when its head came
+     * (the client drains a response it retries), so the cut body is final; a 200 restarts
+     * only when its body is restartable (test_mid_body_restart). */
     set_failure(&fx, TETHER_ECONNRESET, TETHER_SYSCALL_READ, TETHER_PHASE_READ_BODY, 120, 300);
-    expect(&fx, TT__RETRY_YES, 100, 0, "status 503");
+    expect(&fx, TT__RETRY_NO, 0, 0, "read ECONNRESET mid-body");
     fx.in.status = 200;
-    expect(&fx, TT__RETRY_NO, 0, 0, "status 200");
+    expect(&fx, TT__RETRY_NO, 0, 0, "read ECONNRESET mid-body");
 
     /* The list is the policy's. */
     setup(&fx);
@@ -363,13 +366,91 @@ static void test_mid_body_restart(void **state)
     fx.in.status = 200;
     fx.in.body_restartable = true;
     expect(&fx, TT__RETRY_YES, 100, 0, "read ECONNRESET mid-body");
-    fx.in.body_restartable = false;
-    expect(&fx, TT__RETRY_NO, 0, 0, "status 200");
+    fx.in.body_restartable = false; /* bytes already went to on_body */
+    expect(&fx, TT__RETRY_NO, 0, 0, "read ECONNRESET mid-body");
     fx.in.body_restartable = true;
     fx.in.method = "POST";
     expect(&fx, TT__RETRY_NO, 0, 0, "read ECONNRESET mid-body");
     fx.in.has_idempotency_key = true;
     expect(&fx, TT__RETRY_YES, 100, 0, "read ECONNRESET mid-body");
+    /* Any other status was judged when its head arrived: a cut body of it is final, even for
+     * a status the policy lists (it would be judged, and counted, twice). */
+    fx.in.method = "GET";
+    fx.in.status = 404;
+    expect(&fx, TT__RETRY_NO, 0, 0, "read ECONNRESET mid-body");
+    fx.in.status = 503;
+    expect(&fx, TT__RETRY_NO, 0, 0, "read ECONNRESET mid-body");
+}
+
+/* A request body larger than the replay buffer is not kept: once bytes of it went out (or a
+ * response came back), it cannot be sent again, whatever the method or status says. */
+static void test_request_body_not_held(void **state)
+{
+    (void)state;
+    struct fixture fx;
+    setup(&fx);
+    fx.in.method = "PUT";
+    fx.in.request_rewindable = false;
+    set_failure(&fx, TETHER_ECONNRESET, TETHER_SYSCALL_WRITE, TETHER_PHASE_WRITE, 4096, 0);
+    expect(&fx, TT__RETRY_NO, 0, 0, "write ECONNRESET");
+    /* Nothing left yet: the body is still unsent, so it can go. */
+    set_failure(&fx, TETHER_ECONNREFUSED, TETHER_SYSCALL_CONNECT, TETHER_PHASE_CONNECT, 0, 0);
+    expect(&fx, TT__RETRY_YES, 100, 0, "connect ECONNREFUSED 127.0.0.1:8080");
+    /* A listed status after the whole body went out. */
+    fx.in.failure = NULL;
+    fx.in.status = 503;
+    expect(&fx, TT__RETRY_NO, 0, 0, "status 503");
+    fx.in.request_rewindable = true;
+    expect(&fx, TT__RETRY_YES, 100, 0, "status 503");
+}
+
+/* policy.md §9.2 item 7: a request that never left costs no budget token, and with a deadline
+ * no attempt; without a deadline (or with max_attempts 1) the attempt limit still holds. */
+static void test_never_sent_is_free(void **state)
+{
+    (void)state;
+    struct fixture fx;
+    setup(&fx);
+    set_failure(&fx, TETHER_ECONNREFUSED, TETHER_SYSCALL_CONNECT, TETHER_PHASE_CONNECT, 0, 0);
+    fx.in.attempts = 3;
+    expect(&fx, TT__RETRY_NO_ATTEMPTS, 0, 0, "connect ECONNREFUSED 127.0.0.1:8080");
+    fx.in.deadline_at_ms = 60000;
+    expect(&fx, TT__RETRY_YES, 400, 0, "connect ECONNREFUSED 127.0.0.1:8080");
+    assert_false(fx.out.costs_budget);
+    fx.in.attempts = 30; /* the backoff is capped: the deadline is what ends it */
+    expect(&fx, TT__RETRY_YES, 20000, 0, "connect ECONNREFUSED 127.0.0.1:8080");
+    fx.in.now_ms = 45000;
+    expect(&fx, TT__RETRY_NO_DEADLINE, 20000, 0, "connect ECONNREFUSED 127.0.0.1:8080");
+    fx.in.now_ms = 1000;
+    fx.policy.max_attempts = 1;
+    expect(&fx, TT__RETRY_NO_ATTEMPTS, 0, 0, "connect ECONNREFUSED 127.0.0.1:8080");
+    /* Once a byte left, retries are paid for and counted. */
+    fx.policy.max_attempts = 3;
+    fx.in.attempts = 1;
+    set_failure(&fx, TETHER_ECONNRESET, TETHER_SYSCALL_READ, TETHER_PHASE_READ_HEADERS, 80, 0);
+    expect(&fx, TT__RETRY_YES, 100, 0, "read ECONNRESET");
+    assert_true(fx.out.costs_budget);
+    fx.in.attempts = 3;
+    expect(&fx, TT__RETRY_NO_ATTEMPTS, 0, 0, "read ECONNRESET");
+}
+
+static void test_retry_safety(void **state)
+{
+    (void)state;
+    struct tether_failure f;
+    tether_failure_init(&f);
+    f.code = TETHER_ECONNREFUSED;
+    f.syscall = TETHER_SYSCALL_CONNECT;
+    f.phase = TETHER_PHASE_CONNECT;
+    assert_int_equal(tt__retry_safety("POST", false, false, &f), TETHER_RETRY_SAFE_YES);
+    f.code = TETHER_ECONNRESET;
+    f.syscall = TETHER_SYSCALL_READ;
+    f.phase = TETHER_PHASE_READ_HEADERS;
+    f.bytes_sent = 10;
+    assert_int_equal(tt__retry_safety("POST", false, true, &f), TETHER_RETRY_SAFE_NO);
+    assert_int_equal(tt__retry_safety("POST", true, true, &f), TETHER_RETRY_SAFE_YES);
+    assert_int_equal(tt__retry_safety("GET", false, true, &f), TETHER_RETRY_SAFE_YES);
+    assert_int_equal(tt__retry_safety("PUT", false, false, &f), TETHER_RETRY_SAFE_NO);
 }
 
 int main(void)
@@ -378,7 +459,8 @@ int main(void)
         cmocka_unit_test(test_network_failures),  cmocka_unit_test(test_statuses),
         cmocka_unit_test(test_pushback),          cmocka_unit_test(test_deadline_and_attempts),
         cmocka_unit_test(test_full_jitter_delay),
-        cmocka_unit_test(test_mid_body_restart),
+        cmocka_unit_test(test_mid_body_restart),  cmocka_unit_test(test_request_body_not_held),
+        cmocka_unit_test(test_never_sent_is_free), cmocka_unit_test(test_retry_safety),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
