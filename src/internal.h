@@ -4,6 +4,7 @@
 #ifndef TETHER_INTERNAL_H
 #define TETHER_INTERNAL_H
 
+#include <assert.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -11,13 +12,6 @@
 
 #include "tether/common.h"
 #include "tether/error.h"
-
-/* File-local helpers that unit tests need to reach are `static` unless testing (STYLE §7). */
-#ifdef TETHER_UNITTESTS
-#define TETHER_UNITTEST
-#else
-#define TETHER_UNITTEST static
-#endif
 
 #define tt__container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 #define tt__countof(a) (sizeof(a) / sizeof((a)[0]))
@@ -42,6 +36,18 @@ static inline void tt__list_insert_tail(struct tt__list *head, struct tt__list *
     n->prev = head->prev;
     head->prev->next = n;
     head->prev = n;
+}
+/* Moves every node of `from` to the end of `to`, leaving `from` empty. */
+static inline void tt__list_splice(struct tt__list *to, struct tt__list *from)
+{
+    if (tt__list_empty(from)) {
+        return;
+    }
+    from->next->prev = to->prev;
+    to->prev->next = from->next;
+    from->prev->next = to;
+    to->prev = from->prev;
+    tt__list_init(from);
 }
 /* Safe on a node that is not in a list, if it was initialised. */
 static inline void tt__list_remove(struct tt__list *n)

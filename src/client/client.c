@@ -43,65 +43,33 @@ static void client_finalize(struct tether_client *c)
 
 void tt__client_release(struct tether_client *c)
 {
-    if (c->live > 0) {
-        c->live--;
-    }
+    assert(c->live > 0 && "a client resource was released twice");
+    c->live--;
     client_finalize(c);
-}
-
-static void client_handle_closed(uv_handle_t *h)
-{
-    tt__client_release(h->data);
 }
 
 /* ---- deferred work ---- */
 
-static void client_idle_cb(uv_idle_t *h)
+static void client_run_deferred(struct tt__defer_item *it)
 {
-    /* Only here so that the loop polls without blocking while work is queued. */
-    (void)h;
-}
-
-static void client_check_cb(uv_check_t *h)
-{
-    struct tether_client *c = h->data;
-    struct tt__list batch;
-    /* Work queued while this batch runs waits for the next turn, so a fetch started from a
-     * done callback still sees freshly polled I/O first. */
-    tt__list_init(&batch);
-    if (!tt__list_empty(&c->queue)) {
-        batch.next = c->queue.next;
-        batch.prev = c->queue.prev;
-        batch.next->prev = &batch;
-        batch.prev->next = &batch;
-        tt__list_init(&c->queue);
-    }
-    c->live++; /* the client stays alive through the call-outs below */
-    while (!tt__list_empty(&batch)) {
-        struct tether_fetch *f = tt__container_of(batch.next, struct tether_fetch, qlink);
-        enum tt__fetch_queue q = f->queued;
-        tt__list_remove(&f->qlink);
-        f->queued = TT__FQ_NONE;
-        if (q == TT__FQ_START) {
-            if (f->state == TT__FS_QUEUED) {
-                if (f->attempts == 0) {
-                    f->attempts = 1;
-                    c->stats.attempts++;
-                    f->att.started_ms = tt__client_now(c);
-                }
-                tt__fetch_acquire(f);
+    struct tether_fetch *f = tt__container_of(it, struct tether_fetch, deferred);
+    /* f->client is cleared once the fetch's timer closed; its origin lives as long as the
+     * client. */
+    struct tether_client *c = f->origin->client;
+    enum tt__fetch_queue q = f->queued;
+    f->queued = TT__FQ_NONE;
+    c->live++; /* the client stays alive through the call-out below */
+    if (q == TT__FQ_START) {
+        if (f->state == TT__FS_QUEUED) {
+            if (f->attempts == 0) {
+                f->attempts = 1;
+                c->stats.attempts++;
+                f->att.started_ms = tt__client_now(c);
             }
-        } else if (q == TT__FQ_DONE) {
-            tt__fetch_run_done(f);
+            tt__fetch_acquire(f);
         }
-    }
-    if (tt__list_empty(&c->queue)) {
-        uv_idle_stop(&c->idle);
-        uv_check_stop(&c->check);
-        if (c->closing && !uv_is_closing((uv_handle_t *)&c->check)) {
-            uv_close((uv_handle_t *)&c->check, client_handle_closed);
-            uv_close((uv_handle_t *)&c->idle, client_handle_closed);
-        }
+    } else if (q == TT__FQ_DONE) {
+        tt__fetch_run_done(f); /* may free f */
     }
     tt__client_release(c);
 }
@@ -110,19 +78,23 @@ void tt__client_defer(struct tether_client *c, struct tether_fetch *f, enum tt__
 {
     tt__client_undefer(f);
     f->queued = q;
-    tt__list_insert_tail(&c->queue, &f->qlink);
-    if (!uv_is_closing((uv_handle_t *)&c->check)) {
-        (void)uv_check_start(&c->check, client_check_cb);
-        (void)uv_idle_start(&c->idle, client_idle_cb);
-    }
+    tt__defer_item_init(&f->deferred, client_run_deferred);
+    tt__defer_queue(&c->defer, &f->deferred);
 }
 
 void tt__client_undefer(struct tether_fetch *f)
 {
-    if (f->queued != TT__FQ_NONE) {
+    if (f->queued == TT__FQ_WAIT) {
         tt__list_remove(&f->qlink);
-        f->queued = TT__FQ_NONE;
+    } else if (f->queued != TT__FQ_NONE) {
+        tt__defer_cancel(&f->deferred);
     }
+    f->queued = TT__FQ_NONE;
+}
+
+static void client_defer_closed(struct tt__defer *d)
+{
+    tt__client_release(d->data);
 }
 
 /* ---- events ---- */
@@ -197,7 +169,6 @@ int tether_client_new(uv_loop_t *loop, const struct tether_client_options *o, te
     c->insecure = o->insecure;
     tt__list_init(&c->origins);
     tt__list_init(&c->fetches);
-    tt__list_init(&c->queue);
     ttx_rng_seed_random(&c->rng);
     c->debug = tt__debug_from_env();
     int rv = 0;
@@ -237,11 +208,9 @@ int tether_client_new(uv_loop_t *loop, const struct tether_client_options *o, te
         tt__free(c);
         return rv;
     }
-    (void)uv_check_init(loop, &c->check);
-    (void)uv_idle_init(loop, &c->idle);
-    c->check.data = c;
-    c->idle.data = c;
-    c->live = 2;
+    tt__defer_init(loop, &c->defer);
+    c->defer.data = c;
+    c->live = 1; /* the deferral queue's handles */
     *out = c;
     return 0;
 }
@@ -258,11 +227,10 @@ static void client_close_async(tether_client *c, tether_client_close_cb cb, void
     }
     /* Waiters are fetches too (already finished above); what remains are idle connections. */
     tt__pool_close_all(c);
-    /* The check handle runs the cancelled callbacks on the next turn and then closes itself
-     * and the idle handle; the last release frees the client. */
-    (void)uv_check_start(&c->check, client_check_cb);
-    (void)uv_idle_start(&c->idle, client_idle_cb);
-    c->live--; /* handles are still open: this never finalizes, so `cb` waits for a turn */
+    /* The queue runs the cancelled callbacks on the next turn and then closes; the last
+     * release frees the client. */
+    tt__defer_close(&c->defer, client_defer_closed);
+    c->live--; /* the queue is still open: this never finalizes, so `cb` waits for a turn */
 }
 
 /* ---- blocking use ---- */

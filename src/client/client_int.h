@@ -12,11 +12,12 @@
 
 #include "tether/client.h"
 
+#include "core/defer.h"
 #include "http1/http1.h"
 #include "internal.h"
 #include "util/rand.h"
 #include "net/net.h"
-#include "policy/policy_int.h"
+#include "policy/policy.h"
 
 /* ---- url.c ---- */
 
@@ -84,11 +85,9 @@ struct tether_client {
     char *ca_file;
     char *user_agent;
     struct tt__tls_ctx *tls;
-    uv_check_t check; /* runs deferred work after the loop polled for I/O */
-    uv_idle_t idle;   /* keeps that poll from blocking while work is queued */
+    struct tt__defer defer;  /* fetches to start (TT__FQ_START) or complete (TT__FQ_DONE) */
     struct tt__list origins;
     struct tt__list fetches; /* fetches not yet finished */
-    struct tt__list queue;   /* fetches to start (TT__FQ_START) or complete (TT__FQ_DONE) */
     struct tether_client_stats stats;
     struct ttx_rng rng;
     tether_event_cb on_event;
@@ -123,25 +122,25 @@ void tt__debug_event(const struct tether_client *c, const struct tether_event *e
 
 /* ---- conn.c: one connection, one exchange at a time ---- */
 
-enum tt__conn_state {
-    TT__CONN_CONNECTING = 0, /* resolving, dialling, TLS handshake: owned by one fetch */
-    TT__CONN_ACTIVE,         /* carrying one request: owned by one fetch */
-    TT__CONN_IDLE,           /* in origin->idle, owned by the pool */
-    TT__CONN_CLOSING         /* out of every list but origin->conns; never handed out */
+enum tt__cli_conn_state {
+    TT__CLI_CONN_CONNECTING = 0, /* resolving, dialling, TLS handshake: owned by one fetch */
+    TT__CLI_CONN_ACTIVE,         /* carrying one request: owned by one fetch */
+    TT__CLI_CONN_IDLE,           /* in origin->idle, owned by the pool */
+    TT__CLI_CONN_CLOSING         /* out of every list but origin->conns; never handed out */
 };
 
 enum tt__read_state { TT__RS_HEAD = 0, TT__RS_BODY, TT__RS_DONE };
 
 struct tt__dns;
 
-struct tt__conn {
+struct tt__cli_conn {
     struct tt__stream stream; /* first: its memory is the connection's */
     uv_timer_t timer;         /* connect check, headers and body timeouts; idle retirement */
     struct tether_client *client;
     struct tt__origin *origin;
     struct tt__list link;      /* origin->conns */
     struct tt__list idle_link; /* origin->idle while IDLE */
-    enum tt__conn_state state;
+    enum tt__cli_conn_state state;
     struct tether_fetch *owner; /* CONNECTING and ACTIVE */
     struct tt__dns *dns;        /* pending name resolution */
     uint64_t id;
@@ -175,29 +174,29 @@ struct tt__conn {
 
 /* Starts a connection for `f` to its origin: resolves, dials and (https) handshakes. The
  * fetch hears back through tt__fetch_conn_ready / tt__fetch_attempt_failed. */
-int tt__cconn_dial(struct tt__origin *o, struct tether_fetch *f, struct tt__conn **out);
+int tt__cli_conn_dial(struct tt__origin *o, struct tether_fetch *f, struct tt__cli_conn **out);
 /* Sends f's request on a connected (new or checked-out) connection and reads the response. */
-void tt__cconn_send(struct tt__conn *c, struct tether_fetch *f);
+void tt__cli_conn_send(struct tt__cli_conn *c, struct tether_fetch *f);
 /* Closes at once (a failed or abandoned exchange, an evicted or retired idle connection).
  * `abort` sends RST. The connection leaves every list first, so it is never handed out. */
-void tt__cconn_close(struct tt__conn *c, bool abort);
+void tt__cli_conn_close(struct tt__cli_conn *c, bool abort);
 /* Starts the connection's timer (`ms` 0 stops it). */
-void tt__cconn_arm_timer(struct tt__conn *c, uint64_t ms);
+void tt__cli_conn_arm_timer(struct tt__cli_conn *c, uint64_t ms);
 /* Milliseconds the connection has been idle. */
-uint64_t tt__cconn_idle_ms(const struct tt__conn *c, uint64_t now);
+uint64_t tt__cli_conn_idle_ms(const struct tt__cli_conn *c, uint64_t now);
 
 /* ---- pool.c: origins, idle connections, the watcher, retirement, learning, waiters ---- */
 
 struct tt__origin *tt__pool_origin(struct tether_client *c, const struct tt__url *u);
 /* Takes the most recently used idle connection that passes the probe, or NULL. Stale ones
  * are evicted on the way (with their idle siblings). */
-struct tt__conn *tt__pool_checkout(struct tt__origin *o, uint64_t now);
+struct tt__cli_conn *tt__pool_checkout(struct tt__origin *o, uint64_t now);
 /* Whether another connection may be opened (a fresh one for a replay may close an idle one
  * to make room). */
 bool tt__pool_can_dial(struct tt__origin *o, bool fresh);
 /* Hands a connection back after an exchange: pooled (watched, with a retirement deadline) when
  * `reusable` and the policy allows, else closed. */
-void tt__pool_release(struct tt__conn *c, bool reusable);
+void tt__pool_release(struct tt__cli_conn *c, bool reusable);
 /* A connection stopped counting against the origin's limit: wakes a waiter. */
 void tt__pool_slot_freed(struct tt__origin *o);
 /* The origin closed an idle connection after `idle_ms`: learn from it. */
@@ -212,7 +211,7 @@ uint64_t tt__pool_learned_ms(struct tt__origin *o, uint64_t now);
 void tt__pool_close_all(struct tether_client *c);
 void tt__pool_free_origins(struct tether_client *c);
 /* The idle connection's timer fired. */
-void tt__pool_idle_timer(struct tt__conn *c);
+void tt__pool_idle_timer(struct tt__cli_conn *c);
 
 /* ---- fetch.c: one logical request ---- */
 
@@ -232,7 +231,7 @@ enum tt__fetch_state {
 enum tt__body_mode { TT__BODY_DELIVER = 0, TT__BODY_DISCARD };
 
 struct tt__attempt {
-    struct tt__conn *conn;
+    struct tt__cli_conn *conn;
     bool reused;
     bool fresh;     /* must run on a newly dialled connection (a replay) */
     bool head_seen; /* a final response head arrived in this attempt */
@@ -250,7 +249,8 @@ struct tether_fetch {
     struct tt__origin *origin;
     uv_timer_t timer;      /* deadline and retry sleeps */
     struct tt__list link;  /* client->fetches until finished */
-    struct tt__list qlink; /* client->queue or origin->waiters */
+    struct tt__list qlink;           /* origin->waiters while TT__FQ_WAIT */
+    struct tt__defer_item deferred; /* in client->defer while TT__FQ_START or TT__FQ_DONE */
     enum tt__fetch_queue queued;
     enum tt__fetch_state state;
 
@@ -292,13 +292,13 @@ struct tether_fetch {
 };
 
 /* The connection is ready (connected, handshaked) for the attempt. */
-void tt__fetch_conn_ready(struct tether_fetch *f, struct tt__conn *c);
+void tt__fetch_conn_ready(struct tether_fetch *f, struct tt__cli_conn *c);
 /* The attempt failed; `fail` is filled (code, syscall, phase, peer...). The connection, if any,
  * is already closed or closing. */
 void tt__fetch_attempt_failed(struct tether_fetch *f, struct tether_failure *fail);
 /* A final response head arrived (1xx skipped): copy what is kept, decide what the body is for.
  * Returns false when the fetch finished during the call (the connection is then closed). */
-bool tt__fetch_on_head(struct tether_fetch *f, struct tt__conn *c, const struct tt__h1_head *h);
+bool tt__fetch_on_head(struct tether_fetch *f, struct tt__cli_conn *c, const struct tt__h1_head *h);
 /* Body bytes (delivered or discarded per att.body_mode). Returns false when the fetch ended. */
 bool tt__fetch_on_body(struct tether_fetch *f, const char *data, size_t len);
 /* The response is complete; `c` has been released to the pool or closed already. */

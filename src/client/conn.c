@@ -12,13 +12,13 @@
 
 struct tt__dns {
     uv_getaddrinfo_t req;
-    struct tt__conn *conn; /* NULL once the connection gave up waiting */
+    struct tt__cli_conn *conn; /* NULL once the connection gave up waiting */
     struct tether_client *client;
 };
 
 static void conn_read_cb(struct tt__stream *s, int status, const char *data, size_t len);
 
-uint64_t tt__cconn_idle_ms(const struct tt__conn *c, uint64_t now)
+uint64_t tt__cli_conn_idle_ms(const struct tt__cli_conn *c, uint64_t now)
 {
     return now > c->idle_since_ms ? now - c->idle_since_ms : 0;
 }
@@ -27,7 +27,7 @@ uint64_t tt__cconn_idle_ms(const struct tt__conn *c, uint64_t now)
 
 static void conn_timer_closed(uv_handle_t *h)
 {
-    struct tt__conn *c = h->data;
+    struct tt__cli_conn *c = h->data;
     struct tether_client *client = c->client;
     tt__list_remove(&c->link);
     tt__buf_cleanup(&c->in);
@@ -37,22 +37,22 @@ static void conn_timer_closed(uv_handle_t *h)
 
 static void conn_stream_closed(struct tt__stream *s, bool rst_sent)
 {
-    struct tt__conn *c = tt__container_of(s, struct tt__conn, stream);
+    struct tt__cli_conn *c = tt__container_of(s, struct tt__cli_conn, stream);
     (void)rst_sent;
     /* The timer is the connection's last handle: its close callback frees the memory. */
     uv_close((uv_handle_t *)&c->timer, conn_timer_closed);
 }
 
-void tt__cconn_close(struct tt__conn *c, bool abort)
+void tt__cli_conn_close(struct tt__cli_conn *c, bool abort)
 {
-    if (c->state == TT__CONN_CLOSING) {
+    if (c->state == TT__CLI_CONN_CLOSING) {
         return;
     }
     /* Out of the idle list before anything else: a closing socket is never handed out. */
-    if (c->state == TT__CONN_IDLE) {
+    if (c->state == TT__CLI_CONN_IDLE) {
         tt__list_remove(&c->idle_link);
     }
-    c->state = TT__CONN_CLOSING;
+    c->state = TT__CLI_CONN_CLOSING;
     c->owner = NULL;
     uv_timer_stop(&c->timer);
     if (c->dns) {
@@ -72,13 +72,13 @@ void tt__cconn_close(struct tt__conn *c, bool abort)
 }
 
 /* Ends the exchange with `fail` and tells the owner (which may start another attempt). */
-static void conn_fail(struct tt__conn *c, struct tether_failure *fail, bool abort)
+static void conn_fail(struct tt__cli_conn *c, struct tether_failure *fail, bool abort)
 {
     struct tether_fetch *f = c->owner;
     if (!fail->peer[0]) {
         memcpy(fail->peer, c->stream.peer, sizeof(fail->peer));
     }
-    tt__cconn_close(c, abort);
+    tt__cli_conn_close(c, abort);
     if (f) {
         tt__fetch_attempt_failed(f, fail);
     }
@@ -100,7 +100,7 @@ static void conn_fail(struct tt__conn *c, struct tether_failure *fail, bool abor
  * failed write counts as "some bytes went" unless the queue emptied. Anything unproven counts
  * as sent, since "zero bytes sent" licenses replaying any method.
  */
-static uint64_t conn_bytes_sent(const struct tt__conn *c, bool write_failed)
+static uint64_t conn_bytes_sent(const struct tt__cli_conn *c, bool write_failed)
 {
     if (c->write_done) {
         return c->write_len;
@@ -121,7 +121,7 @@ static uint64_t conn_bytes_sent(const struct tt__conn *c, bool write_failed)
     return c->write_len - q;
 }
 
-static void conn_fill_counts(struct tt__conn *c, struct tether_failure *fail, bool write_failed)
+static void conn_fill_counts(struct tt__cli_conn *c, struct tether_failure *fail, bool write_failed)
 {
     fail->bytes_sent = conn_bytes_sent(c, write_failed);
     fail->bytes_received = c->stream.bytes_read - c->read_base;
@@ -131,7 +131,7 @@ static void conn_fill_counts(struct tt__conn *c, struct tether_failure *fail, bo
 
 static void conn_timer_cb(uv_timer_t *t);
 
-void tt__cconn_arm_timer(struct tt__conn *c, uint64_t ms)
+void tt__cli_conn_arm_timer(struct tt__cli_conn *c, uint64_t ms)
 {
     if (ms == 0) {
         uv_timer_stop(&c->timer);
@@ -140,7 +140,7 @@ void tt__cconn_arm_timer(struct tt__conn *c, uint64_t ms)
     (void)uv_timer_start(&c->timer, conn_timer_cb, ms, 0);
 }
 
-static void conn_timeout(struct tt__conn *c, enum tether_syscall sys, enum tether_phase phase,
+static void conn_timeout(struct tt__cli_conn *c, enum tether_syscall sys, enum tether_phase phase,
                          const char *what, uint64_t ms)
 {
     struct tether_failure fail;
@@ -162,10 +162,10 @@ static void conn_timeout(struct tt__conn *c, enum tether_syscall sys, enum tethe
 
 static void conn_timer_cb(uv_timer_t *t)
 {
-    struct tt__conn *c = t->data;
+    struct tt__cli_conn *c = t->data;
     const struct tether_policy *p = &c->client->policy;
     switch (c->state) {
-    case TT__CONN_CONNECTING:
+    case TT__CLI_CONN_CONNECTING:
         /* The stream's own timeout covers TCP and TLS together; this one holds the TCP part
          * to connect_timeout_ms. */
         if (c->stream.state == TT__STREAM_CONNECTING) {
@@ -173,7 +173,7 @@ static void conn_timer_cb(uv_timer_t *t)
                          p->connect_timeout_ms);
         }
         break;
-    case TT__CONN_ACTIVE:
+    case TT__CLI_CONN_ACTIVE:
         if (c->rstate == TT__RS_HEAD) {
             conn_timeout(c, TETHER_SYSCALL_READ, TETHER_PHASE_READ_HEADERS, "no response headers",
                          p->headers_timeout_ms);
@@ -182,10 +182,10 @@ static void conn_timer_cb(uv_timer_t *t)
                          p->body_timeout_ms);
         }
         break;
-    case TT__CONN_IDLE:
+    case TT__CLI_CONN_IDLE:
         tt__pool_idle_timer(c);
         break;
-    case TT__CONN_CLOSING:
+    case TT__CLI_CONN_CLOSING:
         break;
     }
 }
@@ -194,8 +194,8 @@ static void conn_timer_cb(uv_timer_t *t)
 
 static void conn_connected(struct tt__stream *s, int status)
 {
-    struct tt__conn *c = tt__container_of(s, struct tt__conn, stream);
-    if (status == TETHER_ECANCELED || c->state != TT__CONN_CONNECTING) {
+    struct tt__cli_conn *c = tt__container_of(s, struct tt__cli_conn, stream);
+    if (status == TETHER_ECANCELED || c->state != TT__CLI_CONN_CONNECTING) {
         return; /* our own close */
     }
     uv_timer_stop(&c->timer);
@@ -227,7 +227,7 @@ static void conn_connected(struct tt__stream *s, int status)
     }
 }
 
-static int conn_connect(struct tt__conn *c, const struct sockaddr *sa)
+static int conn_connect(struct tt__cli_conn *c, const struct sockaddr *sa)
 {
     struct tether_client *client = c->client;
     const struct tether_policy *p = &client->policy;
@@ -249,7 +249,7 @@ static int conn_connect(struct tt__conn *c, const struct sockaddr *sa)
         return rv;
     }
     if (tls && p->connect_timeout_ms) {
-        tt__cconn_arm_timer(c, p->connect_timeout_ms);
+        tt__cli_conn_arm_timer(c, p->connect_timeout_ms);
     }
     char peer[64];
     (void)tt__addr_format(sa, peer, sizeof(peer));
@@ -261,13 +261,13 @@ static int conn_connect(struct tt__conn *c, const struct sockaddr *sa)
 static void conn_dns_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     struct tt__dns *d = tt__container_of(req, struct tt__dns, req);
-    struct tt__conn *c = d->conn;
+    struct tt__cli_conn *c = d->conn;
     struct tether_client *client = d->client;
     tt__free(d);
     if (c) {
         c->dns = NULL;
     }
-    if (!c || c->state != TT__CONN_CONNECTING) {
+    if (!c || c->state != TT__CLI_CONN_CONNECTING) {
         uv_freeaddrinfo(res);
         tt__client_release(client);
         return;
@@ -307,10 +307,10 @@ static void conn_dns_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     tt__client_release(client);
 }
 
-int tt__cconn_dial(struct tt__origin *o, struct tether_fetch *f, struct tt__conn **out)
+int tt__cli_conn_dial(struct tt__origin *o, struct tether_fetch *f, struct tt__cli_conn **out)
 {
     struct tether_client *client = o->client;
-    struct tt__conn *c = tt__calloc(1, sizeof(*c));
+    struct tt__cli_conn *c = tt__calloc(1, sizeof(*c));
     if (!c) {
         return TETHER_ENOMEM;
     }
@@ -337,7 +337,7 @@ int tt__cconn_dial(struct tt__origin *o, struct tether_fetch *f, struct tt__conn
     c->created_ms = tt__client_now(client);
     c->ka_max_left = -1;
     c->hint_timeout_s = -1;
-    c->state = TT__CONN_CONNECTING;
+    c->state = TT__CLI_CONN_CONNECTING;
     c->owner = f;
     c->counted = true;
     tt__list_init(&c->idle_link);
@@ -381,7 +381,7 @@ int tt__cconn_dial(struct tt__origin *o, struct tether_fetch *f, struct tt__conn
     }
     if (rv != 0) {
         c->owner = NULL;
-        tt__cconn_close(c, false);
+        tt__cli_conn_close(c, false);
         *out = NULL;
         return rv;
     }
@@ -392,9 +392,9 @@ int tt__cconn_dial(struct tt__origin *o, struct tether_fetch *f, struct tt__conn
 
 static void conn_write_cb(struct tt__stream *s, int status, void *arg)
 {
-    struct tt__conn *c = arg;
+    struct tt__cli_conn *c = arg;
     (void)s;
-    if (c->state != TT__CONN_ACTIVE || !c->owner || status == TETHER_ECANCELED) {
+    if (c->state != TT__CLI_CONN_ACTIVE || !c->owner || status == TETHER_ECANCELED) {
         return;
     }
     if (status == 0) {
@@ -402,7 +402,7 @@ static void conn_write_cb(struct tt__stream *s, int status, void *arg)
         if (c->rstate == TT__RS_HEAD) {
             /* The headers timeout counts from the moment the request is out. */
             c->sent_at_ms = tt__client_now(c->client);
-            tt__cconn_arm_timer(c, c->client->policy.headers_timeout_ms);
+            tt__cli_conn_arm_timer(c, c->client->policy.headers_timeout_ms);
         }
         return;
     }
@@ -422,9 +422,9 @@ static void conn_write_cb(struct tt__stream *s, int status, void *arg)
     conn_fail(c, &fail, false);
 }
 
-void tt__cconn_send(struct tt__conn *c, struct tether_fetch *f)
+void tt__cli_conn_send(struct tt__cli_conn *c, struct tether_fetch *f)
 {
-    c->state = TT__CONN_ACTIVE;
+    c->state = TT__CLI_CONN_ACTIVE;
     c->owner = f;
     c->requests++;
     c->rstate = TT__RS_HEAD;
@@ -465,11 +465,11 @@ void tt__cconn_send(struct tt__conn *c, struct tether_fetch *f)
         conn_fail(c, &fail, false);
         return;
     }
-    tt__cconn_arm_timer(c, c->client->policy.headers_timeout_ms);
+    tt__cli_conn_arm_timer(c, c->client->policy.headers_timeout_ms);
 }
 
 /* The response is complete: give the connection back (pool or close), then tell the fetch. */
-static void conn_complete(struct tt__conn *c)
+static void conn_complete(struct tt__cli_conn *c)
 {
     struct tether_fetch *f = c->owner;
     /* Bytes after the response were not asked for (no pipelining): never parse them as the
@@ -483,7 +483,7 @@ static void conn_complete(struct tt__conn *c)
     tt__fetch_on_complete(f);
 }
 
-static void conn_http_error(struct tt__conn *c, enum tt__h1_error e, enum tether_phase phase)
+static void conn_http_error(struct tt__cli_conn *c, enum tt__h1_error e, enum tether_phase phase)
 {
     struct tether_failure fail;
     tether_failure_init(&fail);
@@ -497,7 +497,7 @@ static void conn_http_error(struct tt__conn *c, enum tt__h1_error e, enum tether
 }
 
 /* Remembers what the response says about the connection's future. */
-static void conn_note_head(struct tt__conn *c)
+static void conn_note_head(struct tt__cli_conn *c)
 {
     struct tt__h1_keep_alive ka;
     c->hint_timeout_s = -1;
@@ -523,7 +523,7 @@ static void conn_note_head(struct tt__conn *c)
 }
 
 /* Parses heads until a final one. Returns true when the body phase began. */
-static bool conn_parse_head(struct tt__conn *c)
+static bool conn_parse_head(struct tt__cli_conn *c)
 {
     struct tether_fetch *f = c->owner;
     for (;;) {
@@ -558,13 +558,13 @@ static bool conn_parse_head(struct tt__conn *c)
         }
         tt__buf_consume(&c->in, (size_t)rv);
         c->rstate = TT__RS_BODY;
-        tt__cconn_arm_timer(c, c->client->policy.body_timeout_ms);
+        tt__cli_conn_arm_timer(c, c->client->policy.body_timeout_ms);
         return true;
     }
 }
 
 /* Consumes body bytes from c->in. Returns false when the exchange ended or must wait. */
-static bool conn_body_step(struct tt__conn *c)
+static bool conn_body_step(struct tt__cli_conn *c)
 {
     struct tether_fetch *f = c->owner;
     switch (c->body_kind) {
@@ -620,17 +620,17 @@ static bool conn_body_step(struct tt__conn *c)
     return false;
 }
 
-static void conn_process(struct tt__conn *c)
+static void conn_process(struct tt__cli_conn *c)
 {
     if (c->rstate == TT__RS_HEAD && !conn_parse_head(c)) {
         return;
     }
-    if (c->rstate == TT__RS_BODY && c->state == TT__CONN_ACTIVE) {
+    if (c->rstate == TT__RS_BODY && c->state == TT__CLI_CONN_ACTIVE) {
         (void)conn_body_step(c);
     }
 }
 
-static void conn_on_eof(struct tt__conn *c)
+static void conn_on_eof(struct tt__cli_conn *c)
 {
     c->reusable = false;
     if (c->rstate == TT__RS_BODY && c->body_kind == TT__H1_BODY_UNTIL_CLOSE) {
@@ -651,8 +651,8 @@ static void conn_on_eof(struct tt__conn *c)
 
 static void conn_read_cb(struct tt__stream *s, int status, const char *data, size_t len)
 {
-    struct tt__conn *c = tt__container_of(s, struct tt__conn, stream);
-    if (c->state != TT__CONN_ACTIVE || !c->owner || c->rstate == TT__RS_DONE) {
+    struct tt__cli_conn *c = tt__container_of(s, struct tt__cli_conn, stream);
+    if (c->state != TT__CLI_CONN_ACTIVE || !c->owner || c->rstate == TT__RS_DONE) {
         return;
     }
     if (status == TETHER_EEOF) {
@@ -673,7 +673,7 @@ static void conn_read_cb(struct tt__stream *s, int status, const char *data, siz
         return;
     }
     if (c->rstate == TT__RS_BODY) {
-        tt__cconn_arm_timer(c, c->client->policy.body_timeout_ms);
+        tt__cli_conn_arm_timer(c, c->client->policy.body_timeout_ms);
         /* Body bytes go straight from the read buffer to the fetch when nothing is pending. */
         if (c->in.len == 0 && (c->body_kind == TT__H1_BODY_UNTIL_CLOSE ||
                                (c->body_kind == TT__H1_BODY_LENGTH && len <= c->body_left))) {

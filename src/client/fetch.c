@@ -309,25 +309,25 @@ void tt__fetch_acquire(struct tether_fetch *f)
     }
     f->state = TT__FS_QUEUED;
     if (!a->fresh && c->policy.keep_alive) {
-        struct tt__conn *conn = tt__pool_checkout(o, now);
+        struct tt__cli_conn *conn = tt__pool_checkout(o, now);
         if (f->state == TT__FS_DONE) {
             /* An event hook (a stale eviction's) cancelled us or closed the client. */
             if (conn) {
-                tt__cconn_close(conn, false);
+                tt__cli_conn_close(conn, false);
             }
             return;
         }
         if (conn) {
             a->conn = conn;
             a->reused = true;
-            a->idle_ms = tt__cconn_idle_ms(conn, now);
+            a->idle_ms = tt__cli_conn_idle_ms(conn, now);
             f->state = TT__FS_ACTIVE;
             c->stats.connections_reused++;
             fetch_emit(f, TETHER_EVENT_CONN_REUSED, 0, 0, NULL, NULL);
             if (f->state != TT__FS_ACTIVE || a->conn != conn) {
                 return; /* cancelled from the event hook */
             }
-            tt__cconn_send(conn, f);
+            tt__cli_conn_send(conn, f);
             return;
         }
     }
@@ -344,8 +344,8 @@ void tt__fetch_acquire(struct tether_fetch *f)
     if (f->state != TT__FS_CONNECTING) {
         return;
     }
-    struct tt__conn *conn = NULL;
-    int rv = tt__cconn_dial(o, f, &conn);
+    struct tt__cli_conn *conn = NULL;
+    int rv = tt__cli_conn_dial(o, f, &conn);
     if (rv != 0) {
         struct tether_failure fail;
         tether_failure_init(&fail);
@@ -360,10 +360,10 @@ void tt__fetch_acquire(struct tether_fetch *f)
     a->conn = conn;
 }
 
-void tt__fetch_conn_ready(struct tether_fetch *f, struct tt__conn *c)
+void tt__fetch_conn_ready(struct tether_fetch *f, struct tt__cli_conn *c)
 {
     f->state = TT__FS_ACTIVE;
-    tt__cconn_send(c, f);
+    tt__cli_conn_send(c, f);
 }
 
 /* ---- outcomes of an attempt ---- */
@@ -565,7 +565,7 @@ static int fetch_store_head(struct tether_fetch *f, const struct tt__h1_head *h)
     return 0;
 }
 
-bool tt__fetch_on_head(struct tether_fetch *f, struct tt__conn *c, const struct tt__h1_head *h)
+bool tt__fetch_on_head(struct tether_fetch *f, struct tt__cli_conn *c, const struct tt__h1_head *h)
 {
     struct tt__attempt *a = &f->att;
     uint64_t now = fetch_now(f);
@@ -682,7 +682,7 @@ static void fetch_timer_cb(uv_timer_t *t)
         fail.phase = f->state == TT__FS_ACTIVE       ? TETHER_PHASE_READ_HEADERS
                      : f->state == TT__FS_CONNECTING ? TETHER_PHASE_CONNECT
                                                      : TETHER_PHASE_NONE;
-        if (f->att.conn && f->att.conn->state == TT__CONN_ACTIVE) {
+        if (f->att.conn && f->att.conn->state == TT__CLI_CONN_ACTIVE) {
             fail.phase = f->att.conn->rstate == TT__RS_BODY ? TETHER_PHASE_READ_BODY
                                                             : TETHER_PHASE_READ_HEADERS;
             fail.bytes_received = f->att.conn->stream.bytes_read - f->att.conn->read_base;
@@ -711,11 +711,11 @@ static void fetch_finish(struct tether_fetch *f, int code)
     }
     f->state = TT__FS_DONE;
     f->finished_ms = fetch_now(f);
-    struct tt__conn *conn = f->att.conn;
+    struct tt__cli_conn *conn = f->att.conn;
     f->att.conn = NULL;
     if (conn && conn->owner == f) {
         /* Abandoning an exchange midway: the connection cannot carry another request. */
-        tt__cconn_close(conn, conn->state == TT__CONN_ACTIVE);
+        tt__cli_conn_close(conn, conn->state == TT__CLI_CONN_ACTIVE);
     }
     tt__client_undefer(f);
     if (code == 0) {

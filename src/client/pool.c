@@ -84,7 +84,7 @@ uint64_t tt__pool_learned_ms(struct tt__origin *o, uint64_t now)
 }
 
 /* How long `c` may idle from now on, or POOL_NEVER. 0 means "do not pool". */
-static uint64_t pool_idle_budget(struct tt__conn *c, uint64_t now)
+static uint64_t pool_idle_budget(struct tt__cli_conn *c, uint64_t now)
 {
     const struct tether_policy *p = &c->client->policy;
     int64_t hint = p->honour_keep_alive_hint ? c->hint_timeout_s : -1;
@@ -96,7 +96,7 @@ static uint64_t pool_idle_budget(struct tt__conn *c, uint64_t now)
 }
 
 /* The absolute retirement time for an idle connection (0 = never), budget and lifetime. */
-static uint64_t pool_retire_at(struct tt__conn *c, uint64_t budget)
+static uint64_t pool_retire_at(struct tt__cli_conn *c, uint64_t budget)
 {
     const struct tether_policy *p = &c->client->policy;
     uint64_t at = budget == POOL_NEVER ? 0 : c->idle_since_ms + budget;
@@ -109,49 +109,48 @@ static uint64_t pool_retire_at(struct tt__conn *c, uint64_t budget)
     return at;
 }
 
-static void pool_arm(struct tt__conn *c, uint64_t now)
+static void pool_arm(struct tt__cli_conn *c, uint64_t now)
 {
     if (c->retire_at_ms == 0) {
         uv_timer_stop(&c->timer);
         return;
     }
     uint64_t delay = c->retire_at_ms > now ? c->retire_at_ms - now : 0;
-    /* Never 0: a 0 ms timer means "stop" to tt__cconn_arm_timer. */
-    tt__cconn_arm_timer(c, delay ? delay : 1);
+    /* Never 0: a 0 ms timer means "stop" to tt__cli_conn_arm_timer. */
+    tt__cli_conn_arm_timer(c, delay ? delay : 1);
 }
 
-static void pool_retire(struct tt__conn *c, uint64_t now, const char *why)
+/* Closes an idle connection and reports why: the event is built first, since closing ends
+ * what it describes, and emitted last, since the hook may close the client. */
+static void pool_close_idle(struct tt__cli_conn *c, enum tether_event_type type, uint64_t idle,
+                            const char *why)
 {
     struct tether_client *client = c->client;
-    uint64_t idle = tt__cconn_idle_ms(c, now);
-    client->stats.retired_idle++;
     struct tether_event ev;
     memset(&ev, 0, sizeof(ev));
-    ev.type = TETHER_EVENT_CONN_RETIRED;
+    ev.type = type;
     ev.origin = c->origin->key;
     ev.reused = c->requests > 0;
     ev.idle_ms = idle;
     ev.reason = why;
-    tt__cconn_close(c, false);
+    tt__cli_conn_close(c, false);
     tt__client_emit(client, &ev);
 }
 
+static void pool_retire(struct tt__cli_conn *c, uint64_t now, const char *why)
+{
+    c->client->stats.retired_idle++;
+    pool_close_idle(c, TETHER_EVENT_CONN_RETIRED, tt__cli_conn_idle_ms(c, now), why);
+}
+
 /* An idle connection turned out dead or dirty: evict it, count it, maybe learn from it. */
-static void pool_evict_stale(struct tt__conn *c, uint64_t now, const char *why, bool closed)
+static void pool_evict_stale(struct tt__cli_conn *c, uint64_t now, const char *why, bool closed)
 {
     struct tether_client *client = c->client;
     struct tt__origin *o = c->origin;
-    uint64_t idle = tt__cconn_idle_ms(c, now);
+    uint64_t idle = tt__cli_conn_idle_ms(c, now);
     client->stats.stale_evictions++;
-    struct tether_event ev;
-    memset(&ev, 0, sizeof(ev));
-    ev.type = TETHER_EVENT_CONN_STALE;
-    ev.origin = o->key;
-    ev.reused = c->requests > 0;
-    ev.idle_ms = idle;
-    ev.reason = why;
-    tt__cconn_close(c, false);
-    tt__client_emit(client, &ev);
+    pool_close_idle(c, TETHER_EVENT_CONN_STALE, idle, why);
     /* Only a close seen while watching is timely enough to measure the server's timeout;
      * without the watcher the close happened at some unknown time before now. */
     if (closed && client->policy.watch_idle) {
@@ -161,7 +160,7 @@ static void pool_evict_stale(struct tt__conn *c, uint64_t now, const char *why, 
 
 /* Zero-timeout check of an idle connection: for HTTP/1 any readability (bytes, FIN, RST)
  * means it cannot carry the next request (curl's rule). NULL when it looks usable. */
-static const char *pool_probe(struct tt__conn *c, bool *closed)
+static const char *pool_probe(struct tt__cli_conn *c, bool *closed)
 {
     *closed = true;
     if (c->stream.eof_seen) {
@@ -214,7 +213,7 @@ void tt__pool_learn_close(struct tt__origin *o, uint64_t idle_ms, uint64_t now)
      * outs), then the retirements, rescanning from the head after each one: the event hook
      * may close anything, so no pointer into the list survives an emit. */
     for (struct tt__list *n = o->idle.next; n != &o->idle; n = n->next) {
-        struct tt__conn *ic = tt__container_of(n, struct tt__conn, idle_link);
+        struct tt__cli_conn *ic = tt__container_of(n, struct tt__cli_conn, idle_link);
         uint64_t budget = pool_idle_budget(ic, now);
         ic->retire_at_ms = budget == 0 ? now : pool_retire_at(ic, budget);
         if (ic->retire_at_ms > now) {
@@ -222,9 +221,9 @@ void tt__pool_learn_close(struct tt__origin *o, uint64_t idle_ms, uint64_t now)
         }
     }
     for (;;) {
-        struct tt__conn *due = NULL;
+        struct tt__cli_conn *due = NULL;
         for (struct tt__list *n = o->idle.next; n != &o->idle && !due; n = n->next) {
-            struct tt__conn *ic = tt__container_of(n, struct tt__conn, idle_link);
+            struct tt__cli_conn *ic = tt__container_of(n, struct tt__cli_conn, idle_link);
             if (ic->retire_at_ms && ic->retire_at_ms <= now) {
                 due = ic;
             }
@@ -252,10 +251,10 @@ void tt__pool_evict_siblings(struct tt__origin *o, uint64_t idle_ms, uint64_t no
 {
     /* Rescans from the head after each eviction: the event hook may close anything. */
     for (;;) {
-        struct tt__conn *c = NULL;
+        struct tt__cli_conn *c = NULL;
         for (struct tt__list *n = o->idle.next; n != &o->idle && !c; n = n->next) {
-            struct tt__conn *ic = tt__container_of(n, struct tt__conn, idle_link);
-            if (tt__cconn_idle_ms(ic, now) >= idle_ms) {
+            struct tt__cli_conn *ic = tt__container_of(n, struct tt__cli_conn, idle_link);
+            if (tt__cli_conn_idle_ms(ic, now) >= idle_ms) {
                 c = ic;
             }
         }
@@ -274,9 +273,9 @@ void tt__pool_evict_siblings(struct tt__origin *o, uint64_t idle_ms, uint64_t no
         memset(&ev, 0, sizeof(ev));
         ev.type = TETHER_EVENT_CONN_RETIRED;
         ev.origin = o->key;
-        ev.idle_ms = tt__cconn_idle_ms(c, now);
+        ev.idle_ms = tt__cli_conn_idle_ms(c, now);
         ev.reason = "idle as long as a stale sibling";
-        tt__cconn_close(c, false);
+        tt__cli_conn_close(c, false);
         tt__client_emit(o->client, &ev);
     }
 }
@@ -285,10 +284,10 @@ void tt__pool_evict_siblings(struct tt__origin *o, uint64_t idle_ms, uint64_t no
 
 static void pool_idle_read(struct tt__stream *s, int status, const char *data, size_t len)
 {
-    struct tt__conn *c = tt__container_of(s, struct tt__conn, stream);
+    struct tt__cli_conn *c = tt__container_of(s, struct tt__cli_conn, stream);
     (void)data;
     (void)len;
-    if (c->state != TT__CONN_IDLE) {
+    if (c->state != TT__CLI_CONN_IDLE) {
         return;
     }
     uint64_t now = tt__client_now(c->client);
@@ -302,7 +301,7 @@ static void pool_idle_read(struct tt__stream *s, int status, const char *data, s
     }
 }
 
-void tt__pool_idle_timer(struct tt__conn *c)
+void tt__pool_idle_timer(struct tt__cli_conn *c)
 {
     uint64_t now = tt__client_now(c->client);
     if (c->retire_at_ms == 0) {
@@ -319,13 +318,13 @@ void tt__pool_idle_timer(struct tt__conn *c)
 
 /* ---- checkout and release ---- */
 
-struct tt__conn *tt__pool_checkout(struct tt__origin *o, uint64_t now)
+struct tt__cli_conn *tt__pool_checkout(struct tt__origin *o, uint64_t now)
 {
     const struct tether_policy *p = &o->client->policy;
     while (!tt__list_empty(&o->idle)) {
         /* Most recently used first: it is the least likely to have been closed. */
-        struct tt__conn *c = tt__container_of(o->idle.prev, struct tt__conn, idle_link);
-        uint64_t idle = tt__cconn_idle_ms(c, now);
+        struct tt__cli_conn *c = tt__container_of(o->idle.prev, struct tt__cli_conn, idle_link);
+        uint64_t idle = tt__cli_conn_idle_ms(c, now);
         if (c->retire_at_ms && now >= c->retire_at_ms) {
             tt__pool_idle_timer(c);
             continue;
@@ -341,7 +340,7 @@ struct tt__conn *tt__pool_checkout(struct tt__origin *o, uint64_t now)
         }
         tt__list_remove(&c->idle_link);
         uv_timer_stop(&c->timer);
-        c->state = TT__CONN_ACTIVE;
+        c->state = TT__CLI_CONN_ACTIVE;
         return c;
     }
     return NULL;
@@ -355,8 +354,8 @@ bool tt__pool_can_dial(struct tt__origin *o, bool fresh)
     }
     if (fresh && !tt__list_empty(&o->idle)) {
         /* A replay needs a new connection: make room by closing the oldest idle one. */
-        struct tt__conn *c = tt__container_of(o->idle.next, struct tt__conn, idle_link);
-        tt__cconn_close(c, false);
+        struct tt__cli_conn *c = tt__container_of(o->idle.next, struct tt__cli_conn, idle_link);
+        tt__cli_conn_close(c, false);
         return o->nopen < max;
     }
     return false;
@@ -373,7 +372,7 @@ void tt__pool_slot_freed(struct tt__origin *o)
     tt__client_defer(c, f, TT__FQ_START);
 }
 
-void tt__pool_release(struct tt__conn *c, bool reusable)
+void tt__pool_release(struct tt__cli_conn *c, bool reusable)
 {
     struct tether_client *client = c->client;
     const struct tether_policy *p = &client->policy;
@@ -396,17 +395,17 @@ void tt__pool_release(struct tt__conn *c, bool reusable)
     if (why) {
         tt__debug(client, TT__DEBUG_NET, "closing connection %llu to %s: %s",
                   (unsigned long long)c->id, c->origin->peer_name, why);
-        tt__cconn_close(c, false);
+        tt__cli_conn_close(c, false);
         return;
     }
-    c->state = TT__CONN_IDLE;
+    c->state = TT__CLI_CONN_IDLE;
     c->owner = NULL;
     c->idle_since_ms = now;
     c->retire_at_ms = pool_retire_at(c, budget);
     tt__list_insert_tail(&c->origin->idle, &c->idle_link);
     if (p->watch_idle) {
         if (tt__stream_read_start(&c->stream, pool_idle_read) != 0) {
-            tt__cconn_close(c, false);
+            tt__cli_conn_close(c, false);
             return;
         }
     } else {
@@ -423,9 +422,9 @@ void tt__pool_close_all(struct tether_client *c)
         struct tt__origin *o = tt__container_of(n, struct tt__origin, link);
         struct tt__list *cn = o->conns.next;
         while (cn != &o->conns) {
-            struct tt__conn *conn = tt__container_of(cn, struct tt__conn, link);
+            struct tt__cli_conn *conn = tt__container_of(cn, struct tt__cli_conn, link);
             cn = cn->next;
-            tt__cconn_close(conn, conn->state == TT__CONN_ACTIVE);
+            tt__cli_conn_close(conn, conn->state == TT__CLI_CONN_ACTIVE);
         }
     }
 }

@@ -86,23 +86,17 @@ static void tls_ctx_defaults(SSL_CTX *ctx)
     (void)SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 }
 
-int tt__tls_ctx_new_server(const char *cert_file, const char *key_file, struct tt__tls_ctx **out,
-                           char *detail, size_t detail_len)
+/* The prologue both roles share: library set-up, a clean error queue, the context with our
+ * defaults. Returns 0 with *out, or an error (nothing to free). */
+static int tls_ctx_alloc(const SSL_METHOD *method, bool server, char *detail, size_t detail_len,
+                         struct tt__tls_ctx **out)
 {
-    const char *what = "TLS context";
-    const char *file = NULL;
-    int rv = TETHER_EINVAL;
     if (detail && detail_len) {
         detail[0] = '\0';
     }
-    if (!out) {
-        return TETHER_EINVAL;
-    }
     *out = NULL;
-    if (!cert_file || !key_file) {
-        return TETHER_EINVAL;
-    }
-    if ((rv = tls_lib_init()) != 0) {
+    int rv = tls_lib_init();
+    if (rv != 0) {
         return rv;
     }
     ERR_clear_error();
@@ -110,14 +104,35 @@ int tt__tls_ctx_new_server(const char *cert_file, const char *key_file, struct t
     if (!c) {
         return TETHER_ENOMEM;
     }
-    c->server = true;
-    c->ctx = SSL_CTX_new(TLS_server_method());
+    c->server = server;
+    c->ctx = SSL_CTX_new(method);
     if (!c->ctx) {
-        rv = TETHER_ENOMEM;
-        goto fail;
+        tt__ssl_reason(NULL, 0);
+        tt__free(c);
+        return TETHER_ENOMEM;
     }
     tls_ctx_defaults(c->ctx);
-    rv = TETHER_EINVAL;
+    *out = c;
+    return 0;
+}
+
+int tt__tls_ctx_new_server(const char *cert_file, const char *key_file, struct tt__tls_ctx **out,
+                           char *detail, size_t detail_len)
+{
+    const char *what;
+    const char *file;
+    struct tt__tls_ctx *c;
+    if (!out) {
+        return TETHER_EINVAL;
+    }
+    *out = NULL;
+    if (!cert_file || !key_file) {
+        return TETHER_EINVAL;
+    }
+    int rv = tls_ctx_alloc(TLS_server_method(), true, detail, detail_len, &c);
+    if (rv != 0) {
+        return rv;
+    }
     if (SSL_CTX_use_certificate_chain_file(c->ctx, cert_file) != 1) {
         what = "certificate";
         file = cert_file;
@@ -143,59 +158,39 @@ int tt__tls_ctx_new_server(const char *cert_file, const char *key_file, struct t
 fail:
     tls_ctx_detail(detail, detail_len, what, file);
     tt__tls_ctx_free(c);
-    return rv;
+    return TETHER_EINVAL;
 }
 
 int tt__tls_ctx_new_client(const char *ca_file, bool insecure, struct tt__tls_ctx **out,
                            char *detail, size_t detail_len)
 {
-    const char *what = "TLS context";
-    const char *file = NULL;
-    int rv;
-    if (detail && detail_len) {
-        detail[0] = '\0';
-    }
+    struct tt__tls_ctx *c;
     if (!out) {
         return TETHER_EINVAL;
     }
     *out = NULL;
-    if ((rv = tls_lib_init()) != 0) {
+    int rv = tls_ctx_alloc(TLS_client_method(), false, detail, detail_len, &c);
+    if (rv != 0) {
         return rv;
     }
-    ERR_clear_error();
-    struct tt__tls_ctx *c = tt__calloc(1, sizeof(*c));
-    if (!c) {
-        return TETHER_ENOMEM;
-    }
-    c->ctx = SSL_CTX_new(TLS_client_method());
-    if (!c->ctx) {
-        rv = TETHER_ENOMEM;
-        goto fail;
-    }
-    tls_ctx_defaults(c->ctx);
     c->verify = !insecure;
-    rv = TETHER_EINVAL;
     if (insecure) {
         SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
     } else {
         SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
-        if (ca_file) {
-            if (SSL_CTX_load_verify_file(c->ctx, ca_file) != 1) {
-                what = "CA file";
-                file = ca_file;
-                goto fail;
-            }
-        } else if (SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
-            what = "system CA store";
-            goto fail;
+        if (ca_file && SSL_CTX_load_verify_file(c->ctx, ca_file) != 1) {
+            tls_ctx_detail(detail, detail_len, "CA file", ca_file);
+            tt__tls_ctx_free(c);
+            return TETHER_EINVAL;
+        }
+        if (!ca_file && SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
+            tls_ctx_detail(detail, detail_len, "system CA store", NULL);
+            tt__tls_ctx_free(c);
+            return TETHER_EINVAL;
         }
     }
     *out = c;
     return 0;
-fail:
-    tls_ctx_detail(detail, detail_len, what, file);
-    tt__tls_ctx_free(c);
-    return rv;
 }
 
 void tt__tls_ctx_free(struct tt__tls_ctx *ctx)

@@ -3,7 +3,7 @@
  * traffic plus a small fixed reserve, so retries cannot turn an outage into a retry storm. */
 #include <string.h>
 
-#include "policy/policy_int.h"
+#include "policy/policy.h"
 
 /*
  * The window is a ring of TT__BUDGET_SLOTS slots of window/10 each. A slot holds the counts of

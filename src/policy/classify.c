@@ -3,7 +3,7 @@
  * dead reused connection may be replayed transparently. */
 #include <string.h>
 
-#include "policy/policy_int.h"
+#include "policy/policy.h"
 
 /*
  * The class comes from the failure record alone, in this order:

@@ -2,7 +2,7 @@
 /* The two built-in policies (DESIGN.md §4 defaults and the "naive" baseline) and lookup by name. */
 #include <string.h>
 
-#include "policy/policy_int.h"
+#include "policy/policy.h"
 
 void tether_policy_defaults(struct tether_policy *p)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* How long an idle pooled connection may live: retire it before the server's idle close, so
  * the request never meets a socket the server is closing (seed fix 1, client.md §6.1). */
-#include "policy/policy_int.h"
+#include "policy/policy.h"
 
 /* a - b, or 0 when b >= a: a margin larger than the time itself means "no safe idle time". */
 static uint64_t idle_sub(uint64_t a, uint64_t b)

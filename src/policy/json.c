@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "policy/policy_int.h"
+#include "policy/policy.h"
 
 /* No real policy waits longer than a year, and the bound keeps `now + duration` far from
  * overflowing anywhere the client adds them. */

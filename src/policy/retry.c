@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "http1/http1.h"
-#include "policy/policy_int.h"
+#include "policy/policy.h"
 
 /* min(cap, base * 2^(n-1)) without overflow: the bound full jitter draws below. */
 static uint64_t policy_backoff_ceiling(const struct tether_policy *p, unsigned retry)

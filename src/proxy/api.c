@@ -655,7 +655,8 @@ void tt__px_api(struct tether_proxy_server *ps, const char *method, const char *
         } else if (strcmp(seg[2], "toxics") == 0) {
             ok = n == 3 ? (get || post) : (get || post || patch || del);
         } else if (strcmp(seg[2], "connections") == 0) {
-            ok = n == 3 ? (get || del) : (get || del);
+            /* The list (DELETE resets them all) and one connection alike. */
+            ok = get || del;
         } else {
             ok = get;
         }

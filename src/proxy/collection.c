@@ -59,9 +59,9 @@ void tt__px_server_release(struct tether_proxy_server *ps)
     ps_maybe_release(ps);
 }
 
-static void ps_defer_closed(uv_handle_t *h)
+static void ps_defer_closed(struct tt__defer *d)
 {
-    tt__px_server_release(h->data);
+    tt__px_server_release(d->data);
 }
 
 static void px_free(struct px_proxy *px)
@@ -570,7 +570,7 @@ int tether_proxy_server_new(uv_loop_t *loop, const struct tether_proxy_server_op
             return rv;
         }
     }
-    (void)uv_idle_init(loop, &ps->defer);
+    tt__defer_init(loop, &ps->defer);
     ps->defer.data = ps;
     *out = ps;
     return 0;
@@ -630,7 +630,7 @@ void tether_proxy_server_close(tether_proxy_server *ps, tether_proxy_server_clos
     /* This handle's close callback comes on a later turn, so `cb` never runs from inside this
      * call even when nothing else is left to close. */
     ps->pending++;
-    uv_close((uv_handle_t *)&ps->defer, ps_defer_closed);
+    tt__defer_close(&ps->defer, ps_defer_closed);
     tt__px_api_close(ps);
     while (!tt__list_empty(&ps->proxies)) {
         tt__px_proxy_remove(tt__container_of(ps->proxies.next, struct px_proxy, link));

@@ -179,6 +179,25 @@ static char *dup_str(const char *s)
     return tt__strndup(s, strlen(s));
 }
 
+/* `attributes` as Go decodes it: null is absent, anything but an object is the decoder's
+ * error, worded with the Go field and type it was decoding into. */
+static int toxic_attrs_check(const json_t **attrs, const char *field, const char *go_type,
+                             struct px_err *err)
+{
+    if (*attrs && json_is_null(*attrs)) {
+        *attrs = NULL;
+    }
+    if (*attrs && !json_is_object(*attrs)) {
+        char detail[400];
+        (void)snprintf(detail, sizeof(detail),
+                       "json: cannot unmarshal %s into Go struct field %s of type toxics.%s",
+                       tt__pj_kind_name(*attrs), field, go_type);
+        bad_body(err, detail);
+        return TETHER_EINVAL;
+    }
+    return 0;
+}
+
 int tt__px_toxic_from_json(const json_t *v, const struct tt__list *existing, struct px_toxic **out,
                            struct px_err *err)
 {
@@ -197,16 +216,8 @@ int tt__px_toxic_from_json(const json_t *v, const struct tt__list *existing, str
         bad_body(err, detail);
         return TETHER_EINVAL;
     }
-    if (attrs && json_is_null(attrs)) {
-        attrs = NULL;
-    }
-    if (attrs && !json_is_object(attrs)) {
-        /* The first decode runs into a NoopToxic, so this fails before the stream check. */
-        (void)snprintf(detail, sizeof(detail),
-                       "json: cannot unmarshal %s into Go struct field ToxicWrapper.attributes of "
-                       "type toxics.NoopToxic",
-                       tt__pj_kind_name(attrs));
-        bad_body(err, detail);
+    /* The first decode runs into a NoopToxic, so this fails before the stream check. */
+    if (toxic_attrs_check(&attrs, "ToxicWrapper.attributes", "NoopToxic", err) != 0) {
         return TETHER_EINVAL;
     }
     enum px_dir dir;
@@ -273,15 +284,7 @@ int tt__px_toxic_update_json(struct px_toxic *t, const json_t *v, struct px_err 
         bad_body(err, detail);
         return TETHER_EINVAL;
     }
-    if (attrs && json_is_null(attrs)) {
-        attrs = NULL;
-    }
-    if (attrs && !json_is_object(attrs)) {
-        (void)snprintf(detail, sizeof(detail),
-                       "json: cannot unmarshal %s into Go struct field .attributes of type "
-                       "toxics.%s",
-                       tt__pj_kind_name(attrs), t->type->go_type);
-        bad_body(err, detail);
+    if (toxic_attrs_check(&attrs, ".attributes", t->type->go_type, err) != 0) {
         return TETHER_EINVAL;
     }
     union px_attr_val vals[PX_MAX_ATTRS];

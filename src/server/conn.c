@@ -9,21 +9,24 @@
 /* Reads stop while this much is buffered and unprocessed (pipelined requests waiting for a
  * response), so a client cannot make us buffer without bound. */
 #define CONN_READ_HIGH_WATER (64u * 1024u)
+/* libuv reads at most this much per callback, which may land on top of the high water mark
+ * before reading stops. */
+#define CONN_READ_CHUNK_MAX (64u * 1024u)
 
-static void conn_process(struct conn *c);
+static void conn_process(struct tt__srv_conn *c);
 static void conn_on_read(struct tt__stream *s, int status, const char *data, size_t len);
 
-static uint64_t conn_now(const struct conn *c)
+static uint64_t conn_now(const struct tt__srv_conn *c)
 {
     return tt__server_now(c->srv);
 }
 
-bool tt__conn_is_idle(const struct conn *c)
+bool tt__srv_conn_is_idle(const struct tt__srv_conn *c)
 {
-    return !c->closing && !c->req && c->rstate == CONN_READ_IDLE && c->in.len == 0;
+    return !c->closing && !c->req && c->rstate == TT__SRV_READ_IDLE && c->in.len == 0;
 }
 
-static void conn_free(struct conn *c)
+static void conn_free(struct tt__srv_conn *c)
 {
     tt__buf_cleanup(&c->in);
     tt__free(c->fields);
@@ -32,7 +35,7 @@ static void conn_free(struct conn *c)
 
 static void conn_timer_closed(uv_handle_t *h)
 {
-    struct conn *c = h->data;
+    struct tt__srv_conn *c = h->data;
     c->timer_open = false;
     conn_free(c);
 }
@@ -40,7 +43,7 @@ static void conn_timer_closed(uv_handle_t *h)
 /* The cause of a close rides in stream.data until the stream reports how it ended. */
 static void conn_stream_closed(struct tt__stream *s, bool rst_sent)
 {
-    struct conn *c = tt__container_of(s, struct conn, stream);
+    struct tt__srv_conn *c = tt__container_of(s, struct tt__srv_conn, stream);
     struct tether_server *srv = c->srv;
     enum tether_close_cause cause = (enum tether_close_cause)(uintptr_t)s->data;
     tt__list_remove(&c->link);
@@ -52,7 +55,7 @@ static void conn_stream_closed(struct tt__stream *s, bool rst_sent)
 
 /* Chooses how to close: the graceful path everywhere, unless the operator asked to reproduce
  * another server's idle behaviour. */
-void tt__conn_close(struct conn *c, enum tether_close_cause cause)
+void tt__srv_conn_close(struct tt__srv_conn *c, enum tether_close_cause cause)
 {
     if (c->closing) {
         return;
@@ -86,7 +89,7 @@ void tt__conn_close(struct conn *c, enum tether_close_cause cause)
 
 /* Everything the client has yet to take: our queue plus the kernel's unacknowledged bytes.
  * Send progress (S7) is this number going down. */
-static size_t conn_unsent(struct conn *c)
+static size_t conn_unsent(struct tt__srv_conn *c)
 {
     size_t kernel = 0;
     (void)tt__sock_unsent_bytes(&c->stream.tcp, &kernel);
@@ -95,14 +98,14 @@ static size_t conn_unsent(struct conn *c)
 
 static void conn_write_done(struct tt__stream *s, int status, void *arg)
 {
-    struct conn *c = tt__container_of(s, struct conn, stream);
+    struct tt__srv_conn *c = tt__container_of(s, struct tt__srv_conn, stream);
     (void)arg;
     c->writes_pending--;
     if (c->closing) {
         return;
     }
     if (status != 0) {
-        tt__conn_close(c, status == TETHER_ECONNRESET ? TETHER_CLOSE_PEER_RESET
+        tt__srv_conn_close(c, status == TETHER_ECONNRESET ? TETHER_CLOSE_PEER_RESET
                                                       : TETHER_CLOSE_IO_ERROR);
         return;
     }
@@ -119,11 +122,11 @@ static void conn_write_done(struct tt__stream *s, int status, void *arg)
         cb(c->req); /* may end the response, which continues the connection */
     }
     if (!c->closing) {
-        tt__conn_arm_timer(c);
+        tt__srv_conn_arm_timer(c);
     }
 }
 
-int tt__conn_write(struct conn *c, const void *data, size_t len)
+int tt__srv_conn_write(struct tt__srv_conn *c, const void *data, size_t len)
 {
     if (c->closing) {
         return TETHER_ECANCELED;
@@ -138,20 +141,20 @@ int tt__conn_write(struct conn *c, const void *data, size_t len)
         /* Send progress (S7) is measured from the moment there is something to send. */
         c->send_check_ms = conn_now(c);
         c->send_check_queue = conn_unsent(c);
-        tt__conn_arm_timer(c);
+        tt__srv_conn_arm_timer(c);
     }
     return 0;
 }
 
-void tt__conn_fail(struct conn *c, int status, const char *message, enum tether_close_cause cause)
+void tt__srv_conn_fail(struct tt__srv_conn *c, int status, const char *message, enum tether_close_cause cause)
 {
     if (c->closing) {
         return;
     }
-    if (!c->req && c->rstate == CONN_READ_BODY) {
+    if (!c->req && c->rstate == TT__SRV_READ_BODY) {
         /* The handler answered before the body ended and that response is complete: a second
          * response would be read as the answer to a request never sent. Just close. */
-        tt__conn_close(c, cause);
+        tt__srv_conn_close(c, cause);
         return;
     }
     if (c->req) {
@@ -161,7 +164,7 @@ void tt__conn_fail(struct conn *c, int status, const char *message, enum tether_
         tt__request_detach(req, TETHER_ECANCELED);
         if (started) {
             /* Half a response is on the wire: only closing can tell the client. */
-            tt__conn_close(c, cause);
+            tt__srv_conn_close(c, cause);
             return;
         }
     }
@@ -174,15 +177,15 @@ void tt__conn_fail(struct conn *c, int status, const char *message, enum tether_
         if (status / 100 <= 5) {
             c->srv->stats.responses_by_class[status / 100]++;
         }
-        (void)tt__conn_write(c, buf, (size_t)n);
+        (void)tt__srv_conn_write(c, buf, (size_t)n);
     }
     /* The lingering close reads what the client is still sending, so it can read our answer
      * instead of losing it to an RST (RFC 9112 §9.6). */
-    tt__conn_close(c, cause);
+    tt__srv_conn_close(c, cause);
 }
 
 /* The nearest deadline for the connection's current state, or 0 for none. */
-static uint64_t conn_deadline(const struct conn *c, enum tether_close_cause *cause)
+static uint64_t conn_deadline(const struct tt__srv_conn *c, enum tether_close_cause *cause)
 {
     const struct tether_server_options *o = &c->srv->opts;
     uint64_t best = 0;
@@ -198,7 +201,7 @@ static uint64_t conn_deadline(const struct conn *c, enum tether_close_cause *cau
         CONSIDER(c->send_check_ms + o->send_timeout_ms, TETHER_CLOSE_SEND_TIMEOUT);
     }
     switch (c->rstate) {
-    case CONN_READ_IDLE:
+    case TT__SRV_READ_IDLE:
         if (!c->req && c->in.len == 0) {
             /* A new connection waits for its first request as long as a kept-alive one would,
              * or the header timeout when keep-alive is off (nginx's client_header_timeout). */
@@ -209,7 +212,7 @@ static uint64_t conn_deadline(const struct conn *c, enum tether_close_cause *cau
             CONSIDER(c->idle_since_ms + wait, TETHER_CLOSE_IDLE_TIMEOUT);
         }
         break;
-    case CONN_READ_HEAD:
+    case TT__SRV_READ_HEAD:
         if (o->headers_timeout_ms) {
             CONSIDER(c->head_started_ms + o->headers_timeout_ms, TETHER_CLOSE_HEADER_TIMEOUT);
         }
@@ -217,7 +220,7 @@ static uint64_t conn_deadline(const struct conn *c, enum tether_close_cause *cau
             CONSIDER(c->head_started_ms + o->request_timeout_ms, TETHER_CLOSE_HEADER_TIMEOUT);
         }
         break;
-    case CONN_READ_BODY:
+    case TT__SRV_READ_BODY:
         if (o->body_timeout_ms) {
             CONSIDER(c->last_read_ms + o->body_timeout_ms, TETHER_CLOSE_BODY_TIMEOUT);
         }
@@ -225,7 +228,7 @@ static uint64_t conn_deadline(const struct conn *c, enum tether_close_cause *cau
             CONSIDER(c->head_started_ms + o->request_timeout_ms, TETHER_CLOSE_BODY_TIMEOUT);
         }
         break;
-    case CONN_READ_DONE:
+    case TT__SRV_READ_DONE:
         break;
     }
 #undef CONSIDER
@@ -234,7 +237,7 @@ static uint64_t conn_deadline(const struct conn *c, enum tether_close_cause *cau
 
 static void conn_on_timer(uv_timer_t *t)
 {
-    struct conn *c = t->data;
+    struct tt__srv_conn *c = t->data;
     enum tether_close_cause cause = TETHER_CLOSE_IO_ERROR;
     uint64_t deadline = conn_deadline(c, &cause);
     uint64_t now = conn_now(c);
@@ -242,7 +245,7 @@ static void conn_on_timer(uv_timer_t *t)
         return;
     }
     if (deadline > now) {
-        tt__conn_arm_timer(c);
+        tt__srv_conn_arm_timer(c);
         return;
     }
     if (cause == TETHER_CLOSE_SEND_TIMEOUT) {
@@ -251,7 +254,7 @@ static void conn_on_timer(uv_timer_t *t)
         if (unsent < c->send_check_queue) {
             c->send_check_queue = unsent;
             c->send_check_ms = now;
-            tt__conn_arm_timer(c);
+            tt__srv_conn_arm_timer(c);
             return;
         }
     }
@@ -264,25 +267,25 @@ static void conn_on_timer(uv_timer_t *t)
             tt__sock_unread_bytes(&c->stream.tcp, &unread) == 0 && unread > 0) {
             c->srv->stats.pending_rescued++;
             c->idle_since_ms = now;
-            tt__conn_arm_timer(c);
+            tt__srv_conn_arm_timer(c);
             return;
         }
-        tt__conn_close(c, TETHER_CLOSE_IDLE_TIMEOUT);
+        tt__srv_conn_close(c, TETHER_CLOSE_IDLE_TIMEOUT);
         return;
     }
     case TETHER_CLOSE_HEADER_TIMEOUT:
-        tt__conn_fail(c, 408, "request header timeout", TETHER_CLOSE_HEADER_TIMEOUT);
+        tt__srv_conn_fail(c, 408, "request header timeout", TETHER_CLOSE_HEADER_TIMEOUT);
         return;
     case TETHER_CLOSE_BODY_TIMEOUT:
-        tt__conn_fail(c, 408, "request body timeout", TETHER_CLOSE_BODY_TIMEOUT);
+        tt__srv_conn_fail(c, 408, "request body timeout", TETHER_CLOSE_BODY_TIMEOUT);
         return;
     default:
-        tt__conn_close(c, cause);
+        tt__srv_conn_close(c, cause);
         return;
     }
 }
 
-void tt__conn_arm_timer(struct conn *c)
+void tt__srv_conn_arm_timer(struct tt__srv_conn *c)
 {
     enum tether_close_cause cause;
     uint64_t deadline = conn_deadline(c, &cause);
@@ -294,9 +297,9 @@ void tt__conn_arm_timer(struct conn *c)
     uv_timer_start(&c->timer, conn_on_timer, deadline > now ? deadline - now : 0, 0);
 }
 
-void tt__conn_accept(struct tether_server *srv, int fd)
+void tt__srv_conn_accept(struct tether_server *srv, int fd)
 {
-    struct conn *c = tt__calloc(1, sizeof(*c));
+    struct tt__srv_conn *c = tt__calloc(1, sizeof(*c));
     struct tt__h1_field *fields = tt__calloc(srv->limits.max_fields, sizeof(*fields));
     if (!c || !fields || tt__stream_init(srv->loop, &c->stream) != 0) {
         /* Out of memory: the fd cannot be served; close it before any byte is read, which
@@ -310,7 +313,7 @@ void tt__conn_accept(struct tether_server *srv, int fd)
     c->fields = fields;
     tt__list_init(&c->link);
     tt__list_init(&c->idle_link);
-    tt__buf_init(&c->in, srv->limits.max_head_bytes + CONN_READ_HIGH_WATER + 65536);
+    tt__buf_init(&c->in, srv->limits.max_head_bytes + CONN_READ_HIGH_WATER + CONN_READ_CHUNK_MAX);
     tt__h1_parser_init(&c->parser, &srv->limits);
     uv_timer_init(srv->loop, &c->timer);
     c->timer.data = c;
@@ -334,16 +337,16 @@ void tt__conn_accept(struct tether_server *srv, int fd)
         rv = tt__stream_read_start(&c->stream, conn_on_read);
     }
     if (rv != 0) {
-        tt__conn_close(c, TETHER_CLOSE_IO_ERROR);
+        tt__srv_conn_close(c, TETHER_CLOSE_IO_ERROR);
         return;
     }
     /* A fresh connection is idle until its first byte: the keep-alive timer covers clients
      * that connect and never speak. */
     tt__server_conn_idle(srv, c, true);
-    tt__conn_arm_timer(c);
+    tt__srv_conn_arm_timer(c);
 }
 
-static void conn_pause_reading(struct conn *c, bool pause)
+static void conn_pause_reading(struct tt__srv_conn *c, bool pause)
 {
     if (pause && !c->read_paused) {
         tt__stream_read_stop(&c->stream);
@@ -351,53 +354,53 @@ static void conn_pause_reading(struct conn *c, bool pause)
     } else if (!pause && c->read_paused && !c->closing) {
         c->read_paused = false;
         if (tt__stream_read_start(&c->stream, conn_on_read) != 0) {
-            tt__conn_close(c, TETHER_CLOSE_IO_ERROR);
+            tt__srv_conn_close(c, TETHER_CLOSE_IO_ERROR);
         }
     }
 }
 
 static void conn_on_read(struct tt__stream *s, int status, const char *data, size_t len)
 {
-    struct conn *c = tt__container_of(s, struct conn, stream);
+    struct tt__srv_conn *c = tt__container_of(s, struct tt__srv_conn, stream);
     if (c->closing) {
         return;
     }
     if (status == TETHER_EEOF) {
         c->peer_eof = true;
-        if (c->rstate == CONN_READ_IDLE && !c->req && c->in.len == 0) {
-            tt__conn_close(c, TETHER_CLOSE_PEER_CLOSED);
-        } else if (c->rstate == CONN_READ_HEAD || c->rstate == CONN_READ_BODY) {
+        if (c->rstate == TT__SRV_READ_IDLE && !c->req && c->in.len == 0) {
+            tt__srv_conn_close(c, TETHER_CLOSE_PEER_CLOSED);
+        } else if (c->rstate == TT__SRV_READ_HEAD || c->rstate == TT__SRV_READ_BODY) {
             /* The client gave up mid-request: nobody is left to answer. */
-            tt__conn_close(c, TETHER_CLOSE_PEER_CLOSED);
+            tt__srv_conn_close(c, TETHER_CLOSE_PEER_CLOSED);
         }
         /* Otherwise a response is pending: send it, then close (half-close is allowed). */
         return;
     }
     if (status != 0) {
-        tt__conn_close(c, status == TETHER_ECONNRESET ? TETHER_CLOSE_PEER_RESET
+        tt__srv_conn_close(c, status == TETHER_ECONNRESET ? TETHER_CLOSE_PEER_RESET
                                                       : TETHER_CLOSE_IO_ERROR);
         return;
     }
     c->last_read_ms = conn_now(c);
     if (tt__buf_append(&c->in, data, len) != 0) {
-        tt__conn_fail(c, 431, "request too large", TETHER_CLOSE_PARSE_ERROR);
+        tt__srv_conn_fail(c, 431, "request too large", TETHER_CLOSE_PARSE_ERROR);
         return;
     }
     conn_process(c);
 }
 
 /* Builds the request and hands it to the handler. */
-static void conn_start_request(struct conn *c, const struct tt__h1_head *h)
+static void conn_start_request(struct tt__srv_conn *c, const struct tt__h1_head *h)
 {
     struct tether_server *srv = c->srv;
     if (h->body == TT__H1_BODY_LENGTH && srv->opts.max_body_bytes &&
         h->content_length > srv->opts.max_body_bytes) {
-        tt__conn_fail(c, 413, "request body exceeds the size limit", TETHER_CLOSE_PARSE_ERROR);
+        tt__srv_conn_fail(c, 413, "request body exceeds the size limit", TETHER_CLOSE_PARSE_ERROR);
         return;
     }
     struct tether_request *req = tt__request_new(c, h);
     if (!req) {
-        tt__conn_fail(c, 503, "out of memory", TETHER_CLOSE_IO_ERROR);
+        tt__srv_conn_fail(c, 503, "out of memory", TETHER_CLOSE_IO_ERROR);
         return;
     }
     c->requests++;
@@ -409,7 +412,7 @@ static void conn_start_request(struct conn *c, const struct tt__h1_head *h)
     if (c->body_chunked) {
         tt__h1_chunked_init(&c->chunked, &srv->limits);
     }
-    c->rstate = req->has_body ? CONN_READ_BODY : CONN_READ_DONE;
+    c->rstate = req->has_body ? TT__SRV_READ_BODY : TT__SRV_READ_DONE;
     srv->opts.on_request(srv, req);
     /* The body callback promises a final done = true, even when there is no body. */
     if (!c->closing && c->req == req && !req->has_body && req->body_cb) {
@@ -420,15 +423,15 @@ static void conn_start_request(struct conn *c, const struct tt__h1_head *h)
     if (!c->closing && c->req == req && h->expect_continue && req->has_body && !req->head_sent &&
         h->version_minor == 1) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        (void)tt__conn_write(c, cont, sizeof(cont) - 1);
+        (void)tt__srv_conn_write(c, cont, sizeof(cont) - 1);
     }
 }
 
 /* Consumes body bytes from the input buffer. Returns false when processing must stop. */
-static bool conn_read_body(struct conn *c)
+static bool conn_read_body(struct tt__srv_conn *c)
 {
     struct tether_server *srv = c->srv;
-    while (c->in.len > 0 && c->rstate == CONN_READ_BODY) {
+    while (c->in.len > 0 && c->rstate == TT__SRV_READ_BODY) {
         const char *data;
         size_t n;
         bool done = false;
@@ -437,7 +440,7 @@ static bool conn_read_body(struct conn *c)
             size_t used;
             int rv = tt__h1_chunked_decode(&c->chunked, c->in.data, c->in.len, &used, &span);
             if (rv < 0) {
-                tt__conn_fail(c, tt__h1_err_status(c->chunked.error),
+                tt__srv_conn_fail(c, tt__h1_err_status(c->chunked.error),
                               tt__h1_err_message(c->chunked.error), TETHER_CLOSE_PARSE_ERROR);
                 return false;
             }
@@ -466,12 +469,12 @@ static bool conn_read_body(struct conn *c)
             return false;
         }
         if (srv->opts.max_body_bytes && c->body_received > srv->opts.max_body_bytes) {
-            tt__conn_fail(c, 413, "request body exceeds the size limit",
+            tt__srv_conn_fail(c, 413, "request body exceeds the size limit",
                           TETHER_CLOSE_PARSE_ERROR);
             return false;
         }
         if (done) {
-            c->rstate = CONN_READ_DONE;
+            c->rstate = TT__SRV_READ_DONE;
             if (c->req) {
                 tt__request_deliver_body(c->req, 0, NULL, 0, true);
             }
@@ -481,7 +484,7 @@ static bool conn_read_body(struct conn *c)
 }
 
 /* After a response: keep the connection for the next request, or close it. */
-void tt__conn_request_done(struct conn *c)
+void tt__srv_conn_request_done(struct tt__srv_conn *c)
 {
     c->req = NULL;
     if (c->closing) {
@@ -494,20 +497,20 @@ void tt__conn_request_done(struct conn *c)
     conn_process(c);
 }
 
-static void conn_process(struct conn *c)
+static void conn_process(struct tt__srv_conn *c)
 {
     struct tether_server *srv = c->srv;
     bool outer = !c->processing;
     c->processing = true;
     while (!c->closing) {
         switch (c->rstate) {
-        case CONN_READ_IDLE:
-        case CONN_READ_HEAD: {
+        case TT__SRV_READ_IDLE:
+        case TT__SRV_READ_HEAD: {
             if (c->in.len == 0) {
                 goto out;
             }
-            if (c->rstate == CONN_READ_IDLE) {
-                c->rstate = CONN_READ_HEAD;
+            if (c->rstate == TT__SRV_READ_IDLE) {
+                c->rstate = TT__SRV_READ_HEAD;
                 c->head_started_ms = conn_now(c);
                 tt__server_conn_idle(srv, c, false);
             }
@@ -520,7 +523,7 @@ static void conn_process(struct conn *c)
                 goto out;
             }
             if (rv < 0) {
-                tt__conn_fail(c, tt__h1_err_status(c->parser.error),
+                tt__srv_conn_fail(c, tt__h1_err_status(c->parser.error),
                               tt__h1_err_message(c->parser.error), TETHER_CLOSE_PARSE_ERROR);
                 goto out;
             }
@@ -532,28 +535,28 @@ static void conn_process(struct conn *c)
             }
             break;
         }
-        case CONN_READ_BODY:
+        case TT__SRV_READ_BODY:
             if (!conn_read_body(c)) {
                 goto out;
             }
-            if (c->rstate == CONN_READ_BODY) {
+            if (c->rstate == TT__SRV_READ_BODY) {
                 goto out;
             }
             break;
-        case CONN_READ_DONE:
+        case TT__SRV_READ_DONE:
             if (c->req) {
                 goto out; /* the handler has not finished; pipelined bytes wait */
             }
             if (c->close_after_response || c->peer_eof) {
-                tt__conn_close(c, c->close_after_response ? c->close_cause
+                tt__srv_conn_close(c, c->close_after_response ? c->close_cause
                                                           : TETHER_CLOSE_PEER_CLOSED);
                 goto out;
             }
-            c->rstate = CONN_READ_IDLE;
+            c->rstate = TT__SRV_READ_IDLE;
             c->idle_since_ms = conn_now(c);
             if (c->in.len == 0) {
                 if (srv->shutting_down) {
-                    tt__conn_close(c, TETHER_CLOSE_SHUTDOWN);
+                    tt__srv_conn_close(c, TETHER_CLOSE_SHUTDOWN);
                     goto out;
                 }
                 tt__server_conn_idle(srv, c, true);
@@ -567,5 +570,5 @@ out:
         return;
     }
     conn_pause_reading(c, c->in.len >= CONN_READ_HIGH_WATER);
-    tt__conn_arm_timer(c);
+    tt__srv_conn_arm_timer(c);
 }

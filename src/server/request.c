@@ -6,7 +6,13 @@
 
 #include "server/server_int.h"
 
-struct tether_request *tt__request_new(struct conn *c, const struct tt__h1_head *h)
+/* The response fields a handler adds: far above any real response head, bounded so a handler
+ * bug cannot grow it without limit. */
+#define REQUEST_RESPONSE_FIELDS_MAX (64u * 1024u)
+/* A complete response up to this size leaves in one write with its head. */
+#define REQUEST_ONE_WRITE_MAX (64u * 1024u)
+
+struct tether_request *tt__request_new(struct tt__srv_conn *c, const struct tt__h1_head *h)
 {
     size_t need = h->method.len + h->target.len + 2;
     for (size_t i = 0; i < h->nfields; i++) {
@@ -50,14 +56,14 @@ struct tether_request *tt__request_new(struct conn *c, const struct tt__h1_head 
     req->has_body = h->body == TT__H1_BODY_CHUNKED ||
                     (h->body == TT__H1_BODY_LENGTH && h->content_length > 0);
     memcpy(req->peer, c->stream.peer, sizeof(req->peer));
-    tt__buf_init(&req->fields, 64 * 1024);
-    tt__list_init(&req->defer_link);
+    tt__buf_init(&req->fields, REQUEST_RESPONSE_FIELDS_MAX);
+    tt__defer_item_init(&req->drain_item, NULL);
     return req;
 }
 
 void tt__request_free(struct tether_request *req)
 {
-    tt__list_remove(&req->defer_link);
+    tt__defer_cancel(&req->drain_item);
     tt__buf_cleanup(&req->fields);
     tt__free(req->strings);
     tt__free((void *)req->names);
@@ -84,7 +90,7 @@ static void request_release(struct tether_request *req)
 
 void tt__request_detach(struct tether_request *req, int status)
 {
-    bool body_pending = req->has_body && req->conn && req->conn->rstate == CONN_READ_BODY;
+    bool body_pending = req->has_body && req->conn && req->conn->rstate == TT__SRV_READ_BODY;
     req->conn = NULL;
     /* Every callback the handler waits for fires once more, so a handler that only acts in
      * callbacks learns that the connection is gone and can end (and free) the request. */
@@ -239,7 +245,7 @@ int tether_response_header(tether_request *req, const char *name, const char *va
 static int request_send_head(struct tether_request *req, bool final, size_t final_len,
                              const void *final_body)
 {
-    struct conn *c = req->conn;
+    struct tt__srv_conn *c = req->conn;
     struct tether_server *srv = req->srv;
     const struct tether_server_options *o = &srv->opts;
     uint64_t now = tt__server_now(srv);
@@ -314,14 +320,14 @@ static int request_send_head(struct tether_request *req, bool final, size_t fina
     }
     /* A small complete response leaves in one write: one segment with nodelay, like nginx's
      * writev, instead of a head segment and a body segment. */
-    bool with_body = final && final_body && final_len > 0 && final_len <= 64 * 1024 &&
+    bool with_body = final && final_body && final_len > 0 && final_len <= REQUEST_ONE_WRITE_MAX &&
                      !req->chunked && !request_no_body(req);
     if (rv == 0 && with_body) {
         head.max_len += final_len;
         rv = tt__buf_append(&head, final_body, final_len);
     }
     if (rv == 0) {
-        rv = tt__conn_write(c, head.data, head.len);
+        rv = tt__srv_conn_write(c, head.data, head.len);
     }
     tt__buf_cleanup(&head);
     if (rv == 0 && with_body) {
@@ -348,13 +354,13 @@ static int request_write_body(struct tether_request *req, const void *data, size
     }
     req->body_written += len;
     if (!req->chunked) {
-        return tt__conn_write(req->conn, data, len);
+        return tt__srv_conn_write(req->conn, data, len);
     }
     struct tt__buf chunk;
     tt__buf_init(&chunk, len + 32);
     int rv = tt__h1_write_chunk(&chunk, data, len);
     if (rv == 0) {
-        rv = tt__conn_write(req->conn, chunk.data, chunk.len);
+        rv = tt__srv_conn_write(req->conn, chunk.data, chunk.len);
     }
     tt__buf_cleanup(&chunk);
     return rv;
@@ -380,10 +386,10 @@ int tether_response_write(tether_request *req, const void *data, size_t len)
 /* Frees the request and lets the connection move on. */
 static void request_finish(struct tether_request *req)
 {
-    struct conn *c = req->conn;
+    struct tt__srv_conn *c = req->conn;
     tt__request_free(req);
     if (c) {
-        tt__conn_request_done(c);
+        tt__srv_conn_request_done(c);
     }
 }
 
@@ -409,11 +415,11 @@ int tether_response_end(tether_request *req, const void *data, size_t len)
         tt__buf_init(&last, 8);
         rv = tt__h1_write_last_chunk(&last);
         if (rv == 0) {
-            rv = tt__conn_write(req->conn, last.data, last.len);
+            rv = tt__srv_conn_write(req->conn, last.data, last.len);
         }
         tt__buf_cleanup(&last);
     }
-    struct conn *c = req->conn;
+    struct tt__srv_conn *c = req->conn;
     if (rv != 0 || (req->has_content_length && !request_no_body(req) &&
                     req->body_written != req->content_length)) {
         /* A response shorter than it said, or one we failed to queue, leaves the client
@@ -423,7 +429,7 @@ int tether_response_end(tether_request *req, const void *data, size_t len)
         if (!req->head_sent) {
             c->req = NULL;
             tt__request_free(req);
-            tt__conn_fail(c, 500, "response failed", TETHER_CLOSE_HANDLER_ABORT);
+            tt__srv_conn_fail(c, 500, "response failed", TETHER_CLOSE_HANDLER_ABORT);
             return rv ? rv : TETHER_EINVAL;
         }
     }
@@ -456,11 +462,11 @@ void tether_response_on_drain(tether_request *req, tether_drain_cb cb)
 
 void tether_request_abort(tether_request *req)
 {
-    struct conn *c = req->conn;
+    struct tt__srv_conn *c = req->conn;
     if (c) {
         c->req = NULL;
         req->conn = NULL;
-        tt__conn_close(c, TETHER_CLOSE_HANDLER_ABORT);
+        tt__srv_conn_close(c, TETHER_CLOSE_HANDLER_ABORT);
     }
     request_release(req);
 }

@@ -27,7 +27,7 @@ void tether_server_options_init(struct tether_server_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->host = "127.0.0.1";
-    o->backlog = 511;
+    o->backlog = TT__LISTEN_DEFAULT_BACKLOG;
     o->keep_alive_timeout_ms = 65000;
     o->keep_alive_buffer_ms = 1000;
     o->headers_timeout_ms = 10000;
@@ -96,12 +96,12 @@ static bool server_reclaim_one(struct tether_server *srv)
     if (tt__list_empty(&srv->idle)) {
         return false;
     }
-    struct conn *c = tt__container_of(srv->idle.next, struct conn, idle_link);
+    struct tt__srv_conn *c = tt__container_of(srv->idle.next, struct tt__srv_conn, idle_link);
     /* The list is ordered by idle time: if the oldest is fresh, all are. */
     if (tt__server_now(srv) - c->idle_since_ms < srv->opts.fresh_idle_protect_ms) {
         return false;
     }
-    tt__conn_close(c, TETHER_CLOSE_RECLAIMED);
+    tt__srv_conn_close(c, TETHER_CLOSE_RECLAIMED);
     return true;
 }
 
@@ -130,7 +130,7 @@ static void server_on_accept(struct tt__listener *l, int fd)
 {
     struct tether_server *srv = l->data;
     srv->stats.connections_accepted++;
-    tt__conn_accept(srv, fd);
+    tt__srv_conn_accept(srv, fd);
 }
 
 static void server_listener_closed(struct tt__listener *l)
@@ -150,45 +150,32 @@ static void server_close_listener(struct tether_server *srv)
     }
 }
 
-static void server_on_defer(uv_idle_t *h)
+static void server_run_drain(struct tt__defer_item *it)
 {
-    struct tether_server *srv = h->data;
-    /* Callbacks may defer again: take the current list and run only that. */
-    struct tt__list batch;
-    tt__list_init(&batch);
-    if (!tt__list_empty(&srv->deferred)) {
-        batch.next = srv->deferred.next;
-        batch.prev = srv->deferred.prev;
-        batch.next->prev = &batch;
-        batch.prev->next = &batch;
-        tt__list_init(&srv->deferred);
-    }
-    while (!tt__list_empty(&batch)) {
-        struct tether_request *req = tt__container_of(batch.next, struct tether_request,
-                                                      defer_link);
-        tt__list_remove(&req->defer_link);
-        tether_drain_cb cb = req->drain_cb;
-        req->drain_cb = NULL;
-        if (cb) {
-            cb(req);
-        }
-    }
-    if (tt__list_empty(&srv->deferred)) {
-        uv_idle_stop(&srv->defer_idle);
+    struct tether_request *req = tt__container_of(it, struct tether_request, drain_item);
+    tether_drain_cb cb = req->drain_cb;
+    req->drain_cb = NULL;
+    if (cb) {
+        cb(req);
     }
 }
 
 void tt__server_defer_drain(struct tether_server *srv, struct tether_request *req)
 {
-    if (tt__list_empty(&req->defer_link)) {
-        tt__list_insert_tail(&srv->deferred, &req->defer_link);
-    }
-    if (!srv->closing) {
-        uv_idle_start(&srv->defer_idle, server_on_defer);
-    }
+    /* Also while closing: a detached request's handler learns through it that it can let go,
+     * and the queue runs it before the server's memory goes. */
+    tt__defer_item_init(&req->drain_item, server_run_drain);
+    tt__defer_queue(&srv->defer, &req->drain_item);
 }
 
-void tt__server_conn_gone(struct tether_server *srv, struct conn *c, bool rst_sent,
+static void server_defer_closed(struct tt__defer *d)
+{
+    struct tether_server *srv = d->data;
+    srv->open_handles--;
+    server_maybe_finish(srv);
+}
+
+void tt__server_conn_gone(struct tether_server *srv, struct tt__srv_conn *c, bool rst_sent,
                           enum tether_close_cause cause)
 {
     (void)c;
@@ -207,7 +194,7 @@ void tt__server_conn_gone(struct tether_server *srv, struct conn *c, bool rst_se
     server_maybe_finish(srv);
 }
 
-void tt__server_conn_idle(struct tether_server *srv, struct conn *c, bool idle)
+void tt__server_conn_idle(struct tether_server *srv, struct tt__srv_conn *c, bool idle)
 {
     bool listed = !tt__list_empty(&c->idle_link);
     if (idle && !listed) {
@@ -309,7 +296,6 @@ int tether_server_new(uv_loop_t *loop, const struct tether_server_options *o,
     srv->opts.errbuf_len = 0;
     tt__list_init(&srv->conns);
     tt__list_init(&srv->idle);
-    tt__list_init(&srv->deferred);
     srv->host = server_strdup(o->host ? o->host : "127.0.0.1");
     srv->tls_cert_file = server_strdup(o->tls_cert_file);
     srv->tls_key_file = server_strdup(o->tls_key_file);
@@ -343,8 +329,8 @@ int tether_server_new(uv_loop_t *loop, const struct tether_server_options *o,
     (void)uv_timer_init(loop, &srv->grace_timer);
     srv->grace_timer.data = srv;
     srv->open_handles++;
-    (void)uv_idle_init(loop, &srv->defer_idle);
-    srv->defer_idle.data = srv;
+    tt__defer_init(loop, &srv->defer);
+    srv->defer.data = srv;
     srv->open_handles++;
     tt__listener_start(&srv->listener, server_on_accept);
     *out = srv;
@@ -373,9 +359,9 @@ static void server_close_all(struct tether_server *srv, enum tether_close_cause 
 {
     struct tt__list *n = srv->conns.next;
     while (n != &srv->conns) {
-        struct conn *c = tt__container_of(n, struct conn, link);
+        struct tt__srv_conn *c = tt__container_of(n, struct tt__srv_conn, link);
         n = n->next; /* closing may unlink c */
-        tt__conn_close(c, cause);
+        tt__srv_conn_close(c, cause);
     }
 }
 
@@ -401,10 +387,10 @@ void tether_server_shutdown(tether_server *srv, tether_server_shutdown_cb cb)
     /* Idle connections go at once; busy ones finish their request with Connection: close. */
     struct tt__list *n = srv->conns.next;
     while (n != &srv->conns) {
-        struct conn *c = tt__container_of(n, struct conn, link);
+        struct tt__srv_conn *c = tt__container_of(n, struct tt__srv_conn, link);
         n = n->next;
-        if (tt__conn_is_idle(c)) {
-            tt__conn_close(c, TETHER_CLOSE_SHUTDOWN);
+        if (tt__srv_conn_is_idle(c)) {
+            tt__srv_conn_close(c, TETHER_CLOSE_SHUTDOWN);
         }
     }
     /* Clients already in the listen queue completed their handshake: closing the listener
@@ -435,7 +421,7 @@ void tether_server_close(tether_server *srv, tether_server_close_cb cb, void *da
     srv->shutting_down = true;
     server_close_listener(srv);
     uv_close((uv_handle_t *)&srv->grace_timer, server_handle_closed);
-    uv_close((uv_handle_t *)&srv->defer_idle, server_handle_closed);
+    tt__defer_close(&srv->defer, server_defer_closed);
     server_close_all(srv, TETHER_CLOSE_SHUTDOWN);
     server_maybe_finish(srv);
 }

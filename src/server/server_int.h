@@ -6,6 +6,7 @@
 
 #include "tether/server.h"
 
+#include "core/defer.h"
 #include "http1/http1.h"
 #include "internal.h"
 #include "net/net.h"
@@ -22,8 +23,7 @@ struct tether_server {
     struct tt__listener listener;
     uint16_t port;
     uv_timer_t grace_timer;  /* shutdown grace deadline */
-    uv_idle_t defer_idle;    /* runs deferred drain callbacks on the next loop turn */
-    struct tt__list deferred;
+    struct tt__defer defer;  /* drain callbacks on the next loop turn */
     bool shutting_down;
     bool closing;            /* tether_server_close was called */
     unsigned open_handles;   /* server-owned handles not yet closed */
@@ -40,14 +40,14 @@ struct tether_server {
     void *close_data;
 };
 
-enum conn_read_state {
-    CONN_READ_IDLE = 0, /* waiting for the first byte of the next request */
-    CONN_READ_HEAD,     /* part of a head has arrived */
-    CONN_READ_BODY,     /* reading the body */
-    CONN_READ_DONE      /* request read; waiting for its response before parsing more */
+enum tt__srv_read_state {
+    TT__SRV_READ_IDLE = 0, /* waiting for the first byte of the next request */
+    TT__SRV_READ_HEAD,     /* part of a head has arrived */
+    TT__SRV_READ_BODY,     /* reading the body */
+    TT__SRV_READ_DONE      /* request read; waiting for its response before parsing more */
 };
 
-struct conn {
+struct tt__srv_conn {
     struct tt__stream stream; /* first: the stream's memory is the connection's */
     struct tether_server *srv;
     struct tt__list link;      /* in srv->conns */
@@ -59,7 +59,7 @@ struct conn {
     struct tt__h1_parser parser;
     struct tt__h1_field *fields;
     struct tt__h1_chunked chunked;
-    enum conn_read_state rstate;
+    enum tt__srv_read_state rstate;
     bool body_chunked;
     uint64_t body_remaining; /* length framing */
     uint64_t body_received;
@@ -83,7 +83,7 @@ struct conn {
 };
 
 struct tether_request {
-    struct conn *conn; /* NULL once detached */
+    struct tt__srv_conn *conn; /* NULL once detached */
     struct tether_server *srv;
     char *strings;     /* method, target, then name/value pairs, each NUL-terminated */
     const char *method;
@@ -99,7 +99,7 @@ struct tether_request {
     bool has_body;
     tether_body_cb body_cb;
     tether_drain_cb drain_cb;
-    struct tt__list defer_link; /* in srv->deferred while a drain callback waits for a turn */
+    struct tt__defer_item drain_item; /* in srv->defer while a drain callback waits */
     void *data;
 
     /* Response. */
@@ -119,29 +119,28 @@ struct tether_request {
 };
 
 /* conn.c */
-void tt__conn_accept(struct tether_server *srv, int fd);
-void tt__conn_close(struct conn *c, enum tether_close_cause cause);
-bool tt__conn_is_idle(const struct conn *c);
+void tt__srv_conn_accept(struct tether_server *srv, int fd);
+void tt__srv_conn_close(struct tt__srv_conn *c, enum tether_close_cause cause);
+bool tt__srv_conn_is_idle(const struct tt__srv_conn *c);
 /* Marks the connection free to continue after its request completed or was detached. */
-void tt__conn_request_done(struct conn *c);
+void tt__srv_conn_request_done(struct tt__srv_conn *c);
 /* Sends a canned response (errors, 408) with Connection: close, then closes gracefully. */
-void tt__conn_fail(struct conn *c, int status, const char *message, enum tether_close_cause cause);
+void tt__srv_conn_fail(struct tt__srv_conn *c, int status, const char *message, enum tether_close_cause cause);
 /* Re-arms the connection's timer for its nearest deadline. */
-void tt__conn_arm_timer(struct conn *c);
+void tt__srv_conn_arm_timer(struct tt__srv_conn *c);
 /* Writes queued by a request (head/body) go through here so send progress is tracked. */
-int tt__conn_write(struct conn *c, const void *data, size_t len);
+int tt__srv_conn_write(struct tt__srv_conn *c, const void *data, size_t len);
 
 /* server.c */
-void tt__server_conn_gone(struct tether_server *srv, struct conn *c, bool rst_sent,
+void tt__server_conn_gone(struct tether_server *srv, struct tt__srv_conn *c, bool rst_sent,
                           enum tether_close_cause cause);
-void tt__server_conn_idle(struct tether_server *srv, struct conn *c, bool idle);
+void tt__server_conn_idle(struct tether_server *srv, struct tt__srv_conn *c, bool idle);
 uint64_t tt__server_now(const struct tether_server *srv);
-/* Calls req's drain callback on the next loop turn (an idle handle: libuv 1.44 runs a 0 ms
- * timer started inside a timer callback in the same turn). */
+/* Calls req's drain callback on the next loop turn (tt__defer), even while closing. */
 void tt__server_defer_drain(struct tether_server *srv, struct tether_request *req);
 
 /* request.c */
-struct tether_request *tt__request_new(struct conn *c, const struct tt__h1_head *h);
+struct tether_request *tt__request_new(struct tt__srv_conn *c, const struct tt__h1_head *h);
 void tt__request_free(struct tether_request *req);
 /* The connection is going away: tell the body callback and cut the request loose. */
 void tt__request_detach(struct tether_request *req, int status);

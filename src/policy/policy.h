@@ -2,8 +2,8 @@
 /* The policy engine's internal interface, used by the client: backoff, retry decisions with
  * pushback and deadlines, the replay rule, and per-origin retry budgets. All pure functions of
  * their inputs (clock and RNG are passed in), so every decision is testable. */
-#ifndef TETHER_POLICY_INT_H
-#define TETHER_POLICY_INT_H
+#ifndef TETHER_POLICY_POLICY_H
+#define TETHER_POLICY_POLICY_H
 
 #include "tether/policy.h"
 

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to src/proxy/: relayed connections (two halves and their stages), upstream addresses, probing
+ * and the event log. */
+#ifndef TETHER_PROXY_LINK_H
+#define TETHER_PROXY_LINK_H
+
+#include "proxy/toxic.h"
+
+/* ---- upstream addresses (upstream.c) ---- */
+
+/* The addresses to try for an upstream, in order, as Go's dialer would: IPv4 first. */
+#define PX_MAX_ADDRS 4
+struct px_addrs {
+    struct sockaddr_storage a[PX_MAX_ADDRS];
+    size_t n;
+    size_t next;
+};
+
+/* Resolves `upstream` at once when it is numeric or "localhost" (127.0.0.1, then ::1), else
+ * starts a lookup whose request *req (the caller's until `cb` runs) carries `data`. 0 resolved
+ * into *out, 1 lookup started, < 0 failure. */
+int tt__px_resolve_upstream(uv_loop_t *loop, const char *upstream, struct px_addrs *out,
+                            uv_getaddrinfo_t **req, uv_getaddrinfo_cb cb, void *data);
+/* Fills `out` from a getaddrinfo answer: IPv4 addresses first, then IPv6. */
+void tt__px_addrs_from_gai(const struct addrinfo *res, struct px_addrs *out);
+
+/* ---- connections (link.c) ---- */
+
+struct px_half {
+    struct px_conn *c;
+    enum px_dir dir;
+    struct tt__stream *src;
+    struct tt__stream *dst;
+    struct tt__list stages;
+    size_t held;     /* bytes held by the stages */
+    uint64_t bytes;  /* bytes read from the source */
+    unsigned writes; /* writes to dst not yet completed */
+    bool reading;
+    bool src_eof;     /* the source sent FIN */
+    bool eof_sent;    /* shutdown(SHUT_WR) issued on dst */
+    bool done;        /* ... and completed */
+    bool rst_pending; /* reset once the queued writes are flushed */
+};
+
+enum px_conn_state {
+    PX_CONN_ACCEPTED, /* waiting for an accept delay or a connect delay */
+    PX_CONN_HUNG,     /* accept "hang": held open, never dialled */
+    PX_CONN_DIALING,
+    PX_CONN_OPEN,
+    PX_CONN_CLOSING
+};
+
+struct px_conn {
+    struct tt__list link; /* in proxy->conns */
+    struct px_proxy *px;
+    uint64_t id;
+    struct tt__stream client;
+    struct tt__stream server;
+    struct px_half half[2];
+    enum px_conn_state state;
+    enum px_mode mode;
+    uv_timer_t timer; /* accept delay, connect delay */
+    uv_getaddrinfo_t *gai;
+    struct px_addrs addrs;       /* the upstream's addresses, tried in turn */
+    struct px_toxic *accept_tox; /* the accept toxic that applies (delay then action) */
+    unsigned pending;            /* closes and requests still to complete before free */
+    bool counted;                /* counts towards px->nconns */
+    bool server_inited;
+    bool server_retrying; /* closing a failed attempt before dialling the next address */
+    bool server_connected;
+    bool client_gone; /* client stream closed (silent/blackhole modes) */
+    bool server_gone;
+    bool client_fin_sent;
+    bool server_fin_sent;
+    bool rejected;
+    int64_t started_wall_ms;
+    uint64_t bytes_read[2];
+    char client_addr[64];
+    char upstream_addr[64];
+};
+
+/* A connection waiting in libuv's accept slot of `px`'s listener is taken. */
+/* Takes an accepted connection (the fd is the proxy's from now on). */
+void tt__px_conn_accept(struct px_proxy *px, int fd);
+void tt__px_conns_toxic_added(struct px_proxy *px, struct px_toxic *t);
+void tt__px_conns_toxic_updated(struct px_proxy *px, struct px_toxic *t);
+void tt__px_conns_toxic_removed(struct px_proxy *px, struct px_toxic *t);
+void tt__px_conns_close_all(struct px_proxy *px, enum px_how how);
+struct px_conn *tt__px_conn_find(struct px_proxy *px, uint64_t id);
+void tt__px_conn_json(struct pj_w *w, const struct px_conn *c);
+
+/* Upstream probing while upstream_down "refuse" keeps the listener closed. */
+struct px_probe;
+void tt__px_probe_start(struct px_proxy *px);
+void tt__px_probe_stop(struct px_proxy *px);
+
+/* ---- events (events.c) ---- */
+
+enum px_event_type {
+    PX_EV_ACCEPT,  /* a client was accepted */
+    PX_EV_CONNECT, /* its upstream connection is up */
+    PX_EV_CLOSE,   /* the connection ended with FINs (detail: fin, or eof when both ended) */
+    PX_EV_RESET,   /* the connection ended with RSTs sent */
+    PX_EV_REFUSE,  /* turned away (detail: max_connections, accept, upstream_down) */
+    PX_EV_EXPIRE   /* a flow expired (detail: silent, blackhole) */
+};
+struct px_events;
+void tt__px_event(struct px_conn *c, enum px_event_type type, const char *detail);
+/* {"cursor":N,"events":[...]} with the events after `since`. */
+void tt__px_events_json(struct pj_w *w, struct tether_proxy_server *ps, uint64_t since);
+void tt__px_events_free(struct tether_proxy_server *ps);
+/* An RFC 3339 UTC time with milliseconds, as a JSON string. */
+void tt__px_time_json(struct pj_w *w, int64_t wall_ms);
+
+#endif
