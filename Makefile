@@ -20,7 +20,7 @@ deps:
 	scripts/install-peers.sh
 
 build: deps
-	cmake -S . -B build -DTETHER_WERROR=ON $(CMAKE_FLAGS)
+	cmake -S . -B build -DTETHER_WERROR=ON -DTETHER_BUILD_BENCH=ON $(CMAKE_FLAGS)
 	cmake --build build -j $(JOBS)
 
 demo: build

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 build="build-release"
 if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTETHER_BUILD_TESTS=OFF >/dev/null
+    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTETHER_BUILD_TESTS=OFF -DTETHER_BUILD_BENCH=ON >/dev/null
 fi
 cmake --build "$build" -j "$(nproc)" >/dev/null
 

@@ -22,13 +22,41 @@ cmake --build "$work/consumer" >/dev/null
 LD_LIBRARY_PATH="$work/prefix/lib" "$work/consumer/consumer_shared"
 "$work/consumer/consumer_static"
 
-# pkg-config, as a Makefile-based user would build (the static archive against the shared
-# system libraries, since Debian ships no static libpq dependencies).
+# The package names exactly what the library links: every library the .so needs comes from a
+# package in tether.pc, and every package there is needed (a phantom one breaks
+# `pkg-config --cflags tether` where its -dev package is missing).
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
+pc_pkgs=$(pkg-config --print-requires tether; pkg-config --print-requires-private tether)
+pc_pkgs=$(echo "$pc_pkgs" | awk '{print $1}' | sort -u | tr '\n' ' ')
+needed=$(readelf -d "$work/prefix/lib/libtether.so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+want=""
+for lib in $needed; do
+    case $lib in
+    libuv.so*) want="$want libuv" ;;
+    libssl.so* | libcrypto.so*) want="$want openssl" ;;
+    libjansson.so*) want="$want jansson" ;;
+    libc.so* | libm.so* | ld-linux*) ;;
+    *) echo "tether.pc: libtether.so needs $lib, which no package in tether.pc provides"; exit 1 ;;
+    esac
+done
+want=$(echo "$want" | tr ' ' '\n' | sed '/^$/d' | sort -u | tr '\n' ' ')
+if [ "$want" != "$pc_pkgs" ]; then
+    echo "tether.pc requires '$pc_pkgs' but libtether.so links '$want'"
+    exit 1
+fi
+# The CMake package exports only the two libraries, never the build's helper targets.
+if grep -E 'tether_warnings|tether_deps|PostgreSQL' "$work/prefix/lib/cmake/tether/"*.cmake; then
+    echo "the CMake package exports build-only targets or a phantom dependency"
+    exit 1
+fi
+
+# pkg-config, as a Makefile-based user would build (the static archive against the shared
+# system libraries).
+pkg-config --cflags tether >/dev/null
 "$cc" -o "$work/pc" "$here/consumer/main.c" $(pkg-config --cflags --libs tether)
 LD_LIBRARY_PATH="$work/prefix/lib" "$work/pc"
 "$cc" -o "$work/pc_static" "$here/consumer/main.c" $(pkg-config --cflags tether) \
-    "$work/prefix/lib/libtether.a" $(pkg-config --libs libuv openssl jansson libpq) -lm
+    "$work/prefix/lib/libtether.a" $(pkg-config --libs --static tether | sed 's/-ltether//')
 "$work/pc_static"
 "$work/prefix/bin/tether" --version
 echo "install test: ok"

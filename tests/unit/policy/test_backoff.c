@@ -3,7 +3,7 @@
  * jitter and none. Fixed seeds make every number reproducible. */
 #include "test.h"
 
-#include "policy/policy_int.h"
+#include "policy/policy.h"
 
 #define SAMPLES 10000
 

@@ -3,7 +3,7 @@
  * the off switch. */
 #include "test.h"
 
-#include "policy/policy_int.h"
+#include "policy/policy.h"
 
 static void budget(struct tt__budget *b, double ratio, double min_per_s, uint64_t window_ms,
                    uint64_t now_ms)

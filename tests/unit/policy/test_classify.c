@@ -3,7 +3,7 @@
  * (client.md §6.2 rule 11) as a full truth table. */
 #include "test.h"
 
-#include "policy/policy_int.h"
+#include "policy/policy.h"
 
 struct class_case {
     const char *what;

@@ -6,7 +6,7 @@
 
 #include "test.h"
 
-#include "policy/policy_int.h"
+#include "policy/policy.h"
 
 static void test_every_default(void **state)
 {

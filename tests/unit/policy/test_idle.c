@@ -3,7 +3,7 @@
  * together, the switches, and the "never" and "do not pool" answers. */
 #include "test.h"
 
-#include "policy/policy_int.h"
+#include "policy/policy.h"
 
 #define NO_HINT (-1)
 

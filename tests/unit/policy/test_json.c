@@ -6,7 +6,7 @@
 
 #include "test.h"
 
-#include "policy/policy_int.h"
+#include "policy/policy.h"
 
 static int parse(const char *json, struct tether_policy *p, char *err, size_t err_len)
 {

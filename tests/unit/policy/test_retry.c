@@ -3,7 +3,7 @@
  * pushback cap, the deadline, the attempt limit, and the reason text. */
 #include "test.h"
 
-#include "policy/policy_int.h"
+#include "policy/policy.h"
 
 /* Wed, 21 Oct 2015 07:28:00 GMT */
 #define NOW_UNIX_MS INT64_C(1445412480000)
