@@ -6,12 +6,13 @@
 #   make test    deps + build + every test, then the suite again under ASan+UBSan, then a fuzz smoke
 #   make fuzz    run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make bench   run every benchmark against its peer and print the ratio lines
+#   make lint    clang-format dry run and clang-tidy over src/ (scripts/lint.sh; not in make test)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test test-unit test-asan fuzz fuzz-smoke bench clean
+.PHONY: all deps build demo test test-unit test-asan fuzz fuzz-smoke bench lint clean
 
 all: build
 
@@ -45,6 +46,9 @@ fuzz: deps
 
 bench: deps
 	scripts/bench.sh
+
+lint:
+	scripts/lint.sh all
 
 clean:
 	rm -rf build build-asan build-fuzz build-release

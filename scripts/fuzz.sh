@@ -46,8 +46,12 @@ for src in fuzz/*_fuzz.c; do
     if [ -d "fuzz/corpus/$name" ]; then
         cp -R "fuzz/corpus/$name/." "$work/corpus/"
     fi
-    dict=()
-    [ -f fuzz/http1.dict ] && dict=(-dict=fuzz/http1.dict)
+    dict=() # fuzz/<target>.dict if there is one, else the HTTP/1.1 tokens
+    if [ -f "fuzz/$name.dict" ]; then
+        dict=(-dict="fuzz/$name.dict")
+    elif [ -f fuzz/http1.dict ]; then
+        dict=(-dict=fuzz/http1.dict)
+    fi
     rc=0
     "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         "${dict[@]}" -artifact_prefix="$work/artifacts/" "$work/corpus" >"$work/log" 2>&1 ||
