@@ -90,6 +90,10 @@ struct tether_fetch_options {
     size_t errbuf_len;
 };
 
+/* Zeroes `o` (borrowed): a GET with no headers, no body, the policy's deadline, the body
+ * collected in memory. */
+TETHER_EXTERN void tether_fetch_options_init(struct tether_fetch_options *o);
+
 /* Runs once when the fetch is complete. `status` is 0 on success (a final response arrived,
  * whatever its HTTP status) or the TETHER_E* code of the failure (tether_fetch_failure(f) has
  * the whole record). The fetch stays valid until tether_fetch_free. */

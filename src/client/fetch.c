@@ -145,6 +145,13 @@ static void fetch_timer_closed(uv_handle_t *h)
     tt__client_release(c);
 }
 
+void tether_fetch_options_init(struct tether_fetch_options *o)
+{
+    if (o) {
+        memset(o, 0, sizeof(*o));
+    }
+}
+
 int tether_client_fetch(tether_client *c, const struct tether_fetch_options *o,
                         tether_fetch_done_cb done, tether_fetch **out)
 {
