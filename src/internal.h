@@ -63,6 +63,10 @@ void *tt__calloc(size_t n, size_t size);
 void *tt__realloc(void *ptr, size_t size);
 void tt__free(void *ptr);
 char *tt__strndup(const char *s, size_t n);
+#ifdef TETHER_UNITTESTS
+/* Allocations made so far (tests and the allocation-failure torture). */
+long tt__test_alloc_count(void);
+#endif
 
 /* --- errors.c: each foreign error source is mapped here and nowhere else. */
 int tt__err_from_errno(int sys_errno);

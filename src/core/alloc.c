@@ -11,17 +11,40 @@ static tether_free_fn alloc_free = free;
 
 #ifdef TETHER_UNITTESTS
 /* TETHER_TEST_FAIL_ALLOC_AT=n makes the nth allocation fail, so every error path can be
- * exercised (STYLE §7, after curl's torture tests). */
-static long alloc_count;
-static long alloc_fail_at = -1;
+ * exercised (STYLE §7, after curl's torture tests; scripts/alloc_torture.sh loops n). Atomic:
+ * test fixtures allocate on a second thread. */
+#include <stdatomic.h>
+#include <stdio.h>
+
+static atomic_long alloc_count;
+static atomic_long alloc_fail_at = -1;
+
+/* TETHER_TEST_ALLOC_REPORT=1 prints the count at exit, for programs that do not print it
+ * themselves (scripts/alloc_torture.sh reads it). The one place the library writes to a
+ * stream outside the debug trace, and only in test builds. */
+static void alloc_report(void)
+{
+    fprintf(stderr, "allocations: %ld\n", atomic_load(&alloc_count)); /* checksrc: debug-output */
+}
 
 static bool alloc_should_fail(void)
 {
-    if (alloc_fail_at == -1) {
+    long at = atomic_load(&alloc_fail_at);
+    if (at == -1) {
         const char *env = getenv("TETHER_TEST_FAIL_ALLOC_AT");
-        alloc_fail_at = env ? strtol(env, NULL, 10) : 0;
+        at = env ? strtol(env, NULL, 10) : 0;
+        atomic_store(&alloc_fail_at, at);
+        if (getenv("TETHER_TEST_ALLOC_REPORT")) {
+            (void)atexit(alloc_report);
+        }
     }
-    return alloc_fail_at > 0 && ++alloc_count == alloc_fail_at;
+    long n = atomic_fetch_add(&alloc_count, 1) + 1;
+    return at > 0 && n == at;
+}
+
+long tt__test_alloc_count(void)
+{
+    return atomic_load(&alloc_count);
 }
 #else
 static bool alloc_should_fail(void)

@@ -445,6 +445,9 @@ int tether_response_send(tether_request *req, int status, const char *content_ty
         rv = tether_response_header(req, "Content-Type", content_type);
     }
     if (rv != 0 && rv != TETHER_ECANCELED) {
+        /* The caller lets go of `req` whatever this returns: a response that cannot be
+         * started ends the exchange here. */
+        tether_request_abort(req);
         return rv;
     }
     return tether_response_end(req, body, len);

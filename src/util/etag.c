@@ -9,7 +9,7 @@
 
 int ttx_etag_parse(const char *v, size_t len, struct ttx_etag *out)
 {
-    struct ttx_slice s = ttx_trim_ows(v ? v : "", v ? len : 0);
+    struct ttx_slice s = ttx_trim_ows(v, len);
     bool weak = false;
     size_t i = 0;
     /* %s"W/" in the grammar: a lowercase w is not a weakness marker but junk. */

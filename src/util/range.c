@@ -25,7 +25,7 @@ static bool range_number(const char *s, size_t len, size_t *i, uint64_t *out)
 enum ttx_range_result ttx_range_parse(const char *v, size_t len, uint64_t size, uint64_t *first,
                                       uint64_t *last)
 {
-    struct ttx_slice s = ttx_trim_ows(v ? v : "", v ? len : 0);
+    struct ttx_slice s = ttx_trim_ows(v, len);
     /* Range units compare case-insensitively (RFC 9110 §14.1). */
     if (s.len < 6 || !ttx_mem_eq_nocase(s.ptr, 6, "bytes=") || memchr(s.ptr, ',', s.len)) {
         return TTX_RANGE_NONE;
@@ -70,7 +70,7 @@ enum ttx_range_result ttx_range_parse(const char *v, size_t len, uint64_t size, 
 
 int ttx_content_range_parse(const char *v, size_t len, struct ttx_content_range *out)
 {
-    struct ttx_slice s = ttx_trim_ows(v ? v : "", v ? len : 0);
+    struct ttx_slice s = ttx_trim_ows(v, len);
     struct ttx_content_range cr = {0};
     int rv;
     if (s.len < 6 || !ttx_mem_eq_nocase(s.ptr, 5, "bytes") || s.ptr[5] != ' ') {

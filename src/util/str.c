@@ -37,6 +37,10 @@ bool ttx_prefix_nocase(const char *s, const char *prefix)
 
 struct ttx_slice ttx_trim_ows(const char *s, size_t len)
 {
+    if (!s) {
+        /* NULL with length 0 is "": pointer arithmetic and memchr on NULL are undefined. */
+        return (struct ttx_slice){"", 0};
+    }
     size_t b = 0;
     size_t e = len;
     while (b < e && (s[b] == ' ' || s[b] == '\t')) {

@@ -31,7 +31,7 @@ bool ttx_str_eq_nocase(const char *a, const char *b);
 bool ttx_mem_eq_nocase(const char *s, size_t len, const char *lit);
 /* Whether `s` starts with `prefix`, ignoring ASCII case. */
 bool ttx_prefix_nocase(const char *s, const char *prefix);
-/* The slice without leading and trailing spaces and tabs (HTTP's OWS). */
+/* The slice without leading and trailing spaces and tabs (HTTP's OWS); NULL is "". */
 struct ttx_slice ttx_trim_ows(const char *s, size_t len);
 /* Exactly `len` decimal digits (1*DIGIT, no sign, no spaces; leading zeros are fine) into
  * *out. Returns 0, TETHER_EINVAL for anything else, or TETHER_ERANGE past UINT64_MAX; junk wins
