@@ -86,7 +86,7 @@ int tt__buf_appendf(struct tt__buf *b, const char *fmt, ...)
         return rv;
     }
     va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    (void)vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
     return 0;

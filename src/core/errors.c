@@ -51,7 +51,8 @@ const char *tether_err_name(int code)
 
 const char *tether_strerror(int code)
 {
-    switch (code) {
+    /* EUNKNOWN's message is the default's on purpose. */
+    switch (code) { /* NOLINT(bugprone-branch-clone) */
     case 0:
         return "success";
 #define ERR_MSG_CASE(name, value, msg)                                                             \

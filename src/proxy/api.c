@@ -121,7 +121,7 @@ static void api_proxies_index(struct tether_proxy_server *ps, struct px_resp *r)
     for (struct tt__list *p = ps->proxies.next; p != &ps->proxies; p = p->next) {
         n++;
     }
-    struct px_proxy **v = tt__calloc(n ? n : 1, sizeof(*v));
+    struct px_proxy **v = tt__calloc(n ? n : 1, sizeof(struct px_proxy *));
     if (!v) {
         r->body.err = TETHER_ENOMEM;
         return;
@@ -262,7 +262,7 @@ static void api_populate(struct tether_proxy_server *ps, struct px_resp *r, cons
     for (i = 0; entries && i < n; i++) {
         tt__list_init(&entries[i].toxics);
     }
-    done = tt__calloc(n ? n : 1, sizeof(*done));
+    done = tt__calloc(n ? n : 1, sizeof(struct px_proxy *));
     if (!entries || !done) {
         tt__px_err_set(&e, 500, "out of memory");
         goto reply;

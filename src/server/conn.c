@@ -72,14 +72,14 @@ void tt__srv_conn_close(struct tt__srv_conn *c, enum tether_close_cause cause)
         tt__request_detach(req, TETHER_ECANCELED);
     }
     bool idle_path = cause == TETHER_CLOSE_IDLE_TIMEOUT;
-    if (idle_path && srv->opts.close_style == TETHER_CLOSE_NODE) {
-        tt__stream_close_now(&c->stream, conn_stream_closed);
-    } else if (idle_path && srv->opts.close_style == TETHER_CLOSE_RST) {
+    /* A plain close: the reproduction of Node's idle close, or nothing left to say (the peer
+     * is gone or not reading). It still ends with FIN unless bytes are unread. */
+    bool plain = (idle_path && srv->opts.close_style == TETHER_CLOSE_NODE) ||
+                 cause == TETHER_CLOSE_PEER_RESET || cause == TETHER_CLOSE_SEND_TIMEOUT ||
+                 cause == TETHER_CLOSE_IO_ERROR;
+    if (idle_path && srv->opts.close_style == TETHER_CLOSE_RST) {
         tt__stream_close_abort(&c->stream, conn_stream_closed);
-    } else if (cause == TETHER_CLOSE_PEER_RESET || cause == TETHER_CLOSE_SEND_TIMEOUT ||
-               cause == TETHER_CLOSE_IO_ERROR) {
-        /* Nothing left to say: the peer is gone or not reading. A plain close still ends with
-         * FIN unless bytes are unread. */
+    } else if (plain) {
         tt__stream_close_now(&c->stream, conn_stream_closed);
     } else {
         tt__stream_close_graceful(&c->stream, srv->opts.lingering_time_ms,
@@ -367,10 +367,9 @@ static void conn_on_read(struct tt__stream *s, int status, const char *data, siz
     }
     if (status == TETHER_EEOF) {
         c->peer_eof = true;
-        if (c->rstate == TT__SRV_READ_IDLE && !c->req && c->in.len == 0) {
-            tt__srv_conn_close(c, TETHER_CLOSE_PEER_CLOSED);
-        } else if (c->rstate == TT__SRV_READ_HEAD || c->rstate == TT__SRV_READ_BODY) {
-            /* The client gave up mid-request: nobody is left to answer. */
+        /* Idle with nothing pending, or given up mid-request: nobody is left to answer. */
+        bool idle = c->rstate == TT__SRV_READ_IDLE && !c->req && c->in.len == 0;
+        if (idle || c->rstate == TT__SRV_READ_HEAD || c->rstate == TT__SRV_READ_BODY) {
             tt__srv_conn_close(c, TETHER_CLOSE_PEER_CLOSED);
         }
         /* Otherwise a response is pending: send it, then close (half-close is allowed). */

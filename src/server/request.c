@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "server/server_int.h"
+#include "util/http_date.h"
 
 /* The response fields a handler adds: far above any real response head, bounded so a handler
  * bug cannot grow it without limit. */
@@ -280,11 +281,8 @@ static int request_send_head(struct tether_request *req, bool final, size_t fina
 
     struct tt__buf head;
     tt__buf_init(&head, req->fields.len + 1024);
-    char date[64];
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    char date[TTX_HTTP_DATE_SIZE];
+    ttx_http_date_format((int64_t)time(NULL), date);
     int rv = tt__buf_appendf(&head, "HTTP/1.1 %03d %s\r\nDate: %s\r\n", req->status,
                              tt__h1_status_reason(req->status), date);
     if (rv == 0 && req->fields.len) {
