@@ -594,6 +594,174 @@ static bool is(const char *method, const char *want)
     return strcmp(method, want) == 0;
 }
 
+/* ---- the routes: gorilla/mux's table in Toxiproxy's api.go, in the same order ---- */
+
+enum { API_GET = 1u, API_POST = 2u, API_PATCH = 4u, API_DELETE = 8u };
+
+/* One request being routed: the path's segments, its method as an API_* bit, and the proxy a
+ * route with {proxy} names (looked up after the method check, as mux does). */
+struct api_call {
+    struct tether_proxy_server *ps;
+    struct px_resp *r;
+    const char *const *seg;
+    unsigned method;
+    const char *query;
+    const char *body;
+    size_t len;
+    struct px_proxy *px;
+};
+
+static void route_reset(struct api_call *a)
+{
+    api_reset(a->ps, a->r);
+}
+
+static void route_version(struct api_call *a)
+{
+    tt__pj_raw(&a->r->body, "{\"version\": \"" TETHER_PROXY_TOXIPROXY_VERSION "\"}\n");
+    a->r->content_type = "application/json;charset=utf-8";
+}
+
+static void route_events(struct api_call *a)
+{
+    tt__px_events_json(&a->r->body, a->ps, api_since(a->query));
+    api_ok(a->r, 200);
+}
+
+static void route_populate(struct api_call *a)
+{
+    api_populate(a->ps, a->r, a->body, a->len);
+}
+
+static void route_proxies(struct api_call *a)
+{
+    if (a->method == API_GET) {
+        api_proxies_index(a->ps, a->r);
+    } else {
+        api_proxy_create(a->ps, a->r, a->body, a->len);
+    }
+}
+
+static void route_proxy(struct api_call *a)
+{
+    if (a->method == API_GET) {
+        tt__px_proxy_json(&a->r->body, a->px);
+        api_ok(a->r, 200);
+    } else if (a->method == API_DELETE) {
+        tt__px_proxy_remove(a->px);
+        api_ok(a->r, 204);
+    } else {
+        api_proxy_update(a->px, a->r, a->body, a->len);
+    }
+}
+
+static void route_toxics(struct api_call *a)
+{
+    if (a->method == API_GET) {
+        api_toxics_index(a->px, a->r);
+    } else {
+        api_toxic_create(a->px, a->r, a->body, a->len);
+    }
+}
+
+static void route_toxic(struct api_call *a)
+{
+    struct px_toxic *t = tt__px_toxic_find(&a->px->toxics, a->seg[3]);
+    if (!t) {
+        tt__px_api_error(a->r, 404, "toxic not found");
+    } else if (a->method == API_GET) {
+        tt__px_toxic_json(&a->r->body, t);
+        api_ok(a->r, 200);
+    } else if (a->method == API_DELETE) {
+        tt__px_proxy_remove_toxic(a->px, t);
+        api_ok(a->r, 204);
+    } else {
+        api_toxic_update(a->px, t, a->r, a->body, a->len);
+    }
+}
+
+static void route_connections(struct api_call *a)
+{
+    if (a->method == API_GET) {
+        api_connections(a->px, a->r);
+        return;
+    }
+    int how = api_action(a->query);
+    if (how < 0) {
+        tt__px_api_error(a->r, 400, "invalid action, can be either rst or fin");
+        return;
+    }
+    tt__px_conns_close_all(a->px, (enum px_how)how);
+    api_ok(a->r, 204);
+}
+
+static void route_connection(struct api_call *a)
+{
+    int how = api_action(a->query);
+    if (a->method == API_DELETE && how < 0) {
+        tt__px_api_error(a->r, 400, "invalid action, can be either rst or fin");
+        return;
+    }
+    struct px_conn *c = api_conn(a->px, a->r, a->seg[3]);
+    if (!c) {
+        return;
+    }
+    if (a->method == API_GET) {
+        tt__px_conn_json(&a->r->body, c);
+        api_ok(a->r, 200);
+    } else {
+        tt__px_conn_close(c, (enum px_how)how);
+        api_ok(a->r, 204);
+    }
+}
+
+static void route_stats(struct api_call *a)
+{
+    api_stats(a->px, a->r);
+}
+
+/* "*" matches one non-empty segment; a route whose second segment is "*" names a proxy. */
+static const struct api_route {
+    const char *path[API_MAX_SEGMENTS];
+    unsigned methods;
+    void (*run)(struct api_call *a);
+} api_routes[] = {
+    {{"reset"}, API_POST, route_reset},
+    {{"version"}, API_GET, route_version},
+    {{"events"}, API_GET, route_events},
+    {{"populate"}, API_POST, route_populate},
+    {{"proxies"}, API_GET | API_POST, route_proxies},
+    {{"proxies", "*"}, API_GET | API_POST | API_PATCH | API_DELETE, route_proxy},
+    {{"proxies", "*", "toxics"}, API_GET | API_POST, route_toxics},
+    {{"proxies", "*", "toxics", "*"}, API_GET | API_POST | API_PATCH | API_DELETE, route_toxic},
+    {{"proxies", "*", "connections"}, API_GET | API_DELETE, route_connections},
+    {{"proxies", "*", "connections", "*"}, API_GET | API_DELETE, route_connection},
+    {{"proxies", "*", "stats"}, API_GET, route_stats},
+};
+
+static bool route_matches(const struct api_route *rt, const char *const *seg, int n)
+{
+    for (int i = 0; i < API_MAX_SEGMENTS; i++) {
+        const char *want = rt->path[i];
+        if (!want || i >= n) {
+            return !want && i == n;
+        }
+        if (strcmp(want, "*") != 0 && strcmp(want, seg[i]) != 0) {
+            return false;
+        }
+    }
+    return n == API_MAX_SEGMENTS;
+}
+
+static unsigned api_method_bit(const char *method)
+{
+    return is(method, "GET")      ? API_GET
+           : is(method, "POST")   ? API_POST
+           : is(method, "PATCH")  ? API_PATCH
+           : is(method, "DELETE") ? API_DELETE
+                                  : 0;
+}
+
 void tt__px_api(struct tether_proxy_server *ps, const char *method, const char *target,
                 const char *body, size_t len, struct px_resp *r)
 {
@@ -605,135 +773,31 @@ void tt__px_api(struct tether_proxy_server *ps, const char *method, const char *
     tt__pj_init(&r->body);
     const char *q = strchr(target, '?');
     size_t plen = q ? (size_t)(q - target) : strlen(target);
-    const char *query = q ? q + 1 : "";
     int n = split_path(target, plen, buf, sizeof(buf), seg, API_MAX_SEGMENTS);
     for (int i = 0; i < n; i++) {
         if (seg[i][0] == '\0' && !(n == 1 && i == 0)) {
             n = -1; /* an empty {variable} or a trailing slash matches no route */
         }
     }
-    bool get = is(method, "GET"), post = is(method, "POST"), patch = is(method, "PATCH");
-    bool del = is(method, "DELETE");
-    struct px_proxy *px;
-    if (n == 1 && strcmp(seg[0], "reset") == 0) {
-        if (!post) {
-            goto method_not_allowed;
+    struct api_call a = {.ps = ps, .r = r, .seg = seg, .method = api_method_bit(method),
+                         .query = q ? q + 1 : "", .body = body, .len = len};
+    for (size_t i = 0; n > 0 && i < tt__countof(api_routes); i++) {
+        const struct api_route *rt = &api_routes[i];
+        if (!route_matches(rt, seg, n)) {
+            continue;
         }
-        api_reset(ps, r);
-    } else if (n == 1 && strcmp(seg[0], "version") == 0) {
-        if (!get) {
-            goto method_not_allowed;
-        }
-        tt__pj_raw(&r->body, "{\"version\": \"" TETHER_PROXY_TOXIPROXY_VERSION "\"}\n");
-        r->content_type = "application/json;charset=utf-8";
-    } else if (n == 1 && strcmp(seg[0], "events") == 0) {
-        if (!get) {
-            goto method_not_allowed;
-        }
-        tt__px_events_json(&r->body, ps, api_since(query));
-        api_ok(r, 200);
-    } else if (n == 1 && strcmp(seg[0], "populate") == 0) {
-        if (!post) {
-            goto method_not_allowed;
-        }
-        api_populate(ps, r, body, len);
-    } else if (n == 1 && strcmp(seg[0], "proxies") == 0) {
-        if (get) {
-            api_proxies_index(ps, r);
-        } else if (post) {
-            api_proxy_create(ps, r, body, len);
-        } else {
-            goto method_not_allowed;
-        }
-    } else if (n >= 2 && n <= 4 && strcmp(seg[0], "proxies") == 0 &&
-               (n == 2 || strcmp(seg[2], "toxics") == 0 || strcmp(seg[2], "connections") == 0 ||
-                (n == 3 && strcmp(seg[2], "stats") == 0))) {
-        /* The method is checked before the proxy lookup, as mux routes first. */
-        bool ok;
-        if (n == 2) {
-            ok = get || post || patch || del;
-        } else if (strcmp(seg[2], "toxics") == 0) {
-            ok = n == 3 ? (get || post) : (get || post || patch || del);
-        } else if (strcmp(seg[2], "connections") == 0) {
-            /* The list (DELETE resets them all) and one connection alike. */
-            ok = get || del;
-        } else {
-            ok = get;
-        }
-        if (!ok) {
-            goto method_not_allowed;
-        }
-        if (!(px = api_proxy(ps, r, seg[1]))) {
+        if (!(rt->methods & a.method)) {
+            /* gorilla/mux's default: 405 with an empty body, before any lookup. */
+            r->status = 405;
             return;
         }
-        if (n == 2) {
-            if (get) {
-                tt__px_proxy_json(&r->body, px);
-                api_ok(r, 200);
-            } else if (del) {
-                tt__px_proxy_remove(px);
-                api_ok(r, 204);
-            } else {
-                api_proxy_update(px, r, body, len);
-            }
-        } else if (strcmp(seg[2], "toxics") == 0) {
-            if (n == 3) {
-                if (get) {
-                    api_toxics_index(px, r);
-                } else {
-                    api_toxic_create(px, r, body, len);
-                }
-                return;
-            }
-            struct px_toxic *t = tt__px_toxic_find(&px->toxics, seg[3]);
-            if (!t) {
-                tt__px_api_error(r, 404, "toxic not found");
-            } else if (get) {
-                tt__px_toxic_json(&r->body, t);
-                api_ok(r, 200);
-            } else if (del) {
-                tt__px_proxy_remove_toxic(px, t);
-                api_ok(r, 204);
-            } else {
-                api_toxic_update(px, t, r, body, len);
-            }
-        } else if (strcmp(seg[2], "connections") == 0) {
-            int how = api_action(query);
-            if (n == 3 && get) {
-                api_connections(px, r);
-                return;
-            }
-            if (del && how < 0) {
-                tt__px_api_error(r, 400, "invalid action, can be either rst or fin");
-                return;
-            }
-            if (n == 3) {
-                tt__px_conns_close_all(px, (enum px_how)how);
-                api_ok(r, 204);
-                return;
-            }
-            struct px_conn *c = api_conn(px, r, seg[3]);
-            if (!c) {
-                return;
-            }
-            if (get) {
-                tt__px_conn_json(&r->body, c);
-                api_ok(r, 200);
-            } else {
-                tt__px_conn_close(c, (enum px_how)how);
-                api_ok(r, 204);
-            }
-        } else {
-            api_stats(px, r);
+        if (n >= 2 && !(a.px = api_proxy(ps, r, seg[1]))) {
+            return;
         }
-    } else {
-        /* Unknown paths, and /metrics: Toxiproxy routes it only with -proxy-metrics or
-         * -runtime-metrics, which we do not implement. */
-        tt__px_api_plain(r, 404, "404 page not found\n");
+        rt->run(&a);
+        return;
     }
-    return;
-method_not_allowed:
-    /* gorilla/mux's default: 405 with an empty body. */
-    r->status = 405;
-    r->content_type = NULL;
+    /* Unknown paths, and /metrics: Toxiproxy routes it only with -proxy-metrics or
+     * -runtime-metrics, which we do not implement. */
+    tt__px_api_plain(r, 404, "404 page not found\n");
 }
