@@ -458,7 +458,6 @@ static int get_run(struct get_ctx *g)
     if ((rc = get_open_output(g)) != 0) {
         return rc;
     }
-    fetch_ignore_sigpipe();
     bool body_on_tty = g->out == stdout && isatty(STDOUT_FILENO);
     g->progress = !g->verbose && !g->silent && !g->ff.json && !body_on_tty && isatty(STDERR_FILENO);
 

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* `tether load URL`: many requests with idle gaps and concurrency through one client, and
  * what happened to them: failures by message, replays, retries, connections, latency. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "cli_loop.h"
 #include "commands.h"
 #include "fetch_flags.h"
 #include "load.h"
@@ -117,8 +117,6 @@ struct load_run {
     bool finished;
     int fatal_rc; /* a request could not be started at all */
     uv_timer_t stop_timer;
-    uv_signal_t sigint;
-    uv_signal_t sigterm;
     uint64_t t0_ns;
     struct load_stats stats;
 };
@@ -180,8 +178,6 @@ static void load_on_client_closed(void *data)
         uv_close((uv_handle_t *)&r->workers[i].timer, load_on_handle_closed);
     }
     uv_close((uv_handle_t *)&r->stop_timer, load_on_handle_closed);
-    uv_close((uv_handle_t *)&r->sigint, load_on_handle_closed);
-    uv_close((uv_handle_t *)&r->sigterm, load_on_handle_closed);
 }
 
 /* Every worker is done: take the client's counters, then close everything. */
@@ -198,8 +194,6 @@ static void load_finish(struct load_run *r)
     r->stats.connections_opened = cs.connections_opened;
     r->stats.stale_evictions = cs.stale_evictions;
     uv_timer_stop(&r->stop_timer);
-    uv_signal_stop(&r->sigint);
-    uv_signal_stop(&r->sigterm);
     tether_client_close(r->client, load_on_client_closed, r);
 }
 
@@ -328,15 +322,10 @@ static void load_on_stop_timer(uv_timer_t *t)
     load_stop(t->data, false);
 }
 
-static void load_on_signal(uv_signal_t *s, int signum)
+/* The first signal cancels what is in flight; the report follows (a second one exits). */
+static void load_on_signal(void *data)
 {
-    struct load_run *r = s->data;
-    (void)signum;
-    if (r->interrupted) {
-        fputs("tether load: second signal, exiting without a report\n", stderr);
-        exit(CLI_EXIT_FAILED);
-    }
-    load_stop(r, true);
+    load_stop(data, true);
 }
 
 /* ---- flags ---- */
@@ -393,25 +382,6 @@ static int load_parse(int argc, char **argv, struct load_run *r)
 
 /* ---- running ---- */
 
-static void load_walk_close(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h)) {
-        uv_close(h, NULL);
-    }
-}
-
-/* Runs the loop until nothing is left, then closes it (closing any stray handle first). */
-static void load_loop_close(uv_loop_t *loop)
-{
-    uv_run(loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(loop) == UV_EBUSY) {
-        uv_walk(loop, load_walk_close, NULL);
-        uv_run(loop, UV_RUN_DEFAULT);
-        (void)uv_loop_close(loop);
-    }
-}
-
 static int load_report(struct load_run *r)
 {
     if (r->ff.json) {
@@ -447,7 +417,6 @@ static int load_run(struct load_run *r)
     if (rc != 0) {
         return rc;
     }
-    fetch_ignore_sigpipe();
     r->workers = calloc((size_t)r->concurrency, sizeof(*r->workers));
     if (!r->workers) {
         fputs("tether load: out of memory\n", stderr);
@@ -464,7 +433,7 @@ static int load_run(struct load_run *r)
             fprintf(stderr, "tether load: cannot create the client: %s\n", tether_strerror(rv));
             rc = CLI_EXIT_FAILED;
         }
-        load_loop_close(r->loop);
+        (void)cli_loop_close(r->loop);
         return rc;
     }
     fetch_flags_request(&r->ff, &r->base);
@@ -473,12 +442,6 @@ static int load_run(struct load_run *r)
     r->rng_sample = r->seed ^ 0x5deece66dull;
     uv_timer_init(r->loop, &r->stop_timer);
     r->stop_timer.data = r;
-    uv_signal_init(r->loop, &r->sigint);
-    uv_signal_init(r->loop, &r->sigterm);
-    r->sigint.data = r;
-    r->sigterm.data = r;
-    uv_signal_start(&r->sigint, load_on_signal, SIGINT);
-    uv_signal_start(&r->sigterm, load_on_signal, SIGTERM);
     r->live = (unsigned)r->concurrency;
     for (uint64_t i = 0; i < r->concurrency; i++) {
         r->workers[i].run = r;
@@ -492,7 +455,9 @@ static int load_run(struct load_run *r)
     for (uint64_t i = 0; i < r->concurrency && !r->finished; i++) {
         load_worker_next(&r->workers[i]);
     }
-    load_loop_close(r->loop);
+    const struct cli_stop stop = {LOAD_CMD, "exiting without a report", load_on_signal, r};
+    cli_loop_run(r->loop, &stop);
+    (void)cli_loop_close(r->loop);
     if (r->fatal_rc == CLI_EXIT_USAGE) {
         return r->fatal_rc;
     }

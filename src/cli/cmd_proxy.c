@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* `tether proxy`: the Toxiproxy-compatible server on Toxiproxy's flags, plus one-proxy presets. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "cli_loop.h"
 #include "commands.h"
 #include "proxy_presets.h"
 
@@ -132,14 +132,6 @@ struct proxy_flags {
     uint64_t connect_timeout_ms;
     bool connect_timeout_set;
     json_t *toxics; /* --toxic bodies, in order */
-};
-
-struct proxy_ctx {
-    uv_loop_t *loop;
-    tether_proxy_server *ps;
-    uv_signal_t sigint;
-    uv_signal_t sigterm;
-    bool stopping;
 };
 
 /* ---- flags ---- */
@@ -607,41 +599,10 @@ static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_fl
 
 /* ---- running ---- */
 
-static void proxy_on_closed(void *data)
+/* The first signal closes every proxy and the API; the loop then runs out. */
+static void proxy_on_signal(void *data)
 {
-    struct proxy_ctx *ctx = data;
-    ctx->ps = NULL;
-    uv_close((uv_handle_t *)&ctx->sigint, NULL);
-    uv_close((uv_handle_t *)&ctx->sigterm, NULL);
-}
-
-static void proxy_on_signal(uv_signal_t *s, int signum)
-{
-    struct proxy_ctx *ctx = s->data;
-    (void)signum;
-    if (ctx->stopping) {
-        fprintf(stderr, "tether proxy: second signal, exiting without waiting\n");
-        exit(CLI_EXIT_FAILED);
-    }
-    ctx->stopping = true;
-    tether_proxy_server_close(ctx->ps, proxy_on_closed, ctx);
-}
-
-static void proxy_walk_close(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h)) {
-        uv_close(h, NULL);
-    }
-}
-
-static void proxy_loop_close(uv_loop_t *loop)
-{
-    if (uv_loop_close(loop) == UV_EBUSY) {
-        uv_walk(loop, proxy_walk_close, NULL);
-        uv_run(loop, UV_RUN_DEFAULT);
-        (void)uv_loop_close(loop);
-    }
+    tether_proxy_server_close(data, NULL, NULL);
 }
 
 /* Start-up failed after the server existed: release it and return `rc`. */
@@ -649,7 +610,7 @@ static int proxy_abort(uv_loop_t *loop, tether_proxy_server *ps, int rc)
 {
     tether_proxy_server_close(ps, NULL, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
-    proxy_loop_close(loop);
+    (void)cli_loop_close(loop);
     return rc;
 }
 
@@ -671,13 +632,6 @@ static int proxy_run(struct proxy_flags *f)
                 f->runtime_metrics ? "-runtime-metrics" : "");
     }
 
-    /* A peer that resets while we write would otherwise kill the process (see serve). */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_IGN;
-    sigemptyset(&sa.sa_mask);
-    (void)sigaction(SIGPIPE, &sa, NULL);
-
     struct tether_proxy_server_options o;
     tether_proxy_server_options_init(&o);
     o.api_host = f->no_api ? NULL : f->host;
@@ -688,11 +642,9 @@ static int proxy_run(struct proxy_flags *f)
         o.connect_timeout_ms = f->connect_timeout_ms;
     }
 
-    struct proxy_ctx ctx;
-    memset(&ctx, 0, sizeof(ctx));
     uv_loop_t *loop = uv_default_loop();
-    ctx.loop = loop;
-    int rv = tether_proxy_server_new(loop, &o, &ctx.ps);
+    tether_proxy_server *ps = NULL;
+    int rv = tether_proxy_server_new(loop, &o, &ps);
     if (rv != 0) {
         bool v6 = strchr(f->host, ':') != NULL;
         if (rv == TETHER_EINVAL) {
@@ -705,31 +657,25 @@ static int proxy_run(struct proxy_flags *f)
                     rv == TETHER_EADDRINUSE ? " (another Toxiproxy? try -port 0)" : "");
         }
         uv_run(loop, UV_RUN_DEFAULT); /* lets a half-built server release its handles */
-        proxy_loop_close(loop);
+        (void)cli_loop_close(loop);
         return rv == TETHER_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
     }
 
     int rc;
-    if (f->config && (rc = proxy_load_config(ctx.ps, f->config)) != 0) {
-        return proxy_abort(loop, ctx.ps, rc);
+    if (f->config && (rc = proxy_load_config(ps, f->config)) != 0) {
+        return proxy_abort(loop, ps, rc);
     }
-    if (f->has_listen && (rc = proxy_create_cli_proxy(ctx.ps, f)) != 0) {
-        return proxy_abort(loop, ctx.ps, rc);
+    if (f->has_listen && (rc = proxy_create_cli_proxy(ps, f)) != 0) {
+        return proxy_abort(loop, ps, rc);
     }
     if (!f->no_api) {
-        proxy_print_api_line(f, tether_proxy_server_api_port(ctx.ps));
+        proxy_print_api_line(f, tether_proxy_server_api_port(ps));
     }
     fflush(stdout);
 
-    uv_signal_init(loop, &ctx.sigint);
-    uv_signal_init(loop, &ctx.sigterm);
-    ctx.sigint.data = &ctx;
-    ctx.sigterm.data = &ctx;
-    uv_signal_start(&ctx.sigint, proxy_on_signal, SIGINT);
-    uv_signal_start(&ctx.sigterm, proxy_on_signal, SIGTERM);
-
-    uv_run(loop, UV_RUN_DEFAULT);
-    proxy_loop_close(loop);
+    const struct cli_stop stop = {PROXY_CMD, "exiting without waiting", proxy_on_signal, ps};
+    cli_loop_run(loop, &stop);
+    (void)cli_loop_close(loop);
     return CLI_EXIT_OK;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_loop.h"
 #include "demo.h"
 
 /* splitmix64: small, fast, and good enough to draw gaps. */
@@ -534,14 +535,6 @@ static int demo_setup_lane(struct demo_scen *sc, struct demo_lane *l)
     return 0;
 }
 
-static void demo_walk_close(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h)) {
-        uv_close(h, NULL);
-    }
-}
-
 int demo_run_scenario(const struct demo_scenario *def, const struct demo_opts *opts, unsigned pos,
                       unsigned total, struct demo_result res[DEMO_NLANES], char *err, size_t errlen)
 {
@@ -630,15 +623,16 @@ int demo_run_scenario(const struct demo_scenario *def, const struct demo_opts *o
     if (sc->error[0]) {
         snprintf(err, errlen, "%s", sc->error);
     }
-    if (uv_loop_close(loop) == UV_EBUSY) {
-        /* A component left a handle open: close it so the next scenario starts clean, and
-         * say so, because that is a leak in the library. */
-        fprintf(stderr, "tether demo: %s left open handles behind (closed them)\n", def->name);
-        uv_walk(loop, demo_walk_close, NULL);
-        uv_run(loop, UV_RUN_DEFAULT);
-        (void)uv_loop_close(loop);
+    int closed = cli_loop_close(loop);
+    if (closed != 0) {
+        /* A component left a handle open: the next scenario must start clean, and a leak in
+         * the library is worth saying. */
+        fprintf(stderr, "tether demo: %s left open handles behind (%s)\n", def->name,
+                closed > 0 ? "closed them" : "could not close them");
     }
-    free(loop);
+    if (closed >= 0) {
+        free(loop); /* else libuv may still touch it: leaked on purpose */
+    }
     free(sc);
     return rc == 0 ? 0 : -1;
 }

@@ -2,7 +2,6 @@
 /* Request flags shared by `tether get` and `tether load`, the policy they build, the URL check,
  * status texts and the JSON form of a failure. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -391,13 +390,4 @@ int fetch_print_json(json_t *doc)
         return -1;
     }
     return 0;
-}
-
-void fetch_ignore_sigpipe(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_IGN;
-    sigemptyset(&sa.sa_mask);
-    (void)sigaction(SIGPIPE, &sa, NULL);
 }

@@ -80,7 +80,4 @@ const char *fetch_class_name(enum tether_failure_class k);
  * when it could not be written. */
 int fetch_print_json(json_t *doc);
 
-/* SIGPIPE off: a peer that resets while we write must not kill the process. */
-void fetch_ignore_sigpipe(void);
-
 #endif
