@@ -15,6 +15,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "cli_json.h"
 #include "commands.h"
 #include "fetch_flags.h"
 
@@ -415,7 +416,7 @@ static int get_print_json(const struct get_ctx *g, const tether_fetch *f)
         json_decref(doc);
         return -1;
     }
-    return fetch_print_json(doc);
+    return cli_json_print(doc);
 }
 
 /* The exit code, with the one stderr line for a failure. */

@@ -15,6 +15,7 @@
 #include "util/str.h"
 
 #include "args.h"
+#include "cli_json.h"
 #include "fetch_flags.h"
 
 void fetch_flags_init(struct fetch_flags *f, const char *cmd)
@@ -324,21 +325,10 @@ const char *fetch_class_name(enum tether_failure_class k)
     }
 }
 
-static json_t *fetch_json_uint(uint64_t v)
-{
-    return json_integer((json_int_t)(v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v));
-}
-
-/* jansson wants UTF-8; peer names and details are ASCII in practice, so anything else is '?'. */
 static json_t *fetch_json_ascii(const char *s)
 {
     char buf[512];
-    size_t i = 0;
-    for (; s[i] && i + 1 < sizeof(buf); i++) {
-        unsigned char ch = (unsigned char)s[i];
-        buf[i] = (ch < 0x20 || ch > 0x7e) ? '?' : (char)ch;
-    }
-    buf[i] = '\0';
+    cli_json_ascii(s, buf, sizeof(buf));
     return json_string(buf);
 }
 
@@ -364,9 +354,9 @@ json_t *fetch_failure_json(const struct tether_failure *fl)
         json_object_set_new(e, "errno", fl->sys_errno ? json_integer(fl->sys_errno) : json_null());
     bad |= json_object_set_new(e, "peer", fl->peer[0] ? fetch_json_ascii(fl->peer) : json_null());
     bad |= json_object_set_new(e, "reused", json_boolean(fl->reused));
-    bad |= json_object_set_new(e, "idle_ms", fetch_json_uint(fl->idle_ms));
-    bad |= json_object_set_new(e, "bytes_sent", fetch_json_uint(fl->bytes_sent));
-    bad |= json_object_set_new(e, "bytes_received", fetch_json_uint(fl->bytes_received));
+    bad |= json_object_set_new(e, "idle_ms", cli_json_uint(fl->idle_ms));
+    bad |= json_object_set_new(e, "bytes_sent", cli_json_uint(fl->bytes_sent));
+    bad |= json_object_set_new(e, "bytes_received", cli_json_uint(fl->bytes_received));
     bad |= json_object_set_new(e, "attempt", json_integer(fl->attempt));
     bad |= json_object_set_new(e, "replays", json_integer(fl->replays));
     bad |=
@@ -380,14 +370,4 @@ json_t *fetch_failure_json(const struct tether_failure *fl)
         return NULL;
     }
     return e;
-}
-
-int fetch_print_json(json_t *doc)
-{
-    int rc = json_dumpf(doc, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    json_decref(doc);
-    if (rc != 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
-        return -1;
-    }
-    return 0;
 }

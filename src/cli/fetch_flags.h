@@ -76,8 +76,4 @@ json_t *fetch_failure_json(const struct tether_failure *fl);
 /* "never_sent", "sent_no_response", "responded" or "none". */
 const char *fetch_class_name(enum tether_failure_class k);
 
-/* Prints `doc` compactly on stdout followed by a newline and releases it. Returns 0, or -1
- * when it could not be written. */
-int fetch_print_json(json_t *doc);
-
 #endif
