@@ -345,12 +345,7 @@ static int load_run(struct load_run *r)
     o.errbuf_len = sizeof(r->why);
     int rv = tether_client_new(r->loop, &o, &r->client);
     if (rv != 0) {
-        if (rv == TETHER_EINVAL) {
-            rc = args_error(LOAD_CMD, "%s", r->why[0] ? r->why : tether_strerror(rv));
-        } else {
-            fprintf(stderr, "tether load: cannot create the client: %s\n", tether_strerror(rv));
-            rc = CLI_EXIT_FAILED;
-        }
+        rc = fetch_client_error(&r->ff, rv, r->why);
         wl_close(&r->wl);
         (void)cli_loop_close(r->loop);
         return rc;

@@ -15,6 +15,7 @@
 #include "util/str.h"
 
 #include "args.h"
+#include "cli.h"
 #include "cli_json.h"
 #include "fetch_flags.h"
 
@@ -53,14 +54,9 @@ static int fetch_take_header(struct args_cursor *c, struct fetch_flags *f)
     if (!colon || colon == v) {
         return args_bad_value(c, "header", " (expected 'Name: value')");
     }
-    const char *val = colon + 1;
-    while (*val == ' ' || *val == '\t') {
-        val++;
-    }
-    size_t vlen = strlen(val);
-    while (vlen > 0 && (val[vlen - 1] == ' ' || val[vlen - 1] == '\t')) {
-        vlen--;
-    }
+    struct ttx_slice value = ttx_trim_ows(colon + 1, strlen(colon + 1));
+    const char *val = value.ptr;
+    size_t vlen = value.len;
     size_t nlen = (size_t)(colon - v);
     char *store = malloc(nlen + 1 + vlen + 1);
     if (!store) {
@@ -277,6 +273,15 @@ int fetch_flags_finish(struct fetch_flags *f, struct tether_client_options *o)
     o->ca_file = f->ca_file;
     o->insecure = f->insecure;
     return 0;
+}
+
+int fetch_client_error(const struct fetch_flags *f, int rv, const char *why)
+{
+    if (rv == TETHER_EINVAL) {
+        return args_error(f->cmd, "%s", why[0] ? why : tether_strerror(rv));
+    }
+    fprintf(stderr, "tether %s: cannot create the client: %s\n", f->cmd, tether_strerror(rv));
+    return CLI_EXIT_FAILED;
 }
 
 const char *fetch_flags_method(const struct fetch_flags *f)

@@ -62,6 +62,10 @@ int fetch_flags_url(struct args_cursor *c, struct fetch_flags *f);
  * --cacert, and fills `o`. Returns 0 or 2 (printed). */
 int fetch_flags_finish(struct fetch_flags *f, struct tether_client_options *o);
 
+/* The exit code when tether_client_new(_blocking) refused with `rv`, after its one stderr
+ * line: bad input (`why`, the options' errbuf) is a usage error, anything else a failure. */
+int fetch_client_error(const struct fetch_flags *f, int rv, const char *why);
+
 /* Fills the request part of `fo` (method, URL, headers, body); the strings stay owned by `f`. */
 void fetch_flags_request(const struct fetch_flags *f, struct tether_fetch_options *fo);
 /* The method the request will use. */
