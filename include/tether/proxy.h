@@ -83,6 +83,9 @@ TETHER_EXTERN TETHER_NODISCARD int tether_proxy_server_proxy_port(const tether_p
  * haproxy, firewall-reset, firewall-drop.
  */
 
+/* The largest scale tether_proxy_server_apply_preset takes (the smallest is anything above 0). */
+#define TETHER_PROXY_PRESET_MAX_SCALE 1000.0
+
 /* The name of preset `i` (0, 1, ... in the catalogue's order), e.g. "aws-alb"; NULL past the
  * last one. Returns a static string; any thread. */
 TETHER_EXTERN const char *tether_proxy_preset_name(size_t i);
@@ -100,7 +103,7 @@ TETHER_EXTERN const char *tether_proxy_preset_describe(size_t i);
  *
  * `ps`, `proxy_name` and `preset` are borrowed. Call on the loop's thread; never blocks.
  * Returns 0; TETHER_EINVAL for an unknown preset or proxy, a scale that is not finite, above 0
- * and at most 1000, or a toxic of the same name already on the proxy (the preset was applied
+ * and at most TETHER_PROXY_PRESET_MAX_SCALE, or a toxic of the same name already on the proxy (the preset was applied
  * before); TETHER_ENOMEM. On failure nothing was added and `errbuf` (borrowed, may be NULL)
  * holds the reason, always NUL-terminated, e.g. "unknown preset 'aws-elb' (valid presets:
  * aws-alb, ...)".

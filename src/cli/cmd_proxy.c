@@ -14,7 +14,7 @@
 #include "cli.h"
 #include "cli_loop.h"
 #include "commands.h"
-#include "proxy_presets.h"
+#include "proxy_spec.h"
 
 const char cmd_proxy_summary[] =
     "a Toxiproxy-compatible fault proxy with load-balancer and firewall toxics";
@@ -125,7 +125,7 @@ struct proxy_flags {
     bool has_upstream;
     struct args_hostport listen;
     struct args_hostport upstream;
-    const struct proxy_preset *preset;
+    const char *preset; /* one of tether_proxy_preset_name's */
     double scale;
     bool scale_set;
     const char *name;
@@ -227,13 +227,37 @@ static bool proxy_name_ok(const char *name)
         return false;
     }
     for (const char *p = name; *p; p++) {
-        char ch = *p;
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '_' || ch == '-' || ch == '.')) {
+        if (!proxy_name_char(*p)) {
             return false;
         }
     }
     return true;
+}
+
+/* The library's preset called `name`, or NULL. */
+static const char *proxy_preset_find(const char *name)
+{
+    for (size_t i = 0; tether_proxy_preset_name(i); i++) {
+        if (strcmp(tether_proxy_preset_name(i), name) == 0) {
+            return tether_proxy_preset_name(i);
+        }
+    }
+    return NULL;
+}
+
+/* Writes "aws-alb, aws-nlb, ..." into buf (always NUL-terminated). */
+static void proxy_preset_list(char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; tether_proxy_preset_name(i); i++) {
+        const char *name = tether_proxy_preset_name(i);
+        int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", name);
+        if (n < 0 || (size_t)n >= len - used) {
+            return; /* truncated: snprintf kept it terminated */
+        }
+        used += (size_t)n;
+    }
 }
 
 static int proxy_take_toxic(struct args_cursor *c, struct proxy_flags *f)
@@ -523,7 +547,7 @@ static int proxy_status_exit(int status)
 /* Creates the --listen proxy and its toxics; prints the "listening on tcp://" line. */
 static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_flags *f)
 {
-    const char *name = f->name ? f->name : (f->preset ? proxy_preset_name(f->preset) : "proxy");
+    const char *name = f->name ? f->name : (f->preset ? f->preset : "proxy");
     char listen[300];
     char upstream[300];
     char err[512];
@@ -531,22 +555,14 @@ static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_fl
     proxy_addr_text(&f->listen, listen, sizeof(listen));
     proxy_addr_text(&f->upstream, upstream, sizeof(upstream));
 
-    json_t *toxics = json_array();
-    if (!toxics || (f->preset && proxy_preset_toxics(f->preset, f->scale, toxics) != 0) ||
-        json_array_extend(toxics, f->toxics) != 0) {
-        json_decref(toxics);
-        fputs("tether proxy: out of memory\n", stderr);
-        return CLI_EXIT_FAILED;
-    }
-
-    /* A plain POST /proxies, then one POST per toxic: Toxiproxy's own calls. The loop has not
-     * run yet, so no connection can be accepted before the toxics are in place. */
+    /* A plain POST /proxies, the preset's toxics, then one POST per --toxic: Toxiproxy's own
+     * calls. The loop has not run yet, so no connection can be accepted before the toxics are
+     * in place. */
     json_t *req = json_pack("{s:s, s:s, s:s, s:b}", "name", name, "listen", listen, "upstream",
                             upstream, "enabled", 1);
     char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (!body) {
-        json_decref(toxics);
         fputs("tether proxy: out of memory\n", stderr);
         return CLI_EXIT_FAILED;
     }
@@ -554,17 +570,26 @@ static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_fl
     int status = proxy_api(ps, "POST", "/proxies", body, strlen(body), &created, err, sizeof(err));
     free(body);
     if (status < 200 || status > 299) {
-        json_decref(toxics);
         json_decref(created);
         fprintf(stderr, "tether proxy: cannot create proxy '%s' (--listen %s --upstream %s): %s\n",
                 name, listen, upstream, err);
         return status ? proxy_status_exit(status) : CLI_EXIT_FAILED;
     }
 
+    if (f->preset) {
+        char why[512];
+        int rv = tether_proxy_server_apply_preset(ps, name, f->preset, f->scale, why, sizeof(why));
+        if (rv != 0) {
+            fprintf(stderr, "tether proxy: %s\n", why[0] ? why : tether_strerror(rv));
+            json_decref(created);
+            return rv == TETHER_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+        }
+    }
+
     snprintf(path, sizeof(path), "/proxies/%s/toxics", name);
     size_t i;
     json_t *toxic;
-    json_array_foreach(toxics, i, toxic)
+    json_array_foreach(f->toxics, i, toxic)
     {
         body = json_dumps(toxic, JSON_COMPACT);
         status = body ? proxy_api(ps, "POST", path, body, strlen(body), NULL, err, sizeof(err))
@@ -574,12 +599,10 @@ static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_fl
             const char *type = json_string_value(json_object_get(toxic, "type"));
             fprintf(stderr, "tether proxy: cannot add toxic '%s' to proxy '%s': %s\n",
                     type ? type : "?", name, status ? err : "out of memory");
-            json_decref(toxics);
             json_decref(created);
             return status ? proxy_status_exit(status) : CLI_EXIT_FAILED;
         }
     }
-    json_decref(toxics);
 
     /* The address actually bound ("127.0.0.1:0" comes back with its port), else ours. */
     const char *bound = json_string_value(json_object_get(created, "listen"));

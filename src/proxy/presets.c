@@ -104,9 +104,6 @@ static const struct preset presets[] = {
 #undef B
 #undef I
 
-/* The largest scale: times of at most 20 min stay far inside int64 milliseconds. */
-#define PRESET_MAX_SCALE 1000.0
-
 const char *tether_proxy_preset_name(size_t i)
 {
     return i < tt__countof(presets) ? presets[i].name : NULL;
@@ -127,7 +124,9 @@ static const struct preset *preset_find(const char *name)
     return NULL;
 }
 
-/* Rounded; a non-zero time stays at least 1 ms, so scaling never switches a timer off. */
+/* Rounded; a non-zero time stays at least 1 ms, so scaling never switches a timer off. The
+ * times are at most 20 min and the scale at most TETHER_PROXY_PRESET_MAX_SCALE, so the product
+ * stays far inside int64 milliseconds. */
 static uint64_t preset_scale_ms(uint64_t ms, double scale)
 {
     if (ms == 0) {
@@ -202,7 +201,7 @@ int tether_proxy_server_apply_preset(tether_proxy_server *ps, const char *proxy_
                        names);
         return TETHER_EINVAL;
     }
-    if (!isfinite(scale) || !(scale > 0.0) || scale > PRESET_MAX_SCALE) {
+    if (!isfinite(scale) || !(scale > 0.0) || scale > TETHER_PROXY_PRESET_MAX_SCALE) {
         tt__errbuf_set(errbuf, errbuf_len,
                        "invalid scale %g for preset '%s' (expected above 0, "
                        "at most 1000)",
