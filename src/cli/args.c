@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Flag-value parsers (durations, sizes, numbers, ranges, HOST:PORT) and the flag cursor. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/hostport.h"
@@ -212,6 +214,55 @@ int args_parse_hostport(const char *text, const char *default_host, struct args_
     memcpy(r.host, hp.host.ptr, hp.host.len);
     r.host[hp.host.len] = '\0';
     *out = r;
+    return 0;
+}
+
+/* ---- files named by flags ---- */
+
+int args_read_all(FILE *fp, size_t max, char **out, size_t *out_len)
+{
+    size_t cap = max < 4096 ? max + 1 : 4096;
+    size_t len = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (;;) {
+        if (len == cap) {
+            if (cap > max) {
+                free(buf);
+                return -2;
+            }
+            /* max + 1 at the end: a file of exactly `max` bytes fits, one more is seen. */
+            size_t ncap = cap > max / 2 ? max + 1 : cap * 2;
+            char *nbuf = realloc(buf, ncap);
+            if (!nbuf) {
+                free(buf);
+                errno = ENOMEM;
+                return -1;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        size_t n = fread(buf + len, 1, cap - len, fp);
+        len += n;
+        if (n == 0) {
+            break;
+        }
+    }
+    if (ferror(fp)) {
+        int e = errno ? errno : EIO;
+        free(buf);
+        errno = e;
+        return -1;
+    }
+    if (len > max) {
+        free(buf);
+        return -2;
+    }
+    *out = buf;
+    *out_len = len;
     return 0;
 }
 

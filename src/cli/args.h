@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * Value parsers. Each returns 0 and fills the output, or -1 and leaves it untouched. None of
@@ -41,6 +42,11 @@ struct args_hostport {
     bool ipv6; /* written in brackets */
 };
 int args_parse_hostport(const char *text, const char *default_host, struct args_hostport *out);
+
+/* Reads all of `fp` (a file a flag names: -d @FILE, -config FILE) into a buffer the caller
+ * frees, refusing more than `max` bytes (max < SIZE_MAX). Returns 0, -1 with errno set, or -2
+ * when the file is larger than `max`. */
+int args_read_all(FILE *fp, size_t max, char **out, size_t *out_len);
 
 /*
  * A cursor over a subcommand's argv that understands "--flag VALUE", "--flag=VALUE" and "--"

@@ -474,42 +474,18 @@ static int proxy_api(tether_proxy_server *ps, const char *method, const char *pa
 static int proxy_read_file(const char *path, char **out, size_t *out_len)
 {
     FILE *fp = fopen(path, "rb");
-    if (!fp) {
+    int r = fp ? args_read_all(fp, PROXY_CONFIG_MAX, out, out_len) : -1;
+    int e = errno;
+    if (fp) {
+        fclose(fp);
+    }
+    if (r == -2) {
+        return args_error(PROXY_CMD, "cannot read -config '%s': larger than 16 MiB", path);
+    }
+    if (r != 0) {
         return args_error(PROXY_CMD, "cannot read -config '%s': %s", path,
-                          uv_strerror(uv_translate_sys_error(errno)));
+                          e == ENOMEM ? "out of memory" : uv_strerror(uv_translate_sys_error(e)));
     }
-    size_t cap = 4096;
-    size_t len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (len == cap) {
-            char *bigger = cap < PROXY_CONFIG_MAX ? realloc(buf, cap * 2) : NULL;
-            if (!bigger) {
-                free(buf);
-                fclose(fp);
-                return args_error(PROXY_CMD, "cannot read -config '%s': %s", path,
-                                  cap < PROXY_CONFIG_MAX ? "out of memory"
-                                                         : "larger than 16 MiB");
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-        size_t n = fread(buf + len, 1, cap - len, fp);
-        len += n;
-        if (n == 0) {
-            break;
-        }
-    }
-    int failed = !buf || ferror(fp);
-    int saved = errno;
-    fclose(fp);
-    if (failed) {
-        free(buf);
-        return args_error(PROXY_CMD, "cannot read -config '%s': %s", path,
-                          buf ? uv_strerror(uv_translate_sys_error(saved)) : "out of memory");
-    }
-    *out = buf;
-    *out_len = len;
     return 0;
 }
 

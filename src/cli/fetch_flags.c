@@ -76,54 +76,6 @@ static int fetch_take_header(struct args_cursor *c, struct fetch_flags *f)
     return 0;
 }
 
-/* Reads all of `fp` (at most FETCH_MAX_DATA bytes) into an owned buffer. Returns 0, -1 with
- * errno set, or -2 when the file is too big. */
-static int fetch_read_all(FILE *fp, char **out, size_t *out_len)
-{
-    size_t cap = 4096;
-    size_t len = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        errno = ENOMEM;
-        return -1;
-    }
-    for (;;) {
-        if (len == cap) {
-            if (cap >= FETCH_MAX_DATA) {
-                free(buf);
-                return -2;
-            }
-            size_t ncap = cap * 2 > FETCH_MAX_DATA ? (size_t)FETCH_MAX_DATA + 1 : cap * 2;
-            char *nbuf = realloc(buf, ncap);
-            if (!nbuf) {
-                free(buf);
-                errno = ENOMEM;
-                return -1;
-            }
-            buf = nbuf;
-            cap = ncap;
-        }
-        size_t n = fread(buf + len, 1, cap - len, fp);
-        len += n;
-        if (n == 0) {
-            break;
-        }
-    }
-    if (ferror(fp)) {
-        int e = errno ? errno : EIO;
-        free(buf);
-        errno = e;
-        return -1;
-    }
-    if (len > FETCH_MAX_DATA) {
-        free(buf);
-        return -2;
-    }
-    *out = buf;
-    *out_len = len;
-    return 0;
-}
-
 /* -d DATA, or -d @FILE (verbatim, "@-" is stdin); several are joined with '&' like curl. */
 static int fetch_take_data(struct args_cursor *c, struct fetch_flags *f)
 {
@@ -139,7 +91,7 @@ static int fetch_take_data(struct args_cursor *c, struct fetch_flags *f)
         const char *path = v + 1;
         bool is_stdin = strcmp(path, "-") == 0;
         FILE *fp = is_stdin ? stdin : fopen(path, "rb");
-        int r = fp ? fetch_read_all(fp, &piece, &piece_len) : -1;
+        int r = fp ? args_read_all(fp, FETCH_MAX_DATA, &piece, &piece_len) : -1;
         int e = errno;
         if (fp && !is_stdin) {
             fclose(fp);
