@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Source rules a compiler does not check (STYLE §9): banned functions, raw allocation outside
-# src/core/alloc.c, the SPDX line, and printing or exiting below the CLI.
+# src/core/alloc.c, the SPDX line, printing or exiting below the CLI, and what src/cli may
+# include.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 fails=0
@@ -30,6 +31,28 @@ for f in $lib_sources; do
     grep -nE '\b(printf|fprintf|puts|fputs|perror|exit|abort)\s*\(' "$f" |
         grep -v 'checksrc: debug-output' >/tmp/checksrc.$$ &&
         while read -r line; do report "$f:$line: the library never prints or exits"; done </tmp/checksrc.$$
+done
+# The command is only a client of the library (STYLE §1, DESIGN.md §3): it includes public
+# headers ("tether/..."), the shared helper layer ("util/...", like curl's curlx) and its own
+# headers in src/cli, never another component's private header.
+for f in $(find src/cli -name '*.c' -o -name '*.h' | sort); do
+    grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" >/tmp/checksrc.$$ || continue
+    while IFS= read -r line; do
+        inc=${line#*\"}
+        inc=${inc%%\"*}
+        case $inc in
+        tether/*.h | util/*.h) [[ $inc == */*/* ]] || continue ;;
+        */*) ;;
+        *) [ -f "src/cli/$inc" ] && continue ;;
+        esac
+        report "$f:${line%%:*}: src/cli includes \"$inc\" (only \"tether/...\", \"util/...\" and src/cli's own headers)"
+    done </tmp/checksrc.$$
+done
+# The command's sources are listed by name in CMakeLists.txt (no glob): a file left out of the
+# list would silently not be built.
+for f in $(find src/cli -name '*.c' | sort); do
+    grep -qE "(^|[[:space:]])${f#src/cli/}([[:space:]]|\)|$)" CMakeLists.txt ||
+        report "$f: not in TETHER_CLI_SOURCES (CMakeLists.txt)"
 done
 rm -f /tmp/checksrc.$$
 if [ "$fails" -ne 0 ]; then

@@ -76,6 +76,43 @@ TETHER_EXTERN TETHER_NODISCARD int tether_proxy_server_call(tether_proxy_server 
 TETHER_EXTERN TETHER_NODISCARD int tether_proxy_server_proxy_port(const tether_proxy_server *ps, const char *name,
                                                  uint16_t *port);
 
+/*
+ * Presets: the toxics that reproduce a load balancer's or a firewall's default behaviour, so a
+ * test suite gets "an AWS ALB in front" in one call. The catalogue (docs/proxy.md "Presets",
+ * with the numbers and their sources): aws-alb, aws-nlb, azure-lb, azure-lb-rst, gcp-nat,
+ * haproxy, firewall-reset, firewall-drop.
+ */
+
+/* The largest scale tether_proxy_server_apply_preset takes (the smallest is anything above 0). */
+#define TETHER_PROXY_PRESET_MAX_SCALE 1000.0
+
+/* The name of preset `i` (0, 1, ... in the catalogue's order), e.g. "aws-alb"; NULL past the
+ * last one. Returns a static string; any thread. */
+TETHER_EXTERN const char *tether_proxy_preset_name(size_t i);
+
+/* One line on what preset `i` models and what a client sees, e.g. "ALB/CLB: FIN to both sides
+ * after 60 s without a byte either way"; NULL past the last one. Static string; any thread. */
+TETHER_EXTERN const char *tether_proxy_preset_describe(size_t i);
+
+/*
+ * Adds the toxics of the preset called `preset` to the existing proxy `proxy_name`, through
+ * the same decoding and checks as POST /proxies/{proxy}/toxics: toxicity 1, the API's default
+ * names ("idle_timeout_downstream"), live connections affected at once. Every time attribute
+ * is multiplied by `scale` (rounded; a non-zero time stays at least 1 ms), so 0.01 turns
+ * aws-alb's 60 s into 600 ms for a test; counts and sizes are never scaled. All or nothing.
+ *
+ * `ps`, `proxy_name` and `preset` are borrowed. Call on the loop's thread; never blocks.
+ * Returns 0; TETHER_EINVAL for an unknown preset or proxy, a scale that is not finite, above 0
+ * and at most TETHER_PROXY_PRESET_MAX_SCALE, or a toxic of the same name already on the proxy (the preset was applied
+ * before); TETHER_ENOMEM. On failure nothing was added and `errbuf` (borrowed, may be NULL)
+ * holds the reason, always NUL-terminated, e.g. "unknown preset 'aws-elb' (valid presets:
+ * aws-alb, ...)".
+ */
+TETHER_EXTERN TETHER_NODISCARD int
+tether_proxy_server_apply_preset(tether_proxy_server *ps, const char *proxy_name,
+                                 const char *preset, double scale, char *errbuf,
+                                 size_t errbuf_len);
+
 /* Stops every proxy (their connections are closed) and the API; `cb` (may be NULL) runs with
  * `data` once all memory is released, on a later loop turn. NULL `ps` and a second call are
  * harmless. */

@@ -1,52 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 /* Flag-value parsers (durations, sizes, numbers, ranges, HOST:PORT) and the flag cursor. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util/hostport.h"
+#include "util/str.h"
 
 #include "args.h"
 
 #define ARGS_EXIT_USAGE 2
 
-static bool args_is_digit(char ch)
-{
-    return ch >= '0' && ch <= '9';
-}
-
-static char args_lower(char ch)
-{
-    return (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
-}
-
-static bool args_eq_nocase(const char *a, const char *b)
-{
-    while (*a && *b) {
-        if (args_lower(*a) != args_lower(*b)) {
-            return false;
-        }
-        a++;
-        b++;
-    }
-    return *a == *b;
-}
-
 /* Reads decimal digits at *p into *out, stopping at the first non-digit. Returns the number of
- * digits, or -1 on overflow. */
+ * digits (0 with *out = 0 when there are none), or -1 on overflow. */
 static int args_digits(const char **p, uint64_t *out)
 {
-    uint64_t v = 0;
-    int n = 0;
-    while (args_is_digit(**p)) {
-        unsigned d = (unsigned)(**p - '0');
-        if (v > (UINT64_MAX - d) / 10) {
-            return -1;
-        }
-        v = v * 10 + d;
-        (*p)++;
+    size_t n = 0;
+    while (ttx_is_digit((*p)[n])) {
         n++;
     }
-    *out = v;
-    return n;
+    *out = 0;
+    if (n == 0) {
+        return 0;
+    }
+    if (ttx_parse_u64(*p, n, out) != 0) {
+        return -1; /* past UINT64_MAX, which also bounds n far below INT_MAX */
+    }
+    *p += n;
+    return (int)n;
 }
 
 int args_parse_uint(const char *text, uint64_t min, uint64_t max, uint64_t *out)
@@ -72,7 +55,7 @@ int args_parse_duration_ms(const char *text, uint64_t *out_ms)
     if (*p == '.') {
         p++;
         int n = 0;
-        while (args_is_digit(*p)) {
+        while (ttx_is_digit(*p)) {
             /* Nine digits are already finer than a millisecond of an hour needs. */
             if (++n > 9) {
                 return -1;
@@ -132,7 +115,7 @@ int args_parse_size(const char *text, uint64_t *out)
         return -1;
     }
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (args_eq_nocase(p, units[i].suffix)) {
+        if (ttx_str_eq_nocase(p, units[i].suffix)) {
             if (v > UINT64_MAX / units[i].mult) {
                 return -1;
             }
@@ -175,7 +158,7 @@ int args_parse_range(const char *text, args_value_parser one, uint64_t *lo, uint
 
 static bool args_host_char(char ch)
 {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || args_is_digit(ch) || ch == '.' ||
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ttx_is_digit(ch) || ch == '.' ||
            ch == '-' || ch == '_';
 }
 
@@ -188,63 +171,98 @@ static bool args_v6_char(char ch)
 int args_parse_hostport(const char *text, const char *default_host, struct args_hostport *out)
 {
     struct args_hostport r;
+    struct ttx_hostport hp;
     memset(&r, 0, sizeof(r));
-    if (!text || !*text) {
+    if (!text || !*text || ttx_hostport_split(text, strlen(text), &hp) != TTX_HOSTPORT_OK) {
         return -1;
     }
-    const char *host = text;
-    size_t host_len;
-    const char *port_text;
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        if (!close || close[1] != ':') {
+    if (!hp.has_port) {
+        /* "[::1]" names no port; a bare "8080" listens on the default host. */
+        if (hp.bracketed || !default_host) {
             return -1;
         }
-        host = text + 1;
-        host_len = (size_t)(close - host);
-        port_text = close + 2;
-        if (host_len == 0 || !memchr(host, ':', host_len)) {
-            return -1;
+        hp.port = hp.host;
+        hp.host.len = 0;
+    }
+    if (hp.bracketed) {
+        if (hp.host.len == 0 || !memchr(hp.host.ptr, ':', hp.host.len)) {
+            return -1; /* brackets are for IPv6 literals only */
         }
-        for (size_t i = 0; i < host_len; i++) {
-            if (!args_v6_char(host[i])) {
+        for (size_t i = 0; i < hp.host.len; i++) {
+            if (!args_v6_char(hp.host.ptr[i])) {
                 return -1;
             }
         }
         r.ipv6 = true;
     } else {
-        const char *colon = strrchr(text, ':');
-        if (!colon) {
-            /* A bare port ("8080") listens on the default host. */
-            colon = text - 1;
-            if (!default_host) {
+        for (size_t i = 0; i < hp.host.len; i++) {
+            if (!args_host_char(hp.host.ptr[i])) {
                 return -1;
             }
         }
-        host_len = colon >= text ? (size_t)(colon - text) : 0;
-        port_text = colon + 1;
-        for (size_t i = 0; i < host_len; i++) {
-            if (!args_host_char(host[i])) {
-                return -1; /* includes an unbracketed IPv6 literal's extra colons */
-            }
-        }
-        if (host_len == 0) {
+        if (hp.host.len == 0) {
             if (!default_host || !*default_host) {
                 return -1;
             }
-            host = default_host;
-            host_len = strlen(default_host);
+            hp.host = (struct ttx_slice){default_host, strlen(default_host)};
             r.ipv6 = strchr(default_host, ':') != NULL;
         }
     }
-    uint64_t port;
-    if (host_len >= sizeof(r.host) || args_parse_uint(port_text, 0, 65535, &port) != 0) {
+    if (hp.host.len >= sizeof(r.host) || ttx_parse_port(hp.port, &r.port) != 0) {
         return -1;
     }
-    memcpy(r.host, host, host_len);
-    r.host[host_len] = '\0';
-    r.port = (uint16_t)port;
+    memcpy(r.host, hp.host.ptr, hp.host.len);
+    r.host[hp.host.len] = '\0';
     *out = r;
+    return 0;
+}
+
+/* ---- files named by flags ---- */
+
+int args_read_all(FILE *fp, size_t max, char **out, size_t *out_len)
+{
+    size_t cap = max < 4096 ? max + 1 : 4096;
+    size_t len = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (;;) {
+        if (len == cap) {
+            if (cap > max) {
+                free(buf);
+                return -2;
+            }
+            /* max + 1 at the end: a file of exactly `max` bytes fits, one more is seen. */
+            size_t ncap = cap > max / 2 ? max + 1 : cap * 2;
+            char *nbuf = realloc(buf, ncap);
+            if (!nbuf) {
+                free(buf);
+                errno = ENOMEM;
+                return -1;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        size_t n = fread(buf + len, 1, cap - len, fp);
+        len += n;
+        if (n == 0) {
+            break;
+        }
+    }
+    if (ferror(fp)) {
+        int e = errno ? errno : EIO;
+        free(buf);
+        errno = e;
+        return -1;
+    }
+    if (len > max) {
+        free(buf);
+        return -2;
+    }
+    *out = buf;
+    *out_len = len;
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * Value parsers. Each returns 0 and fills the output, or -1 and leaves it untouched. None of
@@ -31,16 +32,21 @@ int args_parse_uint(const char *text, uint64_t min, uint64_t max, uint64_t *out)
 typedef int (*args_value_parser)(const char *text, uint64_t *out);
 int args_parse_range(const char *text, args_value_parser one, uint64_t *lo, uint64_t *hi);
 
-/* The host and port of "HOST:PORT", "[V6]:PORT" or ":PORT" (then `default_host`, which may be
- * NULL to make the host mandatory). Light validation only (the CLI sees public headers, not
- * the library's address parser): the host is non-empty and made of name/IPv4 characters, or
- * an IPv6 literal in brackets; the port is decimal 0..65535. No name resolution. */
+/* The host and port of "HOST:PORT", "[V6]:PORT", ":PORT" or "PORT" (then `default_host`,
+ * which may be NULL to make the host mandatory), split by util's ttx_hostport_split and read
+ * by ttx_parse_port. Light validation only: the host is made of name/IPv4 characters, or an
+ * IPv6 literal in brackets; the port is one to five digits, 0..65535. No name resolution. */
 struct args_hostport {
     char host[256]; /* without brackets */
     uint16_t port;
     bool ipv6; /* written in brackets */
 };
 int args_parse_hostport(const char *text, const char *default_host, struct args_hostport *out);
+
+/* Reads all of `fp` (a file a flag names: -d @FILE, -config FILE) into a buffer the caller
+ * frees, refusing more than `max` bytes (max < SIZE_MAX). Returns 0, -1 with errno set, or -2
+ * when the file is larger than `max`. */
+int args_read_all(FILE *fp, size_t max, char **out, size_t *out_len);
 
 /*
  * A cursor over a subcommand's argv that understands "--flag VALUE", "--flag=VALUE" and "--"

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* `tether demo`: the seed's connection resets reproduced on loopback, naive client vs tether. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,14 +145,6 @@ int cmd_demo(int argc, char **argv)
         fputs(cmd_demo_usage, stdout);
         return CLI_EXIT_OK;
     }
-
-    /* A peer that resets while we write would otherwise kill the process: libuv writes with
-     * write(2), and the library leaves signal dispositions to the program. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_IGN;
-    sigemptyset(&sa.sa_mask);
-    (void)sigaction(SIGPIPE, &sa, NULL);
 
     static struct demo_result res[DEMO_NSCENARIOS][DEMO_NLANES];
     bool selected[DEMO_NSCENARIOS];

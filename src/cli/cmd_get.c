@@ -13,8 +13,11 @@
 #include "tether/client.h"
 #include "tether/policy.h"
 
+#include "util/str.h"
+
 #include "args.h"
 #include "cli.h"
+#include "cli_json.h"
 #include "commands.h"
 #include "fetch_flags.h"
 
@@ -338,10 +341,8 @@ static json_t *get_headers_json(const tether_fetch *f)
         char key[256];
         size_t k = 0;
         for (; name[k] && k + 1 < sizeof(key); k++) {
-            char ch = name[k];
-            unsigned char uch = (unsigned char)ch;
-            key[k] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a')
-                                              : ((uch < 0x20 || uch > 0x7e) ? '?' : ch);
+            unsigned char uch = (unsigned char)name[k];
+            key[k] = (uch < 0x20 || uch > 0x7e) ? '?' : ttx_lower(name[k]);
         }
         key[k] = '\0';
         /* Field values may carry obs-text; JSON needs UTF-8, so anything else becomes '?'. */
@@ -415,7 +416,7 @@ static int get_print_json(const struct get_ctx *g, const tether_fetch *f)
         json_decref(doc);
         return -1;
     }
-    return fetch_print_json(doc);
+    return cli_json_print(doc);
 }
 
 /* The exit code, with the one stderr line for a failure. */
@@ -458,7 +459,6 @@ static int get_run(struct get_ctx *g)
     if ((rc = get_open_output(g)) != 0) {
         return rc;
     }
-    fetch_ignore_sigpipe();
     bool body_on_tty = g->out == stdout && isatty(STDOUT_FILENO);
     g->progress = !g->verbose && !g->silent && !g->ff.json && !body_on_tty && isatty(STDERR_FILENO);
 
@@ -470,12 +470,7 @@ static int get_run(struct get_ctx *g)
     o.errbuf_len = sizeof(why);
     int rv = tether_client_new_blocking(&o, &client);
     if (rv != 0) {
-        if (rv == TETHER_EINVAL) {
-            rc = args_error(GET_CMD, "%s", why[0] ? why : tether_strerror(rv));
-        } else {
-            fprintf(stderr, "tether get: cannot create the client: %s\n", tether_strerror(rv));
-            rc = CLI_EXIT_FAILED;
-        }
+        rc = fetch_client_error(&g->ff, rv, why);
         goto out;
     }
     if (g->verbose) {

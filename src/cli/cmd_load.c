@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* `tether load URL`: many requests with idle gaps and concurrency through one client, and
  * what happened to them: failures by message, replays, retries, connections, latency. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +15,12 @@
 
 #include "args.h"
 #include "cli.h"
+#include "cli_json.h"
+#include "cli_loop.h"
 #include "commands.h"
 #include "fetch_flags.h"
 #include "load.h"
+#include "workload.h"
 
 const char cmd_load_summary[] =
     "many requests with idle gaps and concurrency; failures, replays, retries, latency";
@@ -78,16 +80,9 @@ const char cmd_load_usage[] =
 
 #define LOAD_CMD "load"
 
-struct load_run;
-
-struct load_worker {
-    struct load_run *run;
-    uv_timer_t timer;
-    tether_fetch *fetch; /* in flight, or NULL */
-    uint64_t start_ns;
-    bool waiting; /* the gap timer is armed */
-    bool finished;
-    char key[40];
+/* The Idempotency-Key of a worker's request in flight. */
+struct load_key {
+    char text[40];
 };
 
 struct load_run {
@@ -107,51 +102,23 @@ struct load_run {
     uv_loop_t *loop;
     tether_client *client;
     struct tether_fetch_options base;
-    struct load_worker *workers;
-    uint64_t rng;        /* gaps and keys */
-    uint64_t rng_sample; /* the latency reservoir, apart so it cannot shift the gaps */
-    uint64_t reserved;   /* requests started or waiting for their gap */
-    unsigned live;       /* workers not finished */
-    bool stopping;       /* start no more requests */
-    bool interrupted;    /* by a signal: cancelled fetches are not counted */
-    bool finished;
-    int fatal_rc; /* a request could not be started at all */
+    struct workload wl;
+    struct load_key *keys; /* one per worker */
+    struct ttx_rng rng;    /* gaps and keys: a run replays with its seed */
+    uint64_t reserved;     /* requests started or waiting for their gap */
+    bool interrupted;      /* by a signal: cancelled fetches are not counted */
+    int fatal_rc;          /* a request could not be started at all */
     uv_timer_t stop_timer;
-    uv_signal_t sigint;
-    uv_signal_t sigterm;
     uint64_t t0_ns;
     struct load_stats stats;
 };
-
-/* ---- a seeded RNG (splitmix64): the gaps and keys of a run replay with its seed ---- */
-
-static uint64_t load_splitmix(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t load_rand(struct load_run *r)
-{
-    return load_splitmix(&r->rng);
-}
-
-static uint64_t load_gap(struct load_run *r)
-{
-    if (r->gap_hi <= r->gap_lo) {
-        return r->gap_lo;
-    }
-    return r->gap_lo + load_rand(r) % (r->gap_hi - r->gap_lo + 1);
-}
 
 /* A random (version 4) UUID, lower-case, from the run's RNG. */
 static void load_uuid(struct load_run *r, char *out, size_t len)
 {
     unsigned char b[16];
-    uint64_t x = load_rand(r);
-    uint64_t y = load_rand(r);
+    uint64_t x = ttx_rng_next(&r->rng);
+    uint64_t y = ttx_rng_next(&r->rng);
     for (int i = 0; i < 8; i++) {
         b[i] = (unsigned char)(x >> (8 * i));
         b[8 + i] = (unsigned char)(y >> (8 * i));
@@ -165,32 +132,18 @@ static void load_uuid(struct load_run *r, char *out, size_t len)
 
 /* ---- the run ---- */
 
-static void load_worker_next(struct load_worker *w);
-
-static void load_on_handle_closed(uv_handle_t *h)
-{
-    (void)h;
-}
-
 static void load_on_client_closed(void *data)
 {
     struct load_run *r = data;
     r->client = NULL;
-    for (uint64_t i = 0; i < r->concurrency; i++) {
-        uv_close((uv_handle_t *)&r->workers[i].timer, load_on_handle_closed);
-    }
-    uv_close((uv_handle_t *)&r->stop_timer, load_on_handle_closed);
-    uv_close((uv_handle_t *)&r->sigint, load_on_handle_closed);
-    uv_close((uv_handle_t *)&r->sigterm, load_on_handle_closed);
+    wl_close(&r->wl);
+    uv_close((uv_handle_t *)&r->stop_timer, NULL);
 }
 
 /* Every worker is done: take the client's counters, then close everything. */
-static void load_finish(struct load_run *r)
+static void load_finish(struct workload *wl)
 {
-    if (r->finished) {
-        return;
-    }
-    r->finished = true;
+    struct load_run *r = wl->data;
     r->stats.duration_s = (double)(uv_hrtime() - r->t0_ns) / 1e9;
     struct tether_client_stats cs;
     memset(&cs, 0, sizeof(cs));
@@ -198,45 +151,16 @@ static void load_finish(struct load_run *r)
     r->stats.connections_opened = cs.connections_opened;
     r->stats.stale_evictions = cs.stale_evictions;
     uv_timer_stop(&r->stop_timer);
-    uv_signal_stop(&r->sigint);
-    uv_signal_stop(&r->sigterm);
     tether_client_close(r->client, load_on_client_closed, r);
-}
-
-static void load_worker_finish(struct load_worker *w)
-{
-    struct load_run *r = w->run;
-    if (w->finished) {
-        return;
-    }
-    w->finished = true;
-    if (--r->live == 0) {
-        load_finish(r);
-    }
 }
 
 /* No new requests; with `cancel`, the ones in flight are cancelled too. */
 static void load_stop(struct load_run *r, bool cancel)
 {
-    r->stopping = true;
     if (cancel) {
         r->interrupted = true;
     }
-    for (uint64_t i = 0; i < r->concurrency && !r->finished; i++) {
-        struct load_worker *w = &r->workers[i];
-        if (w->waiting) {
-            uv_timer_stop(&w->timer);
-            w->waiting = false;
-            r->reserved--;
-            load_worker_finish(w);
-        } else if (w->fetch) {
-            if (cancel) {
-                tether_fetch_cancel(w->fetch);
-            }
-        } else {
-            load_worker_finish(w); /* not started yet, or the one whose start just failed */
-        }
-    }
+    wl_stop(&r->wl, cancel);
 }
 
 /* Bodies are counted by the client, not kept. */
@@ -248,95 +172,78 @@ static bool load_on_body(tether_fetch *f, const char *data, size_t len)
     return true;
 }
 
-static void load_on_done(tether_fetch *f, int status)
+static bool load_more(struct wl_worker *w)
 {
-    (void)status;
-    struct load_worker *w = tether_fetch_get_data(f);
-    struct load_run *r = w->run;
-    double ms = (double)(uv_hrtime() - w->start_ns) / 1e6;
-    const struct tether_failure *fl = tether_fetch_failure(f);
-    bool cancelled = r->interrupted && fl && fl->code == TETHER_ECANCELED;
-    if (!cancelled) {
-        load_stats_record(&r->stats, f, ms, load_splitmix(&r->rng_sample));
+    struct load_run *r = w->wl->data;
+    if (r->requests_set && r->reserved >= r->requests) {
+        return false;
     }
-    w->fetch = NULL;
-    tether_fetch_free(f);
-    load_worker_next(w);
+    r->reserved++;
+    return true;
 }
 
-static void load_fire(struct load_worker *w)
+static uint64_t load_gap(struct wl_worker *w)
 {
-    struct load_run *r = w->run;
-    w->waiting = false;
-    if (r->stopping) {
-        r->reserved--;
-        load_worker_finish(w);
-        return;
-    }
-    struct tether_fetch_options fo = r->base;
+    struct load_run *r = w->wl->data;
+    return wl_rand_range(&r->rng, r->gap_lo, r->gap_hi);
+}
+
+static void load_request(struct wl_worker *w, struct tether_fetch_options *fo)
+{
+    struct load_run *r = w->wl->data;
+    *fo = r->base;
     if (r->idem_auto) {
-        load_uuid(r, w->key, sizeof(w->key));
-        fo.idempotency_key = w->key;
+        load_uuid(r, r->keys[w->idx].text, sizeof(r->keys[w->idx].text));
+        fo->idempotency_key = r->keys[w->idx].text;
     }
-    fo.data = w;
-    fo.errbuf = r->why;
-    fo.errbuf_len = sizeof(r->why);
-    w->start_ns = uv_hrtime();
-    tether_fetch *f = NULL;
-    int rv = tether_client_fetch(r->client, &fo, load_on_done, &f);
-    if (rv == 0) {
-        w->fetch = f;
-        return;
-    }
-    /* The client refused to start the request: the same request would be refused every
-     * time, so the run ends here. */
+    fo->errbuf = r->why;
+    fo->errbuf_len = sizeof(r->why);
+}
+
+/* The client refused to start the request: the same request would be refused every time, so
+ * the run ends here. */
+static uint64_t load_refused(struct wl_worker *w, int rv)
+{
+    struct load_run *r = w->wl->data;
     if (rv == TETHER_EINVAL) {
         r->fatal_rc = args_error(LOAD_CMD, "%s", r->why[0] ? r->why : tether_strerror(rv));
     } else {
         fprintf(stderr, "tether load: cannot start a request: %s\n", tether_strerror(rv));
         r->fatal_rc = CLI_EXIT_FAILED;
-        load_stats_record_error(&r->stats, tether_strerror(rv), 0.0, load_splitmix(&r->rng_sample));
+        load_stats_record_error(&r->stats, tether_strerror(rv), 0.0);
     }
     load_stop(r, true);
-    load_worker_finish(w);
+    return WL_GIVE_UP;
 }
 
-static void load_on_gap(uv_timer_t *t)
+static void load_done(struct wl_worker *w, tether_fetch *f, double latency_ms)
 {
-    load_fire(t->data);
+    struct load_run *r = w->wl->data;
+    const struct tether_failure *fl = tether_fetch_failure(f);
+    bool cancelled = r->interrupted && fl && fl->code == TETHER_ECANCELED;
+    if (!cancelled) {
+        load_stats_record(&r->stats, f, latency_ms);
+    }
 }
 
-static void load_worker_next(struct load_worker *w)
-{
-    struct load_run *r = w->run;
-    if (r->stopping || (r->requests_set && r->reserved >= r->requests)) {
-        load_worker_finish(w);
-        return;
-    }
-    r->reserved++;
-    uint64_t gap = load_gap(r);
-    if (gap == 0) {
-        load_fire(w);
-        return;
-    }
-    w->waiting = true;
-    uv_timer_start(&w->timer, load_on_gap, gap, 0);
-}
+static const struct wl_ops load_ops = {
+    .more = load_more,
+    .gap_ms = load_gap,
+    .request = load_request,
+    .refused = load_refused,
+    .done = load_done,
+    .finished = load_finish,
+};
 
 static void load_on_stop_timer(uv_timer_t *t)
 {
     load_stop(t->data, false);
 }
 
-static void load_on_signal(uv_signal_t *s, int signum)
+/* The first signal cancels what is in flight; the report follows (a second one exits). */
+static void load_on_signal(void *data)
 {
-    struct load_run *r = s->data;
-    (void)signum;
-    if (r->interrupted) {
-        fputs("tether load: second signal, exiting without a report\n", stderr);
-        exit(CLI_EXIT_FAILED);
-    }
-    load_stop(r, true);
+    load_stop(data, true);
 }
 
 /* ---- flags ---- */
@@ -393,30 +300,11 @@ static int load_parse(int argc, char **argv, struct load_run *r)
 
 /* ---- running ---- */
 
-static void load_walk_close(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h)) {
-        uv_close(h, NULL);
-    }
-}
-
-/* Runs the loop until nothing is left, then closes it (closing any stray handle first). */
-static void load_loop_close(uv_loop_t *loop)
-{
-    uv_run(loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(loop) == UV_EBUSY) {
-        uv_walk(loop, load_walk_close, NULL);
-        uv_run(loop, UV_RUN_DEFAULT);
-        (void)uv_loop_close(loop);
-    }
-}
-
 static int load_report(struct load_run *r)
 {
     if (r->ff.json) {
         json_t *doc = load_stats_json(&r->stats);
-        if (!doc || fetch_print_json(doc) != 0) {
+        if (!doc || cli_json_print(doc) != 0) {
             fputs("tether load: cannot write the JSON report\n", stderr);
             return CLI_EXIT_FAILED;
         }
@@ -447,52 +335,37 @@ static int load_run(struct load_run *r)
     if (rc != 0) {
         return rc;
     }
-    fetch_ignore_sigpipe();
-    r->workers = calloc((size_t)r->concurrency, sizeof(*r->workers));
-    if (!r->workers) {
+    r->loop = uv_default_loop();
+    r->keys = calloc((size_t)r->concurrency, sizeof(*r->keys));
+    if (!r->keys || wl_init(&r->wl, r->loop, (unsigned)r->concurrency, &load_ops, r) != 0) {
         fputs("tether load: out of memory\n", stderr);
         return CLI_EXIT_FAILED;
     }
-    r->loop = uv_default_loop();
     o.errbuf = r->why;
     o.errbuf_len = sizeof(r->why);
     int rv = tether_client_new(r->loop, &o, &r->client);
     if (rv != 0) {
-        if (rv == TETHER_EINVAL) {
-            rc = args_error(LOAD_CMD, "%s", r->why[0] ? r->why : tether_strerror(rv));
-        } else {
-            fprintf(stderr, "tether load: cannot create the client: %s\n", tether_strerror(rv));
-            rc = CLI_EXIT_FAILED;
-        }
-        load_loop_close(r->loop);
+        rc = fetch_client_error(&r->ff, rv, r->why);
+        wl_close(&r->wl);
+        (void)cli_loop_close(r->loop);
         return rc;
     }
     fetch_flags_request(&r->ff, &r->base);
     r->base.on_body = load_on_body;
-    r->rng = r->seed;
-    r->rng_sample = r->seed ^ 0x5deece66dull;
+    r->wl.client = r->client;
+    ttx_rng_seed(&r->rng, r->seed);
+    /* The reservoir draws apart from the gaps and keys, so it cannot shift them. */
+    load_stats_init(&r->stats, r->seed ^ 0x5deece66dull);
     uv_timer_init(r->loop, &r->stop_timer);
     r->stop_timer.data = r;
-    uv_signal_init(r->loop, &r->sigint);
-    uv_signal_init(r->loop, &r->sigterm);
-    r->sigint.data = r;
-    r->sigterm.data = r;
-    uv_signal_start(&r->sigint, load_on_signal, SIGINT);
-    uv_signal_start(&r->sigterm, load_on_signal, SIGTERM);
-    r->live = (unsigned)r->concurrency;
-    for (uint64_t i = 0; i < r->concurrency; i++) {
-        r->workers[i].run = r;
-        uv_timer_init(r->loop, &r->workers[i].timer);
-        r->workers[i].timer.data = &r->workers[i];
-    }
     r->t0_ns = uv_hrtime();
     if (r->duration_set) {
         uv_timer_start(&r->stop_timer, load_on_stop_timer, r->duration_ms, 0);
     }
-    for (uint64_t i = 0; i < r->concurrency && !r->finished; i++) {
-        load_worker_next(&r->workers[i]);
-    }
-    load_loop_close(r->loop);
+    wl_start(&r->wl);
+    const struct cli_stop stop = {LOAD_CMD, "exiting without a report", load_on_signal, r};
+    cli_loop_run(r->loop, &stop);
+    (void)cli_loop_close(r->loop);
     if (r->fatal_rc == CLI_EXIT_USAGE) {
         return r->fatal_rc;
     }
@@ -508,7 +381,6 @@ int cmd_load(int argc, char **argv)
         return CLI_EXIT_FAILED;
     }
     fetch_flags_init(&r->ff, LOAD_CMD);
-    load_stats_init(&r->stats);
     r->concurrency = 1;
     r->seed = uv_hrtime() ^ ((uint64_t)getpid() << 32);
     int rc = load_parse(argc, argv, r);
@@ -518,7 +390,8 @@ int cmd_load(int argc, char **argv)
         rc = load_run(r);
     }
     load_stats_cleanup(&r->stats);
-    free(r->workers);
+    wl_cleanup(&r->wl);
+    free(r->keys);
     fetch_flags_cleanup(&r->ff);
     free(r);
     return rc;

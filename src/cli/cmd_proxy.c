@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* `tether proxy`: the Toxiproxy-compatible server on Toxiproxy's flags, plus one-proxy presets. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +12,9 @@
 
 #include "args.h"
 #include "cli.h"
+#include "cli_loop.h"
 #include "commands.h"
-#include "proxy_presets.h"
+#include "proxy_spec.h"
 
 const char cmd_proxy_summary[] =
     "a Toxiproxy-compatible fault proxy with load-balancer and firewall toxics";
@@ -125,21 +125,13 @@ struct proxy_flags {
     bool has_upstream;
     struct args_hostport listen;
     struct args_hostport upstream;
-    const struct proxy_preset *preset;
+    const char *preset; /* one of tether_proxy_preset_name's */
     double scale;
     bool scale_set;
     const char *name;
     uint64_t connect_timeout_ms;
     bool connect_timeout_set;
     json_t *toxics; /* --toxic bodies, in order */
-};
-
-struct proxy_ctx {
-    uv_loop_t *loop;
-    tether_proxy_server *ps;
-    uv_signal_t sigint;
-    uv_signal_t sigterm;
-    bool stopping;
 };
 
 /* ---- flags ---- */
@@ -235,13 +227,37 @@ static bool proxy_name_ok(const char *name)
         return false;
     }
     for (const char *p = name; *p; p++) {
-        char ch = *p;
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '_' || ch == '-' || ch == '.')) {
+        if (!proxy_name_char(*p)) {
             return false;
         }
     }
     return true;
+}
+
+/* The library's preset called `name`, or NULL. */
+static const char *proxy_preset_find(const char *name)
+{
+    for (size_t i = 0; tether_proxy_preset_name(i); i++) {
+        if (strcmp(tether_proxy_preset_name(i), name) == 0) {
+            return tether_proxy_preset_name(i);
+        }
+    }
+    return NULL;
+}
+
+/* Writes "aws-alb, aws-nlb, ..." into buf (always NUL-terminated). */
+static void proxy_preset_list(char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; tether_proxy_preset_name(i); i++) {
+        const char *name = tether_proxy_preset_name(i);
+        int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", name);
+        if (n < 0 || (size_t)n >= len - used) {
+            return; /* truncated: snprintf kept it terminated */
+        }
+        used += (size_t)n;
+    }
 }
 
 static int proxy_take_toxic(struct args_cursor *c, struct proxy_flags *f)
@@ -458,42 +474,18 @@ static int proxy_api(tether_proxy_server *ps, const char *method, const char *pa
 static int proxy_read_file(const char *path, char **out, size_t *out_len)
 {
     FILE *fp = fopen(path, "rb");
-    if (!fp) {
+    int r = fp ? args_read_all(fp, PROXY_CONFIG_MAX, out, out_len) : -1;
+    int e = errno;
+    if (fp) {
+        fclose(fp);
+    }
+    if (r == -2) {
+        return args_error(PROXY_CMD, "cannot read -config '%s': larger than 16 MiB", path);
+    }
+    if (r != 0) {
         return args_error(PROXY_CMD, "cannot read -config '%s': %s", path,
-                          uv_strerror(uv_translate_sys_error(errno)));
+                          e == ENOMEM ? "out of memory" : uv_strerror(uv_translate_sys_error(e)));
     }
-    size_t cap = 4096;
-    size_t len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (len == cap) {
-            char *bigger = cap < PROXY_CONFIG_MAX ? realloc(buf, cap * 2) : NULL;
-            if (!bigger) {
-                free(buf);
-                fclose(fp);
-                return args_error(PROXY_CMD, "cannot read -config '%s': %s", path,
-                                  cap < PROXY_CONFIG_MAX ? "out of memory"
-                                                         : "larger than 16 MiB");
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-        size_t n = fread(buf + len, 1, cap - len, fp);
-        len += n;
-        if (n == 0) {
-            break;
-        }
-    }
-    int failed = !buf || ferror(fp);
-    int saved = errno;
-    fclose(fp);
-    if (failed) {
-        free(buf);
-        return args_error(PROXY_CMD, "cannot read -config '%s': %s", path,
-                          buf ? uv_strerror(uv_translate_sys_error(saved)) : "out of memory");
-    }
-    *out = buf;
-    *out_len = len;
     return 0;
 }
 
@@ -531,7 +523,7 @@ static int proxy_status_exit(int status)
 /* Creates the --listen proxy and its toxics; prints the "listening on tcp://" line. */
 static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_flags *f)
 {
-    const char *name = f->name ? f->name : (f->preset ? proxy_preset_name(f->preset) : "proxy");
+    const char *name = f->name ? f->name : (f->preset ? f->preset : "proxy");
     char listen[300];
     char upstream[300];
     char err[512];
@@ -539,22 +531,14 @@ static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_fl
     proxy_addr_text(&f->listen, listen, sizeof(listen));
     proxy_addr_text(&f->upstream, upstream, sizeof(upstream));
 
-    json_t *toxics = json_array();
-    if (!toxics || (f->preset && proxy_preset_toxics(f->preset, f->scale, toxics) != 0) ||
-        json_array_extend(toxics, f->toxics) != 0) {
-        json_decref(toxics);
-        fputs("tether proxy: out of memory\n", stderr);
-        return CLI_EXIT_FAILED;
-    }
-
-    /* A plain POST /proxies, then one POST per toxic: Toxiproxy's own calls. The loop has not
-     * run yet, so no connection can be accepted before the toxics are in place. */
+    /* A plain POST /proxies, the preset's toxics, then one POST per --toxic: Toxiproxy's own
+     * calls. The loop has not run yet, so no connection can be accepted before the toxics are
+     * in place. */
     json_t *req = json_pack("{s:s, s:s, s:s, s:b}", "name", name, "listen", listen, "upstream",
                             upstream, "enabled", 1);
     char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (!body) {
-        json_decref(toxics);
         fputs("tether proxy: out of memory\n", stderr);
         return CLI_EXIT_FAILED;
     }
@@ -562,17 +546,26 @@ static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_fl
     int status = proxy_api(ps, "POST", "/proxies", body, strlen(body), &created, err, sizeof(err));
     free(body);
     if (status < 200 || status > 299) {
-        json_decref(toxics);
         json_decref(created);
         fprintf(stderr, "tether proxy: cannot create proxy '%s' (--listen %s --upstream %s): %s\n",
                 name, listen, upstream, err);
         return status ? proxy_status_exit(status) : CLI_EXIT_FAILED;
     }
 
+    if (f->preset) {
+        char why[512];
+        int rv = tether_proxy_server_apply_preset(ps, name, f->preset, f->scale, why, sizeof(why));
+        if (rv != 0) {
+            fprintf(stderr, "tether proxy: %s\n", why[0] ? why : tether_strerror(rv));
+            json_decref(created);
+            return rv == TETHER_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+        }
+    }
+
     snprintf(path, sizeof(path), "/proxies/%s/toxics", name);
     size_t i;
     json_t *toxic;
-    json_array_foreach(toxics, i, toxic)
+    json_array_foreach(f->toxics, i, toxic)
     {
         body = json_dumps(toxic, JSON_COMPACT);
         status = body ? proxy_api(ps, "POST", path, body, strlen(body), NULL, err, sizeof(err))
@@ -582,12 +575,10 @@ static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_fl
             const char *type = json_string_value(json_object_get(toxic, "type"));
             fprintf(stderr, "tether proxy: cannot add toxic '%s' to proxy '%s': %s\n",
                     type ? type : "?", name, status ? err : "out of memory");
-            json_decref(toxics);
             json_decref(created);
             return status ? proxy_status_exit(status) : CLI_EXIT_FAILED;
         }
     }
-    json_decref(toxics);
 
     /* The address actually bound ("127.0.0.1:0" comes back with its port), else ours. */
     const char *bound = json_string_value(json_object_get(created, "listen"));
@@ -607,41 +598,10 @@ static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_fl
 
 /* ---- running ---- */
 
-static void proxy_on_closed(void *data)
+/* The first signal closes every proxy and the API; the loop then runs out. */
+static void proxy_on_signal(void *data)
 {
-    struct proxy_ctx *ctx = data;
-    ctx->ps = NULL;
-    uv_close((uv_handle_t *)&ctx->sigint, NULL);
-    uv_close((uv_handle_t *)&ctx->sigterm, NULL);
-}
-
-static void proxy_on_signal(uv_signal_t *s, int signum)
-{
-    struct proxy_ctx *ctx = s->data;
-    (void)signum;
-    if (ctx->stopping) {
-        fprintf(stderr, "tether proxy: second signal, exiting without waiting\n");
-        exit(CLI_EXIT_FAILED);
-    }
-    ctx->stopping = true;
-    tether_proxy_server_close(ctx->ps, proxy_on_closed, ctx);
-}
-
-static void proxy_walk_close(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h)) {
-        uv_close(h, NULL);
-    }
-}
-
-static void proxy_loop_close(uv_loop_t *loop)
-{
-    if (uv_loop_close(loop) == UV_EBUSY) {
-        uv_walk(loop, proxy_walk_close, NULL);
-        uv_run(loop, UV_RUN_DEFAULT);
-        (void)uv_loop_close(loop);
-    }
+    tether_proxy_server_close(data, NULL, NULL);
 }
 
 /* Start-up failed after the server existed: release it and return `rc`. */
@@ -649,7 +609,7 @@ static int proxy_abort(uv_loop_t *loop, tether_proxy_server *ps, int rc)
 {
     tether_proxy_server_close(ps, NULL, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
-    proxy_loop_close(loop);
+    (void)cli_loop_close(loop);
     return rc;
 }
 
@@ -671,13 +631,6 @@ static int proxy_run(struct proxy_flags *f)
                 f->runtime_metrics ? "-runtime-metrics" : "");
     }
 
-    /* A peer that resets while we write would otherwise kill the process (see serve). */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_IGN;
-    sigemptyset(&sa.sa_mask);
-    (void)sigaction(SIGPIPE, &sa, NULL);
-
     struct tether_proxy_server_options o;
     tether_proxy_server_options_init(&o);
     o.api_host = f->no_api ? NULL : f->host;
@@ -688,11 +641,9 @@ static int proxy_run(struct proxy_flags *f)
         o.connect_timeout_ms = f->connect_timeout_ms;
     }
 
-    struct proxy_ctx ctx;
-    memset(&ctx, 0, sizeof(ctx));
     uv_loop_t *loop = uv_default_loop();
-    ctx.loop = loop;
-    int rv = tether_proxy_server_new(loop, &o, &ctx.ps);
+    tether_proxy_server *ps = NULL;
+    int rv = tether_proxy_server_new(loop, &o, &ps);
     if (rv != 0) {
         bool v6 = strchr(f->host, ':') != NULL;
         if (rv == TETHER_EINVAL) {
@@ -705,31 +656,25 @@ static int proxy_run(struct proxy_flags *f)
                     rv == TETHER_EADDRINUSE ? " (another Toxiproxy? try -port 0)" : "");
         }
         uv_run(loop, UV_RUN_DEFAULT); /* lets a half-built server release its handles */
-        proxy_loop_close(loop);
+        (void)cli_loop_close(loop);
         return rv == TETHER_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
     }
 
     int rc;
-    if (f->config && (rc = proxy_load_config(ctx.ps, f->config)) != 0) {
-        return proxy_abort(loop, ctx.ps, rc);
+    if (f->config && (rc = proxy_load_config(ps, f->config)) != 0) {
+        return proxy_abort(loop, ps, rc);
     }
-    if (f->has_listen && (rc = proxy_create_cli_proxy(ctx.ps, f)) != 0) {
-        return proxy_abort(loop, ctx.ps, rc);
+    if (f->has_listen && (rc = proxy_create_cli_proxy(ps, f)) != 0) {
+        return proxy_abort(loop, ps, rc);
     }
     if (!f->no_api) {
-        proxy_print_api_line(f, tether_proxy_server_api_port(ctx.ps));
+        proxy_print_api_line(f, tether_proxy_server_api_port(ps));
     }
     fflush(stdout);
 
-    uv_signal_init(loop, &ctx.sigint);
-    uv_signal_init(loop, &ctx.sigterm);
-    ctx.sigint.data = &ctx;
-    ctx.sigterm.data = &ctx;
-    uv_signal_start(&ctx.sigint, proxy_on_signal, SIGINT);
-    uv_signal_start(&ctx.sigterm, proxy_on_signal, SIGTERM);
-
-    uv_run(loop, UV_RUN_DEFAULT);
-    proxy_loop_close(loop);
+    const struct cli_stop stop = {PROXY_CMD, "exiting without waiting", proxy_on_signal, ps};
+    cli_loop_run(loop, &stop);
+    (void)cli_loop_close(loop);
     return CLI_EXIT_OK;
 }
 

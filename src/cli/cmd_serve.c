@@ -4,7 +4,6 @@
 #define _XOPEN_SOURCE 700
 #include <arpa/inet.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "cli_loop.h"
 #include "commands.h"
 #include "serve.h"
 
@@ -461,8 +461,6 @@ static void serve_on_closed(void *data)
     while (ctx->live) {
         serve_exchange_abort(ctx->live);
     }
-    uv_close((uv_handle_t *)&ctx->sigint, NULL);
-    uv_close((uv_handle_t *)&ctx->sigterm, NULL);
 }
 
 static void serve_on_shutdown(tether_server *srv)
@@ -470,15 +468,10 @@ static void serve_on_shutdown(tether_server *srv)
     tether_server_close(srv, serve_on_closed, tether_server_get_data(srv));
 }
 
-static void serve_on_signal(uv_signal_t *s, int signum)
+/* The first signal: finish what is in flight, then close (a second one exits at once). */
+static void serve_on_signal(void *data)
 {
-    struct serve_ctx *ctx = s->data;
-    (void)signum;
-    if (ctx->stopping) {
-        fprintf(stderr, "tether serve: second signal, exiting without waiting\n");
-        exit(CLI_EXIT_FAILED);
-    }
-    ctx->stopping = true;
+    struct serve_ctx *ctx = data;
     tether_server_shutdown(ctx->srv, serve_on_shutdown);
 }
 
@@ -490,23 +483,6 @@ static int serve_start_error(int rv, const char *why)
     }
     fprintf(stderr, "tether serve: %s\n", why[0] ? why : tether_strerror(rv));
     return CLI_EXIT_FAILED;
-}
-
-static void serve_walk_close(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h)) {
-        uv_close(h, NULL);
-    }
-}
-
-static void serve_loop_close(uv_loop_t *loop)
-{
-    if (uv_loop_close(loop) == UV_EBUSY) {
-        uv_walk(loop, serve_walk_close, NULL);
-        uv_run(loop, UV_RUN_DEFAULT);
-        (void)uv_loop_close(loop);
-    }
 }
 
 int cmd_serve(int argc, char **argv)
@@ -537,14 +513,6 @@ int cmd_serve(int argc, char **argv)
     }
     serve_pattern_init();
 
-    /* A peer that resets while we write would otherwise kill the process: libuv writes with
-     * write(2), and the library leaves signal dispositions to the program. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_IGN;
-    sigemptyset(&sa.sa_mask);
-    (void)sigaction(SIGPIPE, &sa, NULL);
-
     uv_loop_t *loop = uv_default_loop();
     ctx.loop = loop;
     f.o.host = f.listen.host;
@@ -558,7 +526,7 @@ int cmd_serve(int argc, char **argv)
     int rv = tether_server_new(loop, &f.o, &ctx.srv);
     if (rv != 0) {
         rc = serve_start_error(rv, why);
-        serve_loop_close(loop);
+        (void)cli_loop_close(loop);
         serve_stats_free(ctx.stats);
         free(ctx.root);
         return rc;
@@ -568,15 +536,9 @@ int cmd_serve(int argc, char **argv)
            (unsigned)tether_server_port(ctx.srv));
     fflush(stdout);
 
-    uv_signal_init(loop, &ctx.sigint);
-    uv_signal_init(loop, &ctx.sigterm);
-    ctx.sigint.data = &ctx;
-    ctx.sigterm.data = &ctx;
-    uv_signal_start(&ctx.sigint, serve_on_signal, SIGINT);
-    uv_signal_start(&ctx.sigterm, serve_on_signal, SIGTERM);
-
-    uv_run(loop, UV_RUN_DEFAULT);
-    serve_loop_close(loop);
+    const struct cli_stop stop = {SERVE_CMD, "exiting without waiting", serve_on_signal, &ctx};
+    cli_loop_run(loop, &stop);
+    (void)cli_loop_close(loop);
     serve_stats_free(ctx.stats);
     free(ctx.root);
     return CLI_EXIT_OK;

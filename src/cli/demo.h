@@ -14,9 +14,14 @@
 #include "tether/proxy.h"
 #include "tether/server.h"
 
+#include "util/rand.h"
+
+#include "workload.h"
+
 #define DEMO_NSCENARIOS 6
 #define DEMO_NLANES 2 /* 0 = naive, 1 = tether */
 #define DEMO_MAX_WORKERS 8
+/* Error messages shown per client; the last line gathers "other errors" beyond that. */
 #define DEMO_MAX_ERRS 12
 /* tether's deadline per request (attempts and sleeps included); the naive client has none. */
 #define DEMO_DEADLINE_MS 5000u
@@ -35,11 +40,6 @@ struct demo_opts {
     int only;      /* index of --scenario, or -1 for all */
 };
 
-struct demo_err {
-    char msg[128];
-    uint64_t n;
-};
-
 /* One client's figures in one scenario: everything the table and the JSON print. */
 struct demo_result {
     uint64_t requests;
@@ -48,11 +48,8 @@ struct demo_result {
     uint64_t retries;
     uint64_t duplicates;   /* executions beyond the first of POSTs sent without a key */
     uint64_t deduplicated; /* keyed repeats the server answered from its key store */
-    struct demo_err errs[DEMO_MAX_ERRS];
-    size_t nerrs;
-    double *lat_ms; /* every request's latency, failed ones included */
-    size_t nlat;
-    size_t cap_lat;
+    struct wl_errors errs; /* by message; read through demo_err_count/demo_err_at */
+    struct wl_latency lat; /* every request's latency, failed ones included */
     double p99_ms;
     /* post-safety only */
     uint64_t keyed;
@@ -67,16 +64,12 @@ struct demo_result {
 struct demo_lane;
 struct demo_scen;
 
-/* A closed-loop user: one request at a time, a gap, the next. */
+/* A closed-loop user (the engine's worker, wl.workers[idx]): what its request carries. */
 struct demo_worker {
     struct demo_lane *lane;
     unsigned idx;
-    uv_timer_t timer;
-    tether_fetch *fetch;
-    uint64_t t0_ns;
     uint64_t seq;
     bool keyed;
-    bool busy;
     char reqid[32];
     char key[32];
     char url[160];
@@ -104,6 +97,8 @@ struct demo_lane {
     char proxy_names[DEMO_MAX_WORKERS][48];
     char urls[DEMO_MAX_WORKERS][64];
     struct demo_worker workers[DEMO_MAX_WORKERS];
+    struct workload wl; /* the lane's workers, once wl_ready */
+    bool wl_ready;
     struct demo_result *res;
     uint64_t next_seq;
     /* server-side state of the scenario's handler */
@@ -125,7 +120,7 @@ struct demo_scen {
     uint64_t duration_ms; /* new requests start only before start + duration */
     uint64_t t_ms;        /* the scenario's characteristic time (idle timeout, window) */
     uint64_t outage_ms;
-    uint64_t rng;
+    struct ttx_rng rng;
     uv_timer_t stop_timer;
     uv_timer_t event_timer;
     uv_timer_t progress_timer;
@@ -197,7 +192,9 @@ void demo_report_human(const struct demo_opts *opts, struct demo_result res[][DE
                        const bool *selected, double duration_s);
 int demo_report_json(struct demo_result res[][DEMO_NLANES], const bool *selected,
                      double duration_s);
-/* The most frequent error message, or NULL. */
-const struct demo_err *demo_top_error(const struct demo_result *r);
+/* The error lines of a result: at most DEMO_MAX_ERRS, the last one "other errors" when more
+ * messages than that came up. demo_err_at returns the message and sets *n to its count. */
+size_t demo_err_count(const struct demo_result *r);
+const char *demo_err_at(const struct demo_result *r, size_t i, uint64_t *n);
 
 #endif

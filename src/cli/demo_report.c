@@ -7,16 +7,38 @@
 
 #include <jansson.h>
 
+#include "cli_json.h"
 #include "demo.h"
 
 #define DEMO_POST_SAFETY 5 /* index of post-safety in demo_scenarios */
 
-const struct demo_err *demo_top_error(const struct demo_result *r)
+size_t demo_err_count(const struct demo_result *r)
 {
-    const struct demo_err *top = NULL;
-    for (size_t i = 0; i < r->nerrs; i++) {
-        if (!top || r->errs[i].n > top->n) {
-            top = &r->errs[i];
+    return r->errs.n < DEMO_MAX_ERRS || !r->errs.other ? r->errs.n : DEMO_MAX_ERRS;
+}
+
+const char *demo_err_at(const struct demo_result *r, size_t i, uint64_t *n)
+{
+    if (i == DEMO_MAX_ERRS - 1 && r->errs.other) {
+        /* The last line gathers every message that found no line of its own. */
+        *n = r->errs.items[i].count + r->errs.other;
+        return "other errors";
+    }
+    *n = r->errs.items[i].count;
+    return r->errs.items[i].message;
+}
+
+/* The most frequent message of a result (the first on a tie), or NULL. */
+static const char *demo_top_error(const struct demo_result *r, uint64_t *n)
+{
+    const char *top = NULL;
+    *n = 0;
+    for (size_t i = 0; i < demo_err_count(r); i++) {
+        uint64_t c;
+        const char *msg = demo_err_at(r, i, &c);
+        if (!top || c > *n) {
+            top = msg;
+            *n = c;
         }
     }
     return top;
@@ -26,43 +48,39 @@ const struct demo_err *demo_top_error(const struct demo_result *r)
 static void demo_overall_top(struct demo_result res[][DEMO_NLANES], const bool *selected, int lane,
                              bool skip_post, char *buf, size_t len)
 {
-    struct demo_err all[DEMO_NSCENARIOS * DEMO_MAX_ERRS];
-    size_t n = 0;
+    struct wl_errors all;
+    wl_errors_init(&all, DEMO_NSCENARIOS * DEMO_MAX_ERRS);
     for (int s = 0; s < DEMO_NSCENARIOS; s++) {
         if (!selected[s] || (skip_post && s == DEMO_POST_SAFETY)) {
             continue;
         }
         const struct demo_result *r = &res[s][lane];
-        for (size_t i = 0; i < r->nerrs; i++) {
-            size_t k = 0;
-            while (k < n && strcmp(all[k].msg, r->errs[i].msg) != 0) {
-                k++;
-            }
-            if (k == n) {
-                all[n++] = r->errs[i];
-            } else {
-                all[k].n += r->errs[i].n;
-            }
+        for (size_t i = 0; i < demo_err_count(r); i++) {
+            uint64_t c;
+            const char *msg = demo_err_at(r, i, &c);
+            wl_errors_add(&all, msg, c);
         }
     }
-    size_t best = n;
-    for (size_t k = 0; k < n; k++) {
-        if (best == n || all[k].n > all[best].n) {
+    size_t best = all.n;
+    for (size_t k = 0; k < all.n; k++) {
+        if (best == all.n || all.items[k].count > all.items[best].count) {
             best = k;
         }
     }
     buf[0] = '\0';
-    if (best < n) {
-        snprintf(buf, len, "%.*s", (int)sizeof(all[best].msg) - 1, all[best].msg);
+    if (best < all.n) {
+        snprintf(buf, len, "%.127s", all.items[best].message);
     }
+    wl_errors_cleanup(&all);
 }
 
 static void demo_print_row(const char *scen, const char *client, const struct demo_result *r)
 {
     char top[160] = "-";
-    const struct demo_err *e = demo_top_error(r);
+    uint64_t n;
+    const char *e = demo_top_error(r, &n);
     if (e) {
-        snprintf(top, sizeof(top), "%s (%llu)", e->msg, (unsigned long long)e->n);
+        snprintf(top, sizeof(top), "%s (%llu)", e, (unsigned long long)n);
     }
     char rr[48];
     snprintf(rr, sizeof(rr), "%llu/%llu", (unsigned long long)r->replays,
@@ -172,18 +190,20 @@ static json_t *demo_client_json(const struct demo_result *r, bool post)
     json_t *o = json_object();
     json_t *errs = json_object();
     int rc = (o && errs) ? 0 : -1;
-    for (size_t i = 0; rc == 0 && i < r->nerrs; i++) {
-        rc = demo_set(errs, r->errs[i].msg, json_integer((json_int_t)r->errs[i].n));
+    for (size_t i = 0; rc == 0 && i < demo_err_count(r); i++) {
+        uint64_t n;
+        const char *msg = demo_err_at(r, i, &n);
+        rc = demo_set(errs, msg, cli_json_uint(n));
     }
-    rc |= demo_set(o, "requests", json_integer((json_int_t)r->requests));
-    rc |= demo_set(o, "failed", json_integer((json_int_t)r->failed));
+    rc |= demo_set(o, "requests", cli_json_uint(r->requests));
+    rc |= demo_set(o, "failed", cli_json_uint(r->failed));
     rc |= errs ? json_object_set_new(o, "errors", errs) : -1;
     errs = NULL;
-    rc |= demo_set(o, "replays", json_integer((json_int_t)r->replays));
-    rc |= demo_set(o, "retries", json_integer((json_int_t)r->retries));
-    rc |= demo_set(o, "duplicates", json_integer((json_int_t)r->duplicates));
+    rc |= demo_set(o, "replays", cli_json_uint(r->replays));
+    rc |= demo_set(o, "retries", cli_json_uint(r->retries));
+    rc |= demo_set(o, "duplicates", cli_json_uint(r->duplicates));
     rc |= demo_set(o, "p99_ms", json_real(round(r->p99_ms * 100.0) / 100.0));
-    rc |= demo_set(o, "deduplicated", json_integer((json_int_t)r->deduplicated));
+    rc |= demo_set(o, "deduplicated", cli_json_uint(r->deduplicated));
     if (post) {
         json_t *k = json_pack("{s:I,s:I}", "requests", (json_int_t)r->keyed, "failed",
                               (json_int_t)r->keyed_failed);
@@ -223,14 +243,10 @@ int demo_report_json(struct demo_result res[][DEMO_NLANES], const bool *selected
     }
     rc |= arr ? json_object_set_new(doc, "scenarios", arr) : -1;
     rc |= demo_set(doc, "duration_s", json_real(round(duration_s * 100.0) / 100.0));
-    char *text = rc == 0 ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-    json_decref(doc);
-    if (!text) {
+    if (rc != 0) {
+        json_decref(doc);
         fputs("tether demo: out of memory writing JSON\n", stderr);
         return -1;
     }
-    int out =
-        (fputs(text, stdout) < 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0) ? -1 : 0;
-    free(text);
-    return out;
+    return cli_json_print(doc);
 }

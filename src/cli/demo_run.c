@@ -1,27 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* `tether demo`: runs one scenario - its servers, proxy and both clients on one fresh loop. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_loop.h"
 #include "demo.h"
-
-/* splitmix64: small, fast, and good enough to draw gaps. */
-static uint64_t demo_next_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 uint64_t demo_rand_range(struct demo_scen *sc, uint64_t lo, uint64_t hi)
 {
-    if (hi <= lo) {
-        return lo;
-    }
-    return lo + demo_next_rand(&sc->rng) % (hi - lo + 1);
+    return wl_rand_range(&sc->rng, lo, hi);
 }
 
 uint64_t demo_elapsed_ms(const struct demo_scen *sc)
@@ -31,9 +19,8 @@ uint64_t demo_elapsed_ms(const struct demo_scen *sc)
 
 void demo_result_free(struct demo_result *r)
 {
-    free(r->lat_ms);
-    r->lat_ms = NULL;
-    r->nlat = r->cap_lat = 0;
+    wl_errors_cleanup(&r->errs);
+    wl_latency_cleanup(&r->lat);
 }
 
 struct demo_exec *demo_lane_exec(struct demo_lane *l, uint64_t seq)
@@ -78,55 +65,10 @@ int demo_proxy_call(struct demo_scen *sc, const char *method, const char *path, 
 
 /* ---- recording ---- */
 
-static void demo_add_error(struct demo_result *r, const char *msg)
-{
-    for (size_t i = 0; i < r->nerrs; i++) {
-        if (strcmp(r->errs[i].msg, msg) == 0) {
-            r->errs[i].n++;
-            return;
-        }
-    }
-    /* The last slot collects whatever does not fit, so every failure is still counted. */
-    size_t i = r->nerrs < DEMO_MAX_ERRS ? r->nerrs++ : DEMO_MAX_ERRS - 1;
-    if (i == DEMO_MAX_ERRS - 1 && r->errs[i].n > 0) {
-        snprintf(r->errs[i].msg, sizeof(r->errs[i].msg), "%s", "other errors");
-        r->errs[i].n++;
-        return;
-    }
-    snprintf(r->errs[i].msg, sizeof(r->errs[i].msg), "%s", msg);
-    r->errs[i].n = 1;
-}
-
-static void demo_add_latency(struct demo_result *r, double ms)
-{
-    if (r->nlat == r->cap_lat) {
-        size_t n = r->cap_lat ? r->cap_lat * 2 : 256;
-        double *p = realloc(r->lat_ms, n * sizeof(*p));
-        if (!p) {
-            return; /* the percentile then misses one sample; the counts stay exact */
-        }
-        r->lat_ms = p;
-        r->cap_lat = n;
-    }
-    r->lat_ms[r->nlat++] = ms;
-}
-
-static int demo_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a;
-    double y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static void demo_finish_result(struct demo_lane *l)
 {
     struct demo_result *r = l->res;
-    if (r->nlat > 0) {
-        qsort(r->lat_ms, r->nlat, sizeof(double), demo_cmp_double);
-        /* Nearest rank: the smallest sample with at least 99 % of the samples at or below. */
-        size_t rank = (size_t)ceil(0.99 * (double)r->nlat);
-        r->p99_ms = r->lat_ms[rank > 0 ? rank - 1 : 0];
-    }
+    r->p99_ms = wl_latency_percentile(&r->lat, 99);
     for (size_t i = 0; i < l->nexec; i++) {
         const struct demo_exec *e = &l->exec[i];
         if (!e->keyed && e->count > 1) {
@@ -163,34 +105,25 @@ static bool demo_outcome(struct demo_scen *sc, struct demo_worker *w, tether_fet
     return !sc->def->check || sc->def->check(w, f, msg, len);
 }
 
-/* ---- workers ---- */
+/* ---- workers (the engine's hooks; wl->data is the lane) ---- */
 
 static void demo_maybe_teardown(struct demo_scen *sc);
-static void demo_worker_start(struct demo_worker *w);
 
-static bool demo_accepting(const struct demo_scen *sc)
+static struct demo_worker *demo_worker_of(struct wl_worker *w)
 {
+    return w->data;
+}
+
+static bool demo_accepting(struct wl_worker *w)
+{
+    const struct demo_scen *sc = demo_worker_of(w)->lane->sc;
     return !sc->stopping && demo_elapsed_ms(sc) < sc->duration_ms;
 }
 
-static void demo_worker_fire(uv_timer_t *t)
+static uint64_t demo_gap(struct wl_worker *w)
 {
-    struct demo_worker *w = t->data;
-    if (!demo_accepting(w->lane->sc)) {
-        demo_maybe_teardown(w->lane->sc);
-        return;
-    }
-    demo_worker_start(w);
-}
-
-static void demo_worker_next(struct demo_worker *w)
-{
-    struct demo_scen *sc = w->lane->sc;
-    if (!demo_accepting(sc)) {
-        demo_maybe_teardown(sc);
-        return;
-    }
-    uv_timer_start(&w->timer, demo_worker_fire, sc->def->gap_ms(sc, w), 0);
+    struct demo_worker *dw = demo_worker_of(w);
+    return dw->lane->sc->def->gap_ms(dw->lane->sc, dw);
 }
 
 static void demo_record(struct demo_worker *w, bool ok, const char *msg, double ms,
@@ -202,11 +135,11 @@ static void demo_record(struct demo_worker *w, bool ok, const char *msg, double 
     r->replays += replays;
     r->retries += retries;
     if (ms >= 0) {
-        demo_add_latency(r, ms);
+        wl_latency_add(&r->lat, ms);
     }
     if (!ok) {
         r->failed++;
-        demo_add_error(r, msg);
+        wl_errors_add(&r->errs, msg, 1);
     }
     if (l->sc->def->posts) {
         if (w->keyed) {
@@ -224,55 +157,53 @@ static void demo_record(struct demo_worker *w, bool ok, const char *msg, double 
     }
 }
 
-static void demo_on_done(tether_fetch *f, int status)
+static void demo_request(struct wl_worker *ww, struct tether_fetch_options *fo)
 {
-    (void)status;
-    struct demo_worker *w = tether_fetch_get_data(f);
-    struct demo_scen *sc = w->lane->sc;
-    if (!w->busy) {
-        tether_fetch_free(f); /* already written off as hung */
-        return;
-    }
-    char msg[128];
-    double ms = (double)(uv_hrtime() - w->t0_ns) / 1e6;
-    bool ok = demo_outcome(sc, w, f, msg, sizeof(msg));
-    demo_record(w, ok, msg, ms, tether_fetch_replays(f), tether_fetch_retries(f));
-    w->fetch = NULL;
-    w->busy = false;
-    tether_fetch_free(f);
-    demo_worker_next(w);
-}
-
-static void demo_worker_start(struct demo_worker *w)
-{
+    struct demo_worker *w = demo_worker_of(ww);
     struct demo_lane *l = w->lane;
     struct demo_scen *sc = l->sc;
-    struct tether_fetch_options fo;
-    memset(&fo, 0, sizeof(fo));
     w->seq = l->next_seq++;
     w->keyed = false;
     snprintf(w->reqid, sizeof(w->reqid), "%llu", (unsigned long long)w->seq);
-    const char *path = sc->def->request(sc, w, &fo);
+    const char *path = sc->def->request(sc, w, fo);
     snprintf(w->url, sizeof(w->url), "%s%s", l->urls[w->idx % l->norigins], path);
-    fo.url = w->url;
+    fo->url = w->url;
     /* Only tether gets a deadline: the naive client is what users have without one (a hung
      * naive request is cut by the drain timer and reported). */
-    fo.deadline_ms = l->kind == DEMO_TETHER ? DEMO_DEADLINE_MS : 0;
-    fo.data = w;
-    w->t0_ns = uv_hrtime();
-    w->busy = true;
-    int rv = tether_client_fetch(l->client, &fo, demo_on_done, &w->fetch);
-    if (rv != 0) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "request not started: %s", tether_strerror(rv));
-        w->busy = false;
-        w->fetch = NULL;
-        demo_record(w, false, msg, -1, 0, 0);
-        /* Not straight into the next request: a client that refuses every fetch must not
-         * spin the loop. */
-        uv_timer_start(&w->timer, demo_worker_fire, 10, 0);
-    }
+    fo->deadline_ms = l->kind == DEMO_TETHER ? DEMO_DEADLINE_MS : 0;
 }
+
+static uint64_t demo_refused(struct wl_worker *w, int rv)
+{
+    char msg[128];
+    snprintf(msg, sizeof(msg), "request not started: %s", tether_strerror(rv));
+    demo_record(demo_worker_of(w), false, msg, -1, 0, 0);
+    return 10; /* and again, on the worker's own timer */
+}
+
+static void demo_done(struct wl_worker *ww, tether_fetch *f, double latency_ms)
+{
+    struct demo_worker *w = demo_worker_of(ww);
+    char msg[128];
+    bool ok = demo_outcome(w->lane->sc, w, f, msg, sizeof(msg));
+    demo_record(w, ok, msg, latency_ms, tether_fetch_replays(f), tether_fetch_retries(f));
+}
+
+static void demo_lane_finished(struct workload *wl)
+{
+    struct demo_lane *l = wl->data;
+    demo_maybe_teardown(l->sc);
+}
+
+static const struct wl_ops demo_ops = {
+    .more = demo_accepting,
+    .open = demo_accepting,
+    .gap_ms = demo_gap,
+    .request = demo_request,
+    .refused = demo_refused,
+    .done = demo_done,
+    .finished = demo_lane_finished,
+};
 
 /* ---- timers and teardown ---- */
 
@@ -338,8 +269,8 @@ static void demo_teardown(struct demo_scen *sc)
     demo_close_timer(&sc->drain_timer);
     for (int i = 0; i < DEMO_NLANES; i++) {
         struct demo_lane *l = &sc->lanes[i];
-        for (unsigned k = 0; k < DEMO_MAX_WORKERS; k++) {
-            demo_close_timer(&l->workers[k].timer);
+        if (l->wl_ready) {
+            wl_close(&l->wl);
         }
         if (l->client) {
             sc->pending_closes++;
@@ -370,13 +301,20 @@ static void demo_maybe_teardown(struct demo_scen *sc)
         return;
     }
     for (int i = 0; i < DEMO_NLANES; i++) {
-        for (unsigned k = 0; k < sc->def->workers; k++) {
-            if (sc->lanes[i].workers[k].busy) {
-                return;
-            }
+        if (sc->lanes[i].wl_ready && !sc->lanes[i].wl.finished) {
+            return; /* a request still in flight */
         }
     }
     demo_teardown(sc);
+}
+
+/* A request whose cancel never called back: a library bug. Count it and move on. */
+static void demo_write_off(struct wl_worker *ww)
+{
+    struct demo_worker *w = demo_worker_of(ww);
+    fprintf(stderr, "tether demo: %s: a %s request did not finish after tether_fetch_cancel\n",
+            w->lane->sc->def->name, w->lane->name);
+    demo_record(w, false, "hung (cancel did not complete)", -1, 0, 0);
 }
 
 static void demo_drain_expired(uv_timer_t *t)
@@ -389,27 +327,12 @@ static void demo_drain_expired(uv_timer_t *t)
         sc->hung = true;
         uv_timer_start(&sc->drain_timer, demo_drain_expired, 2000, 0);
         for (int i = 0; i < DEMO_NLANES; i++) {
-            for (unsigned k = 0; k < sc->def->workers; k++) {
-                struct demo_worker *w = &sc->lanes[i].workers[k];
-                if (w->busy && w->fetch) {
-                    tether_fetch_cancel(w->fetch);
-                }
-            }
+            wl_stop(&sc->lanes[i].wl, true);
         }
         return;
     }
-    /* The cancelled fetches never called back: a library bug. Count them and move on. */
     for (int i = 0; i < DEMO_NLANES; i++) {
-        for (unsigned k = 0; k < sc->def->workers; k++) {
-            struct demo_worker *w = &sc->lanes[i].workers[k];
-            if (w->busy) {
-                fprintf(stderr,
-                        "tether demo: %s: a %s request did not finish after tether_fetch_cancel\n",
-                        sc->def->name, sc->lanes[i].name);
-                w->busy = false;
-                demo_record(w, false, "hung (cancel did not complete)", -1, 0, 0);
-            }
-        }
+        wl_abandon(&sc->lanes[i].wl, demo_write_off);
     }
     demo_teardown(sc);
 }
@@ -419,15 +342,11 @@ static void demo_stop(uv_timer_t *t)
     struct demo_scen *sc = t->data;
     sc->stopping = true;
     uv_timer_stop(&sc->event_timer);
-    for (int i = 0; i < DEMO_NLANES; i++) {
-        for (unsigned k = 0; k < sc->def->workers; k++) {
-            struct demo_worker *w = &sc->lanes[i].workers[k];
-            if (!w->busy) {
-                uv_timer_stop(&w->timer);
-            }
-        }
-    }
     uv_timer_start(&sc->drain_timer, demo_drain_expired, DEMO_DRAIN_MS, 0);
+    /* Waiting workers finish now; the last one of both lanes tears the scenario down. */
+    for (int i = 0; i < DEMO_NLANES && !sc->torn_down; i++) {
+        wl_stop(&sc->lanes[i].wl, false);
+    }
     demo_maybe_teardown(sc);
 }
 
@@ -531,15 +450,8 @@ static int demo_setup_lane(struct demo_scen *sc, struct demo_lane *l)
                  tether_strerror(rv));
         return -1;
     }
+    l->wl.client = l->client;
     return 0;
-}
-
-static void demo_walk_close(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h)) {
-        uv_close(h, NULL);
-    }
 }
 
 int demo_run_scenario(const struct demo_scenario *def, const struct demo_opts *opts, unsigned pos,
@@ -559,20 +471,32 @@ int demo_run_scenario(const struct demo_scenario *def, const struct demo_opts *o
     sc->loop = loop;
     sc->pos = pos;
     sc->total = total;
-    sc->rng = opts->seed ^ (0x5851f42d4c957f2dull * (uint64_t)(def - demo_scenarios + 1));
+    uint64_t scen_seed =
+        opts->seed ^ (0x5851f42d4c957f2dull * (uint64_t)(def - demo_scenarios + 1));
+    ttx_rng_seed(&sc->rng, scen_seed);
     def->plan(sc);
+    int rc = 0;
     for (int i = 0; i < DEMO_NLANES; i++) {
         struct demo_lane *l = &sc->lanes[i];
         memset(&res[i], 0, sizeof(res[i]));
+        wl_errors_init(&res[i].errs, DEMO_MAX_ERRS);
+        /* The reservoir draws only past WL_MAX_SAMPLES requests; apart from sc->rng anyway. */
+        wl_latency_init(&res[i].lat, ~scen_seed + (uint64_t)i);
         def->describe(sc, res[i].what, sizeof(res[i].what));
         l->sc = sc;
         l->kind = (enum demo_lane_kind)i;
         l->name = names[i];
         l->res = &res[i];
-        for (unsigned k = 0; k < DEMO_MAX_WORKERS; k++) {
+        if (wl_init(&l->wl, loop, def->workers, &demo_ops, l) != 0) {
+            snprintf(sc->error, sizeof(sc->error), "out of memory");
+            rc = -1;
+            continue;
+        }
+        l->wl_ready = true;
+        for (unsigned k = 0; k < def->workers; k++) {
             l->workers[k].lane = l;
             l->workers[k].idx = k;
-            demo_init_timer(sc, &l->workers[k].timer, &l->workers[k]);
+            l->wl.workers[k].data = &l->workers[k];
         }
     }
     demo_init_timer(sc, &sc->stop_timer, sc);
@@ -580,8 +504,7 @@ int demo_run_scenario(const struct demo_scenario *def, const struct demo_opts *o
     demo_init_timer(sc, &sc->progress_timer, sc);
     demo_init_timer(sc, &sc->drain_timer, sc);
 
-    int rc = 0;
-    if (def->via_proxy) {
+    if (rc == 0 && def->via_proxy) {
         struct tether_proxy_server_options po;
         tether_proxy_server_options_init(&po);
         po.api_host = NULL;
@@ -609,8 +532,7 @@ int demo_run_scenario(const struct demo_scenario *def, const struct demo_opts *o
             res[i].ran = true;
             for (unsigned k = 0; k < def->workers; k++) {
                 /* Spread the first requests over a few milliseconds, as real users are. */
-                uv_timer_start(&sc->lanes[i].workers[k].timer, demo_worker_fire,
-                               demo_rand_range(sc, 0, 20), 0);
+                wl_start_after(&sc->lanes[i].wl.workers[k], demo_rand_range(sc, 0, 20));
             }
         }
         uv_timer_start(&sc->stop_timer, demo_stop, sc->duration_ms, 0);
@@ -630,15 +552,19 @@ int demo_run_scenario(const struct demo_scenario *def, const struct demo_opts *o
     if (sc->error[0]) {
         snprintf(err, errlen, "%s", sc->error);
     }
-    if (uv_loop_close(loop) == UV_EBUSY) {
-        /* A component left a handle open: close it so the next scenario starts clean, and
-         * say so, because that is a leak in the library. */
-        fprintf(stderr, "tether demo: %s left open handles behind (closed them)\n", def->name);
-        uv_walk(loop, demo_walk_close, NULL);
-        uv_run(loop, UV_RUN_DEFAULT);
-        (void)uv_loop_close(loop);
+    int closed = cli_loop_close(loop);
+    if (closed != 0) {
+        /* A component left a handle open: the next scenario must start clean, and a leak in
+         * the library is worth saying. */
+        fprintf(stderr, "tether demo: %s left open handles behind (%s)\n", def->name,
+                closed > 0 ? "closed them" : "could not close them");
     }
-    free(loop);
-    free(sc);
+    if (closed >= 0) {
+        for (int i = 0; i < DEMO_NLANES; i++) {
+            wl_cleanup(&sc->lanes[i].wl);
+        }
+        free(loop);
+        free(sc);
+    } /* else libuv may still touch the handles in them: leaked on purpose */
     return rc == 0 ? 0 : -1;
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* `tether demo`: the six scenarios - the seed's causes of ECONNRESET, reproduced on loopback. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/range.h"
+#include "util/str.h"
 
 #include "demo.h"
 
@@ -247,48 +249,24 @@ static bool demo_cut_check(struct demo_worker *w, tether_fetch *f, char *msg, si
     return true;
 }
 
-/* "bytes=S-" or "bytes=S-E" within the blob; false for anything else (then the whole body is
- * sent, which a client must accept). */
-static bool demo_parse_range(const char *v, unsigned *start, unsigned *end)
-{
-    if (!v || strncmp(v, "bytes=", 6) != 0) {
-        return false;
-    }
-    const char *p = v + 6;
-    char *stop;
-    errno = 0;
-    unsigned long long s = strtoull(p, &stop, 10);
-    if (stop == p || *stop != '-' || errno != 0 || s >= DEMO_BLOB_SIZE) {
-        return false;
-    }
-    p = stop + 1;
-    unsigned long long e = DEMO_BLOB_SIZE - 1;
-    if (*p) {
-        e = strtoull(p, &stop, 10);
-        if (stop == p || *stop || errno != 0 || e < s) {
-            return false;
-        }
-        if (e >= DEMO_BLOB_SIZE) {
-            e = DEMO_BLOB_SIZE - 1;
-        }
-    }
-    *start = (unsigned)s;
-    *end = (unsigned)e;
-    return true;
-}
-
 static void demo_cut_handle(struct demo_lane *l, tether_request *req)
 {
     (void)l;
-    unsigned start = 0;
-    unsigned end = DEMO_BLOB_SIZE - 1;
+    uint64_t first = 0;
+    uint64_t last = DEMO_BLOB_SIZE - 1;
+    const char *range = tether_request_header(req, "Range");
     const char *if_range = tether_request_header(req, "If-Range");
-    bool partial = demo_parse_range(tether_request_header(req, "Range"), &start, &end) &&
-                   (!if_range || strcmp(if_range, DEMO_BLOB_ETAG) == 0);
+    /* Anything but one satisfiable range (or a stale If-Range) gets the whole body, which a
+     * client must accept. */
+    bool partial =
+        range && (!if_range || strcmp(if_range, DEMO_BLOB_ETAG) == 0) &&
+        ttx_range_parse(range, strlen(range), DEMO_BLOB_SIZE, &first, &last) == TTX_RANGE_OK;
     if (!partial) {
-        start = 0;
-        end = DEMO_BLOB_SIZE - 1;
+        first = 0;
+        last = DEMO_BLOB_SIZE - 1;
     }
+    unsigned start = (unsigned)first;
+    unsigned end = (unsigned)last;
     char clen[24];
     char crange[64];
     snprintf(clen, sizeof(clen), "%u", end - start + 1);
@@ -432,11 +410,9 @@ static void demo_post_body(tether_request *req, int status, const char *data, si
     struct demo_lane *l = tether_server_get_data(tether_request_server(req));
     const char *id = tether_request_header(req, "X-Request-Id");
     const char *key = tether_request_header(req, "Idempotency-Key");
-    char *stop = NULL;
-    errno = 0;
-    unsigned long long seq = id ? strtoull(id, &stop, 10) : 0;
+    uint64_t seq = 0;
     struct demo_exec *e =
-        (id && stop != id && !*stop && errno == 0) ? demo_lane_exec(l, seq) : NULL;
+        (id && ttx_parse_u64(id, strlen(id), &seq) == 0) ? demo_lane_exec(l, seq) : NULL;
     if (!e) {
         (void)tether_response_send(req, 400, "text/plain", "bad X-Request-Id\n", 17);
         return;
@@ -446,13 +422,14 @@ static void demo_post_body(tether_request *req, int status, const char *data, si
     if (key && e->count > 0) {
         /* A repeat of a keyed order: answered from the key store, not run again. */
         l->res->deduplicated++;
-        n = snprintf(out, sizeof(out), "{\"order\":%llu,\"replayed\":true}\n", seq);
+        n = snprintf(out, sizeof(out), "{\"order\":%llu,\"replayed\":true}\n",
+                     (unsigned long long)seq);
         (void)tether_response_send(req, 200, "application/json", out, (size_t)n);
         return;
     }
     e->count++;
     e->keyed = key != NULL;
-    n = snprintf(out, sizeof(out), "{\"order\":%llu}\n", seq);
+    n = snprintf(out, sizeof(out), "{\"order\":%llu}\n", (unsigned long long)seq);
     (void)tether_response_send(req, 201, "application/json", out, (size_t)n);
 }
 

@@ -2,7 +2,6 @@
 /* Request flags shared by `tether get` and `tether load`, the policy they build, the URL check,
  * status texts and the JSON form of a failure. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,8 @@
 #include "util/str.h"
 
 #include "args.h"
+#include "cli.h"
+#include "cli_json.h"
 #include "fetch_flags.h"
 
 void fetch_flags_init(struct fetch_flags *f, const char *cmd)
@@ -53,14 +54,9 @@ static int fetch_take_header(struct args_cursor *c, struct fetch_flags *f)
     if (!colon || colon == v) {
         return args_bad_value(c, "header", " (expected 'Name: value')");
     }
-    const char *val = colon + 1;
-    while (*val == ' ' || *val == '\t') {
-        val++;
-    }
-    size_t vlen = strlen(val);
-    while (vlen > 0 && (val[vlen - 1] == ' ' || val[vlen - 1] == '\t')) {
-        vlen--;
-    }
+    struct ttx_slice value = ttx_trim_ows(colon + 1, strlen(colon + 1));
+    const char *val = value.ptr;
+    size_t vlen = value.len;
     size_t nlen = (size_t)(colon - v);
     char *store = malloc(nlen + 1 + vlen + 1);
     if (!store) {
@@ -80,54 +76,6 @@ static int fetch_take_header(struct args_cursor *c, struct fetch_flags *f)
     return 0;
 }
 
-/* Reads all of `fp` (at most FETCH_MAX_DATA bytes) into an owned buffer. Returns 0, -1 with
- * errno set, or -2 when the file is too big. */
-static int fetch_read_all(FILE *fp, char **out, size_t *out_len)
-{
-    size_t cap = 4096;
-    size_t len = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        errno = ENOMEM;
-        return -1;
-    }
-    for (;;) {
-        if (len == cap) {
-            if (cap >= FETCH_MAX_DATA) {
-                free(buf);
-                return -2;
-            }
-            size_t ncap = cap * 2 > FETCH_MAX_DATA ? (size_t)FETCH_MAX_DATA + 1 : cap * 2;
-            char *nbuf = realloc(buf, ncap);
-            if (!nbuf) {
-                free(buf);
-                errno = ENOMEM;
-                return -1;
-            }
-            buf = nbuf;
-            cap = ncap;
-        }
-        size_t n = fread(buf + len, 1, cap - len, fp);
-        len += n;
-        if (n == 0) {
-            break;
-        }
-    }
-    if (ferror(fp)) {
-        int e = errno ? errno : EIO;
-        free(buf);
-        errno = e;
-        return -1;
-    }
-    if (len > FETCH_MAX_DATA) {
-        free(buf);
-        return -2;
-    }
-    *out = buf;
-    *out_len = len;
-    return 0;
-}
-
 /* -d DATA, or -d @FILE (verbatim, "@-" is stdin); several are joined with '&' like curl. */
 static int fetch_take_data(struct args_cursor *c, struct fetch_flags *f)
 {
@@ -143,7 +91,7 @@ static int fetch_take_data(struct args_cursor *c, struct fetch_flags *f)
         const char *path = v + 1;
         bool is_stdin = strcmp(path, "-") == 0;
         FILE *fp = is_stdin ? stdin : fopen(path, "rb");
-        int r = fp ? fetch_read_all(fp, &piece, &piece_len) : -1;
+        int r = fp ? args_read_all(fp, FETCH_MAX_DATA, &piece, &piece_len) : -1;
         int e = errno;
         if (fp && !is_stdin) {
             fclose(fp);
@@ -279,6 +227,15 @@ int fetch_flags_finish(struct fetch_flags *f, struct tether_client_options *o)
     return 0;
 }
 
+int fetch_client_error(const struct fetch_flags *f, int rv, const char *why)
+{
+    if (rv == TETHER_EINVAL) {
+        return args_error(f->cmd, "%s", why[0] ? why : tether_strerror(rv));
+    }
+    fprintf(stderr, "tether %s: cannot create the client: %s\n", f->cmd, tether_strerror(rv));
+    return CLI_EXIT_FAILED;
+}
+
 const char *fetch_flags_method(const struct fetch_flags *f)
 {
     return f->method ? f->method : (f->has_data ? "POST" : "GET");
@@ -325,21 +282,10 @@ const char *fetch_class_name(enum tether_failure_class k)
     }
 }
 
-static json_t *fetch_json_uint(uint64_t v)
-{
-    return json_integer((json_int_t)(v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v));
-}
-
-/* jansson wants UTF-8; peer names and details are ASCII in practice, so anything else is '?'. */
 static json_t *fetch_json_ascii(const char *s)
 {
     char buf[512];
-    size_t i = 0;
-    for (; s[i] && i + 1 < sizeof(buf); i++) {
-        unsigned char ch = (unsigned char)s[i];
-        buf[i] = (ch < 0x20 || ch > 0x7e) ? '?' : (char)ch;
-    }
-    buf[i] = '\0';
+    cli_json_ascii(s, buf, sizeof(buf));
     return json_string(buf);
 }
 
@@ -365,9 +311,9 @@ json_t *fetch_failure_json(const struct tether_failure *fl)
         json_object_set_new(e, "errno", fl->sys_errno ? json_integer(fl->sys_errno) : json_null());
     bad |= json_object_set_new(e, "peer", fl->peer[0] ? fetch_json_ascii(fl->peer) : json_null());
     bad |= json_object_set_new(e, "reused", json_boolean(fl->reused));
-    bad |= json_object_set_new(e, "idle_ms", fetch_json_uint(fl->idle_ms));
-    bad |= json_object_set_new(e, "bytes_sent", fetch_json_uint(fl->bytes_sent));
-    bad |= json_object_set_new(e, "bytes_received", fetch_json_uint(fl->bytes_received));
+    bad |= json_object_set_new(e, "idle_ms", cli_json_uint(fl->idle_ms));
+    bad |= json_object_set_new(e, "bytes_sent", cli_json_uint(fl->bytes_sent));
+    bad |= json_object_set_new(e, "bytes_received", cli_json_uint(fl->bytes_received));
     bad |= json_object_set_new(e, "attempt", json_integer(fl->attempt));
     bad |= json_object_set_new(e, "replays", json_integer(fl->replays));
     bad |=
@@ -381,23 +327,4 @@ json_t *fetch_failure_json(const struct tether_failure *fl)
         return NULL;
     }
     return e;
-}
-
-int fetch_print_json(json_t *doc)
-{
-    int rc = json_dumpf(doc, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    json_decref(doc);
-    if (rc != 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
-        return -1;
-    }
-    return 0;
-}
-
-void fetch_ignore_sigpipe(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_IGN;
-    sigemptyset(&sa.sa_mask);
-    (void)sigaction(SIGPIPE, &sa, NULL);
 }

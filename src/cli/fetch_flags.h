@@ -62,6 +62,10 @@ int fetch_flags_url(struct args_cursor *c, struct fetch_flags *f);
  * --cacert, and fills `o`. Returns 0 or 2 (printed). */
 int fetch_flags_finish(struct fetch_flags *f, struct tether_client_options *o);
 
+/* The exit code when tether_client_new(_blocking) refused with `rv`, after its one stderr
+ * line: bad input (`why`, the options' errbuf) is a usage error, anything else a failure. */
+int fetch_client_error(const struct fetch_flags *f, int rv, const char *why);
+
 /* Fills the request part of `fo` (method, URL, headers, body); the strings stay owned by `f`. */
 void fetch_flags_request(const struct fetch_flags *f, struct tether_fetch_options *fo);
 /* The method the request will use. */
@@ -75,12 +79,5 @@ void fetch_failure_text(const struct tether_failure *fl, char *buf, size_t len);
 json_t *fetch_failure_json(const struct tether_failure *fl);
 /* "never_sent", "sent_no_response", "responded" or "none". */
 const char *fetch_class_name(enum tether_failure_class k);
-
-/* Prints `doc` compactly on stdout followed by a newline and releases it. Returns 0, or -1
- * when it could not be written. */
-int fetch_print_json(json_t *doc);
-
-/* SIGPIPE off: a peer that resets while we write must not kill the process. */
-void fetch_ignore_sigpipe(void);
 
 #endif

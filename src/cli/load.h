@@ -12,16 +12,10 @@
 
 #include "tether/client.h"
 
-/* Latencies are kept exactly up to this many samples, then as a uniform reservoir sample (the
- * maximum stays exact), so a long --duration run uses bounded memory. */
-#define LOAD_MAX_SAMPLES (1u << 20)
+#include "workload.h"
+
 /* Distinct error messages kept; the rest are counted under "other". */
 #define LOAD_MAX_ERRORS 64u
-
-struct load_error_count {
-    char *message; /* owned */
-    uint64_t count;
-};
 
 struct load_stats {
     uint64_t requests;
@@ -31,14 +25,9 @@ struct load_stats {
     uint64_t retries;
     uint64_t connections_opened;
     uint64_t stale_evictions;
-    uint64_t statuses[1000]; /* by final status; anything above 999 lands in [0] */
-    struct load_error_count errors[LOAD_MAX_ERRORS + 1]; /* the last one is "other" */
-    size_t nerrors;
-    uint64_t other_errors;
-    double *samples; /* latency in ms */
-    size_t nsamples;
-    size_t samples_cap;
-    double max_ms;
+    uint64_t statuses[1000];   /* by final status; anything above 999 lands in [0] */
+    struct wl_errors errors;   /* transport failures by Node's message */
+    struct wl_latency latency; /* of every request, failed or not */
     double duration_s;
 };
 
@@ -55,14 +44,14 @@ struct load_report_info {
     bool interrupted;
 };
 
-void load_stats_init(struct load_stats *s);
+/* `seed` drives the latency reservoir only (apart from the gaps, which it must not shift). */
+void load_stats_init(struct load_stats *s, uint64_t seed);
+/* A zeroed struct is fine. */
 void load_stats_cleanup(struct load_stats *s);
-/* Counts one finished fetch; `rnd` is a random number for the reservoir. */
-void load_stats_record(struct load_stats *s, const tether_fetch *f, double latency_ms,
-                       uint64_t rnd);
+/* Counts one finished fetch. */
+void load_stats_record(struct load_stats *s, const tether_fetch *f, double latency_ms);
 /* Counts a request that could not even start (message is the reason). */
-void load_stats_record_error(struct load_stats *s, const char *message, double latency_ms,
-                             uint64_t rnd);
+void load_stats_record_error(struct load_stats *s, const char *message, double latency_ms);
 /* The --json object with exactly the documented keys; NULL when out of memory. */
 json_t *load_stats_json(struct load_stats *s);
 /* The human table on `out`. */

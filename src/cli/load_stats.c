@@ -7,83 +7,32 @@
 #include "tether/tether.h"
 #include "tether/client.h"
 
+#include "cli_json.h"
 #include "fetch_flags.h"
 #include "load.h"
 
-void load_stats_init(struct load_stats *s)
+void load_stats_init(struct load_stats *s, uint64_t seed)
 {
     memset(s, 0, sizeof(*s));
+    wl_errors_init(&s->errors, LOAD_MAX_ERRORS);
+    wl_latency_init(&s->latency, seed);
 }
 
 void load_stats_cleanup(struct load_stats *s)
 {
-    for (size_t i = 0; i < s->nerrors; i++) {
-        free(s->errors[i].message);
-    }
-    free(s->samples);
-    memset(s, 0, sizeof(*s));
+    wl_errors_cleanup(&s->errors);
+    wl_latency_cleanup(&s->latency);
 }
 
-static void load_stats_sample(struct load_stats *s, double ms, uint64_t rnd)
-{
-    if (ms > s->max_ms) {
-        s->max_ms = ms;
-    }
-    if (s->nsamples < s->samples_cap) {
-        s->samples[s->nsamples++] = ms;
-        return;
-    }
-    if (s->samples_cap < LOAD_MAX_SAMPLES) {
-        size_t cap = s->samples_cap ? s->samples_cap * 2 : 1024;
-        double *n = realloc(s->samples, cap * sizeof(*n));
-        if (n) {
-            s->samples = n;
-            s->samples_cap = cap;
-            s->samples[s->nsamples++] = ms;
-            return;
-        }
-        if (s->samples_cap == 0) {
-            return; /* no memory at all: percentiles stay 0, the maximum is still exact */
-        }
-    }
-    /* Reservoir sampling (Algorithm R): sample i of `requests` replaces a random slot with
-     * probability cap / requests. */
-    uint64_t slot = rnd % (s->requests ? s->requests : 1);
-    if (slot < s->samples_cap) {
-        s->samples[slot] = ms;
-    }
-}
-
-static void load_stats_error(struct load_stats *s, const char *message)
-{
-    for (size_t i = 0; i < s->nerrors; i++) {
-        if (strcmp(s->errors[i].message, message) == 0) {
-            s->errors[i].count++;
-            return;
-        }
-    }
-    if (s->nerrors < LOAD_MAX_ERRORS) {
-        char *copy = strdup(message);
-        if (copy) {
-            s->errors[s->nerrors].message = copy;
-            s->errors[s->nerrors].count = 1;
-            s->nerrors++;
-            return;
-        }
-    }
-    s->other_errors++;
-}
-
-void load_stats_record_error(struct load_stats *s, const char *message, double latency_ms,
-                             uint64_t rnd)
+void load_stats_record_error(struct load_stats *s, const char *message, double latency_ms)
 {
     s->requests++;
     s->failed++;
-    load_stats_error(s, message);
-    load_stats_sample(s, latency_ms, rnd);
+    wl_errors_add(&s->errors, message, 1);
+    wl_latency_add(&s->latency, latency_ms);
 }
 
-void load_stats_record(struct load_stats *s, const tether_fetch *f, double latency_ms, uint64_t rnd)
+void load_stats_record(struct load_stats *s, const tether_fetch *f, double latency_ms)
 {
     const struct tether_failure *fl = tether_fetch_failure(f);
     s->requests++;
@@ -93,7 +42,7 @@ void load_stats_record(struct load_stats *s, const tether_fetch *f, double laten
         char msg[512];
         fetch_failure_text(fl, msg, sizeof(msg));
         s->failed++;
-        load_stats_error(s, msg);
+        wl_errors_add(&s->errors, msg, 1);
     } else {
         int status = tether_fetch_status(f);
         s->statuses[(status >= 0 && status < 1000) ? status : 0]++;
@@ -103,29 +52,7 @@ void load_stats_record(struct load_stats *s, const tether_fetch *f, double laten
             s->failed++;
         }
     }
-    load_stats_sample(s, latency_ms, rnd);
-}
-
-static int load_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a;
-    double y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of the sorted samples: the smallest sample with at least p % of
- * the samples at or below it. */
-static double load_percentile(const struct load_stats *s, unsigned p)
-{
-    if (s->nsamples == 0) {
-        return 0.0;
-    }
-    size_t rank = ((size_t)p * s->nsamples + 99) / 100;
-    size_t i = rank == 0 ? 0 : rank - 1;
-    if (i >= s->nsamples) {
-        i = s->nsamples - 1;
-    }
-    return s->samples[i];
+    wl_latency_add(&s->latency, latency_ms);
 }
 
 /* To three decimals (microseconds for latencies), for values >= 0. */
@@ -146,35 +73,15 @@ struct load_latency {
 
 static void load_latency(struct load_stats *s, struct load_latency *l)
 {
-    if (s->nsamples > 1) {
-        qsort(s->samples, s->nsamples, sizeof(s->samples[0]), load_cmp_double);
-    }
-    l->p50 = load_round3(load_percentile(s, 50));
-    l->p90 = load_round3(load_percentile(s, 90));
-    l->p99 = load_round3(load_percentile(s, 99));
-    l->max = load_round3(s->max_ms);
+    l->p50 = load_round3(wl_latency_percentile(&s->latency, 50));
+    l->p90 = load_round3(wl_latency_percentile(&s->latency, 90));
+    l->p99 = load_round3(wl_latency_percentile(&s->latency, 99));
+    l->max = load_round3(s->latency.max_ms);
 }
 
 static double load_rps(const struct load_stats *s)
 {
     return s->duration_s > 0 ? (double)s->requests / s->duration_s : 0.0;
-}
-
-static json_t *load_json_uint(uint64_t v)
-{
-    return json_integer((json_int_t)(v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v));
-}
-
-/* Error messages become object keys, which jansson requires to be UTF-8: anything outside
- * printable ASCII becomes '?'. */
-static void load_ascii(const char *in, char *out, size_t len)
-{
-    size_t i = 0;
-    for (; in[i] && i + 1 < len; i++) {
-        unsigned char ch = (unsigned char)in[i];
-        out[i] = (ch < 0x20 || ch > 0x7e) ? '?' : (char)ch;
-    }
-    out[i] = '\0';
 }
 
 json_t *load_stats_json(struct load_stats *s)
@@ -193,21 +100,23 @@ json_t *load_stats_json(struct load_stats *s)
         return NULL;
     }
     int bad = 0;
-    for (size_t i = 0; i < s->nerrors; i++) {
+    for (size_t i = 0; i < s->errors.n; i++) {
+        /* Messages become object keys, which must be UTF-8; two that differ only outside
+         * printable ASCII share one. */
         char key[512];
-        load_ascii(s->errors[i].message, key, sizeof(key));
+        cli_json_ascii(s->errors.items[i].message, key, sizeof(key));
         json_t *old = json_object_get(errors, key);
         uint64_t base = old ? (uint64_t)json_integer_value(old) : 0;
-        bad |= json_object_set_new(errors, key, load_json_uint(base + s->errors[i].count));
+        bad |= json_object_set_new(errors, key, cli_json_uint(base + s->errors.items[i].count));
     }
-    if (s->other_errors) {
-        bad |= json_object_set_new(errors, "other", load_json_uint(s->other_errors));
+    if (s->errors.other) {
+        bad |= json_object_set_new(errors, "other", cli_json_uint(s->errors.other));
     }
     for (int st = 0; st < 1000; st++) {
         if (s->statuses[st]) {
             char key[8];
             snprintf(key, sizeof(key), "%d", st);
-            bad |= json_object_set_new(statuses, key, load_json_uint(s->statuses[st]));
+            bad |= json_object_set_new(statuses, key, cli_json_uint(s->statuses[st]));
         }
     }
     bad |= json_object_set_new(lat, "p50", json_real(l.p50));
@@ -215,15 +124,15 @@ json_t *load_stats_json(struct load_stats *s)
     bad |= json_object_set_new(lat, "p99", json_real(l.p99));
     bad |= json_object_set_new(lat, "max", json_real(l.max));
 
-    bad |= json_object_set_new(doc, "requests", load_json_uint(s->requests));
-    bad |= json_object_set_new(doc, "succeeded", load_json_uint(s->succeeded));
-    bad |= json_object_set_new(doc, "failed", load_json_uint(s->failed));
+    bad |= json_object_set_new(doc, "requests", cli_json_uint(s->requests));
+    bad |= json_object_set_new(doc, "succeeded", cli_json_uint(s->succeeded));
+    bad |= json_object_set_new(doc, "failed", cli_json_uint(s->failed));
     bad |= json_object_set_new(doc, "errors", errors);
     bad |= json_object_set_new(doc, "statuses", statuses);
-    bad |= json_object_set_new(doc, "replays", load_json_uint(s->replays));
-    bad |= json_object_set_new(doc, "retries", load_json_uint(s->retries));
-    bad |= json_object_set_new(doc, "connections_opened", load_json_uint(s->connections_opened));
-    bad |= json_object_set_new(doc, "stale_evictions", load_json_uint(s->stale_evictions));
+    bad |= json_object_set_new(doc, "replays", cli_json_uint(s->replays));
+    bad |= json_object_set_new(doc, "retries", cli_json_uint(s->retries));
+    bad |= json_object_set_new(doc, "connections_opened", cli_json_uint(s->connections_opened));
+    bad |= json_object_set_new(doc, "stale_evictions", cli_json_uint(s->stale_evictions));
     bad |= json_object_set_new(doc, "latency_ms", lat);
     bad |= json_object_set_new(doc, "duration_s", json_real(load_round3(s->duration_s)));
     bad |= json_object_set_new(doc, "rps", json_real(load_round3(load_rps(s))));
@@ -232,16 +141,6 @@ json_t *load_stats_json(struct load_stats *s)
         return NULL;
     }
     return doc;
-}
-
-static int load_cmp_error(const void *a, const void *b)
-{
-    const struct load_error_count *x = a;
-    const struct load_error_count *y = b;
-    if (x->count != y->count) {
-        return x->count > y->count ? -1 : 1;
-    }
-    return strcmp(x->message, y->message);
 }
 
 void load_stats_print(struct load_stats *s, const struct load_report_info *info, FILE *out)
@@ -278,17 +177,17 @@ void load_stats_print(struct load_stats *s, const struct load_report_info *info,
         }
     }
     fputs(any ? "\n" : " none\n", out);
-    if (s->nerrors || s->other_errors) {
+    if (s->errors.n || s->errors.other) {
         fputs("  errors\n", out);
     } else {
         fprintf(out, "  %-20s none\n", "errors");
     }
-    qsort(s->errors, s->nerrors, sizeof(s->errors[0]), load_cmp_error);
-    for (size_t i = 0; i < s->nerrors; i++) {
-        fprintf(out, "    %8llu  %s\n", (unsigned long long)s->errors[i].count,
-                s->errors[i].message);
+    wl_errors_sort(&s->errors);
+    for (size_t i = 0; i < s->errors.n; i++) {
+        fprintf(out, "    %8llu  %s\n", (unsigned long long)s->errors.items[i].count,
+                s->errors.items[i].message);
     }
-    if (s->other_errors) {
-        fprintf(out, "    %8llu  (other messages)\n", (unsigned long long)s->other_errors);
+    if (s->errors.other) {
+        fprintf(out, "    %8llu  (other messages)\n", (unsigned long long)s->errors.other);
     }
 }

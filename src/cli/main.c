@@ -118,5 +118,9 @@ int main(int argc, char **argv)
     if (!c) {
         return cli_usage_error("unknown command '%s' (see 'tether --help')", arg);
     }
+    /* Every subcommand writes to peers that may reset: with SIGPIPE's default action such a
+     * write would kill the process instead of failing with EPIPE. The library leaves signal
+     * dispositions to the program; this is the program's one decision about it. */
+    (void)tether_ignore_sigpipe();
     return c->run(argc - 1, argv + 1);
 }

@@ -35,9 +35,6 @@ struct serve_ctx {
 
     /* Exchanges that outlive their request callback, in a list so shutdown can free them. */
     struct serve_exchange *live;
-    uv_signal_t sigint;
-    uv_signal_t sigterm;
-    bool stopping;
 };
 
 enum serve_phase {
@@ -80,8 +77,6 @@ void serve_exchange_release(struct serve_exchange *ex);
 /* Calls serve_respond after `ms` (0 = the next loop turn), as a fresh call: the exchange is
  * released first. Returns 0 or a libuv error. */
 int serve_exchange_later(struct serve_exchange *ex, uint64_t ms);
-/* Frees exchanges whose connection went away while they waited for a callback that will not
- * come; run once a second. */
 /* `len` bytes (<= SERVE_PIECE) of the repeating "tether\n" pattern starting at `offset`. */
 const char *serve_pattern(uint64_t offset, size_t len);
 

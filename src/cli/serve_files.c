@@ -9,11 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "tether/tether.h"
 #include "tether/server.h"
+
+#include "util/etag.h"
+#include "util/http_date.h"
+#include "util/range.h"
+#include "util/str.h"
 
 #include "serve.h"
 
@@ -21,113 +25,13 @@
 #define PATH_MAX 4096
 #endif
 
-static const char *const files_days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-static const char *const files_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-/* ---- small helpers ---- */
-
-static char files_lower(char ch)
-{
-    return (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
-}
-
-static bool files_prefix_nocase(const char *s, const char *prefix)
-{
-    for (; *prefix; s++, prefix++) {
-        if (files_lower(*s) != *prefix) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static const char *files_skip_ows(const char *p)
-{
-    while (*p == ' ' || *p == '\t') {
-        p++;
-    }
-    return p;
-}
-
 static int files_hex(char ch)
 {
-    if (ch >= '0' && ch <= '9') {
+    if (ttx_is_digit(ch)) {
         return ch - '0';
     }
-    ch = files_lower(ch);
+    ch = ttx_lower(ch);
     return (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10 : -1;
-}
-
-/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm): timegm() is not POSIX. */
-static int64_t files_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* IMF-fixdate, the only form HTTP senders may generate (RFC 9110 §5.6.7). */
-static void files_format_date(time_t t, char *buf, size_t len)
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d GMT", files_days[tm.tm_wday % 7],
-             tm.tm_mday, files_months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-             tm.tm_sec);
-}
-
-static int files_month(const char *name)
-{
-    for (int i = 0; i < 12; i++) {
-        if (strncmp(name, files_months[i], 3) == 0) {
-            return i + 1;
-        }
-    }
-    return 0;
-}
-
-/* Parses the three date forms recipients must accept (RFC 9110 §5.6.7): IMF-fixdate,
- * RFC 850 and asctime. Returns 0 and seconds since the epoch, or -1. */
-static int files_parse_date(const char *s, int64_t *out)
-{
-    char wday[16];
-    char mon[4];
-    int d;
-    int y;
-    int hh;
-    int mm;
-    int ss;
-    int n = 0;
-    if (sscanf(s, "%3s, %2d %3s %4d %2d:%2d:%2d GMT%n", wday, &d, mon, &y, &hh, &mm, &ss, &n) ==
-            7 &&
-        n > 0 && s[n] == '\0') {
-        /* IMF-fixdate */
-    } else if (sscanf(s, "%15[A-Za-z], %2d-%3s-%2d %2d:%2d:%2d GMT%n", wday, &d, mon, &y, &hh, &mm,
-                      &ss, &n) == 7 &&
-               n > 0 && s[n] == '\0') {
-        /* RFC 850's two-digit year: one more than 50 years ahead is in the past century. */
-        struct tm now;
-        time_t t = time(NULL);
-        gmtime_r(&t, &now);
-        y += 2000 + y > now.tm_year + 1900 + 50 ? 1900 : 2000;
-    } else if (sscanf(s, "%3s %3s %2d %2d:%2d:%2d %4d%n", wday, mon, &d, &hh, &mm, &ss, &y, &n) ==
-                   7 &&
-               n > 0 && s[n] == '\0') {
-        /* asctime */
-    } else {
-        return -1;
-    }
-    int m = files_month(mon);
-    if (m == 0 || d < 1 || d > 31 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 ||
-        y < 1900 || y > 9999) {
-        return -1;
-    }
-    *out = files_days_from_civil(y, (unsigned)m, (unsigned)d) * 86400 + hh * 3600 + mm * 60 + ss;
-    return 0;
 }
 
 /* ---- paths ---- */
@@ -239,7 +143,7 @@ static const char *files_content_type(const char *path)
         for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
             const char *a = dot + 1;
             const char *b = types[i].ext;
-            while (*a && files_lower(*a) == *b) {
+            while (*a && ttx_lower(*a) == *b) {
                 a++;
                 b++;
             }
@@ -249,128 +153,6 @@ static const char *files_content_type(const char *path)
         }
     }
     return "application/octet-stream";
-}
-
-/* ---- validators and ranges ---- */
-
-/* Whether an If-None-Match list names `etag` (weak comparison, RFC 9110 §13.1.2) or is "*". */
-static bool files_etag_listed(const char *list, const char *etag)
-{
-    size_t elen = strlen(etag);
-    const char *p = files_skip_ows(list);
-    if (*p == '*') {
-        return true;
-    }
-    while (*p) {
-        p = files_skip_ows(p);
-        if (p[0] == 'W' && p[1] == '/') {
-            p += 2;
-        }
-        if (*p != '"') {
-            return false; /* malformed: match nothing rather than guess */
-        }
-        const char *end = strchr(p + 1, '"');
-        if (!end) {
-            return false;
-        }
-        size_t n = (size_t)(end - p) + 1;
-        if (n == elen && memcmp(p, etag, n) == 0) {
-            return true;
-        }
-        p = files_skip_ows(end + 1);
-        if (*p == ',') {
-            p++;
-        } else if (*p) {
-            return false;
-        }
-    }
-    return false;
-}
-
-/* If-Range (RFC 9110 §13.1.5): a strong ETag equal to ours, or a date equal to
- * Last-Modified. A weak tag never matches. */
-static bool files_if_range_matches(const char *value, const char *etag, time_t mtime)
-{
-    value = files_skip_ows(value);
-    if (value[0] == '"') {
-        size_t n = strlen(value);
-        while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t')) {
-            n--;
-        }
-        return n == strlen(etag) && memcmp(value, etag, n) == 0;
-    }
-    if (value[0] == 'W' && value[1] == '/') {
-        return false;
-    }
-    int64_t when;
-    return files_parse_date(value, &when) == 0 && when == (int64_t)mtime;
-}
-
-enum files_range { FILES_RANGE_NONE, FILES_RANGE_OK, FILES_RANGE_UNSATISFIABLE };
-
-static bool files_digits(const char **p, uint64_t *out)
-{
-    uint64_t v = 0;
-    const char *s = *p;
-    if (*s < '0' || *s > '9') {
-        return false;
-    }
-    for (; *s >= '0' && *s <= '9'; s++) {
-        if (v > (UINT64_MAX - 9) / 10) {
-            return false;
-        }
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    *p = s;
-    *out = v;
-    return true;
-}
-
-/* One byte range of a file of `size` bytes. A syntactically invalid header is ignored, as
- * RFC 9110 §14.2 allows. So is a multi-range request: answering it needs multipart/byteranges,
- * and a full 200 is always a correct answer to Range, so clients cope. */
-static enum files_range files_parse_range(const char *value, uint64_t size, uint64_t *first,
-                                          uint64_t *last)
-{
-    const char *p = files_skip_ows(value);
-    if (!files_prefix_nocase(p, "bytes=") || strchr(p, ',')) {
-        return FILES_RANGE_NONE;
-    }
-    p = files_skip_ows(p + 6);
-    uint64_t a = 0;
-    uint64_t b = 0;
-    bool suffix = *p == '-';
-    if (suffix) {
-        p++;
-        if (!files_digits(&p, &b)) {
-            return FILES_RANGE_NONE;
-        }
-    } else {
-        if (!files_digits(&p, &a) || *p++ != '-') {
-            return FILES_RANGE_NONE;
-        }
-        b = UINT64_MAX;
-        if (*p >= '0' && *p <= '9' && (!files_digits(&p, &b) || b < a)) {
-            return FILES_RANGE_NONE;
-        }
-    }
-    if (*files_skip_ows(p) != '\0') {
-        return FILES_RANGE_NONE;
-    }
-    if (suffix) {
-        if (b == 0 || size == 0) {
-            return FILES_RANGE_UNSATISFIABLE;
-        }
-        *first = b >= size ? 0 : size - b;
-        *last = size - 1;
-        return FILES_RANGE_OK;
-    }
-    if (a >= size) {
-        return FILES_RANGE_UNSATISFIABLE;
-    }
-    *first = a;
-    *last = b >= size ? size - 1 : b;
-    return FILES_RANGE_OK;
 }
 
 /* ---- responding ---- */
@@ -421,7 +203,7 @@ static int files_resolve(const struct serve_ctx *ctx, const char *rel, char *out
 
 struct files_meta {
     char etag[80];
-    char last_modified[40];
+    char last_modified[TTX_HTTP_DATE_SIZE];
     const char *type;
     uint64_t size;
 };
@@ -480,7 +262,7 @@ static void files_answer(struct serve_ctx *ctx, tether_request *req, int fd, con
      * makes it safe as a strong validator for resuming downloads with If-Range. */
     snprintf(m.etag, sizeof(m.etag), "\"%llx-%llx-%llx\"", (unsigned long long)st->st_ino,
              (unsigned long long)st->st_size, (unsigned long long)mtime_ns);
-    files_format_date(st->st_mtim.tv_sec, m.last_modified, sizeof(m.last_modified));
+    ttx_http_date_format((int64_t)st->st_mtim.tv_sec, m.last_modified);
     m.type = files_content_type(real);
     m.size = (uint64_t)st->st_size;
 
@@ -488,8 +270,9 @@ static void files_answer(struct serve_ctx *ctx, tether_request *req, int fd, con
     const char *inm = tether_request_header(req, "If-None-Match");
     const char *ims = tether_request_header(req, "If-Modified-Since");
     int64_t since;
-    if ((inm && files_etag_listed(inm, m.etag)) ||
-        (!inm && ims && files_parse_date(ims, &since) == 0 && st->st_mtim.tv_sec <= since)) {
+    if ((inm && ttx_etag_list_match(inm, m.etag)) ||
+        (!inm && ims && ttx_http_date_parse(ims, strlen(ims), &since) == 0 &&
+         st->st_mtim.tv_sec <= since)) {
         close(fd);
         (void)files_headers(req, 304, &m);
         (void)tether_response_end(req, NULL, 0); /* frees the request even when detached */
@@ -498,14 +281,15 @@ static void files_answer(struct serve_ctx *ctx, tether_request *req, int fd, con
 
     uint64_t first = 0;
     uint64_t last = 0;
-    enum files_range range = FILES_RANGE_NONE;
+    enum ttx_range_result range = TTX_RANGE_NONE;
     const char *rh = tether_request_header(req, "Range");
     const char *if_range = tether_request_header(req, "If-Range");
-    if (rh && (!if_range || files_if_range_matches(if_range, m.etag, st->st_mtim.tv_sec))) {
-        range = files_parse_range(rh, m.size, &first, &last);
+    if (rh && (!if_range || ttx_if_range_match(if_range, m.etag, (int64_t)st->st_mtim.tv_sec))) {
+        /* One range at most: a multi-range request gets the whole file (always correct). */
+        range = ttx_range_parse(rh, strlen(rh), m.size, &first, &last);
     }
     char cr[96];
-    if (range == FILES_RANGE_UNSATISFIABLE) {
+    if (range == TTX_RANGE_UNSATISFIABLE) {
         static const char msg[] = "range not satisfiable\n";
         close(fd);
         snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)m.size);
@@ -517,7 +301,7 @@ static void files_answer(struct serve_ctx *ctx, tether_request *req, int fd, con
         return;
     }
     int rv;
-    if (range == FILES_RANGE_OK) {
+    if (range == TTX_RANGE_OK) {
         snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)first,
                  (unsigned long long)last, (unsigned long long)m.size);
         rv = files_headers(req, 206, &m);
@@ -528,7 +312,7 @@ static void files_answer(struct serve_ctx *ctx, tether_request *req, int fd, con
         first = 0;
         rv = files_headers(req, 200, &m);
     }
-    uint64_t len = range == FILES_RANGE_OK ? last - first + 1 : m.size;
+    uint64_t len = range == TTX_RANGE_OK ? last - first + 1 : m.size;
     if (rv != 0 && !tether_request_is_detached(req)) {
         close(fd);
         tether_request_abort(req);

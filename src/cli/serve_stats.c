@@ -8,6 +8,7 @@
 #include "tether/tether.h"
 #include "tether/server.h"
 
+#include "cli_json.h"
 #include "serve.h"
 
 /* Memory stays bounded whatever clients send: at most this many distinct keys, each at most
@@ -183,11 +184,6 @@ void serve_stats_body(struct serve_stats *st, size_t len)
     st->body_bytes += len;
 }
 
-static json_t *stats_int(uint64_t v)
-{
-    return json_integer((json_int_t)(v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v));
-}
-
 /* Builds the document; NULL when out of memory. Every json_*_set_new takes its value even
  * when it fails, so a failure only needs the root released. */
 static json_t *stats_build(const struct serve_stats *st, const tether_server *srv)
@@ -212,49 +208,50 @@ static json_t *stats_build(const struct serve_stats *st, const tether_server *sr
         json_decref(responses);
         return NULL;
     }
-    bad |= json_object_set_new(root, "requests", stats_int(st->requests));
+    bad |= json_object_set_new(root, "requests", cli_json_uint(st->requests));
     for (size_t i = 0; i < st->nmethods; i++) {
-        bad |= json_object_set_new(methods, st->methods[i].name, stats_int(st->methods[i].count));
+        bad |=
+            json_object_set_new(methods, st->methods[i].name, cli_json_uint(st->methods[i].count));
     }
     if (st->other_methods) {
-        bad |= json_object_set_new(methods, "OTHER", stats_int(st->other_methods));
+        bad |= json_object_set_new(methods, "OTHER", cli_json_uint(st->other_methods));
     }
     bad |= json_object_set_new(root, "requests_by_method", methods);
 
     for (size_t i = 0; i < st->keys_cap; i++) {
         if (st->keys[i].key && st->keys[i].count > 1) {
-            bad |= json_object_set_new(keys, st->keys[i].key, stats_int(st->keys[i].count));
+            bad |= json_object_set_new(keys, st->keys[i].key, cli_json_uint(st->keys[i].count));
         }
     }
-    bad |= json_object_set_new(idem, "repeated", stats_int(st->repeated));
-    bad |= json_object_set_new(idem, "distinct", stats_int(st->nkeys));
-    bad |= json_object_set_new(idem, "untracked", stats_int(st->untracked));
+    bad |= json_object_set_new(idem, "repeated", cli_json_uint(st->repeated));
+    bad |= json_object_set_new(idem, "distinct", cli_json_uint(st->nkeys));
+    bad |= json_object_set_new(idem, "untracked", cli_json_uint(st->untracked));
     bad |= json_object_set_new(idem, "keys", keys);
     bad |= json_object_set_new(root, "idempotency_keys", idem);
 
     for (int c = 0; c < TETHER_CLOSE_CAUSE_COUNT; c++) {
         bad |= json_object_set_new(closes, tether_close_cause_name((enum tether_close_cause)c),
-                                   stats_int(s.closes[c]));
+                                   cli_json_uint(s.closes[c]));
     }
     bad |= json_object_set_new(root, "closes", closes);
-    bad |= json_object_set_new(root, "fin_sent", stats_int(s.fin_sent));
-    bad |= json_object_set_new(root, "rst_sent", stats_int(s.rst_sent));
+    bad |= json_object_set_new(root, "fin_sent", cli_json_uint(s.fin_sent));
+    bad |= json_object_set_new(root, "rst_sent", cli_json_uint(s.rst_sent));
 
-    bad |= json_object_set_new(conns, "open", stats_int(s.connections_open));
-    bad |= json_object_set_new(conns, "idle", stats_int(s.connections_idle));
-    bad |= json_object_set_new(conns, "accepted", stats_int(s.connections_accepted));
-    bad |= json_object_set_new(conns, "accept_paused", stats_int(s.accept_paused));
+    bad |= json_object_set_new(conns, "open", cli_json_uint(s.connections_open));
+    bad |= json_object_set_new(conns, "idle", cli_json_uint(s.connections_idle));
+    bad |= json_object_set_new(conns, "accepted", cli_json_uint(s.connections_accepted));
+    bad |= json_object_set_new(conns, "accept_paused", cli_json_uint(s.accept_paused));
     bad |= json_object_set_new(root, "connections", conns);
-    bad |= json_object_set_new(root, "pending_rescued", stats_int(s.pending_rescued));
+    bad |= json_object_set_new(root, "pending_rescued", cli_json_uint(s.pending_rescued));
 
     for (int k = 1; k <= 5; k++) {
         char name[4] = {(char)('0' + k), 'x', 'x', '\0'};
-        bad |= json_object_set_new(responses, name, stats_int(s.responses_by_class[k]));
+        bad |= json_object_set_new(responses, name, cli_json_uint(s.responses_by_class[k]));
     }
     bad |= json_object_set_new(root, "responses", responses);
-    bad |= json_object_set_new(root, "server_requests", stats_int(s.requests));
-    bad |= json_object_set_new(root, "stats_requests", stats_int(st->stats_requests));
-    bad |= json_object_set_new(root, "body_bytes", stats_int(st->body_bytes));
+    bad |= json_object_set_new(root, "server_requests", cli_json_uint(s.requests));
+    bad |= json_object_set_new(root, "stats_requests", cli_json_uint(st->stats_requests));
+    bad |= json_object_set_new(root, "body_bytes", cli_json_uint(st->body_bytes));
     if (bad) {
         json_decref(root);
         return NULL;

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Presets in-process: the catalogue, every preset applied to a proxy and read back through
+ * GET /proxies/NAME/toxics (exactly what `tether proxy --preset` showed before the catalogue
+ * moved into the library), the scale and its rounding, and the errors: unknown preset or
+ * proxy, bad scales, a second application, and all-or-nothing.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "test.h"
+
+#include "loop.h"
+#include "tether/proxy.h"
+
+struct fx {
+    uv_loop_t loop;
+    tether_proxy_server *ps;
+    bool closed;
+};
+
+static struct fx *fx_new(void)
+{
+    struct fx *fx = calloc(1, sizeof(*fx));
+    assert_non_null(fx);
+    assert_int_equal(uv_loop_init(&fx->loop), 0);
+    struct tether_proxy_server_options o;
+    tether_proxy_server_options_init(&o);
+    o.api_host = NULL;
+    o.has_seed = true;
+    o.seed = 7;
+    ASSERT_OK(tether_proxy_server_new(&fx->loop, &o, &fx->ps));
+    return fx;
+}
+
+static void fx_closed(void *data)
+{
+    ((struct fx *)data)->closed = true;
+}
+
+static void fx_free(struct fx *fx)
+{
+    tether_proxy_server_close(fx->ps, fx_closed, fx);
+    tt_test_loop_run_until(&fx->loop, &fx->closed, 5000);
+    tt_test_loop_close(&fx->loop);
+    free(fx);
+}
+
+/* The API's answer to `method path body`, which must have `status`; caller frees. */
+static char *call(struct fx *fx, const char *method, const char *path, const char *body, int status)
+{
+    int got = 0;
+    char *resp = NULL;
+    size_t len = 0;
+    ASSERT_OK(tether_proxy_server_call(fx->ps, method, path, body, body ? strlen(body) : 0, &got,
+                                       &resp, &len));
+    char *text = malloc(len + 1);
+    assert_non_null(text);
+    if (len) {
+        memcpy(text, resp, len);
+    }
+    text[len] = '\0';
+    tether_free(resp);
+    if (got != status) {
+        fail_msg("%s %s -> %d %s, expected %d", method, path, got, text, status);
+    }
+    return text;
+}
+
+/* A proxy that never listens: toxics do not need a listener. */
+static void add_proxy(struct fx *fx, const char *name)
+{
+    char body[200];
+    snprintf(body, sizeof(body),
+             "{\"name\":\"%s\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:1\","
+             "\"enabled\":false}",
+             name);
+    free(call(fx, "POST", "/proxies", body, 201));
+}
+
+static void expect_toxics(struct fx *fx, const char *proxy, const char *want)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/proxies/%s/toxics", proxy);
+    char *got = call(fx, "GET", path, NULL, 200);
+    if (strcmp(got, want) != 0) {
+        fail_msg("%s toxics:\n got  %s\n want %s", proxy, got, want);
+    }
+    free(got);
+}
+
+#define IDLE(timeout, action, half)                                                                \
+    "[{\"attributes\":{\"timeout\":" timeout ",\"action\":\"" action                               \
+    "\",\"half_closed_timeout\":" half "},\"name\":\"idle_timeout_downstream\",\"type\":"          \
+    "\"idle_timeout\",\"stream\":\"downstream\",\"toxicity\":1}]"
+#define CONNTRACK(timeout)                                                                         \
+    "[{\"attributes\":{\"timeout\":" timeout ",\"then\":\"blackhole\"},\"name\":"                  \
+    "\"conntrack_expiry_downstream\",\"type\":\"conntrack_expiry\",\"stream\":\"downstream\","     \
+    "\"toxicity\":1}]"
+#define RESET                                                                                      \
+    "[{\"attributes\":{\"timeout\":0,\"after_bytes\":0},\"name\":\"reset_downstream\",\"type\":"   \
+    "\"reset\",\"stream\":\"downstream\",\"toxicity\":1}]"
+#define BLACKHOLE_UP                                                                               \
+    "{\"attributes\":{\"stop_reading\":false},\"name\":\"blackhole_upstream\",\"type\":"           \
+    "\"blackhole\",\"stream\":\"upstream\",\"toxicity\":1}"
+#define BLACKHOLE_DOWN                                                                             \
+    "{\"attributes\":{\"stop_reading\":false},\"name\":\"blackhole_downstream\",\"type\":"         \
+    "\"blackhole\",\"stream\":\"downstream\",\"toxicity\":1}"
+#define DROP "[" BLACKHOLE_UP "," BLACKHOLE_DOWN "]"
+
+/* The catalogue with what each preset lists at scale 1, 0.5 and 0.0001. */
+static const struct {
+    const char *name;
+    const char *at1;
+    const char *at_half;
+    const char *at_tiny;
+} catalogue[] = {
+    {"aws-alb", IDLE("60000", "fin", "0"), IDLE("30000", "fin", "0"), IDLE("6", "fin", "0")},
+    {"aws-nlb", IDLE("350000", "silent", "0"), IDLE("175000", "silent", "0"),
+     IDLE("35", "silent", "0")},
+    {"azure-lb", IDLE("240000", "silent", "0"), IDLE("120000", "silent", "0"),
+     IDLE("24", "silent", "0")},
+    {"azure-lb-rst", IDLE("240000", "rst", "0"), IDLE("120000", "rst", "0"),
+     IDLE("24", "rst", "0")},
+    {"gcp-nat", CONNTRACK("1200000"), CONNTRACK("600000"), CONNTRACK("120")},
+    /* 1000 ms of half_closed_timeout at 0.0001 is 0.1 ms: a non-zero time stays 1 ms. */
+    {"haproxy", IDLE("50000", "fin", "1000"), IDLE("25000", "fin", "500"), IDLE("5", "fin", "1")},
+    /* Zero stays zero, and after_bytes is a size: never scaled. */
+    {"firewall-reset", RESET, RESET, RESET},
+    {"firewall-drop", DROP, DROP, DROP},
+};
+#define NCATALOGUE (sizeof(catalogue) / sizeof(catalogue[0]))
+
+static void test_catalogue(void **state)
+{
+    (void)state;
+    size_t i = 0;
+    for (; tether_proxy_preset_name(i); i++) {
+        assert_true(i < NCATALOGUE);
+        assert_string_equal(tether_proxy_preset_name(i), catalogue[i].name);
+        const char *d = tether_proxy_preset_describe(i);
+        assert_non_null(d);
+        assert_true(strlen(d) > 10 && strlen(d) < 100);
+        assert_null(strchr(d, '\n'));
+    }
+    assert_int_equal(i, NCATALOGUE);
+    assert_null(tether_proxy_preset_describe(NCATALOGUE));
+    assert_null(tether_proxy_preset_name((size_t)-1));
+}
+
+static void apply_all(double scale, size_t which)
+{
+    struct fx *fx = fx_new();
+    for (size_t i = 0; i < NCATALOGUE; i++) {
+        char err[256] = "junk";
+        add_proxy(fx, catalogue[i].name);
+        ASSERT_OK(tether_proxy_server_apply_preset(fx->ps, catalogue[i].name, catalogue[i].name,
+                                                   scale, err, sizeof(err)));
+        assert_string_equal(err, "");
+        expect_toxics(fx, catalogue[i].name,
+                      which == 0 ? catalogue[i].at1
+                                 : (which == 1 ? catalogue[i].at_half : catalogue[i].at_tiny));
+    }
+    fx_free(fx);
+}
+
+static void test_each_preset(void **state)
+{
+    (void)state;
+    apply_all(1.0, 0);
+}
+
+static void test_scale(void **state)
+{
+    (void)state;
+    apply_all(0.5, 1);
+    apply_all(0.0001, 2);
+}
+
+/* The largest scale is allowed; the times grow with it. */
+static void test_scale_max(void **state)
+{
+    (void)state;
+    struct fx *fx = fx_new();
+    add_proxy(fx, "p");
+    ASSERT_OK(tether_proxy_server_apply_preset(fx->ps, "p", "aws-alb", 1000.0, NULL, 0));
+    expect_toxics(fx, "p", IDLE("60000000", "fin", "0"));
+    fx_free(fx);
+}
+
+static void expect_einval(struct fx *fx, const char *proxy, const char *preset, double scale,
+                          const char *part)
+{
+    char err[256] = "";
+    ASSERT_ERR(tether_proxy_server_apply_preset(fx->ps, proxy, preset, scale, err, sizeof(err)),
+               TETHER_EINVAL);
+    if (!strstr(err, part)) {
+        fail_msg("errbuf \"%s\" does not contain \"%s\"", err, part);
+    }
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    struct fx *fx = fx_new();
+    add_proxy(fx, "p");
+    expect_einval(fx, "p", "aws-elb", 1.0, "unknown preset 'aws-elb'");
+    expect_einval(fx, "p", "aws-elb", 1.0, "valid presets: aws-alb, aws-nlb,");
+    expect_einval(fx, "nope", "aws-alb", 1.0, "proxy 'nope' not found");
+    expect_einval(fx, "p", "aws-alb", 0.0, "invalid scale 0");
+    expect_einval(fx, "p", "aws-alb", -1.0, "invalid scale -1");
+    expect_einval(fx, "p", "aws-alb", 1000.5, "invalid scale 1000.5");
+    expect_einval(fx, "p", "aws-alb", NAN, "invalid scale");
+    expect_einval(fx, "p", "aws-alb", INFINITY, "invalid scale");
+    ASSERT_ERR(tether_proxy_server_apply_preset(NULL, "p", "aws-alb", 1.0, NULL, 0), TETHER_EINVAL);
+    ASSERT_ERR(tether_proxy_server_apply_preset(fx->ps, NULL, "aws-alb", 1.0, NULL, 0),
+               TETHER_EINVAL);
+    ASSERT_ERR(tether_proxy_server_apply_preset(fx->ps, "p", NULL, 1.0, NULL, 0), TETHER_EINVAL);
+    /* None of that added anything. */
+    expect_toxics(fx, "p", "[]");
+
+    /* A second application meets the API's own name check. */
+    ASSERT_OK(tether_proxy_server_apply_preset(fx->ps, "p", "haproxy", 1.0, NULL, 0));
+    expect_einval(fx, "p", "haproxy", 1.0, "toxic already exists");
+    expect_einval(fx, "p", "aws-alb", 0.5, "idle_timeout (downstream) of preset 'aws-alb'");
+    expect_toxics(fx, "p", IDLE("50000", "fin", "1000"));
+    fx_free(fx);
+}
+
+/* firewall-drop has two toxics: when the second cannot be added, neither is. */
+static void test_all_or_nothing(void **state)
+{
+    (void)state;
+    struct fx *fx = fx_new();
+    add_proxy(fx, "p");
+    free(call(fx, "POST", "/proxies/p/toxics",
+              "{\"name\":\"blackhole_downstream\",\"type\":\"latency\",\"attributes\":"
+              "{\"latency\":5}}",
+              200));
+    expect_einval(fx, "p", "firewall-drop", 1.0, "toxic already exists");
+    char *got = call(fx, "GET", "/proxies/p/toxics", NULL, 200);
+    assert_null(strstr(got, "blackhole_upstream"));
+    assert_non_null(strstr(got, "\"type\":\"latency\""));
+    free(got);
+    fx_free(fx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_catalogue), cmocka_unit_test(test_each_preset),
+        cmocka_unit_test(test_scale),     cmocka_unit_test(test_scale_max),
+        cmocka_unit_test(test_errors),    cmocka_unit_test(test_all_or_nothing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
