@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Flag-value parsers (durations, sizes, numbers, ranges, HOST:PORT) and the flag cursor. */
 #include <errno.h>
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,6 +336,7 @@ int args_error(const char *cmd, const char *fmt, ...)
 /* Values are echoed in messages; control characters would break the one-line promise. */
 static const char *args_printable(const char *value, char *buf, size_t len)
 {
+    assert(value != NULL); /* a taken value: the take function returned 0 */
     size_t i = 0;
     for (; value[i] && i + 4 < len; i++) {
         unsigned char ch = (unsigned char)value[i];
@@ -421,7 +423,7 @@ int args_take_uint(struct args_cursor *c, uint64_t min, uint64_t max, uint64_t *
     }
     if (args_parse_uint(v, min, max, out) != 0) {
         char hint[64];
-        snprintf(hint, sizeof(hint), " (expected %llu..%llu)", (unsigned long long)min,
+        (void)snprintf(hint, sizeof(hint), " (expected %llu..%llu)", (unsigned long long)min,
                  (unsigned long long)max);
         return args_bad(c, "number", v, hint);
     }
@@ -470,6 +472,7 @@ int args_take_choice(struct args_cursor *c, const char *const *choices, int *out
     if (rc != 0) {
         return rc;
     }
+    assert(v != NULL);
     char hint[160];
     size_t used = 0;
     hint[0] = '\0';

@@ -156,7 +156,7 @@ int cmd_demo(int argc, char **argv)
     if (opts.progress) {
         printf("tether demo: %u scenario%s of %.3g s each, naive client vs tether, on loopback\n",
                total, total == 1 ? "" : "s", opts.seconds);
-        fflush(stdout);
+        (void)fflush(stdout);
     }
     uint64_t t0 = uv_hrtime();
     unsigned pos = 0;

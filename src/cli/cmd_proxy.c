@@ -271,7 +271,7 @@ static int proxy_take_toxic(struct args_cursor *c, struct proxy_flags *f)
     json_t *toxic = proxy_toxic_parse(v, why, sizeof(why));
     if (!toxic) {
         char hint[160];
-        snprintf(hint, sizeof(hint), " (%s; the form is TYPE or TYPE:key=value,...)", why);
+        (void)snprintf(hint, sizeof(hint), " (%s; the form is TYPE or TYPE:key=value,...)", why);
         return args_bad_value(c, "toxic", hint);
     }
     if (json_array_append_new(f->toxics, toxic) != 0) {
@@ -341,7 +341,7 @@ static int proxy_parse_flag(struct args_cursor *c, struct proxy_flags *f)
             char list[200];
             char hint[240];
             proxy_preset_list(list, sizeof(list));
-            snprintf(hint, sizeof(hint), " (valid presets: %s)", list);
+            (void)snprintf(hint, sizeof(hint), " (valid presets: %s)", list);
             return args_bad_value(c, "preset", hint);
         }
         return 0;
@@ -447,7 +447,7 @@ static int proxy_api(tether_proxy_server *ps, const char *method, const char *pa
     err[0] = '\0';
     int rv = tether_proxy_server_call(ps, method, path, body, body_len, &status, &resp, &resp_len);
     if (rv != 0) {
-        snprintf(err, err_len, "%s", tether_strerror(rv));
+        (void)snprintf(err, err_len, "%s", tether_strerror(rv));
         return 0;
     }
     json_t *doc = resp ? json_loadb(resp, resp_len, 0, NULL) : NULL;
@@ -458,7 +458,7 @@ static int proxy_api(tether_proxy_server *ps, const char *method, const char *pa
         } else if (resp && resp_len) {
             proxy_clean_text(resp, resp_len, err, err_len);
         } else {
-            snprintf(err, err_len, "HTTP %d", status);
+            (void)snprintf(err, err_len, "HTTP %d", status);
         }
     }
     if (json) {
@@ -477,7 +477,7 @@ static int proxy_read_file(const char *path, char **out, size_t *out_len)
     int r = fp ? args_read_all(fp, PROXY_CONFIG_MAX, out, out_len) : -1;
     int e = errno;
     if (fp) {
-        fclose(fp);
+        (void)fclose(fp);
     }
     if (r == -2) {
         return args_error(PROXY_CMD, "cannot read -config '%s': larger than 16 MiB", path);
@@ -509,7 +509,7 @@ static int proxy_load_config(tether_proxy_server *ps, const char *path)
 /* "host:port" for JSON, brackets around IPv6 literals. */
 static void proxy_addr_text(const struct args_hostport *a, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s%s%s:%u", a->ipv6 ? "[" : "", a->host, a->ipv6 ? "]" : "",
+    (void)snprintf(buf, len, "%s%s%s:%u", a->ipv6 ? "[" : "", a->host, a->ipv6 ? "]" : "",
              (unsigned)a->port);
 }
 
@@ -528,6 +528,13 @@ static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_fl
     char upstream[300];
     char err[512];
     char path[300];
+    int plen = snprintf(path, sizeof(path), "/proxies/%s/toxics", name);
+    if (plen < 0 || (size_t)plen >= sizeof(path)) {
+        /* A cut path would address the proxy itself: its toxics would silently not be added.
+         * Checked before anything is created, so a refusal leaves nothing behind. */
+        return args_error(PROXY_CMD, "invalid --name '%.40s...': at most %zu characters", name,
+                          sizeof(path) - sizeof("/proxies//toxics"));
+    }
     proxy_addr_text(&f->listen, listen, sizeof(listen));
     proxy_addr_text(&f->upstream, upstream, sizeof(upstream));
 
@@ -562,7 +569,6 @@ static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_fl
         }
     }
 
-    snprintf(path, sizeof(path), "/proxies/%s/toxics", name);
     size_t i;
     json_t *toxic;
     json_array_foreach(f->toxics, i, toxic)
@@ -670,7 +676,7 @@ static int proxy_run(struct proxy_flags *f)
     if (!f->no_api) {
         proxy_print_api_line(f, tether_proxy_server_api_port(ps));
     }
-    fflush(stdout);
+    (void)fflush(stdout);
 
     const struct cli_stop stop = {PROXY_CMD, "exiting without waiting", proxy_on_signal, ps};
     cli_loop_run(loop, &stop);

@@ -112,7 +112,7 @@ static void serve_default_respond(struct serve_ctx *ctx, tether_request *req)
         return;
     }
     char len[32];
-    snprintf(len, sizeof(len), "%llu", (unsigned long long)size);
+    (void)snprintf(len, sizeof(len), "%llu", (unsigned long long)size);
     int rv = tether_response_start(req, ctx->status);
     if (rv == 0) {
         rv = tether_response_header(req, "Content-Type", "text/plain");
@@ -534,7 +534,7 @@ int cmd_serve(int argc, char **argv)
     printf("listening on %s://%s%s%s:%u\n", f.o.tls_cert_file ? "https" : "http",
            f.listen.ipv6 ? "[" : "", f.listen.host, f.listen.ipv6 ? "]" : "",
            (unsigned)tether_server_port(ctx.srv));
-    fflush(stdout);
+    (void)fflush(stdout);
 
     const struct cli_stop stop = {SERVE_CMD, "exiting without waiting", serve_on_signal, &ctx};
     cli_loop_run(loop, &stop);

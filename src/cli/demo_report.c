@@ -69,7 +69,7 @@ static void demo_overall_top(struct demo_result res[][DEMO_NLANES], const bool *
     }
     buf[0] = '\0';
     if (best < all.n) {
-        snprintf(buf, len, "%.127s", all.items[best].message);
+        (void)snprintf(buf, len, "%.127s", all.items[best].message);
     }
     wl_errors_cleanup(&all);
 }
@@ -80,10 +80,10 @@ static void demo_print_row(const char *scen, const char *client, const struct de
     uint64_t n;
     const char *e = demo_top_error(r, &n);
     if (e) {
-        snprintf(top, sizeof(top), "%s (%llu)", e, (unsigned long long)n);
+        (void)snprintf(top, sizeof(top), "%s (%llu)", e, (unsigned long long)n);
     }
     char rr[48];
-    snprintf(rr, sizeof(rr), "%llu/%llu", (unsigned long long)r->replays,
+    (void)snprintf(rr, sizeof(rr), "%llu/%llu", (unsigned long long)r->replays,
              (unsigned long long)r->retries);
     /* The error text is last: it is the one column whose width cannot be known. */
     printf("%-19s %-6s %8llu %7llu %15s %8.1f %9llu  %s\n", scen, client,

@@ -50,10 +50,10 @@ int demo_proxy_call(struct demo_scen *sc, const char *method, const char *path, 
                                       &resp, &resp_len);
     if (rv != 0 || status < 200 || status > 299) {
         if (rv != 0) {
-            snprintf(sc->error, sizeof(sc->error), "proxy API %s %s failed: %s", method, path,
+            (void)snprintf(sc->error, sizeof(sc->error), "proxy API %s %s failed: %s", method, path,
                      tether_strerror(rv));
         } else {
-            snprintf(sc->error, sizeof(sc->error), "proxy API %s %s answered %d: %.*s", method,
+            (void)snprintf(sc->error, sizeof(sc->error), "proxy API %s %s answered %d: %.*s", method,
                      path, status, (int)(resp_len > 160 ? 160 : resp_len), resp ? resp : "");
         }
         tether_free(resp);
@@ -87,19 +87,19 @@ static bool demo_outcome(struct demo_scen *sc, struct demo_worker *w, tether_fet
     const struct tether_failure *fl = tether_fetch_failure(f);
     if (fl && fl->code != 0) {
         if (fl->code == TETHER_ECANCELED && sc->hung) {
-            snprintf(msg, len, "still running %u s after the scenario ended (cancelled)",
+            (void)snprintf(msg, len, "still running %u s after the scenario ended (cancelled)",
                      DEMO_DRAIN_MS / 1000u);
             return false;
         }
         int n = tether_failure_message(fl, msg, len);
         if (n <= 0 || !msg[0]) {
-            snprintf(msg, len, "%s", tether_strerror(fl->code));
+            (void)snprintf(msg, len, "%s", tether_strerror(fl->code));
         }
         return false;
     }
     int st = tether_fetch_status(f);
     if (st < 200 || st > 399) {
-        snprintf(msg, len, "HTTP %d%s", st, st == 503 ? " Service Unavailable" : "");
+        (void)snprintf(msg, len, "HTTP %d%s", st, st == 503 ? " Service Unavailable" : "");
         return false;
     }
     return !sc->def->check || sc->def->check(w, f, msg, len);
@@ -164,9 +164,9 @@ static void demo_request(struct wl_worker *ww, struct tether_fetch_options *fo)
     struct demo_scen *sc = l->sc;
     w->seq = l->next_seq++;
     w->keyed = false;
-    snprintf(w->reqid, sizeof(w->reqid), "%llu", (unsigned long long)w->seq);
+    (void)snprintf(w->reqid, sizeof(w->reqid), "%llu", (unsigned long long)w->seq);
     const char *path = sc->def->request(sc, w, fo);
-    snprintf(w->url, sizeof(w->url), "%s%s", l->urls[w->idx % l->norigins], path);
+    (void)snprintf(w->url, sizeof(w->url), "%s%s", l->urls[w->idx % l->norigins], path);
     fo->url = w->url;
     /* Only tether gets a deadline: the naive client is what users have without one (a hung
      * naive request is cut by the drain timer and reported). */
@@ -176,7 +176,7 @@ static void demo_request(struct wl_worker *ww, struct tether_fetch_options *fo)
 static uint64_t demo_refused(struct wl_worker *w, int rv)
 {
     char msg[128];
-    snprintf(msg, sizeof(msg), "request not started: %s", tether_strerror(rv));
+    (void)snprintf(msg, sizeof(msg), "request not started: %s", tether_strerror(rv));
     demo_record(demo_worker_of(w), false, msg, -1, 0, 0);
     return 10; /* and again, on the worker's own timer */
 }
@@ -230,16 +230,16 @@ static void demo_progress_print(struct demo_scen *sc, bool final)
     double total = (double)sc->duration_ms / 1000.0;
     char when[48];
     if (final) {
-        snprintf(when, sizeof(when), "done in %.1f s", el);
+        (void)snprintf(when, sizeof(when), "done in %.1f s", el);
     } else {
-        snprintf(when, sizeof(when), "%.1f of %.1f s", el < total ? el : total, total);
+        (void)snprintf(when, sizeof(when), "%.1f of %.1f s", el < total ? el : total, total);
     }
     printf("\r[%u/%u] %-19s %-15s naive %4llu requests %4llu failed   tether %4llu requests "
            "%4llu failed%s",
            sc->pos, sc->total, sc->def->name, when, (unsigned long long)n->requests,
            (unsigned long long)n->failed, (unsigned long long)t->requests,
            (unsigned long long)t->failed, final ? "\n" : "");
-    fflush(stdout);
+    (void)fflush(stdout);
 }
 
 static void demo_progress_tick(uv_timer_t *t)
@@ -392,16 +392,16 @@ static int demo_setup_origin(struct demo_scen *sc, struct demo_lane *l, unsigned
     int rv = tether_server_new(sc->loop, &so, &l->servers[k]);
     if (rv != 0) {
         l->servers[k] = NULL;
-        snprintf(sc->error, sizeof(sc->error), "cannot start the %s lane's server: %s", l->name,
+        (void)snprintf(sc->error, sizeof(sc->error), "cannot start the %s lane's server: %s", l->name,
                  tether_strerror(rv));
         return -1;
     }
     unsigned port = tether_server_port(l->servers[k]);
     if (sc->def->via_proxy) {
         char body[256];
-        snprintf(l->proxy_names[k], sizeof(l->proxy_names[k]), "%s-%s-%u", sc->def->name, l->name,
+        (void)snprintf(l->proxy_names[k], sizeof(l->proxy_names[k]), "%s-%s-%u", sc->def->name, l->name,
                  k);
-        snprintf(body, sizeof(body),
+        (void)snprintf(body, sizeof(body),
                  "{\"name\":\"%s\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:%u\","
                  "\"enabled\":true}",
                  l->proxy_names[k], port);
@@ -410,7 +410,7 @@ static int demo_setup_origin(struct demo_scen *sc, struct demo_lane *l, unsigned
         }
         uint16_t pport = 0;
         if (tether_proxy_server_proxy_port(sc->ps, l->proxy_names[k], &pport) != 0 || pport == 0) {
-            snprintf(sc->error, sizeof(sc->error), "proxy %s reports no listening port",
+            (void)snprintf(sc->error, sizeof(sc->error), "proxy %s reports no listening port",
                      l->proxy_names[k]);
             return -1;
         }
@@ -419,7 +419,7 @@ static int demo_setup_origin(struct demo_scen *sc, struct demo_lane *l, unsigned
             return -1;
         }
     }
-    snprintf(l->urls[k], sizeof(l->urls[k]), "http://127.0.0.1:%u", port);
+    (void)snprintf(l->urls[k], sizeof(l->urls[k]), "http://127.0.0.1:%u", port);
     return 0;
 }
 
@@ -446,7 +446,7 @@ static int demo_setup_lane(struct demo_scen *sc, struct demo_lane *l)
     int rv = tether_client_new(sc->loop, &co, &l->client);
     if (rv != 0) {
         l->client = NULL;
-        snprintf(sc->error, sizeof(sc->error), "cannot create the %s client: %s", l->name,
+        (void)snprintf(sc->error, sizeof(sc->error), "cannot create the %s client: %s", l->name,
                  tether_strerror(rv));
         return -1;
     }
@@ -463,7 +463,7 @@ int demo_run_scenario(const struct demo_scenario *def, const struct demo_opts *o
     if (!sc || !loop || uv_loop_init(loop) != 0) {
         free(sc);
         free(loop);
-        snprintf(err, errlen, "out of memory");
+        (void)snprintf(err, errlen, "out of memory");
         return -1;
     }
     sc->def = def;
@@ -488,7 +488,7 @@ int demo_run_scenario(const struct demo_scenario *def, const struct demo_opts *o
         l->name = names[i];
         l->res = &res[i];
         if (wl_init(&l->wl, loop, def->workers, &demo_ops, l) != 0) {
-            snprintf(sc->error, sizeof(sc->error), "out of memory");
+            (void)snprintf(sc->error, sizeof(sc->error), "out of memory");
             rc = -1;
             continue;
         }
@@ -513,7 +513,7 @@ int demo_run_scenario(const struct demo_scenario *def, const struct demo_opts *o
         int rv = tether_proxy_server_new(loop, &po, &sc->ps);
         if (rv != 0) {
             sc->ps = NULL;
-            snprintf(sc->error, sizeof(sc->error), "cannot start the proxy: %s",
+            (void)snprintf(sc->error, sizeof(sc->error), "cannot start the proxy: %s",
                      tether_strerror(rv));
             rc = -1;
         }
@@ -550,7 +550,7 @@ int demo_run_scenario(const struct demo_scenario *def, const struct demo_opts *o
         free(sc->lanes[i].exec);
     }
     if (sc->error[0]) {
-        snprintf(err, errlen, "%s", sc->error);
+        (void)snprintf(err, errlen, "%s", sc->error);
     }
     int closed = cli_loop_close(loop);
     if (closed != 0) {

@@ -94,7 +94,7 @@ static int fetch_take_data(struct args_cursor *c, struct fetch_flags *f)
         int r = fp ? args_read_all(fp, FETCH_MAX_DATA, &piece, &piece_len) : -1;
         int e = errno;
         if (fp && !is_stdin) {
-            fclose(fp);
+            (void)fclose(fp);
         }
         if (r == -2) {
             return args_error(f->cmd, "cannot use %s '%s': larger than 64 MiB", c->flag, v);
@@ -263,7 +263,7 @@ void fetch_failure_text(const struct tether_failure *fl, char *buf, size_t len)
     }
     buf[0] = '\0';
     if (tether_failure_message(fl, buf, len) < 0 || buf[0] == '\0') {
-        snprintf(buf, len, "%s", tether_strerror(fl->code));
+        (void)snprintf(buf, len, "%s", tether_strerror(fl->code));
     }
 }
 

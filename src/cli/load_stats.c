@@ -115,7 +115,7 @@ json_t *load_stats_json(struct load_stats *s)
     for (int st = 0; st < 1000; st++) {
         if (s->statuses[st]) {
             char key[8];
-            snprintf(key, sizeof(key), "%d", st);
+            (void)snprintf(key, sizeof(key), "%d", st);
             bad |= json_object_set_new(statuses, key, cli_json_uint(s->statuses[st]));
         }
     }

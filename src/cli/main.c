@@ -92,9 +92,8 @@ static void cli_tune_allocator(void)
 #endif
 }
 
-int main(int argc, char **argv)
+static int cli_dispatch(int argc, char **argv)
 {
-    cli_tune_allocator();
     if (argc < 2) {
         cli_print_help(stderr);
         return CLI_EXIT_USAGE;
@@ -123,4 +122,19 @@ int main(int argc, char **argv)
      * dispositions to the program; this is the program's one decision about it. */
     (void)tether_ignore_sigpipe();
     return c->run(argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv)
+{
+    cli_tune_allocator();
+    int rc = cli_dispatch(argc, argv);
+    /* Output that never arrived is a failure (`tether --help >/dev/full`), however the
+     * command went; the stream holds the error until this flush reports it. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fputs("tether: cannot write to standard output\n", stderr);
+        if (rc == CLI_EXIT_OK) {
+            rc = CLI_EXIT_FAILED;
+        }
+    }
+    return rc;
 }

@@ -63,7 +63,7 @@ bool proxy_name_char(char ch)
 
 static json_t *toxic_fail(json_t *toxic, char *copy, char *why, size_t why_len, const char *msg)
 {
-    snprintf(why, why_len, "%s", msg);
+    (void)snprintf(why, why_len, "%s", msg);
     json_decref(toxic);
     free(copy);
     return NULL;
@@ -73,7 +73,7 @@ json_t *proxy_toxic_parse(const char *spec, char *why, size_t why_len)
 {
     char *copy = malloc(strlen(spec) + 1);
     if (!copy) {
-        snprintf(why, why_len, "out of memory");
+        (void)snprintf(why, why_len, "out of memory");
         return NULL;
     }
     memcpy(copy, spec, strlen(spec) + 1);

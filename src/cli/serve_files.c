@@ -232,7 +232,7 @@ static void files_send_body(struct serve_ctx *ctx, tether_request *req, int fd, 
                             uint64_t len)
 {
     char cl[32];
-    snprintf(cl, sizeof(cl), "%llu", (unsigned long long)len);
+    (void)snprintf(cl, sizeof(cl), "%llu", (unsigned long long)len);
     int rv = tether_response_header(req, "Content-Length", cl);
     if (rv != 0 || len == 0 || strcmp(tether_request_method(req), "HEAD") == 0) {
         close(fd);
@@ -260,7 +260,7 @@ static void files_answer(struct serve_ctx *ctx, tether_request *req, int fd, con
     uint64_t mtime_ns = (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec;
     /* Inode, size and nanosecond mtime: any change to the file changes the tag, which is what
      * makes it safe as a strong validator for resuming downloads with If-Range. */
-    snprintf(m.etag, sizeof(m.etag), "\"%llx-%llx-%llx\"", (unsigned long long)st->st_ino,
+    (void)snprintf(m.etag, sizeof(m.etag), "\"%llx-%llx-%llx\"", (unsigned long long)st->st_ino,
              (unsigned long long)st->st_size, (unsigned long long)mtime_ns);
     ttx_http_date_format((int64_t)st->st_mtim.tv_sec, m.last_modified);
     m.type = files_content_type(real);
@@ -292,7 +292,7 @@ static void files_answer(struct serve_ctx *ctx, tether_request *req, int fd, con
     if (range == TTX_RANGE_UNSATISFIABLE) {
         static const char msg[] = "range not satisfiable\n";
         close(fd);
-        snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)m.size);
+        (void)snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)m.size);
         if (tether_response_start(req, 416) == 0) {
             (void)tether_response_header(req, "Content-Type", "text/plain");
             (void)tether_response_header(req, "Content-Range", cr);
@@ -302,7 +302,7 @@ static void files_answer(struct serve_ctx *ctx, tether_request *req, int fd, con
     }
     int rv;
     if (range == TTX_RANGE_OK) {
-        snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)first,
+        (void)snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)first,
                  (unsigned long long)last, (unsigned long long)m.size);
         rv = files_headers(req, 206, &m);
         if (rv == 0) {

@@ -52,7 +52,8 @@ const char *tether_err_name(int code)
 const char *tether_strerror(int code)
 {
     /* EUNKNOWN's message is the default's on purpose. */
-    switch (code) { /* NOLINT(bugprone-branch-clone) */
+    /* NOLINTBEGIN(bugprone-branch-clone) */
+    switch (code) {
     case 0:
         return "success";
 #define ERR_MSG_CASE(name, value, msg)                                                             \
@@ -63,6 +64,7 @@ const char *tether_strerror(int code)
     default:
         return "unknown error";
     }
+    /* NOLINTEND(bugprone-branch-clone) */
 }
 
 bool tether_err_is_transient(int code)
