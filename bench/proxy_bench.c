@@ -332,8 +332,8 @@ static uint16_t tether_cli_start(const char *cli, uint16_t upstream_port)
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
     posix_spawn_file_actions_addclose(&fa, fds[0]);
     posix_spawn_file_actions_addclose(&fa, fds[1]);
-    char *const argv[] = {path,        "proxy", "--listen", "127.0.0.1:0", "--upstream",
-                          up,          "--no-api", NULL};
+    char *const argv[] = {path,         "proxy", "--listen", "127.0.0.1:0",
+                          "--upstream", up,      "--no-api", NULL};
     pid_t pid;
     int rv = posix_spawn(&pid, path, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -541,8 +541,8 @@ static void haproxy_version(char *buf, size_t len)
 
 struct stream_job {
     uint16_t port;
-    uint64_t bytes;   /* to send */
-    uint64_t sent;    /* sent */
+    uint64_t bytes; /* to send */
+    uint64_t sent;  /* sent */
     pthread_barrier_t *go;
     bool ok;
 };
@@ -718,8 +718,9 @@ int main(int argc, char **argv)
     haproxy_version(hp_version, sizeof(hp_version));
 
     printf("proxy_bench: tether proxy %s (%s) vs %s (mode tcp, nbthread 1), 127.0.0.1\n",
-           tether_version(), inprocess ? "library on a thread of this process"
-                                       : "`tether proxy --listen --upstream --no-api`",
+           tether_version(),
+           inprocess ? "library on a thread of this process"
+                     : "`tether proxy --listen --upstream --no-api`",
            hp_version);
     printf("throughput: %.0f MiB per run (at most %.0f s), best of %d alternating rounds;\n"
            "latency: %d-byte echo round trips on one connection, %d rounds of %.1f s\n\n",
@@ -782,8 +783,8 @@ int main(int argc, char **argv)
 
     printf("throughput (MB/s = 10^6 bytes/s)    1 stream   16 streams\n");
     for (int t = 0; t < T_COUNT; t++) {
-        printf("  %-32s %9.1f %12.1f\n",
-               t == T_DIRECT ? "direct (no proxy)" : target_names[t], best[0][t], best[1][t]);
+        printf("  %-32s %9.1f %12.1f\n", t == T_DIRECT ? "direct (no proxy)" : target_names[t],
+               best[0][t], best[1][t]);
     }
     printf("\nround trip, %d bytes each way      p50 us    p99 us   samples\n", MSG_SIZE);
     double p50[T_COUNT];
@@ -792,8 +793,8 @@ int main(int argc, char **argv)
         qsort(lat[t].v, lat[t].n, sizeof(double), cmp_double);
         p50[t] = percentile(&lat[t], 0.50);
         p99[t] = percentile(&lat[t], 0.99);
-        printf("  %-32s %7.1f %9.1f %9zu\n",
-               t == T_DIRECT ? "direct (no proxy)" : target_names[t], p50[t], p99[t], lat[t].n);
+        printf("  %-32s %7.1f %9.1f %9zu\n", t == T_DIRECT ? "direct (no proxy)" : target_names[t],
+               p50[t], p99[t], lat[t].n);
     }
     printf("  added by the proxy at p50: tether %.1f us, haproxy %.1f us\n\n",
            p50[T_TETHER] - p50[T_DIRECT], p50[T_HAPROXY] - p50[T_DIRECT]);

@@ -151,8 +151,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < race_nerrors; i++) {
         printf("%s\"%s\":%ld", i ? "," : "", race_errors[i].msg, race_errors[i].count);
     }
-    printf("},\"retries\":null,\"connections_opened\":%ld,\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,"
-           "\"max\":%.3f}}\n",
-           race_connects, race_pct(50), race_pct(99), race_pct(100));
+    printf(
+        "},\"retries\":null,\"connections_opened\":%ld,\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,"
+        "\"max\":%.3f}}\n",
+        race_connects, race_pct(50), race_pct(99), race_pct(100));
     return 0;
 }

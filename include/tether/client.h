@@ -53,9 +53,8 @@ TETHER_EXTERN void tether_client_options_init(struct tether_client_options *o);
  * with tether_client_close. Never blocks (the system CA store loads at the first https://
  * fetch). Returns TETHER_EINVAL (bad options, an unreadable or bad CA file: see errbuf),
  * TETHER_ENOMEM. On failure nothing is left on the loop. */
-TETHER_EXTERN TETHER_NODISCARD int tether_client_new(uv_loop_t *loop,
-                                                     const struct tether_client_options *o,
-                                                     tether_client **out);
+TETHER_EXTERN TETHER_NODISCARD int
+tether_client_new(uv_loop_t *loop, const struct tether_client_options *o, tether_client **out);
 
 /* The user context: the options' `data` until tether_client_set_data changes it. NULL-safe. */
 TETHER_EXTERN void *tether_client_get_data(const tether_client *c);
@@ -77,13 +76,13 @@ struct tether_fetch_options {
     const char *url;                     /* http:// or https://; required */
     const struct tether_header *headers; /* borrowed, copied */
     size_t nheaders;
-    const void *body;                    /* borrowed, copied (so it can be replayed) */
+    const void *body; /* borrowed, copied (so it can be replayed) */
     size_t body_len;
-    const char *idempotency_key;         /* sent as Idempotency-Key; makes POST retryable */
-    uint64_t deadline_ms;                /* overrides the policy's; 0 = the policy's */
-    tether_fetch_body_cb on_body;        /* NULL = collect the body in memory */
-    size_t max_body_bytes;               /* limit when collecting; default 64 MiB */
-    void *data;                          /* see tether_fetch_get_data */
+    const char *idempotency_key;  /* sent as Idempotency-Key; makes POST retryable */
+    uint64_t deadline_ms;         /* overrides the policy's; 0 = the policy's */
+    tether_fetch_body_cb on_body; /* NULL = collect the body in memory */
+    size_t max_body_bytes;        /* limit when collecting; default 64 MiB */
+    void *data;                   /* see tether_fetch_get_data */
     /* Borrowed; when set, a refused request writes why into it (always NUL-terminated), e.g.
      * "invalid URL 'ftp://x': expected http://HOST[:PORT][/PATH] or https://...". */
     char *errbuf;
@@ -157,14 +156,14 @@ enum tether_event_type {
 /* Everything in an event, strings included, is borrowed for the duration of the callback. */
 struct tether_event {
     enum tether_event_type type;
-    const tether_fetch *fetch;   /* may be NULL for pool events */
-    const char *origin;          /* "http://127.0.0.1:8080" */
+    const tether_fetch *fetch; /* may be NULL for pool events */
+    const char *origin;        /* "http://127.0.0.1:8080" */
     unsigned attempt;
     bool reused;
-    uint64_t idle_ms;            /* for reused/stale connections */
-    uint64_t delay_ms;           /* RETRY_SCHEDULED */
-    int status;                  /* RESPONSE, or the status that caused a retry */
-    const char *reason;          /* short text: "read ECONNRESET", "status 503", ... */
+    uint64_t idle_ms;                     /* for reused/stale connections */
+    uint64_t delay_ms;                    /* RETRY_SCHEDULED */
+    int status;                           /* RESPONSE, or the status that caused a retry */
+    const char *reason;                   /* short text: "read ECONNRESET", "status 503", ... */
     const struct tether_failure *failure; /* ATTEMPT_FAILED */
 };
 /* The client first, as every tether callback; its context is tether_client_get_data(c). The hook
@@ -175,19 +174,18 @@ TETHER_EXTERN void tether_client_on_event(tether_client *c, tether_event_cb cb);
 
 struct tether_client_stats {
     uint64_t fetches;
-    uint64_t succeeded;          /* a final response arrived */
+    uint64_t succeeded; /* a final response arrived */
     uint64_t failed;
     uint64_t attempts;
     uint64_t retries;
     uint64_t replays;
     uint64_t connections_opened;
     uint64_t connections_reused;
-    uint64_t stale_evictions;    /* idle connections found closed by the peer */
-    uint64_t retired_idle;       /* idle connections retired before the server's close */
+    uint64_t stale_evictions; /* idle connections found closed by the peer */
+    uint64_t retired_idle;    /* idle connections retired before the server's close */
     uint64_t budget_exhausted;
 };
-TETHER_EXTERN void tether_client_get_stats(const tether_client *c,
-                                           struct tether_client_stats *out);
+TETHER_EXTERN void tether_client_get_stats(const tether_client *c, struct tether_client_stats *out);
 
 /* --- Blocking use: the same core on a private loop (never a second code path), as curl's easy
  * interface runs its multi engine. While a blocking call runs, SIGPIPE is blocked for the
@@ -203,9 +201,9 @@ TETHER_EXTERN TETHER_NODISCARD int tether_client_new_blocking(const struct tethe
  * could not start: those of tether_client_fetch, TETHER_EINVAL for a client made with
  * tether_client_new, TETHER_EBUSY when called from inside a callback of this client's own
  * blocking run (libuv loops are not reentrant; curl's CURLE_RECURSIVE_API_CALL). */
-TETHER_EXTERN TETHER_NODISCARD int tether_client_fetch_blocking(tether_client *c,
-                                                                const struct tether_fetch_options *o,
-                                                                tether_fetch **out);
+TETHER_EXTERN TETHER_NODISCARD int
+tether_client_fetch_blocking(tether_client *c, const struct tether_fetch_options *o,
+                             tether_fetch **out);
 /* tether_client_close(c, NULL, NULL): synchronous for a blocking client. NULL-safe. */
 TETHER_EXTERN void tether_client_close_blocking(tether_client *c);
 

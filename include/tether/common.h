@@ -41,7 +41,7 @@ typedef void *(*tether_malloc_fn)(size_t size);
 typedef void *(*tether_realloc_fn)(void *ptr, size_t size);
 typedef void (*tether_free_fn)(void *ptr);
 TETHER_EXTERN TETHER_NODISCARD int tether_set_allocator(tether_malloc_fn m, tether_realloc_fn r,
-                                                     tether_free_fn f);
+                                                        tether_free_fn f);
 
 /* Makes SIGPIPE ignored for the process, unless the program already installed a handler or
  * ignores it: then it changes nothing. A peer that resets while tether writes raises SIGPIPE,

@@ -116,13 +116,13 @@ struct tether_failure {
     enum tether_syscall syscall; /* TETHER_SYSCALL_NONE when not tied to one call */
     enum tether_phase phase;
     enum tether_err_origin origin;
-    long origin_code;    /* the foreign code, as `origin` says */
-    int sys_errno;       /* positive errno when known (104 for ECONNRESET on Linux), else 0 */
-    char peer[64];       /* "127.0.0.1:8080" or "[::1]:443"; empty when unknown */
-    char host[256];      /* the name being resolved or verified; empty when unknown */
-    bool reused;         /* the attempt ran on a pooled keep-alive connection */
-    uint64_t idle_ms;    /* how long that connection had been idle before the attempt */
-    uint64_t bytes_sent; /* request bytes the kernel accepted in this attempt */
+    long origin_code;        /* the foreign code, as `origin` says */
+    int sys_errno;           /* positive errno when known (104 for ECONNRESET on Linux), else 0 */
+    char peer[64];           /* "127.0.0.1:8080" or "[::1]:443"; empty when unknown */
+    char host[256];          /* the name being resolved or verified; empty when unknown */
+    bool reused;             /* the attempt ran on a pooled keep-alive connection */
+    uint64_t idle_ms;        /* how long that connection had been idle before the attempt */
+    uint64_t bytes_sent;     /* request bytes the kernel accepted in this attempt */
     uint64_t bytes_received; /* response bytes received in this attempt */
     unsigned attempt;        /* 1 for the first attempt */
     unsigned replays;        /* transparent replays before this failure */

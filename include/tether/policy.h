@@ -54,29 +54,29 @@ struct tether_policy {
     unsigned tcp_keepalive_count;
 
     /* --- transparent replay (client.md §6.2): not counted as retries, always reported --- */
-    unsigned max_replays;          /* default 2; 0 = off */
-    size_t replay_buffer_bytes;    /* request bodies up to this size can be replayed; 256 KiB */
+    unsigned max_replays;       /* default 2; 0 = off */
+    size_t replay_buffer_bytes; /* request bodies up to this size can be replayed; 256 KiB */
 
     /* --- retries (policy.md §9.2) --- */
-    unsigned max_attempts;         /* total attempts, first included; default 3; 1 = no retry */
-    uint64_t backoff_base_ms;      /* default 100 */
-    uint64_t backoff_cap_ms;       /* default 20000 */
-    enum tether_jitter jitter;     /* default FULL */
+    unsigned max_attempts;     /* total attempts, first included; default 3; 1 = no retry */
+    uint64_t backoff_base_ms;  /* default 100 */
+    uint64_t backoff_cap_ms;   /* default 20000 */
+    enum tether_jitter jitter; /* default FULL */
     int retry_statuses[TETHER_POLICY_MAX_STATUSES]; /* default 408 429 500 502 503 504 */
     size_t nretry_statuses;
-    bool retry_non_idempotent;     /* retry POST/PATCH without Idempotency-Key; default false */
-    bool honour_retry_after;       /* Retry-After (both forms) and X-RateLimit-Reset; true */
-    uint64_t max_pushback_ms;      /* a longer server-asked wait ends retrying; default 300000 */
-    double budget_ratio;           /* retries <= ratio * requests over the window; 0.2 */
-    uint64_t budget_window_ms;     /* default 10000 */
+    bool retry_non_idempotent;       /* retry POST/PATCH without Idempotency-Key; default false */
+    bool honour_retry_after;         /* Retry-After (both forms) and X-RateLimit-Reset; true */
+    uint64_t max_pushback_ms;        /* a longer server-asked wait ends retrying; default 300000 */
+    double budget_ratio;             /* retries <= ratio * requests over the window; 0.2 */
+    uint64_t budget_window_ms;       /* default 10000 */
     double budget_min_retries_per_s; /* floor; default 10 */
 
     /* --- deadlines and phase timeouts (client.md §6.4) --- */
-    uint64_t deadline_ms;          /* one deadline over every attempt and sleep; 0 = none */
-    uint64_t connect_timeout_ms;   /* default 10000 */
-    uint64_t tls_timeout_ms;       /* default 10000 */
-    uint64_t headers_timeout_ms;   /* from request sent to response head; default 300000 */
-    uint64_t body_timeout_ms;      /* between body reads; default 300000 */
+    uint64_t deadline_ms;        /* one deadline over every attempt and sleep; 0 = none */
+    uint64_t connect_timeout_ms; /* default 10000 */
+    uint64_t tls_timeout_ms;     /* default 10000 */
+    uint64_t headers_timeout_ms; /* from request sent to response head; default 300000 */
+    uint64_t body_timeout_ms;    /* between body reads; default 300000 */
 };
 
 /* Fills `p` (borrowed) with the defaults. */
@@ -93,15 +93,16 @@ TETHER_EXTERN void tether_policy_naive(struct tether_policy *p);
  * (borrowed buffer, always NUL-terminated). Returns 0 or TETHER_EINVAL; `p` is written only on
  * success.
  */
-TETHER_EXTERN TETHER_NODISCARD int tether_policy_from_json(const char *json, size_t len, struct tether_policy *p,
-                                          char *err, size_t err_len);
+TETHER_EXTERN TETHER_NODISCARD int tether_policy_from_json(const char *json, size_t len,
+                                                           struct tether_policy *p, char *err,
+                                                           size_t err_len);
 /* The same from a file; a missing, unreadable or bad file is TETHER_EINVAL with the path in
  * `err` (TETHER_ENOMEM if memory runs out while reading it). */
-TETHER_EXTERN TETHER_NODISCARD int tether_policy_load(const char *path, struct tether_policy *p, char *err,
-                                     size_t err_len);
+TETHER_EXTERN TETHER_NODISCARD int tether_policy_load(const char *path, struct tether_policy *p,
+                                                      char *err, size_t err_len);
 /* "naive", "default", or a file path. */
-TETHER_EXTERN TETHER_NODISCARD int tether_policy_named(const char *name_or_path, struct tether_policy *p,
-                                      char *err, size_t err_len);
+TETHER_EXTERN TETHER_NODISCARD int
+tether_policy_named(const char *name_or_path, struct tether_policy *p, char *err, size_t err_len);
 
 /* Pure decisions, exposed so users and tests can see exactly what the client will do. */
 TETHER_EXTERN enum tether_failure_class tether_failure_classify(const struct tether_failure *f);

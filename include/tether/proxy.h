@@ -67,14 +67,16 @@ TETHER_EXTERN uint16_t tether_proxy_server_api_port(const tether_proxy_server *p
  * with tether_free; may be NULL for 204) the body. Returns 0, or TETHER_ENOMEM/EINVAL when the
  * call itself could not be made (an API error is status >= 400 with return value 0).
  */
-TETHER_EXTERN TETHER_NODISCARD int tether_proxy_server_call(tether_proxy_server *ps, const char *method,
-                                           const char *path, const char *body, size_t body_len,
-                                           int *status, char **response, size_t *response_len);
+TETHER_EXTERN TETHER_NODISCARD int tether_proxy_server_call(tether_proxy_server *ps,
+                                                            const char *method, const char *path,
+                                                            const char *body, size_t body_len,
+                                                            int *status, char **response,
+                                                            size_t *response_len);
 
 /* The port proxy `name` listens on (after "listen":"127.0.0.1:0"); TETHER_EINVAL if unknown or
  * not listening. */
-TETHER_EXTERN TETHER_NODISCARD int tether_proxy_server_proxy_port(const tether_proxy_server *ps, const char *name,
-                                                 uint16_t *port);
+TETHER_EXTERN TETHER_NODISCARD int tether_proxy_server_proxy_port(const tether_proxy_server *ps,
+                                                                  const char *name, uint16_t *port);
 
 /*
  * Presets: the toxics that reproduce a load balancer's or a firewall's default behaviour, so a
@@ -103,15 +105,14 @@ TETHER_EXTERN const char *tether_proxy_preset_describe(size_t i);
  *
  * `ps`, `proxy_name` and `preset` are borrowed. Call on the loop's thread; never blocks.
  * Returns 0; TETHER_EINVAL for an unknown preset or proxy, a scale that is not finite, above 0
- * and at most TETHER_PROXY_PRESET_MAX_SCALE, or a toxic of the same name already on the proxy (the preset was applied
- * before); TETHER_ENOMEM. On failure nothing was added and `errbuf` (borrowed, may be NULL)
- * holds the reason, always NUL-terminated, e.g. "unknown preset 'aws-elb' (valid presets:
- * aws-alb, ...)".
+ * and at most TETHER_PROXY_PRESET_MAX_SCALE, or a toxic of the same name already on the proxy (the
+ * preset was applied before); TETHER_ENOMEM. On failure nothing was added and `errbuf` (borrowed,
+ * may be NULL) holds the reason, always NUL-terminated, e.g. "unknown preset 'aws-elb' (valid
+ * presets: aws-alb, ...)".
  */
 TETHER_EXTERN TETHER_NODISCARD int
 tether_proxy_server_apply_preset(tether_proxy_server *ps, const char *proxy_name,
-                                 const char *preset, double scale, char *errbuf,
-                                 size_t errbuf_len);
+                                 const char *preset, double scale, char *errbuf, size_t errbuf_len);
 
 /* Stops every proxy (their connections are closed) and the API; `cb` (may be NULL) runs with
  * `data` once all memory is released, on a later loop turn. NULL `ps` and a second call are

@@ -37,23 +37,25 @@ enum tether_close_style {
 
 /* Why a connection was closed; the index into tether_server_stats.closes. Append only. */
 #define TETHER_CLOSE_CAUSE_MAP(X)                                                                  \
-    X(PEER_CLOSED, "peer_closed")         /* the client closed first (FIN) */                      \
-    X(PEER_RESET, "peer_reset")           /* the client reset the connection */                    \
-    X(IDLE_TIMEOUT, "idle_timeout")       /* keep-alive idle time ran out */                       \
-    X(HEADER_TIMEOUT, "header_timeout")   /* request head incomplete in time (408) */              \
-    X(BODY_TIMEOUT, "body_timeout")       /* body stalled or too slow (408) */                     \
-    X(SEND_TIMEOUT, "send_timeout")       /* client stopped reading the response */                \
-    X(PARSE_ERROR, "parse_error")         /* framing violation (400/413/431/501/505) */            \
-    X(NOT_KEEP_ALIVE, "not_keep_alive")   /* Connection: close, HTTP/1.0, keep-alive off */        \
-    X(MAX_REQUESTS, "max_requests")       /* per-connection request cap reached */                 \
-    X(MAX_AGE, "max_age")                 /* per-connection age cap reached */                     \
-    X(RECLAIMED, "reclaimed")             /* idle connection reclaimed at the connection limit */  \
-    X(SHUTDOWN, "shutdown")               /* graceful shutdown */                                  \
-    X(HANDLER_ABORT, "handler_abort")     /* the handler aborted the exchange */                   \
-    X(IO_ERROR, "io_error")               /* any other socket or TLS error */
+    X(PEER_CLOSED, "peer_closed")       /* the client closed first (FIN) */                        \
+    X(PEER_RESET, "peer_reset")         /* the client reset the connection */                      \
+    X(IDLE_TIMEOUT, "idle_timeout")     /* keep-alive idle time ran out */                         \
+    X(HEADER_TIMEOUT, "header_timeout") /* request head incomplete in time (408) */                \
+    X(BODY_TIMEOUT, "body_timeout")     /* body stalled or too slow (408) */                       \
+    X(SEND_TIMEOUT, "send_timeout")     /* client stopped reading the response */                  \
+    X(PARSE_ERROR, "parse_error")       /* framing violation (400/413/431/501/505) */              \
+    X(NOT_KEEP_ALIVE, "not_keep_alive") /* Connection: close, HTTP/1.0, keep-alive off */          \
+    X(MAX_REQUESTS, "max_requests")     /* per-connection request cap reached */                   \
+    X(MAX_AGE, "max_age")               /* per-connection age cap reached */                       \
+    X(RECLAIMED, "reclaimed")           /* idle connection reclaimed at the connection limit */    \
+    X(SHUTDOWN, "shutdown")             /* graceful shutdown */                                    \
+    X(HANDLER_ABORT, "handler_abort")   /* the handler aborted the exchange */                     \
+    X(IO_ERROR, "io_error")             /* any other socket or TLS error */
 
 #define TETHER_CLOSE_CAUSE_ENUM(name, str) TETHER_CLOSE_##name,
-enum tether_close_cause { TETHER_CLOSE_CAUSE_MAP(TETHER_CLOSE_CAUSE_ENUM) TETHER_CLOSE_CAUSE_COUNT };
+enum tether_close_cause {
+    TETHER_CLOSE_CAUSE_MAP(TETHER_CLOSE_CAUSE_ENUM) TETHER_CLOSE_CAUSE_COUNT
+};
 #undef TETHER_CLOSE_CAUSE_ENUM
 
 /* "idle_timeout", ...; "unknown" out of range. Static string. */
@@ -65,11 +67,11 @@ TETHER_EXTERN const char *tether_close_cause_name(enum tether_close_cause cause)
 typedef void (*tether_request_cb)(tether_server *server, tether_request *req);
 
 struct tether_server_options {
-    const char *host;   /* borrowed; default "127.0.0.1" */
-    uint16_t port;      /* 0 = any free port (read it back with tether_server_port) */
-    int backlog;        /* listen queue; default 511 */
+    const char *host;             /* borrowed; default "127.0.0.1" */
+    uint16_t port;                /* 0 = any free port (read it back with tether_server_port) */
+    int backlog;                  /* listen queue; default 511 */
     tether_request_cb on_request; /* required */
-    void *data;         /* user context, see tether_server_get_data */
+    void *data;                   /* user context, see tether_server_get_data */
 
     /* Keep-alive (S1): advertise `Keep-Alive: timeout=<keep_alive_timeout_ms/1000>` and close
      * idle at keep_alive_timeout_ms + keep_alive_buffer_ms. 0 turns keep-alive off: every
@@ -85,10 +87,10 @@ struct tether_server_options {
     uint64_t lingering_time_ms;    /* total drain after a server-initiated close; 30000 */
     uint64_t lingering_timeout_ms; /* per wait during the drain; default 5000 */
 
-    size_t max_head_bytes;          /* default 16384 (431 beyond) */
-    size_t max_fields;              /* default 100 (431 beyond) */
-    size_t max_chunk_ext_bytes;     /* default 1024 (413 beyond) */
-    uint64_t max_body_bytes;        /* default 1 GiB (413 beyond); 0 = no limit */
+    size_t max_head_bytes;      /* default 16384 (431 beyond) */
+    size_t max_fields;          /* default 100 (431 beyond) */
+    size_t max_chunk_ext_bytes; /* default 1024 (413 beyond) */
+    uint64_t max_body_bytes;    /* default 1 GiB (413 beyond); 0 = no limit */
 
     unsigned max_connections;       /* default 10000; then stop accepting (backlog queues) */
     unsigned max_requests_per_conn; /* default 1000; 0 = no limit */
@@ -117,9 +119,8 @@ TETHER_EXTERN void tether_server_options_init(struct tether_server_options *o);
  * releases it with tether_server_close. Returns TETHER_EINVAL for bad options (including
  * unreadable TLS files), TETHER_EADDRINUSE, TETHER_ENOMEM, ... (errbuf says why). On failure
  * nothing is left on the loop. Never blocks. */
-TETHER_EXTERN TETHER_NODISCARD int tether_server_new(uv_loop_t *loop,
-                                                     const struct tether_server_options *o,
-                                                     tether_server **out);
+TETHER_EXTERN TETHER_NODISCARD int
+tether_server_new(uv_loop_t *loop, const struct tether_server_options *o, tether_server **out);
 
 /* The bound port (useful with port 0); 0 for NULL. */
 TETHER_EXTERN uint16_t tether_server_port(const tether_server *server);
@@ -153,8 +154,8 @@ struct tether_server_stats {
     uint64_t requests;
     uint64_t responses_by_class[6]; /* index 1..5 = 1xx..5xx */
     uint64_t closes[TETHER_CLOSE_CAUSE_COUNT];
-    uint64_t fin_sent;    /* closes that sent FIN (graceful or plain close with no unread data) */
-    uint64_t rst_sent;    /* closes that sent RST (abort, or close() with unread data) */
+    uint64_t fin_sent; /* closes that sent FIN (graceful or plain close with no unread data) */
+    uint64_t rst_sent; /* closes that sent RST (abort, or close() with unread data) */
     uint64_t pending_rescued; /* idle closes cancelled because request bytes were pending (S2) */
     uint64_t accept_paused;   /* times accepting stopped at the limit or on EMFILE */
 };

@@ -424,7 +424,7 @@ int args_take_uint(struct args_cursor *c, uint64_t min, uint64_t max, uint64_t *
     if (args_parse_uint(v, min, max, out) != 0) {
         char hint[64];
         (void)snprintf(hint, sizeof(hint), " (expected %llu..%llu)", (unsigned long long)min,
-                 (unsigned long long)max);
+                       (unsigned long long)max);
         return args_bad(c, "number", v, hint);
     }
     return 0;

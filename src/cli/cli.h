@@ -12,8 +12,8 @@
 
 struct cli_command {
     const char *name;
-    const char *summary; /* one line for `tether --help` */
-    const char *usage;   /* the full text for `tether help NAME` */
+    const char *summary;               /* one line for `tether --help` */
+    const char *usage;                 /* the full text for `tether help NAME` */
     int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name */
 };
 

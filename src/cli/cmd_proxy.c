@@ -396,17 +396,17 @@ static int proxy_parse(int argc, char **argv, struct proxy_flags *f)
         return 0;
     }
     if (f->has_listen != f->has_upstream) {
-        return args_error(PROXY_CMD, "%s", f->has_listen
-                                               ? "--listen needs --upstream HOST:PORT too"
-                                               : "--upstream needs --listen HOST:PORT too");
+        return args_error(PROXY_CMD, "%s",
+                          f->has_listen ? "--listen needs --upstream HOST:PORT too"
+                                        : "--upstream needs --listen HOST:PORT too");
     }
     if (!f->has_listen) {
-        const char *lonely = f->preset                       ? "--preset"
-                             : f->scale_set                  ? "--scale"
-                             : json_array_size(f->toxics)    ? "--toxic"
-                             : f->name                       ? "--name"
-                             : f->no_api                     ? "--no-api"
-                                                             : NULL;
+        const char *lonely = f->preset                    ? "--preset"
+                             : f->scale_set               ? "--scale"
+                             : json_array_size(f->toxics) ? "--toxic"
+                             : f->name                    ? "--name"
+                             : f->no_api                  ? "--no-api"
+                                                          : NULL;
         if (lonely) {
             return args_error(PROXY_CMD, "%s needs --listen and --upstream", lonely);
         }
@@ -510,7 +510,7 @@ static int proxy_load_config(tether_proxy_server *ps, const char *path)
 static void proxy_addr_text(const struct args_hostport *a, char *buf, size_t len)
 {
     (void)snprintf(buf, len, "%s%s%s:%u", a->ipv6 ? "[" : "", a->host, a->ipv6 ? "]" : "",
-             (unsigned)a->port);
+                   (unsigned)a->port);
 }
 
 /* Exit code for an API failure creating what the command line asked for: the request was
@@ -574,8 +574,7 @@ static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_fl
     json_array_foreach(f->toxics, i, toxic)
     {
         body = json_dumps(toxic, JSON_COMPACT);
-        status = body ? proxy_api(ps, "POST", path, body, strlen(body), NULL, err, sizeof(err))
-                      : 0;
+        status = body ? proxy_api(ps, "POST", path, body, strlen(body), NULL, err, sizeof(err)) : 0;
         free(body);
         if (status < 200 || status > 299) {
             const char *type = json_string_value(json_object_get(toxic, "type"));
@@ -630,8 +629,9 @@ static void proxy_print_api_line(const struct proxy_flags *f, uint16_t port)
 static int proxy_run(struct proxy_flags *f)
 {
     if (f->proxy_metrics || f->runtime_metrics) {
-        fprintf(stderr, "tether proxy: warning: %s%s%s ignored: Prometheus metrics are not "
-                        "implemented (GET /proxies/NAME/stats has live counters)\n",
+        fprintf(stderr,
+                "tether proxy: warning: %s%s%s ignored: Prometheus metrics are not "
+                "implemented (GET /proxies/NAME/stats has live counters)\n",
                 f->proxy_metrics ? "-proxy-metrics" : "",
                 f->proxy_metrics && f->runtime_metrics ? " and " : "",
                 f->runtime_metrics ? "-runtime-metrics" : "");
@@ -653,8 +653,9 @@ static int proxy_run(struct proxy_flags *f)
     if (rv != 0) {
         bool v6 = strchr(f->host, ':') != NULL;
         if (rv == TETHER_EINVAL) {
-            args_error(PROXY_CMD, "invalid address '%s' for -host (expected an IP address or "
-                                  "localhost)",
+            args_error(PROXY_CMD,
+                       "invalid address '%s' for -host (expected an IP address or "
+                       "localhost)",
                        f->host);
         } else {
             fprintf(stderr, "tether proxy: cannot listen on %s%s%s:%u: %s%s\n", v6 ? "[" : "",

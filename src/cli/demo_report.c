@@ -84,7 +84,7 @@ static void demo_print_row(const char *scen, const char *client, const struct de
     }
     char rr[48];
     (void)snprintf(rr, sizeof(rr), "%llu/%llu", (unsigned long long)r->replays,
-             (unsigned long long)r->retries);
+                   (unsigned long long)r->retries);
     /* The error text is last: it is the one column whose width cannot be known. */
     printf("%-19s %-6s %8llu %7llu %15s %8.1f %9llu  %s\n", scen, client,
            (unsigned long long)r->requests, (unsigned long long)r->failed, rr, r->p99_ms,

@@ -51,10 +51,11 @@ int demo_proxy_call(struct demo_scen *sc, const char *method, const char *path, 
     if (rv != 0 || status < 200 || status > 299) {
         if (rv != 0) {
             (void)snprintf(sc->error, sizeof(sc->error), "proxy API %s %s failed: %s", method, path,
-                     tether_strerror(rv));
+                           tether_strerror(rv));
         } else {
-            (void)snprintf(sc->error, sizeof(sc->error), "proxy API %s %s answered %d: %.*s", method,
-                     path, status, (int)(resp_len > 160 ? 160 : resp_len), resp ? resp : "");
+            (void)snprintf(sc->error, sizeof(sc->error), "proxy API %s %s answered %d: %.*s",
+                           method, path, status, (int)(resp_len > 160 ? 160 : resp_len),
+                           resp ? resp : "");
         }
         tether_free(resp);
         return -1;
@@ -88,7 +89,7 @@ static bool demo_outcome(struct demo_scen *sc, struct demo_worker *w, tether_fet
     if (fl && fl->code != 0) {
         if (fl->code == TETHER_ECANCELED && sc->hung) {
             (void)snprintf(msg, len, "still running %u s after the scenario ended (cancelled)",
-                     DEMO_DRAIN_MS / 1000u);
+                           DEMO_DRAIN_MS / 1000u);
             return false;
         }
         int n = tether_failure_message(fl, msg, len);
@@ -392,26 +393,26 @@ static int demo_setup_origin(struct demo_scen *sc, struct demo_lane *l, unsigned
     int rv = tether_server_new(sc->loop, &so, &l->servers[k]);
     if (rv != 0) {
         l->servers[k] = NULL;
-        (void)snprintf(sc->error, sizeof(sc->error), "cannot start the %s lane's server: %s", l->name,
-                 tether_strerror(rv));
+        (void)snprintf(sc->error, sizeof(sc->error), "cannot start the %s lane's server: %s",
+                       l->name, tether_strerror(rv));
         return -1;
     }
     unsigned port = tether_server_port(l->servers[k]);
     if (sc->def->via_proxy) {
         char body[256];
-        (void)snprintf(l->proxy_names[k], sizeof(l->proxy_names[k]), "%s-%s-%u", sc->def->name, l->name,
-                 k);
+        (void)snprintf(l->proxy_names[k], sizeof(l->proxy_names[k]), "%s-%s-%u", sc->def->name,
+                       l->name, k);
         (void)snprintf(body, sizeof(body),
-                 "{\"name\":\"%s\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:%u\","
-                 "\"enabled\":true}",
-                 l->proxy_names[k], port);
+                       "{\"name\":\"%s\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:%u\","
+                       "\"enabled\":true}",
+                       l->proxy_names[k], port);
         if (demo_proxy_call(sc, "POST", "/proxies", body) != 0) {
             return -1;
         }
         uint16_t pport = 0;
         if (tether_proxy_server_proxy_port(sc->ps, l->proxy_names[k], &pport) != 0 || pport == 0) {
             (void)snprintf(sc->error, sizeof(sc->error), "proxy %s reports no listening port",
-                     l->proxy_names[k]);
+                           l->proxy_names[k]);
             return -1;
         }
         port = pport;
@@ -447,7 +448,7 @@ static int demo_setup_lane(struct demo_scen *sc, struct demo_lane *l)
     if (rv != 0) {
         l->client = NULL;
         (void)snprintf(sc->error, sizeof(sc->error), "cannot create the %s client: %s", l->name,
-                 tether_strerror(rv));
+                       tether_strerror(rv));
         return -1;
     }
     l->wl.client = l->client;
@@ -514,7 +515,7 @@ int demo_run_scenario(const struct demo_scenario *def, const struct demo_opts *o
         if (rv != 0) {
             sc->ps = NULL;
             (void)snprintf(sc->error, sizeof(sc->error), "cannot start the proxy: %s",
-                     tether_strerror(rv));
+                           tether_strerror(rv));
             rc = -1;
         }
     }

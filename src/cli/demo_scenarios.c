@@ -90,10 +90,11 @@ static const char *demo_request_get(struct demo_scen *sc, struct demo_worker *w,
 static void demo_race_describe(const struct demo_scen *sc, char *buf, size_t len)
 {
     (void)snprintf(buf, len,
-             "the server closes idle connections after %.2f s with no Keep-Alive hint (old "
-             "Node.js); %u users pause %llu..%llu ms between requests",
-             (double)sc->t_ms / 1000.0, sc->def->workers, (unsigned long long)(sc->t_ms * 99 / 100),
-             (unsigned long long)(sc->t_ms * 101 / 100));
+                   "the server closes idle connections after %.2f s with no Keep-Alive hint (old "
+                   "Node.js); %u users pause %llu..%llu ms between requests",
+                   (double)sc->t_ms / 1000.0, sc->def->workers,
+                   (unsigned long long)(sc->t_ms * 99 / 100),
+                   (unsigned long long)(sc->t_ms * 101 / 100));
 }
 
 static void demo_race_server(struct demo_scen *sc, struct tether_server_options *o)
@@ -114,11 +115,12 @@ static uint64_t demo_race_gap(struct demo_scen *sc, struct demo_worker *w)
 
 static void demo_lb_describe(const struct demo_scen *sc, char *buf, size_t len)
 {
-    (void)snprintf(buf, len,
-             "a load balancer resets connections idle for %.2f s (idle_timeout, action rst); the "
-             "server would keep them 65 s; %u users pause %llu..%llu ms",
-             (double)sc->t_ms / 1000.0, sc->def->workers, (unsigned long long)(sc->t_ms * 98 / 100),
-             (unsigned long long)(sc->t_ms * 102 / 100));
+    (void)snprintf(
+        buf, len,
+        "a load balancer resets connections idle for %.2f s (idle_timeout, action rst); the "
+        "server would keep them 65 s; %u users pause %llu..%llu ms",
+        (double)sc->t_ms / 1000.0, sc->def->workers, (unsigned long long)(sc->t_ms * 98 / 100),
+        (unsigned long long)(sc->t_ms * 102 / 100));
 }
 
 static int demo_lb_toxics(struct demo_scen *sc, const char *proxy)
@@ -127,9 +129,9 @@ static int demo_lb_toxics(struct demo_scen *sc, const char *proxy)
     char body[256];
     (void)snprintf(path, sizeof(path), "/proxies/%s/toxics", proxy);
     (void)snprintf(body, sizeof(body),
-             "{\"name\":\"lb_idle\",\"type\":\"idle_timeout\",\"stream\":\"downstream\","
-             "\"toxicity\":1,\"attributes\":{\"timeout\":%llu,\"action\":\"rst\"}}",
-             (unsigned long long)sc->t_ms);
+                   "{\"name\":\"lb_idle\",\"type\":\"idle_timeout\",\"stream\":\"downstream\","
+                   "\"toxicity\":1,\"attributes\":{\"timeout\":%llu,\"action\":\"rst\"}}",
+                   (unsigned long long)sc->t_ms);
     return demo_proxy_call(sc, "POST", path, body);
 }
 
@@ -150,10 +152,11 @@ static void demo_restart_plan(struct demo_scen *sc)
 
 static void demo_restart_describe(const struct demo_scen *sc, char *buf, size_t len)
 {
-    (void)snprintf(buf, len,
-             "at %.1f s every connection is reset (the server crashed), new ones are refused for "
-             "%.1f s, then it is back; %u users, 20..60 ms apart",
-             (double)sc->t_ms / 1000.0, (double)sc->outage_ms / 1000.0, sc->def->workers);
+    (void)snprintf(
+        buf, len,
+        "at %.1f s every connection is reset (the server crashed), new ones are refused for "
+        "%.1f s, then it is back; %u users, 20..60 ms apart",
+        (double)sc->t_ms / 1000.0, (double)sc->outage_ms / 1000.0, sc->def->workers);
 }
 
 static void demo_restart_call(struct demo_scen *sc, const char *method, const char *suffix,
@@ -162,7 +165,8 @@ static void demo_restart_call(struct demo_scen *sc, const char *method, const ch
     for (int i = 0; i < DEMO_NLANES; i++) {
         for (unsigned k = 0; k < sc->lanes[i].norigins; k++) {
             char path[128];
-            (void)snprintf(path, sizeof(path), "/proxies/%s%s", sc->lanes[i].proxy_names[k], suffix);
+            (void)snprintf(path, sizeof(path), "/proxies/%s%s", sc->lanes[i].proxy_names[k],
+                           suffix);
             if (demo_proxy_call(sc, method, path, body) != 0) {
                 fprintf(stderr, "tether demo: server-restart: %s\n", sc->error);
             }
@@ -199,9 +203,9 @@ static uint64_t demo_busy_gap(struct demo_scen *sc, struct demo_worker *w)
 static void demo_cut_describe(const struct demo_scen *sc, char *buf, size_t len)
 {
     (void)snprintf(buf, len,
-             "GET of a 64 KiB body; %d %% of connections are reset after %u KiB (limit_data, "
-             "action rst), in the middle of a body; the server closes after 4 requests",
-             (int)(atof(DEMO_CUT_TOXICITY) * 100.0 + 0.5), DEMO_CUT_BYTES / 1024u);
+                   "GET of a 64 KiB body; %d %% of connections are reset after %u KiB (limit_data, "
+                   "action rst), in the middle of a body; the server closes after 4 requests",
+                   (int)(atof(DEMO_CUT_TOXICITY) * 100.0 + 0.5), DEMO_CUT_BYTES / 1024u);
     (void)sc;
 }
 
@@ -218,9 +222,9 @@ static int demo_cut_toxics(struct demo_scen *sc, const char *proxy)
     char body[256];
     (void)snprintf(path, sizeof(path), "/proxies/%s/toxics", proxy);
     (void)snprintf(body, sizeof(body),
-             "{\"name\":\"cut\",\"type\":\"limit_data\",\"stream\":\"downstream\","
-             "\"toxicity\":%s,\"attributes\":{\"bytes\":%u,\"action\":\"rst\"}}",
-             DEMO_CUT_TOXICITY, DEMO_CUT_BYTES);
+                   "{\"name\":\"cut\",\"type\":\"limit_data\",\"stream\":\"downstream\","
+                   "\"toxicity\":%s,\"attributes\":{\"bytes\":%u,\"action\":\"rst\"}}",
+                   DEMO_CUT_TOXICITY, DEMO_CUT_BYTES);
     return demo_proxy_call(sc, "POST", path, body);
 }
 
@@ -299,9 +303,9 @@ static void demo_cut_handle(struct demo_lane *l, tether_request *req)
 static void demo_rate_describe(const struct demo_scen *sc, char *buf, size_t len)
 {
     (void)snprintf(buf, len,
-             "the server allows %u requests per second and answers the rest 503 with "
-             "Retry-After: 1; %u users, 10..30 ms apart",
-             DEMO_RATE_PER_WINDOW, sc->def->workers);
+                   "the server allows %u requests per second and answers the rest 503 with "
+                   "Retry-After: 1; %u users, 10..30 ms apart",
+                   DEMO_RATE_PER_WINDOW, sc->def->workers);
 }
 
 static uint64_t demo_rate_gap(struct demo_scen *sc, struct demo_worker *w)
@@ -341,10 +345,10 @@ static void demo_rate_handle(struct demo_lane *l, tether_request *req)
 static void demo_post_describe(const struct demo_scen *sc, char *buf, size_t len)
 {
     (void)snprintf(buf, len,
-             "POST /orders, every other one with an Idempotency-Key; resets lose %d %% of "
-             "responses (after the server ran the order) and %d %% of requests; %u users",
-             (int)(atof(DEMO_POST_LOST_RESPONSE) * 100.0 + 0.5),
-             (int)(atof(DEMO_POST_LOST_REQUEST) * 100.0 + 0.5), sc->def->workers);
+                   "POST /orders, every other one with an Idempotency-Key; resets lose %d %% of "
+                   "responses (after the server ran the order) and %d %% of requests; %u users",
+                   (int)(atof(DEMO_POST_LOST_RESPONSE) * 100.0 + 0.5),
+                   (int)(atof(DEMO_POST_LOST_REQUEST) * 100.0 + 0.5), sc->def->workers);
 }
 
 static void demo_post_server(struct demo_scen *sc, struct tether_server_options *o)
@@ -363,16 +367,16 @@ static int demo_post_toxics(struct demo_scen *sc, const char *proxy)
      * response of an order the server has already run; upstream it is the request itself.
      * The client cannot tell the two apart. */
     (void)snprintf(body, sizeof(body),
-             "{\"name\":\"lost_response\",\"type\":\"reset_peer\",\"stream\":\"downstream\","
-             "\"toxicity\":%s,\"attributes\":{\"timeout\":0}}",
-             DEMO_POST_LOST_RESPONSE);
+                   "{\"name\":\"lost_response\",\"type\":\"reset_peer\",\"stream\":\"downstream\","
+                   "\"toxicity\":%s,\"attributes\":{\"timeout\":0}}",
+                   DEMO_POST_LOST_RESPONSE);
     if (demo_proxy_call(sc, "POST", path, body) != 0) {
         return -1;
     }
     (void)snprintf(body, sizeof(body),
-             "{\"name\":\"lost_request\",\"type\":\"reset_peer\",\"stream\":\"upstream\","
-             "\"toxicity\":%s,\"attributes\":{\"timeout\":0}}",
-             DEMO_POST_LOST_REQUEST);
+                   "{\"name\":\"lost_request\",\"type\":\"reset_peer\",\"stream\":\"upstream\","
+                   "\"toxicity\":%s,\"attributes\":{\"timeout\":0}}",
+                   DEMO_POST_LOST_REQUEST);
     return demo_proxy_call(sc, "POST", path, body);
 }
 
@@ -393,7 +397,7 @@ static const char *demo_post_request(struct demo_scen *sc, struct demo_worker *w
     w->keyed = (w->seq % 2) == 1;
     if (w->keyed) {
         (void)snprintf(w->key, sizeof(w->key), "order-%s-%llu", w->lane->name,
-                 (unsigned long long)w->seq);
+                       (unsigned long long)w->seq);
         fo->idempotency_key = w->key;
     }
     return "/orders";

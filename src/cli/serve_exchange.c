@@ -131,7 +131,6 @@ static int serve_source_read(struct serve_exchange *ex, size_t n, const char **d
     return 0;
 }
 
-
 /* Sends the next piece, then waits for it to reach the kernel before producing another, so a
  * 1 GiB body never needs more than a piece of memory. The drain callback always comes on a
  * later loop turn (and comes, detached, if the connection dies), so this never recurses. */

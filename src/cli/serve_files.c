@@ -261,7 +261,7 @@ static void files_answer(struct serve_ctx *ctx, tether_request *req, int fd, con
     /* Inode, size and nanosecond mtime: any change to the file changes the tag, which is what
      * makes it safe as a strong validator for resuming downloads with If-Range. */
     (void)snprintf(m.etag, sizeof(m.etag), "\"%llx-%llx-%llx\"", (unsigned long long)st->st_ino,
-             (unsigned long long)st->st_size, (unsigned long long)mtime_ns);
+                   (unsigned long long)st->st_size, (unsigned long long)mtime_ns);
     ttx_http_date_format((int64_t)st->st_mtim.tv_sec, m.last_modified);
     m.type = files_content_type(real);
     m.size = (uint64_t)st->st_size;
@@ -303,7 +303,7 @@ static void files_answer(struct serve_ctx *ctx, tether_request *req, int fd, con
     int rv;
     if (range == TTX_RANGE_OK) {
         (void)snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)first,
-                 (unsigned long long)last, (unsigned long long)m.size);
+                       (unsigned long long)last, (unsigned long long)m.size);
         rv = files_headers(req, 206, &m);
         if (rv == 0) {
             rv = tether_response_header(req, "Content-Range", cr);

@@ -334,8 +334,9 @@ int tether_client_fetch_blocking(tether_client *c, const struct tether_fetch_opt
         return TETHER_EINVAL;
     }
     if (!c->own_loop) {
-        tt__errbuf_set(o->errbuf, o->errbuf_len,
-                       "tether_client_fetch_blocking needs a client from tether_client_new_blocking");
+        tt__errbuf_set(
+            o->errbuf, o->errbuf_len,
+            "tether_client_fetch_blocking needs a client from tether_client_new_blocking");
         return TETHER_EINVAL;
     }
     if (c->run) {

@@ -77,7 +77,7 @@ struct tt__client_run; /* a blocking call in progress (client.c) */
 
 struct tether_client {
     uv_loop_t *loop;
-    uv_loop_t *own_loop; /* blocking clients: the private loop */
+    uv_loop_t *own_loop;        /* blocking clients: the private loop */
     struct tt__client_run *run; /* set while a blocking call runs that loop */
     void *data;
     struct tether_policy policy;
@@ -85,7 +85,7 @@ struct tether_client {
     char *ca_file;
     char *user_agent;
     struct tt__tls_ctx *tls;
-    struct tt__defer defer;  /* fetches to start (TT__FQ_START) or complete (TT__FQ_DONE) */
+    struct tt__defer defer; /* fetches to start (TT__FQ_START) or complete (TT__FQ_DONE) */
     struct tt__list origins;
     struct tt__list fetches; /* fetches not yet finished */
     struct tether_client_stats stats;
@@ -247,9 +247,9 @@ struct tt__attempt {
 struct tether_fetch {
     struct tether_client *client; /* NULL once the client is gone */
     struct tt__origin *origin;
-    uv_timer_t timer;      /* deadline and retry sleeps */
-    struct tt__list link;  /* client->fetches until finished */
-    struct tt__list qlink;           /* origin->waiters while TT__FQ_WAIT */
+    uv_timer_t timer;               /* deadline and retry sleeps */
+    struct tt__list link;           /* client->fetches until finished */
+    struct tt__list qlink;          /* origin->waiters while TT__FQ_WAIT */
     struct tt__defer_item deferred; /* in client->defer while TT__FQ_START or TT__FQ_DONE */
     enum tt__fetch_queue queued;
     enum tt__fetch_state state;

@@ -62,8 +62,7 @@ static int fetch_build(struct tether_fetch *f, const struct tether_fetch_options
             goto out;
         }
         if (!tt__h1_is_token(name, strlen(name))) {
-            tt__errbuf_set(o->errbuf, o->errbuf_len, "invalid header name '%s': not a token",
-                           name);
+            tt__errbuf_set(o->errbuf, o->errbuf_len, "invalid header name '%s': not a token", name);
             rv = TETHER_EINVAL;
             goto out;
         }
@@ -74,7 +73,8 @@ static int fetch_build(struct tether_fetch *f, const struct tether_fetch_options
             goto out;
         }
         /* Framing belongs to the client: a user value could contradict the body it sends. */
-        if (ttx_str_eq_nocase(name, "content-length") || ttx_str_eq_nocase(name, "transfer-encoding")) {
+        if (ttx_str_eq_nocase(name, "content-length") ||
+            ttx_str_eq_nocase(name, "transfer-encoding")) {
             tt__errbuf_set(o->errbuf, o->errbuf_len,
                            "header '%s' is set by the client from the body it sends", name);
             rv = TETHER_EINVAL;
@@ -82,7 +82,8 @@ static int fetch_build(struct tether_fetch *f, const struct tether_fetch_options
         }
         has_host |= ttx_str_eq_nocase(name, "host");
         has_ua |= ttx_str_eq_nocase(name, "user-agent");
-        if (ttx_str_eq_nocase(name, "idempotency-key") || ttx_str_eq_nocase(name, "x-idempotency-key")) {
+        if (ttx_str_eq_nocase(name, "idempotency-key") ||
+            ttx_str_eq_nocase(name, "x-idempotency-key")) {
             has_key_field = true;
         }
         fetch_field(&fields[n++], name, value);
@@ -186,8 +187,7 @@ int tt__fetch_start(struct tether_client *c, const struct tether_fetch_options *
     }
     const char *method = o->method ? o->method : "GET";
     if (!tt__h1_is_token(method, strlen(method))) {
-        tt__errbuf_set(o->errbuf, o->errbuf_len, "invalid method '%s': not an HTTP token",
-                       method);
+        tt__errbuf_set(o->errbuf, o->errbuf_len, "invalid method '%s': not an HTTP token", method);
         return TETHER_EINVAL;
     }
     if (o->body_len && !o->body) {

@@ -33,11 +33,11 @@ struct tt__defer {
     uv_idle_t idle;
     struct tt__list queue;
     unsigned closing_handles;
-    bool running;  /* a batch is being run */
-    bool closing;  /* tt__defer_close was called */
-    bool closed;   /* both handles are being (or were) closed */
+    bool running; /* a batch is being run */
+    bool closing; /* tt__defer_close was called */
+    bool closed;  /* both handles are being (or were) closed */
     void (*on_closed)(struct tt__defer *d);
-    void *data;    /* the owner's */
+    void *data; /* the owner's */
 };
 
 /* Cannot fail (uv_check_init and uv_idle_init always succeed). Pair with tt__defer_close. */

@@ -90,8 +90,8 @@ bool tether_err_is_transient(int code)
 
 const char *tether_syscall_name(enum tether_syscall s)
 {
-    static const char *const names[] = {"",        "connect",   "read",   "write",
-                                        "getaddrinfo", "handshake", "accept", "listen"};
+    static const char *const names[] = {"",          "connect", "read",  "write", "getaddrinfo",
+                                        "handshake", "accept",  "listen"};
     return (unsigned)s < tt__countof(names) ? names[s] : "";
 }
 

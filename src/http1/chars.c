@@ -107,7 +107,9 @@ const uint8_t tt__h1_class[256] = {
     ['|'] = T | V | R,
     ['}'] = V | R,
     ['~'] = T | V | R,
-    /* obs-text: allowed in field values, never in tokens or targets. */
+    /* obs-text: allowed in field values, never in tokens or targets (128 entries, kept as a
+     * block). */
+    /* clang-format off */
     [0x80] = V, [0x81] = V, [0x82] = V, [0x83] = V, [0x84] = V, [0x85] = V, [0x86] = V,
     [0x87] = V, [0x88] = V, [0x89] = V, [0x8a] = V, [0x8b] = V, [0x8c] = V, [0x8d] = V,
     [0x8e] = V, [0x8f] = V, [0x90] = V, [0x91] = V, [0x92] = V, [0x93] = V, [0x94] = V,
@@ -127,6 +129,7 @@ const uint8_t tt__h1_class[256] = {
     [0xf0] = V, [0xf1] = V, [0xf2] = V, [0xf3] = V, [0xf4] = V, [0xf5] = V, [0xf6] = V,
     [0xf7] = V, [0xf8] = V, [0xf9] = V, [0xfa] = V, [0xfb] = V, [0xfc] = V, [0xfd] = V,
     [0xfe] = V, [0xff] = V,
+    /* clang-format on */
 };
 #undef T
 #undef V

@@ -100,21 +100,21 @@ struct tt__h1_head {
 
     /* Filled by the parser; spans point into the parsed buffer. */
     size_t nfields;
-    struct tt__h1_str method;  /* requests */
-    struct tt__h1_str target;  /* requests */
-    int status;                /* responses: 100..999 */
-    struct tt__h1_str reason;  /* responses; may be empty */
-    int version_minor;         /* HTTP/1.<minor>: 0 or 1 */
+    struct tt__h1_str method; /* requests */
+    struct tt__h1_str target; /* requests */
+    int status;               /* responses: 100..999 */
+    struct tt__h1_str reason; /* responses; may be empty */
+    int version_minor;        /* HTTP/1.<minor>: 0 or 1 */
     enum tt__h1_body_kind body;
-    uint64_t content_length;   /* when body == TT__H1_BODY_LENGTH */
-    bool keep_alive;           /* the connection may carry another message after this one */
-    bool conn_close;           /* Connection: close was present */
-    bool conn_keep_alive;      /* Connection: keep-alive was present */
-    bool conn_upgrade;         /* Connection: upgrade was present */
-    bool expect_continue;      /* Expect: 100-continue (requests) */
-    struct tt__h1_str host;    /* requests: the Host value; empty when absent */
+    uint64_t content_length; /* when body == TT__H1_BODY_LENGTH */
+    bool keep_alive;         /* the connection may carry another message after this one */
+    bool conn_close;         /* Connection: close was present */
+    bool conn_keep_alive;    /* Connection: keep-alive was present */
+    bool conn_upgrade;       /* Connection: upgrade was present */
+    bool expect_continue;    /* Expect: 100-continue (requests) */
+    struct tt__h1_str host;  /* requests: the Host value; empty when absent */
     struct tt__h1_str keep_alive_value; /* the Keep-Alive field's value; empty when absent */
-    size_t head_len;           /* bytes of the head, including leading CRLFs and the final CRLF */
+    size_t head_len; /* bytes of the head, including leading CRLFs and the final CRLF */
 };
 
 /*
@@ -164,12 +164,12 @@ const struct tt__h1_field *tt__h1_head_find(const struct tt__h1_head *h, const c
 struct tt__h1_chunked {
     struct tt__h1_limits limits;
     int state;
-    uint64_t remaining;     /* data bytes left in the current chunk */
-    size_t size_digits;     /* hex digits seen in the current size */
-    size_t ext_len;         /* bytes of the current chunk's extensions */
-    size_t trailer_len;     /* bytes of the trailer section */
-    size_t trailer_fields;  /* trailer fields seen */
-    uint64_t body_len;      /* decoded bytes so far */
+    uint64_t remaining;    /* data bytes left in the current chunk */
+    size_t size_digits;    /* hex digits seen in the current size */
+    size_t ext_len;        /* bytes of the current chunk's extensions */
+    size_t trailer_len;    /* bytes of the trailer section */
+    size_t trailer_fields; /* trailer fields seen */
+    uint64_t body_len;     /* decoded bytes so far */
     enum tt__h1_error error;
 };
 
@@ -219,7 +219,7 @@ struct tt__h1_keep_alive {
     bool has_timeout;
     uint64_t timeout_s; /* Keep-Alive: timeout=N */
     bool has_max;
-    uint64_t max;       /* Keep-Alive: max=N */
+    uint64_t max; /* Keep-Alive: max=N */
 };
 int tt__h1_parse_keep_alive(const char *v, size_t len, struct tt__h1_keep_alive *out);
 
@@ -230,14 +230,13 @@ int tt__h1_parse_content_length(const char *v, size_t len, uint64_t *out);
 /* Transfer-Encoding: the list of codings (case-insensitive, parameters allowed on non-chunked
  * codings). */
 struct tt__h1_transfer_encoding {
-    bool chunked_final; /* the last coding is chunked */
-    bool chunked_twice; /* chunked appears more than once (or not last, then again) */
+    bool chunked_final;     /* the last coding is chunked */
+    bool chunked_twice;     /* chunked appears more than once (or not last, then again) */
     bool chunked_not_final; /* chunked appears before another coding */
     size_t ncodings;
     bool other_codings; /* something other than chunked appears */
 };
-int tt__h1_parse_transfer_encoding(const char *v, size_t len,
-                                   struct tt__h1_transfer_encoding *out);
+int tt__h1_parse_transfer_encoding(const char *v, size_t len, struct tt__h1_transfer_encoding *out);
 
 /* Connection: comma-separated tokens; unknown tokens are allowed (they name hop-by-hop
  * fields), empty list elements are skipped, a non-token is TETHER_EINVAL. */

@@ -201,8 +201,7 @@ static int h1_parse_request_line(struct h1_cursor *c, struct tt__h1_head *h)
         }
         return -1;
     }
-    return h1_expect_crlf(c, *c->pos == ' ' ? TT__H1_ERR_BAD_REQUEST_LINE
-                                             : TT__H1_ERR_BAD_VERSION);
+    return h1_expect_crlf(c, *c->pos == ' ' ? TT__H1_ERR_BAD_REQUEST_LINE : TT__H1_ERR_BAD_VERSION);
 }
 
 static int h1_parse_status_line(struct h1_cursor *c, struct tt__h1_head *h)
@@ -403,8 +402,8 @@ static int h1_parse_fields(struct h1_cursor *c, struct tt__h1_head *h, size_t ma
                 while (tt__h1_ows(*w)) {
                     w++;
                 }
-                return h1_fail(c, *w == ':' ? TT__H1_ERR_WS_BEFORE_COLON : TT__H1_ERR_BAD_FIELD_NAME,
-                               q);
+                return h1_fail(
+                    c, *w == ':' ? TT__H1_ERR_WS_BEFORE_COLON : TT__H1_ERR_BAD_FIELD_NAME, q);
             }
             if (*q == '\r') {
                 return h1_fail(c, q[1] == '\n' ? TT__H1_ERR_MISSING_COLON : TT__H1_ERR_BARE_CR, q);
@@ -474,8 +473,8 @@ typedef int (*h1_start_line_fn)(struct h1_cursor *c, struct tt__h1_head *h);
 
 /* The shared part of both parse functions: find the head, parse start line and fields. */
 static int h1_parse_head(struct tt__h1_parser *p, const char *buf, size_t len,
-                         struct tt__h1_head *h, h1_start_line_fn start_line,
-                         struct h1_framing *fr, struct h1_cursor *c)
+                         struct tt__h1_head *h, h1_start_line_fn start_line, struct h1_framing *fr,
+                         struct h1_cursor *c)
 {
     if (p->error != TT__H1_ERR_NONE) {
         return TETHER_EHTTP;

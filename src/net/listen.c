@@ -64,9 +64,9 @@ int tt__listener_open(uv_loop_t *loop, struct tt__listener *l, const struct sock
     struct sockaddr_storage bound;
     socklen_t blen = sizeof(bound);
     if (getsockname(fd, (struct sockaddr *)&bound, &blen) == 0) {
-        l->port = ntohs(bound.ss_family == AF_INET6
-                            ? ((struct sockaddr_in6 *)(void *)&bound)->sin6_port
-                            : ((struct sockaddr_in *)(void *)&bound)->sin_port);
+        l->port =
+            ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)(void *)&bound)->sin6_port
+                                              : ((struct sockaddr_in *)(void *)&bound)->sin_port);
     }
     /* The poll handle is the last step that can fail, so a failed open leaves nothing behind
      * on the loop (uv_timer_init cannot fail). */

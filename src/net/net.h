@@ -46,11 +46,11 @@ struct tt__listener {
     uv_timer_t timer; /* resumes after a timed pause */
     uv_loop_t *loop;
     int fd;
-    uint16_t port;    /* the bound port (port 0 asked for any) */
+    uint16_t port; /* the bound port (port 0 asked for any) */
     bool open;
     bool polling;
     unsigned closing_handles;
-    uint64_t pauses;  /* times accepting stopped (a limit or EMFILE) */
+    uint64_t pauses;          /* times accepting stopped (a limit or EMFILE) */
     const char *fail_syscall; /* after a failed open: "socket", "bind", "listen", "poll" */
     int fail_errno;           /* and its errno */
     tt__listener_accept_cb on_accept;
@@ -102,8 +102,8 @@ int tt__sock_local(uv_tcp_t *tcp, char *buf, size_t len);
 
 struct tt__tls_ctx;
 /* A server context from PEM files. EINVAL (with detail) when a file is missing or bad. */
-int tt__tls_ctx_new_server(const char *cert_file, const char *key_file,
-                           struct tt__tls_ctx **out, char *detail, size_t detail_len);
+int tt__tls_ctx_new_server(const char *cert_file, const char *key_file, struct tt__tls_ctx **out,
+                           char *detail, size_t detail_len);
 /* A client context: verification on (system CA store, or `ca_file` when not NULL), unless
  * `insecure`. */
 int tt__tls_ctx_new_client(const char *ca_file, bool insecure, struct tt__tls_ctx **out,
@@ -117,8 +117,7 @@ struct tt__tls; /* per-connection TLS state, private to tls.c */
 
 /* Data (status 0, len > 0), a clean end of stream (TETHER_EEOF), or an error (TETHER_E*,
  * with s->failure filled). `data` is borrowed for the duration of the call. */
-typedef void (*tt__stream_read_cb)(struct tt__stream *s, int status, const char *data,
-                                   size_t len);
+typedef void (*tt__stream_read_cb)(struct tt__stream *s, int status, const char *data, size_t len);
 typedef void (*tt__stream_write_cb)(struct tt__stream *s, int status, void *arg);
 typedef void (*tt__stream_connect_cb)(struct tt__stream *s, int status);
 /* Runs once when the stream is fully closed and may be freed. `rst_sent` tells whether the
@@ -130,8 +129,8 @@ enum tt__stream_state {
     TT__STREAM_CONNECTING,
     TT__STREAM_HANDSHAKING, /* TLS */
     TT__STREAM_OPEN,
-    TT__STREAM_SHUT_WR,     /* we sent FIN (and TLS close_notify); reads still flow */
-    TT__STREAM_LINGERING,   /* graceful close: draining until EOF or the linger deadlines */
+    TT__STREAM_SHUT_WR,   /* we sent FIN (and TLS close_notify); reads still flow */
+    TT__STREAM_LINGERING, /* graceful close: draining until EOF or the linger deadlines */
     TT__STREAM_CLOSING,
     TT__STREAM_CLOSED
 };
@@ -152,14 +151,14 @@ struct tt__stream {
     tt__stream_close_cb on_close;
     void *data;
     struct tether_failure failure; /* the last error, Node-style */
-    uint64_t bytes_read;     /* plaintext bytes delivered to on_read */
-    uint64_t bytes_written;  /* plaintext bytes whose write completed (reached the kernel) */
-    uint64_t bytes_queued;   /* plaintext bytes accepted by tt__stream_write */
-    uint64_t linger_deadline_ms; /* absolute uv_now of the total lingering limit */
+    uint64_t bytes_read;           /* plaintext bytes delivered to on_read */
+    uint64_t bytes_written;        /* plaintext bytes whose write completed (reached the kernel) */
+    uint64_t bytes_queued;         /* plaintext bytes accepted by tt__stream_write */
+    uint64_t linger_deadline_ms;   /* absolute uv_now of the total lingering limit */
     uint64_t linger_wait_ms;
     unsigned pending_handles; /* handles still to be closed */
     bool reading;
-    bool eof_seen;           /* the peer sent FIN */
+    bool eof_seen; /* the peer sent FIN */
     bool rst_sent;
     char peer[64];
     void *wbuf_spare; /* one recycled write buffer for bulk writers; freed on close */
@@ -183,8 +182,7 @@ int tt__stream_start_tls_server(struct tt__stream *s, struct tt__tls_ctx *ctx);
  * record says "connect ECONNREFUSED 127.0.0.1:9" etc. With `tls` (may be NULL), the TLS
  * handshake runs before `cb` with `server_name` for SNI and verification. */
 int tt__stream_connect(struct tt__stream *s, const struct sockaddr *addr, uint64_t timeout_ms,
-                       struct tt__tls_ctx *tls, const char *server_name,
-                       tt__stream_connect_cb cb);
+                       struct tt__tls_ctx *tls, const char *server_name, tt__stream_connect_cb cb);
 
 int tt__stream_read_start(struct tt__stream *s, tt__stream_read_cb cb);
 void tt__stream_read_stop(struct tt__stream *s);

@@ -146,9 +146,8 @@ int tt__tls_ctx_new_server(const char *cert_file, const char *key_file, struct t
     if (SSL_CTX_check_private_key(c->ctx) != 1) {
         tt__ssl_reason(NULL, 0);
         if (detail && detail_len) {
-            (void)snprintf(detail, detail_len,
-                           "private key '%s' does not match certificate '%s'", key_file,
-                           cert_file);
+            (void)snprintf(detail, detail_len, "private key '%s' does not match certificate '%s'",
+                           key_file, cert_file);
         }
         tt__tls_ctx_free(c);
         return TETHER_EINVAL;

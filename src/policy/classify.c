@@ -100,8 +100,8 @@ bool tt__replay_allowed(const struct tether_policy *p, const char *method, bool 
     return request_rewindable && (tether_method_is_idempotent(method) || has_key);
 }
 
-enum tether_retry_safety tt__retry_safety(const char *method, bool has_key,
-                                          bool request_rewindable, const struct tether_failure *f)
+enum tether_retry_safety tt__retry_safety(const char *method, bool has_key, bool request_rewindable,
+                                          const struct tether_failure *f)
 {
     if (tether_failure_classify(f) == TETHER_CLASS_NEVER_SENT) {
         return TETHER_RETRY_SAFE_YES;

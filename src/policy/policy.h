@@ -24,10 +24,10 @@ struct tt__retry_input {
     int status;                           /* response status, 0 when none */
     const char *retry_after;              /* header values or NULL */
     const char *ratelimit_reset;
-    unsigned attempts;                    /* attempts made so far, this one included */
-    uint64_t now_ms;                      /* monotonic */
-    int64_t now_unix_ms;                  /* wall clock, for HTTP-dates */
-    uint64_t deadline_at_ms;              /* monotonic; 0 = none */
+    unsigned attempts;       /* attempts made so far, this one included */
+    uint64_t now_ms;         /* monotonic */
+    int64_t now_unix_ms;     /* wall clock, for HTTP-dates */
+    uint64_t deadline_at_ms; /* monotonic; 0 = none */
     /* The response body is collected by the client (not yet handed to the user), so a body
      * cut short can be thrown away and the request repeated from the start. */
     bool body_restartable;
@@ -37,19 +37,19 @@ struct tt__retry_input {
 };
 
 enum tt__retry_verdict {
-    TT__RETRY_NO = 0,         /* not retryable (success, 4xx, non-idempotent after send...) */
-    TT__RETRY_YES,            /* retry after delay_ms */
-    TT__RETRY_NO_ATTEMPTS,    /* retryable but max_attempts reached */
-    TT__RETRY_NO_DEADLINE,    /* the wait would end after the deadline */
-    TT__RETRY_NO_PUSHBACK     /* the server asked for longer than max_pushback_ms */
+    TT__RETRY_NO = 0,      /* not retryable (success, 4xx, non-idempotent after send...) */
+    TT__RETRY_YES,         /* retry after delay_ms */
+    TT__RETRY_NO_ATTEMPTS, /* retryable but max_attempts reached */
+    TT__RETRY_NO_DEADLINE, /* the wait would end after the deadline */
+    TT__RETRY_NO_PUSHBACK  /* the server asked for longer than max_pushback_ms */
 };
 
 struct tt__retry_decision {
     enum tt__retry_verdict verdict;
-    uint64_t delay_ms;      /* max(backoff, pushback) when YES */
-    uint64_t pushback_ms;   /* what the server asked for (0 = nothing) */
-    bool costs_budget;      /* a YES withdraws from the origin's retry budget */
-    char reason[64];        /* "read ECONNRESET", "status 503", ... */
+    uint64_t delay_ms;    /* max(backoff, pushback) when YES */
+    uint64_t pushback_ms; /* what the server asked for (0 = nothing) */
+    bool costs_budget;    /* a YES withdraws from the origin's retry budget */
+    char reason[64];      /* "read ECONNRESET", "status 503", ... */
 };
 
 /* Order: not retryable (class, method, status, a request body no longer held) -> NO; pushback
@@ -78,8 +78,8 @@ bool tt__replay_allowed(const struct tether_policy *p, const char *method, bool 
 /* Whether repeating the failed request could execute it twice (the failure record's
  * retry_safe): YES when nothing reached the peer, else YES only for an idempotent method or an
  * Idempotency-Key with the body still held. */
-enum tether_retry_safety tt__retry_safety(const char *method, bool has_key,
-                                          bool request_rewindable, const struct tether_failure *f);
+enum tether_retry_safety tt__retry_safety(const char *method, bool has_key, bool request_rewindable,
+                                          const struct tether_failure *f);
 
 /* Finagle-style budget per origin: retries <= ratio * requests over the window, plus a floor
  * of min_retries_per_s. Deposits expire after the window. */

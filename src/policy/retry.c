@@ -133,8 +133,8 @@ void tt__retry_decide(const struct tt__retry_input *in, struct ttx_rng *rng,
         char msg[48];
         (void)tether_failure_message(f, msg, sizeof(msg));
         (void)snprintf(out->reason, sizeof(out->reason), "%s mid-body", msg);
-        retryable = in->status >= 200 && in->status < 300 && in->body_restartable &&
-                    idempotent && policy_network_retryable(f->code);
+        retryable = in->status >= 200 && in->status < 300 && in->body_restartable && idempotent &&
+                    policy_network_retryable(f->code);
     } else {
         /* A response arrived (even if its body then failed): its status decides. */
         retryable = idempotent && policy_status_listed(p, in->status);

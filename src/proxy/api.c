@@ -779,8 +779,13 @@ void tt__px_api(struct tether_proxy_server *ps, const char *method, const char *
             n = -1; /* an empty {variable} or a trailing slash matches no route */
         }
     }
-    struct api_call a = {.ps = ps, .r = r, .seg = seg, .method = api_method_bit(method),
-                         .query = q ? q + 1 : "", .body = body, .len = len};
+    struct api_call a = {.ps = ps,
+                         .r = r,
+                         .seg = seg,
+                         .method = api_method_bit(method),
+                         .query = q ? q + 1 : "",
+                         .body = body,
+                         .len = len};
     for (size_t i = 0; n > 0 && i < tt__countof(api_routes); i++) {
         const struct api_route *rt = &api_routes[i];
         if (!route_matches(rt, seg, n)) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Private to src/proxy/: Toxiproxy-exact JSON: the writer (Go's encoding/json byte for byte) and the
- * strict reader of API bodies. */
+/* Private to src/proxy/: Toxiproxy-exact JSON: the writer (Go's encoding/json byte for byte) and
+ * the strict reader of API bodies. */
 #ifndef TETHER_PROXY_JSON_H
 #define TETHER_PROXY_JSON_H
 

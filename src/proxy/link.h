@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Private to src/proxy/: relayed connections (two halves and their stages), upstream addresses, probing
- * and the event log. */
+/* Private to src/proxy/: relayed connections (two halves and their stages), upstream addresses,
+ * probing and the event log. */
 #ifndef TETHER_PROXY_LINK_H
 #define TETHER_PROXY_LINK_H
 

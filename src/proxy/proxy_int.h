@@ -51,10 +51,10 @@ struct tether_proxy_server {
     unsigned napi;
     uint16_t api_port;
     struct tt__list proxies;
-    struct px_events *events; /* allocated at the first event */
+    struct px_events *events;   /* allocated at the first event */
     struct ttx_rng rng;         /* toxicity rolls, jitter, slicing: `-seed` replays them */
     struct ttx_rng request_rng; /* API request ids, apart so API traffic never shifts `rng` */
-    struct tt__defer defer; /* empty: closing it is the "later turn" of close */
+    struct tt__defer defer;     /* empty: closing it is the "later turn" of close */
     bool closing;
     unsigned pending; /* API servers, proxies and `defer` still to be released */
     tether_proxy_server_close_cb close_cb;

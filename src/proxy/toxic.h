@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Private to src/proxy/: toxics (types, attributes, JSON) and the stages and chunks each direction of a
- * connection runs through. */
+/* Private to src/proxy/: toxics (types, attributes, JSON) and the stages and chunks each direction
+ * of a connection runs through. */
 #ifndef TETHER_PROXY_TOXIC_H
 #define TETHER_PROXY_TOXIC_H
 

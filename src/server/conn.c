@@ -106,7 +106,7 @@ static void conn_write_done(struct tt__stream *s, int status, void *arg)
     }
     if (status != 0) {
         tt__srv_conn_close(c, status == TETHER_ECONNRESET ? TETHER_CLOSE_PEER_RESET
-                                                      : TETHER_CLOSE_IO_ERROR);
+                                                          : TETHER_CLOSE_IO_ERROR);
         return;
     }
     size_t queued = tt__stream_write_queue_size(s);
@@ -146,7 +146,8 @@ int tt__srv_conn_write(struct tt__srv_conn *c, const void *data, size_t len)
     return 0;
 }
 
-void tt__srv_conn_fail(struct tt__srv_conn *c, int status, const char *message, enum tether_close_cause cause)
+void tt__srv_conn_fail(struct tt__srv_conn *c, int status, const char *message,
+                       enum tether_close_cause cause)
 {
     if (c->closing) {
         return;
@@ -377,7 +378,7 @@ static void conn_on_read(struct tt__stream *s, int status, const char *data, siz
     }
     if (status != 0) {
         tt__srv_conn_close(c, status == TETHER_ECONNRESET ? TETHER_CLOSE_PEER_RESET
-                                                      : TETHER_CLOSE_IO_ERROR);
+                                                          : TETHER_CLOSE_IO_ERROR);
         return;
     }
     c->last_read_ms = conn_now(c);
@@ -440,7 +441,7 @@ static bool conn_read_body(struct tt__srv_conn *c)
             int rv = tt__h1_chunked_decode(&c->chunked, c->in.data, c->in.len, &used, &span);
             if (rv < 0) {
                 tt__srv_conn_fail(c, tt__h1_err_status(c->chunked.error),
-                              tt__h1_err_message(c->chunked.error), TETHER_CLOSE_PARSE_ERROR);
+                                  tt__h1_err_message(c->chunked.error), TETHER_CLOSE_PARSE_ERROR);
                 return false;
             }
             data = span.ptr;
@@ -469,7 +470,7 @@ static bool conn_read_body(struct tt__srv_conn *c)
         }
         if (srv->opts.max_body_bytes && c->body_received > srv->opts.max_body_bytes) {
             tt__srv_conn_fail(c, 413, "request body exceeds the size limit",
-                          TETHER_CLOSE_PARSE_ERROR);
+                              TETHER_CLOSE_PARSE_ERROR);
             return false;
         }
         if (done) {
@@ -523,7 +524,7 @@ static void conn_process(struct tt__srv_conn *c)
             }
             if (rv < 0) {
                 tt__srv_conn_fail(c, tt__h1_err_status(c->parser.error),
-                              tt__h1_err_message(c->parser.error), TETHER_CLOSE_PARSE_ERROR);
+                                  tt__h1_err_message(c->parser.error), TETHER_CLOSE_PARSE_ERROR);
                 goto out;
             }
             conn_start_request(c, &h);
@@ -548,7 +549,7 @@ static void conn_process(struct tt__srv_conn *c)
             }
             if (c->close_after_response || c->peer_eof) {
                 tt__srv_conn_close(c, c->close_after_response ? c->close_cause
-                                                          : TETHER_CLOSE_PEER_CLOSED);
+                                                              : TETHER_CLOSE_PEER_CLOSED);
                 goto out;
             }
             c->rstate = TT__SRV_READ_IDLE;

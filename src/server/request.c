@@ -54,8 +54,8 @@ struct tether_request *tt__request_new(struct tt__srv_conn *c, const struct tt__
     req->index = c->requests;
     req->keep_alive_requested = h->keep_alive;
     req->is_head = strcmp(req->method, "HEAD") == 0;
-    req->has_body = h->body == TT__H1_BODY_CHUNKED ||
-                    (h->body == TT__H1_BODY_LENGTH && h->content_length > 0);
+    req->has_body =
+        h->body == TT__H1_BODY_CHUNKED || (h->body == TT__H1_BODY_LENGTH && h->content_length > 0);
     memcpy(req->peer, c->stream.peer, sizeof(req->peer));
     tt__buf_init(&req->fields, REQUEST_RESPONSE_FIELDS_MAX);
     tt__defer_item_init(&req->drain_item, NULL);
@@ -71,8 +71,8 @@ void tt__request_free(struct tether_request *req)
     tt__free(req);
 }
 
-void tt__request_deliver_body(struct tether_request *req, int status, const char *data,
-                              size_t len, bool done)
+void tt__request_deliver_body(struct tether_request *req, int status, const char *data, size_t len,
+                              bool done)
 {
     if (req->body_cb) {
         req->body_cb(req, status, data, len, done);

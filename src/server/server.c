@@ -19,8 +19,7 @@ static const char *const server_close_cause_names[] = {
 
 const char *tether_close_cause_name(enum tether_close_cause cause)
 {
-    return (unsigned)cause < TETHER_CLOSE_CAUSE_COUNT ? server_close_cause_names[cause]
-                                                      : "unknown";
+    return (unsigned)cause < TETHER_CLOSE_CAUSE_COUNT ? server_close_cause_names[cause] : "unknown";
 }
 
 void tether_server_options_init(struct tether_server_options *o)
@@ -108,8 +107,7 @@ static bool server_reclaim_one(struct tether_server *srv)
 /* Connections being closed (lingering) do not count: their slot is already given up. */
 static bool server_at_limit(const struct tether_server *srv)
 {
-    return srv->opts.max_connections &&
-           srv->nconns - srv->nclosing >= srv->opts.max_connections;
+    return srv->opts.max_connections && srv->nconns - srv->nclosing >= srv->opts.max_connections;
 }
 
 /* S11: asked before every accept. At the limit, a waiting client gets a reclaimed slot or
@@ -273,8 +271,7 @@ static const char *server_options_problem(const struct tether_server_options *o)
     return NULL;
 }
 
-int tether_server_new(uv_loop_t *loop, const struct tether_server_options *o,
-                      tether_server **out)
+int tether_server_new(uv_loop_t *loop, const struct tether_server_options *o, tether_server **out)
 {
     if (!loop || !o || !out) {
         return TETHER_EINVAL;

@@ -22,11 +22,11 @@ struct tether_server {
 
     struct tt__listener listener;
     uint16_t port;
-    uv_timer_t grace_timer;  /* shutdown grace deadline */
-    struct tt__defer defer;  /* drain callbacks on the next loop turn */
+    uv_timer_t grace_timer; /* shutdown grace deadline */
+    struct tt__defer defer; /* drain callbacks on the next loop turn */
     bool shutting_down;
-    bool closing;            /* tether_server_close was called */
-    unsigned open_handles;   /* server-owned handles not yet closed */
+    bool closing;          /* tether_server_close was called */
+    unsigned open_handles; /* server-owned handles not yet closed */
 
     struct tt__list conns; /* every connection */
     struct tt__list idle;  /* idle keep-alive connections, least recently idle first */
@@ -68,24 +68,24 @@ struct tt__srv_conn {
     uint64_t idle_since_ms;
     uint64_t head_started_ms;
     uint64_t last_read_ms;
-    uint64_t send_check_ms;     /* when write progress was last seen */
-    size_t send_check_queue;    /* queue size at that moment */
-    unsigned requests;          /* requests started on this connection */
+    uint64_t send_check_ms;  /* when write progress was last seen */
+    size_t send_check_queue; /* queue size at that moment */
+    unsigned requests;       /* requests started on this connection */
 
-    struct tether_request *req; /* the exchange in progress, NULL between requests */
-    bool close_after_response;  /* the response in progress said Connection: close */
+    struct tether_request *req;          /* the exchange in progress, NULL between requests */
+    bool close_after_response;           /* the response in progress said Connection: close */
     enum tether_close_cause close_cause; /* and why */
     bool peer_eof;
     bool closing;
     bool read_paused;
-    bool processing; /* conn_process is on the stack (a handler may be running) */
+    bool processing;         /* conn_process is on the stack (a handler may be running) */
     unsigned writes_pending; /* writes whose completion callback has not run yet */
 };
 
 struct tether_request {
     struct tt__srv_conn *conn; /* NULL once detached */
     struct tether_server *srv;
-    char *strings;     /* method, target, then name/value pairs, each NUL-terminated */
+    char *strings; /* method, target, then name/value pairs, each NUL-terminated */
     const char *method;
     const char *target;
     const char **names;
@@ -109,8 +109,8 @@ struct tether_request {
     bool ended;
     bool has_content_length;
     bool chunked;
-    bool user_close; /* the handler set Connection: close */
-    bool in_callback;  /* a detach callback is running: freeing waits for it to return */
+    bool user_close;  /* the handler set Connection: close */
+    bool in_callback; /* a detach callback is running: freeing waits for it to return */
     bool body_sent_with_head;
     bool free_pending;
     uint64_t content_length;
@@ -125,7 +125,8 @@ bool tt__srv_conn_is_idle(const struct tt__srv_conn *c);
 /* Marks the connection free to continue after its request completed or was detached. */
 void tt__srv_conn_request_done(struct tt__srv_conn *c);
 /* Sends a canned response (errors, 408) with Connection: close, then closes gracefully. */
-void tt__srv_conn_fail(struct tt__srv_conn *c, int status, const char *message, enum tether_close_cause cause);
+void tt__srv_conn_fail(struct tt__srv_conn *c, int status, const char *message,
+                       enum tether_close_cause cause);
 /* Re-arms the connection's timer for its nearest deadline. */
 void tt__srv_conn_arm_timer(struct tt__srv_conn *c);
 /* Writes queued by a request (head/body) go through here so send progress is tracked. */
@@ -144,7 +145,7 @@ struct tether_request *tt__request_new(struct tt__srv_conn *c, const struct tt__
 void tt__request_free(struct tether_request *req);
 /* The connection is going away: tell the body callback and cut the request loose. */
 void tt__request_detach(struct tether_request *req, int status);
-void tt__request_deliver_body(struct tether_request *req, int status, const char *data,
-                              size_t len, bool done);
+void tt__request_deliver_body(struct tether_request *req, int status, const char *data, size_t len,
+                              bool done);
 
 #endif

@@ -9,9 +9,9 @@
 #include <stdint.h>
 
 enum ttx_range_result {
-    TTX_RANGE_NONE = 0,      /* no usable Range: answer the whole representation (200) */
-    TTX_RANGE_OK,            /* one satisfiable range: [*first, *last] */
-    TTX_RANGE_UNSATISFIABLE  /* 416 */
+    TTX_RANGE_NONE = 0,     /* no usable Range: answer the whole representation (200) */
+    TTX_RANGE_OK,           /* one satisfiable range: [*first, *last] */
+    TTX_RANGE_UNSATISFIABLE /* 416 */
 };
 
 /* One byte range of a representation of `size` bytes, from a Range field value ("bytes=0-99",
@@ -25,7 +25,7 @@ struct ttx_content_range {
     bool unsatisfied;     /* the "bytes <asterisk>/complete" form */
     uint64_t first, last; /* inclusive; valid unless unsatisfied */
     bool has_complete;
-    uint64_t complete;    /* total length when known */
+    uint64_t complete; /* total length when known */
 };
 /* Returns 0, TETHER_EINVAL or TETHER_ERANGE (a number past UINT64_MAX); writes *out only on
  * success. */
