@@ -30,8 +30,9 @@ typedef struct tether_request tether_request;
  * reproduce what causes resets elsewhere, so users and tests can provoke them on demand. */
 enum tether_close_style {
     TETHER_CLOSE_GRACEFUL = 0, /* check for pending bytes, FIN, lingering drain (S2, S3) */
-    TETHER_CLOSE_NODE,         /* Node before #54863: close() on idle, no buffer after the hint
-                                  (`tether serve --close-style node` also sets Node's 5 s) */
+    TETHER_CLOSE_NODE,         /* Node before #54863: a plain close() on idle, without the
+                                  pending-bytes check (`tether serve --close-style node` also
+                                  sets Node's 5 s and no buffer after the hint) */
     TETHER_CLOSE_RST           /* abort idle sockets with SO_LINGER 0: an RST every time */
 };
 
@@ -157,7 +158,8 @@ struct tether_server_stats {
     uint64_t fin_sent; /* closes that sent FIN (graceful or plain close with no unread data) */
     uint64_t rst_sent; /* closes that sent RST (abort, or close() with unread data) */
     uint64_t pending_rescued; /* idle closes cancelled because request bytes were pending (S2) */
-    uint64_t accept_paused;   /* times accepting stopped at the limit or on EMFILE */
+    uint64_t accept_paused;   /* times accepting paused at the limit or on EMFILE (each
+                                 re-check that finds the server still full counts again) */
 };
 /* Zeroes *out for a NULL server. */
 TETHER_EXTERN void tether_server_get_stats(const tether_server *server,
@@ -225,8 +227,9 @@ TETHER_EXTERN int tether_response_send(tether_request *req, int status, const ch
 /* True once the connection under the request is gone (reset, timed out, server closed): the
  * response functions then return TETHER_ECANCELED, and end or abort still frees the request. */
 TETHER_EXTERN bool tether_request_is_detached(const tether_request *req);
-/* Abandons the exchange: the connection is closed (gracefully when nothing was sent, else
- * aborted since the response cannot be completed). `req` must not be used afterwards. */
+/* Abandons the exchange: the connection is closed gracefully (FIN and a drain, close cause
+ * handler_abort); a response already begun arrives cut short, which its framing shows the
+ * client. `req` must not be used afterwards. */
 TETHER_EXTERN void tether_request_abort(tether_request *req);
 
 TETHER_END_DECLS

@@ -79,7 +79,6 @@ struct px_conn {
     char upstream_addr[64];
 };
 
-/* A connection waiting in libuv's accept slot of `px`'s listener is taken. */
 /* Takes an accepted connection (the fd is the proxy's from now on). */
 void tt__px_conn_accept(struct px_proxy *px, int fd);
 void tt__px_conns_toxic_added(struct px_proxy *px, struct px_toxic *t);

@@ -65,7 +65,9 @@ struct px_proxy *tt__px_find(struct tether_proxy_server *ps, const char *name);
 /* The first toxic of `type` on the proxy, or NULL. */
 struct px_toxic *tt__px_find_type(const struct px_proxy *px, const struct px_toxic_type *type);
 /* Creates a proxy (toxics, taking ownership of the list's items, are attached before the
- * listener opens). 409 when the name exists; 500 with Go's text when listening fails. */
+ * listener opens), replacing one of the same name (/populate's rule; the API's POST /proxies
+ * answers 409 for an existing name before calling this). 500 with Go's text when listening
+ * fails. */
 int tt__px_proxy_create(struct tether_proxy_server *ps, const char *name, const char *listen,
                         const char *upstream, bool enabled, struct tt__list *toxics,
                         struct px_proxy **out, struct px_err *err);

@@ -33,7 +33,8 @@ void tt__px_addrs_from_gai(const struct addrinfo *res, struct px_addrs *out)
 }
 
 /* "host:port" / "[v6]:port" into NUL-terminated parts, like Go's SplitHostPort: the port is
- * required but may be a service name ("http"), which getaddrinfo resolves. */
+ * required but may be a service name ("http"), which getaddrinfo resolves (a numeric port
+ * only for the local shortcut of tt__px_resolve_upstream). */
 static bool split_host_port(const char *text, char *host, size_t hlen, char *port, size_t plen)
 {
     struct ttx_hostport hp;

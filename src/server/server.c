@@ -162,8 +162,8 @@ void tt__server_defer_drain(struct tether_server *srv, struct tether_request *re
 {
     /* Also while closing: a detached request's handler learns through it that it can let go,
      * and the queue runs it before the server's memory goes. */
-    tt__defer_item_init(&req->drain_item, server_run_drain);
-    tt__defer_queue(&srv->defer, &req->drain_item);
+    req->drain_item.cb = server_run_drain;
+    tt__defer_queue(&srv->defer, &req->drain_item); /* once: a queued item stays where it is */
 }
 
 static void server_defer_closed(struct tt__defer *d)
