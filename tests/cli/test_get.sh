@@ -5,50 +5,22 @@
 # and exit 1 for a refused connection and for a final 503 (with its retries), --retry 0, and
 # exit 2 naming a bad URL, duration, header or policy file.
 # Usage: bash tests/cli/test_get.sh path/to/tether
-# Counters, cleanup, $tmp, $pids and the node check.
+# Counters, cleanup, $tmp, $pids, start_server, jget, errhas and bounded waits.
 source "$(dirname "$0")/harness.sh"
+need_node "it parses the JSON"
 
-# start NAME ARGS...: `tether serve --listen 127.0.0.1:0 ARGS` in the background; sets $pid,
-# $port and $url from its first stdout line.
-start() {
-    local name=$1 i line
-    shift
-    "$tether" serve --listen 127.0.0.1:0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pid=$!
-    pids+=("$pid")
-    for ((i = 0; i < 100 * mult; i++)); do
-        grep -q . "$tmp/$name.out" 2>/dev/null && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    line=$(head -1 "$tmp/$name.out")
-    port=${line##*:}
-    url=${line#listening on }
-    if ! [[ $line =~ ^listening\ on\ http://127\.0\.0\.1:[0-9]+$ ]]; then
-        fail "$name: no listening line (got '$line'; stderr: $(cat "$tmp/$name.err"))"
-        return 1
-    fi
-}
-stop() {
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-}
+# start NAME ARGS...: `tether serve` on a free port ($pid, $port, $url); stop: SIGTERM, wait.
+start() { start_server "$@"; }
+stop() { stop_pid "$pid" TERM; }
 
 # run NAME ARGS...: `tether get ARGS` bounded by a timeout; stdout, stderr and the exit code
 # land in $tmp/NAME.{out,err} and $rc.
 run() {
     local name=$1
     shift
-    timeout $((30 * mult)) "$tether" get "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+    timeout "$(scaled 30)" "$tether" get "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
     rc=$?
 }
-# jget FILE EXPR: evaluates a JavaScript expression over the JSON in FILE (bound to `j`).
-jget() {
-    node -e 'const fs=require("fs");const j=JSON.parse(fs.readFileSync(process.argv[1],"utf8"));
-             const v=eval(process.argv[2]);console.log(typeof v==="object"?JSON.stringify(v):v)' \
-        "$1" "$2" 2>/dev/null
-}
-errhas() { grep -qF -- "$2" "$tmp/$1.err"; }
 oneline() { [ "$(wc -l <"$tmp/$1.err")" -eq 1 ]; }
 
 # ---- a healthy server ----
@@ -185,12 +157,5 @@ expect "--help: exit 0" [ "$rc" -eq 0 ]
 expect "--help: the usage text" grep -q 'Usage: tether get' "$tmp/help-get.out"
 
 # Sanitizer builds: any report in any stderr is a failure, whatever the exit code said.
-if grep -lE 'Sanitizer|runtime error:' "$tmp"/*.err >"$tmp/sanitizer.list" 2>/dev/null; then
-    fail "sanitizer reports in: $(tr '\n' ' ' <"$tmp/sanitizer.list")"
-    head -30 "$(head -1 "$tmp/sanitizer.list")"
-else
-    ok
-fi
-
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_sanitizers
+finish
