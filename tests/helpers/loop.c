@@ -56,11 +56,24 @@ static void loop_walk_report(uv_handle_t *h, void *arg)
             uv_is_closing(h) ? " (closing)" : "");
 }
 
+/* How long tt_test_loop_close lets pending closes and requests finish (scaled). */
+#define LOOP_CLOSE_MS 2000u
+
 void tt_test_loop_close(uv_loop_t *loop)
 {
-    /* Close callbacks run one loop turn after uv_close; a few turns let chains finish. */
-    for (int i = 0; i < 20; i++) {
-        (void)uv_run(loop, UV_RUN_NOWAIT);
+    /* Close callbacks run one turn after uv_close, and may close more (a chain), or wait for a
+     * write or shutdown request to complete first. So the loop runs while anything is still
+     * alive - a closing handle, an active request, a pending callback, a referenced handle -
+     * bounded by time, not by a number of turns: a busy machine may need more turns, a leak
+     * must not hang the test. What is still open afterwards is reported as leaked. */
+    uint64_t stop = tt_test_now_ms() + tt_test_scale_ms(LOOP_CLOSE_MS);
+    (void)uv_run(loop, UV_RUN_NOWAIT);
+    while (uv_loop_alive(loop) && tt_test_now_ms() < stop) {
+        if (uv_run(loop, UV_RUN_NOWAIT) != 0) {
+            /* Alive but nothing was ready: wait a little for the kernel or the threadpool
+             * rather than spin. */
+            uv_sleep(1);
+        }
     }
     int r = uv_loop_close(loop);
     if (r != 0) {

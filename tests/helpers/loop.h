@@ -15,8 +15,9 @@ void tt_test_loop_run_until(uv_loop_t *loop, const bool *done, uint64_t timeout_
 /* Runs the loop for `ms` milliseconds of wall time, whatever happens. */
 void tt_test_loop_run_for(uv_loop_t *loop, uint64_t ms);
 
-/* Lets pending close callbacks run, then asserts uv_loop_close(loop) == 0, naming every
- * handle still open when it is not (STYLE §7: a leaked handle fails the test). */
+/* Runs the loop until nothing is alive in it (closing handles, requests, pending callbacks),
+ * bounded by 2 s (scaled), then asserts uv_loop_close(loop) == 0, naming every handle still
+ * open when it is not (STYLE §7: a leaked handle fails the test). */
 void tt_test_loop_close(uv_loop_t *loop);
 
 /* Milliseconds from a monotonic clock, for measuring durations in tests. */
