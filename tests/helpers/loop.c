@@ -15,9 +15,21 @@ static void loop_guard_closed(uv_handle_t *h)
     *(bool *)h->data = true;
 }
 
-/* Runs until `*done` or the guard fires; the guard lives on this frame, so it is closed (and
- * its close callback has run) before returning. */
-static bool loop_run_guarded(uv_loop_t *loop, const bool *done, uint64_t ms)
+/* What a guarded run waits for: a flag, a counter reaching a value, or nothing (run_for). */
+struct loop_goal {
+    const bool *done;
+    const unsigned *count;
+    unsigned want;
+};
+
+static bool loop_goal_met(const struct loop_goal *g)
+{
+    return (g->done && *g->done) || (g->count && *g->count >= g->want);
+}
+
+/* Runs until the goal is met or the guard fires; the guard lives on this frame, so it is
+ * closed (and its close callback has run) before returning. */
+static bool loop_run_guarded(uv_loop_t *loop, const struct loop_goal *g, uint64_t ms)
 {
     uv_timer_t guard;
     bool fired = false;
@@ -25,7 +37,7 @@ static bool loop_run_guarded(uv_loop_t *loop, const bool *done, uint64_t ms)
     (void)uv_timer_init(loop, &guard);
     guard.data = &fired;
     (void)uv_timer_start(&guard, loop_guard_fired, ms, 0);
-    while (!(done && *done) && !fired) {
+    while (!loop_goal_met(g) && !fired) {
         (void)uv_run(loop, UV_RUN_ONCE);
     }
     guard.data = &closed;
@@ -33,20 +45,33 @@ static bool loop_run_guarded(uv_loop_t *loop, const bool *done, uint64_t ms)
     while (!closed) {
         (void)uv_run(loop, UV_RUN_NOWAIT);
     }
-    return done && *done;
+    return loop_goal_met(g);
 }
 
 void tt_test_loop_run_until(uv_loop_t *loop, const bool *done, uint64_t timeout_ms)
 {
+    struct loop_goal g = {done, NULL, 0};
     uint64_t ms = tt_test_scale_ms(timeout_ms);
-    if (!loop_run_guarded(loop, done, ms)) {
+    if (!loop_run_guarded(loop, &g, ms)) {
         fail_msg("the loop did not finish within %llu ms", (unsigned long long)ms);
+    }
+}
+
+void tt_test_loop_run_until_count(uv_loop_t *loop, const unsigned *count, unsigned want,
+                                  uint64_t timeout_ms)
+{
+    struct loop_goal g = {NULL, count, want};
+    uint64_t ms = tt_test_scale_ms(timeout_ms);
+    if (!loop_run_guarded(loop, &g, ms)) {
+        fail_msg("the count reached %u, not %u, within %llu ms", *count, want,
+                 (unsigned long long)ms);
     }
 }
 
 void tt_test_loop_run_for(uv_loop_t *loop, uint64_t ms)
 {
-    (void)loop_run_guarded(loop, NULL, ms);
+    struct loop_goal g = {NULL, NULL, 0};
+    (void)loop_run_guarded(loop, &g, ms);
 }
 
 static void loop_walk_report(uv_handle_t *h, void *arg)
