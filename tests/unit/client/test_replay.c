@@ -134,10 +134,13 @@ static void test_post_with_key_replayed(void **state)
 
 /* Rule 11(a): the server reset the idle connection; with nobody watching or probing, the
  * write fails before a byte reaches the kernel, so even a POST may go again. */
+static unsigned idle_resets; /* how many times reset_now has run */
+
 static void reset_now(struct ss_conn *c, void *arg)
 {
     (void)arg;
     ss_reset(c);
+    idle_resets++;
 }
 
 static void script_reset_idle(struct ss_conn *c, unsigned index, const char *req, size_t len,
@@ -163,8 +166,10 @@ static void test_never_sent_post_replayed(void **state)
     struct env e;
     env_init(&e, &p, script_reset_idle);
     struct ft_result first = {0};
+    idle_resets = 0;
     ft_get(&e.loop, e.client, e.url, &first);
-    tt_test_loop_run_for(&e.loop, 200);
+    /* The POST must find the connection already reset: wait for the reset itself. */
+    tt_test_loop_run_until_count(&e.loop, &idle_resets, 1, 5000);
     struct tether_fetch_options o;
     memset(&o, 0, sizeof(o));
     o.url = e.url;
