@@ -88,6 +88,7 @@ void ft_events_cb(const struct tether_event *ev, void *data)
     if (t < 16) {
         e->n[t]++;
         e->last_idle_ms[t] = ev->idle_ms;
+        e->last_at_ms[t] = tt_test_now_ms();
         (void)snprintf(e->last_reason[t], sizeof(e->last_reason[t]), "%s",
                        ev->reason ? ev->reason : "");
     }

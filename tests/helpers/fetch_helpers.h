@@ -41,11 +41,14 @@ void ft_get(uv_loop_t *loop, tether_client *c, const char *url, struct ft_result
 /* "http://127.0.0.1:<port><path>" into buf. */
 const char *ft_url(char *buf, size_t len, const char *scheme, uint16_t port, const char *path);
 
-/* Counts events by type; installed with tether_client_on_event(c, ft_events_cb, &counts). */
+/* Counts events by type; installed with tether_client_on_event(c, ft_events_cb, &counts).
+ * last_at_ms is when the last event of a type happened (tt_test_now_ms), so a test can measure
+ * from the event itself rather than from when it looked. */
 struct ft_events {
     unsigned n[16];
     uint64_t last_delay_ms;
     uint64_t last_idle_ms[16];
+    uint64_t last_at_ms[16];
     char last_reason[16][128];
 };
 void ft_events_cb(const struct tether_event *ev, void *data);

@@ -128,7 +128,7 @@ static void test_retry_after_beyond_deadline(void **state)
     (void)state;
     struct tether_policy p;
     fast_backoff(&p);
-    p.deadline_ms = 2000;
+    p.deadline_ms = 5000;
     struct script s = {100, 503, "Retry-After: 10\r\n", false};
     struct env e;
     env_init(&e, &p, &s);
@@ -142,7 +142,8 @@ static void test_retry_after_beyond_deadline(void **state)
     assert_string_equal(r.header_value, "10");
     assert_int_equal(r.retry_after_ms, 10000);
     assert_int_equal(r.retries, 0);
-    assert_true(r.duration_ms < 1000);
+    /* Had it slept towards the 10 s it was asked for, the deadline would have ended it. */
+    assert_true(r.duration_ms < p.deadline_ms);
     assert_int_equal(e.ev.n[TETHER_EVENT_DEADLINE], 1);
     env_done(&e);
 }
@@ -281,19 +282,21 @@ static void test_deadline_across_attempts(void **state)
     struct tether_policy p;
     tether_policy_defaults(&p);
     p.jitter = TETHER_JITTER_NONE;
-    p.backoff_base_ms = 300;
+    p.backoff_base_ms = 100;
     p.max_attempts = 10;
-    p.deadline_ms = 1000;
+    p.deadline_ms = 3000;
     struct script s = {1000000, 503, "", false};
     struct env e;
     env_init(&e, &p, &s);
     struct ft_result r = {0};
     ft_get(&e.loop, e.client, e.url, &r);
-    /* 503 at 0, sleep 300, 503 at ~300, sleep 600, 503 at ~900: a 1200 ms sleep would pass
-     * the deadline, so the fetch ends there with the last answer. */
+    /* 503s at 0, ~100, ~300, ~700 and ~1500 (sleeps 100, 200, 400, 800); the next sleep,
+     * 1600 ms, would pass the 3 s deadline, so the fetch ends there with the last answer.
+     * Sleeps never end early, so a sixth attempt could not start before 3.1 s on any machine,
+     * and the fifth has 1.5 s of slack before the deadline: the count is exact, not lucky. */
     assert_int_equal(r.status, 503);
-    assert_int_equal(r.attempts, 3);
-    assert_true(r.duration_ms >= 850 && r.duration_ms < 1000);
+    assert_int_equal(r.attempts, 5);
+    assert_true(r.duration_ms >= 1500 && r.duration_ms < p.deadline_ms);
     assert_int_equal(e.ev.n[TETHER_EVENT_DEADLINE], 1);
     env_done(&e);
 
