@@ -62,7 +62,7 @@ int tp_connect(uint16_t port, int *fd_out, int *err)
         }
         return TP_ERROR;
     }
-    struct timeval tv = {5, 0};
+    struct timeval tv = {(time_t)(tt_test_scale_ms(5000) / 1000u), 0}; /* a bound: scaled */
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -193,8 +193,9 @@ int tp_expect_quiet(int fd, uint64_t timeout_ms, struct tp_read *r)
     }
     memset(r, 0, sizeof(*r));
     char buf[65536];
-    long n =
-        tp_recv_until(fd, buf, sizeof(buf), tp_now_ms() + tt_test_scale_ms(timeout_ms), &r->err);
+    /* Not scaled: this is a window in which nothing may happen, and a longer one could reach
+     * past the very toxic timer a test is checking has not fired yet. */
+    long n = tp_recv_until(fd, buf, sizeof(buf), tp_now_ms() + timeout_ms, &r->err);
     r->end_ms = tp_now_ms();
     if (n > 0) {
         r->bytes = (size_t)n;
@@ -930,4 +931,75 @@ void px_toxic(struct pxfix *fx, const char *proxy, const char *json)
     char path[256];
     snprintf(path, sizeof(path), "/proxies/%s/toxics", proxy);
     px_ok(fx, "POST", path, json, 200);
+}
+
+/* ---- the toxic tests' shared steps ---- */
+
+uint64_t tp_late_ms(void)
+{
+    return tt_test_scale_ms(TP_LATE_MS);
+}
+
+int tp_connect_ok(uint16_t port)
+{
+    int fd = -1;
+    int err = 0;
+    int rv = tp_connect(port, &fd, &err);
+    if (rv != TP_OK) {
+        fail_msg("connect to proxy port %u: %s (errno %d)", (unsigned)port, tp_end_name(rv), err);
+    }
+    return fd;
+}
+
+int tp_connect_retry(uint16_t port, uint64_t timeout_ms)
+{
+    uint64_t stop = tp_now_ms() + tt_test_scale_ms(timeout_ms);
+    for (;;) {
+        int fd = -1;
+        int rv = tp_connect(port, &fd, NULL);
+        if (rv == TP_OK) {
+            return fd;
+        }
+        if (rv != TP_REFUSED || tp_now_ms() >= stop) {
+            fail_msg("connect to port %u: %s", (unsigned)port, tp_end_name(rv));
+        }
+        tp_sleep_ms(50);
+    }
+}
+
+void tp_echo_ok(int fd, const char *msg)
+{
+    char buf[256];
+    struct tp_read r;
+    ASSERT_END(tp_send_str(fd, msg), TP_OK);
+    ASSERT_END(tp_read_n(fd, buf, sizeof(buf), strlen(msg), TP_WAIT_MS, &r), TP_OK);
+    ASSERT_SPAN_EQ(buf, r.bytes, msg);
+}
+
+struct tp_peer_stats pxfix_peer_stats(struct pxfix *fx)
+{
+    struct tp_peer_stats s;
+    tp_peer_stats(fx->peer, &s);
+    return s;
+}
+
+void pxfix_wait_event(struct pxfix *fx, const char *type, uint64_t timeout_ms)
+{
+    char needle[64];
+    snprintf(needle, sizeof(needle), "\"type\":\"%s\"", type);
+    uint64_t stop = tp_now_ms() + tt_test_scale_ms(timeout_ms);
+    for (;;) {
+        struct px_reply r;
+        int st = pxfix_call(fx, "GET", "/events", NULL, &r);
+        bool seen = st == 200 && r.body && strstr(r.body, needle) != NULL;
+        px_reply_free(&r);
+        if (seen) {
+            return;
+        }
+        if (tp_now_ms() >= stop) {
+            fail_msg("no \"%s\" event in the proxy's /events within %llu ms", type,
+                     (unsigned long long)tt_test_scale_ms(timeout_ms));
+        }
+        tp_sleep_ms(5);
+    }
 }
