@@ -129,7 +129,7 @@ int rc_connect(struct rc *c, uint16_t port)
         c->err = errno;
         return RC_ERROR;
     }
-    struct timeval tv = {5, 0};
+    struct timeval tv = {(time_t)(tt_test_scale_ms(5000) / 1000u), 0}; /* a bound: scaled */
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
