@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -374,6 +376,24 @@ bool rc_readable(struct rc *c, uint64_t timeout_ms)
     }
     struct pollfd pfd = {c->fd, POLLIN, 0};
     return poll(&pfd, 1, (int)timeout_ms) > 0;
+}
+
+bool rc_wait_delivered(struct rc *c, uint64_t timeout_ms)
+{
+    uint64_t stop = rc_now_ms() + tt_test_scale_ms(timeout_ms);
+    for (;;) {
+        int unacked = 0;
+        if (ioctl(c->fd, SIOCOUTQ, &unacked) != 0) {
+            return false;
+        }
+        if (unacked == 0) {
+            return true;
+        }
+        if (rc_now_ms() >= stop) {
+            return false;
+        }
+        rc_sleep_ms(1);
+    }
 }
 
 static const char *rc_trim(const char *p, const char *e, const char **out_end)

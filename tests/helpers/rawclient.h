@@ -92,6 +92,10 @@ int rc_read_response(struct rc *c, struct rc_response *r, uint64_t timeout_ms);
 int rc_wait_close(struct rc *c, uint64_t timeout_ms);
 /* Waits up to timeout_ms for something to read (data, EOF or error) without consuming it. */
 bool rc_readable(struct rc *c, uint64_t timeout_ms);
+/* Waits up to timeout_ms (scaled) until everything sent has been acknowledged by the peer's
+ * kernel, i.e. it sits in the peer's receive queue whether or not the peer reads (SIOCOUTQ is
+ * 0). On loopback the ACK may lag send() when softirqs run late on a busy machine. */
+bool rc_wait_delivered(struct rc *c, uint64_t timeout_ms);
 /* The first field called `name` (case-insensitive), value copied to out. */
 bool rc_header(const struct rc_response *r, const char *name, char *out, size_t out_len);
 /* Whether field `name` lists `token` (case-insensitive, comma-separated). */
