@@ -434,7 +434,7 @@ static void *peer_keeps_sending(void *arg)
         fx->peer_errno = errno;
         return NULL;
     }
-    uint64_t end = tt_test_now_ms() + 5000;
+    uint64_t end = tt_test_now_ms() + tt_test_scale_ms(5000);
     while (!fx->peer_eof && tt_test_now_ms() < end) {
         if (send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL) < 0) {
             fx->peer_errno = errno;
@@ -582,7 +582,7 @@ static void *peer_silent_after_fin(void *arg)
     ssize_t n = recv(fd, buf, sizeof(buf), 0);
     fx->peer_eof = n == 0;
     fx->peer_errno = n < 0 ? errno : 0;
-    uint64_t end = tt_test_now_ms() + 5000;
+    uint64_t end = tt_test_now_ms() + tt_test_scale_ms(5000);
     while (!atomic_load(&fx->server_closed) && tt_test_now_ms() < end) {
         sleep_ms(2);
     }
@@ -612,7 +612,9 @@ static void test_linger_wait_deadline(void **state)
     assert_false(fx.rst_s);
 }
 
-/* Keeps sending a little every 50 ms, so only the total deadline can end the drain. */
+/* Keeps sending a little every 10 ms, so only the total deadline can end the drain: the
+ * per-wait deadline (500 ms) is fifty gaps long, and only a peer stalled for half a second
+ * could let it fire first. */
 static void *peer_trickles(void *arg)
 {
     struct fx *fx = arg;
@@ -621,12 +623,12 @@ static void *peer_trickles(void *arg)
         fx->peer_errno = errno;
         return NULL;
     }
-    uint64_t end = tt_test_now_ms() + 5000;
+    uint64_t end = tt_test_now_ms() + tt_test_scale_ms(5000);
     while (!atomic_load(&fx->server_closed) && tt_test_now_ms() < end) {
         if (send(fd, "0123456789abcdef", 16, MSG_NOSIGNAL) < 0) {
             break;
         }
-        sleep_ms(50);
+        sleep_ms(10);
     }
     close(fd);
     return NULL;
@@ -635,7 +637,7 @@ static void *peer_trickles(void *arg)
 static void linger_accept_total(struct fx *fx)
 {
     fx->t0_ms = tt_test_now_ms();
-    tt__stream_close_graceful(&fx->s, 400, 200, fx_on_closed);
+    tt__stream_close_graceful(&fx->s, 1000, 500, fx_on_closed);
 }
 
 static void test_linger_total_deadline(void **state)
@@ -647,8 +649,8 @@ static void test_linger_total_deadline(void **state)
     tt_test_loop_run_until(&fx.loop, &fx.s_closed, 5000);
     fx_finish(&fx);
     uint64_t elapsed = fx.t_closed_ms - fx.t0_ms;
-    if (elapsed < 380 || elapsed > tt_test_scale_ms(3000)) {
-        fail_msg("closed after %llu ms, expected about 400", (unsigned long long)elapsed);
+    if (elapsed < 980 || elapsed > 1000 + tt_test_scale_ms(3000)) {
+        fail_msg("closed after %llu ms, expected about 1000", (unsigned long long)elapsed);
     }
 }
 
@@ -854,7 +856,7 @@ static void *peer_send_then_reset(void *arg)
         return NULL;
     }
     (void)send(fd, "x", 1, MSG_NOSIGNAL);
-    uint64_t end = tt_test_now_ms() + 5000;
+    uint64_t end = tt_test_now_ms() + tt_test_scale_ms(5000);
     while (!atomic_load(&fx->server_got_data) && tt_test_now_ms() < end) {
         sleep_ms(1);
     }
@@ -912,7 +914,7 @@ static void *peer_reset_after_accept(void *arg)
         return NULL;
     }
     /* Let the server accept first: a reset while queued could be lost with the socket. */
-    uint64_t end = tt_test_now_ms() + 5000;
+    uint64_t end = tt_test_now_ms() + tt_test_scale_ms(5000);
     while (!atomic_load(&fx->server_got_data) && tt_test_now_ms() < end) {
         sleep_ms(1);
     }

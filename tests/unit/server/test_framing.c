@@ -47,7 +47,8 @@ static void test_400_survives_client_still_sending(void **state)
     ASSERT_RC(rc_send_str(&c, "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
                               "Content-Length: 2\r\n\r\n"),
               RC_OK);
-    rc_sleep_ms(T(20)); /* the server has answered and closed its side by now */
+    /* Keep sending once the 400 is there: the server has answered and closed its side. */
+    assert_true(rc_readable(&c, T(3000)));
     send_junk(&c, 256 * 1024);
     rc_shutdown_write(&c);
     ASSERT_RC(rc_read_response(&c, &r, T(3000)), RC_OK);
@@ -228,7 +229,10 @@ static void test_trickled_header_gets_408_at_total_deadline(void **state)
     uint64_t took = r.at_ms - t0;
     rc_note("408 after %llu ms, %u bytes trickled", (unsigned long long)took, trickled);
     assert_int_equal(r.status, 408);
-    assert_true(trickled >= 4);
+    /* How many bytes a busy machine trickles is its own business; that the trickle did not
+     * move the deadline is the upper bound below (an inactivity timer would answer only after
+     * the trickling stopped, seconds later). */
+    assert_true(trickled >= 1);
     assert_true(took + 10 >= o.headers_timeout_ms);
     assert_true(took <= o.headers_timeout_ms + T(600));
     rc_shutdown_write(&c);
