@@ -11,13 +11,6 @@
 #include "net_peer.h"
 #include "test.h"
 
-void np_sleep_ms(uint64_t ms)
-{
-    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 int np_socket(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -10,7 +10,6 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
-void np_sleep_ms(uint64_t ms);
 /* A TCP socket whose blocking sends and receives give up after 5 s (scaled), so a broken test
  * fails instead of hanging. */
 int np_socket(void);

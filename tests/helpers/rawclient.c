@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loop.h"
 #include "rawclient.h"
 #include "test.h"
 
@@ -25,16 +26,12 @@
 
 uint64_t rc_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return tt_test_now_ms();
 }
 
 void rc_sleep_ms(uint64_t ms)
 {
-    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    tt_test_sleep_ms(ms);
 }
 
 void rc_sleep_until(uint64_t t_ms)

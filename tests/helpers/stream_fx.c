@@ -198,7 +198,7 @@ void *fx_peer_silent_after_fin(void *arg)
     fx->peer_errno = n < 0 ? errno : 0;
     uint64_t end = tt_test_now_ms() + tt_test_scale_ms(5000);
     while (!atomic_load(&fx->server_closed) && tt_test_now_ms() < end) {
-        np_sleep_ms(2);
+        tt_test_sleep_ms(2);
     }
     close(fd);
     return NULL;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loop.h"
 #include "test.h"
 #include "toxic_peer.h"
 
@@ -22,16 +23,12 @@
 
 uint64_t tp_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return tt_test_now_ms();
 }
 
 void tp_sleep_ms(uint64_t ms)
 {
-    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    tt_test_sleep_ms(ms);
 }
 
 /* ---- the raw client ---- */

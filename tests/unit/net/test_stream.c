@@ -179,7 +179,7 @@ static void *peer_keeps_sending(void *arg)
         if (fx->peer_errno) {
             break;
         }
-        np_sleep_ms(1);
+        tt_test_sleep_ms(1);
     }
     close(fd);
     return NULL;
@@ -325,7 +325,7 @@ static void *peer_trickles(void *arg)
         if (send(fd, "0123456789abcdef", 16, MSG_NOSIGNAL) < 0) {
             break;
         }
-        np_sleep_ms(10);
+        tt_test_sleep_ms(10);
     }
     close(fd);
     return NULL;

@@ -136,7 +136,7 @@ static void *peer_two_sends_then_recv(void *arg)
         return NULL;
     }
     (void)send(fd, "first", 5, MSG_NOSIGNAL);
-    np_sleep_ms(20);
+    tt_test_sleep_ms(20);
     (void)send(fd, "second", 6, MSG_NOSIGNAL);
     ssize_t n = recv(fd, buf, sizeof(buf), 0);
     fx->peer_eof = n == 0;
@@ -223,7 +223,7 @@ static void *peer_send_then_reset(void *arg)
     (void)send(fd, "x", 1, MSG_NOSIGNAL);
     uint64_t end = tt_test_now_ms() + tt_test_scale_ms(5000);
     while (!atomic_load(&fx->server_got_data) && tt_test_now_ms() < end) {
-        np_sleep_ms(1);
+        tt_test_sleep_ms(1);
     }
     np_reset(fd);
     atomic_store(&fx->peer_reset_done, true);
@@ -281,7 +281,7 @@ static void *peer_reset_after_accept(void *arg)
     /* Let the server accept first: a reset while queued could be lost with the socket. */
     uint64_t end = tt_test_now_ms() + tt_test_scale_ms(5000);
     while (!atomic_load(&fx->server_got_data) && tt_test_now_ms() < end) {
-        np_sleep_ms(1);
+        tt_test_sleep_ms(1);
     }
     np_reset(fd);
     atomic_store(&fx->peer_reset_done, true);
