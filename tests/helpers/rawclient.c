@@ -743,6 +743,20 @@ void srvfix_snapshot(struct srvfix *fx, struct srvfix_snapshot *out)
     srvfix_call(fx, fx_snapshot_fn, out);
 }
 
+void srvfix_expect_closed(struct srvfix *fx, enum tether_close_cause cause, uint64_t n,
+                          struct srvfix_snapshot *s)
+{
+    if (!srvfix_wait_open(fx, 0, tt_test_scale_ms(5000))) {
+        fail_msg("connections were still open after %llu ms",
+                 (unsigned long long)tt_test_scale_ms(5000));
+    }
+    srvfix_snapshot(fx, s);
+    if (s->stats.closes[cause] != n) {
+        fail_msg("closes[%s] = %llu, expected %llu", tether_close_cause_name(cause),
+                 (unsigned long long)s->stats.closes[cause], (unsigned long long)n);
+    }
+}
+
 bool srvfix_wait_open(struct srvfix *fx, uint64_t n, uint64_t timeout_ms)
 {
     uint64_t deadline = rc_now_ms() + timeout_ms;

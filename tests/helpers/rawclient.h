@@ -163,6 +163,10 @@ struct srvfix_snapshot {
 void srvfix_snapshot(struct srvfix *fx, struct srvfix_snapshot *out);
 /* Polls the stats until connections_open == n; false on timeout. */
 bool srvfix_wait_open(struct srvfix *fx, uint64_t n, uint64_t timeout_ms);
+/* Waits (5 s, scaled) until no connection is open, takes a snapshot into *s and fails the
+ * test unless closes[cause] == n. */
+void srvfix_expect_closed(struct srvfix *fx, enum tether_close_cause cause, uint64_t n,
+                          struct srvfix_snapshot *s);
 /* Polls until the shutdown callback ran; false on timeout. */
 bool srvfix_wait_shutdown_cb(struct srvfix *fx, uint64_t timeout_ms);
 /* tether_server_shutdown(srv, cb that records shutdown_cb_ran) on the loop thread. */

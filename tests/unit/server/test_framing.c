@@ -14,17 +14,6 @@
 
 #define T(ms) tt_test_scale_ms(ms)
 
-static void expect_closed(struct srvfix *fx, enum tether_close_cause cause, uint64_t n,
-                          struct srvfix_snapshot *s)
-{
-    assert_true(srvfix_wait_open(fx, 0, T(5000)));
-    srvfix_snapshot(fx, s);
-    if (s->stats.closes[cause] != n) {
-        fail_msg("closes[%s] = %llu, expected %llu", tether_close_cause_name(cause),
-                 (unsigned long long)s->stats.closes[cause], (unsigned long long)n);
-    }
-}
-
 /* Sends `total` junk bytes in 4 KiB writes; every write must succeed (no RST from the server). */
 static void send_junk(struct rc *c, size_t total)
 {
@@ -58,7 +47,7 @@ static void test_400_survives_client_still_sending(void **state)
     ASSERT_RC(rc_wait_close(&c, T(3000)), RC_EOF);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_closed(fx, TETHER_CLOSE_PARSE_ERROR, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_PARSE_ERROR, 1, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     assert_int_equal(s.stats.responses_by_class[4], 1);
     srvfix_end(state);
@@ -84,7 +73,7 @@ static void test_413_survives_body_upload(void **state)
     ASSERT_RC(rc_wait_close(&c, T(3000)), RC_EOF);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_closed(fx, TETHER_CLOSE_PARSE_ERROR, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_PARSE_ERROR, 1, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     assert_int_equal(s.requests_seen, 0);
     srvfix_end(state);
@@ -204,7 +193,7 @@ static void test_slow_headers_get_408(void **state)
     ASSERT_RC(rc_wait_close(&c, T(3000)), RC_EOF);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_closed(fx, TETHER_CLOSE_HEADER_TIMEOUT, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_HEADER_TIMEOUT, 1, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     srvfix_end(state);
 }
@@ -239,7 +228,7 @@ static void test_trickled_header_gets_408_at_total_deadline(void **state)
     ASSERT_RC(rc_wait_close(&c, T(3000)), RC_EOF);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_closed(fx, TETHER_CLOSE_HEADER_TIMEOUT, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_HEADER_TIMEOUT, 1, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     srvfix_end(state);
 }
@@ -267,7 +256,7 @@ static void test_body_timeout_gets_408(void **state)
     ASSERT_RC(rc_wait_close(&c, T(3000)), RC_EOF);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_closed(fx, TETHER_CLOSE_BODY_TIMEOUT, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_BODY_TIMEOUT, 1, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     assert_int_equal(s.body_errors, 1);
     srvfix_end(state);

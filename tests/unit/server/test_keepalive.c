@@ -52,17 +52,6 @@ static int send_across_stalled_deadline(struct srvfix *fx, const struct tether_s
     return sent;
 }
 
-static void expect_stats_closed(struct srvfix *fx, enum tether_close_cause cause, uint64_t n,
-                                struct srvfix_snapshot *s)
-{
-    assert_true(srvfix_wait_open(fx, 0, T(5000)));
-    srvfix_snapshot(fx, s);
-    if (s->stats.closes[cause] != n) {
-        fail_msg("closes[%s] = %llu, expected %llu", tether_close_cause_name(cause),
-                 (unsigned long long)s->stats.closes[cause], (unsigned long long)n);
-    }
-}
-
 /* S1/S2/S4: the idle keep-alive close arrives as FIN (EOF), after the timeout, never RST. */
 static void test_idle_close_is_eof(void **state)
 {
@@ -84,7 +73,7 @@ static void test_idle_close_is_eof(void **state)
     rc_close(&c);
 
     struct srvfix_snapshot s;
-    expect_stats_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
     assert_int_equal(s.stats.fin_sent, 1);
     assert_int_equal(s.stats.rst_sent, 0);
     assert_int_equal(s.stats.connections_accepted, 1);
@@ -106,7 +95,7 @@ static void test_idle_close_before_first_request(void **state)
     assert_true(rc_now_ms() - t0 >= o.keep_alive_timeout_ms);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_stats_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     srvfix_end(state);
 }
@@ -139,7 +128,7 @@ static void test_request_at_deadline_with_stalled_loop_is_served(void **state)
     /* And the connection still ends with a normal idle close later. */
     ASSERT_RC(rc_wait_close(&c, T(3000)), RC_EOF);
     rc_close(&c);
-    expect_stats_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     srvfix_end(state);
 }
@@ -254,7 +243,7 @@ static void test_keep_alive_off_connection_close(void **state)
     ASSERT_RC(rc_wait_close(&c, T(2000)), RC_EOF);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_stats_closed(fx, TETHER_CLOSE_NOT_KEEP_ALIVE, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_NOT_KEEP_ALIVE, 1, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     srvfix_end(state);
 }
@@ -283,7 +272,7 @@ static void test_client_close_and_http10(void **state)
     ASSERT_RC(rc_wait_close(&c, T(2000)), RC_EOF);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_stats_closed(fx, TETHER_CLOSE_NOT_KEEP_ALIVE, 2, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_NOT_KEEP_ALIVE, 2, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     srvfix_end(state);
 }
@@ -308,7 +297,7 @@ static void test_close_style_node_counts_idle_timeout(void **state)
     int rv = sent == RC_OK ? rc_read_response(&c, &r, T(2000)) : sent;
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_stats_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
     rc_note("close-style node, request at the deadline: client saw %s; server rst_sent %llu, "
             "fin_sent %llu",
             rc_result_name(rv), (unsigned long long)s.stats.rst_sent,
@@ -333,7 +322,7 @@ static void test_close_style_rst(void **state)
     ASSERT_RC(rc_wait_close(&c, T(3000)), RC_RESET);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_stats_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
     assert_int_equal(s.stats.rst_sent, 1);
     assert_int_equal(s.stats.fin_sent, 0);
     srvfix_end(state);
