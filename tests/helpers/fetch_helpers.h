@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include "script_server.h"
 #include "tether/client.h"
 
 /* The outcome of one fetch, copied in its done callback (the fetch is then freed). */
@@ -28,6 +29,10 @@ struct ft_result {
     char header_value[256]; /* the header named in want_header */
     const char *want_header;
 };
+
+/* A client on `loop` with default options and policy `p` (NULL: the default policy); fails the
+ * test if it cannot be created. Caller owns it (ft_close_client). */
+tether_client *ft_client_new(uv_loop_t *loop, const struct tether_policy *p);
 
 /* Starts a fetch whose done callback fills `r` and frees the fetch. Returns the fetch (valid
  * until done ran) or NULL after failing the test. */
@@ -52,6 +57,20 @@ struct ft_events {
     char last_reason[16][128];
 };
 void ft_events_cb(const struct tether_event *ev, void *data);
+
+/* The set-up of the client tests that talk to a scripted server: a loop, a client with policy
+ * `p` (NULL: default) whose events are counted in ev, and ss_start(script, data) at url. */
+struct ft_env {
+    uv_loop_t loop;
+    struct ss_server *ss;
+    tether_client *client;
+    struct ft_events ev;
+    char url[128];
+};
+void ft_env_init(struct ft_env *e, const struct tether_policy *p, ss_request_cb script,
+                 void *data);
+/* Closes the client and the server, then the loop (leak-checked). */
+void ft_env_done(struct ft_env *e);
 
 /* Closes the client and runs the loop until its close callback ran. */
 void ft_close_client(uv_loop_t *loop, tether_client *c);

@@ -91,12 +91,7 @@ static void env_init(struct env *e, const struct tether_policy *p)
 {
     memset(e, 0, sizeof(*e));
     assert_int_equal(uv_loop_init(&e->loop), 0);
-    struct tether_client_options co;
-    tether_client_options_init(&co);
-    if (p) {
-        co.policy = *p;
-    }
-    ASSERT_OK(tether_client_new(&e->loop, &co, &e->client));
+    e->client = ft_client_new(&e->loop, p);
 }
 
 static void env_server(struct env *e, const char *cert, const char *key)

@@ -69,12 +69,7 @@ static void on_request_slow(tether_server *srv, tether_request *req)
 
 static void env_client(struct env *e, const struct tether_policy *p)
 {
-    struct tether_client_options co;
-    tether_client_options_init(&co);
-    if (p) {
-        co.policy = *p;
-    }
-    ASSERT_OK(tether_client_new(&e->loop, &co, &e->client));
+    e->client = ft_client_new(&e->loop, p);
     memset(&e->ev, 0, sizeof(e->ev));
     tether_client_on_event(e->client, ft_events_cb, &e->ev);
 }
