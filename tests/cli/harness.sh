@@ -8,6 +8,8 @@
 #   finish                       print "N passed, M failed" and exit (1 if anything failed)
 #   skip WHY                     print "SKIP ..." and exit 77 (CTest's SKIP_RETURN_CODE)
 #   need_node WHY                node is required: fail and exit when it is missing
+#   need_npm DIR MODULE          node and DIR/node_modules/MODULE are required: skip without them
+#   need_tether                  $tether must be an executable: fail and exit otherwise
 #   scaled MS                    MS times the multiplier, for every bound on something that must
 #                                happen (never for a window in which something must not happen)
 #   now_ms                       milliseconds of wall time
@@ -18,6 +20,7 @@
 #   start_server NAME ARGS...    `tether serve --listen 127.0.0.1:0 ARGS` that way; sets $pid,
 #                                $port and $url (http[s]://127.0.0.1:PORT); 1 (and a failure) if
 #                                it never listens
+#   stop_server                  SIGTERM the last start_server's $pid and wait for it ($rc)
 #   stop_pid PID [SIG] [MS]      signal PID and wait up to MS (scaled, default 10 s) for it to
 #                                exit; $rc is its status, 124 if it had to be killed
 #   check_sanitizers             a failure for any sanitizer report in $tmp/*.err
@@ -65,6 +68,16 @@ skip() {
 need_node() {
     if ! command -v node >/dev/null 2>&1; then
         echo "FAIL $test_name: node is required ($*); scripts/install-peers.sh installs it"
+        exit 1
+    fi
+}
+need_npm() {
+    command -v node >/dev/null 2>&1 || skip "node is not installed; run scripts/install-peers.sh"
+    [ -d "$1/node_modules/$2" ] || skip "$1/node_modules is missing; run scripts/install-peers.sh"
+}
+need_tether() {
+    if [ -z "$tether" ] || [ ! -x "$tether" ]; then
+        echo "FAIL $test_name: no tether binary (argument 1 or TETHER_BINARY): '$tether'"
         exit 1
     fi
 }
@@ -121,6 +134,8 @@ start_server() {
     url=${line1#listening on }
     return 0
 }
+
+stop_server() { stop_pid "$pid" TERM; }
 
 stop_pid() {
     local p=$1 sig=${2:-TERM} ms=${3:-10000}

@@ -9,9 +9,6 @@
 source "$(dirname "$0")/harness.sh"
 need_node "it parses the JSON"
 
-# start NAME ARGS...: `tether serve` on a free port ($pid, $port, $url); stop: SIGTERM, wait.
-start() { start_server "$@"; }
-stop() { stop_pid "$pid" TERM; }
 
 # run NAME ARGS...: `tether get ARGS` bounded by a timeout; stdout, stderr and the exit code
 # land in $tmp/NAME.{out,err} and $rc.
@@ -24,7 +21,7 @@ run() {
 oneline() { [ "$(wc -l <"$tmp/$1.err")" -eq 1 ]; }
 
 # ---- a healthy server ----
-if start basic --stats-path /_stats; then
+if start_server basic --stats-path /_stats; then
     run plain "$url/"
     expect "200: exit 0 (got $rc; $(head -2 "$tmp/plain.err"))" [ "$rc" -eq 0 ]
     expect "200: body on stdout" [ "$(cat "$tmp/plain.out")" = "ok" ]
@@ -71,13 +68,13 @@ if start basic --stats-path /_stats; then
 
     run notfound "$url/nope" -X DELETE -H 'X-A: b'
     expect "a 200 for DELETE exits 0" [ "$rc" -eq 0 ]
-    stop
+    stop_server
 fi
 
 # ---- a closed port: Node's message, exit 1 ----
-if start gone; then
+if start_server gone; then
     closed=$port
-    stop
+    stop_server
     run refused "http://127.0.0.1:$closed/" --max-time 10s
     expect "refused: exit 1 (got $rc)" [ "$rc" -eq 1 ]
     expect "refused: Node's message ($(cat "$tmp/refused.err"))" \
@@ -98,7 +95,7 @@ if start gone; then
 fi
 
 # ---- a server answering 503: retried (GET only), then exit 1 ----
-if start busy --status 503 --stats-path /_stats; then
+if start_server busy --status 503 --stats-path /_stats; then
     run s503 "$url/" --json
     expect "503: exit 1 (got $rc)" [ "$rc" -eq 1 ]
     expect "503: status 503, attempts 3, retries 2, error null" \
@@ -116,13 +113,13 @@ if start busy --status 503 --stats-path /_stats; then
         [ "$(jget "$tmp/post503.out" 'j.attempts')" = 1 ]
     run body503 "$url/"
     expect "503 without --json: the body is still written" [ "$(cat "$tmp/body503.out")" = "ok" ]
-    stop
+    stop_server
 fi
-if start missing --status 404; then
+if start_server missing --status 404; then
     run s404 "$url/x"
     expect "404: exit 1" [ "$rc" -eq 1 ]
     expect "404: message" errhas s404 "tether get: HTTP 404 Not Found"
-    stop
+    stop_server
 fi
 
 # ---- usage errors: exit 2, one line naming the value ----

@@ -10,8 +10,6 @@
 source "$(dirname "$0")/harness.sh"
 need_node "it parses the JSON"
 
-start() { start_server "$@"; }
-stop() { stop_pid "$pid" TERM; }
 # run NAME ARGS...: `tether load ARGS`, bounded; $tmp/NAME.{out,err}, $rc.
 run() {
     local name=$1
@@ -30,7 +28,7 @@ keys='requests,succeeded,failed,errors,statuses,replays,retries,connections_open
 # has zero response bytes. The naive pool fails exactly every reuse (requests 2, 4, 6: a failed
 # connection is dropped, so the next request dials); the default policy replays each of them on
 # a new connection and fails none.
-if start upstream; then
+if start_server upstream; then
     upstream_pid=$pid
     if spawn_listening cut 2 "$tether" proxy --listen 127.0.0.1:0 --upstream "127.0.0.1:$port" \
         --name cut -host 127.0.0.1 -port 0; then
@@ -78,7 +76,7 @@ fi
 # watcher or the checkout probe, a request that meets the close is replayed. (How often the
 # naive pool loses this race is a statistic: bench/race_bench measures it.)
 race=(--gap 450ms..550ms --concurrency 1 --requests 20 --seed 7 --json)
-if start race --close-style node --keep-alive-timeout 500ms --no-keep-alive-hint --stats-path /_stats; then
+if start_server race --close-style node --keep-alive-timeout 500ms --no-keep-alive-hint --stats-path /_stats; then
     run default "$url/" "${race[@]}"
     echo "default: $(cat "$tmp/default.out")"
     df=$(jget "$tmp/default.out" 'j.failed')
@@ -106,7 +104,7 @@ if start race --close-style node --keep-alive-timeout 500ms --no-keep-alive-hint
         [ "$(jget "$tmp/stats.json" 'j.idempotency_keys.repeated')" = 0 ]
     expect "POST: 12 distinct keys" [ "$(jget "$tmp/stats.json" 'j.idempotency_keys.distinct')" = 12 ]
     expect "POST: 12 POSTs executed" [ "$(jget "$tmp/stats.json" 'j.requests_by_method.POST')" = 12 ]
-    stop
+    stop_server
 fi
 
 # ---- what reaches the server: method, headers, body, keys ----
@@ -160,13 +158,13 @@ if spawn_listening keys 1 node "$tmp/keys.js" "$tmp/keys.log"; then
     expect "SIGINT: exits 0 after the report (got $irc)" [ "$irc" -eq 0 ]
     expect "SIGINT: a report with some requests" [ "$(jget "$tmp/int.out" \
         'j.requests > 0 && j.requests < 100000 && j.failed === 0')" = true ]
-    stop
+    stop_server
 fi
 
 # ---- refused connections count as failures by message ----
-if start gone; then
+if start_server gone; then
     closed=$port
-    stop
+    stop_server
     run refused "http://127.0.0.1:$closed/" --requests 3 --json --retry 0
     expect "refused: exit 1 (got $rc)" [ "$rc" -eq 1 ]
     expect "refused: errors by Node's message" [ "$(jget "$tmp/refused.out" \

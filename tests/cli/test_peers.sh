@@ -7,13 +7,7 @@
 # modules the test is skipped (exit 77), not failed.
 source "$(dirname "$0")/harness.sh" "${1:-${TETHER_BINARY:-}}"
 peers=$(cd "$(dirname "$0")/../peers" && pwd)
-
-[ -n "$tether" ] && [ -x "$tether" ] || {
-    echo "FAIL peers: no tether binary (argument 1 or TETHER_BINARY): '$tether'"
-    exit 1
-}
-command -v node >/dev/null 2>&1 || skip "node is not installed; run scripts/install-peers.sh"
-[ -d "$peers/node_modules/undici" ] ||
-    skip "$peers/node_modules is missing; run scripts/install-peers.sh"
+need_tether
+need_npm "$peers" undici
 node "$peers/server_peers.js" "$tether"
 exit $?
