@@ -11,6 +11,8 @@
  * - `tp_*` client calls: blocking loopback sockets where every wait has a deadline and the
  *   result says how the stream ended (EOF vs ECONNRESET vs nothing), which is what the toxics
  *   are about.
+ * - shorthands and the steps the toxic tests share (px_*, tp_connect_ok, tp_echo_ok, ...): in
+ *   toxic_steps.c; the rest in toxic_peer.c.
  */
 #ifndef TETHER_TEST_TOXIC_PEER_H
 #define TETHER_TEST_TOXIC_PEER_H
