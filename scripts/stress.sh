@@ -35,8 +35,19 @@ for t in "${trees[@]}"; do
 done
 
 burners=()
+ctest_pid=""
 stop_burners() {
     local p
+    # An interrupted run: ctest runs in a session of its own, so every process in that session
+    # (the tests, and what they started, `timeout` making its own process groups included)
+    # goes with it, found by session id.
+    if [ -n "$ctest_pid" ]; then
+        for p in $(ps -o pid= -s "$ctest_pid" 2>/dev/null); do
+            kill -TERM "$p" 2>/dev/null
+        done
+        wait "$ctest_pid" 2>/dev/null
+        ctest_pid=""
+    fi
     for p in "${burners[@]}"; do
         kill "$p" 2>/dev/null
     done
@@ -64,8 +75,12 @@ for t in "${trees[@]}"; do
     mkdir -p "$t/Testing"
     echo "== $t: ctest --output-on-failure -j $jobs --repeat until-fail:$repeat"
     start=$SECONDS
-    (cd "$t" && ctest --output-on-failure -j "$jobs" --repeat "until-fail:$repeat") >"$log" 2>&1
+    (cd "$t" && exec setsid ctest --output-on-failure -j "$jobs" --repeat "until-fail:$repeat") \
+        >"$log" 2>&1 &
+    ctest_pid=$!
+    wait "$ctest_pid"
     rc=$?
+    ctest_pid=""
     # The summary: "N% tests passed, ...", the failures, and the real time.
     summary=$(grep -E '^[0-9]+% tests passed|^Total Test time|^The following tests|^[[:space:]]+[0-9]+ - ' "$log")
     echo "$summary"
