@@ -4,15 +4,21 @@
 #   make deps    install missing Debian packages and the npm peers the tests use
 #   make build   configure and build into build/ (warnings are errors)
 #   make test    deps + build + every test, then the suite again under ASan+UBSan, then a fuzz smoke
+#   make test-stress  builds both trees as make test does, then runs each whole suite 5 times
+#                (ctest --repeat until-fail:5) with every CPU kept busy; a flaky test fails here.
+#                Not part of make test: it takes a long time (STRESS_REPEAT=N to change)
 #   make fuzz    run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make bench   run every benchmark against its peer and print the ratio lines
-#   make lint    clang-format dry run and clang-tidy over src/ (scripts/lint.sh; not in make test)
+#   make lint    clang-format dry run and clang-tidy over src/ (scripts/lint.sh; make test runs
+#                them as the CTest tests format and tidy)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
+STRESS_REPEAT ?= 5
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test test-unit test-asan fuzz fuzz-smoke bench lint clean
+.PHONY: all deps build build-asan demo test test-unit test-asan test-stress fuzz fuzz-smoke bench \
+	lint clean
 
 all: build
 
@@ -30,11 +36,16 @@ demo: build
 test-unit: build
 	cd build && ctest --output-on-failure -j $(JOBS)
 
-test-asan: deps
+build-asan: deps
 	cmake -S . -B build-asan -DTETHER_WERROR=ON -DTETHER_SANITIZER=address,undefined \
 	  -DTETHER_BUILD_BENCH=OFF $(CMAKE_FLAGS)
 	cmake --build build-asan -j $(JOBS)
+
+test-asan: build-asan
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+test-stress: build build-asan
+	JOBS=$(JOBS) scripts/stress.sh $(STRESS_REPEAT) build build-asan
 
 fuzz-smoke: deps
 	scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS)

@@ -2,33 +2,25 @@
 # SPDX-License-Identifier: MIT
 # `tether demo`: the --json shape (six scenarios, both clients, every key), --scenario alone,
 # usage errors (exit 2), the human table and verdict, and the product's promise measured on a
-# real run: tether fails no request in scenarios 1-5 and never runs an unkeyed POST twice, while
-# the naive client fails in the keep-alive race. (Keyed POSTs may still fail when every attempt
-# meets a reset; the demo reports that, it is not part of the promise.)
+# real run: tether fails no request in scenarios 1-5 and never runs an unkeyed POST twice.
+# (Keyed POSTs may still fail when every attempt meets a reset; the demo reports that, it is not
+# part of the promise.) How many requests the naive client loses is the demo's measurement, not
+# a promise: whether its users happen to pause past the server's close is a random draw. The
+# test checks that the keep-alive race scenario is set up so that they can (pauses straddle
+# the close) and that whatever the naive client loses, it loses to resets and hang-ups; the
+# loss itself is forced and asserted in client_test_pool, cli_test_load and cli_test_peers.
 # Usage: bash tests/cli/test_demo.sh path/to/tether
-set -uo pipefail
-tether=$1
-tmp=$(mktemp -d)
-passed=0
-failed=0
-trap 'rm -rf "$tmp"' EXIT
-
-ok() { passed=$((passed + 1)); }
-fail() {
-    echo "FAIL $*"
-    failed=$((failed + 1))
-}
-
-if ! command -v node >/dev/null; then
-    echo "test_demo: node is required (it reads the JSON)"
-    exit 1
-fi
+# Counters, cleanup and $tmp.
+source "$(dirname "$0")/harness.sh"
+need_node "it reads the JSON"
+# A fixed seed: a failure can be replayed with the same workload.
+seed=20250101
 
 # usage NAME ARGS...: exit 2 and exactly one line on stderr, nothing on stdout.
 usage() {
     local name=$1
     shift
-    "$tether" demo "$@" >"$tmp/u.out" 2>"$tmp/u.err"
+    timeout "$(scaled 30)" "$tether" demo "$@" >"$tmp/u.out" 2>"$tmp/u.err"
     local rc=$?
     if [ "$rc" -ne 2 ] || [ "$(wc -l <"$tmp/u.err")" -ne 1 ] || [ -s "$tmp/u.out" ]; then
         fail "$name: exit $rc, stderr: $(cat "$tmp/u.err")"
@@ -86,20 +78,22 @@ EOF
 
 all="keepalive-race lb-idle-timeout server-restart mid-response-reset rate-limit post-safety"
 # shellcheck disable=SC2086
-"$tether" demo --json --seconds 1 >"$tmp/all.json" 2>"$tmp/all.err"
+timeout "$(scaled 100)" "$tether" demo --json --seconds 1 --seed "$seed" >"$tmp/all.json" 2>"$tmp/all.err"
 rc=$?
 if [ "$rc" -eq 0 ] && check_json "$tmp/all.json" $all; then ok; else
     fail "demo --json --seconds 1 (exit $rc): $(head -c 400 "$tmp/all.err")"
 fi
 
-"$tether" demo --json --seconds 1 --scenario keepalive-race >"$tmp/one.json" 2>"$tmp/one.err"
+timeout "$(scaled 30)" "$tether" demo --json --seconds 1 --scenario keepalive-race --seed "$seed" \
+    >"$tmp/one.json" 2>"$tmp/one.err"
 rc=$?
 if [ "$rc" -eq 0 ] && check_json "$tmp/one.json" keepalive-race; then ok; else
     fail "demo --scenario keepalive-race (exit $rc): $(head -c 400 "$tmp/one.err")"
 fi
 
 # The human form on a pipe: the table and the two-line verdict, no progress line.
-"$tether" demo --seconds 1 --scenario rate-limit >"$tmp/human.out" 2>"$tmp/human.err"
+timeout "$(scaled 30)" "$tether" demo --seconds 1 --scenario rate-limit --seed "$seed" \
+    >"$tmp/human.out" 2>"$tmp/human.err"
 rc=$?
 if [ "$rc" -eq 0 ] && grep -q "^scenario .*requests .*failed .*p99 ms" "$tmp/human.out" &&
     grep -q "^rate-limit  *naive " "$tmp/human.out" && grep -q "^naive: " "$tmp/human.out" &&
@@ -109,8 +103,13 @@ else
     fail "human output (exit $rc): $(cat "$tmp/human.out" "$tmp/human.err" | head -c 600)"
 fi
 
-# The promise, on a run long enough for every scenario to bite (about 25 s).
-"$tether" demo --json --seconds 3 >"$tmp/claim.json" 2>"$tmp/claim.err"
+# The promise, on a run long enough for every scenario to bite (about 25 s). Every tether figure
+# below holds by construction, not by timing: all of a scenario runs on one loop; an idle
+# connection the server or the balancer closed is seen by the watcher or the checkout probe, a
+# request that meets a close with no response byte is replayed, a refused connect is retried
+# until the 5 s deadline (the outages last under 1 s), Retry-After is honoured within it, a cut
+# body is resumed, and an unkeyed POST that may have run is never sent again.
+timeout "$(scaled 150)" "$tether" demo --json --seconds 3 --seed "$seed" >"$tmp/claim.json" 2>"$tmp/claim.err"
 rc=$?
 if [ "$rc" -ne 0 ]; then
     fail "demo --seconds 3 exited $rc: $(head -c 400 "$tmp/claim.err")"
@@ -118,20 +117,32 @@ else
     node - "$tmp/claim.json" <<'EOF' && ok || fail "product claims (see above)"
 const fs = require("fs");
 const doc = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
-const by = Object.fromEntries(doc.scenarios.map((s) => [s.name, s.clients]));
+const by = Object.fromEntries(doc.scenarios.map((s) => [s.name, s]));
 let bad = 0;
 const say = (m) => { console.log("CLAIM: " + m); bad++; };
 for (const n of ["keepalive-race", "lb-idle-timeout", "server-restart", "mid-response-reset",
                  "rate-limit"]) {
-  const t = by[n].tether;
+  const t = by[n].clients.tether;
   if (t.failed !== 0) say(`${n}: tether failed ${t.failed}: ${JSON.stringify(t.errors)}`);
 }
-const post = by["post-safety"].tether;
+const post = by["post-safety"].clients.tether;
 if (post.duplicates !== 0) say(`post-safety: tether ran ${post.duplicates} unkeyed POSTs twice`);
-if (by["keepalive-race"].naive.failed === 0) say("keepalive-race: the naive client never failed");
+// The race is set up: the server closes idle connections after T s and the users' pauses reach
+// past T, so some reuses can come after the close.
+const race = by["keepalive-race"];
+const m = /closes idle connections after ([0-9.]+) s .* pause (\d+)\.\.(\d+) ms/.exec(race.description);
+if (!m) {
+  say(`keepalive-race: unexpected description: ${race.description}`);
+} else if (!(Number(m[2]) < Number(m[1]) * 1000 && Number(m[3]) > Number(m[1]) * 1000)) {
+  say(`keepalive-race: pauses ${m[2]}..${m[3]} ms do not straddle the close at ${m[1]} s`);
+}
+// Whatever the naive client loses there, it loses the way Node users do.
+const naive = race.clients.naive;
+const odd = Object.keys(naive.errors).filter((k) => !/^(socket hang up|read ECONNRESET|write EPIPE|write ECONNRESET)$/.test(k));
+if (odd.length) say(`keepalive-race: naive failures other than resets and hang-ups: ${odd.join(", ")}`);
+console.log(`keepalive-race: naive failed ${naive.failed} of ${naive.requests} (measured, not asserted)`);
 process.exit(bad ? 1 : 0);
 EOF
 fi
 
-echo "test_demo: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

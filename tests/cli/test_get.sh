@@ -5,54 +5,23 @@
 # and exit 1 for a refused connection and for a final 503 (with its retries), --retry 0, and
 # exit 2 naming a bad URL, duration, header or policy file.
 # Usage: bash tests/cli/test_get.sh path/to/tether
-# Counters, cleanup, $tmp, $pids and the node check.
+# Counters, cleanup, $tmp, $pids, start_server, jget, errhas and bounded waits.
 source "$(dirname "$0")/harness.sh"
+need_node "it parses the JSON"
 
-# start NAME ARGS...: `tether serve --listen 127.0.0.1:0 ARGS` in the background; sets $pid,
-# $port and $url from its first stdout line.
-start() {
-    local name=$1 i line
-    shift
-    "$tether" serve --listen 127.0.0.1:0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pid=$!
-    pids+=("$pid")
-    for ((i = 0; i < 100 * mult; i++)); do
-        grep -q . "$tmp/$name.out" 2>/dev/null && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    line=$(head -1 "$tmp/$name.out")
-    port=${line##*:}
-    url=${line#listening on }
-    if ! [[ $line =~ ^listening\ on\ http://127\.0\.0\.1:[0-9]+$ ]]; then
-        fail "$name: no listening line (got '$line'; stderr: $(cat "$tmp/$name.err"))"
-        return 1
-    fi
-}
-stop() {
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-}
 
 # run NAME ARGS...: `tether get ARGS` bounded by a timeout; stdout, stderr and the exit code
 # land in $tmp/NAME.{out,err} and $rc.
 run() {
     local name=$1
     shift
-    timeout $((30 * mult)) "$tether" get "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+    timeout "$(scaled 30)" "$tether" get "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
     rc=$?
 }
-# jget FILE EXPR: evaluates a JavaScript expression over the JSON in FILE (bound to `j`).
-jget() {
-    node -e 'const fs=require("fs");const j=JSON.parse(fs.readFileSync(process.argv[1],"utf8"));
-             const v=eval(process.argv[2]);console.log(typeof v==="object"?JSON.stringify(v):v)' \
-        "$1" "$2" 2>/dev/null
-}
-errhas() { grep -qF -- "$2" "$tmp/$1.err"; }
 oneline() { [ "$(wc -l <"$tmp/$1.err")" -eq 1 ]; }
 
 # ---- a healthy server ----
-if start basic --stats-path /_stats; then
+if start_server basic --stats-path /_stats; then
     run plain "$url/"
     expect "200: exit 0 (got $rc; $(head -2 "$tmp/plain.err"))" [ "$rc" -eq 0 ]
     expect "200: body on stdout" [ "$(cat "$tmp/plain.out")" = "ok" ]
@@ -99,13 +68,13 @@ if start basic --stats-path /_stats; then
 
     run notfound "$url/nope" -X DELETE -H 'X-A: b'
     expect "a 200 for DELETE exits 0" [ "$rc" -eq 0 ]
-    stop
+    stop_server
 fi
 
 # ---- a closed port: Node's message, exit 1 ----
-if start gone; then
+if start_server gone; then
     closed=$port
-    stop
+    stop_server
     run refused "http://127.0.0.1:$closed/" --max-time 10s
     expect "refused: exit 1 (got $rc)" [ "$rc" -eq 1 ]
     expect "refused: Node's message ($(cat "$tmp/refused.err"))" \
@@ -126,7 +95,7 @@ if start gone; then
 fi
 
 # ---- a server answering 503: retried (GET only), then exit 1 ----
-if start busy --status 503 --stats-path /_stats; then
+if start_server busy --status 503 --stats-path /_stats; then
     run s503 "$url/" --json
     expect "503: exit 1 (got $rc)" [ "$rc" -eq 1 ]
     expect "503: status 503, attempts 3, retries 2, error null" \
@@ -144,13 +113,13 @@ if start busy --status 503 --stats-path /_stats; then
         [ "$(jget "$tmp/post503.out" 'j.attempts')" = 1 ]
     run body503 "$url/"
     expect "503 without --json: the body is still written" [ "$(cat "$tmp/body503.out")" = "ok" ]
-    stop
+    stop_server
 fi
-if start missing --status 404; then
+if start_server missing --status 404; then
     run s404 "$url/x"
     expect "404: exit 1" [ "$rc" -eq 1 ]
     expect "404: message" errhas s404 "tether get: HTTP 404 Not Found"
-    stop
+    stop_server
 fi
 
 # ---- usage errors: exit 2, one line naming the value ----
@@ -185,12 +154,5 @@ expect "--help: exit 0" [ "$rc" -eq 0 ]
 expect "--help: the usage text" grep -q 'Usage: tether get' "$tmp/help-get.out"
 
 # Sanitizer builds: any report in any stderr is a failure, whatever the exit code said.
-if grep -lE 'Sanitizer|runtime error:' "$tmp"/*.err >"$tmp/sanitizer.list" 2>/dev/null; then
-    fail "sanitizer reports in: $(tr '\n' ' ' <"$tmp/sanitizer.list")"
-    head -30 "$(head -1 "$tmp/sanitizer.list")"
-else
-    ok
-fi
-
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_sanitizers
+finish

@@ -6,73 +6,80 @@
 # --idempotency-key auto is never executed twice; keys are UUID v4, one per request; the human
 # table; --duration; SIGINT still reports; bad flags exit 2 naming the value.
 # Usage: bash tests/cli/test_load.sh path/to/tether
-# Counters, cleanup, $tmp, $pids and the node check.
+# Counters, cleanup, $tmp, $pids, start_server, jget, errhas and bounded waits.
 source "$(dirname "$0")/harness.sh"
+need_node "it parses the JSON"
 
-# wait_listening NAME: waits for "listening on http://127.0.0.1:PORT" in $tmp/NAME.out; sets
-# $port and $url.
-wait_listening() {
-    local name=$1 i line
-    for ((i = 0; i < 100 * mult; i++)); do
-        grep -q . "$tmp/$name.out" 2>/dev/null && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    line=$(head -1 "$tmp/$name.out")
-    port=${line##*:}
-    url=${line#listening on }
-    if ! [[ $line =~ ^listening\ on\ http://127\.0\.0\.1:[0-9]+$ ]]; then
-        fail "$name: no listening line (got '$line'; stderr: $(cat "$tmp/$name.err"))"
-        return 1
-    fi
-}
-start() {
-    local name=$1
-    shift
-    "$tether" serve --listen 127.0.0.1:0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pid=$!
-    pids+=("$pid")
-    wait_listening "$name"
-}
-stop() {
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-}
 # run NAME ARGS...: `tether load ARGS`, bounded; $tmp/NAME.{out,err}, $rc.
 run() {
     local name=$1
     shift
-    timeout $((50 * mult)) "$tether" load "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+    timeout "$(scaled 50)" "$tether" load "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
     rc=$?
 }
-jget() {
-    node -e 'const fs=require("fs");const j=JSON.parse(fs.readFileSync(process.argv[1],"utf8"));
-             const v=eval(process.argv[2]);console.log(typeof v==="object"?JSON.stringify(v):v)' \
-        "$1" "$2" 2>/dev/null
-}
-errhas() { grep -qF -- "$2" "$tmp/$1.err"; }
 keys='requests,succeeded,failed,errors,statuses,replays,retries,connections_opened,stale_evictions,latency_ms,duration_s,rps'
 
-# ---- the keep-alive race ----
+# ---- the keep-alive race, forced ----
+# A reused connection that the server closes the moment the next request's first byte arrives:
+# the outcome of the keep-alive race, made to happen on every reuse instead of by luck. A
+# `tether proxy` in front of the server resets both sides (reset toxic, after_bytes) once one
+# byte more than a whole request has gone upstream on a connection: the first request on a
+# connection passes, the first byte of the second reaches the server, then RST, and the client
+# has zero response bytes. The naive pool fails exactly every reuse (requests 2, 4, 6: a failed
+# connection is dropped, so the next request dials); the default policy replays each of them on
+# a new connection and fails none.
+if start_server upstream; then
+    upstream_pid=$pid
+    if spawn_listening cut 2 "$tether" proxy --listen 127.0.0.1:0 --upstream "127.0.0.1:$port" \
+        --name cut -host 127.0.0.1 -port 0; then
+        cut_pid=$pid
+        via="http://127.0.0.1:$port1/"
+        api="http://127.0.0.1:$port2"
+        # One request's size, as the proxy counted it (the requests are byte-for-byte the same).
+        run sized "$via" --requests 1 --concurrency 1 --json
+        timeout "$(scaled 10)" "$tether" get "$api/proxies/cut/stats" -o "$tmp/cut-stats.json" 2>"$tmp/cut-stats.err"
+        size=$(jget "$tmp/cut-stats.json" 'j.bytes_up')
+        expect "the proxy counted one request's bytes (got '$size')" [ "${size:-0}" -gt 0 ]
+        timeout "$(scaled 10)" "$tether" get -X POST "$api/proxies/cut/toxics" \
+            -H 'Content-Type: application/json' \
+            -d "{\"type\":\"reset\",\"stream\":\"upstream\",\"attributes\":{\"after_bytes\":$((${size:-0} + 1))}}" \
+            >"$tmp/toxic.out" 2>"$tmp/toxic.err"
+        expect "reset toxic added ($(head -1 "$tmp/toxic.err"))" [ $? -eq 0 ]
+
+        forced=(--requests 6 --concurrency 1 --gap 10ms --json)
+        run naive "$via" --policy naive "${forced[@]}"
+        nrc=$rc
+        echo "naive, forced:   $(cat "$tmp/naive.out")"
+        expect "naive: 6 requests" [ "$(jget "$tmp/naive.out" 'j.requests')" = 6 ]
+        expect "naive: every reuse fails (3 of 6; got $(jget "$tmp/naive.out" 'j.failed'))" \
+            [ "$(jget "$tmp/naive.out" 'j.failed')" = 3 ]
+        expect "naive: failures are resets or hang-ups" [ "$(jget "$tmp/naive.out" \
+            'Object.keys(j.errors).length > 0 && Object.keys(j.errors).every(k => /^(read ECONNRESET|socket hang up|write EPIPE|write ECONNRESET)$/.test(k))')" = true ]
+        expect "naive: exit 1 with failures (got $nrc)" [ "$nrc" -eq 1 ]
+        run forced "$via" "${forced[@]}"
+        echo "default, forced: $(cat "$tmp/forced.out")"
+        expect "default: no failure at forced reuses (exit $rc)" [ "$rc" -eq 0 ]
+        expect "default: 6 x 200" [ "$(jget "$tmp/forced.out" 'j.statuses["200"]')" = 6 ]
+        expect "default: the reuses were replayed (replays >= 1)" \
+            [ "$(jget "$tmp/forced.out" 'j.replays >= 1')" = true ]
+        stop_pid "$cut_pid" TERM
+    else
+        fail "tether proxy did not start: $(head -3 "$tmp/cut.err")"
+    fi
+    stop_pid "$upstream_pid" TERM
+fi
+
+# ---- the keep-alive race, by the clock ----
 # Old Node's server: plain close() exactly 500 ms after the last response, no Keep-Alive hint.
-# One worker, so each reuse comes after exactly one gap: with several workers sharing the pool
-# the most recently used connection is reused after a fraction of a gap and the race never
-# happens (--concurrency 4 --gap 950ms..1050ms against 1 s: 40 of 40 naive requests succeed).
-# Gaps straddle the timeout, so about half the naive reuses hit a closed socket.
+# One worker, gaps straddling the timeout, so reuses meet the close before, at and after it.
+# Whichever happens, the default policy must fail nothing: a closed idle socket is found by the
+# watcher or the checkout probe, a request that meets the close is replayed. (How often the
+# naive pool loses this race is a statistic: bench/race_bench measures it.)
 race=(--gap 450ms..550ms --concurrency 1 --requests 20 --seed 7 --json)
-if start race --close-style node --keep-alive-timeout 500ms --no-keep-alive-hint --stats-path /_stats; then
-    run naive "$url/" --policy naive "${race[@]}"
-    nrc=$rc
-    echo "naive:   $(cat "$tmp/naive.out")"
+if start_server race --close-style node --keep-alive-timeout 500ms --no-keep-alive-hint --stats-path /_stats; then
     run default "$url/" "${race[@]}"
     echo "default: $(cat "$tmp/default.out")"
-    nf=$(jget "$tmp/naive.out" 'j.failed')
     df=$(jget "$tmp/default.out" 'j.failed')
-    expect "naive: 20 requests" [ "$(jget "$tmp/naive.out" 'j.requests')" = 20 ]
-    expect "naive: the race bites (failed $nf > 0)" [ "${nf:-0}" -gt 0 ]
-    expect "naive: failures are resets or hang-ups" [ "$(jget "$tmp/naive.out" \
-        'Object.keys(j.errors).every(k => /^(read ECONNRESET|socket hang up|write EPIPE|write ECONNRESET)$/.test(k))')" = true ]
-    expect "naive: exit 1 with failures (got $nrc)" [ "$nrc" -eq 1 ]
     expect "default: 20 requests" [ "$(jget "$tmp/default.out" 'j.requests')" = 20 ]
     expect "default: no failure (failed $df)" [ "$df" = 0 ]
     expect "default: exit 0 (got $rc)" [ "$rc" -eq 0 ]
@@ -91,13 +98,13 @@ if start race --close-style node --keep-alive-timeout 500ms --no-keep-alive-hint
         --concurrency 1 --requests 12 --seed 11 --json
     echo "POST:    $(cat "$tmp/post.out")"
     expect "POST with keys: no failure" [ "$(jget "$tmp/post.out" 'j.failed')" = 0 ]
-    timeout $((10 * mult)) "$tether" get "$url/_stats" >"$tmp/stats.json" 2>/dev/null
+    timeout "$(scaled 10)" "$tether" get "$url/_stats" >"$tmp/stats.json" 2>/dev/null
     echo "server:  $(cat "$tmp/stats.json")"
     expect "POST: every key executed once (repeated 0)" \
         [ "$(jget "$tmp/stats.json" 'j.idempotency_keys.repeated')" = 0 ]
     expect "POST: 12 distinct keys" [ "$(jget "$tmp/stats.json" 'j.idempotency_keys.distinct')" = 12 ]
     expect "POST: 12 POSTs executed" [ "$(jget "$tmp/stats.json" 'j.requests_by_method.POST')" = 12 ]
-    stop
+    stop_server
 fi
 
 # ---- what reaches the server: method, headers, body, keys ----
@@ -116,10 +123,8 @@ const srv = http.createServer((req, res) => {
 srv.listen(0, '127.0.0.1', () => console.log(`listening on http://127.0.0.1:${srv.address().port}`));
 process.on('SIGTERM', () => process.exit(0));
 EOF
-node "$tmp/keys.js" "$tmp/keys.log" >"$tmp/keys.out" 2>"$tmp/keys.err" &
-pid=$!
-pids+=("$pid")
-if wait_listening keys; then
+if spawn_listening keys 1 node "$tmp/keys.js" "$tmp/keys.log"; then
+    url=${line1#listening on }
     run keyed "$url/" -X PATCH -H 'X-Load: yes' -d abc --idempotency-key auto --requests 6 \
         --concurrency 2
     expect "keyed: exit 0 (got $rc; $(head -2 "$tmp/keyed.err"))" [ "$rc" -eq 0 ]
@@ -134,32 +139,32 @@ if wait_listening keys; then
 
     run dur "$url/" --duration 1s --gap 100ms --json
     expect "--duration 1s: exit 0" [ "$rc" -eq 0 ]
+    # A 100 ms gap after each request bounds the count from above; the run lasts at least the
+    # duration. How many requests a loaded machine fits in is not the command's promise.
     expect "--duration 1s: some requests, about 1 s" [ "$(jget "$tmp/dur.out" \
-        'j.requests >= 3 && j.requests <= 11 && j.duration_s >= 0.9 && j.duration_s < 5')" = true ]
+        "j.requests >= 1 && j.requests <= 11 && j.duration_s >= 0.9 && j.duration_s < $(scaled 5)")" = true ]
 
+    # SIGINT once a request has completed: three requests reached the server, so with two
+    # workers one of them had finished its first (each worker sends the next only after).
+    logged=$(wc -l <"$tmp/keys.log")
     "$tether" load "$url/" --requests 100000 --gap 50ms --concurrency 2 --json \
         >"$tmp/int.out" 2>"$tmp/int.err" &
     lp=$!
     pids+=("$lp")
-    sleep 1
-    kill -INT "$lp"
-    for ((i = 0; i < 40 * mult; i++)); do
-        kill -0 "$lp" 2>/dev/null || break
-        sleep 0.05
-    done
-    wait "$lp"
-    irc=$?
+    served_three() { [ "$(wc -l <"$tmp/keys.log")" -ge $((logged + 3)) ]; }
+    expect "SIGINT: requests reached the server first" wait_for 10000 served_three
+    stop_pid "$lp" INT
+    irc=$rc
     expect "SIGINT: exits 0 after the report (got $irc)" [ "$irc" -eq 0 ]
     expect "SIGINT: a report with some requests" [ "$(jget "$tmp/int.out" \
         'j.requests > 0 && j.requests < 100000 && j.failed === 0')" = true ]
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    stop_server
 fi
 
 # ---- refused connections count as failures by message ----
-if start gone; then
+if start_server gone; then
     closed=$port
-    stop
+    stop_server
     run refused "http://127.0.0.1:$closed/" --requests 3 --json --retry 0
     expect "refused: exit 1 (got $rc)" [ "$rc" -eq 1 ]
     expect "refused: errors by Node's message" [ "$(jget "$tmp/refused.out" \
@@ -189,12 +194,5 @@ run no-url --requests 1
 expect "no URL: exit 2" [ "$rc" -eq 2 ]
 
 # Sanitizer builds: any report in any stderr is a failure, whatever the exit code said.
-if grep -lE 'Sanitizer|runtime error:' "$tmp"/*.err >"$tmp/sanitizer.list" 2>/dev/null; then
-    fail "sanitizer reports in: $(tr '\n' ' ' <"$tmp/sanitizer.list")"
-    head -30 "$(head -1 "$tmp/sanitizer.list")"
-else
-    ok
-fi
-
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_sanitizers
+finish

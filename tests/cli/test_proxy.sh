@@ -5,55 +5,23 @@
 # `tether serve` upstream, scaled idle timeouts (FIN, RST, silent), --toxic, usage errors
 # (exit 2 naming the value), start errors and SIGINT/SIGTERM (exit 0).
 # Usage: bash tests/cli/test_proxy.sh path/to/tether
-set -uo pipefail
-tether=$1
-mult=${TETHER_TEST_TIMEOUT_MULTIPLIER:-1}
-tmp=$(mktemp -d)
-pids=()
-passed=0
-failed=0
-
-cleanup() {
-    for p in "${pids[@]}"; do
-        kill -KILL "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { passed=$((passed + 1)); }
-fail() {
-    echo "FAIL $*"
-    failed=$((failed + 1))
-}
-# expect NAME COMMAND...: passes when the command succeeds.
-expect() {
-    local name=$1
-    shift
-    if "$@"; then ok; else fail "$name"; fi
-}
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
-}
-
-if ! command -v node >/dev/null; then
-    echo "test_proxy: node is required (the HTTP and TCP client of these tests)"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+# Counters, cleanup, $tmp, $pids, spawn_listening, stop_pid and bounded waits.
+source "$(dirname "$0")/harness.sh"
+need_node "the HTTP and TCP client of these tests"
 
 # The client side, in Node (present wherever the peer tests run; curl may not be).
 #   http METHOD URL [BODY]     -> "status N", "elapsed-ms N", "raw BODY-ON-ONE-LINE" and
 #                                 "body JSON-STRING", or "error CODE"
 #   idle HOST PORT MAX_MS      -> connect, send nothing; "eof MS", "reset MS" or "open"
-#   silent HOST PORT WAIT_MS   -> connect, stay idle WAIT_MS ("early-eof"/"early-reset" if
-#                                 anything happens), then write: "reset MS" / "eof MS" /
-#                                 "no-answer"
-#   noreply HOST PORT WAIT_MS  -> send a GET; "silence" when nothing arrives and nothing closes,
-#                                 else "data", "eof" or "reset"
-#   firstbyte HOST PORT WAIT_MS -> send a GET; "reset", "eof-empty", "data" or "silence"
+#   silent HOST PORT API_PORT  -> connect and stay idle until the proxy's API reports that the
+#                                 flow expired (GET /events: "expire"; "early-eof"/"early-reset"
+#                                 if anything happens before), then write: "reset MS" / "eof MS" /
+#                                 "no-answer" / "no-expiry"
+#   noreply HOST PORT WAIT_MS  -> send a GET; "silence" when nothing arrives and nothing closes
+#                                 within WAIT_MS, else "data", "eof" or "reset"
+#   firstbyte HOST PORT MAX_MS -> send a GET; "reset", "eof-empty", "data" or "silence"
+# Every MAX_MS and the HTTP timeout are bounds on something that must happen, so they are scaled
+# by TETHER_TEST_TIMEOUT_MULTIPLIER; WAIT_MS is a window in which nothing may happen, so it is not.
 cat >"$tmp/probe.js" <<'EOF'
 'use strict';
 const http = require('http');
@@ -62,6 +30,8 @@ const [mode, a, b, c] = process.argv.slice(2);
 const t0 = Date.now();
 const ms = () => Date.now() - t0;
 const out = (s) => { console.log(s); process.exit(0); };
+const mult = Math.max(1, Number(process.env.TETHER_TEST_TIMEOUT_MULTIPLIER) || 1);
+const bound = (v) => Number(v) * mult;
 if (mode === 'http') {
   const url = new URL(b);
   const req = http.request(url, { method: a, agent: false,
@@ -77,26 +47,40 @@ if (mode === 'http') {
     });
   });
   req.on('error', (e) => out('error ' + (e.code || e.message)));
-  req.setTimeout(10000, () => { req.destroy(); out('error timeout'); });
+  req.setTimeout(bound(10000), () => { req.destroy(); out('error timeout'); });
   req.end(c === undefined ? undefined : c);
 } else if (mode === 'idle') {
   const s = net.connect(Number(b), a);
   s.on('data', () => {});
   s.on('end', () => out('eof ' + ms()));
   s.on('error', (e) => out((e.code === 'ECONNRESET' ? 'reset ' : 'error-' + e.code + ' ') + ms()));
-  setTimeout(() => out('open'), Number(c));
+  setTimeout(() => out('open'), bound(c));
 } else if (mode === 'silent') {
   const s = net.connect(Number(b), a);
   let phase = 'early-';
   s.on('data', () => {});
   s.on('end', () => out(phase + 'eof ' + ms()));
   s.on('error', (e) => out(phase + (e.code === 'ECONNRESET' || e.code === 'EPIPE' ? 'reset ' : 'error-' + e.code + ' ') + ms()));
-  s.on('connect', () => setTimeout(() => {
+  // The proxy's clock decides when the flow is forgotten: ask it (the expire event) instead of
+  // guessing with a sleep, then write.
+  const expired = (cb) => http.get({ host: '127.0.0.1', port: Number(c), path: '/events' }, (res) => {
+    let body = '';
+    res.on('data', (d) => { body += d; });
+    res.on('end', () => cb(/"type":\s*"expire"/.test(body)));
+  }).on('error', () => cb(false));
+  const giveUp = Date.now() + bound(10000);
+  const poll = () => expired((yes) => {
+    if (!yes) {
+      if (Date.now() > giveUp) out('no-expiry');
+      setTimeout(poll, 20);
+      return;
+    }
     phase = '';
     s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     setTimeout(() => s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), 200);
-    setTimeout(() => out('no-answer'), 2000);
-  }, Number(c)));
+    setTimeout(() => out('no-answer'), bound(2000));
+  });
+  s.on('connect', poll);
 } else if (mode === 'noreply' || mode === 'firstbyte') {
   const s = net.connect(Number(b), a);
   let got = 0;
@@ -104,13 +88,13 @@ if (mode === 'http') {
   s.on('data', (d) => { got += d.length; if (mode === 'noreply') out('data'); });
   s.on('end', () => out(got ? 'data' : (mode === 'noreply' ? 'eof' : 'eof-empty')));
   s.on('error', (e) => out(e.code === 'ECONNRESET' || e.code === 'EPIPE' ? 'reset' : 'error-' + e.code));
-  setTimeout(() => out(got ? 'data' : 'silence'), Number(c));
+  setTimeout(() => out(got ? 'data' : 'silence'), mode === 'noreply' ? Number(c) : bound(c));
 } else {
   out('error usage');
 }
 EOF
 
-probe() { timeout $((20 * mult)) node "$tmp/probe.js" "$@" 2>&1; }
+probe() { timeout "$(scaled 30)" node "$tmp/probe.js" "$@" 2>&1; }
 # http METHOD URL [BODY] > $tmp/FILE, used as: http NAME METHOD URL [BODY]
 http() {
     local name=$1
@@ -127,46 +111,21 @@ bodyre() { body "$1" | grep -qE -- "$2"; } # bodyre FILE REGEX
 # $want lines (default 1). Sets $pid; $line1/$line2; $port1/$port2 (the ports of those lines).
 want=1
 run() {
-    local name=$1 i
+    local name=$1 n=$want
     shift
-    "$tether" proxy "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pid=$!
     running=$name
-    pids+=("$pid")
-    for ((i = 0; i < 100 * mult; i++)); do
-        [ "$(grep -c . "$tmp/$name.out" 2>/dev/null)" -ge "$want" ] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    line1=$(sed -n 1p "$tmp/$name.out")
-    line2=$(sed -n 2p "$tmp/$name.out")
-    port1=${line1##*:}
-    port2=${line2##*:}
-    if [ "$(grep -c . "$tmp/$name.out")" -lt "$want" ]; then
-        fail "$name: expected $want listening line(s), got '$line1' '$line2' (stderr: $(head -3 "$tmp/$name.err"))"
-        want=1
+    want=1
+    if ! spawn_listening "$name" "$n" "$tether" proxy "$@"; then
+        fail "$name: expected $n listening line(s), got '$line1' '$line2' (stderr: $(head -3 "$tmp/$name.err"))"
         return 1
     fi
-    want=1
     return 0
 }
 
-# stop [SIGNAL]: signals $pid, waits up to 3 s; $rc is its exit status (124 if it hung).
+# stop [SIGNAL]: signals $pid and waits for it (bounded); $rc is its exit status (124 if hung).
 stop() {
-    local sig=${1:-TERM} i
-    kill "-$sig" "$pid" 2>/dev/null
-    for ((i = 0; i < 60 * mult; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-        rc=124
-    else
-        wait "$pid"
-        rc=$?
-    fi
+    local sig=${1:-TERM}
+    stop_pid "$pid" "$sig"
     expect "$running: SIG$sig exits 0 (got $rc)" [ "$rc" -eq 0 ]
     # Sanitizer reports and stray messages land here: a clean run says nothing.
     if [ "$running" != seeded ]; then
@@ -178,7 +137,7 @@ stop() {
 usage() {
     local name=$1 needle=$2
     shift 2
-    timeout $((10 * mult)) "$tether" proxy "$@" >"$tmp/u.out" 2>"$tmp/u.err"
+    timeout "$(scaled 10)" "$tether" proxy "$@" >"$tmp/u.out" 2>"$tmp/u.err"
     local got=$?
     if [ "$got" -ne 2 ]; then
         fail "usage $name: exit $got, expected 2 ($(head -2 "$tmp/u.err"))"
@@ -244,19 +203,11 @@ usage bad-connect-timeout "'5'" --connect-timeout 5
 usage config-missing "$tmp/nope.json" -port 0 -config "$tmp/nope.json"
 
 # ---- the upstream: tether serve ----
-"$tether" serve --listen 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.err" &
-serve_pid=$!
-pids+=("$serve_pid")
-for ((i = 0; i < 100 * mult; i++)); do
-    grep -q . "$tmp/serve.out" 2>/dev/null && break
-    sleep 0.05
-done
-sline=$(head -1 "$tmp/serve.out")
-up=${sline##*:}
-if ! [[ $sline =~ ^listening\ on\ http://127\.0\.0\.1:[0-9]+$ ]]; then
-    fail "tether serve (the upstream) did not start: '$sline' $(head -3 "$tmp/serve.err")"
+if ! start_server serve; then
     finish
 fi
+serve_pid=$pid
+up=$port
 
 # ---- the API: Toxiproxy's flag spellings ----
 for spelling in "-host=127.0.0.1 -port=0" "--host 127.0.0.1 --port 0" "-host 127.0.0.1 -port 0" \
@@ -300,7 +251,7 @@ if run seedneg -host=127.0.0.1 -port=0 -seed=-7; then stop; fi
 
 # A port in use: exit 1 naming the address.
 if run holder -host 127.0.0.1 -port 0; then
-    timeout $((10 * mult)) "$tether" proxy -host 127.0.0.1 -port "$port1" >/dev/null 2>"$tmp/inuse.err"
+    timeout "$(scaled 10)" "$tether" proxy -host 127.0.0.1 -port "$port1" >/dev/null 2>"$tmp/inuse.err"
     rc=$?
     expect "API port in use: exit 1 (got $rc)" [ "$rc" -eq 1 ]
     expect "API port in use: names the address" grep -qF "127.0.0.1:$port1" "$tmp/inuse.err"
@@ -381,7 +332,7 @@ if run alb --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --preset aws-alb --sc
     r=$(probe idle 127.0.0.1 "$port1" 3000)
     t=${r#* }
     expect "aws-alb x0.002: EOF on an idle connection (got '$r')" [ "${r%% *}" = eof ]
-    expect "aws-alb x0.002: after ~120 ms (got ${t} ms)" [ "${t:-0}" -ge 100 -a "${t:-99999}" -le $((1500 * mult)) ]
+    expect "aws-alb x0.002: after ~120 ms (got ${t} ms)" [ "${t:-0}" -ge 100 -a "${t:-99999}" -le "$(scaled 1500)" ]
     stop
 fi
 # The scaled value is what the API shows.
@@ -400,9 +351,11 @@ if run azr --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --preset azure-lb-rst
     expect "azure-lb-rst x0.002: after ~480 ms (got ${t} ms)" [ "${t:-0}" -ge 400 ]
     stop
 fi
-# NLB: 350 s x 0.001 = 350 ms, then silence; the next write gets an RST.
-if run nlb --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --preset aws-nlb --scale 0.001 --no-api; then
-    r=$(probe silent 127.0.0.1 "$port1" 800)
+# NLB: 350 s x 0.001 = 350 ms, then silence; the next write gets an RST. The client writes once
+# the API's /events says the flow expired: the proxy's timer, not a sleep, decides.
+want=2
+if run nlb --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --preset aws-nlb --scale 0.001 -host 127.0.0.1 -port 0; then
+    r=$(probe silent 127.0.0.1 "$port1" "$port2")
     expect "aws-nlb x0.001: nothing at expiry, RST on the next write (got '$r')" [ "${r%% *}" = reset ]
     stop
 fi
@@ -423,13 +376,12 @@ fi
 usage toxic-bad-type "invalid toxic type" --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api --toxic frobnicate
 # A proxy that cannot bind: exit 1 naming the address.
 if run holder2 --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api; then
-    timeout $((10 * mult)) "$tether" proxy --listen "127.0.0.1:$port1" --upstream "127.0.0.1:$up" --no-api >/dev/null 2>"$tmp/inuse2.err"
+    timeout "$(scaled 10)" "$tether" proxy --listen "127.0.0.1:$port1" --upstream "127.0.0.1:$up" --no-api >/dev/null 2>"$tmp/inuse2.err"
     rc=$?
     expect "--listen in use: exit 1 (got $rc: $(head -1 "$tmp/inuse2.err"))" [ "$rc" -eq 1 ]
     expect "--listen in use: names the address" grep -qF "127.0.0.1:$port1" "$tmp/inuse2.err"
     stop INT
 fi
 
-kill -TERM "$serve_pid" 2>/dev/null
-wait "$serve_pid" 2>/dev/null
+stop_pid "$serve_pid" TERM
 finish

@@ -11,7 +11,9 @@ const net = require("node:net");
 const readline = require("node:readline");
 const { Toxiproxy } = require("toxiproxy-node-client");
 
-const SCENARIO_TIMEOUT_MS = 15000;
+// TETHER_TEST_TIMEOUT_MULTIPLIER scales every bound on something that must happen.
+const MULT = Math.max(1, Number(process.env.TETHER_TEST_TIMEOUT_MULTIPLIER) || 1);
+const SCENARIO_TIMEOUT_MS = 15000 * MULT;
 const tether = process.argv[2] || process.env.TETHER_BINARY;
 
 function assert(cond, what) {
@@ -80,8 +82,8 @@ function startServer() {
     });
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error("no 'listening on' line within 10 s"));
-    }, 10000);
+      reject(new Error(`no 'listening on' line within ${10 * MULT} s`));
+    }, 10000 * MULT);
     child.once("error", (e) => {
       clearTimeout(timer);
       reject(e);
@@ -310,7 +312,8 @@ function scenarios(toxiproxy) {
         });
         const port = portOf(proxy.listen);
         const fast = await roundTrip(port, "ping");
-        assert(fast < 1000, `plain round trip took ${fast} ms`);
+        // Only a bound against a hang: the latency toxic's effect is the lower bound below.
+        assert(fast < 1000 * MULT, `plain round trip took ${fast} ms`);
         await proxy.addToxic({ type: "latency", attributes: { latency: 300 } });
         const slow = await roundTrip(port, "ping");
         assert(slow >= 280, `round trip with latency 300 took ${slow} ms`);
@@ -390,7 +393,7 @@ async function main() {
     const code = await withTimeout(new Promise((resolve) => {
       server.child.once("exit", (c, sig) => resolve(sig ? sig : c));
       server.child.kill("SIGTERM");
-    }), 5000, exitName);
+    }), 5000 * MULT, exitName);
     assertEq(code, 0, "exit status");
     console.log(`ok ${n} - ${exitName}`);
     passed++;

@@ -47,6 +47,18 @@ static void ft_done(tether_fetch *f, int status)
     tether_fetch_free(f);
 }
 
+tether_client *ft_client_new(uv_loop_t *loop, const struct tether_policy *p)
+{
+    struct tether_client_options co;
+    tether_client_options_init(&co);
+    if (p) {
+        co.policy = *p;
+    }
+    tether_client *c = NULL;
+    ASSERT_OK(tether_client_new(loop, &co, &c));
+    return c;
+}
+
 tether_fetch *ft_start(tether_client *c, const struct tether_fetch_options *o, struct ft_result *r)
 {
     const char *want = r->want_header;
@@ -77,6 +89,24 @@ void ft_get(uv_loop_t *loop, tether_client *c, const char *url, struct ft_result
     ft_run(loop, c, &o, r, 10000);
 }
 
+void ft_env_init(struct ft_env *e, const struct tether_policy *p, ss_request_cb script,
+                 void *data)
+{
+    memset(e, 0, sizeof(*e));
+    assert_int_equal(uv_loop_init(&e->loop), 0);
+    e->client = ft_client_new(&e->loop, p);
+    ft_watch_events(e->client, &e->ev);
+    assert_int_equal(ss_start(&e->loop, script, data, &e->ss), 0);
+    (void)ft_url(e->url, sizeof(e->url), "http", ss_port(e->ss), "/");
+}
+
+void ft_env_done(struct ft_env *e)
+{
+    ft_close_client(&e->loop, e->client);
+    ss_stop(e->ss);
+    tt_test_loop_close(&e->loop);
+}
+
 const char *ft_url(char *buf, size_t len, const char *scheme, uint16_t port, const char *path)
 {
     (void)snprintf(buf, len, "%s://127.0.0.1:%u%s", scheme, (unsigned)port, path);
@@ -90,6 +120,7 @@ void ft_events_cb(tether_client *c, const struct tether_event *ev)
     if (t < 16) {
         e->n[t]++;
         e->last_idle_ms[t] = ev->idle_ms;
+        e->last_at_ms[t] = tt_test_now_ms();
         (void)snprintf(e->last_reason[t], sizeof(e->last_reason[t]), "%s",
                        ev->reason ? ev->reason : "");
     }

@@ -15,9 +15,21 @@ static void loop_guard_closed(uv_handle_t *h)
     *(bool *)h->data = true;
 }
 
-/* Runs until `*done` or the guard fires; the guard lives on this frame, so it is closed (and
- * its close callback has run) before returning. */
-static bool loop_run_guarded(uv_loop_t *loop, const bool *done, uint64_t ms)
+/* What a guarded run waits for: a flag, a counter reaching a value, or nothing (run_for). */
+struct loop_goal {
+    const bool *done;
+    const unsigned *count;
+    unsigned want;
+};
+
+static bool loop_goal_met(const struct loop_goal *g)
+{
+    return (g->done && *g->done) || (g->count && *g->count >= g->want);
+}
+
+/* Runs until the goal is met or the guard fires; the guard lives on this frame, so it is
+ * closed (and its close callback has run) before returning. */
+static bool loop_run_guarded(uv_loop_t *loop, const struct loop_goal *g, uint64_t ms)
 {
     uv_timer_t guard;
     bool fired = false;
@@ -25,7 +37,7 @@ static bool loop_run_guarded(uv_loop_t *loop, const bool *done, uint64_t ms)
     (void)uv_timer_init(loop, &guard);
     guard.data = &fired;
     (void)uv_timer_start(&guard, loop_guard_fired, ms, 0);
-    while (!(done && *done) && !fired) {
+    while (!loop_goal_met(g) && !fired) {
         (void)uv_run(loop, UV_RUN_ONCE);
     }
     guard.data = &closed;
@@ -33,20 +45,33 @@ static bool loop_run_guarded(uv_loop_t *loop, const bool *done, uint64_t ms)
     while (!closed) {
         (void)uv_run(loop, UV_RUN_NOWAIT);
     }
-    return done && *done;
+    return loop_goal_met(g);
 }
 
 void tt_test_loop_run_until(uv_loop_t *loop, const bool *done, uint64_t timeout_ms)
 {
+    struct loop_goal g = {done, NULL, 0};
     uint64_t ms = tt_test_scale_ms(timeout_ms);
-    if (!loop_run_guarded(loop, done, ms)) {
+    if (!loop_run_guarded(loop, &g, ms)) {
         fail_msg("the loop did not finish within %llu ms", (unsigned long long)ms);
+    }
+}
+
+void tt_test_loop_run_until_count(uv_loop_t *loop, const unsigned *count, unsigned want,
+                                  uint64_t timeout_ms)
+{
+    struct loop_goal g = {NULL, count, want};
+    uint64_t ms = tt_test_scale_ms(timeout_ms);
+    if (!loop_run_guarded(loop, &g, ms)) {
+        fail_msg("the count reached %u, not %u, within %llu ms", *count, want,
+                 (unsigned long long)ms);
     }
 }
 
 void tt_test_loop_run_for(uv_loop_t *loop, uint64_t ms)
 {
-    (void)loop_run_guarded(loop, NULL, ms);
+    struct loop_goal g = {NULL, NULL, 0};
+    (void)loop_run_guarded(loop, &g, ms);
 }
 
 static void loop_walk_report(uv_handle_t *h, void *arg)
@@ -56,11 +81,24 @@ static void loop_walk_report(uv_handle_t *h, void *arg)
             uv_is_closing(h) ? " (closing)" : "");
 }
 
+/* How long tt_test_loop_close lets pending closes and requests finish (scaled). */
+#define LOOP_CLOSE_MS 2000u
+
 void tt_test_loop_close(uv_loop_t *loop)
 {
-    /* Close callbacks run one loop turn after uv_close; a few turns let chains finish. */
-    for (int i = 0; i < 20; i++) {
-        (void)uv_run(loop, UV_RUN_NOWAIT);
+    /* Close callbacks run one turn after uv_close, and may close more (a chain), or wait for a
+     * write or shutdown request to complete first. So the loop runs while anything is still
+     * alive - a closing handle, an active request, a pending callback, a referenced handle -
+     * bounded by time, not by a number of turns: a busy machine may need more turns, a leak
+     * must not hang the test. What is still open afterwards is reported as leaked. */
+    uint64_t stop = tt_test_now_ms() + tt_test_scale_ms(LOOP_CLOSE_MS);
+    (void)uv_run(loop, UV_RUN_NOWAIT);
+    while (uv_loop_alive(loop) && tt_test_now_ms() < stop) {
+        if (uv_run(loop, UV_RUN_NOWAIT) != 0) {
+            /* Alive but nothing was ready: wait a little for the kernel or the threadpool
+             * rather than spin. */
+            uv_sleep(1);
+        }
     }
     int r = uv_loop_close(loop);
     if (r != 0) {

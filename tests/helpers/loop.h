@@ -12,11 +12,19 @@
  * (scaled by TETHER_TEST_TIMEOUT_MULTIPLIER) passes first. Both pointers are borrowed. */
 void tt_test_loop_run_until(uv_loop_t *loop, const bool *done, uint64_t timeout_ms);
 
-/* Runs the loop for `ms` milliseconds of wall time, whatever happens. */
+/* Runs `loop` until `*count` (incremented by loop callbacks) reaches `want`; fails the test,
+ * naming both, when `timeout_ms` (scaled) passes first. What tests wait for instead of a fixed
+ * time: an event has happened, however long the machine took. */
+void tt_test_loop_run_until_count(uv_loop_t *loop, const unsigned *count, unsigned want,
+                                  uint64_t timeout_ms);
+
+/* Runs the loop for `ms` milliseconds of wall time, whatever happens: only for a window in which
+ * something must NOT happen (waiting for something to happen is run_until's job). */
 void tt_test_loop_run_for(uv_loop_t *loop, uint64_t ms);
 
-/* Lets pending close callbacks run, then asserts uv_loop_close(loop) == 0, naming every
- * handle still open when it is not (STYLE §7: a leaked handle fails the test). */
+/* Runs the loop until nothing is alive in it (closing handles, requests, pending callbacks),
+ * bounded by 2 s (scaled), then asserts uv_loop_close(loop) == 0, naming every handle still
+ * open when it is not (STYLE §7: a leaked handle fails the test). */
 void tt_test_loop_close(uv_loop_t *loop);
 
 /* Milliseconds from a monotonic clock, for measuring durations in tests. */

@@ -11,11 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "loop.h"
 #include "rawclient.h"
 #include "test.h"
 
@@ -23,16 +26,12 @@
 
 uint64_t rc_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return tt_test_now_ms();
 }
 
 void rc_sleep_ms(uint64_t ms)
 {
-    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    tt_test_sleep_ms(ms);
 }
 
 void rc_sleep_until(uint64_t t_ms)
@@ -129,7 +128,7 @@ int rc_connect(struct rc *c, uint16_t port)
         c->err = errno;
         return RC_ERROR;
     }
-    struct timeval tv = {5, 0};
+    struct timeval tv = {(time_t)(tt_test_scale_ms(5000) / 1000u), 0}; /* a bound: scaled */
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -374,6 +373,24 @@ bool rc_readable(struct rc *c, uint64_t timeout_ms)
     }
     struct pollfd pfd = {c->fd, POLLIN, 0};
     return poll(&pfd, 1, (int)timeout_ms) > 0;
+}
+
+bool rc_wait_delivered(struct rc *c, uint64_t timeout_ms)
+{
+    uint64_t stop = rc_now_ms() + tt_test_scale_ms(timeout_ms);
+    for (;;) {
+        int unacked = 0;
+        if (ioctl(c->fd, SIOCOUTQ, &unacked) != 0) {
+            return false;
+        }
+        if (unacked == 0) {
+            return true;
+        }
+        if (rc_now_ms() >= stop) {
+            return false;
+        }
+        rc_sleep_ms(1);
+    }
 }
 
 static const char *rc_trim(const char *p, const char *e, const char **out_end)
@@ -724,6 +741,20 @@ void srvfix_snapshot(struct srvfix *fx, struct srvfix_snapshot *out)
 {
     memset(out, 0, sizeof(*out));
     srvfix_call(fx, fx_snapshot_fn, out);
+}
+
+void srvfix_expect_closed(struct srvfix *fx, enum tether_close_cause cause, uint64_t n,
+                          struct srvfix_snapshot *s)
+{
+    if (!srvfix_wait_open(fx, 0, tt_test_scale_ms(5000))) {
+        fail_msg("connections were still open after %llu ms",
+                 (unsigned long long)tt_test_scale_ms(5000));
+    }
+    srvfix_snapshot(fx, s);
+    if (s->stats.closes[cause] != n) {
+        fail_msg("closes[%s] = %llu, expected %llu", tether_close_cause_name(cause),
+                 (unsigned long long)s->stats.closes[cause], (unsigned long long)n);
+    }
 }
 
 bool srvfix_wait_open(struct srvfix *fx, uint64_t n, uint64_t timeout_ms)

@@ -92,6 +92,10 @@ int rc_read_response(struct rc *c, struct rc_response *r, uint64_t timeout_ms);
 int rc_wait_close(struct rc *c, uint64_t timeout_ms);
 /* Waits up to timeout_ms for something to read (data, EOF or error) without consuming it. */
 bool rc_readable(struct rc *c, uint64_t timeout_ms);
+/* Waits up to timeout_ms (scaled) until everything sent has been acknowledged by the peer's
+ * kernel, i.e. it sits in the peer's receive queue whether or not the peer reads (SIOCOUTQ is
+ * 0). On loopback the ACK may lag send() when softirqs run late on a busy machine. */
+bool rc_wait_delivered(struct rc *c, uint64_t timeout_ms);
 /* The first field called `name` (case-insensitive), value copied to out. */
 bool rc_header(const struct rc_response *r, const char *name, char *out, size_t out_len);
 /* Whether field `name` lists `token` (case-insensitive, comma-separated). */
@@ -159,6 +163,10 @@ struct srvfix_snapshot {
 void srvfix_snapshot(struct srvfix *fx, struct srvfix_snapshot *out);
 /* Polls the stats until connections_open == n; false on timeout. */
 bool srvfix_wait_open(struct srvfix *fx, uint64_t n, uint64_t timeout_ms);
+/* Waits (5 s, scaled) until no connection is open, takes a snapshot into *s and fails the
+ * test unless closes[cause] == n. */
+void srvfix_expect_closed(struct srvfix *fx, enum tether_close_cause cause, uint64_t n,
+                          struct srvfix_snapshot *s);
 /* Polls until the shutdown callback ran; false on timeout. */
 bool srvfix_wait_shutdown_cb(struct srvfix *fx, uint64_t timeout_ms);
 /* tether_server_shutdown(srv, cb that records shutdown_cb_ran) on the loop thread. */

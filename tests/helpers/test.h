@@ -49,4 +49,8 @@
 /* Scales timing-sensitive waits (TETHER_TEST_TIMEOUT_MULTIPLIER, default 1). */
 uint64_t tt_test_scale_ms(uint64_t ms);
 
+/* Sleeps at least `ms` milliseconds (resumes after signals); the one sleep the helpers and
+ * peer threads share. */
+void tt_test_sleep_ms(uint64_t ms);
+
 #endif

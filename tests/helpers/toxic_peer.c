@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loop.h"
 #include "test.h"
 #include "toxic_peer.h"
 
@@ -22,16 +23,12 @@
 
 uint64_t tp_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return tt_test_now_ms();
 }
 
 void tp_sleep_ms(uint64_t ms)
 {
-    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    tt_test_sleep_ms(ms);
 }
 
 /* ---- the raw client ---- */
@@ -62,7 +59,7 @@ int tp_connect(uint16_t port, int *fd_out, int *err)
         }
         return TP_ERROR;
     }
-    struct timeval tv = {5, 0};
+    struct timeval tv = {(time_t)(tt_test_scale_ms(5000) / 1000u), 0}; /* a bound: scaled */
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -193,8 +190,9 @@ int tp_expect_quiet(int fd, uint64_t timeout_ms, struct tp_read *r)
     }
     memset(r, 0, sizeof(*r));
     char buf[65536];
-    long n =
-        tp_recv_until(fd, buf, sizeof(buf), tp_now_ms() + tt_test_scale_ms(timeout_ms), &r->err);
+    /* Not scaled: this is a window in which nothing may happen, and a longer one could reach
+     * past the very toxic timer a test is checking has not fired yet. */
+    long n = tp_recv_until(fd, buf, sizeof(buf), tp_now_ms() + timeout_ms, &r->err);
     r->end_ms = tp_now_ms();
     if (n > 0) {
         r->bytes = (size_t)n;
@@ -893,41 +891,4 @@ int pxfix_teardown(void **state)
     }
     alarm(0);
     return 0;
-}
-
-/* ---- shorthands ---- */
-
-void px_ok(struct pxfix *fx, const char *method, const char *path, const char *body, int want)
-{
-    struct px_reply r;
-    int st = pxfix_call(fx, method, path, body, &r);
-    if (st != want) {
-        char copy[512];
-        snprintf(copy, sizeof(copy), "%s", r.body ? r.body : "");
-        px_reply_free(&r);
-        fail_msg("%s %s %s -> %d (rv %d) %s, expected %d", method, path, body ? body : "", st, r.rv,
-                 copy, want);
-    }
-    px_reply_free(&r);
-}
-
-uint16_t px_proxy(struct pxfix *fx, const char *name, uint16_t upstream_port)
-{
-    char body[256];
-    snprintf(body, sizeof(body),
-             "{\"name\":\"%s\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:%u\"}", name,
-             (unsigned)upstream_port);
-    px_ok(fx, "POST", "/proxies", body, 201);
-    uint16_t port = pxfix_proxy_port(fx, name);
-    if (port == 0) {
-        fail_msg("proxy %s has no listen port after POST /proxies", name);
-    }
-    return port;
-}
-
-void px_toxic(struct pxfix *fx, const char *proxy, const char *json)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "/proxies/%s/toxics", proxy);
-    px_ok(fx, "POST", path, json, 200);
 }

@@ -11,6 +11,8 @@
  * - `tp_*` client calls: blocking loopback sockets where every wait has a deadline and the
  *   result says how the stream ended (EOF vs ECONNRESET vs nothing), which is what the toxics
  *   are about.
+ * - shorthands and the steps the toxic tests share (px_*, tp_connect_ok, tp_echo_ok, ...): in
+ *   toxic_steps.c; the rest in toxic_peer.c.
  */
 #ifndef TETHER_TEST_TOXIC_PEER_H
 #define TETHER_TEST_TOXIC_PEER_H
@@ -62,10 +64,14 @@ struct tp_read {
 /* Reads until `want` bytes arrived (TP_OK), the stream ends (TP_EOF/TP_RESET), or timeout_ms
  * passes (TP_TIMEOUT). Stores up to `cap` bytes in buf (may be NULL) and counts the rest. */
 int tp_read_n(int fd, void *buf, size_t cap, size_t want, uint64_t timeout_ms, struct tp_read *r);
-/* Reads until the stream ends or timeout_ms passes (never returns TP_OK). */
+/* Reads until the stream ends or timeout_ms passes (never returns TP_OK). The timeouts of both
+ * read calls are bounds on something expected to happen, so they are scaled by
+ * TETHER_TEST_TIMEOUT_MULTIPLIER. */
 int tp_read_all(int fd, void *buf, size_t cap, uint64_t timeout_ms, struct tp_read *r);
-/* Waits up to timeout_ms and reports what happened without needing data: TP_TIMEOUT (nothing,
- * a stall), TP_OK (bytes came; they are consumed and counted in r), TP_EOF or TP_RESET. */
+/* Waits timeout_ms and reports what happened without needing data: TP_TIMEOUT (nothing, a
+ * stall), TP_OK (bytes came; they are consumed and counted in r), TP_EOF or TP_RESET. The
+ * window is not scaled: nothing may happen in it, and it must end before any timer the test
+ * relies on. A test that needs something to have happened waits for that instead. */
 int tp_expect_quiet(int fd, uint64_t timeout_ms, struct tp_read *r);
 
 /* A port on 127.0.0.1 where nothing listens (bound, read back, closed). */
@@ -186,6 +192,30 @@ int pxfix_teardown(void **state);
 uint16_t px_proxy(struct pxfix *fx, const char *name, uint16_t upstream_port);
 void px_ok(struct pxfix *fx, const char *method, const char *path, const char *body, int want);
 void px_toxic(struct pxfix *fx, const char *proxy, const char *json);
+
+/* ---- the toxic tests' shared steps (tests/unit/proxy/test_toxics_*.c) ---- */
+
+/* Timing rules. A toxic's timer never fires early, so a lower bound only allows for clock
+ * granularity between the test's clock and the proxy's: TP_EARLY_MS. An upper bound only says
+ * "it did not hang" and gets generous slack, scaled: tp_late_ms(). A read that must see
+ * something waits up to TP_WAIT_MS (scaled inside the read calls). Checks that something did
+ * NOT wait for a toxic's delay compare with that delay, made large, not with a small guess. */
+#define TP_EARLY_MS 50u
+#define TP_LATE_MS 1500u
+#define TP_WAIT_MS 3000u
+uint64_t tp_late_ms(void);
+
+/* Connects to the proxy (fails the test otherwise); returns the socket. */
+int tp_connect_ok(uint16_t port);
+/* Connects, retrying every 50 ms while refused, for up to timeout_ms (scaled). */
+int tp_connect_retry(uint16_t port, uint64_t timeout_ms);
+/* Sends msg and reads the same bytes back (an echo peer): fails the test otherwise. */
+void tp_echo_ok(int fd, const char *msg);
+/* The fixture's peer's counters. */
+struct tp_peer_stats pxfix_peer_stats(struct pxfix *fx);
+/* Polls the proxy's GET /events until an event of `type` ("expire", "reset", ...) is there,
+ * failing the test after timeout_ms (scaled): how a test knows a toxic's timer has fired. */
+void pxfix_wait_event(struct pxfix *fx, const char *type, uint64_t timeout_ms);
 
 /* The tp_* call must return `want` (an enum tp_end); prints both names otherwise. */
 #define ASSERT_END(expr, want)                                                                     \

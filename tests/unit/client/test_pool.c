@@ -5,6 +5,7 @@
  * close, and the keep-alive race itself: the naive pool fails like Node does, the default
  * policy does not.
  */
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -17,6 +18,10 @@
 #include "tether/server.h"
 
 #define T(ms) tt_test_scale_ms(ms)
+
+/* Clock granularity between the loop's cached time and tt_test_now_ms: a timer of N ms that
+ * started after a test's t0 fires no earlier than t0 + N - CLOCK_SLACK_MS. */
+#define CLOCK_SLACK_MS 10u
 
 /* lo <= v <= hi, with the upper bound scaled for slow machines. */
 #define ASSERT_IN_RANGE_MS(v, lo, hi)                                                              \
@@ -64,12 +69,7 @@ static void on_request_slow(tether_server *srv, tether_request *req)
 
 static void env_client(struct env *e, const struct tether_policy *p)
 {
-    struct tether_client_options co;
-    tether_client_options_init(&co);
-    if (p) {
-        co.policy = *p;
-    }
-    ASSERT_OK(tether_client_new(&e->loop, &co, &e->client));
+    e->client = ft_client_new(&e->loop, p);
     memset(&e->ev, 0, sizeof(e->ev));
     ft_watch_events(e->client, &e->ev);
 }
@@ -119,6 +119,41 @@ static struct tether_client_stats env_stats(const struct env *e)
     return st;
 }
 
+/* Whether bytes or a FIN from the server wait unread on the pool's idle connection to e->url:
+ * what the checkout probe will find. */
+static bool idle_conn_readable(struct env *e)
+{
+    struct tt__url u;
+    ASSERT_OK(tt__url_parse(e->url, &u, NULL, 0));
+    struct tt__origin *o = tt__pool_origin(e->client, &u);
+    tt__url_cleanup(&u);
+    assert_non_null(o);
+    if (tt__list_empty(&o->idle)) {
+        return false;
+    }
+    struct tt__cli_conn *c = tt__container_of(o->idle.next, struct tt__cli_conn, idle_link);
+    uv_os_fd_t fd;
+    if (uv_fileno((const uv_handle_t *)&c->stream.tcp, &fd) != 0) {
+        return false;
+    }
+    struct pollfd pfd = {fd, POLLIN, 0};
+    return poll(&pfd, 1, 0) > 0;
+}
+
+/* Runs the loop until the server's close of the idle connection has reached the client (the
+ * server is on the same loop), bounded; the tests that need the close wait for it, not for a
+ * time after which it usually has happened. */
+static void wait_idle_close_arrived(struct env *e)
+{
+    uint64_t stop = tt_test_now_ms() + T(5000);
+    while (!idle_conn_readable(e)) {
+        if (tt_test_now_ms() >= stop) {
+            fail_msg("the server's close never reached the idle connection");
+        }
+        tt_test_loop_run_for(&e->loop, 5);
+    }
+}
+
 /* ---- the watcher and the probe ---- */
 
 static void test_watcher_evicts_closed_idle(void **state)
@@ -128,13 +163,18 @@ static void test_watcher_evicts_closed_idle(void **state)
     env_init(&e, NULL);
     env_server(&e, 300, 0, false, TETHER_CLOSE_GRACEFUL, NULL);
     struct ft_result r = {0};
+    uint64_t t0 = tt_test_now_ms();
     ft_get(&e.loop, e.client, e.url, &r);
     assert_int_equal(r.status, 200);
-    /* The server closes the idle connection at 300 ms; the watcher sees its FIN at once. */
-    tt_test_loop_run_for(&e.loop, 600);
-    assert_int_equal(e.ev.n[TETHER_EVENT_CONN_STALE], 1);
+    /* The server closes the idle connection at 300 ms; the watcher sees its FIN while the
+     * connection is idle, with no request to find it. */
+    tt_test_loop_run_until_count(&e.loop, &e.ev.n[TETHER_EVENT_CONN_STALE], 1, 5000);
     assert_string_equal(e.ev.last_reason[TETHER_EVENT_CONN_STALE], "closed by peer");
-    ASSERT_IN_RANGE_MS(e.ev.last_idle_ms[TETHER_EVENT_CONN_STALE], 250, 600);
+    /* Measured from the event: the server's 300 ms started after t0, and the connection idled
+     * at most since t0 (how much of that the client saw depends on the machine). */
+    uint64_t at = e.ev.last_at_ms[TETHER_EVENT_CONN_STALE] - t0;
+    ASSERT_IN_RANGE_MS(at, 300 - CLOCK_SLACK_MS, 300 + 5000);
+    assert_true(e.ev.last_idle_ms[TETHER_EVENT_CONN_STALE] <= at + CLOCK_SLACK_MS);
     assert_int_equal(env_stats(&e).stale_evictions, 1);
     ft_get(&e.loop, e.client, e.url, &r);
     assert_int_equal(r.code, 0);
@@ -157,7 +197,7 @@ static void test_probe_at_checkout(void **state)
     env_server(&e, 300, 0, false, TETHER_CLOSE_GRACEFUL, NULL);
     struct ft_result r = {0};
     ft_get(&e.loop, e.client, e.url, &r);
-    tt_test_loop_run_for(&e.loop, 600);
+    wait_idle_close_arrived(&e);
     /* Nobody watched, so nothing happened yet; the probe finds the FIN before the write. */
     assert_int_equal(e.ev.n[TETHER_EVENT_CONN_STALE], 0);
     ft_get(&e.loop, e.client, e.url, &r);
@@ -177,12 +217,16 @@ static void test_hint_retires_before_server(void **state)
     /* Keep-Alive: timeout=2 -> retire after 2 s - 1 s = 1 s; the server closes at 3 s. */
     env_server(&e, 2000, 1000, true, TETHER_CLOSE_GRACEFUL, NULL);
     struct ft_result r = {0};
+    uint64_t t0 = tt_test_now_ms();
     ft_get(&e.loop, e.client, e.url, &r);
-    tt_test_loop_run_for(&e.loop, 700);
-    assert_int_equal(e.ev.n[TETHER_EVENT_CONN_RETIRED], 0);
-    tt_test_loop_run_for(&e.loop, 700);
-    assert_int_equal(e.ev.n[TETHER_EVENT_CONN_RETIRED], 1);
-    ASSERT_IN_RANGE_MS(e.ev.last_idle_ms[TETHER_EVENT_CONN_RETIRED], 950, 1300);
+    tt_test_loop_run_until_count(&e.loop, &e.ev.n[TETHER_EVENT_CONN_RETIRED], 1, 5000);
+    /* Not before the hint minus 1 s: measured from the retirement itself (its timer started
+     * after t0), so a stalled machine cannot make this check fail; and by the client's own
+     * idle clock. The server, closing at 3 s, never got to. */
+    ASSERT_IN_RANGE_MS(e.ev.last_at_ms[TETHER_EVENT_CONN_RETIRED] - t0, 1000 - CLOCK_SLACK_MS,
+                       1000 + 5000);
+    ASSERT_IN_RANGE_MS(e.ev.last_idle_ms[TETHER_EVENT_CONN_RETIRED], 1000 - CLOCK_SLACK_MS, 2500);
+    assert_int_equal(e.ev.n[TETHER_EVENT_CONN_STALE], 0);
     assert_int_equal(env_stats(&e).retired_idle, 1);
     assert_int_equal(env_stats(&e).stale_evictions, 0);
     env_done(&e);
@@ -264,19 +308,25 @@ static void test_lifetime(void **state)
     env_init(&e, &p);
     env_server(&e, 5000, 1000, true, TETHER_CLOSE_GRACEFUL, NULL);
     struct ft_result r = {0};
+    uint64_t t0 = tt_test_now_ms();
     ft_get(&e.loop, e.client, e.url, &r);
-    tt_test_loop_run_for(&e.loop, 500);
-    assert_int_equal(e.ev.n[TETHER_EVENT_CONN_RETIRED], 1);
+    tt_test_loop_run_until_count(&e.loop, &e.ev.n[TETHER_EVENT_CONN_RETIRED], 1, 5000);
     assert_string_equal(e.ev.last_reason[TETHER_EVENT_CONN_RETIRED], "lifetime reached");
+    /* The connection was made after t0: no retirement before 300 ms from there. */
+    ASSERT_IN_RANGE_MS(e.ev.last_at_ms[TETHER_EVENT_CONN_RETIRED] - t0, 300 - CLOCK_SLACK_MS,
+                       300 + 5000);
     env_done(&e);
 }
 
 /* ---- (8) unsolicited bytes on an idle connection ---- */
 
+static unsigned unsolicited_sent; /* how many times send_408 has run */
+
 static void send_408(struct ss_conn *c, void *arg)
 {
     (void)arg;
     ss_send_str(c, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n");
+    unsolicited_sent++;
 }
 
 static void script_408_when_idle(struct ss_conn *c, unsigned index, const char *req, size_t len,
@@ -299,9 +349,12 @@ static void unsolicited_case(const struct tether_policy *p, int want_status, uns
     assert_int_equal(ss_start(&e.loop, script_408_when_idle, NULL, &e.ss), 0);
     (void)ft_url(e.url, sizeof(e.url), "http", ss_port(e.ss), "/");
     struct ft_result r = {0};
+    unsolicited_sent = 0;
     ft_get(&e.loop, e.client, e.url, &r);
     assert_string_equal(r.body, "first");
-    tt_test_loop_run_for(&e.loop, 300);
+    /* The stray 408 must be on its way before the next request: wait for the send (loopback
+     * puts it in the client's socket at once), not for a time. */
+    tt_test_loop_run_until_count(&e.loop, &unsolicited_sent, 1, 5000);
     ft_get(&e.loop, e.client, e.url, &r);
     assert_int_equal(r.code, 0);
     assert_int_equal(r.status, want_status);
@@ -358,7 +411,7 @@ static void test_close_from_stale_hook(void **state)
     env_server(&e, 200, 0, false, TETHER_CLOSE_GRACEFUL, NULL);
     struct ft_result r = {0};
     ft_get(&e.loop, e.client, e.url, &r);
-    tt_test_loop_run_for(&e.loop, 400);
+    wait_idle_close_arrived(&e);
     struct hook_close h = {e.client, false, 0};
     tether_client_set_data(e.client, &h);
     tether_client_on_event(e.client, close_on_stale);

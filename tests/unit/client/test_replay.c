@@ -13,36 +13,6 @@
 #include "loop.h"
 #include "script_server.h"
 
-struct env {
-    uv_loop_t loop;
-    struct ss_server *ss;
-    tether_client *client;
-    struct ft_events ev;
-    char url[128];
-};
-
-static void env_init(struct env *e, const struct tether_policy *p, ss_request_cb script)
-{
-    memset(e, 0, sizeof(*e));
-    assert_int_equal(uv_loop_init(&e->loop), 0);
-    struct tether_client_options co;
-    tether_client_options_init(&co);
-    if (p) {
-        co.policy = *p;
-    }
-    ASSERT_OK(tether_client_new(&e->loop, &co, &e->client));
-    ft_watch_events(e->client, &e->ev);
-    assert_int_equal(ss_start(&e->loop, script, NULL, &e->ss), 0);
-    (void)ft_url(e->url, sizeof(e->url), "http", ss_port(e->ss), "/");
-}
-
-static void env_done(struct env *e)
-{
-    ft_close_client(&e->loop, e->client);
-    ss_stop(e->ss);
-    tt_test_loop_close(&e->loop);
-}
-
 /* The second request on a connection meets a reset after the server read it: the stale race
  * where the request reached the kernel just as the server closed. */
 static void script_reset_second(struct ss_conn *c, unsigned index, const char *req, size_t len,
@@ -58,7 +28,7 @@ static void script_reset_second(struct ss_conn *c, unsigned index, const char *r
     ss_respond(c, 200, "", "fine");
 }
 
-static void second_request(struct env *e, const char *method, const char *key, struct ft_result *r)
+static void second_request(struct ft_env *e, const char *method, const char *key, struct ft_result *r)
 {
     struct ft_result first = {0};
     ft_get(&e->loop, e->client, e->url, &first);
@@ -78,8 +48,8 @@ static void second_request(struct env *e, const char *method, const char *key, s
 static void test_get_replayed(void **state)
 {
     (void)state;
-    struct env e;
-    env_init(&e, NULL, script_reset_second);
+    struct ft_env e;
+    ft_env_init(&e, NULL, script_reset_second, NULL);
     struct ft_result r = {0};
     second_request(&e, "GET", NULL, &r);
     assert_int_equal(r.code, 0);
@@ -97,14 +67,14 @@ static void test_get_replayed(void **state)
     assert_int_equal(st.retries, 0);
     /* Always on a fresh connection. */
     assert_int_equal(ss_accepted(e.ss), 2);
-    env_done(&e);
+    ft_env_done(&e);
 }
 
 static void test_post_without_key_not_replayed(void **state)
 {
     (void)state;
-    struct env e;
-    env_init(&e, NULL, script_reset_second);
+    struct ft_env e;
+    ft_env_init(&e, NULL, script_reset_second, NULL);
     struct ft_result r = {0};
     second_request(&e, "POST", NULL, &r);
     assert_string_equal(r.msg, "read ECONNRESET");
@@ -116,28 +86,31 @@ static void test_post_without_key_not_replayed(void **state)
     assert_int_equal(r.attempts, 1);
     /* The server saw the POST once and only once. */
     assert_int_equal(ss_requests(e.ss), 2);
-    env_done(&e);
+    ft_env_done(&e);
 }
 
 static void test_post_with_key_replayed(void **state)
 {
     (void)state;
-    struct env e;
-    env_init(&e, NULL, script_reset_second);
+    struct ft_env e;
+    ft_env_init(&e, NULL, script_reset_second, NULL);
     struct ft_result r = {0};
     second_request(&e, "POST", "order-42", &r);
     assert_int_equal(r.code, 0);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.replays, 1);
-    env_done(&e);
+    ft_env_done(&e);
 }
 
 /* Rule 11(a): the server reset the idle connection; with nobody watching or probing, the
  * write fails before a byte reaches the kernel, so even a POST may go again. */
+static unsigned idle_resets; /* how many times reset_now has run */
+
 static void reset_now(struct ss_conn *c, void *arg)
 {
     (void)arg;
     ss_reset(c);
+    idle_resets++;
 }
 
 static void script_reset_idle(struct ss_conn *c, unsigned index, const char *req, size_t len,
@@ -160,11 +133,13 @@ static void test_never_sent_post_replayed(void **state)
     tether_policy_defaults(&p);
     p.watch_idle = false;
     p.probe_on_checkout = false;
-    struct env e;
-    env_init(&e, &p, script_reset_idle);
+    struct ft_env e;
+    ft_env_init(&e, &p, script_reset_idle, NULL);
     struct ft_result first = {0};
+    idle_resets = 0;
     ft_get(&e.loop, e.client, e.url, &first);
-    tt_test_loop_run_for(&e.loop, 200);
+    /* The POST must find the connection already reset: wait for the reset itself. */
+    tt_test_loop_run_until_count(&e.loop, &idle_resets, 1, 5000);
     struct tether_fetch_options o;
     memset(&o, 0, sizeof(o));
     o.url = e.url;
@@ -178,7 +153,7 @@ static void test_never_sent_post_replayed(void **state)
     assert_int_equal(e.ev.n[TETHER_EVENT_ATTEMPT_FAILED], 1);
     assert_non_null(strstr(e.ev.last_reason[TETHER_EVENT_REPLAY], "write "));
     assert_int_equal(ss_requests(e.ss), 2);
-    env_done(&e);
+    ft_env_done(&e);
 }
 
 /* The naive policy has no replay: the same race is a user-visible failure. */
@@ -187,14 +162,14 @@ static void test_naive_does_not_replay(void **state)
     (void)state;
     struct tether_policy p;
     tether_policy_naive(&p);
-    struct env e;
-    env_init(&e, &p, script_reset_second);
+    struct ft_env e;
+    ft_env_init(&e, &p, script_reset_second, NULL);
     struct ft_result r = {0};
     second_request(&e, "GET", NULL, &r);
     assert_string_equal(r.msg, "read ECONNRESET");
     assert_int_equal(r.failure.retry_safe, TETHER_RETRY_SAFE_YES);
     assert_int_equal(r.replays, 0);
-    env_done(&e);
+    ft_env_done(&e);
 }
 
 int main(void)

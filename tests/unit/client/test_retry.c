@@ -16,14 +16,6 @@
 
 #define T(ms) tt_test_scale_ms(ms)
 
-struct env {
-    uv_loop_t loop;
-    struct ss_server *ss;
-    tether_client *client;
-    struct ft_events ev;
-    char url[128];
-};
-
 /* What the scripted server answers: the first `fail_first` requests get `fail_head`. */
 struct script {
     unsigned fail_first;
@@ -49,28 +41,6 @@ static void script_cb(struct ss_conn *c, unsigned index, const char *req, size_t
     }
 }
 
-static void env_init(struct env *e, const struct tether_policy *p, struct script *s)
-{
-    memset(e, 0, sizeof(*e));
-    assert_int_equal(uv_loop_init(&e->loop), 0);
-    struct tether_client_options co;
-    tether_client_options_init(&co);
-    if (p) {
-        co.policy = *p;
-    }
-    ASSERT_OK(tether_client_new(&e->loop, &co, &e->client));
-    ft_watch_events(e->client, &e->ev);
-    assert_int_equal(ss_start(&e->loop, script_cb, s, &e->ss), 0);
-    (void)ft_url(e->url, sizeof(e->url), "http", ss_port(e->ss), "/");
-}
-
-static void env_done(struct env *e)
-{
-    ft_close_client(&e->loop, e->client);
-    ss_stop(e->ss);
-    tt_test_loop_close(&e->loop);
-}
-
 static void fast_backoff(struct tether_policy *p)
 {
     tether_policy_defaults(p);
@@ -84,8 +54,8 @@ static void test_503_then_200(void **state)
     struct tether_policy p;
     fast_backoff(&p);
     struct script s = {1, 503, "", false};
-    struct env e;
-    env_init(&e, &p, &s);
+    struct ft_env e;
+    ft_env_init(&e, &p, script_cb, &s);
     struct ft_result r = {0};
     ft_get(&e.loop, e.client, e.url, &r);
     assert_int_equal(r.code, 0);
@@ -103,7 +73,7 @@ static void test_503_then_200(void **state)
     assert_int_equal(st.attempts, 2);
     /* The 503's body was drained and its connection kept. */
     assert_int_equal(ss_accepted(e.ss), 1);
-    env_done(&e);
+    ft_env_done(&e);
 }
 
 static void test_retry_after_honoured(void **state)
@@ -112,15 +82,15 @@ static void test_retry_after_honoured(void **state)
     struct tether_policy p;
     fast_backoff(&p);
     struct script s = {1, 503, "Retry-After: 1\r\n", false};
-    struct env e;
-    env_init(&e, &p, &s);
+    struct ft_env e;
+    ft_env_init(&e, &p, script_cb, &s);
     struct ft_result r = {0};
     ft_get(&e.loop, e.client, e.url, &r);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.retries, 1);
     assert_true(e.ev.last_delay_ms >= 1000);
     assert_true(r.duration_ms >= 1000);
-    env_done(&e);
+    ft_env_done(&e);
 }
 
 static void test_retry_after_beyond_deadline(void **state)
@@ -128,10 +98,10 @@ static void test_retry_after_beyond_deadline(void **state)
     (void)state;
     struct tether_policy p;
     fast_backoff(&p);
-    p.deadline_ms = 2000;
+    p.deadline_ms = 5000;
     struct script s = {100, 503, "Retry-After: 10\r\n", false};
-    struct env e;
-    env_init(&e, &p, &s);
+    struct ft_env e;
+    ft_env_init(&e, &p, script_cb, &s);
     struct ft_result r = {0};
     r.want_header = "Retry-After";
     ft_get(&e.loop, e.client, e.url, &r);
@@ -142,9 +112,10 @@ static void test_retry_after_beyond_deadline(void **state)
     assert_string_equal(r.header_value, "10");
     assert_int_equal(r.retry_after_ms, 10000);
     assert_int_equal(r.retries, 0);
-    assert_true(r.duration_ms < 1000);
+    /* Had it slept towards the 10 s it was asked for, the deadline would have ended it. */
+    assert_true(r.duration_ms < p.deadline_ms);
     assert_int_equal(e.ev.n[TETHER_EVENT_DEADLINE], 1);
-    env_done(&e);
+    ft_env_done(&e);
 }
 
 static void test_post_503_not_retried(void **state)
@@ -153,8 +124,8 @@ static void test_post_503_not_retried(void **state)
     struct tether_policy p;
     fast_backoff(&p);
     struct script s = {1, 503, "", false};
-    struct env e;
-    env_init(&e, &p, &s);
+    struct ft_env e;
+    ft_env_init(&e, &p, script_cb, &s);
     struct tether_fetch_options o;
     memset(&o, 0, sizeof(o));
     o.url = e.url;
@@ -171,7 +142,7 @@ static void test_post_503_not_retried(void **state)
     ft_run(&e.loop, e.client, &o, &r, 5000);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.retries, 1);
-    env_done(&e);
+    ft_env_done(&e);
 }
 
 /* The first response on each new connection is cut mid-body with a reset. */
@@ -203,7 +174,7 @@ static void test_mid_body_reset_restarts_collected(void **state)
     (void)state;
     struct tether_policy p;
     fast_backoff(&p);
-    struct env e;
+    struct ft_env e;
     memset(&e, 0, sizeof(e));
     assert_int_equal(uv_loop_init(&e.loop), 0);
     struct tether_client_options co;
@@ -220,7 +191,7 @@ static void test_mid_body_reset_restarts_collected(void **state)
     assert_int_equal(r.code, 0);
     assert_string_equal(r.body, "0123456789");
     assert_int_equal(r.retries, 1);
-    env_done(&e);
+    ft_env_done(&e);
 
     /* Streamed to on_body, the first bytes are gone to the user: no blind restart. */
     memset(&e, 0, sizeof(e));
@@ -238,7 +209,7 @@ static void test_mid_body_reset_restarts_collected(void **state)
     assert_true(r.code == TETHER_ECONNRESET || r.code == TETHER_ETRUNCATED);
     assert_int_equal(r.failure.phase, TETHER_PHASE_READ_BODY);
     assert_int_equal(r.attempts, 1);
-    env_done(&e);
+    ft_env_done(&e);
 }
 
 #define STORM 20
@@ -250,8 +221,8 @@ static void test_budget_bounds_storm(void **state)
     fast_backoff(&p);
     p.budget_min_retries_per_s = 0; /* only the 20 % ratio */
     struct script s = {1000000, 503, "", false};
-    struct env e;
-    env_init(&e, &p, &s);
+    struct ft_env e;
+    ft_env_init(&e, &p, script_cb, &s);
     struct tether_fetch_options o;
     memset(&o, 0, sizeof(o));
     o.url = e.url;
@@ -272,7 +243,7 @@ static void test_budget_bounds_storm(void **state)
     assert_true(st.budget_exhausted >= STORM - 4);
     assert_int_equal(st.budget_exhausted, e.ev.n[TETHER_EVENT_BUDGET_EXHAUSTED]);
     free(r);
-    env_done(&e);
+    ft_env_done(&e);
 }
 
 static void test_deadline_across_attempts(void **state)
@@ -281,41 +252,43 @@ static void test_deadline_across_attempts(void **state)
     struct tether_policy p;
     tether_policy_defaults(&p);
     p.jitter = TETHER_JITTER_NONE;
-    p.backoff_base_ms = 300;
+    p.backoff_base_ms = 100;
     p.max_attempts = 10;
-    p.deadline_ms = 1000;
+    p.deadline_ms = 3000;
     struct script s = {1000000, 503, "", false};
-    struct env e;
-    env_init(&e, &p, &s);
+    struct ft_env e;
+    ft_env_init(&e, &p, script_cb, &s);
     struct ft_result r = {0};
     ft_get(&e.loop, e.client, e.url, &r);
-    /* 503 at 0, sleep 300, 503 at ~300, sleep 600, 503 at ~900: a 1200 ms sleep would pass
-     * the deadline, so the fetch ends there with the last answer. */
+    /* 503s at 0, ~100, ~300, ~700 and ~1500 (sleeps 100, 200, 400, 800); the next sleep,
+     * 1600 ms, would pass the 3 s deadline, so the fetch ends there with the last answer.
+     * Sleeps never end early, so a sixth attempt could not start before 3.1 s on any machine,
+     * and the fifth has 1.5 s of slack before the deadline: the count is exact, not lucky. */
     assert_int_equal(r.status, 503);
-    assert_int_equal(r.attempts, 3);
-    assert_true(r.duration_ms >= 850 && r.duration_ms < 1000);
+    assert_int_equal(r.attempts, 5);
+    assert_true(r.duration_ms >= 1500 && r.duration_ms < p.deadline_ms);
     assert_int_equal(e.ev.n[TETHER_EVENT_DEADLINE], 1);
-    env_done(&e);
+    ft_env_done(&e);
 
     /* The deadline also cuts an attempt short. */
     struct script silent = {0, 0, "", true};
     p.deadline_ms = 400;
-    env_init(&e, &p, &silent);
+    ft_env_init(&e, &p, script_cb, &silent);
     ft_get(&e.loop, e.client, e.url, &r);
     assert_int_equal(r.code, TETHER_EDEADLINE);
     assert_true(r.duration_ms >= 390 && r.duration_ms < T(1500));
-    env_done(&e);
+    ft_env_done(&e);
 
     /* A per-fetch deadline overrides the policy's. */
     p.deadline_ms = 0;
-    env_init(&e, &p, &silent);
+    ft_env_init(&e, &p, script_cb, &silent);
     struct tether_fetch_options o;
     memset(&o, 0, sizeof(o));
     o.url = e.url;
     o.deadline_ms = 200;
     ft_run(&e.loop, e.client, &o, &r, 5000);
     assert_int_equal(r.code, TETHER_EDEADLINE);
-    env_done(&e);
+    ft_env_done(&e);
 }
 
 int main(void)

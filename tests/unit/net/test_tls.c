@@ -15,6 +15,7 @@
 #include "certs.h"
 #include "loop.h"
 #include "net/net.h"
+#include "net_peer.h"
 #include "test.h"
 
 #define BIG_SIZE (1024 * 1024)
@@ -23,26 +24,6 @@ static struct tt_test_certs certs;
 
 static const char node_tls_msg[] =
     "Client network socket disconnected before secure TLS connection was established";
-
-static struct sockaddr_in loopback(uint16_t port)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-}
-
-static int peer_socket(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    return fd;
-}
 
 static unsigned char pattern(size_t i)
 {
@@ -188,7 +169,7 @@ static void fx_on_connect(struct tt__stream *s, int status)
 
 static void fx_start(struct fx *fx, const char *ca_file, bool insecure)
 {
-    struct sockaddr_in addr = loopback(0);
+    struct sockaddr_in addr = np_loopback(0);
     struct sockaddr_storage ss;
     char detail[256];
     int len = (int)sizeof(ss);
@@ -215,7 +196,7 @@ static void fx_start(struct fx *fx, const char *ca_file, bool insecure)
 
 static void fx_connect(struct fx *fx, const char *server_name)
 {
-    struct sockaddr_in a = loopback(fx->port);
+    struct sockaddr_in a = np_loopback(fx->port);
     ASSERT_OK(tt__stream_connect(&CLI(fx)->st, (const struct sockaddr *)&a, 5000, fx->client_ctx,
                                  server_name, fx_on_connect));
 }
@@ -344,7 +325,7 @@ static void connect_fail_close(struct tt__stream *s, int status)
 /* Runs a handshake expected to fail on the client; returns when both sides closed. */
 static void run_failing_handshake(struct fx *fx, const char *server_name)
 {
-    struct sockaddr_in a = loopback(fx->port);
+    struct sockaddr_in a = np_loopback(fx->port);
     fx->on_read = close_on_error_hook;
     ASSERT_OK(tt__stream_connect(&CLI(fx)->st, (const struct sockaddr *)&a, 5000, fx->client_ctx,
                                  server_name, connect_fail_close));
@@ -401,9 +382,9 @@ struct raw_peer {
 static void *raw_client(void *arg)
 {
     struct raw_peer *p = arg;
-    struct sockaddr_in a = loopback(p->port);
+    struct sockaddr_in a = np_loopback(p->port);
     static const char partial[] = "\x16\x03\x01\x01\x00\x01\x00\x00\xfc\x03\x03";
-    int fd = peer_socket();
+    int fd = np_socket();
     if (connect(fd, (const struct sockaddr *)&a, sizeof(a)) == 0) {
         (void)send(fd, partial, sizeof(partial) - 1, MSG_NOSIGNAL);
     }
@@ -475,10 +456,10 @@ static void test_server_hangs_up_mid_handshake(void **state)
     struct fx fx;
     struct raw_peer peer;
     char msg[256];
-    struct sockaddr_in a = loopback(0);
+    struct sockaddr_in a = np_loopback(0);
     socklen_t alen = sizeof(a);
     fx_start(&fx, certs.cert_file, false);
-    peer.listen_fd = peer_socket();
+    peer.listen_fd = np_socket();
     assert_int_equal(bind(peer.listen_fd, (const struct sockaddr *)&a, sizeof(a)), 0);
     assert_int_equal(listen(peer.listen_fd, 4), 0);
     assert_int_equal(getsockname(peer.listen_fd, (struct sockaddr *)&a, &alen), 0);
@@ -520,10 +501,10 @@ static void test_handshake_timeout(void **state)
     struct raw_peer peer;
     char msg[256];
     char expect[128];
-    struct sockaddr_in a = loopback(0);
+    struct sockaddr_in a = np_loopback(0);
     socklen_t alen = sizeof(a);
     fx_start(&fx, certs.cert_file, false);
-    peer.listen_fd = peer_socket();
+    peer.listen_fd = np_socket();
     assert_int_equal(bind(peer.listen_fd, (const struct sockaddr *)&a, sizeof(a)), 0);
     assert_int_equal(listen(peer.listen_fd, 4), 0);
     assert_int_equal(getsockname(peer.listen_fd, (struct sockaddr *)&a, &alen), 0);
@@ -634,7 +615,7 @@ static void test_large_transfer_with_pauses(void **state)
     fx_start(&fx, certs.cert_file, false);
     fx.on_read = pause_hook;
     fx.on_poll = resume_poll;
-    a = loopback(fx.port);
+    a = np_loopback(fx.port);
     ASSERT_OK(tt__stream_connect(&CLI(&fx)->st, (const struct sockaddr *)&a, 5000, fx.client_ctx,
                                  "localhost", big_connected));
     tt_test_loop_run_until(&fx.loop, &fx.all_closed, 8000);

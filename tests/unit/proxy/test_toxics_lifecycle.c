@@ -15,26 +15,6 @@
 
 static const struct tp_peer_opts echo_peer = {.mode = TP_ECHO};
 
-static int connect_ok(uint16_t port)
-{
-    int fd = -1;
-    int err = 0;
-    int rv = tp_connect(port, &fd, &err);
-    if (rv != TP_OK) {
-        fail_msg("connect to proxy port %u: %s (errno %d)", (unsigned)port, tp_end_name(rv), err);
-    }
-    return fd;
-}
-
-static void echo_ok(int fd, const char *msg)
-{
-    char buf[256];
-    struct tp_read r;
-    ASSERT_END(tp_send_str(fd, msg), TP_OK);
-    ASSERT_END(tp_read_n(fd, buf, sizeof(buf), strlen(msg), 2000, &r), TP_OK);
-    ASSERT_SPAN_EQ(buf, r.bytes, msg);
-}
-
 /* An existing connection must end (EOF or RST, not a stall) within timeout_ms. */
 static void expect_closed(int fd, uint64_t timeout_ms)
 {
@@ -54,17 +34,17 @@ static void test_half_close_client(void **state)
     struct pxfix *fx;
     struct tp_peer_opts po = {.mode = TP_REPLY_AT_EOF};
     uint16_t port = pxfix_begin_peer(state, NULL, &po, &fx);
-    int fd = connect_ok(port);
+    int fd = tp_connect_ok(port);
     ASSERT_END(tp_send_str(fd, "request"), TP_OK);
     (void)shutdown(fd, SHUT_WR);
     char buf[64];
     struct tp_read r;
-    ASSERT_END(tp_read_all(fd, buf, sizeof(buf), 3000, &r), TP_EOF);
+    ASSERT_END(tp_read_all(fd, buf, sizeof(buf), TP_WAIT_MS, &r), TP_EOF);
     ASSERT_SPAN_EQ(buf, r.bytes, "received 7\n");
     close(fd);
 
     /* A large request: everything reaches the server before its FIN. */
-    fd = connect_ok(port);
+    fd = tp_connect_ok(port);
     static char big[200000];
     memset(big, 'q', sizeof(big));
     ASSERT_END(tp_send(fd, big, sizeof(big)), TP_OK);
@@ -84,12 +64,12 @@ static void test_half_close_through_latency(void **state)
     px_toxic(fx, "p",
              "{\"type\":\"latency\",\"stream\":\"upstream\",\"attributes\":{\"latency\":200}}");
     px_toxic(fx, "p", "{\"type\":\"latency\",\"attributes\":{\"latency\":100}}");
-    int fd = connect_ok(port);
+    int fd = tp_connect_ok(port);
     ASSERT_END(tp_send_str(fd, "abcdefghij"), TP_OK);
     (void)shutdown(fd, SHUT_WR);
     char buf[64];
     struct tp_read r;
-    ASSERT_END(tp_read_all(fd, buf, sizeof(buf), 3000, &r), TP_EOF);
+    ASSERT_END(tp_read_all(fd, buf, sizeof(buf), TP_WAIT_MS, &r), TP_EOF);
     ASSERT_SPAN_EQ(buf, r.bytes, "received 10\n");
     close(fd);
     pxfix_end(state);
@@ -101,15 +81,15 @@ static void test_half_close_server(void **state)
     struct pxfix *fx;
     struct tp_peer_opts po = {.mode = TP_SEND, .send = "greeting", .shut_wr_after = true};
     uint16_t port = pxfix_begin_peer(state, NULL, &po, &fx);
-    int fd = connect_ok(port);
+    int fd = tp_connect_ok(port);
     char buf[64];
     struct tp_read r;
-    ASSERT_END(tp_read_all(fd, buf, sizeof(buf), 3000, &r), TP_EOF);
+    ASSERT_END(tp_read_all(fd, buf, sizeof(buf), TP_WAIT_MS, &r), TP_EOF);
     ASSERT_SPAN_EQ(buf, r.bytes, "greeting");
     ASSERT_END(tp_send_str(fd, "late data"), TP_OK);
-    assert_true(tp_peer_wait_bytes(fx->peer, 9, 2000));
+    assert_true(tp_peer_wait_bytes(fx->peer, 9, TP_WAIT_MS));
     close(fd);
-    assert_true(tp_peer_wait_ended(fx->peer, 1, 2000));
+    assert_true(tp_peer_wait_ended(fx->peer, 1, TP_WAIT_MS));
     struct tp_peer_stats s;
     tp_peer_stats(fx->peer, &s);
     assert_int_equal(s.ended_eof, 1);
@@ -126,10 +106,10 @@ static void test_disable_enable(void **state)
     struct pxfix *fx;
     uint16_t port = pxfix_begin_peer(state, NULL, &echo_peer, &fx);
     px_toxic(fx, "p", "{\"type\":\"noop\"}");
-    int fd = connect_ok(port);
-    echo_ok(fd, "a");
+    int fd = tp_connect_ok(port);
+    tp_echo_ok(fd, "a");
     px_ok(fx, "PATCH", "/proxies/p", "{\"enabled\":false}", 200);
-    expect_closed(fd, 2000);
+    expect_closed(fd, TP_WAIT_MS);
     close(fd);
     ASSERT_END(tp_connect(port, &fd, NULL), TP_REFUSED);
     struct px_reply r;
@@ -139,8 +119,8 @@ static void test_disable_enable(void **state)
 
     px_ok(fx, "POST", "/proxies/p", "{\"enabled\":true}", 200);
     assert_int_equal(pxfix_proxy_port(fx, "p"), port);
-    fd = connect_ok(port);
-    echo_ok(fd, "b");
+    fd = tp_connect_ok(port);
+    tp_echo_ok(fd, "b");
     close(fd);
     pxfix_end(state);
 }
@@ -149,10 +129,10 @@ static void test_delete_closes(void **state)
 {
     struct pxfix *fx;
     uint16_t port = pxfix_begin_peer(state, NULL, &echo_peer, &fx);
-    int fd = connect_ok(port);
-    echo_ok(fd, "a");
+    int fd = tp_connect_ok(port);
+    tp_echo_ok(fd, "a");
     px_ok(fx, "DELETE", "/proxies/p", NULL, 204);
-    expect_closed(fd, 2000);
+    expect_closed(fd, TP_WAIT_MS);
     close(fd);
     ASSERT_END(tp_connect(port, &fd, NULL), TP_REFUSED);
     pxfix_end(state);
@@ -166,8 +146,8 @@ static void test_reset_endpoint(void **state)
     px_toxic(fx, "p", "{\"type\":\"timeout\",\"attributes\":{\"timeout\":0}}");
     px_ok(fx, "PATCH", "/proxies/p", "{\"enabled\":false}", 200);
     px_ok(fx, "POST", "/reset", NULL, 204);
-    int fd = connect_ok(port);
-    echo_ok(fd, "clean");
+    int fd = tp_connect_ok(port);
+    tp_echo_ok(fd, "clean");
     close(fd);
     pxfix_end(state);
 }
@@ -180,19 +160,19 @@ static void test_upstream_change_restarts(void **state)
     struct tp_peer *other = NULL;
     struct tp_peer_opts po = {.mode = TP_SEND, .send = "other"};
     assert_int_equal(tp_peer_start(&po, &other), 0);
-    int fd = connect_ok(port);
-    echo_ok(fd, "a");
+    int fd = tp_connect_ok(port);
+    tp_echo_ok(fd, "a");
     char body[128];
     snprintf(body, sizeof(body), "{\"upstream\":\"127.0.0.1:%u\"}", (unsigned)tp_peer_port(other));
     px_ok(fx, "PATCH", "/proxies/p", body, 200);
-    expect_closed(fd, 2000);
+    expect_closed(fd, TP_WAIT_MS);
     close(fd);
     uint16_t port2 = pxfix_proxy_port(fx, "p");
     assert_int_equal(port2, port);
-    fd = connect_ok(port2);
+    fd = tp_connect_ok(port2);
     char buf[16];
     struct tp_read r;
-    ASSERT_END(tp_read_n(fd, buf, sizeof(buf), 5, 2000, &r), TP_OK);
+    ASSERT_END(tp_read_n(fd, buf, sizeof(buf), 5, TP_WAIT_MS, &r), TP_OK);
     ASSERT_SPAN_EQ(buf, r.bytes, "other");
     close(fd);
     tp_peer_stop(other);
@@ -212,10 +192,10 @@ static void test_toxicity_not_rerolled(void **state)
     bool spared[N];
     unsigned nspared = 0;
     for (int i = 0; i < N; i++) {
-        fds[i] = connect_ok(port);
+        fds[i] = tp_connect_ok(port);
         ASSERT_END(tp_send_str(fds[i], "x"), TP_OK);
         struct tp_read r;
-        int e = tp_read_n(fds[i], NULL, 0, 1, 2000, &r);
+        int e = tp_read_n(fds[i], NULL, 0, 1, TP_WAIT_MS, &r);
         if (e != TP_OK && e != TP_EOF) {
             fail_msg("connection %d: %s", i, tp_end_name(e));
         }
@@ -231,7 +211,7 @@ static void test_toxicity_not_rerolled(void **state)
     px_ok(fx, "DELETE", "/proxies/p/toxics/noop_downstream", NULL, 204);
     for (int i = 0; i < N; i++) {
         if (spared[i]) {
-            echo_ok(fds[i], "still spared");
+            tp_echo_ok(fds[i], "still spared");
         }
         close(fds[i]);
     }
@@ -246,10 +226,10 @@ static void test_connections_list_and_kill(void **state)
 {
     struct pxfix *fx;
     uint16_t port = pxfix_begin_peer(state, NULL, &echo_peer, &fx);
-    int a = connect_ok(port);
-    echo_ok(a, "a");
-    int b = connect_ok(port);
-    echo_ok(b, "b");
+    int a = tp_connect_ok(port);
+    tp_echo_ok(a, "a");
+    int b = tp_connect_ok(port);
+    tp_echo_ok(b, "b");
     struct px_reply r;
     assert_int_equal(pxfix_call(fx, "GET", "/proxies/p/connections", NULL, &r), 200);
     json_error_t jerr;
@@ -285,13 +265,13 @@ static void test_connections_list_and_kill(void **state)
     px_reply_free(&r);
     assert_int_equal(st, 204);
     struct tp_read ra, rb;
-    int ea = tp_read_all(a, NULL, 0, 2000, &ra);
-    int eb = tp_read_all(b, NULL, 0, 2000, &rb);
+    int ea = tp_read_all(a, NULL, 0, TP_WAIT_MS, &ra);
+    int eb = tp_read_all(b, NULL, 0, TP_WAIT_MS, &rb);
     if (!((ea == TP_RESET && eb == TP_EOF) || (ea == TP_EOF && eb == TP_RESET))) {
         fail_msg("killed with rst and fin, the clients saw %s and %s", tp_end_name(ea),
                  tp_end_name(eb));
     }
-    assert_true(tp_peer_wait_ended(fx->peer, 2, 2000));
+    assert_true(tp_peer_wait_ended(fx->peer, 2, TP_WAIT_MS));
     struct tp_peer_stats s;
     tp_peer_stats(fx->peer, &s);
     assert_int_equal(s.ended_rst, 1);
@@ -319,17 +299,17 @@ static unsigned seed_pattern(uint64_t seed)
     px_toxic(fx, "p", "{\"type\":\"limit_data\",\"toxicity\":0.5,\"attributes\":{\"bytes\":0}}");
     unsigned bits = 0;
     for (unsigned i = 0; i < 16; i++) {
-        int fd = connect_ok(port);
+        int fd = tp_connect_ok(port);
         ASSERT_END(tp_send_str(fd, "x"), TP_OK);
         struct tp_read r;
-        int e = tp_read_n(fd, NULL, 0, 1, 2000, &r);
+        int e = tp_read_n(fd, NULL, 0, 1, TP_WAIT_MS, &r);
         if (e == TP_EOF) {
             bits |= 1u << i;
         } else if (e != TP_OK) {
             fail_msg("connection %u: %s", i, tp_end_name(e));
         }
         close(fd);
-        assert_true(tp_peer_wait_ended(fx->peer, i + 1, 2000)); /* strictly one at a time */
+        assert_true(tp_peer_wait_ended(fx->peer, i + 1, TP_WAIT_MS)); /* strictly one at a time */
     }
     int rv = pxfix_stop(fx, 5000);
     free(fx);

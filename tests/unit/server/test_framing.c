@@ -14,17 +14,6 @@
 
 #define T(ms) tt_test_scale_ms(ms)
 
-static void expect_closed(struct srvfix *fx, enum tether_close_cause cause, uint64_t n,
-                          struct srvfix_snapshot *s)
-{
-    assert_true(srvfix_wait_open(fx, 0, T(5000)));
-    srvfix_snapshot(fx, s);
-    if (s->stats.closes[cause] != n) {
-        fail_msg("closes[%s] = %llu, expected %llu", tether_close_cause_name(cause),
-                 (unsigned long long)s->stats.closes[cause], (unsigned long long)n);
-    }
-}
-
 /* Sends `total` junk bytes in 4 KiB writes; every write must succeed (no RST from the server). */
 static void send_junk(struct rc *c, size_t total)
 {
@@ -47,7 +36,8 @@ static void test_400_survives_client_still_sending(void **state)
     ASSERT_RC(rc_send_str(&c, "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
                               "Content-Length: 2\r\n\r\n"),
               RC_OK);
-    rc_sleep_ms(T(20)); /* the server has answered and closed its side by now */
+    /* Keep sending once the 400 is there: the server has answered and closed its side. */
+    assert_true(rc_readable(&c, T(3000)));
     send_junk(&c, 256 * 1024);
     rc_shutdown_write(&c);
     ASSERT_RC(rc_read_response(&c, &r, T(3000)), RC_OK);
@@ -57,7 +47,7 @@ static void test_400_survives_client_still_sending(void **state)
     ASSERT_RC(rc_wait_close(&c, T(3000)), RC_EOF);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_closed(fx, TETHER_CLOSE_PARSE_ERROR, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_PARSE_ERROR, 1, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     assert_int_equal(s.stats.responses_by_class[4], 1);
     srvfix_end(state);
@@ -83,7 +73,7 @@ static void test_413_survives_body_upload(void **state)
     ASSERT_RC(rc_wait_close(&c, T(3000)), RC_EOF);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_closed(fx, TETHER_CLOSE_PARSE_ERROR, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_PARSE_ERROR, 1, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     assert_int_equal(s.requests_seen, 0);
     srvfix_end(state);
@@ -199,11 +189,11 @@ static void test_slow_headers_get_408(void **state)
     assert_int_equal(r.status, 408);
     assert_true(rc_header_has_token(&r, "Connection", "close"));
     assert_true(took + 10 >= o.headers_timeout_ms);
-    assert_true(took <= o.headers_timeout_ms + T(600));
+    assert_true(took <= o.headers_timeout_ms + T(1500));
     ASSERT_RC(rc_wait_close(&c, T(3000)), RC_EOF);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_closed(fx, TETHER_CLOSE_HEADER_TIMEOUT, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_HEADER_TIMEOUT, 1, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     srvfix_end(state);
 }
@@ -228,14 +218,17 @@ static void test_trickled_header_gets_408_at_total_deadline(void **state)
     uint64_t took = r.at_ms - t0;
     rc_note("408 after %llu ms, %u bytes trickled", (unsigned long long)took, trickled);
     assert_int_equal(r.status, 408);
-    assert_true(trickled >= 4);
+    /* How many bytes a busy machine trickles is its own business; that the trickle did not
+     * move the deadline is the upper bound below (an inactivity timer would answer only after
+     * the trickling stopped, seconds later). */
+    assert_true(trickled >= 1);
     assert_true(took + 10 >= o.headers_timeout_ms);
-    assert_true(took <= o.headers_timeout_ms + T(600));
+    assert_true(took <= o.headers_timeout_ms + T(1500));
     rc_shutdown_write(&c);
     ASSERT_RC(rc_wait_close(&c, T(3000)), RC_EOF);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_closed(fx, TETHER_CLOSE_HEADER_TIMEOUT, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_HEADER_TIMEOUT, 1, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     srvfix_end(state);
 }
@@ -259,11 +252,11 @@ static void test_body_timeout_gets_408(void **state)
             (unsigned long long)o.body_timeout_ms);
     assert_int_equal(r.status, 408);
     assert_true(took + 10 >= o.body_timeout_ms);
-    assert_true(took <= o.body_timeout_ms + T(600));
+    assert_true(took <= o.body_timeout_ms + T(1500));
     ASSERT_RC(rc_wait_close(&c, T(3000)), RC_EOF);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_closed(fx, TETHER_CLOSE_BODY_TIMEOUT, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_BODY_TIMEOUT, 1, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     assert_int_equal(s.body_errors, 1);
     srvfix_end(state);

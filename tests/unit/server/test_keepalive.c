@@ -16,15 +16,40 @@ static uint64_t idle_deadline_ms(const struct tether_server_options *o)
     return o->keep_alive_timeout_ms + o->keep_alive_buffer_ms;
 }
 
-static void expect_stats_closed(struct srvfix *fx, enum tether_close_cause cause, uint64_t n,
-                                struct srvfix_snapshot *s)
+/*
+ * Makes a request arrive exactly at the idle deadline, by events rather than by timing: the
+ * server's loop is blocked after its idle timer was armed (the connection counts as idle) and
+ * before it can fire, the deadline passes, /late lands in the kernel's receive queue, then the
+ * loop resumes. Its timer is due and the request is unread: the race, every time. `t_sent` is
+ * when the first request was sent, which the deadline cannot precede by less than its length.
+ * Returns rc_send_get's result.
+ */
+static int send_across_stalled_deadline(struct srvfix *fx, const struct tether_server_options *o,
+                                        struct rc *c, uint64_t t_sent)
 {
-    assert_true(srvfix_wait_open(fx, 0, T(5000)));
-    srvfix_snapshot(fx, s);
-    if (s->stats.closes[cause] != n) {
-        fail_msg("closes[%s] = %llu, expected %llu", tether_close_cause_name(cause),
-                 (unsigned long long)s->stats.closes[cause], (unsigned long long)n);
+    uint64_t stop = rc_now_ms() + T(5000);
+    struct srvfix_snapshot s;
+    for (srvfix_snapshot(fx, &s); s.stats.connections_idle != 1; srvfix_snapshot(fx, &s)) {
+        if (rc_now_ms() >= stop) {
+            fail_msg("the connection never turned idle");
+        }
+        rc_sleep_ms(1);
     }
+    uint64_t t_idle = rc_now_ms(); /* the timer was armed before this */
+    srvfix_stall_begin(fx, idle_deadline_ms(o) + T(5000));
+    /* 5 ms for the loop's coarser clock. A machine this slow cannot force the race. */
+    if (rc_now_ms() + 5 >= t_sent + idle_deadline_ms(o)) {
+        srvfix_stall_end(fx);
+        fail_msg("the server could not be stalled before its idle deadline (%llu ms)",
+                 (unsigned long long)idle_deadline_ms(o));
+    }
+    rc_sleep_until(t_idle + idle_deadline_ms(o) + 5);
+    int sent = rc_send_get(c, "/late");
+    if (sent == RC_OK && !rc_wait_delivered(c, 5000)) {
+        fail_msg("the request never reached the server's receive queue");
+    }
+    srvfix_stall_end(fx);
+    return sent;
 }
 
 /* S1/S2/S4: the idle keep-alive close arrives as FIN (EOF), after the timeout, never RST. */
@@ -48,7 +73,7 @@ static void test_idle_close_is_eof(void **state)
     rc_close(&c);
 
     struct srvfix_snapshot s;
-    expect_stats_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
     assert_int_equal(s.stats.fin_sent, 1);
     assert_int_equal(s.stats.rst_sent, 0);
     assert_int_equal(s.stats.connections_accepted, 1);
@@ -70,16 +95,16 @@ static void test_idle_close_before_first_request(void **state)
     assert_true(rc_now_ms() - t0 >= o.keep_alive_timeout_ms);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_stats_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     srvfix_end(state);
 }
 
 /*
  * S2, deterministically: the loop is blocked across the idle deadline while the next request
- * arrives, so when the loop resumes the idle timer fires with the request unread in the
- * kernel. The server must notice the pending bytes and serve them instead of closing (which
- * would be an RST).
+ * arrives (send_across_stalled_deadline), so when the loop resumes the idle timer fires with
+ * the request unread in the kernel. The server must notice the pending bytes and serve them
+ * instead of closing (which would be an RST).
  */
 static void test_request_at_deadline_with_stalled_loop_is_served(void **state)
 {
@@ -89,14 +114,9 @@ static void test_request_at_deadline_with_stalled_loop_is_served(void **state)
     struct rc c;
     struct rc_response r;
     ASSERT_RC(rc_connect(&c, fx->port), RC_OK);
+    uint64_t t_sent = rc_now_ms();
     ASSERT_RC(rc_get(&c, "/first", 200, &r, T(2000)), RC_OK);
-    uint64_t deadline = r.at_ms + idle_deadline_ms(&o);
-    rc_sleep_until(deadline - o.keep_alive_buffer_ms - o.keep_alive_timeout_ms / 4);
-    srvfix_stall_begin(fx, T(5000));
-    rc_sleep_until(deadline + T(100));
-    ASSERT_RC(rc_send_get(&c, "/late"), RC_OK);
-    rc_sleep_ms(T(30)); /* the request is in the server's receive queue */
-    srvfix_stall_end(fx);
+    ASSERT_RC(send_across_stalled_deadline(fx, &o, &c, t_sent), RC_OK);
     ASSERT_RC(rc_read_response(&c, &r, T(2000)), RC_OK);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "/late");
@@ -108,7 +128,7 @@ static void test_request_at_deadline_with_stalled_loop_is_served(void **state)
     /* And the connection still ends with a normal idle close later. */
     ASSERT_RC(rc_wait_close(&c, T(3000)), RC_EOF);
     rc_close(&c);
-    expect_stats_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     srvfix_end(state);
 }
@@ -223,7 +243,7 @@ static void test_keep_alive_off_connection_close(void **state)
     ASSERT_RC(rc_wait_close(&c, T(2000)), RC_EOF);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_stats_closed(fx, TETHER_CLOSE_NOT_KEEP_ALIVE, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_NOT_KEEP_ALIVE, 1, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     srvfix_end(state);
 }
@@ -252,15 +272,15 @@ static void test_client_close_and_http10(void **state)
     ASSERT_RC(rc_wait_close(&c, T(2000)), RC_EOF);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_stats_closed(fx, TETHER_CLOSE_NOT_KEEP_ALIVE, 2, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_NOT_KEEP_ALIVE, 2, &s);
     assert_int_equal(s.stats.rst_sent, 0);
     srvfix_end(state);
 }
 
 /*
- * close_style NODE reproduces Node's destroy(): the same stalled-loop request at the deadline
- * may now be answered with RST (the kernel's rule for close() with unread data). Whatever the
- * client saw, the stats must count the close as an idle timeout.
+ * close_style NODE reproduces Node's destroy(): the same request forced to arrive at the
+ * deadline is not served; the plain close() with the request unread in the kernel sends RST
+ * (the kernel's rule), so the client reads ECONNRESET. The stats count an idle timeout.
  */
 static void test_close_style_node_counts_idle_timeout(void **state)
 {
@@ -271,23 +291,20 @@ static void test_close_style_node_counts_idle_timeout(void **state)
     struct rc c;
     struct rc_response r;
     ASSERT_RC(rc_connect(&c, fx->port), RC_OK);
+    uint64_t t_sent = rc_now_ms();
     ASSERT_RC(rc_get(&c, "/first", 200, &r, T(2000)), RC_OK);
-    uint64_t deadline = r.at_ms + idle_deadline_ms(&o);
-    rc_sleep_until(deadline - o.keep_alive_buffer_ms - o.keep_alive_timeout_ms / 4);
-    srvfix_stall_begin(fx, T(5000));
-    rc_sleep_until(deadline + T(100));
-    int sent = rc_send_get(&c, "/late");
-    rc_sleep_ms(T(30));
-    srvfix_stall_end(fx);
+    int sent = send_across_stalled_deadline(fx, &o, &c, t_sent);
     int rv = sent == RC_OK ? rc_read_response(&c, &r, T(2000)) : sent;
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_stats_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
     rc_note("close-style node, request at the deadline: client saw %s; server rst_sent %llu, "
             "fin_sent %llu",
             rc_result_name(rv), (unsigned long long)s.stats.rst_sent,
             (unsigned long long)s.stats.fin_sent);
     assert_int_equal(s.stats.pending_rescued, 0);
+    ASSERT_RC(rv, RC_RESET);
+    assert_int_equal(s.stats.rst_sent, 1);
     srvfix_end(state);
 }
 
@@ -305,7 +322,7 @@ static void test_close_style_rst(void **state)
     ASSERT_RC(rc_wait_close(&c, T(3000)), RC_RESET);
     rc_close(&c);
     struct srvfix_snapshot s;
-    expect_stats_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
+    srvfix_expect_closed(fx, TETHER_CLOSE_IDLE_TIMEOUT, 1, &s);
     assert_int_equal(s.stats.rst_sent, 1);
     assert_int_equal(s.stats.fin_sent, 0);
     srvfix_end(state);

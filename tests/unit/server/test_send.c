@@ -105,9 +105,12 @@ static void test_stalled_reader_hits_send_timeout(void **state)
 }
 
 /*
- * A client reading 64 KiB every 10 ms (about 6 MB/s) a 16 MiB response sent in one write:
- * progress never stops for send_timeout_ms, so the whole response must arrive. (Progress has to
- * be measured as bytes leave the queue, not only when a whole write completes.)
+ * A client reading at most 64 KiB at a time, pausing between reads, a 16 MiB response sent in
+ * one write: progress never stops for send_timeout_ms, so the whole response must arrive.
+ * (Progress has to be measured as bytes leave the queue, not only when a whole write
+ * completes.) The pause is chosen so that the at least 256 reads take twice the send timeout
+ * in all, which makes the test meaningful on any machine, while each pause is a small fraction
+ * of the timeout, so only a reader stalled for most of a second could trip it.
  */
 static void test_slow_steady_reader_gets_whole_response(void **state)
 {
@@ -128,8 +131,9 @@ static void test_slow_steady_reader_gets_whole_response(void **state)
     size_t want = BIG;
     size_t got = 0;
     static char buf[65536];
+    uint64_t pause_ms = 2 * o.send_timeout_ms / (BIG / sizeof(buf)) + 1;
     while (got < want) {
-        long n = c.tp->recv(&c, buf, sizeof(buf), t0 + T(20000));
+        long n = c.tp->recv(&c, buf, sizeof(buf), t0 + 2 * o.send_timeout_ms + T(20000));
         if (n <= 0) {
             int end = n == 0 ? RC_EOF : (int)-n;
             rc_note("after %zu of %zu body bytes (%llu ms): %s", got, want,
@@ -137,7 +141,7 @@ static void test_slow_steady_reader_gets_whole_response(void **state)
             break;
         }
         got += (size_t)n;
-        rc_sleep_ms(10);
+        rc_sleep_ms(pause_ms);
     }
     uint64_t took = rc_now_ms() - t0;
     rc_note("read %zu of %zu body bytes in %llu ms", got, want, (unsigned long long)took);
