@@ -323,7 +323,7 @@ int tt__cli_conn_dial(struct tt__origin *o, struct tether_fetch *f, struct tt__c
             return rv == TETHER_ENOMEM ? rv : TETHER_ETLS;
         }
     }
-    int rv = tt__stream_init(client->loop, &c->stream);
+    int rv = tt__stream_init(&client->defer, &c->stream);
     if (rv != 0) {
         tt__free(c);
         return rv;

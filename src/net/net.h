@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include "core/defer.h"
 #include "internal.h"
 
 /* ---- addresses ---- */
@@ -146,6 +147,8 @@ struct tt__stream {
     uv_loop_t *loop;
     enum tt__stream_state state;
     struct tt__tls *tls;
+    struct tt__defer *defer;     /* the owner's next-turn queue (borrowed) */
+    struct tt__defer_item wake;  /* in `defer` while next-turn work waits */
     tt__stream_read_cb on_read;
     tt__stream_connect_cb on_connect;
     tt__stream_close_cb on_close;
@@ -164,9 +167,10 @@ struct tt__stream {
     void *wbuf_spare; /* one recycled write buffer for bulk writers; freed on close */
 };
 
-/* Prepares `s` on `loop` (both borrowed). Always pair with a close call, even on failure of
- * what follows. */
-int tt__stream_init(uv_loop_t *loop, struct tt__stream *s);
+/* Prepares `s` on the loop of `defer`, the owner's next-turn queue (both borrowed; the queue
+ * must stay open until a close function was called on the stream, after which it queues
+ * nothing). Always pair with a close call, even on failure of what follows. */
+int tt__stream_init(struct tt__defer *defer, struct tt__stream *s);
 
 /* Accepts a pending connection of `listener` (a listening uv_tcp_t) into an initialised
  * stream, or wraps an fd accepted by the caller (tt__stream_open_fd). */

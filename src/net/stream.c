@@ -51,13 +51,18 @@ static enum tether_phase stream_phase(const struct tt__stream *s)
     return s->state == TT__STREAM_HANDSHAKING ? TETHER_PHASE_TLS : TETHER_PHASE_NONE;
 }
 
-int tt__stream_init(uv_loop_t *loop, struct tt__stream *s)
+static void stream_wake_cb(struct tt__defer_item *it);
+
+int tt__stream_init(struct tt__defer *defer, struct tt__stream *s)
 {
-    if (!loop || !s) {
+    if (!defer || !s) {
         return TETHER_EINVAL;
     }
+    uv_loop_t *loop = defer->check.loop;
     memset(s, 0, sizeof(*s));
     s->loop = loop;
+    s->defer = defer;
+    tt__defer_item_init(&s->wake, stream_wake_cb);
     int r = uv_tcp_init(loop, &s->tcp);
     if (r != 0) {
         /* No handle exists, so there is nothing to close: closes are ignored. */
@@ -299,7 +304,7 @@ int tt__stream_read_start(struct tt__stream *s, tt__stream_read_cb cb)
      * timer is free in these states; a pending connect owns it otherwise. */
     if (s->tls && !s->on_connect && tt__tls_has_input(s) &&
         (s->state == TT__STREAM_OPEN || s->state == TT__STREAM_HANDSHAKING)) {
-        (void)uv_timer_start(&s->timer, stream_timer_cb, 0, 0);
+        tt__defer_queue(s->defer, &s->wake);
     }
     return 0;
 }
@@ -558,7 +563,7 @@ int tt__stream_connect(struct tt__stream *s, const struct sockaddr *addr, uint64
          * callback on the next turn, like every other connect outcome (STYLE §3). */
         tt__free(req);
         stream_fail_uv(s, TETHER_SYSCALL_CONNECT, TETHER_PHASE_CONNECT, r);
-        (void)uv_timer_start(&s->timer, stream_timer_cb, 0, 0);
+        tt__defer_queue(s->defer, &s->wake);
         return 0;
     }
     if (timeout_ms) {
@@ -638,6 +643,18 @@ void tt__stream_handshake_done(struct tt__stream *s, int status)
 
 /* ---- the timer: connect deadline, TLS resume, lingering deadlines ---- */
 
+/* The stream's next-turn work (tt__defer): a connect the kernel refused at once reports
+ * through its callback, and plaintext OpenSSL kept while reading was paused is delivered. */
+static void stream_wake_cb(struct tt__defer_item *it)
+{
+    struct tt__stream *s = tt__container_of(it, struct tt__stream, wake);
+    if (s->state == TT__STREAM_CONNECTING && s->on_connect && s->failure.code != 0) {
+        stream_connect_finish(s, s->failure.code);
+    } else if (s->tls && (s->state == TT__STREAM_OPEN || s->state == TT__STREAM_HANDSHAKING)) {
+        tt__tls_pump(s);
+    }
+}
+
 static void stream_timer_cb(uv_timer_t *t)
 {
     struct tt__stream *s = t->data;
@@ -694,6 +711,7 @@ static void stream_close_handles(struct tt__stream *s, bool rst)
     s->state = TT__STREAM_CLOSING;
     s->reading = false;
     uv_timer_stop(&s->timer);
+    tt__defer_cancel(&s->wake);
     uv_close((uv_handle_t *)&s->tcp, stream_handle_closed);
     uv_close((uv_handle_t *)&s->timer, stream_handle_closed);
 }
@@ -761,6 +779,7 @@ void tt__stream_close_graceful(struct tt__stream *s, uint64_t total_ms, uint64_t
         return;
     }
     s->on_close = cb;
+    tt__defer_cancel(&s->wake); /* no more delivery: the drain discards what arrives */
     uv_update_time(s->loop); /* see tt__stream_connect */
     uint64_t now = uv_now(s->loop);
     s->linger_deadline_ms = total_ms && total_ms < UINT64_MAX - now ? now + total_ms : UINT64_MAX;

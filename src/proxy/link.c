@@ -481,7 +481,7 @@ static void conn_connect_next(struct px_conn *c)
         return;
     }
     const struct sockaddr *sa = (const struct sockaddr *)&c->addrs.a[c->addrs.next++];
-    if (tt__stream_init(conn_loop(c), &c->server) != 0) {
+    if (tt__stream_init(&c->px->ps->defer, &c->server) != 0) {
         conn_dial_failed(c);
         return;
     }
@@ -598,7 +598,7 @@ void tt__px_conn_accept(struct px_proxy *px, int fd)
     c->half[PX_UP].dst = &c->server;
     c->half[PX_DOWN].src = &c->server;
     c->half[PX_DOWN].dst = &c->client;
-    if (tt__stream_init(ps->loop, &c->client) != 0) {
+    if (tt__stream_init(&ps->defer, &c->client) != 0) {
         tt__free(c);
         close(fd);
         return;

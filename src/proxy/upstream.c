@@ -165,7 +165,7 @@ static void probe_connected(struct tt__stream *s, int status)
 static void probe_connect(struct px_probe *p, const struct sockaddr *sa)
 {
     struct px_proxy *px = p->px;
-    if (tt__stream_init(px->ps->loop, &p->s) != 0) {
+    if (tt__stream_init(&px->ps->defer, &p->s) != 0) {
         probe_result(p, false);
         return;
     }

@@ -302,7 +302,7 @@ void tt__srv_conn_accept(struct tether_server *srv, int fd)
 {
     struct tt__srv_conn *c = tt__calloc(1, sizeof(*c));
     struct tt__h1_field *fields = tt__calloc(srv->limits.max_fields, sizeof(*fields));
-    if (!c || !fields || tt__stream_init(srv->loop, &c->stream) != 0) {
+    if (!c || !fields || tt__stream_init(&srv->defer, &c->stream) != 0) {
         /* Out of memory: the fd cannot be served; close it before any byte is read, which
          * sends FIN unless the client was fast. */
         tt__free(fields);

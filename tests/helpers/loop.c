@@ -2,8 +2,56 @@
 /* Time-bounded libuv loop runs and leak-checked loop teardown for tests. */
 #include <stdio.h>
 
+#include <stdlib.h>
+
 #include "loop.h"
 #include "test.h"
+
+#include "core/defer.h"
+
+/* The next-turn queues handed out by tt_test_defer, one per loop, closed with the loop. */
+#define LOOP_MAX_DEFERS 8
+static struct {
+    uv_loop_t *loop;
+    struct tt__defer *defer;
+} loop_defers[LOOP_MAX_DEFERS];
+
+struct tt__defer *tt_test_defer(uv_loop_t *loop)
+{
+    size_t free_slot = LOOP_MAX_DEFERS;
+    for (size_t i = 0; i < LOOP_MAX_DEFERS; i++) {
+        if (loop_defers[i].loop == loop) {
+            return loop_defers[i].defer;
+        }
+        if (!loop_defers[i].loop && free_slot == LOOP_MAX_DEFERS) {
+            free_slot = i;
+        }
+    }
+    assert_true(free_slot < LOOP_MAX_DEFERS);
+    struct tt__defer *d = calloc(1, sizeof(*d));
+    assert_non_null(d);
+    tt__defer_init(loop, d);
+    loop_defers[free_slot].loop = loop;
+    loop_defers[free_slot].defer = d;
+    return d;
+}
+
+static void loop_defer_closed(struct tt__defer *d)
+{
+    free(d);
+}
+
+/* Closes the loop's queue, if it has one; its memory goes in the close callback. */
+static void loop_close_defer(uv_loop_t *loop)
+{
+    for (size_t i = 0; i < LOOP_MAX_DEFERS; i++) {
+        if (loop_defers[i].loop == loop) {
+            tt__defer_close(loop_defers[i].defer, loop_defer_closed);
+            loop_defers[i].loop = NULL;
+            loop_defers[i].defer = NULL;
+        }
+    }
+}
 
 static void loop_guard_fired(uv_timer_t *t)
 {
@@ -92,6 +140,7 @@ void tt_test_loop_close(uv_loop_t *loop)
      * bounded by time, not by a number of turns: a busy machine may need more turns, a leak
      * must not hang the test. What is still open afterwards is reported as leaked. */
     uint64_t stop = tt_test_now_ms() + tt_test_scale_ms(LOOP_CLOSE_MS);
+    loop_close_defer(loop);
     (void)uv_run(loop, UV_RUN_NOWAIT);
     while (uv_loop_alive(loop) && tt_test_now_ms() < stop) {
         if (uv_run(loop, UV_RUN_NOWAIT) != 0) {

@@ -27,6 +27,11 @@ void tt_test_loop_run_for(uv_loop_t *loop, uint64_t ms);
  * open when it is not (STYLE §7: a leaked handle fails the test). */
 void tt_test_loop_close(uv_loop_t *loop);
 
+/* A next-turn queue on `loop` (created at the first call, the same one afterwards) for library
+ * pieces that need one, such as streams (tt__stream_init); tt_test_loop_close closes it. */
+struct tt__defer;
+struct tt__defer *tt_test_defer(uv_loop_t *loop);
+
 /* Milliseconds from a monotonic clock, for measuring durations in tests. */
 uint64_t tt_test_now_ms(void);
 

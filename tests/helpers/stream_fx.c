@@ -109,8 +109,8 @@ void fx_start(struct fx *fx, fx_hook on_accept)
     ASSERT_OK(uv_timer_init(&fx->loop, &fx->poll));
     fx->poll.data = fx;
     ASSERT_OK(uv_timer_start(&fx->poll, fx_poll_cb, 2, 2));
-    ASSERT_OK(tt__stream_init(&fx->loop, &fx->s));
-    ASSERT_OK(tt__stream_init(&fx->loop, &fx->c));
+    ASSERT_OK(tt__stream_init(tt_test_defer(&fx->loop), &fx->s));
+    ASSERT_OK(tt__stream_init(tt_test_defer(&fx->loop), &fx->c));
     fx->s.data = fx;
     fx->c.data = fx;
     fx->on_accept = on_accept;

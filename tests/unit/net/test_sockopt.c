@@ -58,8 +58,8 @@ static void fx_setup_pair(struct fx *fx)
     ASSERT_OK(uv_listen((uv_stream_t *)&fx->listener, 8, fx_on_connection));
     ASSERT_OK(uv_tcp_getsockname(&fx->listener, (struct sockaddr *)&ss, &len));
     fx->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    ASSERT_OK(tt__stream_init(&fx->loop, &fx->server));
-    ASSERT_OK(tt__stream_init(&fx->loop, &fx->client));
+    ASSERT_OK(tt__stream_init(tt_test_defer(&fx->loop), &fx->server));
+    ASSERT_OK(tt__stream_init(tt_test_defer(&fx->loop), &fx->client));
     fx->server.data = fx;
     fx->client.data = fx;
     addr.sin_port = htons(fx->port);
@@ -177,7 +177,7 @@ static void test_no_socket_yet(void **state)
     char buf[64];
     bool closed = false;
     ASSERT_OK(uv_loop_init(&loop));
-    ASSERT_OK(tt__stream_init(&loop, &s));
+    ASSERT_OK(tt__stream_init(tt_test_defer(&loop), &s));
     s.data = &closed;
     ASSERT_ERR(tt__sock_set_nodelay(&s.tcp, true), TETHER_EINVAL);
     ASSERT_ERR(tt__sock_set_keepalive(&s.tcp, true, 1, 1, 1), TETHER_EINVAL);

@@ -185,7 +185,7 @@ static void fx_start(struct fx *fx, const char *ca_file, bool insecure)
     fx->poll.data = fx;
     ASSERT_OK(uv_timer_start(&fx->poll, fx_poll_cb, 2, 2));
     for (int i = 0; i < 2; i++) {
-        ASSERT_OK(tt__stream_init(&fx->loop, &fx->side[i].st));
+        ASSERT_OK(tt__stream_init(tt_test_defer(&fx->loop), &fx->side[i].st));
         fx->side[i].st.data = fx;
         fx->side[i].pattern_ok = true;
     }
@@ -685,7 +685,7 @@ static void test_context_errors(void **state)
     uv_loop_t loop;
     struct tt__stream s;
     ASSERT_OK(uv_loop_init(&loop));
-    ASSERT_OK(tt__stream_init(&loop, &s));
+    ASSERT_OK(tt__stream_init(tt_test_defer(&loop), &s));
     ASSERT_ERR(tt__stream_start_tls_server(&s, ctx), TETHER_EINVAL);
     tt__stream_close_now(&s, NULL);
     tt_test_loop_close(&loop);
