@@ -147,8 +147,8 @@ struct tt__stream {
     uv_loop_t *loop;
     enum tt__stream_state state;
     struct tt__tls *tls;
-    struct tt__defer *defer;     /* the owner's next-turn queue (borrowed) */
-    struct tt__defer_item wake;  /* in `defer` while next-turn work waits */
+    struct tt__defer *defer;    /* the owner's next-turn queue (borrowed) */
+    struct tt__defer_item wake; /* in `defer` while next-turn work waits */
     tt__stream_read_cb on_read;
     tt__stream_connect_cb on_connect;
     tt__stream_close_cb on_close;

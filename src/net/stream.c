@@ -780,7 +780,7 @@ void tt__stream_close_graceful(struct tt__stream *s, uint64_t total_ms, uint64_t
     }
     s->on_close = cb;
     tt__defer_cancel(&s->wake); /* no more delivery: the drain discards what arrives */
-    uv_update_time(s->loop); /* see tt__stream_connect */
+    uv_update_time(s->loop);    /* see tt__stream_connect */
     uint64_t now = uv_now(s->loop);
     s->linger_deadline_ms = total_ms && total_ms < UINT64_MAX - now ? now + total_ms : UINT64_MAX;
     s->linger_wait_ms = wait_ms;

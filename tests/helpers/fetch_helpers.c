@@ -89,8 +89,7 @@ void ft_get(uv_loop_t *loop, tether_client *c, const char *url, struct ft_result
     ft_run(loop, c, &o, r, 10000);
 }
 
-void ft_env_init(struct ft_env *e, const struct tether_policy *p, ss_request_cb script,
-                 void *data)
+void ft_env_init(struct ft_env *e, const struct tether_policy *p, ss_request_cb script, void *data)
 {
     memset(e, 0, sizeof(*e));
     assert_int_equal(uv_loop_init(&e->loop), 0);

@@ -69,8 +69,7 @@ struct ft_env {
     struct ft_events ev;
     char url[128];
 };
-void ft_env_init(struct ft_env *e, const struct tether_policy *p, ss_request_cb script,
-                 void *data);
+void ft_env_init(struct ft_env *e, const struct tether_policy *p, ss_request_cb script, void *data);
 /* Closes the client and the server, then the loop (leak-checked). */
 void ft_env_done(struct ft_env *e);
 

@@ -19,8 +19,7 @@
     do {                                                                                           \
         int assert_ok_rv_ = (int)(expr);                                                           \
         if (assert_ok_rv_ != 0) {                                                                  \
-            fail_msg("%s returned %s (%d)", #expr, tether_err_name(assert_ok_rv_),                \
-                     assert_ok_rv_);                                                               \
+            fail_msg("%s returned %s (%d)", #expr, tether_err_name(assert_ok_rv_), assert_ok_rv_); \
         }                                                                                          \
     } while (0)
 
@@ -29,8 +28,8 @@
     do {                                                                                           \
         int assert_err_rv_ = (int)(expr);                                                          \
         if (assert_err_rv_ != (code)) {                                                            \
-            fail_msg("%s returned %s (%d), expected %s", #expr,                                    \
-                     tether_err_name(assert_err_rv_), assert_err_rv_, tether_err_name(code));      \
+            fail_msg("%s returned %s (%d), expected %s", #expr, tether_err_name(assert_err_rv_),   \
+                     assert_err_rv_, tether_err_name(code));                                       \
         }                                                                                          \
     } while (0)
 

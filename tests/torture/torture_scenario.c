@@ -120,8 +120,8 @@ static void on_done(tether_fetch *f, int status)
 
 static void next_fetch(struct run *r)
 {
-    static const char *const targets[] = {"/hello", "/echo", "/flaky", "/chunked", "/hello",
-                                          "proxy"};
+    static const char *const targets[] = {"/hello",   "/echo",  "/flaky",
+                                          "/chunked", "/hello", "proxy"};
     while (r->fetches_left > 0 && r->client) {
         size_t i = sizeof(targets) / sizeof(targets[0]) - r->fetches_left;
         r->fetches_left--;
@@ -178,14 +178,13 @@ static void start_proxy(struct run *r, uint16_t upstream_port)
     }
     tether_free(resp);
     const char *toxic = "{\"type\":\"latency\",\"attributes\":{\"latency\":1}}";
-    if (tether_proxy_server_call(r->ps, "POST", "/proxies/t/toxics", toxic, strlen(toxic),
-                                 &status, &resp, NULL) == 0) {
+    if (tether_proxy_server_call(r->ps, "POST", "/proxies/t/toxics", toxic, strlen(toxic), &status,
+                                 &resp, NULL) == 0) {
         tether_free(resp);
     }
     uint16_t port = 0;
     if (tether_proxy_server_proxy_port(r->ps, "t", &port) == 0) {
-        (void)snprintf(r->via_proxy, sizeof(r->via_proxy), "http://127.0.0.1:%u",
-                       (unsigned)port);
+        (void)snprintf(r->via_proxy, sizeof(r->via_proxy), "http://127.0.0.1:%u", (unsigned)port);
     }
 }
 

@@ -28,7 +28,8 @@ static void script_reset_second(struct ss_conn *c, unsigned index, const char *r
     ss_respond(c, 200, "", "fine");
 }
 
-static void second_request(struct ft_env *e, const char *method, const char *key, struct ft_result *r)
+static void second_request(struct ft_env *e, const char *method, const char *key,
+                           struct ft_result *r)
 {
     struct ft_result first = {0};
     ft_get(&e->loop, e->client, e->url, &first);

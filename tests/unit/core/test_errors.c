@@ -101,13 +101,11 @@ static void test_node_messages(void **state)
     f.code = TETHER_ECONNRESET;
     f.phase = TETHER_PHASE_TLS;
     f.syscall = TETHER_SYSCALL_READ;
-    expect_message(&f,
-                   "Client network socket disconnected before secure TLS connection was "
-                   "established");
+    expect_message(&f, "Client network socket disconnected before secure TLS connection was "
+                       "established");
     f.code = TETHER_EHANGUP;
-    expect_message(&f,
-                   "Client network socket disconnected before secure TLS connection was "
-                   "established");
+    expect_message(&f, "Client network socket disconnected before secure TLS connection was "
+                       "established");
 
     /* No syscall, no peer: the plain message, with the detail when there is one. */
     tether_failure_init(&f);

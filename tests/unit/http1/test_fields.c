@@ -30,7 +30,6 @@ static void expect_cl(const char *s, int want_rv, uint64_t want)
     }
 }
 
-
 static void expect_ka_bad(const char *s)
 {
     struct tt__h1_keep_alive ka = {true, 11, true, 22};
@@ -42,7 +41,6 @@ static void expect_ka_bad(const char *s)
         fail_msg("Keep-Alive \"%s\": output written on failure", s);
     }
 }
-
 
 static void expect_te_bad(const char *s)
 {
@@ -57,7 +55,6 @@ static void expect_te_bad(const char *s)
     }
 }
 
-
 static void expect_conn(const char *s, int want_rv, unsigned want)
 {
     unsigned got = 0x80u;
@@ -71,7 +68,6 @@ static void expect_conn(const char *s, int want_rv, unsigned want)
         fail_msg("Connection \"%s\": got %#x, expected %#x", s, got, expect);
     }
 }
-
 
 /* --- Keep-Alive */
 

@@ -31,7 +31,6 @@ static void expect_date(const char *s, int64_t want)
     }
 }
 
-
 static void expect_date_bad(const char *s)
 {
     int64_t got = -7;
@@ -41,7 +40,6 @@ static void expect_date_bad(const char *s)
                  tether_err_name(rv), got);
     }
 }
-
 
 static void expect_retry(const char *s, int64_t now_ms, int want_rv, uint64_t want)
 {
@@ -57,7 +55,6 @@ static void expect_retry(const char *s, int64_t now_ms, int want_rv, uint64_t wa
     }
 }
 
-
 static void expect_reset(const char *s, int64_t now_ms, int want_rv, uint64_t want)
 {
     uint64_t got = SENTINEL_U64;
@@ -71,7 +68,6 @@ static void expect_reset(const char *s, int64_t now_ms, int want_rv, uint64_t wa
         fail_msg("X-RateLimit-Reset \"%s\": got %" PRIu64 ", expected %" PRIu64, s, got, expect);
     }
 }
-
 
 static void expect_cr(const char *s, int want_rv, struct ttx_content_range want)
 {
@@ -91,12 +87,10 @@ static void expect_cr(const char *s, int want_rv, struct ttx_content_range want)
     }
 }
 
-
 static void expect_cr_bad(const char *s)
 {
     expect_cr(s, TETHER_EINVAL, (struct ttx_content_range){0});
 }
-
 
 static void expect_etag_bad(const char *s, size_t len)
 {
@@ -109,7 +103,6 @@ static void expect_etag_bad(const char *s, size_t len)
         fail_msg("ETag \"%.*s\": output written on failure", (int)len, s);
     }
 }
-
 
 static void put_2digits(char *p, int v)
 {
@@ -424,8 +417,7 @@ static void test_content_range_valid(void **state)
 {
     (void)state;
     expect_cr("bytes 0-499/1234", 0, (struct ttx_content_range){false, 0, 499, true, 1234});
-    expect_cr("bytes 500-1233/1234", 0,
-              (struct ttx_content_range){false, 500, 1233, true, 1234});
+    expect_cr("bytes 500-1233/1234", 0, (struct ttx_content_range){false, 500, 1233, true, 1234});
     expect_cr("BYTES 0-0/1", 0, (struct ttx_content_range){false, 0, 0, true, 1});
     expect_cr("Bytes 5-9/*", 0, (struct ttx_content_range){false, 5, 9, false, 0});
     expect_cr("bytes */1234", 0, (struct ttx_content_range){true, 0, 0, true, 1234});

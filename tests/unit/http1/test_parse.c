@@ -3,7 +3,8 @@
 #include "http1/http1.h"
 #include "test.h"
 
-#define REQ "GET /a?b=c HTTP/1.1\r\nHost: example.com\r\nX-Pad:  v  \r\nContent-Length: 3\r\n\r\nabc"
+#define REQ                                                                                        \
+    "GET /a?b=c HTTP/1.1\r\nHost: example.com\r\nX-Pad:  v  \r\nContent-Length: 3\r\n\r\nabc"
 
 static void test_request_spans_point_into_buffer(void **state)
 {

@@ -140,10 +140,8 @@ static void test_chunked_limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request_head_bytes),
-        cmocka_unit_test(test_response_head_bytes),
-        cmocka_unit_test(test_refuses_injection),
-        cmocka_unit_test(test_chunks_round_trip),
+        cmocka_unit_test(test_request_head_bytes), cmocka_unit_test(test_response_head_bytes),
+        cmocka_unit_test(test_refuses_injection),  cmocka_unit_test(test_chunks_round_trip),
         cmocka_unit_test(test_chunked_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -98,8 +98,8 @@ static void test_replay_truth_table(void **state)
                             bool loss = codes[c] == TETHER_ECONNRESET;
                             bool want = reused && !recv && loss && (!sent || safe);
                             bool got =
-                                tt__replay_allowed(&p, methods[m], key, true, reused, sent ? 100u : 0u,
-                                                   recv ? 1u : 0u, codes[c], 0);
+                                tt__replay_allowed(&p, methods[m], key, true, reused,
+                                                   sent ? 100u : 0u, recv ? 1u : 0u, codes[c], 0);
                             if (got != want) {
                                 fail_msg("reused=%d recv=%d sent=%d %s key=%d %s: got %d", reused,
                                          recv, sent, methods[m], key, tether_err_name(codes[c]),

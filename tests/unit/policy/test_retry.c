@@ -456,11 +456,15 @@ static void test_retry_safety(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_network_failures),  cmocka_unit_test(test_statuses),
-        cmocka_unit_test(test_pushback),          cmocka_unit_test(test_deadline_and_attempts),
+        cmocka_unit_test(test_network_failures),
+        cmocka_unit_test(test_statuses),
+        cmocka_unit_test(test_pushback),
+        cmocka_unit_test(test_deadline_and_attempts),
         cmocka_unit_test(test_full_jitter_delay),
-        cmocka_unit_test(test_mid_body_restart),  cmocka_unit_test(test_request_body_not_held),
-        cmocka_unit_test(test_never_sent_is_free), cmocka_unit_test(test_retry_safety),
+        cmocka_unit_test(test_mid_body_restart),
+        cmocka_unit_test(test_request_body_not_held),
+        cmocka_unit_test(test_never_sent_is_free),
+        cmocka_unit_test(test_retry_safety),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -145,8 +145,7 @@ static void test_latency_toxicity_zero(void **state)
     struct pxfix *fx;
     uint16_t port = pxfix_begin_peer(state, NULL, &echo_peer, &fx);
     /* Applied, this latency would outlast the read's bound and fail round_trip. */
-    px_toxic(fx, "p",
-             "{\"type\":\"latency\",\"toxicity\":0,\"attributes\":{\"latency\":600000}}");
+    px_toxic(fx, "p", "{\"type\":\"latency\",\"toxicity\":0,\"attributes\":{\"latency\":600000}}");
     int fd = tp_connect_ok(port);
     uint64_t rtt = round_trip(fd, "ping", TP_WAIT_MS);
     ASSERT_IN_RANGE(rtt, 0, tp_late_ms() + TP_WAIT_MS);
@@ -256,8 +255,7 @@ static void test_slow_close_toxicity_zero(void **state)
     struct tp_peer_opts po = {.mode = TP_SEND, .send = "hello", .close_after = true};
     uint16_t port = pxfix_begin_peer(state, NULL, &po, &fx);
     /* Applied, the EOF would come 10 minutes late: past the read's bound. */
-    px_toxic(fx, "p",
-             "{\"type\":\"slow_close\",\"toxicity\":0,\"attributes\":{\"delay\":600000}}");
+    px_toxic(fx, "p", "{\"type\":\"slow_close\",\"toxicity\":0,\"attributes\":{\"delay\":600000}}");
     uint64_t t0 = tp_now_ms();
     int fd = tp_connect_ok(port);
     struct tp_read r;

@@ -171,8 +171,8 @@ static void test_proxy_listen_names_refused(void **state)
                        "\"upstream\":\"127.0.0.1:9\"}";
     int status = 0;
     char *resp = NULL;
-    ASSERT_OK(tether_proxy_server_call(ps, "POST", "/proxies", body, strlen(body), &status, &resp,
-                                       NULL));
+    ASSERT_OK(
+        tether_proxy_server_call(ps, "POST", "/proxies", body, strlen(body), &status, &resp, NULL));
     assert_int_equal(status, 500);
     assert_non_null(resp);
     assert_non_null(strstr(resp, "db.example.invalid"));
@@ -180,8 +180,8 @@ static void test_proxy_listen_names_refused(void **state)
     tether_free(resp);
     /* localhost and literals still work. */
     body = "{\"name\":\"m\",\"listen\":\"localhost:0\",\"upstream\":\"127.0.0.1:9\"}";
-    ASSERT_OK(tether_proxy_server_call(ps, "POST", "/proxies", body, strlen(body), &status, &resp,
-                                       NULL));
+    ASSERT_OK(
+        tether_proxy_server_call(ps, "POST", "/proxies", body, strlen(body), &status, &resp, NULL));
     assert_int_equal(status, 201);
     tether_free(resp);
     uint16_t port = 0;

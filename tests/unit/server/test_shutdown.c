@@ -177,7 +177,7 @@ static void test_close_with_open_connections(void **state)
     ASSERT_RC(rc_send_get(&b, "/delay/300"), RC_OK);
     assert_true(srvfix_wait_open(fx, 2, T(2000)));
     wait_requests_seen(fx, 2); /* b's request is in its handler */
-    srvfix_end(state); /* asserts uv_loop_close() == 0 */
+    srvfix_end(state);         /* asserts uv_loop_close() == 0 */
     ASSERT_RC(rc_wait_close(&a, T(1000)), RC_EOF);
     ASSERT_RC(rc_read_response(&b, &r, T(1000)), RC_EOF);
     rc_close(&a);
