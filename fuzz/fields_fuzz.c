@@ -163,7 +163,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct ttx_etag e;
         RUN(ttx_etag_parse(v, len, &e), e);
         if (rv == 0) {
-            FUZZ_CHECK(fuzz_span_in(e.opaque, v, len) && e.opaque.ptr > v);
+            FUZZ_CHECK(fuzz_span_in((struct tt__h1_str){e.opaque.ptr, e.opaque.len}, v, len) &&
+                       e.opaque.ptr > v);
             FUZZ_CHECK(e.opaque.ptr[-1] == '"' && e.opaque.ptr + e.opaque.len < v + len);
             FUZZ_CHECK(e.opaque.ptr[e.opaque.len] == '"');
             FUZZ_CHECK(e.weak == (e.opaque.ptr - v >= 3 && memcmp(e.opaque.ptr - 3, "W/", 2) == 0));

@@ -22,9 +22,14 @@ static bool wire_safe(const char *s)
 
 static int parse(const char *url, struct tt__url *u)
 {
-    int rv = tt__url_parse(url, u);
+    char err[512];
+    err[0] = '\0';
+    int rv = tt__url_parse(url, u, err, sizeof(err));
     FUZZ_CHECK(rv == 0 || rv == TETHER_EINVAL);
     FUZZ_CHECK(rv == 0 || u->target == NULL); /* nothing to leak on failure */
+    /* A refusal always says why, naming the URL (cut only when it is long). */
+    FUZZ_CHECK(rv == 0 || strncmp(err, "invalid URL '", 13) == 0);
+    FUZZ_CHECK(rv != 0 || err[0] == '\0');
     return rv;
 }
 
