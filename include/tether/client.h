@@ -150,7 +150,14 @@ enum tether_event_type {
     TETHER_EVENT_RETRY_SCHEDULED,  /* with delay_ms and reason */
     TETHER_EVENT_BUDGET_EXHAUSTED, /* a retry was refused by the origin's budget */
     TETHER_EVENT_DEADLINE,         /* the deadline ended the fetch (or a pushback beyond it) */
-    TETHER_EVENT_RESPONSE          /* a final response arrived */
+    TETHER_EVENT_RESPONSE,         /* a final response arrived */
+    /* The origin's circuit breaker changed state (policy.breaker not OFF); `reason` says why
+     * ("5 consecutive failures", "100 of 100 calls failed", "probe failed", "probe timed out",
+     * "open interval over", "probe succeeded"), and for OPEN `delay_ms` is how long it stays
+     * open. `fetch` is the fetch whose attempt or outcome made the change. */
+    TETHER_EVENT_BREAKER_OPEN,
+    TETHER_EVENT_BREAKER_HALF_OPEN,
+    TETHER_EVENT_BREAKER_CLOSED
 };
 
 /* Everything in an event, strings included, is borrowed for the duration of the callback. */
@@ -184,8 +191,43 @@ struct tether_client_stats {
     uint64_t stale_evictions; /* idle connections found closed by the peer */
     uint64_t retired_idle;    /* idle connections retired before the server's close */
     uint64_t budget_exhausted;
+    uint64_t breaker_rejected; /* attempts refused by an open circuit breaker (fetches that
+                                  then failed with TETHER_EBREAKER, or retries not taken) */
+    uint64_t breaker_opened;   /* circuit breaker transitions to open, over all origins */
 };
 TETHER_EXTERN void tether_client_get_stats(const tether_client *c, struct tether_client_stats *out);
+
+/* The state of an origin's circuit breaker as of its latest call: transitions are decided when
+ * a call asks, so an OPEN breaker whose interval is over still reads OPEN (retry_in_ms 0). */
+enum tether_breaker_state {
+    TETHER_BREAKER_STATE_CLOSED = 0,
+    TETHER_BREAKER_STATE_OPEN,
+    TETHER_BREAKER_STATE_HALF_OPEN
+};
+
+/* Per-origin figures (one origin = scheme, host and port). Counters are lifetime totals. */
+struct tether_origin_stats {
+    const char *origin; /* "http://127.0.0.1:8080"; borrowed, valid until the client closes */
+    enum tether_breaker_mode breaker_mode;
+    enum tether_breaker_state breaker_state;
+    uint64_t breaker_retry_in_ms;      /* OPEN: time left of the open interval */
+    uint64_t breaker_window_calls;     /* CLOSED: outcomes in the sliding window now */
+    uint64_t breaker_window_failures;  /* ... of which failures */
+    unsigned breaker_consecutive;      /* CLOSED: failures in a row */
+    uint64_t breaker_calls;            /* outcomes counted (success or failure) */
+    uint64_t breaker_failures;         /* ... of which failures */
+    uint64_t breaker_rejected;         /* calls refused (metrics-only: would have been) */
+    uint64_t breaker_opened;           /* transitions to OPEN */
+    uint64_t breaker_half_opened;      /* transitions to HALF_OPEN */
+    uint64_t breaker_closed;           /* transitions back to CLOSED */
+    uint64_t breaker_probes;           /* half-open probes let through */
+    uint64_t breaker_probe_timeouts;   /* probes that ran past breaker_probe_timeout_ms */
+};
+/* The i-th origin this client has fetched from (0 first, in order of first use): fills `out`
+ * (borrowed) and returns true, or returns false when i is past the last one (or c or out is
+ * NULL). Iterate from 0 until false. */
+TETHER_EXTERN bool tether_client_origin_stats(const tether_client *c, size_t i,
+                                              struct tether_origin_stats *out);
 
 /* --- Blocking use: the same core on a private loop (never a second code path), as curl's easy
  * interface runs its multi engine. While a blocking call runs, SIGPIPE is blocked for the

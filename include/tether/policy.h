@@ -28,6 +28,15 @@ enum tether_jitter {
 
 #define TETHER_POLICY_MAX_STATUSES 16
 
+/* The circuit breaker's mode (policy.md §9.2 items 19-24). Off in the library by default. */
+enum tether_breaker_mode {
+    TETHER_BREAKER_OFF = 0,      /* disabled: no counting, no events, every call goes */
+    TETHER_BREAKER_ON,           /* counts, trips, fails fast while open, probes */
+    TETHER_BREAKER_METRICS_ONLY, /* shadow mode: counts, trips and emits events as ON would,
+                                    but never refuses a call */
+    TETHER_BREAKER_FORCED_OPEN   /* refuses every call (an operator's manual hold-open) */
+};
+
 /*
  * Every protection, with DESIGN.md §4's defaults (tether_policy_defaults). tether_policy_naive
  * turns them all off: a plain keep-alive pool with no watching, no hint, no replay and no
@@ -77,6 +86,25 @@ struct tether_policy {
     uint64_t tls_timeout_ms;     /* default 10000 */
     uint64_t headers_timeout_ms; /* from request sent to response head; default 300000 */
     uint64_t body_timeout_ms;    /* between body reads; default 300000 */
+
+    /* --- circuit breaker, per origin (policy.md §9.2 items 19-24) ---
+     * Trips when breaker_failure_ratio of at least breaker_min_calls attempts in the last
+     * breaker_window_ms failed, or after breaker_consecutive_failures failures in a row. Only
+     * transport failures, timeouts, 5xx and pushback refusals count (never other 4xx, never a
+     * local cancel). Open, it fails fetches at once with TETHER_EBREAKER; after the open
+     * interval one probe goes through (half-open): a response closes the breaker, a failure
+     * or a probe running past breaker_probe_timeout_ms re-opens it. The n-th open in a row
+     * lasts breaker_open_ms for n = 1, then equal-jittered min(max, open*2^(n-1)) (Finagle's
+     * markDeadFor), reset by a close. Every transition is decided lazily from timestamps when
+     * a call asks; there are no timers. */
+    enum tether_breaker_mode breaker;      /* default OFF */
+    double breaker_failure_ratio;          /* default 0.5 (trips at >=) */
+    unsigned breaker_min_calls;            /* default 100 */
+    uint64_t breaker_window_ms;            /* default 30000, 10 buckets */
+    unsigned breaker_consecutive_failures; /* default 5; 0 = trip by ratio only */
+    uint64_t breaker_open_ms;              /* default 5000 */
+    uint64_t breaker_open_max_ms;          /* default 300000 */
+    uint64_t breaker_probe_timeout_ms;     /* default 10000 */
 };
 
 /* Fills `p` (borrowed) with the defaults. */
@@ -103,6 +131,13 @@ TETHER_EXTERN TETHER_NODISCARD int tether_policy_load(const char *path, struct t
 /* "naive", "default", or a file path. */
 TETHER_EXTERN TETHER_NODISCARD int
 tether_policy_named(const char *name_or_path, struct tether_policy *p, char *err, size_t err_len);
+
+/* "off", "on", "metrics-only", "forced-open" <-> the mode: the spelling of the policy key
+ * "breaker" and of `tether get --breaker=MODE`. Parse returns 0 or TETHER_EINVAL (`out`
+ * untouched); the name of an unknown value is "off". */
+TETHER_EXTERN TETHER_NODISCARD int tether_breaker_mode_parse(const char *s,
+                                                             enum tether_breaker_mode *out);
+TETHER_EXTERN const char *tether_breaker_mode_name(enum tether_breaker_mode m);
 
 /* Pure decisions, exposed so users and tests can see exactly what the client will do. */
 TETHER_EXTERN enum tether_failure_class tether_failure_classify(const struct tether_failure *f);

@@ -60,7 +60,8 @@ static void client_run_deferred(struct tt__defer_item *it)
     f->queued = TT__FQ_NONE;
     c->live++; /* the client stays alive through the call-out below */
     if (q == TT__FQ_START) {
-        if (f->state == TT__FS_QUEUED) {
+        /* The breaker is asked once per attempt: not again when a waiter is woken. */
+        if (f->state == TT__FS_QUEUED && (f->attempts > 0 || tt__fetch_admit(f))) {
             if (f->attempts == 0) {
                 f->attempts = 1;
                 c->stats.attempts++;

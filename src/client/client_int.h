@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "util/rand.h"
 #include "net/net.h"
+#include "policy/breaker.h"
 #include "policy/policy.h"
 
 /* ---- url.c ---- */
@@ -68,6 +69,7 @@ struct tt__origin {
     struct tt__list waiters; /* fetches waiting for a connection slot */
     unsigned nopen;          /* connections counted against max_conns_per_origin */
     struct tt__budget budget;
+    struct tt__breaker breaker;
     struct tt__learned learned[TT__LEARN_SLOTS];
 };
 
@@ -242,6 +244,7 @@ struct tt__attempt {
     uint64_t retry_delay_ms; /* the backoff decided for a response being drained */
     uint64_t sleep_until_ms; /* while SLEEPING */
     char retry_reason[64];
+    struct tt__breaker_ticket breaker; /* counted until the outcome is reported */
 };
 
 struct tether_fetch {
@@ -309,6 +312,14 @@ void tt__fetch_abort(struct tether_fetch *f, int code);
 void tt__fetch_acquire(struct tether_fetch *f);
 /* Runs the user's callback (from the client's deferred queue). */
 void tt__fetch_run_done(struct tether_fetch *f);
+/* circuit.c: asks the origin's breaker whether the attempt about to start may go. False when
+ * it refused (the fetch then finished with TETHER_EBREAKER) or an event hook ended the fetch. */
+bool tt__fetch_admit(struct tether_fetch *f);
+/* Reports the attempt's outcome to the breaker, once (later calls do nothing until the next
+ * admission). `code` 0 with the response `status`, or the failure's code. */
+void tt__fetch_breaker_settle(struct tether_fetch *f, int code, bool stale_reuse);
+/* True when the breaker will still be open after `delay_ms`: a retry would only be refused. */
+bool tt__fetch_breaker_blocks(struct tether_fetch *f, uint64_t delay_ms);
 /* Fills the common fields of an event about `f`. */
 void tt__fetch_event_init(struct tether_event *ev, enum tether_event_type type,
                           const struct tether_fetch *f);

@@ -122,5 +122,15 @@ void tt__debug_event(const struct tether_client *c, const struct tether_event *e
     case TETHER_EVENT_RESPONSE:
         tt__debug(c, TT__DEBUG_HTTP, "response %d on attempt %u", ev->status, ev->attempt);
         break;
+    case TETHER_EVENT_BREAKER_OPEN:
+        tt__debug(c, TT__DEBUG_HTTP, "circuit breaker of %s open for %llu ms (%s)", ev->origin,
+                  (unsigned long long)ev->delay_ms, reason);
+        break;
+    case TETHER_EVENT_BREAKER_HALF_OPEN:
+        tt__debug(c, TT__DEBUG_HTTP, "circuit breaker of %s half-open (%s)", ev->origin, reason);
+        break;
+    case TETHER_EVENT_BREAKER_CLOSED:
+        tt__debug(c, TT__DEBUG_HTTP, "circuit breaker of %s closed (%s)", ev->origin, reason);
+        break;
     }
 }

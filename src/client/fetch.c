@@ -292,6 +292,10 @@ static void fetch_begin_attempt(struct tether_fetch *f, bool replay)
     bool fresh = replay || f->retry_fresh;
     f->retry_fresh = false;
     memset(&f->att, 0, sizeof(f->att));
+    /* Retries and replays ask the origin's circuit breaker first, as first attempts do. */
+    if (!tt__fetch_admit(f)) {
+        return;
+    }
     f->att.fresh = fresh;
     if (!replay) {
         f->attempts++;
@@ -414,6 +418,9 @@ static bool fetch_may_retry(struct tether_fetch *f, struct tt__retry_decision *d
     struct tether_client *c = f->client;
     switch (d->verdict) {
     case TT__RETRY_YES:
+        if (tt__fetch_breaker_blocks(f, d->delay_ms)) {
+            return false; /* the breaker would refuse it: end with this outcome now */
+        }
         if (!d->costs_budget || tt__budget_withdraw(&f->origin->budget, fetch_now(f))) {
             return true;
         }
@@ -488,6 +495,10 @@ void tt__fetch_attempt_failed(struct tether_fetch *f, struct tether_failure *fai
     bool stale_sign = reused && fail->bytes_received == 0 && fail->phase >= TETHER_PHASE_WRITE &&
                       (fail->code == TETHER_EHANGUP || fail->code == TETHER_ECONNRESET ||
                        fail->code == TETHER_EPIPE || fail->code == TETHER_EEOF);
+    tt__fetch_breaker_settle(f, fail->code, stale_sign);
+    if (f->state == TT__FS_DONE) {
+        return; /* a breaker event's hook ended the fetch */
+    }
     if (stale_sign) {
         /* The pooled connection was closed under us: its siblings idled as long are next. */
         if (c->policy.watch_idle) {
@@ -647,6 +658,10 @@ void tt__fetch_on_complete(struct tether_fetch *f)
     if (f->state == TT__FS_DONE) {
         return;
     }
+    tt__fetch_breaker_settle(f, 0, false);
+    if (f->state == TT__FS_DONE) {
+        return;
+    }
     if (a->retry_pending) {
         fetch_sleep(f, a->retry_delay_ms, f->status, a->retry_reason);
         return;
@@ -713,6 +728,12 @@ static void fetch_timer_cb(uv_timer_t *t)
 static void fetch_finish(struct tether_fetch *f, int code)
 {
     struct tether_client *c = f->client;
+    if (f->state == TT__FS_DONE) {
+        return;
+    }
+    /* An attempt cut short (deadline, cancel, a body too large) still reports its outcome;
+     * the breaker events it may cause run before the fetch is marked done. */
+    tt__fetch_breaker_settle(f, code, false);
     if (f->state == TT__FS_DONE) {
         return;
     }

@@ -30,6 +30,7 @@ struct tt__origin *tt__pool_origin(struct tether_client *c, const struct tt__url
     tt__list_init(&o->idle);
     tt__list_init(&o->waiters);
     tt__budget_init(&o->budget, &c->policy, tt__client_now(c));
+    tt__breaker_init(&o->breaker, &c->policy);
     tt__list_insert_tail(&c->origins, &o->link);
     return o;
 }

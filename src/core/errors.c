@@ -127,6 +127,10 @@ int tether_failure_message(const struct tether_failure *f, char *buf, size_t len
         n = snprintf(buf, len,
                      "Client network socket disconnected before secure TLS connection was "
                      "established");
+    } else if (f->code == TETHER_EBREAKER && f->detail[0]) {
+        /* "circuit open for http://127.0.0.1:8080, retry in 4200 ms": the detail is the whole
+         * sentence. */
+        n = snprintf(buf, len, "%s", f->detail);
     } else if (f->code == TETHER_EHANGUP) {
         n = snprintf(buf, len, "socket hang up");
     } else if (f->syscall == TETHER_SYSCALL_GETADDRINFO) {

@@ -49,6 +49,15 @@ void tether_policy_defaults(struct tether_policy *p)
     p->tls_timeout_ms = 10000;
     p->headers_timeout_ms = 300000;
     p->body_timeout_ms = 300000;
+
+    p->breaker = TETHER_BREAKER_OFF;
+    p->breaker_failure_ratio = 0.5;
+    p->breaker_min_calls = 100;
+    p->breaker_window_ms = 30000;
+    p->breaker_consecutive_failures = 5;
+    p->breaker_open_ms = 5000;
+    p->breaker_open_max_ms = 300000;
+    p->breaker_probe_timeout_ms = 10000;
 }
 
 void tether_policy_naive(struct tether_policy *p)

@@ -22,7 +22,8 @@ enum policy_kind {
     KIND_SIZE,    /* size_t, integer in [min, max] */
     KIND_NUMBER,  /* double in [min, max] */
     KIND_JITTER,  /* "full" | "equal" | "none" */
-    KIND_STATUSES /* retry_statuses: array of 100..599 */
+    KIND_STATUSES, /* retry_statuses: array of 100..599 */
+    KIND_BREAKER   /* "off" | "on" | "metrics-only" | "forced-open", or true/false */
 };
 
 struct policy_field {
@@ -71,6 +72,15 @@ static const struct policy_field policy_fields[] = {
     {FIELD(tls_timeout_ms), KIND_MS, 0, 0},
     {FIELD(headers_timeout_ms), KIND_MS, 0, 0},
     {FIELD(body_timeout_ms), KIND_MS, 0, 0},
+    {FIELD(breaker), KIND_BREAKER, 0, 0},
+    /* 0 would trip on every full window of successes. */
+    {FIELD(breaker_failure_ratio), KIND_NUMBER, 0.01, 1},
+    {FIELD(breaker_min_calls), KIND_UINT, 1, 1000000},
+    {FIELD(breaker_window_ms), KIND_MS, 0, 0},
+    {FIELD(breaker_consecutive_failures), KIND_UINT, 0, 1000000},
+    {FIELD(breaker_open_ms), KIND_MS, 0, 0},
+    {FIELD(breaker_open_max_ms), KIND_MS, 0, 0},
+    {FIELD(breaker_probe_timeout_ms), KIND_MS, 0, 0},
 };
 #undef FIELD
 
@@ -257,6 +267,20 @@ static int policy_set_statuses(const char *key, const json_t *v, struct tether_p
     return 0;
 }
 
+static int policy_set_breaker(const char *key, const json_t *v, struct tether_policy *p, char *err,
+                              size_t err_len)
+{
+    const char *s = json_is_string(v) ? json_string_value(v) : "";
+    if (json_is_boolean(v)) {
+        p->breaker = json_is_true(v) ? TETHER_BREAKER_ON : TETHER_BREAKER_OFF;
+    } else if (tether_breaker_mode_parse(s, &p->breaker) != 0) {
+        policy_errf(err, err_len, key,
+                    "true, false, \"off\", \"on\", \"metrics-only\" or \"forced-open\"", v);
+        return TETHER_EINVAL;
+    }
+    return 0;
+}
+
 static int policy_set(const struct policy_field *f, const char *key, const json_t *v,
                       struct tether_policy *p, char *err, size_t err_len)
 {
@@ -309,6 +333,8 @@ static int policy_set(const struct policy_field *f, const char *key, const json_
     }
     case KIND_STATUSES:
         return policy_set_statuses(key, v, p, err, err_len);
+    case KIND_BREAKER:
+        return policy_set_breaker(key, v, p, err, err_len);
     }
     return TETHER_EINVAL;
 }
