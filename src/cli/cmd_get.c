@@ -47,6 +47,10 @@ const char cmd_get_usage[] =
     "  --connect-timeout DUR   per connection attempt [10s]\n"
     "  --no-keepalive          no TCP keepalive probes (curl's meaning; HTTP keep-alive is\n"
     "                          a policy field)\n"
+    "  --breaker[=MODE]        the origin's circuit breaker: on (bare --breaker), off,\n"
+    "                          metrics-only (count and report, never refuse) or forced-open\n"
+    "                          (refuse every request) [the policy's: off]. Open, a request\n"
+    "                          fails at once: \"circuit open for ORIGIN, retry in N ms\"\n"
     "\n"
     "TLS:\n"
     "  -k, --insecure          skip certificate verification\n"
@@ -200,6 +204,17 @@ static void get_on_event(tether_client *c, const struct tether_event *ev)
         break;
     case TETHER_EVENT_RESPONSE:
         fprintf(stderr, "* attempt %u: response %d\n", ev->attempt, ev->status);
+        break;
+    case TETHER_EVENT_BREAKER_OPEN:
+        fprintf(stderr, "* circuit breaker of %s opened for %llu ms%s%s\n", origin,
+                (unsigned long long)ev->delay_ms, reason ? ": " : "", reason ? reason : "");
+        break;
+    case TETHER_EVENT_BREAKER_HALF_OPEN:
+        fprintf(stderr, "* circuit breaker of %s half-open: this attempt is the probe\n", origin);
+        break;
+    case TETHER_EVENT_BREAKER_CLOSED:
+        fprintf(stderr, "* circuit breaker of %s closed%s%s\n", origin, reason ? ": " : "",
+                reason ? reason : "");
         break;
     default:
         fprintf(stderr, "* event %d%s%s\n", (int)ev->type, reason ? ": " : "",

@@ -58,6 +58,9 @@ const char cmd_load_usage[] =
     "                          0 = none [the policy's deadline, else 30s]\n"
     "  --connect-timeout DUR   [10s]\n"
     "  --no-keepalive          no TCP keepalive probes\n"
+    "  --breaker[=MODE]        the origin's circuit breaker: on (bare), off, metrics-only,\n"
+    "                          forced-open [the policy's: off]; refusals are counted under\n"
+    "                          \"circuit open for ORIGIN\" in errors\n"
     "  -k, --insecure          skip TLS certificate verification\n"
     "  --cacert FILE           trust the PEM certificates in FILE\n"
     "\n"
@@ -67,7 +70,9 @@ const char cmd_load_usage[] =
     "                          \"statuses\":{\"200\":N},\"replays\",\"retries\",\n"
     "                          \"connections_opened\",\"stale_evictions\",\n"
     "                          \"latency_ms\":{\"p50\",\"p90\",\"p99\",\"max\"},\n"
-    "                          \"duration_s\",\"rps\"}\n"
+    "                          \"duration_s\",\"rps\"}, plus with a breaker \"breaker\":\n"
+    "                          {\"mode\",\"state\",\"rejected\",\"opened\",\"half_opened\",\n"
+    "                          \"closed\",\"probes\",\"probe_timeouts\"}\n"
     "  -h, --help              print this text\n"
     "\n"
     "A request succeeded when its final response is 2xx or 3xx; it failed on a transport\n"
@@ -150,6 +155,9 @@ static void load_finish(struct workload *wl)
     tether_client_get_stats(r->client, &cs);
     r->stats.connections_opened = cs.connections_opened;
     r->stats.stale_evictions = cs.stale_evictions;
+    /* One URL, one origin. */
+    (void)tether_client_origin_stats(r->client, 0, &r->stats.breaker);
+    r->stats.breaker.origin = NULL; /* borrowed from the client, which closes next */
     uv_timer_stop(&r->stop_timer);
     tether_client_close(r->client, load_on_client_closed, r);
 }

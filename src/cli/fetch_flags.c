@@ -159,6 +159,20 @@ int fetch_flags_take(struct args_cursor *c, struct fetch_flags *f, bool *taken)
         f->connect_timeout_set = true;
         return args_take_duration(c, &f->connect_timeout_ms);
     }
+    if (args_is(c, "--breaker")) {
+        /* A bare --breaker turns it on; --breaker=MODE picks the mode (never the next word,
+         * which is usually the URL). */
+        static const char *const modes[] = {"off", "on", "metrics-only", "forced-open", NULL};
+        f->breaker_set = true;
+        f->breaker = TETHER_BREAKER_ON;
+        if (!c->inline_val) {
+            return args_take_none(c);
+        }
+        int m = 0;
+        int rc = args_take_choice(c, modes, &m);
+        f->breaker = (enum tether_breaker_mode)m;
+        return rc;
+    }
     if (args_is(c, "--no-keepalive")) {
         f->no_keepalive = true;
         return args_take_none(c);
@@ -212,6 +226,9 @@ int fetch_flags_finish(struct fetch_flags *f, struct tether_client_options *o)
     }
     if (f->no_keepalive) {
         p.tcp_keepalive = false;
+    }
+    if (f->breaker_set) {
+        p.breaker = f->breaker;
     }
     f->nsend = f->nheaders;
     if (f->has_data && !f->has_content_type) {

@@ -42,6 +42,8 @@ struct fetch_flags {
     bool connect_timeout_set;
     uint64_t connect_timeout_ms;
     bool no_keepalive;
+    bool breaker_set; /* --breaker[=MODE] */
+    enum tether_breaker_mode breaker;
     bool insecure;
     const char *ca_file;
     bool json;

@@ -25,6 +25,8 @@ struct load_stats {
     uint64_t retries;
     uint64_t connections_opened;
     uint64_t stale_evictions;
+    /* The origin's circuit breaker (reported when its mode is not off). */
+    struct tether_origin_stats breaker;
     uint64_t statuses[1000];   /* by final status; anything above 999 lands in [0] */
     struct wl_errors errors;   /* transport failures by Node's message */
     struct wl_latency latency; /* of every request, failed or not */

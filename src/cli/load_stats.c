@@ -41,6 +41,13 @@ void load_stats_record(struct load_stats *s, const tether_fetch *f, double laten
     if (fl && fl->code != 0) {
         char msg[512];
         fetch_failure_text(fl, msg, sizeof(msg));
+        if (fl->code == TETHER_EBREAKER) {
+            /* One line for every refusal, not one per "retry in N ms". */
+            char *tail = strstr(msg, ", retry in ");
+            if (tail) {
+                *tail = '\0';
+            }
+        }
         s->failed++;
         wl_errors_add(&s->errors, msg, 1);
     } else {
@@ -77,6 +84,36 @@ static void load_latency(struct load_stats *s, struct load_latency *l)
     l->p90 = load_round3(wl_latency_percentile(&s->latency, 90));
     l->p99 = load_round3(wl_latency_percentile(&s->latency, 99));
     l->max = load_round3(s->latency.max_ms);
+}
+
+static const char *load_breaker_state(enum tether_breaker_state st)
+{
+    return st == TETHER_BREAKER_STATE_OPEN        ? "open"
+           : st == TETHER_BREAKER_STATE_HALF_OPEN ? "half-open"
+                                                  : "closed";
+}
+
+/* NULL when out of memory: json_object_set_new then fails, and so does the report. */
+static json_t *load_breaker_json(const struct tether_origin_stats *b)
+{
+    json_t *o = json_object();
+    if (!o) {
+        return NULL;
+    }
+    int bad = 0;
+    bad |= json_object_set_new(o, "mode", json_string(tether_breaker_mode_name(b->breaker_mode)));
+    bad |= json_object_set_new(o, "state", json_string(load_breaker_state(b->breaker_state)));
+    bad |= json_object_set_new(o, "rejected", cli_json_uint(b->breaker_rejected));
+    bad |= json_object_set_new(o, "opened", cli_json_uint(b->breaker_opened));
+    bad |= json_object_set_new(o, "half_opened", cli_json_uint(b->breaker_half_opened));
+    bad |= json_object_set_new(o, "closed", cli_json_uint(b->breaker_closed));
+    bad |= json_object_set_new(o, "probes", cli_json_uint(b->breaker_probes));
+    bad |= json_object_set_new(o, "probe_timeouts", cli_json_uint(b->breaker_probe_timeouts));
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 static double load_rps(const struct load_stats *s)
@@ -136,6 +173,9 @@ json_t *load_stats_json(struct load_stats *s)
     bad |= json_object_set_new(doc, "latency_ms", lat);
     bad |= json_object_set_new(doc, "duration_s", json_real(load_round3(s->duration_s)));
     bad |= json_object_set_new(doc, "rps", json_real(load_round3(load_rps(s))));
+    if (s->breaker.breaker_mode != TETHER_BREAKER_OFF) {
+        bad |= json_object_set_new(doc, "breaker", load_breaker_json(&s->breaker));
+    }
     if (bad) {
         json_decref(doc);
         return NULL;
@@ -165,6 +205,17 @@ void load_stats_print(struct load_stats *s, const struct load_report_info *info,
     fprintf(out, "  %-20s %llu\n", "retries", (unsigned long long)s->retries);
     fprintf(out, "  %-20s %llu\n", "connections opened", (unsigned long long)s->connections_opened);
     fprintf(out, "  %-20s %llu\n", "stale evictions", (unsigned long long)s->stale_evictions);
+    if (s->breaker.breaker_mode != TETHER_BREAKER_OFF) {
+        const struct tether_origin_stats *b = &s->breaker;
+        fprintf(out,
+                "  %-20s %s, %s at the end: %llu rejected, %llu opened, %llu probes "
+                "(%llu timed out), %llu closed\n",
+                "circuit breaker", tether_breaker_mode_name(b->breaker_mode),
+                load_breaker_state(b->breaker_state), (unsigned long long)b->breaker_rejected,
+                (unsigned long long)b->breaker_opened, (unsigned long long)b->breaker_probes,
+                (unsigned long long)b->breaker_probe_timeouts,
+                (unsigned long long)b->breaker_closed);
+    }
     fprintf(out, "  %-20s p50 %.3f  p90 %.3f  p99 %.3f  max %.3f  (every request)\n", "latency ms",
             l.p50, l.p90, l.p99, l.max);
     fprintf(out, "  %-20s %.3f s  (%.1f requests/s)\n", "duration", s->duration_s, load_rps(s));

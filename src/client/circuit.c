@@ -83,6 +83,11 @@ void tt__fetch_breaker_settle(struct tether_fetch *f, int code, bool stale_reuse
 bool tt__fetch_breaker_blocks(struct tether_fetch *f, uint64_t delay_ms)
 {
     const struct tt__breaker *b = &f->origin->breaker;
+    /* The half-open probe is one bounded attempt: its answer, whatever it is, is the fetch's
+     * outcome (and decides the breaker), never the start of a retry series. */
+    if (f->att.breaker.probe) {
+        return true;
+    }
     uint64_t wait = tt__breaker_wait_ms(b, tt__client_now(f->client));
     if (wait <= delay_ms) {
         return false;

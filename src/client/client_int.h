@@ -318,7 +318,8 @@ bool tt__fetch_admit(struct tether_fetch *f);
 /* Reports the attempt's outcome to the breaker, once (later calls do nothing until the next
  * admission). `code` 0 with the response `status`, or the failure's code. */
 void tt__fetch_breaker_settle(struct tether_fetch *f, int code, bool stale_reuse);
-/* True when the breaker will still be open after `delay_ms`: a retry would only be refused. */
+/* True when a retry would only be refused: the breaker will still be open after `delay_ms`, or
+ * the attempt is the half-open probe (which is never retried). */
 bool tt__fetch_breaker_blocks(struct tether_fetch *f, uint64_t delay_ms);
 /* Fills the common fields of an event about `f`. */
 void tt__fetch_event_init(struct tether_event *ev, enum tether_event_type type,
