@@ -103,7 +103,8 @@ void demo_report_human(const struct demo_opts *opts, struct demo_result res[][DE
            opts->seconds, (unsigned long long)opts->seed);
     printf("  naive   a plain keep-alive pool: no idle watching, no replay, no retries, no "
            "deadline\n");
-    printf("  tether  tether's default policy, with a %u s deadline per request\n\n",
+    printf("  tether  tether's default policy, with a %u s deadline per request and the circuit\n"
+           "          breaker on (trips when half of at least 100 calls in 30 s fail)\n\n",
            DEMO_DEADLINE_MS / 1000u);
     for (int s = 0; s < DEMO_NSCENARIOS; s++) {
         if (selected[s]) {
