@@ -301,7 +301,8 @@ void tt__breaker_record(struct tt__breaker *b, const struct tt__breaker_ticket *
     b->streak++;
     char reason[64];
     if (b->streak_limit && b->streak >= b->streak_limit) {
-        (void)snprintf(reason, sizeof(reason), "%u consecutive failures", b->streak);
+        (void)snprintf(reason, sizeof(reason), "%u consecutive failure%s", b->streak,
+                       b->streak == 1 ? "" : "s");
         breaker_open(b, now_ms, rng, ch, reason);
         return;
     }
