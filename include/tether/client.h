@@ -210,18 +210,18 @@ struct tether_origin_stats {
     const char *origin; /* "http://127.0.0.1:8080"; borrowed, valid until the client closes */
     enum tether_breaker_mode breaker_mode;
     enum tether_breaker_state breaker_state;
-    uint64_t breaker_retry_in_ms;      /* OPEN: time left of the open interval */
-    uint64_t breaker_window_calls;     /* CLOSED: outcomes in the sliding window now */
-    uint64_t breaker_window_failures;  /* ... of which failures */
-    unsigned breaker_consecutive;      /* CLOSED: failures in a row */
-    uint64_t breaker_calls;            /* outcomes counted (success or failure) */
-    uint64_t breaker_failures;         /* ... of which failures */
-    uint64_t breaker_rejected;         /* calls refused (metrics-only: would have been) */
-    uint64_t breaker_opened;           /* transitions to OPEN */
-    uint64_t breaker_half_opened;      /* transitions to HALF_OPEN */
-    uint64_t breaker_closed;           /* transitions back to CLOSED */
-    uint64_t breaker_probes;           /* half-open probes let through */
-    uint64_t breaker_probe_timeouts;   /* probes that ran past breaker_probe_timeout_ms */
+    uint64_t breaker_retry_in_ms;     /* OPEN: time left of the open interval */
+    uint64_t breaker_window_calls;    /* CLOSED: outcomes in the sliding window now */
+    uint64_t breaker_window_failures; /* ... of which failures */
+    unsigned breaker_consecutive;     /* CLOSED: failures in a row */
+    uint64_t breaker_calls;           /* outcomes counted (success or failure) */
+    uint64_t breaker_failures;        /* ... of which failures */
+    uint64_t breaker_rejected;        /* calls refused (metrics-only: would have been) */
+    uint64_t breaker_opened;          /* transitions to OPEN */
+    uint64_t breaker_half_opened;     /* transitions to HALF_OPEN */
+    uint64_t breaker_closed;          /* transitions back to CLOSED */
+    uint64_t breaker_probes;          /* half-open probes let through */
+    uint64_t breaker_probe_timeouts;  /* probes that ran past breaker_probe_timeout_ms */
 };
 /* The i-th origin this client has fetched from (0 first, in order of first use): fills `out`
  * (borrowed) and returns true, or returns false when i is past the last one (or c or out is

@@ -11,9 +11,8 @@ static void circuit_emit(struct tether_fetch *f, const struct tt__breaker_change
 {
     struct tether_client *c = f->client;
     for (unsigned i = 0; i < ch->n && f->state != TT__FS_DONE; i++) {
-        static const enum tether_event_type types[] = {TETHER_EVENT_BREAKER_CLOSED,
-                                                       TETHER_EVENT_BREAKER_OPEN,
-                                                       TETHER_EVENT_BREAKER_HALF_OPEN};
+        static const enum tether_event_type types[] = {
+            TETHER_EVENT_BREAKER_CLOSED, TETHER_EVENT_BREAKER_OPEN, TETHER_EVENT_BREAKER_HALF_OPEN};
         enum tt__breaker_state to = ch->at[i].to;
         if (to == TT__BREAKER_OPEN) {
             c->stats.breaker_opened++;

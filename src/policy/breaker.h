@@ -79,11 +79,11 @@ struct tt__breaker {
     uint64_t slot_start_ms[TT__BREAKER_SLOTS];
     uint32_t calls[TT__BREAKER_SLOTS];
     uint32_t failures[TT__BREAKER_SLOTS];
-    unsigned streak;         /* consecutive failures while CLOSED */
-    unsigned opens_in_row;   /* opens since the last close: drives the interval's growth */
-    uint64_t open_until_ms;  /* while OPEN */
-    uint64_t last_open_ms;   /* the latest open interval */
-    bool probe_out;          /* HALF_OPEN: the one probe is in flight */
+    unsigned streak;        /* consecutive failures while CLOSED */
+    unsigned opens_in_row;  /* opens since the last close: drives the interval's growth */
+    uint64_t open_until_ms; /* while OPEN */
+    uint64_t last_open_ms;  /* the latest open interval */
+    bool probe_out;         /* HALF_OPEN: the one probe is in flight */
     uint64_t probe_started_ms;
     uint64_t probe_gen; /* tells the current probe from an earlier, abandoned one */
     struct tt__breaker_counters count;

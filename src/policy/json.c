@@ -16,12 +16,12 @@
 #define POLICY_MAX_FILE_BYTES ((size_t)1024 * 1024)
 
 enum policy_kind {
-    KIND_BOOL,    /* bool */
-    KIND_MS,      /* uint64_t milliseconds: a number of ms or "250ms" "5s" "2m" "1h" */
-    KIND_UINT,    /* unsigned, integer in [min, max] */
-    KIND_SIZE,    /* size_t, integer in [min, max] */
-    KIND_NUMBER,  /* double in [min, max] */
-    KIND_JITTER,  /* "full" | "equal" | "none" */
+    KIND_BOOL,     /* bool */
+    KIND_MS,       /* uint64_t milliseconds: a number of ms or "250ms" "5s" "2m" "1h" */
+    KIND_UINT,     /* unsigned, integer in [min, max] */
+    KIND_SIZE,     /* size_t, integer in [min, max] */
+    KIND_NUMBER,   /* double in [min, max] */
+    KIND_JITTER,   /* "full" | "equal" | "none" */
     KIND_STATUSES, /* retry_statuses: array of 100..599 */
     KIND_BREAKER   /* "off" | "on" | "metrics-only" | "forced-open", or true/false */
 };

@@ -304,12 +304,9 @@ static void test_forced_open_and_off(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_trips_and_fails_fast),
-        cmocka_unit_test(test_4xx_never_trips),
-        cmocka_unit_test(test_retry_asks_breaker),
-        cmocka_unit_test(test_one_probe_then_recovery),
-        cmocka_unit_test(test_probe_timeout),
-        cmocka_unit_test(test_forced_open_and_off),
+        cmocka_unit_test(test_trips_and_fails_fast), cmocka_unit_test(test_4xx_never_trips),
+        cmocka_unit_test(test_retry_asks_breaker),   cmocka_unit_test(test_one_probe_then_recovery),
+        cmocka_unit_test(test_probe_timeout),        cmocka_unit_test(test_forced_open_and_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,8 +77,8 @@ static void test_classify(void **state)
         }
     }
     /* A local cancel, local limits, configuration errors and stale reuse say nothing. */
-    static const int ignored[] = {TETHER_ECANCELED, TETHER_EMFILE,  TETHER_ENOMEM,
-                                  TETHER_ETOOBIG,   TETHER_ENOTFOUND, TETHER_ETLSCERT,
+    static const int ignored[] = {TETHER_ECANCELED, TETHER_EMFILE,       TETHER_ENOMEM,
+                                  TETHER_ETOOBIG,   TETHER_ENOTFOUND,    TETHER_ETLSCERT,
                                   TETHER_EBREAKER,  TETHER_EADDRNOTAVAIL};
     for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
         if (tt__breaker_classify(ignored[i], 0, false, false) != TT__BREAKER_IGNORE) {
@@ -182,9 +182,8 @@ static void test_open_interval_growth(void **state)
         for (int k = 0; k < 2000; k++) {
             uint64_t d = tt__breaker_open_interval(&b, n, &r);
             if (d < lo[n] || d > hi[n]) {
-                fail_msg("open #%u lasted %llu ms, outside [%llu, %llu]", n,
-                         (unsigned long long)d, (unsigned long long)lo[n],
-                         (unsigned long long)hi[n]);
+                fail_msg("open #%u lasted %llu ms, outside [%llu, %llu]", n, (unsigned long long)d,
+                         (unsigned long long)lo[n], (unsigned long long)hi[n]);
             }
             seen_lo = d < seen_lo ? d : seen_lo;
             seen_hi = d > seen_hi ? d : seen_hi;
@@ -409,8 +408,7 @@ static void test_policy_keys(void **state)
         assert_int_equal(p.breaker, want[i]);
     }
     static const char bad[] = "{\"breaker\":\"sometimes\"}";
-    ASSERT_ERR(tether_policy_from_json(bad, sizeof(bad) - 1, &p, err, sizeof(err)),
-               TETHER_EINVAL);
+    ASSERT_ERR(tether_policy_from_json(bad, sizeof(bad) - 1, &p, err, sizeof(err)), TETHER_EINVAL);
     assert_string_equal(err, "breaker: expected true, false, \"off\", \"on\", \"metrics-only\" or "
                              "\"forced-open\", got \"sometimes\"");
     static const char ratio[] = "{\"breaker_failure_ratio\":0}";
@@ -423,10 +421,10 @@ static void test_policy_keys(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_classify),        cmocka_unit_test(test_trip_by_streak),
-        cmocka_unit_test(test_trip_by_ratio),   cmocka_unit_test(test_open_interval_growth),
-        cmocka_unit_test(test_one_probe),       cmocka_unit_test(test_probe_timeout),
-        cmocka_unit_test(test_recovery),        cmocka_unit_test(test_manual_modes),
+        cmocka_unit_test(test_classify),      cmocka_unit_test(test_trip_by_streak),
+        cmocka_unit_test(test_trip_by_ratio), cmocka_unit_test(test_open_interval_growth),
+        cmocka_unit_test(test_one_probe),     cmocka_unit_test(test_probe_timeout),
+        cmocka_unit_test(test_recovery),      cmocka_unit_test(test_manual_modes),
         cmocka_unit_test(test_policy_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
