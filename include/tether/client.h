@@ -131,7 +131,9 @@ TETHER_EXTERN const char *tether_fetch_body(const tether_fetch *f, size_t *len);
 /* The failure of the last attempt (code 0 on success); Node's message via
  * tether_failure_message. Borrowed from the fetch. */
 TETHER_EXTERN const struct tether_failure *tether_fetch_failure(const tether_fetch *f);
-TETHER_EXTERN unsigned tether_fetch_attempts(const tether_fetch *f); /* 1 + retries */
+/* Attempts made: 1 + retries, except that an attempt the circuit breaker refused
+ * (TETHER_EBREAKER) was never made: 0 when it refused the first one. */
+TETHER_EXTERN unsigned tether_fetch_attempts(const tether_fetch *f);
 TETHER_EXTERN unsigned tether_fetch_retries(const tether_fetch *f);
 TETHER_EXTERN unsigned tether_fetch_replays(const tether_fetch *f);
 TETHER_EXTERN uint64_t tether_fetch_duration_ms(const tether_fetch *f);

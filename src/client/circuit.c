@@ -84,7 +84,7 @@ bool tt__fetch_breaker_blocks(struct tether_fetch *f, uint64_t delay_ms)
     const struct tt__breaker *b = &f->origin->breaker;
     /* The half-open probe is one bounded attempt: its answer, whatever it is, is the fetch's
      * outcome (and decides the breaker), never the start of a retry series. */
-    if (f->att.breaker.probe) {
+    if (f->att.breaker.probe && b->mode == TETHER_BREAKER_ON) {
         return true;
     }
     uint64_t wait = tt__breaker_wait_ms(b, tt__client_now(f->client));
