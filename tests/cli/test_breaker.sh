@@ -4,7 +4,8 @@
 # `tether load --breaker` ends with retries bounded by the retry budget, the breaker open, a
 # number of probes bounded by the open intervals that fit in the measured run, and the server
 # seeing no more than the requests before the trip plus the probes; `tether get` prints the
-# breaker's own message; --breaker=MODE is checked.
+# breaker's own message; metrics-only counts what it would refuse and refuses nothing;
+# --breaker=MODE is checked.
 # Usage: bash tests/cli/test_breaker.sh path/to/tether
 source "$(dirname "$0")/harness.sh"
 need_node "it parses the JSON"
@@ -56,6 +57,24 @@ if start_server storm --status 503 --stats-path /stats; then
         --requests 20 >"$tmp/table.out" 2>"$tmp/table.err"
     expect "table: a circuit breaker line ($(grep breaker "$tmp/table.out"))" \
         grep -qE '^  circuit breaker +on, open at the end: [0-9]+ rejected, [0-9]+ opened' "$tmp/table.out"
+
+    # Metrics-only: the same machine, counting what it would refuse, refusing nothing. One
+    # worker, no retries: calls 1-5 trip it, calls 6-20 meet it open (for 60 s).
+    timeout "$(scaled 10)" "$tether" get "$url/stats" -o "$tmp/before.json" 2>"$tmp/before.err"
+    echo '{"breaker": "metrics-only", "breaker_open": "60s"}' >"$tmp/shadow.json"
+    timeout "$(scaled 30)" "$tether" load "$url/" --policy "$tmp/shadow.json" --retry 0 \
+        --requests 20 --json >"$tmp/shadow.out" 2>"$tmp/shadow.err"
+    echo "metrics-only: $(cat "$tmp/shadow.out")"
+    timeout "$(scaled 10)" "$tether" get "$url/stats" -o "$tmp/after.json" 2>"$tmp/after.err"
+    expect "metrics-only: every request answered 503" \
+        [ "$(jget "$tmp/shadow.out" "j.statuses['503']")" = 20 ]
+    expect "metrics-only: all 20 reached the server" [ $(($(jget "$tmp/after.json" \
+        "j.responses['5xx']") - $(jget "$tmp/before.json" "j.responses['5xx']"))) -eq 20 ]
+    expect "metrics-only: opened once" [ "$(jget "$tmp/shadow.out" 'j.breaker.opened')" = 1 ]
+    expect "metrics-only: 15 would have been refused" \
+        [ "$(jget "$tmp/shadow.out" 'j.breaker.rejected')" = 15 ]
+    expect "metrics-only: mode reported" \
+        [ "$(jget "$tmp/shadow.out" 'j.breaker.mode')" = metrics-only ]
 
     # tether get: one request, so only a breaker tripping on its own first failure shows it.
     echo '{"breaker": "on", "breaker_consecutive_failures": 1, "backoff_base": "1ms"}' \
