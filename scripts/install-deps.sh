@@ -6,7 +6,7 @@
 set -euo pipefail
 
 # Build: compiler, CMake, and the libraries tether links (DESIGN.md §2).
-BUILD_PKGS=(build-essential cmake pkg-config libuv1-dev libssl-dev libjansson-dev)
+BUILD_PKGS=(build-essential cmake pkg-config libuv1-dev libssl-dev libjansson-dev zlib1g-dev)
 # Tests: cmocka, the libhttp-parser oracle (tests only, never linked into the library),
 # clang with its libFuzzer/sanitizer runtimes, ca-certificates/openssl for TLS tests, and haproxy
 # (the peer of bench/proxy_bench.c, run from PATH in mode tcp; never started as a service here).

@@ -98,7 +98,19 @@ struct tether_client {
     bool finalized;
     tether_client_close_cb close_cb;
     void *close_data;
+    struct tt__resolve *resolve; /* --resolve entries, owned */
+    size_t nresolve;
 };
+
+/* One --resolve entry, copied from tether_client_options. */
+struct tt__resolve {
+    char host[256]; /* lower-cased */
+    uint16_t port;
+    char address[64];
+};
+
+/* The address --resolve gives `host`:`port`, or NULL to resolve the name. */
+const char *tt__client_resolve(const struct tether_client *c, const char *host, uint16_t port);
 
 /* uv_now after refreshing the loop's cached time. */
 uint64_t tt__client_now(struct tether_client *c);
@@ -242,6 +254,7 @@ struct tt__attempt {
     uint64_t retry_delay_ms; /* the backoff decided for a response being drained */
     uint64_t sleep_until_ms; /* while SLEEPING */
     char retry_reason[64];
+    bool redirect_pending; /* the response is a redirect being drained */
 };
 
 struct tether_fetch {
@@ -289,7 +302,54 @@ struct tether_fetch {
     bool timer_closed;
     bool user_freed;
     bool done_ran;
+
+    /* Redirects (redirect.c). */
+    char *url_text;             /* the URL of the current hop, owned */
+    struct tt__redirect *redir; /* what a hop rebuilds the request from; NULL = not following */
+    unsigned max_redirects;
+    unsigned redirects;
+    unsigned hop_attempts; /* f->attempts when this hop began: retries are counted per hop */
+    /* Decoding (decode.c). */
+    bool decompress;
+    struct tt__decoder *decoder; /* the current response's Content-Encoding; NULL = identity */
 };
+
+/* Writes the request head and body into f->req from `o` (f->method and f->url set). */
+int tt__fetch_build(struct tether_fetch *f, const struct tether_fetch_options *o,
+                    const char *user_agent);
+
+/* ---- redirect.c: following 3xx responses ---- */
+
+/* Keeps what a hop needs to rebuild the request (headers, the Idempotency-Key). */
+int tt__redirect_init(struct tether_fetch *f, const struct tether_fetch_options *o);
+void tt__redirect_free(struct tether_fetch *f);
+/* A final head arrived: whether it is a redirect to follow. Returns 1 (follow: the body is
+ * drained, then tt__redirect_next), 0 (a final response), or a TETHER_E* code with
+ * f->failure filled (too many redirects, a bad Location). */
+int tt__redirect_check(struct tether_fetch *f, int status);
+/* The redirect's response is complete: moves f to the next URL (method, body, headers, origin).
+ * Returns 0, or a TETHER_E* code with f->failure filled. */
+int tt__redirect_next(struct tether_fetch *f);
+/* RFC 3986 §5.2: `ref` against the absolute http(s) URL `base`, fragment dropped, bytes a
+ * request target may not carry percent-encoded. Returns a malloc'd URL (tt__free) or NULL:
+ * out of memory, or a reference that is not http(s) (*why says so). */
+char *tt__url_resolve(const struct tt__url *base, const char *ref, const char **why);
+
+/* ---- decode.c: Content-Encoding ---- */
+
+struct tt__decoder;
+/* Where decoded bytes go; false stops decoding (the fetch ended). */
+typedef bool (*tt__decode_sink)(void *arg, const char *data, size_t len);
+/* A decoder for a Content-Encoding value: *out NULL for none/identity. TETHER_EHTTP for a coding
+ * we did not ask for (why says which), TETHER_ENOMEM. */
+int tt__decoder_new(const char *coding, struct tt__decoder **out, char *why, size_t why_len);
+/* Decodes `len` bytes into `sink`. Returns 0, TETHER_ECANCELED when the sink stopped,
+ * TETHER_EHTTP for corrupt data (why says what), TETHER_ENOMEM. */
+int tt__decoder_feed(struct tt__decoder *d, const char *in, size_t len, tt__decode_sink sink,
+                     void *arg, char *why, size_t why_len);
+/* True when the stream ended properly or never began (a response without a body). */
+bool tt__decoder_complete(const struct tt__decoder *d);
+void tt__decoder_free(struct tt__decoder *d);
 
 /* The connection is ready (connected, handshaked) for the attempt. */
 void tt__fetch_conn_ready(struct tether_fetch *f, struct tt__cli_conn *c);

@@ -349,11 +349,14 @@ int tt__cli_conn_dial(struct tt__origin *o, struct tether_fetch *f, struct tt__c
     *out = c;
 
     /* Literal addresses skip the resolver (and its thread pool round trip). */
+    /* Literal addresses, and names --resolve maps, skip the resolver (and its thread pool
+     * round trip); TLS still verifies the URL's name. */
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
-    bool literal = f->url.ipv6
-                       ? uv_ip6_addr(f->url.host, f->url.port, (struct sockaddr_in6 *)&ss) == 0
-                       : uv_ip4_addr(f->url.host, f->url.port, (struct sockaddr_in *)&ss) == 0;
+    const char *mapped = tt__client_resolve(client, f->url.host, f->url.port);
+    const char *addr = mapped ? mapped : f->url.host;
+    bool literal = uv_ip4_addr(addr, f->url.port, (struct sockaddr_in *)&ss) == 0 ||
+                   uv_ip6_addr(addr, f->url.port, (struct sockaddr_in6 *)&ss) == 0;
     if (literal) {
         rv = conn_connect(c, (struct sockaddr *)&ss);
     } else {
