@@ -48,6 +48,15 @@ const char cmd_get_usage[] =
     "  --no-keepalive          no TCP keepalive probes (curl's meaning; HTTP keep-alive is\n"
     "                          a policy field)\n"
     "\n"
+    "Transport:\n"
+    "  -L, --location          follow redirects (301, 302, 303, 307, 308) like curl: POST\n"
+    "                          becomes GET after 301/302/303, 307/308 resend it; a hop to\n"
+    "                          another host drops Authorization and Cookie\n"
+    "  --max-redirs N          with -L, fail after N redirects (0-1000) [50]\n"
+    "  --compressed            ask for gzip or deflate and write the decoded body\n"
+    "  --resolve HOST:PORT:ADDR  connect to ADDR (an IP) for HOST:PORT; Host and TLS keep\n"
+    "                          HOST (repeatable, at most 16)\n"
+    "\n"
     "TLS:\n"
     "  -k, --insecure          skip certificate verification\n"
     "  --cacert FILE           trust the PEM certificates in FILE instead of the system store\n"
@@ -200,6 +209,9 @@ static void get_on_event(tether_client *c, const struct tether_event *ev)
         break;
     case TETHER_EVENT_RESPONSE:
         fprintf(stderr, "* attempt %u: response %d\n", ev->attempt, ev->status);
+        break;
+    case TETHER_EVENT_REDIRECT:
+        fprintf(stderr, "* following %d to %s\n", ev->status, reason ? reason : "?");
         break;
     default:
         fprintf(stderr, "* event %d%s%s\n", (int)ev->type, reason ? ": " : "",

@@ -60,6 +60,8 @@ const char cmd_load_usage[] =
     "  --no-keepalive          no TCP keepalive probes\n"
     "  -k, --insecure          skip TLS certificate verification\n"
     "  --cacert FILE           trust the PEM certificates in FILE\n"
+    "  -L, --location, --max-redirs N, --compressed, --resolve HOST:PORT:ADDR\n"
+    "                          as tether get\n"
     "\n"
     "Output:\n"
     "  --json                  one JSON object on stdout:\n"

@@ -14,6 +14,9 @@ struct tt__redirect {
     char *store; /* the headers' strings */
     char *key;   /* the idempotency_key option, copied; NULL = none */
     char *next;  /* the resolved Location of the redirect being drained */
+    /* The origin the headers were given for: credentials go to it alone, even when a later
+     * hop comes back to it (curl compares with the first host too). */
+    char first_origin[sizeof(((struct tt__url *)0)->origin)];
     struct tt__url next_url;
 };
 
@@ -52,6 +55,7 @@ int tt__redirect_init(struct tether_fetch *f, const struct tether_fetch_options 
         p += vl;
     }
     r->nheaders = o->nheaders;
+    memcpy(r->first_origin, f->url.origin, sizeof(r->first_origin));
     if (o->idempotency_key && o->idempotency_key[0]) {
         r->key = redirect_dup(o->idempotency_key);
         if (!r->key) {
@@ -348,7 +352,7 @@ int tt__redirect_next(struct tether_fetch *f)
     bool post = strcmp(f->method, "POST") == 0;
     bool get_or_head = strcmp(f->method, "GET") == 0 || strcmp(f->method, "HEAD") == 0;
     bool to_get = ((status == 301 || status == 302) && post) || (status == 303 && !get_or_head);
-    bool cross = strcmp(r->next_url.origin, f->url.origin) != 0;
+    bool cross = strcmp(r->next_url.origin, r->first_origin) != 0;
 
     struct tether_header *hs = NULL;
     if (r->nheaders > 0) {
@@ -358,11 +362,17 @@ int tt__redirect_next(struct tether_fetch *f)
         }
     }
     size_t n = 0;
+    size_t kept = 0;
     for (size_t i = 0; i < r->nheaders; i++) {
         if (redirect_keep_header(r->headers[i].name, cross, to_get)) {
             hs[n++] = r->headers[i];
         }
+        /* A body dropped once stays dropped, its Content-Type with it. */
+        if (!to_get || !ttx_str_eq_nocase(r->headers[i].name, "content-type")) {
+            r->headers[kept++] = r->headers[i];
+        }
     }
+    r->nheaders = kept;
     /* 307 and 308 send the same body again: it is the tail of the request already built. */
     size_t body_len = to_get ? 0 : f->body_len;
     char *body = body_len ? tt__malloc(body_len) : NULL;
