@@ -143,10 +143,8 @@ static void redirect_remove_dots(char *in)
     while (*p) {
         if (strncmp(p, "../", 3) == 0) {
             p += 3;
-        } else if (strncmp(p, "./", 2) == 0) {
-            p += 2;
-        } else if (strncmp(p, "/./", 3) == 0) {
-            p += 2;
+        } else if (strncmp(p, "./", 2) == 0 || strncmp(p, "/./", 3) == 0) {
+            p += 2; /* "./x" is "x"; "/./x" is "/x" */
         } else if (strcmp(p, "/.") == 0) {
             p[1] = '/';
             p += 1;
