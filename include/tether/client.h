@@ -57,6 +57,20 @@ struct tether_client_options {
      * the name. As curl's CURLOPT_RESOLVE ("HOST:PORT:ADDR"). The first match wins. */
     const struct tether_resolve *resolve;
     size_t nresolve;
+    /* Borrowed, copied: an HTTP proxy, "[http://][USER:PASSWORD@]HOST[:PORT]" (port 1080 by
+     * default, credentials percent-decoded and sent as Proxy-Authorization: Basic); NULL or ""
+     * = connect directly. http:// requests go to it in absolute form over connections pooled
+     * per proxy (so a 502/503 it answers is judged like the origin's, by the policy); https://
+     * requests open a CONNECT tunnel, then TLS with the origin's name. A refused tunnel
+     * (non-2xx to CONNECT) fails the fetch with TETHER_EHTTP, "CONNECT tunnel failed, response
+     * 403 Forbidden" in the failure's detail, and is not retried. The library never reads
+     * http_proxy and friends from the environment: the caller decides (tether get does, as
+     * curl). */
+    const char *proxy;
+    /* Borrowed, copied: hosts reached directly, curl's NO_PROXY syntax: a comma list of names
+     * (each also matching its subdomains; a leading dot is optional), IP addresses (exact), or
+     * "*" for every host. */
+    const char *no_proxy;
 };
 /* Fills `o` (borrowed) with tether_policy_defaults and the rest zero. */
 TETHER_EXTERN void tether_client_options_init(struct tether_client_options *o);

@@ -57,6 +57,10 @@ struct fetch_flags {
     struct tether_resolve resolve[FETCH_MAX_RESOLVE];
     char resolve_store[FETCH_MAX_RESOLVE][320]; /* the entries' host and address strings */
     size_t nresolve;
+    bool proxy_set; /* -x given (even ""): the environment is not read */
+    const char *proxy;
+    bool noproxy_set;
+    const char *noproxy;
 };
 
 void fetch_flags_init(struct fetch_flags *f, const char *cmd);
@@ -66,8 +70,9 @@ void fetch_flags_cleanup(struct fetch_flags *f);
  * after printing the one-line usage error. */
 int fetch_flags_take(struct args_cursor *c, struct fetch_flags *f, bool *taken);
 
-/* fetch_transport.c: the transport flags (-L, --max-redirs, --compressed, --resolve), as
- * fetch_flags_take; and what they set in the client and fetch options. */
+/* fetch_transport.c: the transport flags (-L, --max-redirs, --compressed, --resolve, -x,
+ * --noproxy), as fetch_flags_take; and what they set in the client and fetch options (the
+ * proxy from the environment, as curl reads it, when -x is not given). */
 int fetch_transport_take(struct args_cursor *c, struct fetch_flags *f, bool *taken);
 void fetch_transport_client(const struct fetch_flags *f, struct tether_client_options *o);
 void fetch_transport_request(const struct fetch_flags *f, struct tether_fetch_options *fo);

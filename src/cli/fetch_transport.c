@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The transport flags `tether get` and `tether load` share, with curl's names and syntax:
- * -L/--location, --max-redirs N, --compressed and --resolve HOST:PORT:ADDR. */
+ * -L/--location, --max-redirs N, --compressed, --resolve HOST:PORT:ADDR, -x/--proxy URL and
+ * --noproxy LIST, and the proxy environment variables curl reads. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <uv.h>
@@ -83,14 +85,45 @@ int fetch_transport_take(struct args_cursor *c, struct fetch_flags *f, bool *tak
     if (args_is(c, "--resolve")) {
         return transport_take_resolve(c, f);
     }
+    if (args_is(c, "-x") || args_is(c, "--proxy")) {
+        f->proxy_set = true;
+        return args_take_string(c, &f->proxy); /* the client names what is wrong with it */
+    }
+    if (args_is(c, "--noproxy")) {
+        f->noproxy_set = true;
+        return args_take_string(c, &f->noproxy);
+    }
     *taken = false;
     return 0;
+}
+
+/* The first of the variables that is set and not empty, or NULL. */
+static const char *transport_env(const char *a, const char *b)
+{
+    const char *v = getenv(a);
+    if ((!v || !v[0]) && b) {
+        v = getenv(b);
+    }
+    return v && v[0] ? v : NULL;
 }
 
 void fetch_transport_client(const struct fetch_flags *f, struct tether_client_options *o)
 {
     o->resolve = f->nresolve ? f->resolve : NULL;
     o->nresolve = f->nresolve;
+    if (f->proxy_set) {
+        o->proxy = f->proxy;
+    } else if (f->url && ttx_prefix_nocase(f->url, "https://")) {
+        o->proxy = transport_env("https_proxy", "HTTPS_PROXY");
+    } else {
+        /* Lower case only: a CGI program gets the request's "Proxy:" header as HTTP_PROXY
+         * (httpoxy), so curl ignores the upper-case name for http://. */
+        o->proxy = transport_env("http_proxy", NULL);
+    }
+    if (!f->proxy_set && !o->proxy) {
+        o->proxy = transport_env("all_proxy", "ALL_PROXY");
+    }
+    o->no_proxy = f->noproxy_set ? f->noproxy : transport_env("no_proxy", "NO_PROXY");
 }
 
 void fetch_transport_request(const struct fetch_flags *f, struct tether_fetch_options *fo)

@@ -37,6 +37,7 @@ static void client_finalize(struct tether_client *c)
     tt__free(c->ca_file);
     tt__free(c->user_agent);
     tt__free(c->resolve);
+    tt__proxy_free(c->proxy);
     tt__free(c);
     if (cb) {
         cb(data);
@@ -239,6 +240,9 @@ int tether_client_new(uv_loop_t *loop, const struct tether_client_options *o, te
     if (rv == 0) {
         rv = client_copy_resolve(c, o);
     }
+    if (rv == 0) {
+        rv = tt__proxy_config(c, o);
+    }
     if (rv == 0 && !tt__h1_is_field_value(c->user_agent, strlen(c->user_agent))) {
         tt__errbuf_set(o->errbuf, o->errbuf_len, "invalid user_agent: control bytes");
         rv = TETHER_EINVAL;
@@ -259,6 +263,7 @@ int tether_client_new(uv_loop_t *loop, const struct tether_client_options *o, te
         tt__free(c->ca_file);
         tt__free(c->user_agent);
         tt__free(c->resolve);
+        tt__proxy_free(c->proxy);
         tt__free(c);
         return rv;
     }

@@ -100,6 +100,7 @@ struct tether_client {
     void *close_data;
     struct tt__resolve *resolve; /* --resolve entries, owned */
     size_t nresolve;
+    struct tt__proxy *proxy; /* the HTTP proxy, owned; NULL = direct */
 };
 
 /* One --resolve entry, copied from tether_client_options. */
@@ -111,6 +112,41 @@ struct tt__resolve {
 
 /* The address --resolve gives `host`:`port`, or NULL to resolve the name. */
 const char *tt__client_resolve(const struct tether_client *c, const char *host, uint16_t port);
+
+/* ---- proxy_dial.c: an HTTP proxy (absolute-form requests, CONNECT tunnels) ---- */
+
+struct tt__cli_conn;
+
+/* How a request reaches its origin. */
+enum tt__via {
+    TT__VIA_DIRECT = 0,
+    TT__VIA_FORWARD, /* http:// through the proxy: absolute-form target, pooled per proxy */
+    TT__VIA_TUNNEL   /* https:// through a CONNECT tunnel, then TLS with the origin's name */
+};
+
+struct tt__proxy {
+    char host[256]; /* lower-cased, without brackets */
+    uint16_t port;
+    char name[272]; /* "host:port" for messages and pool keys */
+    char auth[512]; /* the Proxy-Authorization value ("Basic ..."), "" = none */
+    char *no_proxy; /* the bypass list as given, owned; NULL = none */
+};
+
+/* Reads the client options' proxy and no_proxy into c->proxy. EINVAL with the reason in the
+ * options' errbuf; ENOMEM. */
+int tt__proxy_config(struct tether_client *c, const struct tether_client_options *o);
+void tt__proxy_free(struct tt__proxy *p);
+/* How `u` is reached: direct when there is no proxy or no_proxy names its host. */
+enum tt__via tt__proxy_via(const struct tether_client *c, const struct tt__url *u);
+/* curl's NO_PROXY rule: whether the comma list `list` names `host` ("*", an exact name or IP,
+ * a domain and its subdomains, with or without a leading dot). */
+bool tt__no_proxy_match(const char *list, const char *host);
+/* The pool key of `u` reached `via` the proxy (u->origin when direct). */
+void tt__proxy_origin_key(const struct tether_client *c, const struct tt__url *u, enum tt__via via,
+                          char *key, size_t cap);
+/* The connection to the proxy is open: sends CONNECT for the owner's origin, reads the answer,
+ * starts TLS through the tunnel, then tt__fetch_conn_ready. Failures go to the fetch. */
+void tt__proxy_tunnel_start(struct tt__cli_conn *c);
 
 /* uv_now after refreshing the loop's cached time. */
 uint64_t tt__client_now(struct tether_client *c);
@@ -182,8 +218,11 @@ struct tt__cli_conn {
     size_t write_queue_after; /* libuv's queue right after the write call (see conn.c) */
     uint64_t read_base;       /* stream.bytes_read when the exchange began */
     uint64_t sent_at_ms;      /* request fully written (or started) */
+    bool tunnel_pending;      /* CONNECT sent to the proxy, its answer awaited */
 };
 
+/* Ends the exchange (or the dial) with `fail` and tells the owner. */
+void tt__cli_conn_fail(struct tt__cli_conn *c, struct tether_failure *fail, bool abort);
 /* Starts a connection for `f` to its origin: resolves, dials and (https) handshakes. The
  * fetch hears back through tt__fetch_conn_ready / tt__fetch_attempt_failed. */
 int tt__cli_conn_dial(struct tt__origin *o, struct tether_fetch *f, struct tt__cli_conn **out);
@@ -309,6 +348,7 @@ struct tether_fetch {
     unsigned max_redirects;
     unsigned redirects;
     unsigned hop_attempts; /* f->attempts when this hop began: retries are counted per hop */
+    enum tt__via via;      /* how the current URL is reached (set by tt__fetch_build) */
     /* Decoding (decode.c). */
     bool decompress;
     struct tt__decoder *decoder; /* the current response's Content-Encoding; NULL = identity */

@@ -41,7 +41,7 @@ static void fetch_field(struct tt__h1_field *fl, const char *name, const char *v
 int tt__fetch_build(struct tether_fetch *f, const struct tether_fetch_options *o,
                     const char *user_agent)
 {
-    size_t max = o->nheaders + 7;
+    size_t max = o->nheaders + 8;
     struct tt__h1_field *fields = tt__calloc(max, sizeof(*fields));
     if (!fields) {
         return TETHER_ENOMEM;
@@ -113,7 +113,23 @@ int tt__fetch_build(struct tether_fetch *f, const struct tether_fetch_options *o
         fetch_field(&fields[n++], "Connection", "close");
     }
     f->has_key = has_key_field;
-    rv = tt__h1_write_request_head(&f->req, f->method, f->url.target, fields, n);
+    char *absolute = NULL; /* the target in absolute form, for a forward proxy */
+    f->via = tt__proxy_via(f->client, &f->url);
+    if (f->via == TT__VIA_FORWARD) {
+        size_t len = strlen(f->url.host_header) + strlen(f->url.target) + 8;
+        absolute = tt__malloc(len);
+        if (!absolute) {
+            rv = TETHER_ENOMEM;
+            goto out;
+        }
+        (void)snprintf(absolute, len, "http://%s%s", f->url.host_header, f->url.target);
+        if (f->client->proxy->auth[0]) {
+            fetch_field(&fields[n++], "Proxy-Authorization", f->client->proxy->auth);
+        }
+    }
+    rv = tt__h1_write_request_head(&f->req, f->method, absolute ? absolute : f->url.target, fields,
+                                   n);
+    tt__free(absolute);
     if (rv == 0 && o->body_len > 0) {
         rv = tt__buf_append(&f->req, o->body, o->body_len);
     }
