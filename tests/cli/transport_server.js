@@ -34,7 +34,8 @@ const server = http.createServer((req, res) => {
     if (url.pathname === '/echo') {
       const body = Buffer.concat(chunks).toString();
       res.end(`${req.method} ${req.url} body=${body} ` +
-              `ct=${req.headers['content-type'] || '-'} auth=${req.headers.authorization || '-'}\n`);
+              `ct=${req.headers['content-type'] || '-'} auth=${req.headers.authorization || '-'} ` +
+              `via=${req.headers.via ? 'proxy' : '-'}\n`);
       return;
     }
     const codings = { '/gzip': ['gzip', zlib.gzipSync], '/deflate': ['deflate', zlib.deflateSync],
