@@ -18,11 +18,11 @@ enum decode_kind { DECODE_GZIP, DECODE_DEFLATE };
 struct tt__decoder {
     z_stream z;
     enum decode_kind kind;
-    bool began;       /* input arrived */
-    bool ended;       /* the stream's end mark was decoded */
-    bool raw_retried; /* "deflate" fell back to a raw stream */
+    bool began;  /* input arrived */
+    bool ended;  /* the stream's end mark was decoded */
+    bool inited; /* inflateInit2 ran: at once for gzip, after two bytes for deflate */
     unsigned char out[DECODE_CHUNK];
-    /* The first input bytes of a deflate stream, in case it must restart as raw deflate. */
+    /* The first two bytes of a deflate body, which tell zlib-wrapped from raw. */
     unsigned char head[2];
     size_t head_len;
 };
@@ -30,7 +30,11 @@ struct tt__decoder {
 static int decode_init(struct tt__decoder *d, int window_bits)
 {
     memset(&d->z, 0, sizeof(d->z));
-    return inflateInit2(&d->z, window_bits) == Z_OK ? 0 : TETHER_ENOMEM;
+    if (inflateInit2(&d->z, window_bits) != Z_OK) {
+        return TETHER_ENOMEM;
+    }
+    d->inited = true;
+    return 0;
 }
 
 int tt__decoder_new(const char *coding, struct tt__decoder **out, char *why, size_t why_len)
@@ -61,8 +65,8 @@ int tt__decoder_new(const char *coding, struct tt__decoder **out, char *why, siz
         return TETHER_ENOMEM;
     }
     d->kind = kind;
-    /* gzip: 16 + 15 reads the gzip wrapper; deflate: RFC 9110 means the zlib format (15). */
-    if (decode_init(d, kind == DECODE_GZIP ? 16 + MAX_WBITS : MAX_WBITS) != 0) {
+    /* gzip: 16 + 15 reads the gzip wrapper. A deflate body waits for its first two bytes. */
+    if (kind == DECODE_GZIP && decode_init(d, 16 + MAX_WBITS) != 0) {
         tt__free(d);
         return TETHER_ENOMEM;
     }
@@ -73,7 +77,9 @@ int tt__decoder_new(const char *coding, struct tt__decoder **out, char *why, siz
 void tt__decoder_free(struct tt__decoder *d)
 {
     if (d) {
-        (void)inflateEnd(&d->z);
+        if (d->inited) {
+            (void)inflateEnd(&d->z);
+        }
         tt__free(d);
     }
 }
@@ -111,6 +117,12 @@ static int decode_run(struct tt__decoder *d, const unsigned char *in, size_t len
     return 0;
 }
 
+/* RFC 1950 §2.2: CM 8 (deflate), a window of at most 32 KiB, and the check bits. */
+static bool decode_zlib_header(const unsigned char h[2])
+{
+    return (h[0] & 0x0f) == 8 && (h[0] >> 4) <= 7 && ((unsigned)h[0] * 256u + h[1]) % 31u == 0;
+}
+
 int tt__decoder_feed(struct tt__decoder *d, const char *in, size_t len, tt__decode_sink sink,
                      void *arg, char *why, size_t why_len)
 {
@@ -119,27 +131,27 @@ int tt__decoder_feed(struct tt__decoder *d, const char *in, size_t len, tt__deco
     }
     d->began = true;
     const unsigned char *u = (const unsigned char *)in;
-    /* Keep the first two bytes of a deflate body: some servers send raw deflate (no zlib
-     * header), which shows in the header's check bits, and then the stream restarts raw. */
-    size_t keep = 0;
-    if (d->kind == DECODE_DEFLATE && !d->raw_retried && d->head_len < 2) {
-        keep = len < 2 - d->head_len ? len : 2 - d->head_len;
-        memcpy(d->head + d->head_len, u, keep);
-        d->head_len += keep;
-    }
     int zerr = Z_OK;
-    int rv = decode_run(d, u, len, sink, arg, &zerr);
-    if (rv == TETHER_EHTTP && d->kind == DECODE_DEFLATE && !d->raw_retried && d->z.total_out == 0) {
-        /* Nothing came out of the zlib reading: start again as raw deflate (curl does too). */
-        d->raw_retried = true;
-        (void)inflateEnd(&d->z);
-        if (decode_init(d, -MAX_WBITS) != 0) {
+    int rv = 0;
+    if (!d->inited) {
+        /* RFC 9110 says "deflate" is the zlib format, but some servers send raw deflate
+         * (curl and browsers accept both): the first two bytes decide, whatever the reads'
+         * sizes, so the same body always decodes the same way. */
+        size_t take = len < 2 - d->head_len ? len : 2 - d->head_len;
+        memcpy(d->head + d->head_len, u, take);
+        d->head_len += take;
+        u += take;
+        len -= take;
+        if (d->head_len < 2) {
+            return 0;
+        }
+        if (decode_init(d, decode_zlib_header(d->head) ? MAX_WBITS : -MAX_WBITS) != 0) {
             return TETHER_ENOMEM;
         }
-        size_t seen = d->head_len - keep; /* kept from earlier calls, not in `in` */
-        zerr = Z_OK;
-        rv = seen ? decode_run(d, d->head, seen, sink, arg, &zerr) : 0;
-        rv = rv ? rv : decode_run(d, u, len, sink, arg, &zerr);
+        rv = decode_run(d, d->head, 2, sink, arg, &zerr);
+    }
+    if (rv == 0 && len > 0) {
+        rv = decode_run(d, u, len, sink, arg, &zerr);
     }
     if (rv == TETHER_EHTTP) {
         (void)snprintf(why, why_len, "corrupt %s body: %s",
