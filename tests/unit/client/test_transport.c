@@ -95,6 +95,15 @@ static void encoding_cb(struct ss_conn *c, unsigned index, const char *req, size
         }
         send_chunk(c, buf + 5, n - 5);
         ss_send_str(c, "0\r\n\r\n");
+    } else if (strncmp(path, "/rawchunked ", 12) == 0) {
+        /* Raw deflate whose first two bytes come in separate reads. */
+        n = squeeze(plain, plain_len, -15, buf, sizeof(buf));
+        ss_send_str(c, "HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n");
+        send_chunk(c, buf, 1);
+        send_chunk(c, buf + 1, 1);
+        send_chunk(c, buf + 2, n - 2);
+        ss_send_str(c, "0\r\n\r\n");
     } else if (strncmp(path, "/truncated ", 11) == 0) {
         n = squeeze(plain, plain_len, 31, buf, sizeof(buf));
         send_encoded(c, "gzip", buf, n / 2); /* complete framing, half a gzip stream */
@@ -138,8 +147,8 @@ static void test_decodes_gzip_and_deflate(void **state)
     make_plain();
     struct ft_env e;
     ft_env_init(&e, NULL, encoding_cb, NULL);
-    static const char *const paths[] = {"/gzip", "/deflate", "/rawdeflate", "/chunked",
-                                        "/identity"};
+    static const char *const paths[] = {"/gzip",    "/deflate",    "/rawdeflate",
+                                        "/chunked", "/rawchunked", "/identity"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         struct ft_result r = {0};
         get_decoded(&e, paths[i], 0, &r);
