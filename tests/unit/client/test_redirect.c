@@ -181,6 +181,12 @@ static void origin_cb(struct ss_conn *c, unsigned index, const char *req, size_t
     } else if (strncmp(path, "/away ", 6) == 0) {
         (void)snprintf(abs, sizeof(abs), "http://127.0.0.1:%u/there", (unsigned)s->other_port);
         redirect_to(c, 302, abs);
+    } else if (strncmp(path, "/bounce ", 8) == 0) {
+        (void)snprintf(abs, sizeof(abs), "http://127.0.0.1:%u/back", (unsigned)s->other_port);
+        redirect_to(c, 302, abs);
+    } else if (strncmp(path, "/back ", 6) == 0) {
+        (void)snprintf(abs, sizeof(abs), "http://127.0.0.1:%u/home", (unsigned)s->other_port);
+        redirect_to(c, 302, abs);
     } else if (strncmp(path, "/loop ", 6) == 0) {
         redirect_to(c, 302, "/loop");
     } else if (strncmp(path, "/bad ", 5) == 0) {
@@ -330,6 +336,22 @@ static void test_cross_origin_drops_credentials(void **state)
     assert_string_equal(other.line[0], "GET /there HTTP/1.1");
     assert_string_equal(other.auth[0], "-");
     assert_string_equal(other.cookie[0], "-");
+    /* Away and back: the credentials are the first origin's, so they go to it again (curl
+     * compares with the first host too), never to the other. */
+    other.other_port = ss_port(e.ss);
+    fetch_opts(&o, ft_url(url, sizeof(url), "http", ss_port(e.ss), "/bounce"), 5);
+    o.headers = hs;
+    o.nheaders = 3;
+    memset(&out, 0, sizeof(out));
+    run_outcome(&e, &o, &out);
+    assert_int_equal(out.code, 0);
+    assert_int_equal(out.redirects, 2);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.line[2], "GET /home HTTP/1.1");
+    assert_string_equal(s.auth[2], "Bearer secret");
+    assert_int_equal(other.n, 2);
+    assert_string_equal(other.line[1], "GET /back HTTP/1.1");
+    assert_string_equal(other.auth[1], "-");
     ss_stop(ss2);
     ft_env_done(&e);
 }
