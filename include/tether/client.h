@@ -130,6 +130,9 @@ struct tether_fetch_options {
      * decompression bomb stops there), Content-Length stays the encoded size. A corrupt or
      * cut stream, or another Content-Encoding, fails the fetch with TETHER_EHTTP. */
     bool decompress;
+    /* With max_redirects: Authorization and Cookie go to every origin a redirect leads to, as
+     * with curl's --location-trusted (a user Host field still does not). */
+    bool redirect_trusted;
 };
 
 /* Zeroes `o` (borrowed): a GET with no headers, no body, the policy's deadline, the body

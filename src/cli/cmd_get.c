@@ -52,6 +52,7 @@ const char cmd_get_usage[] =
     "  -L, --location          follow redirects (301, 302, 303, 307, 308) like curl: POST\n"
     "                          becomes GET after 301/302/303, 307/308 resend it; a hop to\n"
     "                          another host drops Authorization and Cookie\n"
+    "  --location-trusted      -L, and Authorization and Cookie go to other hosts too\n"
     "  --max-redirs N          with -L, fail after N redirects (0-1000) [50]\n"
     "  --compressed            ask for gzip or deflate and write the decoded body\n"
     "  --resolve HOST:PORT:ADDR  connect to ADDR (an IP) for HOST:PORT; Host and TLS keep\n"

@@ -51,6 +51,7 @@ struct fetch_flags {
     bool json;
     /* Transport (fetch_transport.c): -L, --max-redirs, --compressed, --resolve. */
     bool location;
+    bool location_trusted;
     bool max_redirs_set;
     uint64_t max_redirs;
     bool compressed;

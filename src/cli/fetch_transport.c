@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The transport flags `tether get` and `tether load` share, with curl's names and syntax:
- * -L/--location, --max-redirs N, --compressed, --resolve HOST:PORT:ADDR, -x/--proxy URL and
+ * -L/--location, --location-trusted, --max-redirs N, --compressed, --resolve HOST:PORT:ADDR,
+ * -x/--proxy URL and
  * --noproxy LIST, and the proxy environment variables curl reads. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,11 @@ int fetch_transport_take(struct args_cursor *c, struct fetch_flags *f, bool *tak
         f->location = true;
         return args_take_none(c);
     }
+    if (args_is(c, "--location-trusted")) {
+        f->location = true;
+        f->location_trusted = true;
+        return args_take_none(c);
+    }
     if (args_is(c, "--max-redirs")) {
         f->max_redirs_set = true;
         return args_take_uint(c, 0, 1000, &f->max_redirs);
@@ -132,5 +138,6 @@ void fetch_transport_request(const struct fetch_flags *f, struct tether_fetch_op
         fo->max_redirects =
             f->max_redirs_set ? (unsigned)f->max_redirs : (unsigned)FETCH_DEFAULT_MAX_REDIRS;
     }
+    fo->redirect_trusted = f->location_trusted;
     fo->decompress = f->compressed;
 }

@@ -11,9 +11,10 @@
 struct tt__redirect {
     struct tether_header *headers; /* the user's headers, copied: every hop is rebuilt from them */
     size_t nheaders;
-    char *store; /* the headers' strings */
-    char *key;   /* the idempotency_key option, copied; NULL = none */
-    char *next;  /* the resolved Location of the redirect being drained */
+    char *store;  /* the headers' strings */
+    char *key;    /* the idempotency_key option, copied; NULL = none */
+    char *next;   /* the resolved Location of the redirect being drained */
+    bool trusted; /* redirect_trusted: credentials follow to any origin */
     /* The origin the headers were given for: credentials go to it alone, even when a later
      * hop comes back to it (curl compares with the first host too). */
     char first_origin[sizeof(((struct tt__url *)0)->origin)];
@@ -56,6 +57,7 @@ int tt__redirect_init(struct tether_fetch *f, const struct tether_fetch_options 
     }
     r->nheaders = o->nheaders;
     memcpy(r->first_origin, f->url.origin, sizeof(r->first_origin));
+    r->trusted = o->redirect_trusted;
     if (o->idempotency_key && o->idempotency_key[0]) {
         r->key = redirect_dup(o->idempotency_key);
         if (!r->key) {
@@ -333,10 +335,10 @@ int tt__redirect_check(struct tether_fetch *f, int status)
 }
 
 /* Whether the user's header `name` goes to the next hop. */
-static bool redirect_keep_header(const char *name, bool cross_origin, bool to_get)
+static bool redirect_keep_header(const char *name, bool cross_origin, bool trusted, bool to_get)
 {
-    if (cross_origin && (ttx_str_eq_nocase(name, "authorization") ||
-                         ttx_str_eq_nocase(name, "cookie") || ttx_str_eq_nocase(name, "host"))) {
+    bool credential = ttx_str_eq_nocase(name, "authorization") || ttx_str_eq_nocase(name, "cookie");
+    if (cross_origin && (ttx_str_eq_nocase(name, "host") || (credential && !trusted))) {
         return false; /* credentials and the Host belong to the origin they were given for */
     }
     return !(to_get && ttx_str_eq_nocase(name, "content-type"));
@@ -362,7 +364,7 @@ int tt__redirect_next(struct tether_fetch *f)
     size_t n = 0;
     size_t kept = 0;
     for (size_t i = 0; i < r->nheaders; i++) {
-        if (redirect_keep_header(r->headers[i].name, cross, to_get)) {
+        if (redirect_keep_header(r->headers[i].name, cross, r->trusted, to_get)) {
             hs[n++] = r->headers[i];
         }
         /* A body dropped once stays dropped, its Content-Type with it. */

@@ -352,6 +352,17 @@ static void test_cross_origin_drops_credentials(void **state)
     assert_int_equal(other.n, 2);
     assert_string_equal(other.line[1], "GET /back HTTP/1.1");
     assert_string_equal(other.auth[1], "-");
+    /* redirect_trusted (curl's --location-trusted): they go everywhere. */
+    fetch_opts(&o, ft_url(url, sizeof(url), "http", ss_port(e.ss), "/away"), 5);
+    o.headers = hs;
+    o.nheaders = 3;
+    o.redirect_trusted = true;
+    memset(&out, 0, sizeof(out));
+    run_outcome(&e, &o, &out);
+    assert_int_equal(out.code, 0);
+    assert_int_equal(other.n, 3);
+    assert_string_equal(other.auth[2], "Bearer secret");
+    assert_string_equal(other.cookie[2], "sid=1");
     ss_stop(ss2);
     ft_env_done(&e);
 }
