@@ -68,8 +68,8 @@ struct tether_client_options {
      * curl). */
     const char *proxy;
     /* Borrowed, copied: hosts reached directly, curl's NO_PROXY syntax: a comma list of names
-     * (each also matching its subdomains; a leading dot is optional), IP addresses (exact), or
-     * "*" for every host. */
+     * (each also matching its subdomains; a leading dot is optional), IP addresses (exact),
+     * CIDR blocks ("10.0.0.0/8", "fd00::/8") for IP hosts, or "*" for every host. */
     const char *no_proxy;
 };
 /* Fills `o` (borrowed) with tether_policy_defaults and the rest zero. */

@@ -63,7 +63,7 @@ const char cmd_get_usage[] =
     "                          http://, https_proxy or HTTPS_PROXY for https://, then\n"
     "                          all_proxy or ALL_PROXY\n"
     "  --noproxy LIST          hosts reached directly: names (with their subdomains), IPs,\n"
-    "                          or '*' [no_proxy or NO_PROXY]\n"
+    "                          CIDR blocks, or '*' [no_proxy or NO_PROXY]\n"
     "\n"
     "TLS:\n"
     "  -k, --insecure          skip certificate verification\n"

@@ -139,7 +139,7 @@ void tt__proxy_free(struct tt__proxy *p);
 /* How `u` is reached: direct when there is no proxy or no_proxy names its host. */
 enum tt__via tt__proxy_via(const struct tether_client *c, const struct tt__url *u);
 /* curl's NO_PROXY rule: whether the comma list `list` names `host` ("*", an exact name or IP,
- * a domain and its subdomains, with or without a leading dot). */
+ * a domain and its subdomains, with or without a leading dot, an IP host in a CIDR block). */
 bool tt__no_proxy_match(const char *list, const char *host);
 /* The pool key of `u` reached `via` the proxy (u->origin when direct). */
 void tt__proxy_origin_key(const struct tether_client *c, const struct tt__url *u, enum tt__via via,

@@ -164,6 +164,39 @@ void tt__proxy_free(struct tt__proxy *p)
 
 /* ---- which requests go through it ---- */
 
+/* "ADDR/BITS" (curl 7.86's CIDR entries) against a host that is an IP literal of the same
+ * family. */
+static bool proxy_cidr_match(struct ttx_slice e, const char *host)
+{
+    const char *slash = memchr(e.ptr, '/', e.len);
+    char addr[64];
+    size_t alen = (size_t)(slash - e.ptr);
+    uint64_t bits;
+    if (alen == 0 || alen >= sizeof(addr) ||
+        ttx_parse_u64(slash + 1, e.len - alen - 1, &bits) != 0) {
+        return false;
+    }
+    memcpy(addr, e.ptr, alen);
+    addr[alen] = '\0';
+    unsigned char net[16];
+    unsigned char ip[16];
+    int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+    size_t size = family == AF_INET6 ? 16 : 4;
+    if (bits > size * 8 || uv_inet_pton(family, addr, net) != 0 ||
+        uv_inet_pton(family, host, ip) != 0) {
+        return false;
+    }
+    for (size_t i = 0; i < size && bits > 0; i++) {
+        unsigned take = bits >= 8 ? 8u : (unsigned)bits;
+        unsigned mask = (0xffu << (8 - take)) & 0xffu;
+        if ((net[i] & mask) != (ip[i] & mask)) {
+            return false;
+        }
+        bits -= take;
+    }
+    return true;
+}
+
 bool tt__no_proxy_match(const char *list, const char *host)
 {
     size_t hlen = strlen(host);
@@ -178,6 +211,12 @@ bool tt__no_proxy_match(const char *list, const char *host)
         }
         if (e.len == 1 && e.ptr[0] == '*') {
             return true;
+        }
+        if (memchr(e.ptr, '/', e.len)) {
+            if (proxy_cidr_match(e, host)) {
+                return true;
+            }
+            continue;
         }
         if (e.len > 0 && e.ptr[0] == '.') {
             e.ptr++; /* ".example.com" and "example.com" mean the same (curl 7.86) */

@@ -42,6 +42,16 @@ static void test_no_proxy_rules(void **state)
         {"", "example.com", false},
         {",,", "example.com", false},
         {"*.example.com", "www.example.com", false}, /* curl has no wildcard labels */
+        {"10.0.0.0/8", "10.200.3.4", true},
+        {"10.0.0.0/8", "11.0.0.1", false},
+        {"192.168.1.0/23", "192.168.0.9", true},
+        {"192.168.1.0/24", "192.168.0.9", false},
+        {"0.0.0.0/0", "1.2.3.4", true},
+        {"10.0.0.0/8", "ten.example", false},
+        {"10.0.0.0/33", "10.0.0.1", false},
+        {"fd00::/8", "fd12::1", true},
+        {"fd00::/8", "fe80::1", false},
+        {"fd00::/8", "10.0.0.1", false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         if (tt__no_proxy_match(cases[i].list, cases[i].host) != cases[i].match) {
