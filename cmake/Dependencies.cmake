@@ -4,4 +4,6 @@
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv>=1.40)
 pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
+# zlib: the client decodes gzip and deflate bodies (fetch option decompress).
+pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 find_package(OpenSSL 3 REQUIRED)

@@ -6,13 +6,16 @@
 set -euo pipefail
 
 # Build: compiler, CMake, and the libraries tether links (DESIGN.md §2).
-BUILD_PKGS=(build-essential cmake pkg-config libuv1-dev libssl-dev libjansson-dev)
+BUILD_PKGS=(build-essential cmake pkg-config libuv1-dev libssl-dev libjansson-dev zlib1g-dev)
 # Tests: cmocka, the libhttp-parser oracle (tests only, never linked into the library),
 # clang with its libFuzzer/sanitizer runtimes, ca-certificates/openssl for TLS tests, and haproxy
 # (the peer of bench/proxy_bench.c, run from PATH in mode tcp; never started as a service here).
 TEST_PKGS=(libcmocka-dev libhttp-parser-dev clang libclang-rt-14-dev openssl ca-certificates haproxy)
 # Lint gates run by make test (scripts/lint.sh): the formatter and clang-tidy of the same LLVM.
 TEST_PKGS+=(clang-format clang-tidy)
+# The forward proxy `tether get -x` is compared through (tests/cli/test_get_transport.sh); run
+# from a generated config in a temp dir, never as a service.
+TEST_PKGS+=(tinyproxy)
 # Benchmark peers: nginx (bench/server_bench, started from a generated config in a temp dir, never
 # as a service), wrk (the load generator both servers get) and libcurl (bench/client_bench).
 TEST_PKGS+=(nginx wrk libcurl4-openssl-dev)

@@ -34,6 +34,13 @@ struct tether_header {
     const char *value;
 };
 
+/* One --resolve entry: see tether_client_options.resolve. */
+struct tether_resolve {
+    const char *host; /* the URL's host, case-insensitive, IPv6 without brackets */
+    uint16_t port;
+    const char *address; /* an IP literal, IPv6 without brackets */
+};
+
 struct tether_client_options {
     struct tether_policy policy; /* copied; start from tether_policy_defaults */
     const char *ca_file;         /* borrowed, copied; NULL = the system CA store */
@@ -45,6 +52,25 @@ struct tether_client_options {
      * CURLOPT_ERRORBUFFER. */
     char *errbuf;
     size_t errbuf_len;
+    /* Borrowed, copied: connections to `host`:`port` dial `address` (an IPv4 or IPv6 literal)
+     * instead of resolving the name; the Host field, TLS SNI and certificate verification keep
+     * the name. As curl's CURLOPT_RESOLVE ("HOST:PORT:ADDR"). The first match wins. */
+    const struct tether_resolve *resolve;
+    size_t nresolve;
+    /* Borrowed, copied: an HTTP proxy, "[http://][USER:PASSWORD@]HOST[:PORT]" (port 1080 by
+     * default, credentials percent-decoded and sent as Proxy-Authorization: Basic); NULL or ""
+     * = connect directly. http:// requests go to it in absolute form over connections pooled
+     * per proxy (so a 502/503 it answers is judged like the origin's, by the policy); https://
+     * requests open a CONNECT tunnel, then TLS with the origin's name. A refused tunnel
+     * (non-2xx to CONNECT) fails the fetch with TETHER_EHTTP, "CONNECT tunnel failed, response
+     * 403 Forbidden" in the failure's detail, and is not retried. The library never reads
+     * http_proxy and friends from the environment: the caller decides (tether get does, as
+     * curl). */
+    const char *proxy;
+    /* Borrowed, copied: hosts reached directly, curl's NO_PROXY syntax: a comma list of names
+     * (each also matching its subdomains; a leading dot is optional), IP addresses (exact),
+     * CIDR blocks ("10.0.0.0/8", "fd00::/8") for IP hosts, or "*" for every host. */
+    const char *no_proxy;
 };
 /* Fills `o` (borrowed) with tether_policy_defaults and the rest zero. */
 TETHER_EXTERN void tether_client_options_init(struct tether_client_options *o);
@@ -87,6 +113,26 @@ struct tether_fetch_options {
      * "invalid URL 'ftp://x': expected http://HOST[:PORT][/PATH] or https://...". */
     char *errbuf;
     size_t errbuf_len;
+    /* Redirects to follow (curl's -L with --max-redirs): 0 = none, a 3xx is the final
+     * response. A 301, 302, 303, 307 or 308 with a Location is followed, resolved against the
+     * current URL (RFC 3986 §5.2, the fragment dropped, bytes a target may not carry
+     * percent-encoded). As curl and browsers do, a POST becomes a body-less GET after 301 and
+     * 302, any method but GET and HEAD after 303 (Content-Type dropped with the body); 307 and
+     * 308 repeat the method and body. A hop to another origin (scheme, host or port) drops
+     * Authorization, Cookie and a user Host field. Hops are not retries: each hop has the
+     * policy's attempts, the deadline spans them all. One more redirect than allowed fails the
+     * fetch with TETHER_EHTTP ("maximum (N) redirects followed"), the 3xx in
+     * tether_fetch_status. TETHER_EVENT_REDIRECT reports each hop. */
+    unsigned max_redirects;
+    /* Sends Accept-Encoding: gzip, deflate (unless a header sets it) and decodes a gzip or
+     * deflate (zlib-wrapped, or raw as some servers send it) body while it streams: on_body
+     * and the collected body get decoded bytes, max_body_bytes limits decoded bytes (a
+     * decompression bomb stops there), Content-Length stays the encoded size. A corrupt or
+     * cut stream, or another Content-Encoding, fails the fetch with TETHER_EHTTP. */
+    bool decompress;
+    /* With max_redirects: Authorization and Cookie go to every origin a redirect leads to, as
+     * with curl's --location-trusted (a user Host field still does not). */
+    bool redirect_trusted;
 };
 
 /* Zeroes `o` (borrowed): a GET with no headers, no body, the policy's deadline, the body
@@ -131,7 +177,7 @@ TETHER_EXTERN const char *tether_fetch_body(const tether_fetch *f, size_t *len);
 /* The failure of the last attempt (code 0 on success); Node's message via
  * tether_failure_message. Borrowed from the fetch. */
 TETHER_EXTERN const struct tether_failure *tether_fetch_failure(const tether_fetch *f);
-/* Attempts made: 1 + retries, except that an attempt the circuit breaker refused
+/* Attempts made: 1 + retries + redirects, except that an attempt the circuit breaker refused
  * (TETHER_EBREAKER) was never made: 0 when it refused the first one. */
 TETHER_EXTERN unsigned tether_fetch_attempts(const tether_fetch *f);
 TETHER_EXTERN unsigned tether_fetch_retries(const tether_fetch *f);
@@ -140,6 +186,11 @@ TETHER_EXTERN uint64_t tether_fetch_duration_ms(const tether_fetch *f);
 /* What the last response asked for with Retry-After or X-RateLimit-Reset, in ms (0 = nothing):
  * reported even when the wait was beyond the deadline and the fetch ended with that response. */
 TETHER_EXTERN uint64_t tether_fetch_retry_after_ms(const tether_fetch *f);
+/* Redirects followed (curl's %{num_redirects}). */
+TETHER_EXTERN unsigned tether_fetch_redirects(const tether_fetch *f);
+/* The URL of the last request sent: the options' URL, or where the redirects led (curl's
+ * %{url_effective}). Borrowed from the fetch. */
+TETHER_EXTERN const char *tether_fetch_url(const tether_fetch *f);
 
 /* --- Events: the lifecycle of every attempt (TETHER_DEBUG=net,http prints the same). --- */
 enum tether_event_type {
@@ -159,7 +210,8 @@ enum tether_event_type {
      * open. `fetch` is the fetch whose attempt or outcome made the change. */
     TETHER_EVENT_BREAKER_OPEN,
     TETHER_EVENT_BREAKER_HALF_OPEN,
-    TETHER_EVENT_BREAKER_CLOSED
+    TETHER_EVENT_BREAKER_CLOSED,
+    TETHER_EVENT_REDIRECT          /* a redirect is followed: status, reason = the new URL */
 };
 
 /* Everything in an event, strings included, is borrowed for the duration of the callback. */

@@ -52,6 +52,24 @@ const char cmd_get_usage[] =
     "                          (refuse every request) [the policy's: off]. Open, a request\n"
     "                          fails at once: \"circuit open for ORIGIN, retry in N ms\"\n"
     "\n"
+    "Transport:\n"
+    "  -L, --location          follow redirects (301, 302, 303, 307, 308) like curl: POST\n"
+    "                          becomes GET after 301/302/303, 307/308 resend it; a hop to\n"
+    "                          another host drops Authorization and Cookie\n"
+    "  --location-trusted      -L, and Authorization and Cookie go to other hosts too\n"
+    "  --max-redirs N          with -L, fail after N redirects (up to 1000) [50]; 0 makes\n"
+    "                          the 3xx the answer (curl fails instead)\n"
+    "  --compressed            ask for gzip or deflate and write the decoded body\n"
+    "  --resolve HOST:PORT:ADDR  connect to ADDR (an IP) for HOST:PORT; Host and TLS keep\n"
+    "                          HOST (repeatable, at most 16)\n"
+    "  -x, --proxy URL         HTTP proxy [http://][USER:PASSWORD@]HOST[:PORT] (port 1080);\n"
+    "                          https:// URLs go through a CONNECT tunnel; \"\" = none.\n"
+    "                          Without -x, as curl: http_proxy (lower case only) for\n"
+    "                          http://, https_proxy or HTTPS_PROXY for https://, then\n"
+    "                          all_proxy or ALL_PROXY\n"
+    "  --noproxy LIST          hosts reached directly: names (with their subdomains), IPs,\n"
+    "                          CIDR blocks, or '*' [no_proxy or NO_PROXY]\n"
+    "\n"
     "TLS:\n"
     "  -k, --insecure          skip certificate verification\n"
     "  --cacert FILE           trust the PEM certificates in FILE instead of the system store\n"
@@ -215,6 +233,9 @@ static void get_on_event(tether_client *c, const struct tether_event *ev)
     case TETHER_EVENT_BREAKER_CLOSED:
         fprintf(stderr, "* circuit breaker of %s closed%s%s\n", origin, reason ? ": " : "",
                 reason ? reason : "");
+        break;
+    case TETHER_EVENT_REDIRECT:
+        fprintf(stderr, "* following %d to %s\n", ev->status, reason ? reason : "?");
         break;
     default:
         fprintf(stderr, "* event %d%s%s\n", (int)ev->type, reason ? ": " : "",

@@ -188,8 +188,7 @@ int fetch_flags_take(struct args_cursor *c, struct fetch_flags *f, bool *taken)
         f->json = true;
         return args_take_none(c);
     }
-    *taken = false;
-    return 0;
+    return fetch_transport_take(c, f, taken);
 }
 
 int fetch_flags_url(struct args_cursor *c, struct fetch_flags *f)
@@ -241,6 +240,7 @@ int fetch_flags_finish(struct fetch_flags *f, struct tether_client_options *o)
     o->policy = p;
     o->ca_file = f->ca_file;
     o->insecure = f->insecure;
+    fetch_transport_client(f, o);
     return 0;
 }
 
@@ -266,6 +266,7 @@ void fetch_flags_request(const struct fetch_flags *f, struct tether_fetch_option
     fo->nheaders = f->nsend;
     fo->body = f->has_data ? f->data : NULL;
     fo->body_len = f->has_data ? f->data_len : 0;
+    fetch_transport_request(f, fo);
 }
 
 bool fetch_status_ok(int status)

@@ -19,6 +19,10 @@
 #define FETCH_MAX_HEADERS 100
 /* -d @FILE reads at most this much. */
 #define FETCH_MAX_DATA (64ull * 1024 * 1024)
+/* --resolve flags per command line. */
+#define FETCH_MAX_RESOLVE 16
+/* curl's --max-redirs default with -L. */
+#define FETCH_DEFAULT_MAX_REDIRS 50u
 /* The overall deadline of one request when neither --max-time nor the policy sets one. */
 #define FETCH_DEFAULT_DEADLINE_MS 30000u
 
@@ -47,6 +51,19 @@ struct fetch_flags {
     bool insecure;
     const char *ca_file;
     bool json;
+    /* Transport (fetch_transport.c): -L, --max-redirs, --compressed, --resolve. */
+    bool location;
+    bool location_trusted;
+    bool max_redirs_set;
+    uint64_t max_redirs;
+    bool compressed;
+    struct tether_resolve resolve[FETCH_MAX_RESOLVE];
+    char resolve_store[FETCH_MAX_RESOLVE][320]; /* the entries' host and address strings */
+    size_t nresolve;
+    bool proxy_set; /* -x given (even ""): the environment is not read */
+    const char *proxy;
+    bool noproxy_set;
+    const char *noproxy;
 };
 
 void fetch_flags_init(struct fetch_flags *f, const char *cmd);
@@ -55,6 +72,13 @@ void fetch_flags_cleanup(struct fetch_flags *f);
 /* Consumes the current flag when it is one of the shared ones (*taken = true). Returns 0, or 2
  * after printing the one-line usage error. */
 int fetch_flags_take(struct args_cursor *c, struct fetch_flags *f, bool *taken);
+
+/* fetch_transport.c: the transport flags (-L, --max-redirs, --compressed, --resolve, -x,
+ * --noproxy), as fetch_flags_take; and what they set in the client and fetch options (the
+ * proxy from the environment, as curl reads it, when -x is not given). */
+int fetch_transport_take(struct args_cursor *c, struct fetch_flags *f, bool *taken);
+void fetch_transport_client(const struct fetch_flags *f, struct tether_client_options *o);
+void fetch_transport_request(const struct fetch_flags *f, struct tether_fetch_options *fo);
 
 /* Takes the URL positional (a second one is an error). Returns 0 or 2. */
 int fetch_flags_url(struct args_cursor *c, struct fetch_flags *f);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "client/client_int.h"
+#include "util/str.h"
 
 void tether_client_options_init(struct tether_client_options *o)
 {
@@ -35,6 +36,8 @@ static void client_finalize(struct tether_client *c)
     tt__tls_ctx_free(c->tls);
     tt__free(c->ca_file);
     tt__free(c->user_agent);
+    tt__free(c->resolve);
+    tt__proxy_free(c->proxy);
     tt__free(c);
     if (cb) {
         cb(data);
@@ -143,6 +146,54 @@ void tether_client_get_stats(const tether_client *c, struct tether_client_stats 
 
 /* ---- creation and closing ---- */
 
+/* Copies the --resolve entries, checking each address is an IP literal. */
+static int client_copy_resolve(struct tether_client *c, const struct tether_client_options *o)
+{
+    if (o->nresolve == 0) {
+        return 0;
+    }
+    if (!o->resolve) {
+        tt__errbuf_set(o->errbuf, o->errbuf_len, "nresolve %zu without entries", o->nresolve);
+        return TETHER_EINVAL;
+    }
+    c->resolve = tt__calloc(o->nresolve, sizeof(*c->resolve));
+    if (!c->resolve) {
+        return TETHER_ENOMEM;
+    }
+    for (size_t i = 0; i < o->nresolve; i++) {
+        const struct tether_resolve *r = &o->resolve[i];
+        struct tt__resolve *e = &c->resolve[i];
+        unsigned char addr[16];
+        if (!r->host || !r->address || !r->host[0] || strlen(r->host) >= sizeof(e->host) ||
+            strlen(r->address) >= sizeof(e->address) ||
+            (uv_inet_pton(AF_INET, r->address, addr) != 0 &&
+             uv_inet_pton(AF_INET6, r->address, addr) != 0)) {
+            tt__errbuf_set(o->errbuf, o->errbuf_len,
+                           "invalid resolve entry %zu ('%s' -> '%s'): expected a host name and "
+                           "an IP address",
+                           i, r->host ? r->host : "(null)", r->address ? r->address : "(null)");
+            return TETHER_EINVAL;
+        }
+        for (size_t k = 0; r->host[k]; k++) {
+            e->host[k] = ttx_lower(r->host[k]);
+        }
+        e->port = r->port;
+        memcpy(e->address, r->address, strlen(r->address) + 1);
+    }
+    c->nresolve = o->nresolve;
+    return 0;
+}
+
+const char *tt__client_resolve(const struct tether_client *c, const char *host, uint16_t port)
+{
+    for (size_t i = 0; i < c->nresolve; i++) {
+        if (c->resolve[i].port == port && strcmp(c->resolve[i].host, host) == 0) {
+            return c->resolve[i].address;
+        }
+    }
+    return NULL;
+}
+
 static bool client_policy_ok(const struct tether_policy *p)
 {
     return p->nretry_statuses <= TETHER_POLICY_MAX_STATUSES && p->budget_ratio >= 0.0 &&
@@ -187,6 +238,12 @@ int tether_client_new(uv_loop_t *loop, const struct tether_client_options *o, te
         c->user_agent = tt__strndup(ua, strlen(ua));
         rv = c->user_agent ? 0 : TETHER_ENOMEM;
     }
+    if (rv == 0) {
+        rv = client_copy_resolve(c, o);
+    }
+    if (rv == 0) {
+        rv = tt__proxy_config(c, o);
+    }
     if (rv == 0 && !tt__h1_is_field_value(c->user_agent, strlen(c->user_agent))) {
         tt__errbuf_set(o->errbuf, o->errbuf_len, "invalid user_agent: control bytes");
         rv = TETHER_EINVAL;
@@ -206,6 +263,8 @@ int tether_client_new(uv_loop_t *loop, const struct tether_client_options *o, te
         tt__tls_ctx_free(c->tls);
         tt__free(c->ca_file);
         tt__free(c->user_agent);
+        tt__free(c->resolve);
+        tt__proxy_free(c->proxy);
         tt__free(c);
         return rv;
     }

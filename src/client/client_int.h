@@ -100,7 +100,55 @@ struct tether_client {
     bool finalized;
     tether_client_close_cb close_cb;
     void *close_data;
+    struct tt__resolve *resolve; /* --resolve entries, owned */
+    size_t nresolve;
+    struct tt__proxy *proxy; /* the HTTP proxy, owned; NULL = direct */
 };
+
+/* One --resolve entry, copied from tether_client_options. */
+struct tt__resolve {
+    char host[256]; /* lower-cased */
+    uint16_t port;
+    char address[64];
+};
+
+/* The address --resolve gives `host`:`port`, or NULL to resolve the name. */
+const char *tt__client_resolve(const struct tether_client *c, const char *host, uint16_t port);
+
+/* ---- proxy_dial.c: an HTTP proxy (absolute-form requests, CONNECT tunnels) ---- */
+
+struct tt__cli_conn;
+
+/* How a request reaches its origin. */
+enum tt__via {
+    TT__VIA_DIRECT = 0,
+    TT__VIA_FORWARD, /* http:// through the proxy: absolute-form target, pooled per proxy */
+    TT__VIA_TUNNEL   /* https:// through a CONNECT tunnel, then TLS with the origin's name */
+};
+
+struct tt__proxy {
+    char host[256]; /* lower-cased, without brackets */
+    uint16_t port;
+    char name[272]; /* "host:port" for messages and pool keys */
+    char auth[512]; /* the Proxy-Authorization value ("Basic ..."), "" = none */
+    char *no_proxy; /* the bypass list as given, owned; NULL = none */
+};
+
+/* Reads the client options' proxy and no_proxy into c->proxy. EINVAL with the reason in the
+ * options' errbuf; ENOMEM. */
+int tt__proxy_config(struct tether_client *c, const struct tether_client_options *o);
+void tt__proxy_free(struct tt__proxy *p);
+/* How `u` is reached: direct when there is no proxy or no_proxy names its host. */
+enum tt__via tt__proxy_via(const struct tether_client *c, const struct tt__url *u);
+/* curl's NO_PROXY rule: whether the comma list `list` names `host` ("*", an exact name or IP,
+ * a domain and its subdomains, with or without a leading dot, an IP host in a CIDR block). */
+bool tt__no_proxy_match(const char *list, const char *host);
+/* The pool key of `u` reached `via` the proxy (u->origin when direct). */
+void tt__proxy_origin_key(const struct tether_client *c, const struct tt__url *u, enum tt__via via,
+                          char *key, size_t cap);
+/* The connection to the proxy is open: sends CONNECT for the owner's origin, reads the answer,
+ * starts TLS through the tunnel, then tt__fetch_conn_ready. Failures go to the fetch. */
+void tt__proxy_tunnel_start(struct tt__cli_conn *c);
 
 /* uv_now after refreshing the loop's cached time. */
 uint64_t tt__client_now(struct tether_client *c);
@@ -172,8 +220,11 @@ struct tt__cli_conn {
     size_t write_queue_after; /* libuv's queue right after the write call (see conn.c) */
     uint64_t read_base;       /* stream.bytes_read when the exchange began */
     uint64_t sent_at_ms;      /* request fully written (or started) */
+    bool tunnel_pending;      /* CONNECT sent to the proxy, its answer awaited */
 };
 
+/* Ends the exchange (or the dial) with `fail` and tells the owner. */
+void tt__cli_conn_fail(struct tt__cli_conn *c, struct tether_failure *fail, bool abort);
 /* Starts a connection for `f` to its origin: resolves, dials and (https) handshakes. The
  * fetch hears back through tt__fetch_conn_ready / tt__fetch_attempt_failed. */
 int tt__cli_conn_dial(struct tt__origin *o, struct tether_fetch *f, struct tt__cli_conn **out);
@@ -245,6 +296,7 @@ struct tt__attempt {
     uint64_t sleep_until_ms; /* while SLEEPING */
     char retry_reason[64];
     struct tt__breaker_ticket breaker; /* counted until the outcome is reported */
+    bool redirect_pending; /* the response is a redirect being drained */
 };
 
 struct tether_fetch {
@@ -292,7 +344,55 @@ struct tether_fetch {
     bool timer_closed;
     bool user_freed;
     bool done_ran;
+
+    /* Redirects (redirect.c). */
+    char *url_text;             /* the URL of the current hop, owned */
+    struct tt__redirect *redir; /* what a hop rebuilds the request from; NULL = not following */
+    unsigned max_redirects;
+    unsigned redirects;
+    unsigned hop_attempts; /* f->attempts when this hop began: retries are counted per hop */
+    enum tt__via via;      /* how the current URL is reached (set by tt__fetch_build) */
+    /* Decoding (decode.c). */
+    bool decompress;
+    struct tt__decoder *decoder; /* the current response's Content-Encoding; NULL = identity */
 };
+
+/* Writes the request head and body into f->req from `o` (f->method and f->url set). */
+int tt__fetch_build(struct tether_fetch *f, const struct tether_fetch_options *o,
+                    const char *user_agent);
+
+/* ---- redirect.c: following 3xx responses ---- */
+
+/* Keeps what a hop needs to rebuild the request (headers, the Idempotency-Key). */
+int tt__redirect_init(struct tether_fetch *f, const struct tether_fetch_options *o);
+void tt__redirect_free(struct tether_fetch *f);
+/* A final head arrived: whether it is a redirect to follow. Returns 1 (follow: the body is
+ * drained, then tt__redirect_next), 0 (a final response), or a TETHER_E* code with
+ * f->failure filled (too many redirects, a bad Location). */
+int tt__redirect_check(struct tether_fetch *f, int status);
+/* The redirect's response is complete: moves f to the next URL (method, body, headers, origin).
+ * Returns 0, or a TETHER_E* code with f->failure filled. */
+int tt__redirect_next(struct tether_fetch *f);
+/* RFC 3986 §5.2: `ref` against the absolute http(s) URL `base`, fragment dropped, bytes a
+ * request target may not carry percent-encoded. Returns a malloc'd URL (tt__free) or NULL:
+ * out of memory, or a reference that is not http(s) (*why says so). */
+char *tt__url_resolve(const struct tt__url *base, const char *ref, const char **why);
+
+/* ---- decode.c: Content-Encoding ---- */
+
+struct tt__decoder;
+/* Where decoded bytes go; false stops decoding (the fetch ended). */
+typedef bool (*tt__decode_sink)(void *arg, const char *data, size_t len);
+/* A decoder for a Content-Encoding value: *out NULL for none/identity. TETHER_EHTTP for a coding
+ * we did not ask for (why says which), TETHER_ENOMEM. */
+int tt__decoder_new(const char *coding, struct tt__decoder **out, char *why, size_t why_len);
+/* Decodes `len` bytes into `sink`. Returns 0, TETHER_ECANCELED when the sink stopped,
+ * TETHER_EHTTP for corrupt data (why says what), TETHER_ENOMEM. */
+int tt__decoder_feed(struct tt__decoder *d, const char *in, size_t len, tt__decode_sink sink,
+                     void *arg, char *why, size_t why_len);
+/* True when the stream ended properly or never began (a response without a body). */
+bool tt__decoder_complete(const struct tt__decoder *d);
+void tt__decoder_free(struct tt__decoder *d);
 
 /* The connection is ready (connected, handshaked) for the attempt. */
 void tt__fetch_conn_ready(struct tether_fetch *f, struct tt__cli_conn *c);

@@ -84,6 +84,11 @@ static void conn_fail(struct tt__cli_conn *c, struct tether_failure *fail, bool 
     }
 }
 
+void tt__cli_conn_fail(struct tt__cli_conn *c, struct tether_failure *fail, bool abort)
+{
+    conn_fail(c, fail, abort);
+}
+
 /* ---- request bytes that reached the kernel ---- */
 
 /*
@@ -171,6 +176,9 @@ static void conn_timer_cb(uv_timer_t *t)
         if (c->stream.state == TT__STREAM_CONNECTING) {
             conn_timeout(c, TETHER_SYSCALL_CONNECT, TETHER_PHASE_CONNECT, "connect timeout",
                          p->connect_timeout_ms);
+        } else if (c->tunnel_pending) {
+            conn_timeout(c, TETHER_SYSCALL_READ, TETHER_PHASE_CONNECT,
+                         "no answer from the proxy to CONNECT", p->headers_timeout_ms);
         }
         break;
     case TT__CLI_CONN_ACTIVE:
@@ -222,7 +230,9 @@ static void conn_connected(struct tt__stream *s, int status)
     c->client->stats.connections_opened++;
     tt__debug(c->client, TT__DEBUG_NET, "connected to %s (connection %llu)", s->peer,
               (unsigned long long)c->id);
-    if (c->owner) {
+    if (c->owner && c->owner->via == TT__VIA_TUNNEL) {
+        tt__proxy_tunnel_start(c); /* CONNECT, then TLS through the tunnel */
+    } else if (c->owner) {
         tt__fetch_conn_ready(c->owner, c);
     }
 }
@@ -235,7 +245,7 @@ static int conn_connect(struct tt__cli_conn *c, const struct sockaddr *sa)
     const char *sni = NULL;
     uint64_t timeout = p->connect_timeout_ms;
     struct tether_fetch *f = c->owner;
-    if (f->url.tls) {
+    if (f->url.tls && f->via == TT__VIA_DIRECT) {
         tls = client->tls;
         sni = f->url.host;
         if (timeout && p->tls_timeout_ms) {
@@ -349,11 +359,17 @@ int tt__cli_conn_dial(struct tt__origin *o, struct tether_fetch *f, struct tt__c
     *out = c;
 
     /* Literal addresses skip the resolver (and its thread pool round trip). */
+    /* Literal addresses, and names --resolve maps, skip the resolver (and its thread pool
+     * round trip); TLS still verifies the URL's name. */
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
-    bool literal = f->url.ipv6
-                       ? uv_ip6_addr(f->url.host, f->url.port, (struct sockaddr_in6 *)&ss) == 0
-                       : uv_ip4_addr(f->url.host, f->url.port, (struct sockaddr_in *)&ss) == 0;
+    bool proxied = f->via != TT__VIA_DIRECT;
+    const char *host = proxied ? client->proxy->host : f->url.host;
+    uint16_t dport = proxied ? client->proxy->port : f->url.port;
+    const char *mapped = tt__client_resolve(client, host, dport);
+    const char *addr = mapped ? mapped : host;
+    bool literal = uv_ip4_addr(addr, dport, (struct sockaddr_in *)&ss) == 0 ||
+                   uv_ip6_addr(addr, dport, (struct sockaddr_in6 *)&ss) == 0;
     if (literal) {
         rv = conn_connect(c, (struct sockaddr *)&ss);
     } else {
@@ -365,10 +381,10 @@ int tt__cli_conn_dial(struct tt__origin *o, struct tether_fetch *f, struct tt__c
             memset(&hints, 0, sizeof(hints));
             hints.ai_family = AF_UNSPEC;
             hints.ai_socktype = SOCK_STREAM;
-            (void)snprintf(port, sizeof(port), "%u", (unsigned)f->url.port);
+            (void)snprintf(port, sizeof(port), "%u", (unsigned)dport);
             d->conn = c;
             d->client = client;
-            int r = uv_getaddrinfo(client->loop, &d->req, conn_dns_cb, f->url.host, port, &hints);
+            int r = uv_getaddrinfo(client->loop, &d->req, conn_dns_cb, host, port, &hints);
             if (r == 0) {
                 c->dns = d;
                 client->live++;

@@ -132,5 +132,8 @@ void tt__debug_event(const struct tether_client *c, const struct tether_event *e
     case TETHER_EVENT_BREAKER_CLOSED:
         tt__debug(c, TT__DEBUG_HTTP, "circuit breaker of %s closed (%s)", ev->origin, reason);
         break;
+    case TETHER_EVENT_REDIRECT:
+        tt__debug(c, TT__DEBUG_HTTP, "following %d to %s", ev->status, reason);
+        break;
     }
 }

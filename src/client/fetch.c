@@ -37,11 +37,11 @@ static void fetch_field(struct tt__h1_field *fl, const char *name, const char *v
     fl->value.len = strlen(value);
 }
 
-/* Writes the head and body once; every attempt sends the same bytes. */
-static int fetch_build(struct tether_fetch *f, const struct tether_fetch_options *o,
-                       const char *user_agent)
+/* Writes the head and body once; every attempt (of a hop) sends the same bytes. */
+int tt__fetch_build(struct tether_fetch *f, const struct tether_fetch_options *o,
+                    const char *user_agent)
 {
-    size_t max = o->nheaders + 6;
+    size_t max = o->nheaders + 8;
     struct tt__h1_field *fields = tt__calloc(max, sizeof(*fields));
     if (!fields) {
         return TETHER_ENOMEM;
@@ -49,6 +49,7 @@ static int fetch_build(struct tether_fetch *f, const struct tether_fetch_options
     char clen[24];
     bool has_host = false;
     bool has_ua = false;
+    bool has_ae = false;
     bool has_key_field = false;
     size_t n = 0;
     int rv = 0;
@@ -82,6 +83,7 @@ static int fetch_build(struct tether_fetch *f, const struct tether_fetch_options
         }
         has_host |= ttx_str_eq_nocase(name, "host");
         has_ua |= ttx_str_eq_nocase(name, "user-agent");
+        has_ae |= ttx_str_eq_nocase(name, "accept-encoding");
         if (ttx_str_eq_nocase(name, "idempotency-key") ||
             ttx_str_eq_nocase(name, "x-idempotency-key")) {
             has_key_field = true;
@@ -93,6 +95,9 @@ static int fetch_build(struct tether_fetch *f, const struct tether_fetch_options
     }
     if (!has_ua) {
         fetch_field(&fields[n++], "User-Agent", user_agent);
+    }
+    if (f->decompress && !has_ae) {
+        fetch_field(&fields[n++], "Accept-Encoding", "gzip, deflate"); /* curl --compressed */
     }
     if (o->body_len > 0 || fetch_method_has_body(f->method)) {
         (void)snprintf(clen, sizeof(clen), "%zu", o->body_len);
@@ -108,7 +113,23 @@ static int fetch_build(struct tether_fetch *f, const struct tether_fetch_options
         fetch_field(&fields[n++], "Connection", "close");
     }
     f->has_key = has_key_field;
-    rv = tt__h1_write_request_head(&f->req, f->method, f->url.target, fields, n);
+    char *absolute = NULL; /* the target in absolute form, for a forward proxy */
+    f->via = tt__proxy_via(f->client, &f->url);
+    if (f->via == TT__VIA_FORWARD) {
+        size_t len = strlen(f->url.host_header) + strlen(f->url.target) + 8;
+        absolute = tt__malloc(len);
+        if (!absolute) {
+            rv = TETHER_ENOMEM;
+            goto out;
+        }
+        (void)snprintf(absolute, len, "http://%s%s", f->url.host_header, f->url.target);
+        if (f->client->proxy->auth[0]) {
+            fetch_field(&fields[n++], "Proxy-Authorization", f->client->proxy->auth);
+        }
+    }
+    rv = tt__h1_write_request_head(&f->req, f->method, absolute ? absolute : f->url.target, fields,
+                                   n);
+    tt__free(absolute);
     if (rv == 0 && o->body_len > 0) {
         rv = tt__buf_append(&f->req, o->body, o->body_len);
     }
@@ -125,6 +146,9 @@ static void fetch_free_memory(struct tether_fetch *f)
     tt__buf_cleanup(&f->head_store);
     tt__buf_cleanup(&f->body);
     tt__free(f->header_offsets);
+    tt__free(f->url_text);
+    tt__redirect_free(f);
+    tt__decoder_free(f->decoder);
     tt__free(f);
 }
 
@@ -206,9 +230,16 @@ int tt__fetch_start(struct tether_client *c, const struct tether_fetch_options *
     f->max_body_bytes = o->max_body_bytes ? o->max_body_bytes : FETCH_DEFAULT_MAX_BODY;
     tt__buf_init(&f->body, f->max_body_bytes);
     f->method = tt__strndup(method, strlen(method));
-    int rv = f->method ? tt__url_parse(o->url, &f->url, o->errbuf, o->errbuf_len) : TETHER_ENOMEM;
+    f->url_text = tt__strndup(o->url, strlen(o->url));
+    f->decompress = o->decompress;
+    f->max_redirects = o->max_redirects;
+    int rv = f->method && f->url_text ? tt__url_parse(o->url, &f->url, o->errbuf, o->errbuf_len)
+                                      : TETHER_ENOMEM;
     if (rv == 0) {
-        rv = fetch_build(f, o, c->user_agent);
+        rv = tt__fetch_build(f, o, c->user_agent);
+    }
+    if (rv == 0 && o->max_redirects > 0) {
+        rv = tt__redirect_init(f, o);
     }
     if (rv == 0) {
         f->origin = tt__pool_origin(c, &f->url);
@@ -402,7 +433,7 @@ static void fetch_decide(struct tether_fetch *f, const struct tether_failure *fa
         in.retry_after = tether_fetch_header(f, "Retry-After");
         in.ratelimit_reset = tether_fetch_header(f, "X-RateLimit-Reset");
     }
-    in.attempts = f->attempts;
+    in.attempts = f->attempts - f->hop_attempts; /* each redirect hop has its own attempts */
     in.now_ms = fetch_now(f);
     in.now_unix_ms = uv_gettimeofday(&tv) == 0 ? tv.tv_sec * 1000 + tv.tv_usec / 1000 : 0;
     in.deadline_at_ms = f->deadline_at_ms;
@@ -583,6 +614,18 @@ static int fetch_store_head(struct tether_fetch *f, const struct tt__h1_head *h)
     return 0;
 }
 
+/* Ends the fetch with a failure found in the response body (size, encoding, redirect). */
+static void fetch_fail_body(struct tether_fetch *f, int code, const char *detail)
+{
+    tether_failure_init(&f->failure);
+    f->failure.code = code;
+    f->failure.phase = TETHER_PHASE_READ_BODY;
+    f->failure.attempt = f->attempts;
+    fetch_copy(f->failure.host, sizeof(f->failure.host), f->url.host);
+    fetch_copy(f->failure.detail, sizeof(f->failure.detail), detail);
+    fetch_finish(f, code);
+}
+
 bool tt__fetch_on_head(struct tether_fetch *f, struct tt__cli_conn *c, const struct tt__h1_head *h)
 {
     struct tt__attempt *a = &f->att;
@@ -616,20 +659,38 @@ bool tt__fetch_on_head(struct tether_fetch *f, struct tt__cli_conn *c, const str
         }
     }
     (void)c;
+    if (f->redir && h->status >= 300 && h->status < 400) {
+        int rv = tt__redirect_check(f, h->status);
+        if (rv < 0) {
+            fetch_finish(f, rv);
+            return false;
+        }
+        if (rv == 1) {
+            a->body_mode = TT__BODY_DISCARD; /* drained, so the connection can carry the next */
+            a->redirect_pending = true;
+        }
+    }
+    tt__decoder_free(f->decoder);
+    f->decoder = NULL;
+    if (f->decompress && a->body_mode == TT__BODY_DELIVER) {
+        char why[160];
+        int rv = tt__decoder_new(tether_fetch_header(f, "Content-Encoding"), &f->decoder, why,
+                                 sizeof(why));
+        if (rv != 0) {
+            fetch_fail_body(f, rv, why);
+            return false;
+        }
+    }
     if (a->body_mode == TT__BODY_DELIVER) {
         fetch_emit(f, TETHER_EVENT_RESPONSE, h->status, 0, NULL, NULL);
     }
     return f->state != TT__FS_DONE;
 }
 
-bool tt__fetch_on_body(struct tether_fetch *f, const char *data, size_t len)
+/* Decoded body bytes to the user's callback or the collected body. */
+static bool fetch_deliver(void *arg, const char *data, size_t len)
 {
-    if (f->state == TT__FS_DONE) {
-        return false;
-    }
-    if (f->att.body_mode == TT__BODY_DISCARD) {
-        return true;
-    }
+    struct tether_fetch *f = arg;
     if (f->on_body) {
         if (!f->on_body(f, data, len)) {
             if (f->state != TT__FS_DONE) {
@@ -640,15 +701,32 @@ bool tt__fetch_on_body(struct tether_fetch *f, const char *data, size_t len)
         return f->state != TT__FS_DONE;
     }
     if (tt__buf_append(&f->body, data, len) != 0) {
-        tether_failure_init(&f->failure);
-        f->failure.code = TETHER_ETOOBIG;
-        f->failure.phase = TETHER_PHASE_READ_BODY;
-        (void)snprintf(f->failure.detail, sizeof(f->failure.detail),
-                       "response body exceeds max_body_bytes (%zu)", f->max_body_bytes);
-        fetch_finish(f, TETHER_ETOOBIG);
+        char detail[96];
+        (void)snprintf(detail, sizeof(detail), "response body exceeds max_body_bytes (%zu)%s",
+                       f->max_body_bytes, f->decoder ? " once decoded" : "");
+        fetch_fail_body(f, TETHER_ETOOBIG, detail);
         return false;
     }
     return true;
+}
+
+bool tt__fetch_on_body(struct tether_fetch *f, const char *data, size_t len)
+{
+    if (f->state == TT__FS_DONE) {
+        return false;
+    }
+    if (f->att.body_mode == TT__BODY_DISCARD) {
+        return true;
+    }
+    if (!f->decoder) {
+        return fetch_deliver(f, data, len);
+    }
+    char why[160];
+    int rv = tt__decoder_feed(f->decoder, data, len, fetch_deliver, f, why, sizeof(why));
+    if (rv != 0 && f->state != TT__FS_DONE) {
+        fetch_fail_body(f, rv, why);
+    }
+    return f->state != TT__FS_DONE;
 }
 
 void tt__fetch_on_complete(struct tether_fetch *f)
@@ -664,6 +742,31 @@ void tt__fetch_on_complete(struct tether_fetch *f)
     }
     if (a->retry_pending) {
         fetch_sleep(f, a->retry_delay_ms, f->status, a->retry_reason);
+        return;
+    }
+    if (f->decoder && !tt__decoder_complete(f->decoder)) {
+        fetch_fail_body(f, TETHER_EHTTP, "the compressed body ends before its end mark");
+        return;
+    }
+    if (a->redirect_pending) {
+        int status = f->status;
+        int rv = tt__redirect_next(f);
+        if (rv != 0) {
+            fetch_finish(f, rv);
+            return;
+        }
+        fetch_emit(f, TETHER_EVENT_REDIRECT, status, 0, f->url_text, NULL);
+        if (f->state == TT__FS_DONE) {
+            return;
+        }
+        /* The next hop starts on the next loop turn, like a first attempt. */
+        memset(&f->att, 0, sizeof(f->att));
+        f->attempts++;
+        f->client->stats.attempts++;
+        f->hop_attempts = f->attempts - 1;
+        f->att.started_ms = fetch_now(f);
+        f->state = TT__FS_QUEUED;
+        tt__client_defer(f->client, f, TT__FQ_START);
         return;
     }
     fetch_finish(f, 0);

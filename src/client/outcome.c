@@ -88,3 +88,13 @@ uint64_t tether_fetch_retry_after_ms(const tether_fetch *f)
 {
     return f ? f->retry_after_ms : 0;
 }
+
+unsigned tether_fetch_redirects(const tether_fetch *f)
+{
+    return f ? f->redirects : 0;
+}
+
+const char *tether_fetch_url(const tether_fetch *f)
+{
+    return f ? f->url_text : NULL;
+}

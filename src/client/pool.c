@@ -12,9 +12,13 @@
 
 struct tt__origin *tt__pool_origin(struct tether_client *c, const struct tt__url *u)
 {
+    /* Through a proxy the pool key says so, and the peer is the proxy. */
+    enum tt__via via = tt__proxy_via(c, u);
+    char key[sizeof(((struct tt__origin *)0)->key)];
+    tt__proxy_origin_key(c, u, via, key, sizeof(key));
     for (struct tt__list *n = c->origins.next; n != &c->origins; n = n->next) {
         struct tt__origin *o = tt__container_of(n, struct tt__origin, link);
-        if (strcmp(o->key, u->origin) == 0) {
+        if (strcmp(o->key, key) == 0) {
             return o;
         }
     }
@@ -23,9 +27,13 @@ struct tt__origin *tt__pool_origin(struct tether_client *c, const struct tt__url
         return NULL;
     }
     o->client = c;
-    (void)snprintf(o->key, sizeof(o->key), "%s", u->origin);
-    (void)snprintf(o->peer_name, sizeof(o->peer_name), "%s%s%s:%u", u->ipv6 ? "[" : "", u->host,
-                   u->ipv6 ? "]" : "", (unsigned)u->port);
+    memcpy(o->key, key, sizeof(o->key));
+    if (via != TT__VIA_DIRECT) {
+        (void)snprintf(o->peer_name, sizeof(o->peer_name), "%s", c->proxy->name);
+    } else {
+        (void)snprintf(o->peer_name, sizeof(o->peer_name), "%s%s%s:%u", u->ipv6 ? "[" : "", u->host,
+                       u->ipv6 ? "]" : "", (unsigned)u->port);
+    }
     tt__list_init(&o->conns);
     tt__list_init(&o->idle);
     tt__list_init(&o->waiters);

@@ -187,6 +187,13 @@ int tt__stream_start_tls_server(struct tt__stream *s, struct tt__tls_ctx *ctx);
  * handshake runs before `cb` with `server_name` for SNI and verification. */
 int tt__stream_connect(struct tt__stream *s, const struct sockaddr *addr, uint64_t timeout_ms,
                        struct tt__tls_ctx *tls, const char *server_name, tt__stream_connect_cb cb);
+/* Starts TLS as the client on an open plain stream (a tunnel an HTTP proxy opened with
+ * CONNECT): the handshake with `server_name` for SNI and verification, bounded by
+ * `timeout_ms` (0 = none); `cb` runs once, as for tt__stream_connect. Stop reading first: the
+ * bytes that follow are the handshake's. */
+int tt__stream_start_tls_client(struct tt__stream *s, struct tt__tls_ctx *ctx,
+                                const char *server_name, uint64_t timeout_ms,
+                                tt__stream_connect_cb cb);
 
 int tt__stream_read_start(struct tt__stream *s, tt__stream_read_cb cb);
 void tt__stream_read_stop(struct tt__stream *s);

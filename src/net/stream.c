@@ -625,6 +625,39 @@ int tt__stream_start_tls_server(struct tt__stream *s, struct tt__tls_ctx *ctx)
     return stream_update_reading(s);
 }
 
+int tt__stream_start_tls_client(struct tt__stream *s, struct tt__tls_ctx *ctx,
+                                const char *server_name, uint64_t timeout_ms,
+                                tt__stream_connect_cb cb)
+{
+    if (!s || !ctx || !cb || s->state != TT__STREAM_OPEN || s->tls || s->on_connect) {
+        return TETHER_EINVAL;
+    }
+    int rv = tt__tls_new(s, ctx, server_name);
+    if (rv != 0) {
+        return rv;
+    }
+    if (!tt__tls_is_client(s)) {
+        tt__tls_free(s);
+        return TETHER_EINVAL;
+    }
+    tether_failure_init(&s->failure);
+    s->on_connect = cb;
+    s->state = TT__STREAM_HANDSHAKING;
+    rv = stream_update_reading(s);
+    if (rv != 0) {
+        s->on_connect = NULL;
+        s->state = TT__STREAM_OPEN;
+        tt__tls_free(s);
+        return rv;
+    }
+    if (timeout_ms) {
+        uv_update_time(s->loop);
+        (void)uv_timer_start(&s->timer, stream_timer_cb, timeout_ms, 0);
+    }
+    tt__tls_pump(s); /* sends the ClientHello */
+    return 0;
+}
+
 void tt__stream_handshake_done(struct tt__stream *s, int status)
 {
     if (status == 0) {

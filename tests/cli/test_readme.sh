@@ -15,7 +15,7 @@ if nm "$build/libtether.a" 2>/dev/null | grep '__asan_' >/dev/null; then
     san="-fsanitize=address,undefined"
 fi
 cc $san -Wall -Wextra -Werror -I"$root/include" -I"$build/include" -o "$tmp/example" \
-    "$tmp/example.c" "$build/libtether.a" $(pkg-config --libs libuv openssl jansson libpq) -lm ||
+    "$tmp/example.c" "$build/libtether.a" $(pkg-config --libs libuv openssl jansson zlib libpq) -lm ||
     { echo "FAIL: the README example does not compile"; exit 1; }
 
 start_server serve || finish

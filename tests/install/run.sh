@@ -35,6 +35,7 @@ for lib in $needed; do
     libuv.so*) want="$want libuv" ;;
     libssl.so* | libcrypto.so*) want="$want openssl" ;;
     libjansson.so*) want="$want jansson" ;;
+    libz.so*) want="$want zlib" ;;
     libc.so* | libm.so* | ld-linux*) ;;
     *) echo "tether.pc: libtether.so needs $lib, which no package in tether.pc provides"; exit 1 ;;
     esac
