@@ -442,6 +442,11 @@ static int demo_setup_lane(struct demo_scen *sc, struct demo_lane *l)
     }
     if (l->kind == DEMO_TETHER) {
         co.policy.deadline_ms = DEMO_DEADLINE_MS;
+        /* A refused connect counts as an attempt unless the caller says it waits for the
+         * server: server-restart's outage is exactly that, and the client asks for it. */
+        if (strcmp(sc->def->name, "server-restart") == 0) {
+            co.policy.connrefused_wait_ms = TETHER_WAIT_UNTIL_DEADLINE;
+        }
     }
     co.user_agent = l->kind == DEMO_NAIVE ? "tether-demo (naive)" : "tether-demo";
     int rv = tether_client_new(sc->loop, &co, &l->client);
