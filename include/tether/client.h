@@ -139,6 +139,26 @@ TETHER_EXTERN uint64_t tether_fetch_duration_ms(const tether_fetch *f);
  * reported even when the wait was beyond the deadline and the fetch ended with that response. */
 TETHER_EXTERN uint64_t tether_fetch_retry_after_ms(const tether_fetch *f);
 
+/* --- What went over the wire, for traces such as curl's -v and -w (borrowed from the fetch).
+ * Valid from the fetch's first event on. --- */
+/* The request head exactly as sent, from the request line to the empty line ("GET / HTTP/1.1\r\n
+ * Host: ...\r\n\r\n"); every attempt sends the same. Never NULL; *len (may be NULL) its size. */
+TETHER_EXTERN const char *tether_fetch_request_head(const tether_fetch *f, size_t *len);
+/* The final response's head exactly as received: status line, fields, the empty line. NULL
+ * (*len 0) before one arrived; set from TETHER_EVENT_RESPONSE on. */
+TETHER_EXTERN const char *tether_fetch_response_head(const tether_fetch *f, size_t *len);
+/* The peer of the connection the last attempt ran on ("127.0.0.1:8080", "[::1]:443"); "" when
+ * no connection was made. */
+TETHER_EXTERN const char *tether_fetch_remote(const tether_fetch *f);
+/* Times from the fetch's start, in microseconds (0 = did not happen), and connections dialled. */
+struct tether_fetch_timing {
+    uint64_t connect_us;    /* the last new connection was ready (TCP, and TLS for https) */
+    uint64_t first_byte_us; /* the final response's head had arrived */
+    uint64_t total_us;      /* the fetch finished (so far, while it runs) */
+    unsigned connects;      /* new connections made for this fetch */
+};
+TETHER_EXTERN void tether_fetch_timing(const tether_fetch *f, struct tether_fetch_timing *out);
+
 /* --- Events: the lifecycle of every attempt (TETHER_DEBUG=net,http prints the same). --- */
 enum tether_event_type {
     TETHER_EVENT_CONN_NEW,         /* a connection was dialled for an attempt */
@@ -150,7 +170,9 @@ enum tether_event_type {
     TETHER_EVENT_RETRY_SCHEDULED,  /* with delay_ms and reason */
     TETHER_EVENT_BUDGET_EXHAUSTED, /* a retry was refused by the origin's budget */
     TETHER_EVENT_DEADLINE,         /* the deadline ended the fetch (or a pushback beyond it) */
-    TETHER_EVENT_RESPONSE          /* a final response arrived */
+    TETHER_EVENT_RESPONSE,         /* a final response arrived */
+    TETHER_EVENT_CONNECTED         /* a new connection is ready (TCP, and TLS for https):
+                                      peer, and the tls_* fields for https */
 };
 
 /* Everything in an event, strings included, is borrowed for the duration of the callback. */
@@ -165,6 +187,15 @@ struct tether_event {
     int status;                           /* RESPONSE, or the status that caused a retry */
     const char *reason;                   /* short text: "read ECONNRESET", "status 503", ... */
     const struct tether_failure *failure; /* ATTEMPT_FAILED */
+    /* CONNECTED (and CONN_REUSED): the peer address, "127.0.0.1:8080" or "[::1]:443". */
+    const char *peer;
+    /* CONNECTED over TLS (NULL otherwise): the protocol and cipher OpenSSL agreed on
+     * ("TLSv1.3", "TLS_AES_256_GCM_SHA384") and the peer certificate's subject and issuer
+     * ("CN=localhost"; "" when it sent none). */
+    const char *tls_version;
+    const char *tls_cipher;
+    const char *tls_subject;
+    const char *tls_issuer;
 };
 /* The client first, as every tether callback; its context is tether_client_get_data(c). The hook
  * may cancel fetches or close the client. */
