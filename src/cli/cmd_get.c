@@ -20,6 +20,7 @@
 #include "cli_json.h"
 #include "commands.h"
 #include "fetch_flags.h"
+#include "get.h"
 
 const char cmd_get_summary[] = "one HTTP request that survives resets (curl-like flags)";
 
@@ -73,21 +74,6 @@ const char cmd_get_usage[] =
 
 #define GET_CMD "get"
 
-struct get_ctx {
-    struct fetch_flags ff;
-    const char *out_path; /* -o; NULL or "-" = stdout */
-    bool verbose;
-    bool silent;
-    FILE *out;    /* NULL with --json and no -o: the body is counted, not kept */
-    bool created; /* out was opened by us (a file) */
-    uint64_t body_bytes;
-    int write_errno; /* nonzero once a write failed */
-    bool progress;
-    uint64_t progress_at_ns;
-    uint64_t start_ns;
-    bool help;
-};
-
 /* ---- progress and the lifecycle trace ---- */
 
 static void get_human_bytes(uint64_t n, char *buf, size_t len)
@@ -125,134 +111,39 @@ static void get_progress(struct get_ctx *g, bool final)
     fprintf(stderr, "\r\033[K  %s received  %s/s", got, rate);
 }
 
-static void get_trace_failure(const struct tether_failure *fl)
-{
-    char msg[512];
-    fetch_failure_text(fl, msg, sizeof(msg));
-    fprintf(stderr, "* attempt %u failed: %s (", fl->attempt, msg);
-    if (fl->phase != TETHER_PHASE_NONE) {
-        fprintf(stderr, "phase %s, ", tether_phase_name(fl->phase));
-    }
-    if (fl->reused) {
-        fprintf(stderr, "reused connection idle %llu ms, ", (unsigned long long)fl->idle_ms);
-    } else {
-        fputs("new connection, ", stderr);
-    }
-    fprintf(stderr, "%llu bytes sent, %llu received, class %s, retry-safe %s)\n",
-            (unsigned long long)fl->bytes_sent, (unsigned long long)fl->bytes_received,
-            fetch_class_name(tether_failure_classify(fl)),
-            tether_retry_safety_name(fl->retry_safe));
-    if (fl->detail[0]) {
-        fprintf(stderr, "*   %s\n", fl->detail);
-    }
-}
+/* ---- the body ---- */
 
-static void get_on_event(tether_client *c, const struct tether_event *ev)
+/* -i and -I: the final response's head as received, before its body (curl's bytes). */
+static void get_write_head(struct get_ctx *g, const tether_fetch *f)
 {
-    (void)c;
-    const char *origin = ev->origin ? ev->origin : "?";
-    const char *reason = ev->reason && ev->reason[0] ? ev->reason : NULL;
-    switch (ev->type) {
-    case TETHER_EVENT_CONN_NEW:
-        fprintf(stderr, "* attempt %u: new connection to %s\n", ev->attempt, origin);
-        break;
-    case TETHER_EVENT_CONN_REUSED:
-        fprintf(stderr, "* attempt %u: reusing a connection to %s (idle %llu ms)\n", ev->attempt,
-                origin, (unsigned long long)ev->idle_ms);
-        break;
-    case TETHER_EVENT_CONN_STALE:
-        fprintf(stderr, "* evicted a stale idle connection to %s (idle %llu ms)%s%s\n", origin,
-                (unsigned long long)ev->idle_ms, reason ? ": " : "", reason ? reason : "");
-        break;
-    case TETHER_EVENT_CONN_RETIRED:
-        fprintf(stderr,
-                "* retired an idle connection to %s after %llu ms, before the server "
-                "closes it%s%s\n",
-                origin, (unsigned long long)ev->idle_ms, reason ? ": " : "", reason ? reason : "");
-        break;
-    case TETHER_EVENT_ATTEMPT_FAILED:
-        if (ev->failure) {
-            get_trace_failure(ev->failure);
-        } else {
-            fprintf(stderr, "* attempt %u failed%s%s\n", ev->attempt, reason ? ": " : "",
-                    reason ? reason : "");
-        }
-        break;
-    case TETHER_EVENT_REPLAY:
-        fprintf(stderr, "* replaying attempt %u on a fresh connection%s%s\n", ev->attempt,
-                reason ? " after " : "", reason ? reason : "");
-        break;
-    case TETHER_EVENT_RETRY_SCHEDULED:
-        fprintf(stderr, "* retrying in %llu ms%s%s\n", (unsigned long long)ev->delay_ms,
-                reason ? " after " : "", reason ? reason : "");
-        break;
-    case TETHER_EVENT_BUDGET_EXHAUSTED:
-        fprintf(stderr, "* no retry: the retry budget of %s is spent%s%s\n", origin,
-                reason ? " (" : "", reason ? reason : "");
-        if (reason) {
-            fputs(")\n", stderr);
-        } else {
-            fputc('\n', stderr);
-        }
-        break;
-    case TETHER_EVENT_DEADLINE:
-        fprintf(stderr, "* deadline reached%s%s\n", reason ? ": " : "", reason ? reason : "");
-        break;
-    case TETHER_EVENT_RESPONSE:
-        fprintf(stderr, "* attempt %u: response %d\n", ev->attempt, ev->status);
-        break;
-    default:
-        fprintf(stderr, "* event %d%s%s\n", (int)ev->type, reason ? ": " : "",
-                reason ? reason : "");
-        break;
-    }
-}
-
-static void get_trace_request(const struct get_ctx *g, const struct tether_fetch_options *fo,
-                              const struct tether_client_options *o)
-{
-    fprintf(stderr, "> %s %s\n", fo->method, fo->url);
-    for (size_t i = 0; i < fo->nheaders; i++) {
-        fprintf(stderr, "> %s: %s\n", fo->headers[i].name, fo->headers[i].value);
-    }
-    if (fo->body_len) {
-        fprintf(stderr, "> (%zu body bytes)\n", fo->body_len);
-    }
-    fprintf(stderr, "* policy %s: %u attempt%s, deadline ", g->ff.policy_name,
-            o->policy.max_attempts, o->policy.max_attempts == 1 ? "" : "s");
-    if (o->policy.deadline_ms) {
-        fprintf(stderr, "%llu ms", (unsigned long long)o->policy.deadline_ms);
-    } else {
-        fputs("none", stderr);
-    }
-    fprintf(stderr, ", connect timeout %llu ms, replays %u\n",
-            (unsigned long long)o->policy.connect_timeout_ms, o->policy.max_replays);
-}
-
-static void get_trace_response(const tether_fetch *f)
-{
-    int status = tether_fetch_status(f);
-    if (status == 0) {
+    size_t len = 0;
+    const char *head = tether_fetch_response_head(f, &len);
+    if (g->head_written || !head || !g->out) {
         return;
     }
-    fprintf(stderr, "< %d %s\n", status, tether_http_reason(status));
-    size_t n = tether_fetch_field_count(f);
-    for (size_t i = 0; i < n; i++) {
-        const char *name;
-        const char *value;
-        if (tether_fetch_field(f, i, &name, &value)) {
-            fprintf(stderr, "< %s: %s\n", name, value);
-        }
+    g->head_written = true;
+    if (fwrite(head, 1, len, g->out) != len && !g->write_errno) {
+        g->write_errno = errno ? errno : EIO;
     }
 }
 
-/* ---- the body ---- */
+/* -f: a final status of 400 or more writes nothing (curl's --fail). */
+static bool get_fail_hides(const struct get_ctx *g, const tether_fetch *f)
+{
+    return g->fail && tether_fetch_status(f) >= 400;
+}
 
 static bool get_on_body(tether_fetch *f, const char *data, size_t len)
 {
     struct get_ctx *g = tether_fetch_get_data(f);
+    if (get_fail_hides(g, f)) {
+        return true;
+    }
+    if ((g->include || g->head_only) && !g->head_written) {
+        get_write_head(g, f);
+    }
     g->body_bytes += len;
-    if (g->out && len && fwrite(data, 1, len, g->out) != len) {
+    if (g->out && len && !g->head_only && fwrite(data, 1, len, g->out) != len) {
         g->write_errno = errno ? errno : EIO;
         return false;
     }
@@ -264,10 +155,53 @@ static bool get_on_body(tether_fetch *f, const char *data, size_t len)
 
 /* ---- flags ---- */
 
+/* The flags only `get` has; *taken as fetch_flags_take. */
+static int get_take(struct args_cursor *c, struct get_ctx *g, bool *taken)
+{
+    *taken = true;
+    if (args_is(c, "-o") || args_is(c, "--output")) {
+        return args_take_string(c, &g->out_path);
+    }
+    if (args_is(c, "-v") || args_is(c, "--verbose")) {
+        g->verbose = true;
+        return args_take_none(c);
+    }
+    if (args_is(c, "-s") || args_is(c, "--silent")) {
+        g->silent = true;
+        return args_take_none(c);
+    }
+    if (args_is(c, "-S") || args_is(c, "--show-error")) {
+        g->show_error = true;
+        return args_take_none(c);
+    }
+    if (args_is(c, "-i") || args_is(c, "--include")) {
+        g->include = true;
+        return args_take_none(c);
+    }
+    if (args_is(c, "-I") || args_is(c, "--head")) {
+        g->head_only = true;
+        return args_take_none(c);
+    }
+    if (args_is(c, "-f") || args_is(c, "--fail")) {
+        g->fail = true;
+        return args_take_none(c);
+    }
+    if (args_is(c, "-w") || args_is(c, "--write-out")) {
+        return args_take_string(c, &g->write_out);
+    }
+    if (args_is(c, "-h") || args_is(c, "--help")) {
+        g->help = true;
+        return args_take_none(c);
+    }
+    *taken = false;
+    return 0;
+}
+
 static int get_parse(int argc, char **argv, struct get_ctx *g)
 {
     struct args_cursor c;
     args_init(&c, GET_CMD, argc, argv);
+    args_group_short_flags(&c);
     while (args_next(&c)) {
         int rc;
         bool taken = false;
@@ -275,17 +209,8 @@ static int get_parse(int argc, char **argv, struct get_ctx *g)
             rc = fetch_flags_url(&c, &g->ff);
         } else if ((rc = fetch_flags_take(&c, &g->ff, &taken)) != 0 || taken) {
             /* handled (or failed) */
-        } else if (args_is(&c, "-o") || args_is(&c, "--output")) {
-            rc = args_take_string(&c, &g->out_path);
-        } else if (args_is(&c, "-v") || args_is(&c, "--verbose")) {
-            g->verbose = true;
-            rc = args_take_none(&c);
-        } else if (args_is(&c, "-s") || args_is(&c, "--silent")) {
-            g->silent = true;
-            rc = args_take_none(&c);
-        } else if (args_is(&c, "-h") || args_is(&c, "--help")) {
-            g->help = true;
-            rc = args_take_none(&c);
+        } else if ((rc = get_take(&c, g, &taken)) != 0 || taken) {
+            /* handled (or failed) */
         } else {
             rc = args_unknown(&c);
         }
@@ -299,6 +224,15 @@ static int get_parse(int argc, char **argv, struct get_ctx *g)
     if (g->ff.json && g->out_path && strcmp(g->out_path, "-") == 0) {
         return args_error(GET_CMD, "invalid -o '-' with --json (the body would corrupt the "
                                    "JSON on stdout; give a file)");
+    }
+    if (g->head_only && g->ff.has_data) {
+        return args_error(GET_CMD, "-I sends HEAD, which carries no body: drop -d or -I");
+    }
+    if (g->head_only && !g->ff.method) {
+        g->ff.method = "HEAD";
+    }
+    if (g->ff.json && g->write_out) {
+        return args_error(GET_CMD, "-w and --json both write to stdout: use one");
     }
     return 0;
 }
@@ -422,34 +356,48 @@ static int get_print_json(const struct get_ctx *g, const tether_fetch *f)
     return cli_json_print(doc);
 }
 
-/* The exit code, with the one stderr line for a failure. */
-static int get_outcome(struct get_ctx *g, const tether_fetch *f)
+/* The exit code, with the one stderr line for a failure in `msg` (also %{errormsg}). */
+static int get_outcome(struct get_ctx *g, const tether_fetch *f, char *msg, size_t len)
 {
     const struct tether_failure *fl = tether_fetch_failure(f);
     unsigned attempts = tether_fetch_attempts(f);
     char after[48] = "";
+    msg[0] = '\0';
     if (attempts > 1) {
         (void)snprintf(after, sizeof(after), " after %u attempts", attempts);
     }
     if (g->write_errno) {
-        fprintf(stderr, "tether get: cannot write the body to %s: %s\n",
-                g->created ? g->out_path : "stdout",
-                uv_strerror(uv_translate_sys_error(g->write_errno)));
+        (void)snprintf(msg, len, "cannot write the body to %s: %s",
+                       g->created ? g->out_path : "stdout",
+                       uv_strerror(uv_translate_sys_error(g->write_errno)));
         return CLI_EXIT_FAILED;
     }
     if (fl && fl->code != 0) {
-        char msg[512];
-        fetch_failure_text(fl, msg, sizeof(msg));
-        fprintf(stderr, "tether get: %s%s\n", msg, after);
+        get_failure_text(g, f, msg, len);
         return CLI_EXIT_FAILED;
     }
     int status = tether_fetch_status(f);
+    if (g->fail && status >= 400) {
+        /* curl's words for its exit 22; tether's contract maps every failure to 1. */
+        (void)snprintf(msg, len, "The requested URL returned error: %d", status);
+        return CLI_EXIT_FAILED;
+    }
     if (!fetch_status_ok(status)) {
         const char *phrase = tether_http_reason(status);
-        fprintf(stderr, "tether get: HTTP %d%s%s%s\n", status, phrase[0] ? " " : "", phrase, after);
+        (void)snprintf(msg, len, "HTTP %d%s%s%s", status, phrase[0] ? " " : "", phrase, after);
         return CLI_EXIT_FAILED;
     }
     return CLI_EXIT_OK;
+}
+
+static void get_setup_output(struct get_ctx *g, const struct tether_client_options *o)
+{
+    bool body_on_tty = g->out == stdout && isatty(STDOUT_FILENO);
+    bool err_tty = isatty(STDERR_FILENO);
+    g->progress = !g->verbose && !g->silent && !g->ff.json && !body_on_tty && err_tty;
+    g->notices = !g->verbose && !g->silent && err_tty;
+    g->max_attempts = o->policy.max_attempts;
+    g->waits_for_server = o->policy.connrefused_wait_ms != 0;
 }
 
 static int get_run(struct get_ctx *g)
@@ -462,8 +410,7 @@ static int get_run(struct get_ctx *g)
     if ((rc = get_open_output(g)) != 0) {
         return rc;
     }
-    bool body_on_tty = g->out == stdout && isatty(STDOUT_FILENO);
-    g->progress = !g->verbose && !g->silent && !g->ff.json && !body_on_tty && isatty(STDERR_FILENO);
+    get_setup_output(g, &o);
 
     tether_client *client = NULL;
     char why[512];
@@ -476,7 +423,7 @@ static int get_run(struct get_ctx *g)
         rc = fetch_client_error(&g->ff, rv, why);
         goto out;
     }
-    if (g->verbose) {
+    if (g->verbose || g->notices) {
         tether_client_on_event(client, get_on_event);
     }
     struct tether_fetch_options fo;
@@ -487,11 +434,12 @@ static int get_run(struct get_ctx *g)
     fo.errbuf = why;
     fo.errbuf_len = sizeof(why);
     if (g->verbose) {
-        get_trace_request(g, &fo, &o);
+        get_trace_policy(g, &o);
     }
     g->start_ns = uv_hrtime();
     tether_fetch *f = NULL;
     rv = tether_client_fetch_blocking(client, &fo, &f);
+    get_notice_clear(g);
     if (g->progress) {
         get_progress(g, true);
     }
@@ -505,24 +453,29 @@ static int get_run(struct get_ctx *g)
         tether_client_close_blocking(client);
         goto out;
     }
+    if ((g->include || g->head_only) && !get_fail_hides(g, f)) {
+        get_write_head(g, f); /* a response without a body */
+    }
     if (g->out && fflush(g->out) != 0 && !g->write_errno) {
         g->write_errno = errno ? errno : EIO;
     }
     if (g->verbose) {
-        get_trace_response(f);
-        fprintf(stderr, "* %u attempt%s, %u retr%s, %u replay%s, %llu ms, %llu body bytes\n",
-                tether_fetch_attempts(f), tether_fetch_attempts(f) == 1 ? "" : "s",
-                tether_fetch_retries(f), tether_fetch_retries(f) == 1 ? "y" : "ies",
-                tether_fetch_replays(f), tether_fetch_replays(f) == 1 ? "" : "s",
-                (unsigned long long)tether_fetch_duration_ms(f), (unsigned long long)g->body_bytes);
+        get_trace_summary(g, f);
     }
     if (g->ff.json && get_print_json(g, f) != 0) {
         fputs("tether get: cannot write the JSON result\n", stderr);
         rc = CLI_EXIT_FAILED;
     }
-    int orc = get_outcome(g, f);
+    char msg[768];
+    int orc = get_outcome(g, f, msg, sizeof(msg));
+    if (msg[0] && (!g->silent || g->show_error)) {
+        fprintf(stderr, "tether get: %s\n", msg);
+    }
     if (rc == 0) {
         rc = orc;
+    }
+    if (g->write_out) {
+        get_write_out(g, f, rc, msg);
     }
     const struct tether_failure *fl = tether_fetch_failure(f);
     bool failed_empty = fl && fl->code != 0 && g->body_bytes == 0;
