@@ -13,6 +13,8 @@ BUILD_PKGS=(build-essential cmake pkg-config libuv1-dev libssl-dev libjansson-de
 TEST_PKGS=(libcmocka-dev libhttp-parser-dev clang libclang-rt-14-dev openssl ca-certificates haproxy)
 # Lint gates run by make test (scripts/lint.sh): the formatter and clang-tidy of the same LLVM.
 TEST_PKGS+=(clang-format clang-tidy)
+# curl itself: tests/cli/test_get_curl.sh compares `tether get`'s bytes with curl's.
+TEST_PKGS+=(curl)
 # Benchmark peers: nginx (bench/server_bench, started from a generated config in a temp dir, never
 # as a service), wrk (the load generator both servers get) and libcurl (bench/client_bench).
 TEST_PKGS+=(nginx wrk libcurl4-openssl-dev)

@@ -78,8 +78,8 @@ struct args_cursor {
      * a value takes the rest of the group ("-XPOST" -> "-X" with "POST"), or, at the end of
      * the group, the next element (curl's rule). */
     const char *group_rest;
-    const char *group;   /* the whole element, for messages */
-    bool short_groups;   /* set by args_group_short_flags */
+    const char *group; /* the whole element, for messages */
+    bool short_groups; /* set by args_group_short_flags */
 };
 
 /* `argv[0]` is the subcommand's own name and is skipped. */

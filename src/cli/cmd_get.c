@@ -136,11 +136,11 @@ static bool get_fail_hides(const struct get_ctx *g, const tether_fetch *f)
 static bool get_on_body(tether_fetch *f, const char *data, size_t len)
 {
     struct get_ctx *g = tether_fetch_get_data(f);
+    if ((g->include || g->head_only) && !g->head_written) {
+        get_write_head(g, f); /* even with -f, as curl -fi shows the failing head */
+    }
     if (get_fail_hides(g, f)) {
         return true;
-    }
-    if ((g->include || g->head_only) && !g->head_written) {
-        get_write_head(g, f);
     }
     g->body_bytes += len;
     if (g->out && len && !g->head_only && fwrite(data, 1, len, g->out) != len) {
@@ -207,11 +207,10 @@ static int get_parse(int argc, char **argv, struct get_ctx *g)
         bool taken = false;
         if (args_positional(&c)) {
             rc = fetch_flags_url(&c, &g->ff);
-        } else if ((rc = fetch_flags_take(&c, &g->ff, &taken)) != 0 || taken) {
-            /* handled (or failed) */
-        } else if ((rc = get_take(&c, g, &taken)) != 0 || taken) {
-            /* handled (or failed) */
-        } else {
+        } else if ((rc = fetch_flags_take(&c, &g->ff, &taken)) == 0 && !taken) {
+            rc = get_take(&c, g, &taken);
+        }
+        if (rc == 0 && !taken && !args_positional(&c)) {
             rc = args_unknown(&c);
         }
         if (rc != 0) {
@@ -453,7 +452,7 @@ static int get_run(struct get_ctx *g)
         tether_client_close_blocking(client);
         goto out;
     }
-    if ((g->include || g->head_only) && !get_fail_hides(g, f)) {
+    if (g->include || g->head_only) {
         get_write_head(g, f); /* a response without a body */
     }
     if (g->out && fflush(g->out) != 0 && !g->write_errno) {

@@ -49,17 +49,17 @@ struct fetch_flags {
     bool json;
 
     /* curl's request flags (fetch_request.c). */
-    const char *user_agent;    /* -A */
-    const char *userpass;      /* -u USER:PASSWORD, or NULL */
-    char *url_owned;           /* the URL sent: scheme added, user info taken out */
-    char *auth_value;          /* "Basic ..." from -u or the URL's user info */
-    const char *idem_key;      /* --idempotency-key: a key, or "auto" */
-    char idem_auto[40];        /* the key "auto" made */
-    bool data_json;            /* --data-json: JSON Content-Type and Accept */
-    bool has_accept;           /* -H set Accept */
-    bool has_authorization;    /* -H set Authorization */
-    bool retry_connrefused;    /* --retry-connrefused */
-    bool wait_for_set;         /* --wait-for DUR */
+    const char *user_agent; /* -A */
+    const char *userpass;   /* -u USER:PASSWORD, or NULL */
+    char *url_owned;        /* the URL sent: scheme added, user info taken out */
+    char *auth_value;       /* "Basic ..." from -u or the URL's user info */
+    const char *idem_key;   /* --idempotency-key: a key, or "auto" */
+    char idem_auto[40];     /* the key "auto" made */
+    bool data_json;         /* --data-json: JSON Content-Type and Accept */
+    bool has_accept;        /* -H set Accept */
+    bool has_authorization; /* -H set Authorization */
+    bool retry_connrefused; /* --retry-connrefused */
+    bool wait_for_set;      /* --wait-for DUR */
     uint64_t wait_for_ms;
 };
 

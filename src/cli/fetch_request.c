@@ -62,6 +62,8 @@ int fetch_add_data(struct args_cursor *c, struct fetch_flags *f, const char *v, 
         return args_error(f->cmd, "out of memory");
     }
     if (sep_len) {
+        /* Bytes, not a string: the NUL comes after the piece. */
+        /* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
         memcpy(joined + f->data_len, sep, sep_len);
     }
     if (piece_len) {
@@ -316,9 +318,9 @@ int fetch_request_finish(struct fetch_flags *f)
     }
     if (f->has_data && !f->has_content_type) {
         /* curl's defaults, so servers parse the body the same way. */
-        fetch_default_header(f, "Content-Type", f->data_json
-                                                    ? "application/json"
-                                                    : "application/x-www-form-urlencoded");
+        fetch_default_header(f, "Content-Type",
+                             f->data_json ? "application/json"
+                                          : "application/x-www-form-urlencoded");
     }
     if (f->auth_value && !f->has_authorization) {
         fetch_default_header(f, "Authorization", f->auth_value);

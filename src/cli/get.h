@@ -16,19 +16,19 @@ struct get_ctx {
     struct fetch_flags ff;
     const char *out_path; /* -o; NULL or "-" = stdout */
     bool verbose;
-    bool silent;     /* -s: no progress line, and no error line unless -S */
-    bool show_error; /* -S */
-    bool include;    /* -i: the response head before the body */
-    bool head_only;  /* -I: HEAD, and the head is the output */
-    bool fail;       /* -f: no body for a final status >= 400, curl's message */
+    bool silent;           /* -s: no progress line, and no error line unless -S */
+    bool show_error;       /* -S */
+    bool include;          /* -i: the response head before the body */
+    bool head_only;        /* -I: HEAD, and the head is the output */
+    bool fail;             /* -f: no body for a final status >= 400, curl's message */
     const char *write_out; /* -w FORMAT */
-    FILE *out;    /* NULL with --json and no -o: the body is counted, not kept */
-    bool created; /* out was opened by us (a file) */
+    FILE *out;             /* NULL with --json and no -o: the body is counted, not kept */
+    bool created;          /* out was opened by us (a file) */
     bool head_written;
     uint64_t body_bytes;
     int write_errno; /* nonzero once a write failed */
     bool progress;
-    bool notices;    /* a one-line retry notice on a terminal (not -s, not -v) */
+    bool notices; /* a one-line retry notice on a terminal (not -s, not -v) */
     bool notice_shown;
     unsigned max_attempts; /* the policy's, for "(2/3)" */
     bool waits_for_server; /* --retry-connrefused or --wait-for: attempts are not the bound */

@@ -21,9 +21,9 @@ static const char *get_fix(const struct tether_failure *fl)
         }
         return "use --cacert FILE or -k";
     }
-    if (fl->code == TETHER_ETLS && (strstr(fl->detail, "wrong version number") ||
-                                    strstr(fl->detail, "packet length too long") ||
-                                    strstr(fl->detail, "http request"))) {
+    if (fl->code == TETHER_ETLS &&
+        (strstr(fl->detail, "wrong version number") ||
+         strstr(fl->detail, "packet length too long") || strstr(fl->detail, "http request"))) {
         return "the server speaks plain HTTP on this port; use http://";
     }
     return NULL;

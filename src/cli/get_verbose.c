@@ -173,9 +173,16 @@ static void get_notice(struct get_ctx *g, const struct tether_event *ev)
     if (waited_ms + ev->delay_ms <= 1000) {
         return;
     }
-    const char *reason = ev->reason && ev->reason[0] ? ev->reason : "failed";
-    fprintf(stderr, "\r\033[Ktether get: %s, retrying in %llu ms", reason,
-            (unsigned long long)ev->delay_ms);
+    const struct tether_failure *fl = ev->fetch ? tether_fetch_failure(ev->fetch) : NULL;
+    fputs("\r\033[Ktether get: ", stderr);
+    if (ev->status) {
+        fprintf(stderr, "HTTP %d", ev->status);
+    } else if (fl && fl->code) {
+        fputs(tether_strerror(fl->code), stderr); /* "connection refused" */
+    } else {
+        fputs(ev->reason && ev->reason[0] ? ev->reason : "failed", stderr);
+    }
+    fprintf(stderr, ", retrying in %llu ms", (unsigned long long)ev->delay_ms);
     if (g->waits_for_server) {
         fprintf(stderr, " (attempt %u)", ev->attempt + 1);
     } else {

@@ -12,8 +12,8 @@
 /* curl prints times as seconds with six decimals: "0.000370". */
 static void wo_seconds(FILE *out, uint64_t us)
 {
-    fprintf(out, "%llu.%06llu", (unsigned long long)(us / 1000000u),
-            (unsigned long long)(us % 1000000u));
+    (void)fprintf(out, "%llu.%06llu", (unsigned long long)(us / 1000000u),
+                  (unsigned long long)(us % 1000000u));
 }
 
 /* The IP or the port of the fetch's peer ("127.0.0.1:8080", "[::1]:443"). */
@@ -25,7 +25,7 @@ static void wo_remote(FILE *out, const tether_fetch *f, bool port)
         return;
     }
     struct ttx_slice s = port ? hp.port : hp.host;
-    fwrite(s.ptr, 1, s.len, out);
+    (void)fwrite(s.ptr, 1, s.len, out);
 }
 
 /* Writes variable `name` (length n); false when curl's list (as far as tether knows the
@@ -101,8 +101,7 @@ void get_write_out(const struct get_ctx *g, const tether_fetch *f, int exit_code
             const char *name = p + 2;
             size_t n = (size_t)(strchr(name, '}') - name);
             if (!wo_variable(out, name, n, g, f, exit_code, errmsg)) {
-                fprintf(stderr, "tether get: unknown --write-out variable: '%.*s'\n", (int)n,
-                        name);
+                fprintf(stderr, "tether get: unknown --write-out variable: '%.*s'\n", (int)n, name);
             }
             p = name + n;
         } else if (p[0] == '\\' && (p[1] == 'n' || p[1] == 'r' || p[1] == 't')) {

@@ -286,12 +286,12 @@ struct tether_fetch {
     uint64_t retry_after_ms; /* what the last response asked for */
 
     /* What went over the wire (fetch_info.c). */
-    size_t req_head_len;       /* the head's share of `req` */
-    struct tt__buf raw_head;   /* the final response head as received */
-    char remote[64];           /* the peer of the last attempt's connection */
-    uint64_t started_ns;       /* uv_hrtime at the start */
-    uint64_t connect_ns;       /* the last new connection was ready */
-    uint64_t first_byte_ns;    /* the final head arrived */
+    size_t req_head_len;     /* the head's share of `req` */
+    struct tt__buf raw_head; /* the final response head as received */
+    char remote[64];         /* the peer of the last attempt's connection */
+    uint64_t started_ns;     /* uv_hrtime at the start */
+    uint64_t connect_ns;     /* the last new connection was ready */
+    uint64_t first_byte_ns;  /* the final head arrived */
     uint64_t finished_ns;
     unsigned connects;
 
