@@ -189,6 +189,13 @@ static int get_take(struct args_cursor *c, struct get_ctx *g, bool *taken)
     if (args_is(c, "-w") || args_is(c, "--write-out")) {
         return args_take_string(c, &g->write_out);
     }
+    if (args_is(c, "--idempotency-key")) {
+        int rc = args_take_string(c, &g->ff.idem_key);
+        if (rc == 0 && !g->ff.idem_key[0]) {
+            return args_bad_value(c, "key", " (expected a key or auto)");
+        }
+        return rc;
+    }
     if (args_is(c, "-h") || args_is(c, "--help")) {
         g->help = true;
         return args_take_none(c);
@@ -506,6 +513,7 @@ int cmd_get(int argc, char **argv)
         return CLI_EXIT_FAILED;
     }
     fetch_flags_init(&g->ff, GET_CMD);
+    g->ff.guess_scheme = true;
     int rc = get_parse(argc, argv, g);
     if (rc == 0 && g->help) {
         fputs(cmd_get_usage, stdout);

@@ -310,7 +310,7 @@ static int load_report(struct load_run *r)
         }
     } else {
         struct load_report_info info = {
-            .url = r->ff.url,
+            .url = r->ff.url_owned ? r->ff.url_owned : r->ff.url, /* no user info */
             .method = fetch_flags_method(&r->ff),
             .policy = r->ff.policy_name,
             .concurrency = (unsigned)r->concurrency,

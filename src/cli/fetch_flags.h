@@ -53,7 +53,7 @@ struct fetch_flags {
     const char *userpass;   /* -u USER:PASSWORD, or NULL */
     char *url_owned;        /* the URL sent: scheme added, user info taken out */
     char *auth_value;       /* "Basic ..." from -u or the URL's user info */
-    const char *idem_key;   /* --idempotency-key: a key, or "auto" */
+    const char *idem_key;   /* get's --idempotency-key, or "auto" (load has its own) */
     char idem_auto[40];     /* the key "auto" made */
     bool data_json;         /* --data-json: JSON Content-Type and Accept */
     bool has_accept;        /* -H set Accept */
@@ -61,6 +61,7 @@ struct fetch_flags {
     bool retry_connrefused; /* --retry-connrefused */
     bool wait_for_set;      /* --wait-for DUR */
     uint64_t wait_for_ms;
+    bool guess_scheme; /* get: "host:port/path" means http://, as in curl */
 };
 
 void fetch_flags_init(struct fetch_flags *f, const char *cmd);
@@ -70,9 +71,9 @@ void fetch_flags_cleanup(struct fetch_flags *f);
  * after printing the one-line usage error. */
 int fetch_flags_take(struct args_cursor *c, struct fetch_flags *f, bool *taken);
 
-/* curl's request flags: --data-binary, --data-raw, --data-json, -u, -A, --idempotency-key,
- * --retry-connrefused, --wait-for, and bare seconds for --max-time/--connect-timeout
- * (fetch_request.c). Same contract as fetch_flags_take. */
+/* curl's request flags: --data-binary, --data-raw, --data-json, -u, -A, --retry-connrefused,
+ * --wait-for, and bare seconds for --max-time/--connect-timeout (fetch_request.c). Same
+ * contract as fetch_flags_take. */
 int fetch_request_take(struct args_cursor *c, struct fetch_flags *f, bool *taken);
 /* After the flags: the URL as sent (http:// added to "host:port/path", user info turned into
  * Basic auth and removed), the default headers, the Idempotency-Key. Returns 0 or 2. */

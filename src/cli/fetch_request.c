@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* curl's request flags for `tether get` and `tether load`: the data flags, -u and user info in
- * the URL (Basic auth), -A, an Idempotency-Key, waiting for a server to come up, bare seconds,
- * a scheme-less URL and the default headers (Accept: *\/ *, and the ones the body asks for). */
+ * the URL (Basic auth), -A, get's Idempotency-Key ("auto" made here), waiting for a server to come
+ * up, bare seconds, a scheme-less URL and the default headers (Accept: *\/ *, and the ones the body
+ * asks for). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,13 +134,6 @@ int fetch_request_take(struct args_cursor *c, struct fetch_flags *f, bool *taken
     if (args_is(c, "-A") || args_is(c, "--user-agent")) {
         return args_take_string(c, &f->user_agent);
     }
-    if (args_is(c, "--idempotency-key")) {
-        int rc = args_take_string(c, &f->idem_key);
-        if (rc == 0 && !f->idem_key[0]) {
-            return args_bad_value(c, "key", " (expected a key or auto)");
-        }
-        return rc;
-    }
     if (args_is(c, "--retry-connrefused")) {
         f->retry_connrefused = true;
         return args_take_none(c);
@@ -236,6 +230,9 @@ static int fetch_rewrite_url(struct fetch_flags *f)
     const char *scheme_end = strstr(url, "://");
     const char *prefix = "";
     const char *rest = url;
+    if (!scheme_end && !f->guess_scheme) {
+        return 0; /* the client refuses it, naming the URL as typed */
+    }
     if (!scheme_end) {
         prefix = "http://"; /* curl's guess for "host:port/path" */
     } else {
