@@ -442,9 +442,7 @@ static int demo_setup_lane(struct demo_scen *sc, struct demo_lane *l)
     }
     if (l->kind == DEMO_TETHER) {
         co.policy.deadline_ms = DEMO_DEADLINE_MS;
-        /* A refused connect counts as an attempt unless the caller says it waits for the
-         * server: server-restart's outage is exactly that, and the client asks for it. */
-        if (strcmp(sc->def->name, "server-restart") == 0) {
+        if (sc->def->waits_for_server) {
             co.policy.connrefused_wait_ms = TETHER_WAIT_UNTIL_DEADLINE;
         }
     }
