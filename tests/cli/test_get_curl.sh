@@ -127,6 +127,15 @@ if start_server missing --status 404; then
     stop_server
 fi
 
+# ---- a redirect is not followed without -L: its body, exit 0, as curl ----
+if start_server moved --status 301; then
+    run r301 -s -w '%{http_code}' "$url/old"
+    ccurl r301 -s -w '%{http_code}' "$url/old"
+    expect "301: exit 0 like curl ($rc, $crc)" [ "$rc" -eq 0 ] && [ "$crc" -eq 0 ]
+    expect "301: the body and the code, as curl ($(cat "$tmp/r301.out"))" same r301
+    stop_server
+fi
+
 # ---- what reaches the server, compared with curl on an echo peer ----
 if peer echo echo; then
     e="http://127.0.0.1:$pport"
@@ -168,6 +177,9 @@ if peer echo echo; then
     expect "user info never printed" [ -z "$(grep -F 'bob:pw' "$tmp/userv.err")" ]
     stop_pid "$pid"
 fi
+run secret --retry 0 "http://alice:s3cret@127.0.0.1:1/"
+expect "user info: never in the failure line ($(cat "$tmp/secret.err"))" \
+    [ "$rc" -eq 1 ] && errhas secret "ECONNREFUSED" && [ -z "$(grep -F s3cret "$tmp/secret.err")" ]
 usage json-body "--data-json" --json '{"a":1}' http://127.0.0.1:1/
 usage user-nocolon "USER:PASSWORD" -u alice http://127.0.0.1:1/
 usage head-data "-I sends HEAD" -I -d x http://127.0.0.1:1/
