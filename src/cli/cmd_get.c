@@ -495,7 +495,8 @@ static int get_run(struct get_ctx *g)
         get_write_out(g, f, rc, msg);
     }
     const struct tether_failure *fl = tether_fetch_failure(f);
-    bool failed_empty = fl && fl->code != 0 && g->body_bytes == 0;
+    bool failed_empty =
+        (fl && fl->code != 0 && g->body_bytes == 0) || (get_fail_hides(g, f) && !g->head_written);
     tether_fetch_free(f);
     tether_client_close_blocking(client);
     if (g->created && failed_empty) {

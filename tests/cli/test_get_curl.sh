@@ -119,6 +119,8 @@ if start_server missing --status 404; then
     run fi404 -sSfi "$url/x"
     ccurl fi404 -sSfi "$url/x"
     expect "-sSfi 404: the head and no body, like curl" same fi404
+    run fo404 -sf -o "$tmp/nf.txt" "$url/x"
+    expect "-f -o FILE 404: no file, as curl" [ "$rc" -eq 1 ] && [ ! -e "$tmp/nf.txt" ]
     run s404 -s "$url/x"
     expect "-s 404: exit 1, the body, no error line" \
         [ "$rc" -eq 1 ] && [ "$(cat "$tmp/s404.out")" = ok ] && [ ! -s "$tmp/s404.err" ]
