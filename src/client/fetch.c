@@ -450,6 +450,7 @@ static void fetch_sleep(struct tether_fetch *f, uint64_t delay_ms, int status, c
     struct tether_client *c = f->client;
     f->retries++;
     c->stats.retries++;
+    tt__buf_reset(&f->raw_head); /* tether_fetch_response_head is the final response's only */
     fetch_emit(f, TETHER_EVENT_RETRY_SCHEDULED, status, delay_ms, reason, NULL);
     if (f->state == TT__FS_DONE) {
         return;

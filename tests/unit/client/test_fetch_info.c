@@ -160,6 +160,38 @@ static void test_final_head_after_retry(void **state)
     ft_env_done(&e);
 }
 
+/* A 503, then resets until the attempts run out: the fetch failed, and the 503's head is not
+ * reported as its response. */
+static void script_503_then_reset(struct ss_conn *c, unsigned index, const char *req, size_t len,
+                                  void *data)
+{
+    (void)index, (void)req, (void)len;
+    unsigned *seen = data;
+    if ((*seen)++ == 0) {
+        ss_send_str(c, "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n");
+    } else {
+        ss_reset(c);
+    }
+}
+
+static void test_no_head_after_failed_retry(void **state)
+{
+    (void)state;
+    struct tether_policy p;
+    tether_policy_defaults(&p);
+    p.backoff_base_ms = 1;
+    unsigned seen = 0;
+    struct ft_env e;
+    ft_env_init(&e, &p, script_503_then_reset, &seen);
+    struct info in;
+    memset(&in, 0, sizeof(in));
+    run(&e.loop, e.client, e.url, NULL, &in);
+    assert_int_not_equal(in.code, 0);
+    assert_true(seen >= 2);
+    assert_string_equal(in.resp, "");
+    ft_env_done(&e);
+}
+
 /* Nothing listens: no peer, no head, no connection, but a total time. */
 static void test_refused_has_none(void **state)
 {
@@ -190,6 +222,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heads_peer_timing),
         cmocka_unit_test(test_final_head_after_retry),
+        cmocka_unit_test(test_no_head_after_failed_retry),
         cmocka_unit_test(test_refused_has_none),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
