@@ -400,8 +400,7 @@ static int get_outcome(struct get_ctx *g, const tether_fetch *f, char *msg, size
         return CLI_EXIT_FAILED;
     }
     if (!fetch_status_ok(status)) {
-        const char *phrase = tether_http_reason(status);
-        (void)snprintf(msg, len, "HTTP %d%s%s%s", status, phrase[0] ? " " : "", phrase, after);
+        get_status_text(g, f, msg, len);
         return CLI_EXIT_FAILED;
     }
     return CLI_EXIT_OK;
@@ -414,6 +413,7 @@ static void get_setup_output(struct get_ctx *g, const struct tether_client_optio
     g->progress = !g->verbose && !g->silent && !g->ff.json && !body_on_tty && err_tty;
     g->notices = !g->verbose && !g->silent && err_tty;
     g->max_attempts = o->policy.max_attempts;
+    g->policy = o->policy;
     g->waits_for_server = o->policy.connrefused_wait_ms != 0;
 }
 

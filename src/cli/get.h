@@ -30,8 +30,9 @@ struct get_ctx {
     bool progress;
     bool notices; /* a one-line retry notice on a terminal (not -s, not -v) */
     bool notice_shown;
-    unsigned max_attempts; /* the policy's, for "(2/3)" */
-    bool waits_for_server; /* --retry-connrefused or --wait-for: attempts are not the bound */
+    unsigned max_attempts;       /* the policy's, for "(2/3)" */
+    struct tether_policy policy; /* as built from the flags, for "not retried" */
+    bool waits_for_server;       /* --retry-connrefused or --wait-for: attempts are not the bound */
     uint64_t progress_at_ns;
     uint64_t start_ns;
     bool help;
@@ -41,6 +42,9 @@ struct get_ctx {
  * message, the detail the library kept (a certificate's verify reason...), the fix when one is
  * known, "after N attempts", and why it was not retried when it was not. */
 void get_failure_text(const struct get_ctx *g, const tether_fetch *f, char *buf, size_t len);
+/* The line for a final 4xx/5xx: "HTTP 503 Service Unavailable", "after N attempts", and why a
+ * status the policy retries was not retried (a POST without Idempotency-Key). */
+void get_status_text(const struct get_ctx *g, const tether_fetch *f, char *buf, size_t len);
 
 /* The event hook: -v's trace (curl's "*", ">" and "<" lines) and the retry notice. */
 void get_on_event(tether_client *c, const struct tether_event *ev);

@@ -129,6 +129,16 @@ if start_server missing --status 404; then
     stop_server
 fi
 
+# ---- a retryable status on a POST says why it was not retried ----
+if start_server busy --status 503; then
+    run post503 -d x "$url/"
+    expect "POST 503: why not retried ($(cat "$tmp/post503.err"))" errhas post503 \
+        "tether get: HTTP 503 Service Unavailable (not retried: POST without Idempotency-Key"
+    run key503 -d x --idempotency-key auto -w '%{num_attempts} %{num_retries}' -o /dev/null "$url/"
+    expect "POST 503 with a key: retried ($(cat "$tmp/key503.out"))" [ "$(cat "$tmp/key503.out")" = "3 2" ]
+    stop_server
+fi
+
 # ---- a redirect is not followed without -L: its body, exit 0, as curl ----
 if start_server moved --status 301; then
     run r301 -s -w '%{http_code}' "$url/old"
