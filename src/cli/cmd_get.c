@@ -65,11 +65,12 @@ const char cmd_get_usage[] =
     "  -f, --fail              no body for a status >= 400; curl's message, exit 1\n"
     "  -s, --silent            no progress, retry notice or error line\n"
     "  -S, --show-error        the error line even with -s\n"
-    "  -w, --write-out FMT     FMT on stdout at the end, curl's %{http_code} %{size_download}\n"
-    "                          %{time_total} %{time_connect} %{time_starttransfer}\n"
-    "                          %{num_connects} %{remote_ip} %{remote_port} %{content_type}\n"
-    "                          %{url_effective} %{exitcode} %{errormsg} ... and tether's\n"
-    "                          %{num_attempts} %{num_retries} %{num_replays}; \\n %%\n"
+    "  -w, --write-out FMT     FMT (or @FILE) on stdout at the end: curl's %{http_code}\n"
+    "                          %{size_download} %{time_total} %{time_connect}\n"
+    "                          %{time_starttransfer} %{num_connects} %{remote_ip}\n"
+    "                          %{remote_port} %{content_type} %{url_effective} %{exitcode}\n"
+    "                          %{errormsg} %{stderr} ... and tether's %{num_attempts}\n"
+    "                          %{num_retries} %{num_replays}; \\n %%\n"
     "  -v, --verbose           curl's trace ('* Connected to', TLS, '>' and '<' heads) and\n"
     "                          every attempt: failure, phase, bytes, replays, retries\n"
     "  --json                  one JSON object on stdout instead of the body: status,\n"
@@ -166,6 +167,42 @@ static bool get_on_body(tether_fetch *f, const char *data, size_t len)
 
 /* ---- flags ---- */
 
+/* -w FORMAT, or -w @FILE (@- = stdin) as curl reads it. Returns 0 or 2. */
+static int get_take_write_out(struct args_cursor *c, struct get_ctx *g)
+{
+    int rc = args_take_string(c, &g->write_out);
+    if (rc != 0 || g->write_out[0] != '@') {
+        return rc;
+    }
+    const char *path = g->write_out + 1;
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *fp = is_stdin ? stdin : fopen(path, "rb");
+    char *raw = NULL;
+    size_t len = 0;
+    int r = fp ? args_read_all(fp, 64 * 1024, &raw, &len) : -1;
+    int e = errno;
+    if (fp && !is_stdin) {
+        (void)fclose(fp);
+    }
+    if (r != 0) {
+        return args_error(GET_CMD, "cannot read -w '%s': %s", g->write_out,
+                          r == -2 ? "larger than 64 KiB" : uv_strerror(uv_translate_sys_error(e)));
+    }
+    free(g->write_out_file);
+    g->write_out_file = malloc(len + 1);
+    if (!g->write_out_file) {
+        free(raw);
+        return args_error(GET_CMD, "out of memory");
+    }
+    if (len) {
+        memcpy(g->write_out_file, raw, len);
+    }
+    g->write_out_file[len] = '\0';
+    free(raw);
+    g->write_out = g->write_out_file;
+    return 0;
+}
+
 /* The flags only `get` has; *taken as fetch_flags_take. */
 static int get_take(struct args_cursor *c, struct get_ctx *g, bool *taken)
 {
@@ -198,7 +235,7 @@ static int get_take(struct args_cursor *c, struct get_ctx *g, bool *taken)
         return args_take_none(c);
     }
     if (args_is(c, "-w") || args_is(c, "--write-out")) {
-        return args_take_string(c, &g->write_out);
+        return get_take_write_out(c, g);
     }
     if (args_is(c, "--idempotency-key")) {
         int rc = args_take_string(c, &g->ff.idem_key);
@@ -533,6 +570,7 @@ int cmd_get(int argc, char **argv)
         rc = get_run(g);
     }
     fetch_flags_cleanup(&g->ff);
+    free(g->write_out_file);
     free(g);
     return rc;
 }

@@ -22,6 +22,7 @@ struct get_ctx {
     bool head_only;        /* -I: HEAD, and the head is the output */
     bool fail;             /* -f: no body for a final status >= 400, curl's message */
     const char *write_out; /* -w FORMAT */
+    char *write_out_file;  /* owned: the format -w @FILE read */
     FILE *out;             /* NULL with --json and no -o: the body is counted, not kept */
     bool created;          /* out was opened by us (a file) */
     bool head_written;

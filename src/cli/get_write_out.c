@@ -30,9 +30,10 @@ static void wo_remote(FILE *out, const tether_fetch *f, bool port)
 
 /* Writes variable `name` (length n); false when curl's list (as far as tether knows the
  * facts) has no such name. */
-static bool wo_variable(FILE *out, const char *name, size_t n, const struct get_ctx *g,
+static bool wo_variable(FILE **outp, const char *name, size_t n, const struct get_ctx *g,
                         const tether_fetch *f, int exit_code, const char *errmsg)
 {
+    FILE *out = *outp;
     struct tether_fetch_timing t;
     tether_fetch_timing(f, &t);
 #define WO_IS(lit) (n == sizeof(lit) - 1 && memcmp(name, lit, n) == 0)
@@ -82,6 +83,18 @@ static bool wo_variable(FILE *out, const char *name, size_t n, const struct get_
         fprintf(out, "%u", tether_fetch_attempts(f));
     } else if (WO_IS("num_replays")) {
         fprintf(out, "%u", tether_fetch_replays(f));
+    } else if (WO_IS("size_upload")) {
+        fprintf(out, "%zu", g->ff.has_data ? g->ff.data_len : 0);
+    } else if (WO_IS("http_version")) {
+        size_t len = 0;
+        const char *head = tether_fetch_response_head(f, &len);
+        /* "HTTP/1.1 200 OK" -> "1.1"; curl prints 0 without a response. */
+        bool have = head && len > 8 && memcmp(head, "HTTP/", 5) == 0;
+        fprintf(out, "%.*s", have ? 3 : 1, have ? head + 5 : "0");
+    } else if (WO_IS("stdout") || WO_IS("stderr")) {
+        /* The rest of the format goes there (curl's %{stderr}). */
+        (void)fflush(out);
+        *outp = WO_IS("stderr") ? stderr : stdout;
     } else {
         return false;
     }
@@ -100,7 +113,7 @@ void get_write_out(const struct get_ctx *g, const tether_fetch *f, int exit_code
         } else if (p[0] == '%' && p[1] == '{' && strchr(p + 2, '}')) {
             const char *name = p + 2;
             size_t n = (size_t)(strchr(name, '}') - name);
-            if (!wo_variable(out, name, n, g, f, exit_code, errmsg)) {
+            if (!wo_variable(&out, name, n, g, f, exit_code, errmsg)) {
                 fprintf(stderr, "tether get: unknown --write-out variable: '%.*s'\n", (int)n, name);
             }
             p = name + n;
@@ -111,5 +124,6 @@ void get_write_out(const struct get_ctx *g, const tether_fetch *f, int exit_code
             fputc(*p, out);
         }
     }
-    (void)fflush(out);
+    (void)fflush(stdout);
+    (void)fflush(stderr);
 }

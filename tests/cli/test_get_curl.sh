@@ -73,6 +73,11 @@ if start_server basic; then
     run wvars -s -o /dev/null -w "$fmt" "127.0.0.1:$port/"
     ccurl wvars -s -o /dev/null -w "$fmt" "127.0.0.1:$port/"
     expect "-w: curl's variables, a scheme-less URL ($(cat "$tmp/wvars.out"))" same wvars
+    printf '%%{http_version} %%{size_upload}\\n%%{stderr}to stderr\\n' >"$tmp/wo.txt"
+    run wfile -s -o /dev/null -d abc -w "@$tmp/wo.txt" "$url/"
+    ccurl wfile -s -o /dev/null -d abc -w "@$tmp/wo.txt" "$url/"
+    expect "-w @FILE, %{http_version}, %{size_upload}, %{stderr}, as curl" \
+        same wfile && errhas wfile "to stderr" && grep -qF "to stderr" "$tmp/wfile.curl.err"
     run wtimes -s -o /dev/null -w '%{time_total} %{time_connect} %{time_starttransfer} %{num_retries} %{num_attempts}' "$url/"
     expect "-w: times in curl's seconds form, tether's counts ($(cat "$tmp/wtimes.out"))" \
         grep -qE '^[0-9]+\.[0-9]{6} [0-9]+\.[0-9]{6} [0-9]+\.[0-9]{6} 0 1$' "$tmp/wtimes.out"
