@@ -228,6 +228,14 @@ static int fetch_rewrite_url(struct fetch_flags *f)
 {
     const char *url = f->url;
     const char *scheme_end = strstr(url, "://");
+    /* "host/?next=http://x" has no scheme: one is letters, digits, '+', '-' and '.' only. */
+    for (const char *p = url; scheme_end && p < scheme_end; p++) {
+        bool scheme_char = ttx_is_digit(*p) || (ttx_lower(*p) >= 'a' && ttx_lower(*p) <= 'z') ||
+                           *p == '+' || *p == '-' || *p == '.';
+        if (!scheme_char) {
+            scheme_end = NULL;
+        }
+    }
     const char *prefix = "";
     const char *rest = url;
     if (!scheme_end && !f->guess_scheme) {

@@ -81,6 +81,9 @@ if start_server basic; then
     run wtimes -s -o /dev/null -w '%{time_total} %{time_connect} %{time_starttransfer} %{num_retries} %{num_attempts}' "$url/"
     expect "-w: times in curl's seconds form, tether's counts ($(cat "$tmp/wtimes.out"))" \
         grep -qE '^[0-9]+\.[0-9]{6} [0-9]+\.[0-9]{6} [0-9]+\.[0-9]{6} 0 1$' "$tmp/wtimes.out"
+    run noscheme -s -o /dev/null -w '%{url_effective}' "127.0.0.1:$port/?next=http://x"
+    expect "no scheme, '://' in the query: http:// ($(cat "$tmp/noscheme.out"))" \
+        [ "$rc" -eq 0 ] && [ "$(cat "$tmp/noscheme.out")" = "http://127.0.0.1:$port/?next=http://x" ]
     run wunknown -s -w 'a%{nope}b%{' "$url/"
     ccurl wunknown -s -w 'a%{nope}b%{' "$url/"
     expect "-w: an unknown variable prints nothing, exit 0, like curl" \
