@@ -16,6 +16,8 @@ TEST_PKGS+=(clang-format clang-tidy)
 # The forward proxy `tether get -x` is compared through (tests/cli/test_get_transport.sh); run
 # from a generated config in a temp dir, never as a service.
 TEST_PKGS+=(tinyproxy)
+# curl itself: tests/cli/test_get_curl.sh compares `tether get`'s bytes with curl's.
+TEST_PKGS+=(curl)
 # Benchmark peers: nginx (bench/server_bench, started from a generated config in a temp dir, never
 # as a service), wrk (the load generator both servers get) and libcurl (bench/client_bench).
 TEST_PKGS+=(nginx wrk libcurl4-openssl-dev)

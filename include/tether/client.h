@@ -192,6 +192,26 @@ TETHER_EXTERN unsigned tether_fetch_redirects(const tether_fetch *f);
  * %{url_effective}). Borrowed from the fetch. */
 TETHER_EXTERN const char *tether_fetch_url(const tether_fetch *f);
 
+/* --- What went over the wire, for traces such as curl's -v and -w (borrowed from the fetch).
+ * Valid from the fetch's first event on. --- */
+/* The request head exactly as sent, from the request line to the empty line ("GET / HTTP/1.1\r\n
+ * Host: ...\r\n\r\n"); every attempt sends the same. Never NULL; *len (may be NULL) its size. */
+TETHER_EXTERN const char *tether_fetch_request_head(const tether_fetch *f, size_t *len);
+/* The final response's head exactly as received: status line, fields, the empty line. NULL
+ * (*len 0) before one arrived; set from TETHER_EVENT_RESPONSE on. */
+TETHER_EXTERN const char *tether_fetch_response_head(const tether_fetch *f, size_t *len);
+/* The peer of the connection the last attempt ran on ("127.0.0.1:8080", "[::1]:443"); "" when
+ * no connection was made. */
+TETHER_EXTERN const char *tether_fetch_remote(const tether_fetch *f);
+/* Times from the fetch's start, in microseconds (0 = did not happen), and connections dialled. */
+struct tether_fetch_timing {
+    uint64_t connect_us;    /* the last new connection was ready (TCP, and TLS for https) */
+    uint64_t first_byte_us; /* the final response's head had arrived */
+    uint64_t total_us;      /* the fetch finished (so far, while it runs) */
+    unsigned connects;      /* new connections made for this fetch */
+};
+TETHER_EXTERN void tether_fetch_timing(const tether_fetch *f, struct tether_fetch_timing *out);
+
 /* --- Events: the lifecycle of every attempt (TETHER_DEBUG=net,http prints the same). --- */
 enum tether_event_type {
     TETHER_EVENT_CONN_NEW,         /* a connection was dialled for an attempt */
@@ -211,7 +231,9 @@ enum tether_event_type {
     TETHER_EVENT_BREAKER_OPEN,
     TETHER_EVENT_BREAKER_HALF_OPEN,
     TETHER_EVENT_BREAKER_CLOSED,
-    TETHER_EVENT_REDIRECT          /* a redirect is followed: status, reason = the new URL */
+    TETHER_EVENT_REDIRECT,         /* a redirect is followed: status, reason = the new URL */
+    TETHER_EVENT_CONNECTED         /* a new connection is ready (TCP, and TLS for https):
+                                      peer, and the tls_* fields for https */
 };
 
 /* Everything in an event, strings included, is borrowed for the duration of the callback. */
@@ -226,6 +248,15 @@ struct tether_event {
     int status;                           /* RESPONSE, or the status that caused a retry */
     const char *reason;                   /* short text: "read ECONNRESET", "status 503", ... */
     const struct tether_failure *failure; /* ATTEMPT_FAILED */
+    /* CONNECTED (and CONN_REUSED): the peer address, "127.0.0.1:8080" or "[::1]:443". */
+    const char *peer;
+    /* CONNECTED over TLS (NULL otherwise): the protocol and cipher OpenSSL agreed on
+     * ("TLSv1.3", "TLS_AES_256_GCM_SHA384") and the peer certificate's subject and issuer
+     * ("CN=localhost"; "" when it sent none). */
+    const char *tls_version;
+    const char *tls_cipher;
+    const char *tls_subject;
+    const char *tls_issuer;
 };
 /* The client first, as every tether callback; its context is tether_client_get_data(c). The hook
  * may cancel fetches or close the client. */

@@ -105,7 +105,15 @@ struct tether_policy {
     uint64_t breaker_open_ms;              /* default 5000 */
     uint64_t breaker_open_max_ms;          /* default 300000 */
     uint64_t breaker_probe_timeout_ms;     /* default 10000 */
+    /* --- waiting for a server to come up --- */
+    /* While the fetch is younger than this, a refused connect (ECONNREFUSED: nothing listens
+     * yet) is retried without counting against max_attempts, after a backoff capped at 1 s;
+     * the deadline still ends it. 0 (the default) = a refused connect is an attempt like any
+     * other; TETHER_WAIT_UNTIL_DEADLINE = for as long as the deadline allows (curl's
+     * --retry-connrefused). */
+    uint64_t connrefused_wait_ms;
 };
+#define TETHER_WAIT_UNTIL_DEADLINE UINT64_MAX
 
 /* Fills `p` (borrowed) with the defaults. */
 TETHER_EXTERN void tether_policy_defaults(struct tether_policy *p);

@@ -278,8 +278,31 @@ void args_init(struct args_cursor *c, const char *cmd, int argc, char **argv)
     c->next = 1;
 }
 
+void args_group_short_flags(struct args_cursor *c)
+{
+    c->short_groups = true;
+}
+
+/* Hands out the next letter of a short-flag group as the flag "-<letter>". */
+static bool args_next_in_group(struct args_cursor *c)
+{
+    c->name_buf[0] = '-';
+    c->name_buf[1] = *c->group_rest;
+    c->name_buf[2] = '\0';
+    c->group_rest++;
+    c->arg = c->group;
+    c->flag = c->name_buf;
+    c->inline_val = NULL;
+    return true;
+}
+
 bool args_next(struct args_cursor *c)
 {
+    if (c->group_rest && *c->group_rest) {
+        return args_next_in_group(c);
+    }
+    c->group_rest = NULL;
+    c->group = NULL;
     for (;;) {
         if (c->next >= c->argc) {
             c->arg = NULL;
@@ -297,6 +320,12 @@ bool args_next(struct args_cursor *c)
         if (strcmp(a, "--") == 0) {
             c->flags_done = true;
             continue;
+        }
+        if (c->short_groups && a[1] != '-' && a[2] != '\0') {
+            /* "-sSf" or "-XPOST": one-letter flags grouped, as curl and getopt read them. */
+            c->group = a;
+            c->group_rest = a + 1;
+            return args_next_in_group(c);
         }
         const char *eq = strchr(a, '=');
         size_t n = eq ? (size_t)(eq - a) : strlen(a);
@@ -353,6 +382,10 @@ static const char *args_printable(const char *value, char *buf, size_t len)
 int args_unknown(const struct args_cursor *c)
 {
     char shown[160];
+    if (c->flag && c->group) {
+        return args_error(c->cmd, "unknown option '%s' (in '%s')", c->flag,
+                          args_printable(c->group, shown, sizeof(shown)));
+    }
     if (c->flag) {
         return args_error(c->cmd, "unknown option '%s'",
                           args_printable(c->arg, shown, sizeof(shown)));
@@ -365,6 +398,12 @@ int args_take_string(struct args_cursor *c, const char **out)
 {
     if (c->inline_val) {
         *out = c->value = c->inline_val;
+        return 0;
+    }
+    if (c->group_rest && *c->group_rest) {
+        /* "-XPOST": the rest of the group is the value. */
+        *out = c->value = c->group_rest;
+        c->group_rest = NULL;
         return 0;
     }
     /* "--listen --status 5" is a forgotten value, not a listen address called "--status". */

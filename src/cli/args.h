@@ -49,8 +49,9 @@ int args_parse_hostport(const char *text, const char *default_host, struct args_
 int args_read_all(FILE *fp, size_t max, char **out, size_t *out_len);
 
 /*
- * A cursor over a subcommand's argv that understands "--flag VALUE", "--flag=VALUE" and "--"
- * (end of flags). Errors are printed as one line, "tether <cmd>: ...", and reported as exit
+ * A cursor over a subcommand's argv that understands "--flag VALUE", "--flag=VALUE", "--"
+ * (end of flags) and groups of one-letter flags as curl reads them ("-sSfL", "-XPOST",
+ * "-sSo FILE"). Errors are printed as one line, "tether <cmd>: ...", and reported as exit
  * code 2 (CLI_EXIT_USAGE), so a subcommand's loop reads:
  *
  *     struct args_cursor c;
@@ -72,10 +73,20 @@ struct args_cursor {
     const char *value;      /* the value the last take function consumed */
     bool flags_done;        /* "--" was seen: everything after is positional */
     char name_buf[64];
+    /* A group of short flags ("-sSf", "-XPOST", "-so FILE"): the letters not yet handed out.
+     * Each letter comes out as its own flag ("-s", then "-S"...); a take function that wants
+     * a value takes the rest of the group ("-XPOST" -> "-X" with "POST"), or, at the end of
+     * the group, the next element (curl's rule). */
+    const char *group_rest;
+    const char *group; /* the whole element, for messages */
+    bool short_groups; /* set by args_group_short_flags */
 };
 
 /* `argv[0]` is the subcommand's own name and is skipped. */
 void args_init(struct args_cursor *c, const char *cmd, int argc, char **argv);
+/* Reads "-abc" as the group "-a -b -c" (curl's commands); without it "-abc" is one flag, as
+ * the Go-style single-dash long flags of `tether proxy` need. */
+void args_group_short_flags(struct args_cursor *c);
 /* Advances to the next element; false at the end. */
 bool args_next(struct args_cursor *c);
 /* True when the current element is the flag `name` (with or without "=value"). */

@@ -22,15 +22,15 @@
 const char cmd_demo_summary[] =
     "connection resets reproduced on loopback: a naive client vs tether";
 
-const char cmd_demo_usage[] =
+const char *const cmd_demo_usage[] = {
     "Usage: tether demo [--seconds N] [--scenario NAME] [--seed N] [--json]\n"
-    "\n"
+    "\n",
     "Reproduces the usual causes of `Error: read ECONNRESET` and `socket hang up` on loopback,\n"
     "with an embedded server and fault proxy, and drives the same workload through two\n"
     "clients side by side: `naive` (a plain keep-alive pool: no idle watching, no replay, no\n"
     "retries) and `tether` (the library's defaults). Nothing leaves the machine and nothing\n"
     "needs configuring. Every figure printed is measured in the run.\n"
-    "\n"
+    "\n",
     "Scenarios (all six by default, in this order):\n"
     "  keepalive-race      the server closes idle connections at T with no Keep-Alive hint\n"
     "                      (old Node.js); users pause T +/- 1 %\n"
@@ -41,7 +41,7 @@ const char cmd_demo_usage[] =
     "  rate-limit          503 with Retry-After: 1 beyond 20 requests per second\n"
     "  post-safety         POSTs with and without Idempotency-Key through resets; the server\n"
     "                      counts how many times each one ran (duplicates)\n"
-    "\n"
+    "\n",
     "Options:\n"
     "  --seconds N      length of each scenario in seconds, 0.5..600 [5]\n"
     "  --scenario NAME  run only this scenario\n"
@@ -51,10 +51,12 @@ const char cmd_demo_usage[] =
     "                   \"failed\",\"errors\":{message:count},\"replays\",\"retries\",\n"
     "                   \"duplicates\",\"p99_ms\",...},\"tether\":{...}}},...],\"duration_s\":x}\n"
     "  -h, --help       print this text\n"
-    "\n"
+    "\n",
     "On a terminal a progress line shows each scenario while it runs.\n"
     "Exit status: 0 when the demo ran (whatever the numbers), 1 when a scenario could not be\n"
-    "set up, 2 for a bad flag.\n";
+    "set up, 2 for a bad flag.\n",
+    NULL,
+};
 
 /* "5", "2.5" or "2.5s": seconds, with a fraction allowed (strtod would also take signs,
  * spaces, hex and "inf", so the text is checked first). */
@@ -142,7 +144,7 @@ int cmd_demo(int argc, char **argv)
         return rc;
     }
     if (help) {
-        fputs(cmd_demo_usage, stdout);
+        cli_print_usage(cmd_demo_usage);
         return CLI_EXIT_OK;
     }
 

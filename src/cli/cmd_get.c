@@ -20,38 +20,44 @@
 #include "cli_json.h"
 #include "commands.h"
 #include "fetch_flags.h"
+#include "get.h"
 
 const char cmd_get_summary[] = "one HTTP request that survives resets (curl-like flags)";
 
-const char cmd_get_usage[] =
+const char *const cmd_get_usage[] = {
     "Usage: tether get [options] URL\n"
-    "\n"
-    "One HTTP/1.1 request through tether's client: a stale keep-alive socket is never used,\n"
-    "a request that provably never reached the server is replayed, idempotent requests are\n"
-    "retried with jittered backoff inside one deadline. The body goes to stdout (or -o FILE).\n"
-    "\n"
+    "\n",
+    "One HTTP/1.1 request with curl's flags through tether's client: stale sockets are never\n"
+    "used, requests that never reached the server are replayed, idempotent ones retried in\n"
+    "one deadline. host:port/path means http://; user info in the URL is Basic auth, never\n"
+    "printed. Short flags group as in curl: -sSf, -XPOST, -sSo FILE.\n"
+    "\n",
     "Request:\n"
-    "  -X, --request METHOD    method [GET, or POST with -d]\n"
-    "  -H, --header 'N: V'     add a header (repeatable, at most 100)\n"
-    "  -d, --data DATA         request body; @FILE reads FILE verbatim, @- reads stdin;\n"
-    "                          several are joined with '&'. Adds Content-Type:\n"
-    "                          application/x-www-form-urlencoded unless -H sets one\n"
-    "\n"
+    "  -X, --request METHOD    method [GET; POST with a body; HEAD with -I]\n"
+    "  -H, --header 'N: V'     add a header (at most 100); Accept: */* unless set\n"
+    "  -d, --data DATA         body, joined with '&'; @FILE (CR/LF dropped), @- stdin;\n"
+    "                          form Content-Type unless -H sets one\n"
+    "  --data-binary DATA      as -d; @FILE byte for byte\n"
+    "  --data-raw DATA         as -d; '@' is just a character\n"
+    "  --data-json DATA        curl's --json: JSON Content-Type and Accept (--json is the\n"
+    "                          report here)\n"
+    "  -u, --user USER:PASS    Basic auth\n"
+    "  -A, --user-agent NAME   User-Agent [tether/VERSION]\n"
+    "  --idempotency-key KEY   Idempotency-Key: KEY ('auto' = a UUID): POST becomes retryable\n"
+    "\n",
     "Resilience:\n"
-    "  --policy NAME|FILE      naive (every protection off), default, or a JSON policy\n"
-    "                          file [default]\n"
-    "  --retry N               retries after the first attempt (attempts = N + 1) [the\n"
-    "                          policy's: default 2, naive 0]\n"
-    "  --max-time DUR          one deadline over every attempt, backoff sleep and the body;\n"
-    "                          0 = none [the policy's deadline, else 30s]\n"
+    "  --policy NAME|FILE      naive, default, or a JSON policy file [default]\n"
+    "  --retry N               attempts = N + 1, refused connects included [policy: 2]\n"
+    "  --retry-connrefused     refused connects cost no attempt until the deadline\n"
+    "  --wait-for DUR          the same for DUR (added to the deadline without --max-time)\n"
+    "  --max-time DUR          one deadline over attempts, sleeps and the body; 0 = none [30s]\n"
     "  --connect-timeout DUR   per connection attempt [10s]\n"
-    "  --no-keepalive          no TCP keepalive probes (curl's meaning; HTTP keep-alive is\n"
-    "                          a policy field)\n"
+    "  --no-keepalive          no TCP keepalive probes\n"
     "  --breaker[=MODE]        the origin's circuit breaker: on (bare --breaker), off,\n"
-    "                          metrics-only (count and report, never refuse) or forced-open\n"
-    "                          (refuse every request) [the policy's: off]. Open, a request\n"
-    "                          fails at once: \"circuit open for ORIGIN, retry in N ms\"\n"
-    "\n"
+    "                          metrics-only (count, never refuse) or forced-open [policy:\n"
+    "                          off]; open, a request fails at once: \"circuit open for\n"
+    "                          ORIGIN, retry in N ms\"\n"
+    "\n",
     "Transport:\n"
     "  -L, --location          follow redirects (301, 302, 303, 307, 308) like curl: POST\n"
     "                          becomes GET after 301/302/303, 307/308 resend it; a hop to\n"
@@ -69,46 +75,41 @@ const char cmd_get_usage[] =
     "                          all_proxy or ALL_PROXY\n"
     "  --noproxy LIST          hosts reached directly: names (with their subdomains), IPs,\n"
     "                          CIDR blocks, or '*' [no_proxy or NO_PROXY]\n"
-    "\n"
+    "\n",
     "TLS:\n"
     "  -k, --insecure          skip certificate verification\n"
-    "  --cacert FILE           trust the PEM certificates in FILE instead of the system store\n"
-    "\n"
+    "  --cacert FILE           trust the PEM certificates in FILE\n"
+    "\n",
     "Output:\n"
-    "  -o, --output FILE       write the body to FILE ('-' = stdout); a failed request with\n"
-    "                          no body leaves no file\n"
-    "  -v, --verbose           the request's lifecycle on stderr: connections new, reused,\n"
-    "                          evicted, each failed attempt with its phase and byte counts,\n"
-    "                          replays, retries with their delay, the response head\n"
-    "  -s, --silent            no progress line (shown on a terminal when the body does not\n"
-    "                          go there)\n"
-    "  --json                  print one JSON object on stdout instead of the body:\n"
-    "                          {\"status\",\"headers\",\"attempts\",\"retries\",\"replays\",\n"
-    "                          \"duration_ms\",\"error\",\"body_bytes\"}; the body goes to -o\n"
-    "                          FILE if given, else it is discarded\n"
+    "  -o, --output FILE       the body to FILE; nothing received, no file\n"
+    "  -i, --include           the response head, as received, before the body\n"
+    "  -I, --head              HEAD; print the response head only\n"
+    "  -f, --fail              no body for a status >= 400; curl's message, exit 1\n"
+    "  -s, --silent            no progress, retry notice or error line\n"
+    "  -S, --show-error        the error line even with -s\n"
+    "  -w, --write-out FMT     FMT (or @FILE) on stdout at the end: curl's %{http_code}\n"
+    "                          %{size_download} %{time_total} %{time_connect}\n"
+    "                          %{time_starttransfer} %{num_connects} %{remote_ip}\n"
+    "                          %{remote_port} %{content_type} %{url_effective} %{exitcode}\n"
+    "                          %{errormsg} %{stderr} ... and tether's %{num_attempts}\n"
+    "                          %{num_retries} %{num_replays}; \\n %%\n"
+    "  -v, --verbose           curl's trace ('* Connected to', TLS, '>' and '<' heads) and\n"
+    "                          every attempt: failure, phase, bytes, replays, retries\n"
+    "  --json                  one JSON object on stdout instead of the body: status,\n"
+    "                          headers, attempts, retries, replays, duration_ms, error,\n"
+    "                          body_bytes (the body goes to -o FILE or is discarded)\n"
     "  -h, --help              print this text\n"
-    "\n"
-    "DUR is 250ms, 5s, 2m, 1h or 0.\n"
-    "Exit status: 0 for a final 2xx or 3xx response; 1 when the request failed (Node's\n"
-    "message on stderr, e.g. \"tether get: read ECONNRESET\") or the final status is 4xx/5xx\n"
-    "(the body is still written); 2 for a bad flag, URL, header, duration or policy file.\n";
+    "\n",
+    "DUR: 250ms, 5s, 2m, 1h, 0, or bare seconds (5, 2.5) as curl takes them.\n"
+    "Exit status: 0 for a final 2xx or 3xx (without -L a redirect is not followed; its\n"
+    "body is printed, as curl does); 1 when the request failed (a line says why, e.g.\n"
+    "\"tether get: connect ETLSCERT 127.0.0.1:8443: self-signed certificate (use --cacert\n"
+    "FILE or -k)\") or the status is 4xx/5xx; 2 for a bad flag, URL, header, duration or\n"
+    "policy file.\n",
+    NULL,
+};
 
 #define GET_CMD "get"
-
-struct get_ctx {
-    struct fetch_flags ff;
-    const char *out_path; /* -o; NULL or "-" = stdout */
-    bool verbose;
-    bool silent;
-    FILE *out;    /* NULL with --json and no -o: the body is counted, not kept */
-    bool created; /* out was opened by us (a file) */
-    uint64_t body_bytes;
-    int write_errno; /* nonzero once a write failed */
-    bool progress;
-    uint64_t progress_at_ns;
-    uint64_t start_ns;
-    bool help;
-};
 
 /* ---- progress and the lifecycle trace ---- */
 
@@ -147,148 +148,39 @@ static void get_progress(struct get_ctx *g, bool final)
     fprintf(stderr, "\r\033[K  %s received  %s/s", got, rate);
 }
 
-static void get_trace_failure(const struct tether_failure *fl)
-{
-    char msg[512];
-    fetch_failure_text(fl, msg, sizeof(msg));
-    fprintf(stderr, "* attempt %u failed: %s (", fl->attempt, msg);
-    if (fl->phase != TETHER_PHASE_NONE) {
-        fprintf(stderr, "phase %s, ", tether_phase_name(fl->phase));
-    }
-    if (fl->reused) {
-        fprintf(stderr, "reused connection idle %llu ms, ", (unsigned long long)fl->idle_ms);
-    } else {
-        fputs("new connection, ", stderr);
-    }
-    fprintf(stderr, "%llu bytes sent, %llu received, class %s, retry-safe %s)\n",
-            (unsigned long long)fl->bytes_sent, (unsigned long long)fl->bytes_received,
-            fetch_class_name(tether_failure_classify(fl)),
-            tether_retry_safety_name(fl->retry_safe));
-    if (fl->detail[0]) {
-        fprintf(stderr, "*   %s\n", fl->detail);
-    }
-}
+/* ---- the body ---- */
 
-static void get_on_event(tether_client *c, const struct tether_event *ev)
+/* -i and -I: the final response's head as received, before its body (curl's bytes). */
+static void get_write_head(struct get_ctx *g, const tether_fetch *f)
 {
-    (void)c;
-    const char *origin = ev->origin ? ev->origin : "?";
-    const char *reason = ev->reason && ev->reason[0] ? ev->reason : NULL;
-    switch (ev->type) {
-    case TETHER_EVENT_CONN_NEW:
-        fprintf(stderr, "* attempt %u: new connection to %s\n", ev->attempt, origin);
-        break;
-    case TETHER_EVENT_CONN_REUSED:
-        fprintf(stderr, "* attempt %u: reusing a connection to %s (idle %llu ms)\n", ev->attempt,
-                origin, (unsigned long long)ev->idle_ms);
-        break;
-    case TETHER_EVENT_CONN_STALE:
-        fprintf(stderr, "* evicted a stale idle connection to %s (idle %llu ms)%s%s\n", origin,
-                (unsigned long long)ev->idle_ms, reason ? ": " : "", reason ? reason : "");
-        break;
-    case TETHER_EVENT_CONN_RETIRED:
-        fprintf(stderr,
-                "* retired an idle connection to %s after %llu ms, before the server "
-                "closes it%s%s\n",
-                origin, (unsigned long long)ev->idle_ms, reason ? ": " : "", reason ? reason : "");
-        break;
-    case TETHER_EVENT_ATTEMPT_FAILED:
-        if (ev->failure) {
-            get_trace_failure(ev->failure);
-        } else {
-            fprintf(stderr, "* attempt %u failed%s%s\n", ev->attempt, reason ? ": " : "",
-                    reason ? reason : "");
-        }
-        break;
-    case TETHER_EVENT_REPLAY:
-        fprintf(stderr, "* replaying attempt %u on a fresh connection%s%s\n", ev->attempt,
-                reason ? " after " : "", reason ? reason : "");
-        break;
-    case TETHER_EVENT_RETRY_SCHEDULED:
-        fprintf(stderr, "* retrying in %llu ms%s%s\n", (unsigned long long)ev->delay_ms,
-                reason ? " after " : "", reason ? reason : "");
-        break;
-    case TETHER_EVENT_BUDGET_EXHAUSTED:
-        fprintf(stderr, "* no retry: the retry budget of %s is spent%s%s\n", origin,
-                reason ? " (" : "", reason ? reason : "");
-        if (reason) {
-            fputs(")\n", stderr);
-        } else {
-            fputc('\n', stderr);
-        }
-        break;
-    case TETHER_EVENT_DEADLINE:
-        fprintf(stderr, "* deadline reached%s%s\n", reason ? ": " : "", reason ? reason : "");
-        break;
-    case TETHER_EVENT_RESPONSE:
-        fprintf(stderr, "* attempt %u: response %d\n", ev->attempt, ev->status);
-        break;
-    case TETHER_EVENT_BREAKER_OPEN:
-        fprintf(stderr, "* circuit breaker of %s opened for %llu ms%s%s\n", origin,
-                (unsigned long long)ev->delay_ms, reason ? ": " : "", reason ? reason : "");
-        break;
-    case TETHER_EVENT_BREAKER_HALF_OPEN:
-        fprintf(stderr, "* circuit breaker of %s half-open: this attempt is the probe\n", origin);
-        break;
-    case TETHER_EVENT_BREAKER_CLOSED:
-        fprintf(stderr, "* circuit breaker of %s closed%s%s\n", origin, reason ? ": " : "",
-                reason ? reason : "");
-        break;
-    case TETHER_EVENT_REDIRECT:
-        fprintf(stderr, "* following %d to %s\n", ev->status, reason ? reason : "?");
-        break;
-    default:
-        fprintf(stderr, "* event %d%s%s\n", (int)ev->type, reason ? ": " : "",
-                reason ? reason : "");
-        break;
-    }
-}
-
-static void get_trace_request(const struct get_ctx *g, const struct tether_fetch_options *fo,
-                              const struct tether_client_options *o)
-{
-    fprintf(stderr, "> %s %s\n", fo->method, fo->url);
-    for (size_t i = 0; i < fo->nheaders; i++) {
-        fprintf(stderr, "> %s: %s\n", fo->headers[i].name, fo->headers[i].value);
-    }
-    if (fo->body_len) {
-        fprintf(stderr, "> (%zu body bytes)\n", fo->body_len);
-    }
-    fprintf(stderr, "* policy %s: %u attempt%s, deadline ", g->ff.policy_name,
-            o->policy.max_attempts, o->policy.max_attempts == 1 ? "" : "s");
-    if (o->policy.deadline_ms) {
-        fprintf(stderr, "%llu ms", (unsigned long long)o->policy.deadline_ms);
-    } else {
-        fputs("none", stderr);
-    }
-    fprintf(stderr, ", connect timeout %llu ms, replays %u\n",
-            (unsigned long long)o->policy.connect_timeout_ms, o->policy.max_replays);
-}
-
-static void get_trace_response(const tether_fetch *f)
-{
-    int status = tether_fetch_status(f);
-    if (status == 0) {
+    size_t len = 0;
+    const char *head = tether_fetch_response_head(f, &len);
+    if (g->head_written || !head || !g->out) {
         return;
     }
-    fprintf(stderr, "< %d %s\n", status, tether_http_reason(status));
-    size_t n = tether_fetch_field_count(f);
-    for (size_t i = 0; i < n; i++) {
-        const char *name;
-        const char *value;
-        if (tether_fetch_field(f, i, &name, &value)) {
-            fprintf(stderr, "< %s: %s\n", name, value);
-        }
+    g->head_written = true;
+    if (fwrite(head, 1, len, g->out) != len && !g->write_errno) {
+        g->write_errno = errno ? errno : EIO;
     }
 }
 
-/* ---- the body ---- */
+/* -f: a final status of 400 or more writes nothing (curl's --fail). */
+static bool get_fail_hides(const struct get_ctx *g, const tether_fetch *f)
+{
+    return g->fail && tether_fetch_status(f) >= 400;
+}
 
 static bool get_on_body(tether_fetch *f, const char *data, size_t len)
 {
     struct get_ctx *g = tether_fetch_get_data(f);
+    if ((g->include || g->head_only) && !g->head_written) {
+        get_write_head(g, f); /* even with -f, as curl -fi shows the failing head */
+    }
+    if (get_fail_hides(g, f)) {
+        return true;
+    }
     g->body_bytes += len;
-    if (g->out && len && fwrite(data, 1, len, g->out) != len) {
+    if (g->out && len && !g->head_only && fwrite(data, 1, len, g->out) != len) {
         g->write_errno = errno ? errno : EIO;
         return false;
     }
@@ -300,29 +192,105 @@ static bool get_on_body(tether_fetch *f, const char *data, size_t len)
 
 /* ---- flags ---- */
 
+/* -w FORMAT, or -w @FILE (@- = stdin) as curl reads it. Returns 0 or 2. */
+static int get_take_write_out(struct args_cursor *c, struct get_ctx *g)
+{
+    int rc = args_take_string(c, &g->write_out);
+    if (rc != 0 || g->write_out[0] != '@') {
+        return rc;
+    }
+    const char *path = g->write_out + 1;
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *fp = is_stdin ? stdin : fopen(path, "rb");
+    char *raw = NULL;
+    size_t len = 0;
+    int r = fp ? args_read_all(fp, 64 * 1024, &raw, &len) : -1;
+    int e = errno;
+    if (fp && !is_stdin) {
+        (void)fclose(fp);
+    }
+    if (r != 0) {
+        return args_error(GET_CMD, "cannot read -w '%s': %s", g->write_out,
+                          r == -2 ? "larger than 64 KiB" : uv_strerror(uv_translate_sys_error(e)));
+    }
+    free(g->write_out_file);
+    g->write_out_file = malloc(len + 1);
+    if (!g->write_out_file) {
+        free(raw);
+        return args_error(GET_CMD, "out of memory");
+    }
+    if (len) {
+        memcpy(g->write_out_file, raw, len);
+    }
+    g->write_out_file[len] = '\0';
+    free(raw);
+    g->write_out = g->write_out_file;
+    return 0;
+}
+
+/* The flags only `get` has; *taken as fetch_flags_take. */
+static int get_take(struct args_cursor *c, struct get_ctx *g, bool *taken)
+{
+    *taken = true;
+    if (args_is(c, "-o") || args_is(c, "--output")) {
+        return args_take_string(c, &g->out_path);
+    }
+    if (args_is(c, "-v") || args_is(c, "--verbose")) {
+        g->verbose = true;
+        return args_take_none(c);
+    }
+    if (args_is(c, "-s") || args_is(c, "--silent")) {
+        g->silent = true;
+        return args_take_none(c);
+    }
+    if (args_is(c, "-S") || args_is(c, "--show-error")) {
+        g->show_error = true;
+        return args_take_none(c);
+    }
+    if (args_is(c, "-i") || args_is(c, "--include")) {
+        g->include = true;
+        return args_take_none(c);
+    }
+    if (args_is(c, "-I") || args_is(c, "--head")) {
+        g->head_only = true;
+        return args_take_none(c);
+    }
+    if (args_is(c, "-f") || args_is(c, "--fail")) {
+        g->fail = true;
+        return args_take_none(c);
+    }
+    if (args_is(c, "-w") || args_is(c, "--write-out")) {
+        return get_take_write_out(c, g);
+    }
+    if (args_is(c, "--idempotency-key")) {
+        int rc = args_take_string(c, &g->ff.idem_key);
+        if (rc == 0 && !g->ff.idem_key[0]) {
+            return args_bad_value(c, "key", " (expected a key or auto)");
+        }
+        return rc;
+    }
+    if (args_is(c, "-h") || args_is(c, "--help")) {
+        g->help = true;
+        return args_take_none(c);
+    }
+    *taken = false;
+    return 0;
+}
+
 static int get_parse(int argc, char **argv, struct get_ctx *g)
 {
     struct args_cursor c;
     args_init(&c, GET_CMD, argc, argv);
+    args_group_short_flags(&c);
     while (args_next(&c)) {
         int rc;
         bool taken = false;
         if (args_positional(&c)) {
             rc = fetch_flags_url(&c, &g->ff);
-        } else if ((rc = fetch_flags_take(&c, &g->ff, &taken)) != 0 || taken) {
-            /* handled (or failed) */
-        } else if (args_is(&c, "-o") || args_is(&c, "--output")) {
-            rc = args_take_string(&c, &g->out_path);
-        } else if (args_is(&c, "-v") || args_is(&c, "--verbose")) {
-            g->verbose = true;
-            rc = args_take_none(&c);
-        } else if (args_is(&c, "-s") || args_is(&c, "--silent")) {
-            g->silent = true;
-            rc = args_take_none(&c);
-        } else if (args_is(&c, "-h") || args_is(&c, "--help")) {
-            g->help = true;
-            rc = args_take_none(&c);
-        } else {
+        } else if ((rc = fetch_flags_take(&c, &g->ff, &taken)) == 0 && !taken) {
+            rc = get_take(&c, g, &taken);
+        }
+        if (rc == 0 && !taken && !args_positional(&c)) {
             rc = args_unknown(&c);
         }
         if (rc != 0) {
@@ -335,6 +303,15 @@ static int get_parse(int argc, char **argv, struct get_ctx *g)
     if (g->ff.json && g->out_path && strcmp(g->out_path, "-") == 0) {
         return args_error(GET_CMD, "invalid -o '-' with --json (the body would corrupt the "
                                    "JSON on stdout; give a file)");
+    }
+    if (g->head_only && g->ff.has_data) {
+        return args_error(GET_CMD, "-I sends HEAD, which carries no body: drop -d or -I");
+    }
+    if (g->head_only && !g->ff.method) {
+        g->ff.method = "HEAD";
+    }
+    if (g->ff.json && g->write_out) {
+        return args_error(GET_CMD, "-w and --json both write to stdout: use one");
     }
     return 0;
 }
@@ -458,34 +435,48 @@ static int get_print_json(const struct get_ctx *g, const tether_fetch *f)
     return cli_json_print(doc);
 }
 
-/* The exit code, with the one stderr line for a failure. */
-static int get_outcome(struct get_ctx *g, const tether_fetch *f)
+/* The exit code, with the one stderr line for a failure in `msg` (also %{errormsg}). */
+static int get_outcome(struct get_ctx *g, const tether_fetch *f, char *msg, size_t len)
 {
     const struct tether_failure *fl = tether_fetch_failure(f);
     unsigned attempts = tether_fetch_attempts(f);
     char after[48] = "";
+    msg[0] = '\0';
     if (attempts > 1) {
         (void)snprintf(after, sizeof(after), " after %u attempts", attempts);
     }
     if (g->write_errno) {
-        fprintf(stderr, "tether get: cannot write the body to %s: %s\n",
-                g->created ? g->out_path : "stdout",
-                uv_strerror(uv_translate_sys_error(g->write_errno)));
+        (void)snprintf(msg, len, "cannot write the body to %s: %s",
+                       g->created ? g->out_path : "stdout",
+                       uv_strerror(uv_translate_sys_error(g->write_errno)));
         return CLI_EXIT_FAILED;
     }
     if (fl && fl->code != 0) {
-        char msg[512];
-        fetch_failure_text(fl, msg, sizeof(msg));
-        fprintf(stderr, "tether get: %s%s\n", msg, after);
+        get_failure_text(g, f, msg, len);
         return CLI_EXIT_FAILED;
     }
     int status = tether_fetch_status(f);
+    if (g->fail && status >= 400) {
+        /* curl's words for its exit 22; tether's contract maps every failure to 1. */
+        (void)snprintf(msg, len, "The requested URL returned error: %d", status);
+        return CLI_EXIT_FAILED;
+    }
     if (!fetch_status_ok(status)) {
-        const char *phrase = tether_http_reason(status);
-        fprintf(stderr, "tether get: HTTP %d%s%s%s\n", status, phrase[0] ? " " : "", phrase, after);
+        get_status_text(g, f, msg, len);
         return CLI_EXIT_FAILED;
     }
     return CLI_EXIT_OK;
+}
+
+static void get_setup_output(struct get_ctx *g, const struct tether_client_options *o)
+{
+    bool body_on_tty = g->out == stdout && isatty(STDOUT_FILENO);
+    bool err_tty = isatty(STDERR_FILENO);
+    g->progress = !g->verbose && !g->silent && !g->ff.json && !body_on_tty && err_tty;
+    g->notices = !g->verbose && !g->silent && err_tty;
+    g->max_attempts = o->policy.max_attempts;
+    g->policy = o->policy;
+    g->waits_for_server = o->policy.connrefused_wait_ms != 0;
 }
 
 static int get_run(struct get_ctx *g)
@@ -498,8 +489,7 @@ static int get_run(struct get_ctx *g)
     if ((rc = get_open_output(g)) != 0) {
         return rc;
     }
-    bool body_on_tty = g->out == stdout && isatty(STDOUT_FILENO);
-    g->progress = !g->verbose && !g->silent && !g->ff.json && !body_on_tty && isatty(STDERR_FILENO);
+    get_setup_output(g, &o);
 
     tether_client *client = NULL;
     char why[512];
@@ -512,7 +502,7 @@ static int get_run(struct get_ctx *g)
         rc = fetch_client_error(&g->ff, rv, why);
         goto out;
     }
-    if (g->verbose) {
+    if (g->verbose || g->notices) {
         tether_client_on_event(client, get_on_event);
     }
     struct tether_fetch_options fo;
@@ -523,11 +513,12 @@ static int get_run(struct get_ctx *g)
     fo.errbuf = why;
     fo.errbuf_len = sizeof(why);
     if (g->verbose) {
-        get_trace_request(g, &fo, &o);
+        get_trace_policy(g, &o);
     }
     g->start_ns = uv_hrtime();
     tether_fetch *f = NULL;
     rv = tether_client_fetch_blocking(client, &fo, &f);
+    get_notice_clear(g);
     if (g->progress) {
         get_progress(g, true);
     }
@@ -541,27 +532,33 @@ static int get_run(struct get_ctx *g)
         tether_client_close_blocking(client);
         goto out;
     }
+    if (g->include || g->head_only) {
+        get_write_head(g, f); /* a response without a body */
+    }
     if (g->out && fflush(g->out) != 0 && !g->write_errno) {
         g->write_errno = errno ? errno : EIO;
     }
     if (g->verbose) {
-        get_trace_response(f);
-        fprintf(stderr, "* %u attempt%s, %u retr%s, %u replay%s, %llu ms, %llu body bytes\n",
-                tether_fetch_attempts(f), tether_fetch_attempts(f) == 1 ? "" : "s",
-                tether_fetch_retries(f), tether_fetch_retries(f) == 1 ? "y" : "ies",
-                tether_fetch_replays(f), tether_fetch_replays(f) == 1 ? "" : "s",
-                (unsigned long long)tether_fetch_duration_ms(f), (unsigned long long)g->body_bytes);
+        get_trace_summary(g, f);
     }
     if (g->ff.json && get_print_json(g, f) != 0) {
         fputs("tether get: cannot write the JSON result\n", stderr);
         rc = CLI_EXIT_FAILED;
     }
-    int orc = get_outcome(g, f);
+    char msg[768];
+    int orc = get_outcome(g, f, msg, sizeof(msg));
+    if (msg[0] && (!g->silent || g->show_error)) {
+        fprintf(stderr, "tether get: %s\n", msg);
+    }
     if (rc == 0) {
         rc = orc;
     }
+    if (g->write_out) {
+        get_write_out(g, f, rc, msg);
+    }
     const struct tether_failure *fl = tether_fetch_failure(f);
-    bool failed_empty = fl && fl->code != 0 && g->body_bytes == 0;
+    bool failed_empty =
+        (fl && fl->code != 0 && g->body_bytes == 0) || (get_fail_hides(g, f) && !g->head_written);
     tether_fetch_free(f);
     tether_client_close_blocking(client);
     if (g->created && failed_empty) {
@@ -590,13 +587,15 @@ int cmd_get(int argc, char **argv)
         return CLI_EXIT_FAILED;
     }
     fetch_flags_init(&g->ff, GET_CMD);
+    g->ff.guess_scheme = true;
     int rc = get_parse(argc, argv, g);
     if (rc == 0 && g->help) {
-        fputs(cmd_get_usage, stdout);
+        cli_print_usage(cmd_get_usage);
     } else if (rc == 0) {
         rc = get_run(g);
     }
     fetch_flags_cleanup(&g->ff);
+    free(g->write_out_file);
     free(g);
     return rc;
 }

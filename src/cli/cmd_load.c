@@ -25,16 +25,16 @@
 const char cmd_load_summary[] =
     "many requests with idle gaps and concurrency; failures, replays, retries, latency";
 
-const char cmd_load_usage[] =
+const char *const cmd_load_usage[] = {
     "Usage: tether load [options] URL\n"
-    "\n"
+    "\n",
     "Sends requests from C concurrent workers through one tether client (one keep-alive\n"
     "pool), each worker idling for --gap before each of its requests, and reports what\n"
     "happened: successes, failures by Node's error message, final statuses, transparent\n"
     "replays, retries, connections opened, stale connections evicted and latency\n"
     "percentiles. --policy naive turns every protection off: the baseline most clients\n"
     "ship with, to compare against.\n"
-    "\n"
+    "\n",
     "Workload:\n"
     "  --requests N            requests in all [100 unless --duration is given]\n"
     "  --duration DUR          stop starting requests after DUR (with --requests, whichever\n"
@@ -43,17 +43,19 @@ const char cmd_load_usage[] =
     "  --gap DUR|MIN..MAX      idle time of a worker before each of its requests, drawn\n"
     "                          uniformly from MIN..MAX (whole ms) [0]\n"
     "  --seed N                seed of the gaps and idempotency keys [the clock]\n"
-    "\n"
+    "\n",
     "Request (as tether get):\n"
     "  -X, --request METHOD    method [GET, or POST with -d]\n"
     "  -H, --header 'N: V'     add a header (repeatable)\n"
-    "  -d, --data DATA|@FILE   request body (see tether help get)\n"
+    "  -d, --data DATA|@FILE   request body (see tether help get); also --data-binary,\n"
+    "                          --data-raw, --data-json, -u USER:PASS, -A NAME\n"
     "  --idempotency-key auto  a fresh UUID v4 Idempotency-Key per request, the same on\n"
     "                          its replays and retries (makes POST retryable)\n"
-    "\n"
+    "\n",
     "Resilience (as tether get):\n"
     "  --policy NAME|FILE      naive, default or a JSON policy file [default]\n"
     "  --retry N               retries after the first attempt [the policy's]\n"
+    "  --retry-connrefused     refused connects cost no attempt (--wait-for DUR: for DUR)\n"
     "  --max-time DUR          deadline of each request, attempts and sleeps included;\n"
     "                          0 = none [the policy's deadline, else 30s]\n"
     "  --connect-timeout DUR   [10s]\n"
@@ -67,7 +69,7 @@ const char cmd_load_usage[] =
     "  --resolve HOST:PORT:ADDR,\n"
     "  -x, --proxy URL, --noproxy LIST\n"
     "                          as tether get (the proxy variables too)\n"
-    "\n"
+    "\n",
     "Output:\n"
     "  --json                  one JSON object on stdout:\n"
     "                          {\"requests\",\"succeeded\",\"failed\",\"errors\":{MESSAGE:N},\n"
@@ -78,14 +80,16 @@ const char cmd_load_usage[] =
     "                          {\"mode\",\"state\",\"rejected\",\"opened\",\"half_opened\",\n"
     "                          \"closed\",\"probes\",\"probe_timeouts\"}\n"
     "  -h, --help              print this text\n"
-    "\n"
+    "\n",
     "A request succeeded when its final response is 2xx or 3xx; it failed on a transport\n"
     "error (counted in \"errors\" by message, e.g. \"read ECONNRESET\", \"socket hang up\") or\n"
     "a final 1xx/4xx/5xx (counted in \"statuses\" only). Latency is measured for every\n"
     "request, failed or not, from its start (after the gap) to its outcome. SIGINT or\n"
     "SIGTERM stops early: requests in flight are cancelled and not counted, the report is\n"
     "printed; a second signal exits at once.\n"
-    "Exit status: 0 when every request succeeded, 1 when any failed, 2 for a bad flag.\n";
+    "Exit status: 0 when every request succeeded, 1 when any failed, 2 for a bad flag.\n",
+    NULL,
+};
 
 #define LOAD_CMD "load"
 
@@ -322,7 +326,7 @@ static int load_report(struct load_run *r)
         }
     } else {
         struct load_report_info info = {
-            .url = r->ff.url,
+            .url = r->ff.url_owned ? r->ff.url_owned : r->ff.url, /* no user info */
             .method = fetch_flags_method(&r->ff),
             .policy = r->ff.policy_name,
             .concurrency = (unsigned)r->concurrency,
@@ -397,7 +401,7 @@ int cmd_load(int argc, char **argv)
     r->seed = uv_hrtime() ^ ((uint64_t)getpid() << 32);
     int rc = load_parse(argc, argv, r);
     if (rc == 0 && r->help) {
-        fputs(cmd_load_usage, stdout);
+        cli_print_usage(cmd_load_usage);
     } else if (rc == 0) {
         rc = load_run(r);
     }

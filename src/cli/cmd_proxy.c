@@ -22,22 +22,22 @@ const char cmd_proxy_summary[] =
 /* Longer than the 4095 characters ISO C guarantees; GCC and Clang take any length. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverlength-strings"
-const char cmd_proxy_usage[] =
+const char *const cmd_proxy_usage[] = {
     "Usage: tether proxy [-host HOST] [-port PORT] [-config FILE] [-seed N]\n"
     "       tether proxy --listen ADDR --upstream ADDR [--preset NAME [--scale F]]\n"
     "                    [--toxic SPEC]... [--no-api | -host HOST -port PORT]\n"
-    "\n"
+    "\n",
     "A fault-injecting TCP proxy driven by Toxiproxy's HTTP API (same routes, status codes,\n"
     "JSON and error texts), so existing Toxiproxy clients work unchanged; plus toxics that\n"
     "reproduce load balancers, firewalls and crashing servers. Every flag may be written\n"
     "-flag, --flag, -flag=VALUE or --flag=VALUE, as Go's flag package (Toxiproxy) accepts.\n"
-    "\n"
+    "\n",
     "Output: the first stdout line is \"listening on http://HOST:PORT\", the API (\"localhost\"\n"
     "binds 127.0.0.1 and ::1 and is printed as 127.0.0.1). With --listen the first line is\n"
     "\"listening on tcp://HOST:PORT\", the proxy to connect to, and the API line comes second\n"
     "(none with --no-api). Nothing else is printed while running. SIGINT/SIGTERM close every\n"
     "proxy and exit 0.\n"
-    "\n"
+    "\n",
     "Toxiproxy's flags:\n"
     "  -host HOST             API address; localhost = 127.0.0.1 and ::1 [localhost]\n"
     "  -port PORT             API port, 0 picks a free one [8474]\n"
@@ -50,7 +50,7 @@ const char cmd_proxy_usage[] =
     "                         accepted; Prometheus metrics are not implemented (a warning;\n"
     "                         GET /proxies/NAME/stats has live counters)\n"
     "  -h, -help              print this text\n"
-    "\n"
+    "\n",
     "One proxy from the command line (no API client needed):\n"
     "  --listen ADDR          create a proxy listening on HOST:PORT (port 0 = a free one)\n"
     "  --upstream ADDR        and forwarding to HOST:PORT\n"
@@ -66,7 +66,7 @@ const char cmd_proxy_usage[] =
     "                           --toxic limit_data:stream=upstream,bytes=1024,action=rst\n"
     "  --no-api               serve no HTTP API\n"
     "  --connect-timeout DUR  upstream dial timeout of every proxy [10s]\n"
-    "\n"
+    "\n",
     "Presets (the real defaults; times in ms, multiplied by --scale):\n"
     "  aws-alb         idle_timeout{timeout:60000, action:\"fin\"}\n"
     "                  ALB/CLB: FIN to both sides after 60 s without a byte either way\n"
@@ -84,7 +84,7 @@ const char cmd_proxy_usage[] =
     "                  iptables REJECT --reject-with tcp-reset: every connection gets RST\n"
     "  firewall-drop   blackhole{stop_reading:false} upstream and downstream\n"
     "                  iptables DROP: nothing gets through either way and nothing closes\n"
-    "\n"
+    "\n",
     "Toxics (the JSON \"type\"; times in ms unless noted; see docs/proxy.md):\n"
     "  Toxiproxy's   latency{latency, jitter}  bandwidth{rate KB/s}  slow_close{delay}\n"
     "                timeout{timeout}  reset_peer{timeout}  slicer{average_size,\n"
@@ -100,10 +100,12 @@ const char cmd_proxy_usage[] =
     "  accept            {action rst|fin|hang, delay}  what new connections get\n"
     "  upstream_down     {action fin|rst|refuse}  what a client sees when the dial fails\n"
     "  connect_delay     {delay}  delay the upstream dial\n"
-    "\n"
+    "\n",
     "DUR is 250ms, 5s, 2m or 1h. LOG_LEVEL is accepted and ignored: the proxy does not log.\n"
     "Exit status: 0 after SIGINT/SIGTERM, 1 when a listener cannot start (address in use),\n"
-    "2 for a bad flag, value, -config file or toxic.\n";
+    "2 for a bad flag, value, -config file or toxic.\n",
+    NULL,
+};
 #pragma GCC diagnostic pop
 
 #define PROXY_CMD "proxy"
@@ -690,7 +692,7 @@ int cmd_proxy(int argc, char **argv)
     struct proxy_flags f;
     int rc = proxy_parse(argc, argv, &f);
     if (rc == 0 && f.help) {
-        fputs(cmd_proxy_usage, stdout);
+        cli_print_usage(cmd_proxy_usage);
     } else if (rc == 0 && f.version) {
         printf("toxiproxy-server version %s (tether %s)\n", TETHER_PROXY_TOXIPROXY_VERSION,
                tether_version());

@@ -21,21 +21,21 @@
 
 const char cmd_serve_summary[] = "an HTTP/1.1 server that never resets keep-alive connections";
 
-const char cmd_serve_usage[] =
+const char *const cmd_serve_usage[] = {
     "Usage: tether serve [options]\n"
-    "\n"
+    "\n",
     "An HTTP/1.1 server whose keep-alive lifecycle never causes connection resets, and the\n"
     "tool that reproduces the servers that do (--close-style node|rst). The first line on\n"
     "stdout is \"listening on http://HOST:PORT\". SIGINT/SIGTERM shut down gracefully (exit 0);\n"
     "a second signal exits at once (exit 1).\n"
-    "\n"
+    "\n",
     "Listening:\n"
     "  --listen ADDR:PORT         IP address (or localhost) and port; port 0 picks a free\n"
     "                             one [127.0.0.1:8080]\n"
     "  --backlog N                listen queue length [511]\n"
     "  --tls-cert FILE            PEM certificate chain; with --tls-key serves HTTPS [off]\n"
     "  --tls-key FILE             PEM private key [off]\n"
-    "\n"
+    "\n",
     "Keep-alive and closing:\n"
     "  --keep-alive-timeout DUR   idle time advertised as Keep-Alive: timeout=N; 0 turns\n"
     "                             keep-alive off (Connection: close on every response) [65s]\n"
@@ -52,13 +52,13 @@ const char cmd_serve_usage[] =
     "  --lingering-time DUR       total drain after a server-initiated close [30s]\n"
     "  --lingering-timeout DUR    longest wait for client data while draining [5s]\n"
     "  --shutdown-grace DUR       how long in-flight requests may finish on shutdown [30s]\n"
-    "\n"
+    "\n",
     "Deadlines (0 = none):\n"
     "  --headers-timeout DUR      whole request head, from its first byte (408) [10s]\n"
     "  --body-timeout DUR         between reads of a request body (408) [30s]\n"
     "  --request-timeout DUR      request head and body together [5m]\n"
     "  --send-timeout DUR         without write progress on a response [60s]\n"
-    "\n"
+    "\n",
     "Limits:\n"
     "  --max-connections N        then stop accepting, the backlog queues; 0 = as many as\n"
     "                             file descriptors allow [10000]\n"
@@ -70,7 +70,7 @@ const char cmd_serve_usage[] =
     "  --max-fields N             request fields (431) [100]\n"
     "  --max-chunk-ext-size SIZE  chunk extensions of a request body (413) [1k]\n"
     "  --max-body-size SIZE       request body (413); 0 = no limit [1g]\n"
-    "\n"
+    "\n",
     "Responses (the request body is read and discarded first):\n"
     "  --status N                 status of the default response, 200..999 [200]\n"
     "  --body-size SIZE           body of SIZE bytes of \"tether\\n\" repeated, streamed\n"
@@ -82,10 +82,12 @@ const char cmd_serve_usage[] =
     "                             repeated Idempotency-Key values, closes by cause, FIN/RST\n"
     "                             sent, connections [off]\n"
     "  -h, --help                 print this text\n"
-    "\n"
+    "\n",
     "DUR is 250ms, 5s, 2m, 1h or 0; SIZE is 1024, 64k, 1m or 1g (KiB multiples).\n"
     "Exit status: 0 after a clean shutdown, 1 when the server cannot start (address in use),\n"
-    "2 for a bad flag or an unusable TLS file.\n";
+    "2 for a bad flag or an unusable TLS file.\n",
+    NULL,
+};
 
 #define SERVE_CMD "serve"
 
@@ -493,7 +495,7 @@ int cmd_serve(int argc, char **argv)
         return rc;
     }
     if (f.help) {
-        fputs(cmd_serve_usage, stdout);
+        cli_print_usage(cmd_serve_usage);
         return CLI_EXIT_OK;
     }
     struct serve_ctx ctx;

@@ -6,26 +6,26 @@
 /* `tether serve`: argv[0] is "serve". Returns the process exit code (DESIGN.md §5). */
 int cmd_serve(int argc, char **argv);
 extern const char cmd_serve_summary[];
-extern const char cmd_serve_usage[];
+extern const char *const cmd_serve_usage[];
 
 /* `tether proxy`: argv[0] is "proxy". Returns the process exit code (DESIGN.md §5). */
 int cmd_proxy(int argc, char **argv);
 extern const char cmd_proxy_summary[];
-extern const char cmd_proxy_usage[];
+extern const char *const cmd_proxy_usage[];
 
 /* `tether get`: argv[0] is "get". Returns the process exit code (DESIGN.md §5). */
 int cmd_get(int argc, char **argv);
 extern const char cmd_get_summary[];
-extern const char cmd_get_usage[];
+extern const char *const cmd_get_usage[];
 
 /* `tether load`: argv[0] is "load". Returns the process exit code (DESIGN.md §5). */
 int cmd_load(int argc, char **argv);
 extern const char cmd_load_summary[];
-extern const char cmd_load_usage[];
+extern const char *const cmd_load_usage[];
 
 /* `tether demo`: argv[0] is "demo". Returns the process exit code (DESIGN.md §5). */
 int cmd_demo(int argc, char **argv);
 extern const char cmd_demo_summary[];
-extern const char cmd_demo_usage[];
+extern const char *const cmd_demo_usage[];
 
 #endif

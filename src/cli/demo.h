@@ -163,6 +163,9 @@ struct demo_scenario {
      * count it failed (e.g. a corrupt body). */
     bool (*check)(struct demo_worker *w, tether_fetch *f, char *msg, size_t len);
     void (*handle)(struct demo_lane *l, tether_request *req);
+    /* The tether client waits for a server that refuses connects (connrefused_wait_ms until
+     * the deadline, the CLI's --retry-connrefused): refused connects are otherwise attempts. */
+    bool waits_for_server;
 };
 
 extern const struct demo_scenario demo_scenarios[DEMO_NSCENARIOS];

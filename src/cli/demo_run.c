@@ -449,6 +449,9 @@ static int demo_setup_lane(struct demo_scen *sc, struct demo_lane *l)
          * down would still trip it. */
         co.policy.breaker = TETHER_BREAKER_ON;
         co.policy.breaker_consecutive_failures = 0;
+        if (sc->def->waits_for_server) {
+            co.policy.connrefused_wait_ms = TETHER_WAIT_UNTIL_DEADLINE;
+        }
     }
     co.user_agent = l->kind == DEMO_NAIVE ? "tether-demo (naive)" : "tether-demo";
     int rv = tether_client_new(sc->loop, &co, &l->client);

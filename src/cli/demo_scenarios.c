@@ -155,7 +155,8 @@ static void demo_restart_describe(const struct demo_scen *sc, char *buf, size_t 
     (void)snprintf(
         buf, len,
         "at %.1f s every connection is reset (the server crashed), new ones are refused for "
-        "%.1f s, then it is back; %u users, 20..60 ms apart",
+        "%.1f s, then it is back; %u users, 20..60 ms apart; tether waits for it "
+        "(--retry-connrefused)",
         (double)sc->t_ms / 1000.0, (double)sc->outage_ms / 1000.0, sc->def->workers);
 }
 
@@ -489,6 +490,9 @@ const struct demo_scenario demo_scenarios[DEMO_NSCENARIOS] = {
         .gap_ms = demo_busy_gap,
         .request = demo_request_get,
         .handle = demo_handle_ok,
+        /* A restart is the case for waiting: the client asks for it, as a user would with
+         * --retry-connrefused. */
+        .waits_for_server = true,
     },
     {
         .name = "mid-response-reset",

@@ -35,6 +35,10 @@ void fetch_flags_cleanup(struct fetch_flags *f)
     f->nheaders = 0;
     free(f->data);
     f->data = NULL;
+    free(f->url_owned);
+    f->url_owned = NULL;
+    free(f->auth_value);
+    f->auth_value = NULL;
 }
 
 /* "Name: value" -> an owned "Name\0value". Returns 0 or 2 (printed). */
@@ -73,67 +77,26 @@ static int fetch_take_header(struct args_cursor *c, struct fetch_flags *f)
     if (ttx_str_eq_nocase(store, "content-type")) {
         f->has_content_type = true;
     }
+    f->has_accept |= ttx_str_eq_nocase(store, "accept");
+    f->has_authorization |= ttx_str_eq_nocase(store, "authorization");
     return 0;
 }
 
-/* -d DATA, or -d @FILE (verbatim, "@-" is stdin); several are joined with '&' like curl. */
+/* -d DATA, or -d @FILE (CR and LF dropped, curl's rule; "@-" is stdin); several are joined with
+ * '&' like curl. */
 static int fetch_take_data(struct args_cursor *c, struct fetch_flags *f)
 {
     const char *v = NULL;
     int rc = args_take_string(c, &v);
-    if (rc != 0) {
-        return rc;
-    }
-    char *piece = NULL;
-    size_t piece_len = 0;
-    bool owned = false;
-    if (v[0] == '@') {
-        const char *path = v + 1;
-        bool is_stdin = strcmp(path, "-") == 0;
-        FILE *fp = is_stdin ? stdin : fopen(path, "rb");
-        int r = fp ? args_read_all(fp, FETCH_MAX_DATA, &piece, &piece_len) : -1;
-        int e = errno;
-        if (fp && !is_stdin) {
-            (void)fclose(fp);
-        }
-        if (r == -2) {
-            return args_error(f->cmd, "cannot use %s '%s': larger than 64 MiB", c->flag, v);
-        }
-        if (r != 0) {
-            return args_error(f->cmd, "cannot read %s '%s': %s", c->flag, v,
-                              uv_strerror(uv_translate_sys_error(e)));
-        }
-        owned = true;
-    } else {
-        piece = (char *)(uintptr_t)v;
-        piece_len = strlen(v);
-    }
-    size_t sep = f->has_data ? 1 : 0;
-    char *joined = realloc(f->data, f->data_len + sep + piece_len + 1);
-    if (!joined) {
-        if (owned) {
-            free(piece);
-        }
-        return args_error(f->cmd, "out of memory");
-    }
-    if (sep) {
-        joined[f->data_len] = '&';
-    }
-    if (piece_len) {
-        memcpy(joined + f->data_len + sep, piece, piece_len);
-    }
-    f->data = joined;
-    f->data_len += sep + piece_len;
-    f->data[f->data_len] = '\0';
-    f->has_data = true;
-    if (owned) {
-        free(piece);
-    }
-    return 0;
+    return rc != 0 ? rc : fetch_add_data(c, f, v, true, true, "&");
 }
 
 int fetch_flags_take(struct args_cursor *c, struct fetch_flags *f, bool *taken)
 {
+    int rc = fetch_request_take(c, f, taken);
+    if (rc != 0 || *taken) {
+        return rc;
+    }
     *taken = true;
     if (args_is(c, "-X") || args_is(c, "--request")) {
         return args_take_string(c, &f->method); /* the client names a bad method */
@@ -169,9 +132,9 @@ int fetch_flags_take(struct args_cursor *c, struct fetch_flags *f, bool *taken)
             return args_take_none(c);
         }
         int m = 0;
-        int rc = args_take_choice(c, modes, &m);
+        int mrc = args_take_choice(c, modes, &m);
         f->breaker = (enum tether_breaker_mode)m;
-        return rc;
+        return mrc;
     }
     if (args_is(c, "--no-keepalive")) {
         f->no_keepalive = true;
@@ -193,6 +156,13 @@ int fetch_flags_take(struct args_cursor *c, struct fetch_flags *f, bool *taken)
 
 int fetch_flags_url(struct args_cursor *c, struct fetch_flags *f)
 {
+    if (c->arg[0] == '{' || c->arg[0] == '[') {
+        /* `--json '{"a":1}'`: curl's --json sends a body; tether's reports the outcome. */
+        return args_error(f->cmd,
+                          "'%.40s' looks like a JSON body, not a URL: send JSON with "
+                          "--data-json BODY (--json prints tether's report instead)",
+                          c->arg);
+    }
     if (f->url) {
         return args_unknown(c);
     }
@@ -229,14 +199,13 @@ int fetch_flags_finish(struct fetch_flags *f, struct tether_client_options *o)
     if (f->breaker_set) {
         p.breaker = f->breaker;
     }
-    f->nsend = f->nheaders;
-    if (f->has_data && !f->has_content_type) {
-        /* curl's default for -d, so servers parse the body the same way. */
-        f->headers[f->nsend].name = "Content-Type";
-        f->headers[f->nsend].value = "application/x-www-form-urlencoded";
-        f->nsend++;
+    fetch_request_policy(f, &p);
+    int rc = fetch_request_finish(f);
+    if (rc != 0) {
+        return rc;
     }
     tether_client_options_init(o);
+    o->user_agent = f->user_agent;
     o->policy = p;
     o->ca_file = f->ca_file;
     o->insecure = f->insecure;
@@ -261,7 +230,8 @@ const char *fetch_flags_method(const struct fetch_flags *f)
 void fetch_flags_request(const struct fetch_flags *f, struct tether_fetch_options *fo)
 {
     fo->method = fetch_flags_method(f);
-    fo->url = f->url;
+    fo->url = f->url_owned ? f->url_owned : f->url;
+    fo->idempotency_key = f->idem_key;
     fo->headers = f->nsend ? f->headers : NULL;
     fo->nheaders = f->nsend;
     fo->body = f->has_data ? f->data : NULL;

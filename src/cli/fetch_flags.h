@@ -25,14 +25,16 @@
 #define FETCH_DEFAULT_MAX_REDIRS 50u
 /* The overall deadline of one request when neither --max-time nor the policy sets one. */
 #define FETCH_DEFAULT_DEADLINE_MS 30000u
+/* Headers added when -H does not set them: Accept, Content-Type, Authorization. */
+#define FETCH_DEFAULT_HEADERS 3
 
 struct fetch_flags {
     const char *cmd; /* "get" or "load", for messages */
     const char *url;
     const char *method; /* -X, or NULL: GET, POST when there is a body */
-    struct tether_header headers[FETCH_MAX_HEADERS + 1];
+    struct tether_header headers[FETCH_MAX_HEADERS + FETCH_DEFAULT_HEADERS];
     size_t nheaders; /* from -H */
-    size_t nsend;    /* headers to send: the -H ones plus a default Content-Type for -d */
+    size_t nsend;    /* headers to send: the -H ones plus the defaults (fetch_request.c) */
     char *header_store[FETCH_MAX_HEADERS]; /* owned: "Name\0value" for each -H */
     bool has_content_type;
     char *data; /* owned: the -d values joined with '&' */
@@ -64,6 +66,21 @@ struct fetch_flags {
     const char *proxy;
     bool noproxy_set;
     const char *noproxy;
+
+    /* curl's request flags (fetch_request.c). */
+    const char *user_agent; /* -A */
+    const char *userpass;   /* -u USER:PASSWORD, or NULL */
+    char *url_owned;        /* the URL sent: scheme added, user info taken out */
+    char *auth_value;       /* "Basic ..." from -u or the URL's user info */
+    const char *idem_key;   /* get's --idempotency-key, or "auto" (load has its own) */
+    char idem_auto[40];     /* the key "auto" made */
+    bool data_json;         /* --data-json: JSON Content-Type and Accept */
+    bool has_accept;        /* -H set Accept */
+    bool has_authorization; /* -H set Authorization */
+    bool retry_connrefused; /* --retry-connrefused */
+    bool wait_for_set;      /* --wait-for DUR */
+    uint64_t wait_for_ms;
+    bool guess_scheme; /* get: "host:port/path" means http://, as in curl */
 };
 
 void fetch_flags_init(struct fetch_flags *f, const char *cmd);
@@ -79,6 +96,20 @@ int fetch_flags_take(struct args_cursor *c, struct fetch_flags *f, bool *taken);
 int fetch_transport_take(struct args_cursor *c, struct fetch_flags *f, bool *taken);
 void fetch_transport_client(const struct fetch_flags *f, struct tether_client_options *o);
 void fetch_transport_request(const struct fetch_flags *f, struct tether_fetch_options *fo);
+/* curl's request flags: --data-binary, --data-raw, --data-json, -u, -A, --retry-connrefused,
+ * --wait-for, and bare seconds for --max-time/--connect-timeout (fetch_request.c). Same
+ * contract as fetch_flags_take. */
+int fetch_request_take(struct args_cursor *c, struct fetch_flags *f, bool *taken);
+/* After the flags: the URL as sent (http:// added to "host:port/path", user info turned into
+ * Basic auth and removed), the default headers, the Idempotency-Key. Returns 0 or 2. */
+int fetch_request_finish(struct fetch_flags *f);
+/* Applies --retry-connrefused and --wait-for to the policy. */
+void fetch_request_policy(const struct fetch_flags *f, struct tether_policy *p);
+/* Appends a -d style piece (`sep` between pieces: "&" for -d, "" for --data-json); a piece
+ * starting with '@' is read from a file ("@-" stdin) when `at_file`, with CR and LF dropped
+ * when `strip_newlines` (curl's -d). Returns 0 or 2 (printed). */
+int fetch_add_data(struct args_cursor *c, struct fetch_flags *f, const char *v, bool at_file,
+                   bool strip_newlines, const char *sep);
 
 /* Takes the URL positional (a second one is an error). Returns 0 or 2. */
 int fetch_flags_url(struct args_cursor *c, struct fetch_flags *f);

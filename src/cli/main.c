@@ -22,6 +22,13 @@ const struct cli_command cli_commands[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+void cli_print_usage(const char *const *sections)
+{
+    for (; *sections; sections++) {
+        fputs(*sections, stdout);
+    }
+}
+
 int cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
@@ -76,7 +83,7 @@ static int cli_help(int argc, char **argv)
     if (!c) {
         return cli_usage_error("unknown command '%s' (see 'tether --help')", argv[2]);
     }
-    fputs(c->usage, stdout);
+    cli_print_usage(c->usage);
     return CLI_EXIT_OK;
 }
 

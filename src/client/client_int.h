@@ -340,6 +340,16 @@ struct tether_fetch {
     struct tt__buf body;
     uint64_t retry_after_ms; /* what the last response asked for */
 
+    /* What went over the wire (fetch_info.c). */
+    size_t req_head_len;     /* the head's share of `req` */
+    struct tt__buf raw_head; /* the final response head as received */
+    char remote[64];         /* the peer of the last attempt's connection */
+    uint64_t started_ns;     /* uv_hrtime at the start */
+    uint64_t connect_ns;     /* the last new connection was ready */
+    uint64_t first_byte_ns;  /* the final head arrived */
+    uint64_t finished_ns;
+    unsigned connects;
+
     bool timer_inited;
     bool timer_closed;
     bool user_freed;
@@ -396,6 +406,15 @@ void tt__decoder_free(struct tt__decoder *d);
 
 /* The connection is ready (connected, handshaked) for the attempt. */
 void tt__fetch_conn_ready(struct tether_fetch *f, struct tt__cli_conn *c);
+
+/* ---- fetch_info.c: what went over the wire, for tether_fetch_request_head and friends ---- */
+
+/* A new connection is ready: records its peer and the time, emits TETHER_EVENT_CONNECTED. */
+void tt__fetch_info_connected(struct tether_fetch *f, struct tt__cli_conn *c);
+/* A pooled connection was taken: records its peer. */
+void tt__fetch_info_reused(struct tether_fetch *f, struct tt__cli_conn *c);
+/* The final head arrived: keeps its `len` raw bytes at `head`. Returns 0 or TETHER_ENOMEM. */
+int tt__fetch_info_head(struct tether_fetch *f, const char *head, size_t len);
 /* The attempt failed; `fail` is filled (code, syscall, phase, peer...). The connection, if any,
  * is already closed or closing. */
 void tt__fetch_attempt_failed(struct tether_fetch *f, struct tether_failure *fail);

@@ -508,6 +508,13 @@ static void conn_http_error(struct tt__cli_conn *c, enum tt__h1_error e, enum te
     fail.origin = TETHER_ORIGIN_HTTP;
     fail.origin_code = (long)e;
     (void)snprintf(fail.detail, sizeof(fail.detail), "%s", tt__h1_err_message(e));
+    /* A TLS record (alert 0x15, handshake 0x16) where a status line should be: http:// was
+     * sent to a port that speaks TLS. Said plainly, since the parser error alone misleads. */
+    bool plain = !c->owner || !c->owner->url.tls;
+    if (plain && c->in.len > 0 && (c->in.data[0] == 0x15 || c->in.data[0] == 0x16)) {
+        (void)snprintf(fail.detail, sizeof(fail.detail),
+                       "server speaks TLS on this port; use https://");
+    }
     conn_fill_counts(c, &fail, false);
     conn_fail(c, &fail, true);
 }
@@ -542,6 +549,11 @@ static void conn_note_head(struct tt__cli_conn *c)
 static bool conn_parse_head(struct tt__cli_conn *c)
 {
     struct tether_fetch *f = c->owner;
+    if (!f->url.tls && c->in.len > 0 && (c->in.data[0] == 0x15 || c->in.data[0] == 0x16)) {
+        /* No status line starts this way: a TLS record. Fail now, not at the peer's close. */
+        conn_http_error(c, TT__H1_ERR_BAD_STATUS_LINE, TETHER_PHASE_READ_HEADERS);
+        return false;
+    }
     for (;;) {
         int rv = tt__h1_parse_response(&c->parser, c->in.data, c->in.len, &c->head, f->method);
         if (rv == TETHER_EAGAIN) {

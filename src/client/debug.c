@@ -135,5 +135,10 @@ void tt__debug_event(const struct tether_client *c, const struct tether_event *e
     case TETHER_EVENT_REDIRECT:
         tt__debug(c, TT__DEBUG_HTTP, "following %d to %s", ev->status, reason);
         break;
+    case TETHER_EVENT_CONNECTED:
+        tt__debug(c, TT__DEBUG_NET, "ready: %s%s%s%s%s", ev->peer ? ev->peer : "?",
+                  ev->tls_version ? " " : "", ev->tls_version ? ev->tls_version : "",
+                  ev->tls_cipher ? " " : "", ev->tls_cipher ? ev->tls_cipher : "");
+        break;
     }
 }

@@ -130,6 +130,7 @@ int tt__fetch_build(struct tether_fetch *f, const struct tether_fetch_options *o
     rv = tt__h1_write_request_head(&f->req, f->method, absolute ? absolute : f->url.target, fields,
                                    n);
     tt__free(absolute);
+    f->req_head_len = f->req.len;
     if (rv == 0 && o->body_len > 0) {
         rv = tt__buf_append(&f->req, o->body, o->body_len);
     }
@@ -144,6 +145,7 @@ static void fetch_free_memory(struct tether_fetch *f)
     tt__url_cleanup(&f->url);
     tt__buf_cleanup(&f->req);
     tt__buf_cleanup(&f->head_store);
+    tt__buf_cleanup(&f->raw_head);
     tt__buf_cleanup(&f->body);
     tt__free(f->header_offsets);
     tt__free(f->url_text);
@@ -227,6 +229,8 @@ int tt__fetch_start(struct tether_client *c, const struct tether_fetch_options *
     tt__list_init(&f->qlink);
     tt__buf_init(&f->req, SIZE_MAX);
     tt__buf_init(&f->head_store, FETCH_HEAD_STORE_MAX);
+    tt__buf_init(&f->raw_head, FETCH_HEAD_STORE_MAX);
+    f->started_ns = uv_hrtime();
     f->max_body_bytes = o->max_body_bytes ? o->max_body_bytes : FETCH_DEFAULT_MAX_BODY;
     tt__buf_init(&f->body, f->max_body_bytes);
     f->method = tt__strndup(method, strlen(method));
@@ -292,6 +296,9 @@ void tt__fetch_event_init(struct tether_event *ev, enum tether_event_type type,
     ev->attempt = f->attempts;
     ev->reused = f->att.reused;
     ev->idle_ms = f->att.idle_ms;
+    if (type == TETHER_EVENT_CONN_REUSED && f->remote[0]) {
+        ev->peer = f->remote;
+    }
 }
 
 static void fetch_emit(struct tether_fetch *f, enum tether_event_type type, int status,
@@ -365,6 +372,7 @@ void tt__fetch_acquire(struct tether_fetch *f)
             a->idle_ms = tt__cli_conn_idle_ms(conn, now);
             f->state = TT__FS_ACTIVE;
             c->stats.connections_reused++;
+            tt__fetch_info_reused(f, conn);
             fetch_emit(f, TETHER_EVENT_CONN_REUSED, 0, 0, NULL, NULL);
             if (f->state != TT__FS_ACTIVE || a->conn != conn) {
                 return; /* cancelled from the event hook */
@@ -405,6 +413,10 @@ void tt__fetch_acquire(struct tether_fetch *f)
 void tt__fetch_conn_ready(struct tether_fetch *f, struct tt__cli_conn *c)
 {
     f->state = TT__FS_ACTIVE;
+    tt__fetch_info_connected(f, c);
+    if (f->state != TT__FS_ACTIVE || f->att.conn != c) {
+        return; /* cancelled from the event hook */
+    }
     tt__cli_conn_send(c, f);
 }
 
@@ -437,6 +449,7 @@ static void fetch_decide(struct tether_fetch *f, const struct tether_failure *fa
     in.now_ms = fetch_now(f);
     in.now_unix_ms = uv_gettimeofday(&tv) == 0 ? tv.tv_sec * 1000 + tv.tv_usec / 1000 : 0;
     in.deadline_at_ms = f->deadline_at_ms;
+    in.started_ms = f->started_ms;
     in.body_restartable = f->on_body == NULL;
     in.request_rewindable = f->replayable;
     tt__retry_decide(&in, &c->rng, d);
@@ -475,6 +488,7 @@ static void fetch_sleep(struct tether_fetch *f, uint64_t delay_ms, int status, c
     struct tether_client *c = f->client;
     f->retries++;
     c->stats.retries++;
+    tt__buf_reset(&f->raw_head); /* tether_fetch_response_head is the final response's only */
     fetch_emit(f, TETHER_EVENT_RETRY_SCHEDULED, status, delay_ms, reason, NULL);
     if (f->state == TT__FS_DONE) {
         return;
@@ -635,7 +649,7 @@ bool tt__fetch_on_head(struct tether_fetch *f, struct tt__cli_conn *c, const str
     if (a->reused) {
         tt__pool_learn_alive(f->origin, a->idle_ms, now);
     }
-    if (fetch_store_head(f, h) != 0) {
+    if (fetch_store_head(f, h) != 0 || tt__fetch_info_head(f, c->in.data, h->head_len) != 0) {
         fetch_finish(f, TETHER_ENOMEM);
         return false;
     }
@@ -658,7 +672,6 @@ bool tt__fetch_on_head(struct tether_fetch *f, struct tt__cli_conn *c, const str
             return false;
         }
     }
-    (void)c;
     if (f->redir && h->status >= 300 && h->status < 400) {
         int rv = tt__redirect_check(f, h->status);
         if (rv < 0) {
@@ -842,6 +855,7 @@ static void fetch_finish(struct tether_fetch *f, int code)
     }
     f->state = TT__FS_DONE;
     f->finished_ms = fetch_now(f);
+    f->finished_ns = uv_hrtime();
     struct tt__cli_conn *conn = f->att.conn;
     f->att.conn = NULL;
     if (conn && conn->owner == f) {

@@ -114,6 +114,18 @@ void tt__tls_ctx_free(struct tt__tls_ctx *ctx);
 /* ---- streams ---- */
 
 struct tt__stream;
+
+/* What a finished TLS handshake agreed on, for traces: static OpenSSL names ("TLSv1.3",
+ * "TLS_AES_256_GCM_SHA384") and the peer certificate's subject and issuer in OpenSSL's one-line
+ * form ("CN=localhost"; empty when the peer sent none). */
+struct tt__tls_info {
+    const char *version;
+    const char *cipher;
+    char subject[256];
+    char issuer[256];
+};
+/* Fills `out` for a stream whose TLS handshake finished; false for plain TCP. */
+bool tt__stream_tls_info(const struct tt__stream *s, struct tt__tls_info *out);
 struct tt__tls; /* per-connection TLS state, private to tls.c */
 
 /* Data (status 0, len > 0), a clean end of stream (TETHER_EEOF), or an error (TETHER_E*,

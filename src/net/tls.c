@@ -317,6 +317,46 @@ bool tt__tls_handshake_finished(const struct tt__stream *s)
     return s->tls && SSL_is_init_finished(s->tls->ssl);
 }
 
+/* X509_NAME_oneline's "/CN=a/O=b" as "CN=a, O=b" (curl's form). */
+static void tls_name_text(X509_NAME *name, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (!name) {
+        return;
+    }
+    char raw[256];
+    if (!X509_NAME_oneline(name, raw, (int)sizeof(raw))) {
+        return;
+    }
+    size_t o = 0;
+    for (const char *p = raw[0] == '/' ? raw + 1 : raw; *p && o + 3 < len; p++) {
+        if (*p == '/') {
+            buf[o++] = ',';
+            buf[o++] = ' ';
+        } else {
+            buf[o++] = *p;
+        }
+    }
+    buf[o] = '\0';
+}
+
+bool tt__stream_tls_info(const struct tt__stream *s, struct tt__tls_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!s->tls || !s->tls->ssl || !SSL_is_init_finished(s->tls->ssl)) {
+        return false;
+    }
+    SSL *ssl = s->tls->ssl;
+    out->version = SSL_get_version(ssl);
+    out->cipher = SSL_get_cipher_name(ssl);
+    X509 *cert = SSL_get0_peer_certificate(ssl);
+    if (cert) {
+        tls_name_text(X509_get_subject_name(cert), out->subject, sizeof(out->subject));
+        tls_name_text(X509_get_issuer_name(cert), out->issuer, sizeof(out->issuer));
+    }
+    return true;
+}
+
 bool tt__tls_failed(const struct tt__stream *s)
 {
     return s->tls && s->tls->failed;

@@ -28,6 +28,7 @@ struct tt__retry_input {
     uint64_t now_ms;         /* monotonic */
     int64_t now_unix_ms;     /* wall clock, for HTTP-dates */
     uint64_t deadline_at_ms; /* monotonic; 0 = none */
+    uint64_t started_ms;     /* monotonic: when the fetch began (connrefused_wait_ms) */
     /* The response body is collected by the client (not yet handed to the user), so a body
      * cut short can be thrown away and the request repeated from the start. */
     bool body_restartable;
@@ -60,10 +61,11 @@ struct tt__retry_decision {
  * only), any other status decides as if complete. X-RateLimit-Reset is read only on 429/403
  * and only when no valid Retry-After came; an unparsable header counts as absent.
  *
- * A request that never left (TETHER_CLASS_NEVER_SENT) costs no budget token, and with a
- * deadline and max_attempts > 1 no attempt either: the deadline and the backoff bound it
- * (policy.md §9.2 item 7). Without a deadline nothing else would, so max_attempts applies, as
- * it does when it is 1 ("no retries at all"). `reason` is set in every case. */
+ * A request that never left (TETHER_CLASS_NEVER_SENT) costs no budget token (policy.md §9.2
+ * item 7) but counts as an attempt, so max_attempts bounds it and the attempts reported are
+ * the attempts made. The one exception is waiting for a server to come up: while the fetch is
+ * younger than connrefused_wait_ms, an ECONNREFUSED is free and its backoff is capped at 1 s
+ * (the deadline, and max_attempts 1, still end it). `reason` is set in every case. */
 void tt__retry_decide(const struct tt__retry_input *in, struct ttx_rng *rng,
                       struct tt__retry_decision *out);
 

@@ -95,6 +95,22 @@ static uint64_t policy_pushback(const struct tt__retry_input *in, const char **s
     return 0;
 }
 
+/* The longest sleep between refused connects while waiting for a server to come up. */
+#define POLICY_WAIT_MAX_DELAY_MS 1000u
+
+/* A refused connect while the fetch is inside its connrefused_wait_ms window. */
+static bool policy_waiting_for_server(const struct tt__retry_input *in)
+{
+    const struct tether_failure *f = in->failure;
+    uint64_t wait = in->policy->connrefused_wait_ms;
+    if (!f || f->code != TETHER_ECONNREFUSED || wait == 0 ||
+        tether_failure_classify(f) != TETHER_CLASS_NEVER_SENT) {
+        return false;
+    }
+    uint64_t age = in->now_ms > in->started_ms ? in->now_ms - in->started_ms : 0;
+    return wait == TETHER_WAIT_UNTIL_DEADLINE || age < wait;
+}
+
 void tt__retry_decide(const struct tt__retry_input *in, struct ttx_rng *rng,
                       struct tt__retry_decision *out)
 {
@@ -163,6 +179,11 @@ void tt__retry_decide(const struct tt__retry_input *in, struct ttx_rng *rng,
         return;
     }
     uint64_t backoff = tt__backoff_delay(p, in->attempts, rng);
+    bool waiting = policy_waiting_for_server(in);
+    if (waiting && backoff > POLICY_WAIT_MAX_DELAY_MS) {
+        /* A server coming up is noticed within a second, whatever the backoff has grown to. */
+        backoff = POLICY_WAIT_MAX_DELAY_MS;
+    }
     uint64_t wait = backoff > out->pushback_ms ? backoff : out->pushback_ms;
     out->delay_ms = wait;
     /* Sleeping until the deadline itself leaves no time for the attempt, so the wait must end
@@ -175,7 +196,7 @@ void tt__retry_decide(const struct tt__retry_input *in, struct ttx_rng *rng,
     }
     /* policy.md §9.2 item 7: nothing left, so nothing to pay for. */
     out->costs_budget = !never_sent;
-    bool attempts_free = never_sent && in->deadline_at_ms != 0 && p->max_attempts > 1;
+    bool attempts_free = waiting && p->max_attempts > 1;
     if (in->attempts >= p->max_attempts && !attempts_free) {
         out->verdict = TT__RETRY_NO_ATTEMPTS;
         out->delay_ms = 0;

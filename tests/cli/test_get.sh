@@ -62,9 +62,9 @@ if start_server basic --stats-path /_stats; then
     run verbose "$url/" -v
     expect "-v: exit 0" [ "$rc" -eq 0 ]
     expect "-v: the body still on stdout" [ "$(cat "$tmp/verbose.out")" = "ok" ]
-    expect "-v: the request line" errhas verbose "> GET $url/"
+    expect "-v: the request line" errhas verbose "> GET / HTTP/1.1"
     expect "-v: a new connection" errhas verbose "new connection to"
-    expect "-v: the response head" errhas verbose "< 200 OK"
+    expect "-v: the response head" errhas verbose "< HTTP/1.1 200 OK"
 
     run notfound "$url/nope" -X DELETE -H 'X-A: b'
     expect "a 200 for DELETE exits 0" [ "$rc" -eq 0 ]
@@ -145,7 +145,6 @@ usage bad-policy-file "$tmp/bad-policy.json" http://127.0.0.1:1/ --policy "$tmp/
 usage bad-retry "-1" http://127.0.0.1:1/ --retry -1
 usage bad-flag "--frob" http://127.0.0.1:1/ --frob
 usage extra-url "http://b/" http://a/ http://b/
-usage userinfo "http://user@127.0.0.1:1/" http://user@127.0.0.1:1/
 usage bad-data "@$tmp/missing" http://127.0.0.1:1/ -d "@$tmp/missing"
 run no-url
 expect "no URL: exit 2" [ "$rc" -eq 2 ]

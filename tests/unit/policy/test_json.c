@@ -78,7 +78,8 @@ static void test_every_field(void **state)
         " \"retry_non_idempotent\": true, \"honour_retry_after\": false,"
         " \"max_pushback_ms\": 14, \"budget_ratio\": 1, \"budget_window_ms\": 15,"
         " \"budget_min_retries_per_s\": 0.25, \"deadline_ms\": 16, \"connect_timeout_ms\": 17,"
-        " \"tls_timeout_ms\": 18, \"headers_timeout_ms\": 19, \"body_timeout_ms\": 20}";
+        " \"tls_timeout_ms\": 18, \"headers_timeout_ms\": 19, \"body_timeout_ms\": 20,"
+        " \"connrefused_wait\": \"21ms\"}";
     struct tether_policy p, want;
     char err[256];
     ASSERT_OK(parse(json, &p, err, sizeof(err)));
@@ -115,6 +116,7 @@ static void test_every_field(void **state)
     want.tls_timeout_ms = 18;
     want.headers_timeout_ms = 19;
     want.body_timeout_ms = 20;
+    want.connrefused_wait_ms = 21;
     assert_memory_equal(&p, &want, sizeof(p));
 }
 

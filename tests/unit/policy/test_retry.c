@@ -404,28 +404,46 @@ static void test_request_body_not_held(void **state)
     expect(&fx, TT__RETRY_YES, 100, 0, "status 503");
 }
 
-/* policy.md §9.2 item 7: a request that never left costs no budget token, and with a deadline
- * no attempt; without a deadline (or with max_attempts 1) the attempt limit still holds. */
+/* policy.md §9.2 item 7: a request that never left costs no budget token, but it is an
+ * attempt: max_attempts bounds refused connects, with or without a deadline. Only waiting for
+ * a server (connrefused_wait_ms) makes ECONNREFUSED free, with the backoff capped at 1 s, for
+ * the window asked for, and never past the deadline or max_attempts 1. */
 static void test_never_sent_is_free(void **state)
 {
     (void)state;
     struct fixture fx;
     setup(&fx);
     set_failure(&fx, TETHER_ECONNREFUSED, TETHER_SYSCALL_CONNECT, TETHER_PHASE_CONNECT, 0, 0);
+    fx.in.attempts = 2;
+    expect(&fx, TT__RETRY_YES, 200, 0, "connect ECONNREFUSED 127.0.0.1:8080");
+    assert_false(fx.out.costs_budget);
     fx.in.attempts = 3;
     expect(&fx, TT__RETRY_NO_ATTEMPTS, 0, 0, "connect ECONNREFUSED 127.0.0.1:8080");
     fx.in.deadline_at_ms = 60000;
+    expect(&fx, TT__RETRY_NO_ATTEMPTS, 0, 0, "connect ECONNREFUSED 127.0.0.1:8080");
+    fx.policy.connrefused_wait_ms = TETHER_WAIT_UNTIL_DEADLINE;
     expect(&fx, TT__RETRY_YES, 400, 0, "connect ECONNREFUSED 127.0.0.1:8080");
     assert_false(fx.out.costs_budget);
-    fx.in.attempts = 30; /* the backoff is capped: the deadline is what ends it */
-    expect(&fx, TT__RETRY_YES, 20000, 0, "connect ECONNREFUSED 127.0.0.1:8080");
-    fx.in.now_ms = 45000;
-    expect(&fx, TT__RETRY_NO_DEADLINE, 20000, 0, "connect ECONNREFUSED 127.0.0.1:8080");
+    fx.in.attempts = 30; /* the backoff is capped at 1 s: the deadline is what ends it */
+    expect(&fx, TT__RETRY_YES, 1000, 0, "connect ECONNREFUSED 127.0.0.1:8080");
+    fx.in.now_ms = 59500;
+    expect(&fx, TT__RETRY_NO_DEADLINE, 1000, 0, "connect ECONNREFUSED 127.0.0.1:8080");
+    /* A window: free while the fetch is younger than it, counted after. */
+    fx.policy.connrefused_wait_ms = 5000;
+    fx.in.started_ms = 1000;
+    fx.in.now_ms = 5999;
+    expect(&fx, TT__RETRY_YES, 1000, 0, "connect ECONNREFUSED 127.0.0.1:8080");
+    fx.in.now_ms = 6000;
+    expect(&fx, TT__RETRY_NO_ATTEMPTS, 0, 0, "connect ECONNREFUSED 127.0.0.1:8080");
     fx.in.now_ms = 1000;
     fx.policy.max_attempts = 1;
     expect(&fx, TT__RETRY_NO_ATTEMPTS, 0, 0, "connect ECONNREFUSED 127.0.0.1:8080");
-    /* Once a byte left, retries are paid for and counted. */
+    /* Other never-sent failures are not a server coming up: counted even inside the window. */
     fx.policy.max_attempts = 3;
+    fx.in.attempts = 3;
+    set_failure(&fx, TETHER_ETIMEDOUT, TETHER_SYSCALL_CONNECT, TETHER_PHASE_CONNECT, 0, 0);
+    expect(&fx, TT__RETRY_NO_ATTEMPTS, 0, 0, "connect ETIMEDOUT 127.0.0.1:8080");
+    /* Once a byte left, retries are paid for and counted. */
     fx.in.attempts = 1;
     set_failure(&fx, TETHER_ECONNRESET, TETHER_SYSCALL_READ, TETHER_PHASE_READ_HEADERS, 80, 0);
     expect(&fx, TT__RETRY_YES, 100, 0, "read ECONNRESET");
