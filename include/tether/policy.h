@@ -77,6 +77,9 @@ struct tether_policy {
     uint64_t tls_timeout_ms;     /* default 10000 */
     uint64_t headers_timeout_ms; /* from request sent to response head; default 300000 */
     uint64_t body_timeout_ms;    /* between body reads; default 300000 */
+
+    /* --- resumable downloads (client.md §6.5) --- */
+    bool resume; /* continue a cut GET body with Range + If-Range; default true, naive false */
 };
 
 /* Fills `p` (borrowed) with the defaults. */

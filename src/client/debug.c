@@ -122,5 +122,8 @@ void tt__debug_event(const struct tether_client *c, const struct tether_event *e
     case TETHER_EVENT_RESPONSE:
         tt__debug(c, TT__DEBUG_HTTP, "response %d on attempt %u", ev->status, ev->attempt);
         break;
+    case TETHER_EVENT_RESUME:
+        tt__debug(c, TT__DEBUG_HTTP, "resume: %s", reason);
+        break;
     }
 }

@@ -49,6 +49,8 @@ void tether_policy_defaults(struct tether_policy *p)
     p->tls_timeout_ms = 10000;
     p->headers_timeout_ms = 300000;
     p->body_timeout_ms = 300000;
+
+    p->resume = true;
 }
 
 void tether_policy_naive(struct tether_policy *p)
@@ -68,6 +70,7 @@ void tether_policy_naive(struct tether_policy *p)
     p->tcp_keepalive = false;
     p->max_replays = 0;
     p->max_attempts = 1;
+    p->resume = false;
 }
 
 /* Writes `msg` into the caller's buffer, always NUL-terminated, nothing when there is none. */

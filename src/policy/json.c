@@ -71,6 +71,7 @@ static const struct policy_field policy_fields[] = {
     {FIELD(tls_timeout_ms), KIND_MS, 0, 0},
     {FIELD(headers_timeout_ms), KIND_MS, 0, 0},
     {FIELD(body_timeout_ms), KIND_MS, 0, 0},
+    {FIELD(resume), KIND_BOOL, 0, 0},
 };
 #undef FIELD
 
