@@ -97,11 +97,14 @@ struct tether_fetch_options {
      * ETag, else a Last-Modified the response's Date proves strong; RFC 9110 §13.1.5), when the
      * response carried Accept-Ranges: bytes and such a validator. A valid 206 continues the body
      * (Content-Range must start at N and keep the total); a 200 restarts it from byte 0; a 416
-     * "bytes <asterisk>/N" says the body is complete. Each resume or restart is an attempt of the policy
-     * (max_attempts, budget, deadline). The collected body follows by itself; a streaming
-     * caller needs on_restart for anything but a clean continuation: without it a cut body
-     * that cannot be resumed, or a resource that changed, ends the fetch with the cut's error
-     * and a detail saying why. Never spliced: bytes of two representations never mix. */
+     * whose total is N says the body is complete. Anything else (no validator, a weak ETag, a
+     * 206 that does not continue the body) restarts it from byte 0. Each resume or restart is
+     * an attempt of the policy (max_attempts, budget, deadline); after an attempt that made
+     * progress the backoff starts over. The collected body follows by itself; a streaming
+     * caller needs on_restart for anything but a clean continuation: without it a body that
+     * cannot be continued ends the fetch with the cut's error (and a detail saying why when a
+     * resume was refused). Never spliced: bytes of two representations never mix. The final
+     * status and fields stay those of the response the body began with. */
     tether_fetch_restart_cb on_restart;
     /* The caller already holds this many bytes (curl -C): the first attempt asks for
      * Range: bytes=resume_from- (with If-Range when resume_if_range is set: the ETag or

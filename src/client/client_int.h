@@ -246,18 +246,18 @@ struct tt__attempt {
 
 /* A body that can be continued with a Range request (resume.c). */
 struct tt__resume {
-    bool eligible;           /* a bodiless GET without the caller's own Range, resume on */
-    bool range_sent;         /* the request carries Range: bytes=<delivered>- */
-    bool accept_ranges;      /* the body's response said Accept-Ranges: bytes (or was a 206) */
-    bool etag_validator;     /* validator holds a strong entity-tag, not a date */
-    int first_status;        /* the status of the response the body belongs to; 0 = none yet */
-    size_t head_len;         /* the request as built, before any Range we add */
-    uint64_t delivered;      /* bytes of the body the sink holds: where a resume continues */
+    bool eligible;               /* a bodiless GET without the caller's own Range, resume on */
+    bool range_sent;             /* the request carries Range: bytes=<delivered>- */
+    bool accept_ranges;          /* the body's response said Accept-Ranges: bytes (or was a 206) */
+    bool etag_validator;         /* validator holds a strong entity-tag, not a date */
+    int first_status;            /* the status of the response the body belongs to; 0 = none yet */
+    size_t head_len;             /* the request as built, before any Range we add */
+    uint64_t delivered;          /* bytes of the body the sink holds: where a resume continues */
     uint64_t delivered_at_start; /* ... when the current attempt began */
-    uint64_t total;          /* the body's length; UINT64_MAX = unknown */
-    unsigned count;          /* Range requests made to continue a cut body */
+    uint64_t total;              /* the body's length; UINT64_MAX = unknown */
+    unsigned count;              /* Range requests made to continue a cut body */
     char validator[160];         /* the If-Range value; "" = none */
-    char why[160];           /* why the body cannot go on, for the failure's detail */
+    char why[160];               /* why the body cannot go on, for the failure's detail */
 };
 
 struct tether_fetch {

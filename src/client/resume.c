@@ -32,7 +32,9 @@ static bool resume_sink_restartable(const struct tether_fetch *f)
 static int resume_set_request(struct tether_fetch *f, bool with_range)
 {
     struct tt__resume *r = &f->resume;
+    /* The added lines overwrite the head's final CRLF: put it back first. */
     f->req.len = r->head_len;
+    memcpy(f->req.data + r->head_len - 2, "\r\n", 2);
     r->range_sent = with_range;
     if (!with_range) {
         return 0;
@@ -47,6 +49,7 @@ static int resume_set_request(struct tether_fetch *f, bool with_range)
     }
     if (rv != 0) {
         f->req.len = r->head_len;
+        memcpy(f->req.data + r->head_len - 2, "\r\n", 2);
         r->range_sent = false;
     }
     return rv;
@@ -148,8 +151,7 @@ static void resume_learn(struct tether_fetch *f, const struct tt__h1_head *h, ui
     struct ttx_etag tag;
     if (et) {
         struct ttx_slice v = ttx_trim_ows(et->value.ptr, et->value.len);
-        if (ttx_etag_parse(v.ptr, v.len, &tag) == 0 && !tag.weak &&
-            v.len < sizeof(r->validator)) {
+        if (ttx_etag_parse(v.ptr, v.len, &tag) == 0 && !tag.weak && v.len < sizeof(r->validator)) {
             memcpy(r->validator, v.ptr, v.len);
             r->validator[v.len] = '\0';
             r->etag_validator = true;
@@ -225,8 +227,9 @@ bool tt__resume_prepare(struct tether_fetch *f, struct tt__retry_decision *d)
              * backoff starts over rather than growing with every reset of a long download. */
             d->delay_ms = tt__backoff_delay(&c->policy, 1, &c->rng);
         }
-        (void)snprintf(reason, sizeof(reason), "continuing at byte %" PRIu64 " with If-Range %.100s",
-                       r->delivered, r->validator);
+        (void)snprintf(reason, sizeof(reason),
+                       "continuing at byte %" PRIu64 " with If-Range %.100s", r->delivered,
+                       r->validator);
         resume_emit(f, r->delivered, reason);
     } else {
         bool had = r->delivered > 0;
@@ -303,11 +306,11 @@ static bool resume_206_valid(struct tether_fetch *f, const struct tt__h1_head *h
     const struct tt__h1_field *et = tt__h1_head_find(h, "ETag");
     struct ttx_etag ours;
     struct ttx_etag theirs;
-    if (et && r->etag_validator &&
-        ttx_etag_parse(r->validator, strlen(r->validator), &ours) == 0 &&
+    if (et && r->etag_validator && ttx_etag_parse(r->validator, strlen(r->validator), &ours) == 0 &&
         (ttx_etag_parse(et->value.ptr, et->value.len, &theirs) != 0 ||
          !ttx_etag_strong_eq(&ours, &theirs))) {
-        (void)snprintf(r->why, sizeof(r->why), "206 carries another ETag than %.100s", r->validator);
+        (void)snprintf(r->why, sizeof(r->why), "206 carries another ETag than %.100s",
+                       r->validator);
         return false;
     }
     return true;
