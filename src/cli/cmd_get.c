@@ -20,6 +20,7 @@
 #include "cli_json.h"
 #include "commands.h"
 #include "fetch_flags.h"
+#include "get_output.h"
 
 const char cmd_get_summary[] = "one HTTP request that survives resets (curl-like flags)";
 
@@ -53,13 +54,18 @@ const char cmd_get_usage[] =
     "  --cacert FILE           trust the PEM certificates in FILE instead of the system store\n"
     "\n"
     "Output:\n"
-    "  -o, --output FILE       write the body to FILE ('-' = stdout); a failed request with\n"
-    "                          no body leaves no file\n"
+    "  -o, --output FILE       write the body to FILE ('-' = stdout), through FILE.part:\n"
+    "                          FILE appears only once the body is complete. A cut body is\n"
+    "                          resumed (Range + If-Range) or restarted, never spliced; a\n"
+    "                          failed download keeps its bytes in FILE.part, an empty one\n"
+    "                          leaves no file. A summary line goes to stderr at the end\n"
+    "  -C, --continue-at -     continue FILE.part (or FILE) from its size with a Range; a\n"
+    "                          server that ignores it sends the whole body again\n"
     "  -v, --verbose           the request's lifecycle on stderr: connections new, reused,\n"
     "                          evicted, each failed attempt with its phase and byte counts,\n"
     "                          replays, retries with their delay, the response head\n"
-    "  -s, --silent            no progress line (shown on a terminal when the body does not\n"
-    "                          go there)\n"
+    "  -s, --silent            no progress bar (shown on a terminal when the body does not\n"
+    "                          go there: size, %, rate, ETA, resumes, retries) and no summary\n"
     "  --json                  print one JSON object on stdout instead of the body:\n"
     "                          {\"status\",\"headers\",\"attempts\",\"retries\",\"replays\",\n"
     "                          \"duration_ms\",\"error\",\"body_bytes\"}; the body goes to -o\n"
@@ -78,52 +84,19 @@ struct get_ctx {
     const char *out_path; /* -o; NULL or "-" = stdout */
     bool verbose;
     bool silent;
+    const char *continue_at; /* -C */
     FILE *out;    /* NULL with --json and no -o: the body is counted, not kept */
-    bool created; /* out was opened by us (a file) */
-    uint64_t body_bytes;
-    int write_errno; /* nonzero once a write failed */
+    bool created; /* out is file.fp: -o FILE, written through FILE.part */
+    struct get_output file;
+    uint64_t body_bytes; /* what the output holds */
+    uint64_t received;   /* body bytes of this run, restarts included */
+    int write_errno;     /* nonzero once a write failed */
     bool progress;
-    uint64_t progress_at_ns;
-    uint64_t start_ns;
+    bool already_complete; /* -C -: a 416 said FILE.part holds the whole body */
     bool help;
 };
 
 /* ---- progress and the lifecycle trace ---- */
-
-static void get_human_bytes(uint64_t n, char *buf, size_t len)
-{
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)n;
-    size_t u = 0;
-    while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        v /= 1024.0;
-        u++;
-    }
-    if (u == 0) {
-        (void)snprintf(buf, len, "%llu B", (unsigned long long)n);
-    } else {
-        (void)snprintf(buf, len, "%.1f %s", v, units[u]);
-    }
-}
-
-static void get_progress(struct get_ctx *g, bool final)
-{
-    uint64_t now = uv_hrtime();
-    if (!final && now - g->progress_at_ns < 200000000u) {
-        return;
-    }
-    g->progress_at_ns = now;
-    if (final) {
-        fputs("\r\033[K", stderr);
-        return;
-    }
-    char got[32];
-    char rate[32];
-    double secs = (double)(now - g->start_ns) / 1e9;
-    get_human_bytes(g->body_bytes, got, sizeof(got));
-    get_human_bytes(secs > 0 ? (uint64_t)((double)g->body_bytes / secs) : 0, rate, sizeof(rate));
-    fprintf(stderr, "\r\033[K  %s received  %s/s", got, rate);
-}
 
 static void get_trace_failure(const struct tether_failure *fl)
 {
@@ -201,6 +174,10 @@ static void get_on_event(tether_client *c, const struct tether_event *ev)
     case TETHER_EVENT_RESPONSE:
         fprintf(stderr, "* attempt %u: response %d\n", ev->attempt, ev->status);
         break;
+    case TETHER_EVENT_RESUME:
+        fprintf(stderr, "* resuming at byte %llu%s%s\n", (unsigned long long)ev->offset,
+                reason ? ": " : "", reason ? reason : "");
+        break;
     default:
         fprintf(stderr, "* event %d%s%s\n", (int)ev->type, reason ? ": " : "",
                 reason ? reason : "");
@@ -251,15 +228,32 @@ static void get_trace_response(const tether_fetch *f)
 static bool get_on_body(tether_fetch *f, const char *data, size_t len)
 {
     struct get_ctx *g = tether_fetch_get_data(f);
-    g->body_bytes += len;
-    if (g->out && len && fwrite(data, 1, len, g->out) != len) {
-        g->write_errno = errno ? errno : EIO;
+    g->received += len;
+    if (g->created) {
+        g->write_errno = get_output_write(&g->file, data, len);
+        g->body_bytes = g->file.held;
+    } else {
+        g->body_bytes += len;
+        if (g->out && len && fwrite(data, 1, len, g->out) != len) {
+            g->write_errno = errno ? errno : EIO;
+        }
+    }
+    if (g->write_errno) {
         return false;
     }
     if (g->progress) {
-        get_progress(g, false);
+        get_progress_draw(&g->file, f, g->body_bytes, g->received, false);
     }
     return true;
+}
+
+/* A resumed body continues at `offset`, a restarted one at 0: the part file is cut there. */
+static bool get_on_restart(tether_fetch *f, uint64_t offset)
+{
+    struct get_ctx *g = tether_fetch_get_data(f);
+    g->write_errno = get_output_seek(&g->file, offset);
+    g->body_bytes = g->file.held;
+    return g->write_errno == 0;
 }
 
 /* ---- flags ---- */
@@ -277,6 +271,11 @@ static int get_parse(int argc, char **argv, struct get_ctx *g)
             /* handled (or failed) */
         } else if (args_is(&c, "-o") || args_is(&c, "--output")) {
             rc = args_take_string(&c, &g->out_path);
+        } else if (args_is(&c, "-C") || args_is(&c, "--continue-at")) {
+            rc = args_take_string(&c, &g->continue_at);
+            if (rc == 0 && strcmp(g->continue_at, "-") != 0) {
+                rc = args_bad_value(&c, "offset", " (only '-': continue from the file's size)");
+            }
         } else if (args_is(&c, "-v") || args_is(&c, "--verbose")) {
             g->verbose = true;
             rc = args_take_none(&c);
@@ -300,6 +299,9 @@ static int get_parse(int argc, char **argv, struct get_ctx *g)
         return args_error(GET_CMD, "invalid -o '-' with --json (the body would corrupt the "
                                    "JSON on stdout; give a file)");
     }
+    if (g->continue_at && (!g->out_path || strcmp(g->out_path, "-") == 0)) {
+        return args_error(GET_CMD, "-C - continues a file: give it with -o FILE");
+    }
     return 0;
 }
 
@@ -315,11 +317,12 @@ static int get_open_output(struct get_ctx *g)
         g->out = stdout;
         return 0;
     }
-    g->out = fopen(g->out_path, "wb");
-    if (!g->out) {
-        return args_error(GET_CMD, "cannot write -o '%s': %s", g->out_path,
-                          uv_strerror(uv_translate_sys_error(errno)));
+    int rc = get_output_open(&g->file, g->out_path, g->continue_at != NULL);
+    if (rc != 0) {
+        return rc;
     }
+    g->out = g->file.fp;
+    g->body_bytes = g->file.held;
     g->created = true;
     return 0;
 }
@@ -444,12 +447,42 @@ static int get_outcome(struct get_ctx *g, const tether_fetch *f)
         return CLI_EXIT_FAILED;
     }
     int status = tether_fetch_status(f);
-    if (!fetch_status_ok(status)) {
+    if (!fetch_status_ok(status) && !g->already_complete) {
         const char *phrase = tether_http_reason(status);
         fprintf(stderr, "tether get: HTTP %d%s%s%s\n", status, phrase[0] ? " " : "", phrase, after);
         return CLI_EXIT_FAILED;
     }
     return CLI_EXIT_OK;
+}
+
+/* FILE.part becomes FILE when the body is whole: the fetch succeeded, and a body continued
+ * from earlier bytes (-C -, or resumed) ended in a 2xx (or the 416 saying it was complete).
+ * Otherwise the bytes stay in FILE.part for -C -, and an empty one goes (like curl, a request
+ * that produced nothing leaves no file behind). Returns the exit code. */
+static int get_finish_file(struct get_ctx *g, const tether_fetch *f, int rc)
+{
+    const struct tether_failure *fl = tether_fetch_failure(f);
+    int status = tether_fetch_status(f);
+    bool continued = g->file.resume_from > 0 || tether_fetch_resumes(f) > 0;
+    bool whole = (!fl || fl->code == 0) && !g->write_errno &&
+                 (!continued || (status >= 200 && status < 300) || g->already_complete);
+    bool kept = false;
+    int err = get_output_close(&g->file, whole, &kept);
+    if (err) {
+        fprintf(stderr, "tether get: cannot write the body to %s: %s\n",
+                whole ? g->out_path : g->file.part, uv_strerror(uv_translate_sys_error(err)));
+        return CLI_EXIT_FAILED;
+    }
+    if (kept) {
+        char held[32];
+        get_human_bytes(g->file.held, held, sizeof(held));
+        fprintf(stderr, "tether get: %s kept in %s; -C - continues it\n", held, g->file.part);
+        return rc ? rc : CLI_EXIT_FAILED;
+    }
+    if (whole && !g->silent && !g->ff.json && rc == 0) {
+        get_output_summary(&g->file, f);
+    }
+    return rc;
 }
 
 static int get_run(struct get_ctx *g)
@@ -483,17 +516,20 @@ static int get_run(struct get_ctx *g)
     memset(&fo, 0, sizeof(fo));
     fetch_flags_request(&g->ff, &fo);
     fo.on_body = get_on_body;
+    if (g->created) {
+        fo.on_restart = get_on_restart;
+        fo.resume_from = g->file.resume_from;
+    }
     fo.data = g;
     fo.errbuf = why;
     fo.errbuf_len = sizeof(why);
     if (g->verbose) {
         get_trace_request(g, &fo, &o);
     }
-    g->start_ns = uv_hrtime();
     tether_fetch *f = NULL;
     rv = tether_client_fetch_blocking(client, &fo, &f);
     if (g->progress) {
-        get_progress(g, true);
+        get_progress_draw(&g->file, NULL, 0, 0, true);
     }
     if (rv != 0) {
         if (rv == TETHER_EINVAL) {
@@ -516,6 +552,7 @@ static int get_run(struct get_ctx *g)
                 tether_fetch_replays(f), tether_fetch_replays(f) == 1 ? "" : "s",
                 (unsigned long long)tether_fetch_duration_ms(f), (unsigned long long)g->body_bytes);
     }
+    g->already_complete = g->created && get_output_already_complete(&g->file, f);
     if (g->ff.json && get_print_json(g, f) != 0) {
         fputs("tether get: cannot write the JSON result\n", stderr);
         rc = CLI_EXIT_FAILED;
@@ -524,25 +561,14 @@ static int get_run(struct get_ctx *g)
     if (rc == 0) {
         rc = orc;
     }
-    const struct tether_failure *fl = tether_fetch_failure(f);
-    bool failed_empty = fl && fl->code != 0 && g->body_bytes == 0;
+    if (g->created) {
+        rc = get_finish_file(g, f, rc);
+    }
     tether_fetch_free(f);
     tether_client_close_blocking(client);
-    if (g->created && failed_empty) {
-        /* Like curl: a request that produced nothing leaves no file behind. */
-        (void)fclose(g->out);
-        g->out = NULL;
-        (void)remove(g->out_path);
-    }
 out:
-    if (g->created && g->out) {
-        if (fclose(g->out) != 0 && rc == 0) {
-            fprintf(stderr, "tether get: cannot write the body to %s: %s\n", g->out_path,
-                    uv_strerror(uv_translate_sys_error(errno)));
-            rc = CLI_EXIT_FAILED;
-        }
-        g->out = NULL;
-    }
+    get_output_cleanup(&g->file);
+    g->out = NULL;
     return rc;
 }
 
