@@ -59,8 +59,10 @@ const char cmd_get_usage[] =
     "                          resumed (Range + If-Range) or restarted, never spliced; a\n"
     "                          failed download keeps its bytes in FILE.part, an empty one\n"
     "                          leaves no file. A summary line goes to stderr at the end\n"
-    "  -C, --continue-at -     continue FILE.part (or FILE) from its size with a Range; a\n"
-    "                          server that ignores it sends the whole body again\n"
+    "  -C, --continue-at -     continue FILE.part (or FILE) from its size with a Range, and\n"
+    "                          If-Range from FILE.part.validator (kept beside a part file)\n"
+    "                          so a file changed since starts over; FILE alone gets a bare\n"
+    "                          Range, as curl -C - sends\n"
     "  -v, --verbose           the request's lifecycle on stderr: connections new, reused,\n"
     "                          evicted, each failed attempt with its phase and byte counts,\n"
     "                          replays, retries with their delay, the response head\n"
@@ -84,16 +86,18 @@ struct get_ctx {
     const char *out_path; /* -o; NULL or "-" = stdout */
     bool verbose;
     bool silent;
-    const char *continue_at; /* -C */
     FILE *out;    /* NULL with --json and no -o: the body is counted, not kept */
-    bool created; /* out is file.fp: -o FILE, written through FILE.part */
-    struct get_output file;
-    uint64_t body_bytes; /* what the output holds */
-    uint64_t received;   /* body bytes of this run, restarts included */
-    int write_errno;     /* nonzero once a write failed */
+    bool created; /* out was opened by us (a file) */
+    uint64_t body_bytes;
+    int write_errno; /* nonzero once a write failed */
     bool progress;
-    bool already_complete; /* -C -: a 416 said FILE.part holds the whole body */
     bool help;
+
+    /* -o FILE through FILE.part, and -C - (get_output.c) */
+    const char *continue_at; /* -C */
+    struct get_output file;  /* when created: out is file.fp */
+    uint64_t received;       /* body bytes of this run, restarts included */
+    bool already_complete;   /* -C -: a 416 said FILE.part holds the whole body */
 };
 
 /* ---- progress and the lifecycle trace ---- */
@@ -175,8 +179,7 @@ static void get_on_event(tether_client *c, const struct tether_event *ev)
         fprintf(stderr, "* attempt %u: response %d\n", ev->attempt, ev->status);
         break;
     case TETHER_EVENT_RESUME:
-        fprintf(stderr, "* resuming at byte %llu%s%s\n", (unsigned long long)ev->offset,
-                reason ? ": " : "", reason ? reason : "");
+        fprintf(stderr, "* resume: %s\n", reason ? reason : "");
         break;
     default:
         fprintf(stderr, "* event %d%s%s\n", (int)ev->type, reason ? ": " : "",
@@ -230,7 +233,7 @@ static bool get_on_body(tether_fetch *f, const char *data, size_t len)
     struct get_ctx *g = tether_fetch_get_data(f);
     g->received += len;
     if (g->created) {
-        g->write_errno = get_output_write(&g->file, data, len);
+        g->write_errno = get_output_write(&g->file, f, data, len);
         g->body_bytes = g->file.held;
     } else {
         g->body_bytes += len;
@@ -519,6 +522,7 @@ static int get_run(struct get_ctx *g)
     if (g->created) {
         fo.on_restart = get_on_restart;
         fo.resume_from = g->file.resume_from;
+        fo.resume_if_range = g->file.validator[0] ? g->file.validator : NULL;
     }
     fo.data = g;
     fo.errbuf = why;

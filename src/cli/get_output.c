@@ -13,6 +13,7 @@
 
 #include "tether/client.h"
 
+#include "util/http_date.h"
 #include "util/range.h"
 #include "util/str.h"
 
@@ -42,20 +43,67 @@ static int64_t get_file_size(const char *path)
     return (int64_t)st.st_size;
 }
 
+/* Reads the sidecar's one line into o->validator; nothing when it is missing or odd. */
+static void get_read_validator(struct get_output *o)
+{
+    FILE *fp = fopen(o->sidecar, "rb");
+    if (!fp) {
+        return;
+    }
+    char line[sizeof(o->validator) + 2];
+    size_t n = fread(line, 1, sizeof(line) - 1, fp);
+    (void)fclose(fp);
+    line[n] = '\0';
+    line[strcspn(line, "\r\n")] = '\0';
+    if (line[0] && strlen(line) < sizeof(o->validator)) {
+        memcpy(o->validator, line, strlen(line) + 1);
+    }
+}
+
+/* The If-Range value `f`'s response allows (RFC 9110 §13.1.5): its ETag when strong; with no
+ * ETag at all its Last-Modified, when the Date is at least a second later (§8.8.2.2). */
+static const char *get_validator_of(const tether_fetch *f)
+{
+    const char *etag = tether_fetch_header(f, "ETag");
+    if (etag) {
+        return etag[0] == '"' ? etag : NULL;
+    }
+    const char *lm = tether_fetch_header(f, "Last-Modified");
+    const char *date = tether_fetch_header(f, "Date");
+    int64_t lm_s;
+    int64_t date_s;
+    if (lm && date && ttx_http_date_parse(lm, strlen(lm), &lm_s) == 0 &&
+        ttx_http_date_parse(date, strlen(date), &date_s) == 0 && date_s - lm_s >= 1) {
+        return lm;
+    }
+    return NULL;
+}
+
+static char *get_path_with(const char *path, const char *suffix)
+{
+    size_t n = strlen(path) + strlen(suffix) + 1;
+    char *p = malloc(n);
+    if (p) {
+        (void)snprintf(p, n, "%s%s", path, suffix);
+    }
+    return p;
+}
+
 int get_output_open(struct get_output *o, const char *path, bool continue_partial)
 {
     memset(o, 0, sizeof(*o));
     o->path = path;
-    size_t n = strlen(path);
-    o->part = malloc(n + sizeof(GET_PART_SUFFIX));
-    if (!o->part) {
+    o->part = get_path_with(path, GET_PART_SUFFIX);
+    o->sidecar = get_path_with(path, GET_VALIDATOR_SUFFIX);
+    if (!o->part || !o->sidecar) {
         return args_error(GET_CMD, "out of memory");
     }
-    memcpy(o->part, path, n);
-    memcpy(o->part + n, GET_PART_SUFFIX, sizeof(GET_PART_SUFFIX));
     int64_t size = 0;
     if (continue_partial) {
         size = get_file_size(o->part);
+        if (size > 0) {
+            get_read_validator(o);
+        }
         if (size < 0 && errno == ENOENT) {
             /* curl -C - continues FILE itself: it becomes the part file until complete. */
             size = get_file_size(path);
@@ -81,12 +129,33 @@ int get_output_open(struct get_output *o, const char *path, bool continue_partia
     }
     o->held = (uint64_t)size;
     o->resume_from = (uint64_t)size;
+    if (size == 0) {
+        (void)remove(o->sidecar); /* it described bytes that are gone */
+    }
     o->start_ns = uv_hrtime();
     return 0;
 }
 
-int get_output_write(struct get_output *o, const char *data, size_t len)
+/* Writes (or removes) the sidecar for the body `f` is delivering, before its first byte lands:
+ * a run killed at any point leaves FILE.part with the validator of its bytes. */
+static void get_write_validator(struct get_output *o, const tether_fetch *f)
 {
+    const char *v = get_validator_of(f);
+    FILE *fp = v ? fopen(o->sidecar, "wb") : NULL;
+    if (fp) {
+        (void)fprintf(fp, "%s\n", v);
+        (void)fclose(fp);
+    } else {
+        (void)remove(o->sidecar);
+    }
+    o->sidecar_done = true;
+}
+
+int get_output_write(struct get_output *o, const tether_fetch *f, const char *data, size_t len)
+{
+    if (!o->sidecar_done) {
+        get_write_validator(o, f);
+    }
     o->received += len;
     if (len && fwrite(data, 1, len, o->fp) != len) {
         return errno ? errno : EIO;
@@ -97,6 +166,9 @@ int get_output_write(struct get_output *o, const char *data, size_t len)
 
 int get_output_seek(struct get_output *o, uint64_t offset)
 {
+    if (offset == 0) {
+        o->sidecar_done = false; /* a new representation: its own validator */
+    }
     if (offset == o->held) {
         return 0;
     }
@@ -120,11 +192,15 @@ int get_output_close(struct get_output *o, bool complete, bool *kept)
     if (complete && rename(o->part, o->path) != 0) {
         return errno ? errno : EIO;
     }
+    if (complete) {
+        (void)remove(o->sidecar);
+    }
     if (!complete) {
         if (o->held > 0) {
             *kept = true;
         } else {
             (void)remove(o->part);
+            (void)remove(o->sidecar);
         }
     }
     return err;
@@ -141,7 +217,9 @@ void get_output_cleanup(struct get_output *o)
         }
     }
     free(o->part);
+    free(o->sidecar);
     o->part = NULL;
+    o->sidecar = NULL;
 }
 
 bool get_output_already_complete(const struct get_output *o, const tether_fetch *f)
