@@ -100,7 +100,7 @@ struct tether_fetch_options {
      * whose total is N says the body is complete. Anything else (no validator, a weak ETag, a
      * 206 that does not continue the body) restarts it from byte 0. Each resume or restart is
      * an attempt of the policy (max_attempts, budget, deadline); after an attempt that made
-     * progress the backoff starts over. The collected body follows by itself; a streaming
+     * progress the resume goes at once. The collected body follows by itself; a streaming
      * caller needs on_restart for anything but a clean continuation: without it a body that
      * cannot be continued ends the fetch with the cut's error (and a detail saying why when a
      * resume was refused). Never spliced: bytes of two representations never mix. The final

@@ -351,8 +351,8 @@ int tt__resume_init(struct tether_fetch *f, const struct tether_fetch_options *o
  * start over (the policy's body_restartable). */
 bool tt__resume_body_restartable(const struct tether_fetch *f);
 /* A retry was decided after a failure: the next attempt's request continues the body (a
- * resume, with a reset backoff when this attempt made progress) or starts it over, and the
- * sink is told. False when the fetch ended meanwhile. */
+ * resume, at once when this attempt made progress) or starts it over, and the sink is told.
+ * False when the fetch ended meanwhile. */
 bool tt__resume_prepare(struct tether_fetch *f, struct tt__retry_decision *d);
 enum tt__resume_head tt__resume_on_head(struct tether_fetch *f, const struct tt__h1_head *h);
 /* Ends the fetch: the body cannot be continued (the cut's code, the reason in the detail). */

@@ -223,9 +223,11 @@ bool tt__resume_prepare(struct tether_fetch *f, struct tt__retry_decision *d)
             return false;
         }
         if (progressed) {
-            /* This attempt made progress: the link works, only the next cut is awaited. The
-             * backoff starts over rather than growing with every reset of a long download. */
-            d->delay_ms = tt__backoff_delay(&c->policy, 1, &c->rng);
+            /* This attempt delivered bytes: the origin answers, a path cut the connection (a
+             * proxy or NAT that resets long transfers). Waiting gains nothing there, so the
+             * resume goes at once, like curl -C - run again; an attempt without progress
+             * keeps the policy's backoff, and max_attempts and the budget bound both. */
+            d->delay_ms = 0;
         }
         (void)snprintf(reason, sizeof(reason),
                        "continuing at byte %" PRIu64 " with If-Range %.100s", r->delivered,
