@@ -96,6 +96,11 @@ TETHER_EXTERN void tether_client_close(tether_client *c, tether_client_close_cb 
 
 /* Streamed response body: data borrowed for the call. Return false to abort the fetch. */
 typedef bool (*tether_fetch_body_cb)(tether_fetch *f, const char *data, size_t len);
+/* Resumable downloads: the next on_body bytes belong at byte `offset` of the representation;
+ * drop whatever the sink holds beyond it (0 = the resource changed or the server ignored the
+ * Range: start again, truncate). Called before every resumed or restarted body. Return false
+ * to abort the fetch (TETHER_ECANCELED), e.g. when the file cannot be truncated. */
+typedef bool (*tether_fetch_restart_cb)(tether_fetch *f, uint64_t offset);
 
 struct tether_fetch_options {
     const char *method;                  /* default "GET" */
@@ -133,6 +138,28 @@ struct tether_fetch_options {
     /* With max_redirects: Authorization and Cookie go to every origin a redirect leads to, as
      * with curl's --location-trusted (a user Host field still does not). */
     bool redirect_trusted;
+    /* --- resumable downloads (policy field `resume`) ---
+     * A GET whose 2xx body is cut mid-way continues with Range: bytes=N- and If-Range (a strong
+     * ETag, else a Last-Modified the response's Date proves strong; RFC 9110 §13.1.5), when the
+     * response carried Accept-Ranges: bytes and such a validator. A valid 206 continues the body
+     * (Content-Range must start at N and keep the total); a 200 restarts it from byte 0; a 416
+     * whose total is N says the body is complete. Anything else (no validator, a weak ETag, a
+     * 206 that does not continue the body) restarts it from byte 0. Each resume or restart is
+     * an attempt of the policy (max_attempts, budget, deadline); after an attempt that made
+     * progress the resume goes at once. The collected body follows by itself; a streaming
+     * caller needs on_restart for anything but a clean continuation: without it a body that
+     * cannot be continued ends the fetch with the cut's error (and a detail saying why when a
+     * resume was refused). Never spliced: bytes of two representations never mix. The final
+     * status and fields stay those of the response the body began with. With decompress a cut
+     * body always starts over (a Range counts encoded bytes; resume_from is refused). */
+    tether_fetch_restart_cb on_restart;
+    /* The caller already holds this many bytes (curl -C): the first attempt asks for
+     * Range: bytes=resume_from- (with If-Range when resume_if_range is set: the ETag or
+     * Last-Modified saved with those bytes; without it the Range is sent bare, as curl does).
+     * Responses: 206 starting at resume_from (status 206), 200 (on_restart(f, 0) first), or
+     * 416 with a total equal to resume_from: already complete (status 416, no body, success). */
+    uint64_t resume_from;
+    const char *resume_if_range; /* borrowed, copied; NULL = none */
 };
 
 /* Zeroes `o` (borrowed): a GET with no headers, no body, the policy's deadline, the body
@@ -182,6 +209,8 @@ TETHER_EXTERN const struct tether_failure *tether_fetch_failure(const tether_fet
 TETHER_EXTERN unsigned tether_fetch_attempts(const tether_fetch *f);
 TETHER_EXTERN unsigned tether_fetch_retries(const tether_fetch *f);
 TETHER_EXTERN unsigned tether_fetch_replays(const tether_fetch *f);
+/* Attempts that continued a cut body with a Range request (each also counts as a retry). */
+TETHER_EXTERN unsigned tether_fetch_resumes(const tether_fetch *f);
 TETHER_EXTERN uint64_t tether_fetch_duration_ms(const tether_fetch *f);
 /* What the last response asked for with Retry-After or X-RateLimit-Reset, in ms (0 = nothing):
  * reported even when the wait was beyond the deadline and the fetch ended with that response. */
@@ -232,8 +261,10 @@ enum tether_event_type {
     TETHER_EVENT_BREAKER_HALF_OPEN,
     TETHER_EVENT_BREAKER_CLOSED,
     TETHER_EVENT_REDIRECT,         /* a redirect is followed: status, reason = the new URL */
-    TETHER_EVENT_CONNECTED         /* a new connection is ready (TCP, and TLS for https):
+    TETHER_EVENT_CONNECTED,        /* a new connection is ready (TCP, and TLS for https):
                                       peer, and the tls_* fields for https */
+    TETHER_EVENT_RESUME            /* the next attempt continues the body at `offset` (0 =
+                                      restarts it); a RETRY_SCHEDULED follows */
 };
 
 /* Everything in an event, strings included, is borrowed for the duration of the callback. */
@@ -257,6 +288,7 @@ struct tether_event {
     const char *tls_cipher;
     const char *tls_subject;
     const char *tls_issuer;
+    uint64_t offset;                      /* RESUME: the byte the body continues at */
 };
 /* The client first, as every tether callback; its context is tether_client_get_data(c). The hook
  * may cancel fetches or close the client. */
@@ -279,6 +311,7 @@ struct tether_client_stats {
     uint64_t breaker_rejected; /* attempts refused by an open circuit breaker (fetches that
                                   then failed with TETHER_EBREAKER, or retries not taken) */
     uint64_t breaker_opened;   /* circuit breaker transitions to open, over all origins */
+    uint64_t resumes; /* Range requests continuing a cut body */
 };
 TETHER_EXTERN void tether_client_get_stats(const tether_client *c, struct tether_client_stats *out);
 

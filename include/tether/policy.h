@@ -112,6 +112,8 @@ struct tether_policy {
      * other; TETHER_WAIT_UNTIL_DEADLINE = for as long as the deadline allows (curl's
      * --retry-connrefused). */
     uint64_t connrefused_wait_ms;
+    /* --- resumable downloads (client.md §6.5) --- */
+    bool resume; /* continue a cut GET body with Range + If-Range; default true, naive false */
 };
 #define TETHER_WAIT_UNTIL_DEADLINE UINT64_MAX
 

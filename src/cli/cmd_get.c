@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "fetch_flags.h"
 #include "get.h"
+#include "get_output.h"
 
 const char cmd_get_summary[] = "one HTTP request that survives resets (curl-like flags)";
 
@@ -81,11 +82,19 @@ const char *const cmd_get_usage[] = {
     "  --cacert FILE           trust the PEM certificates in FILE\n"
     "\n",
     "Output:\n"
-    "  -o, --output FILE       the body to FILE; nothing received, no file\n"
+    "  -o, --output FILE       the body to FILE, through FILE.part: FILE appears only once\n"
+    "                          the body is complete. A cut body is resumed (Range +\n"
+    "                          If-Range) or restarted, never spliced; a failed download\n"
+    "                          keeps its bytes in FILE.part; nothing received, no file.\n"
+    "                          A summary line goes to stderr at the end\n"
+    "  -C, --continue-at -     continue FILE.part (or FILE) from its size with a Range, and\n"
+    "                          If-Range from FILE.part.validator (kept beside a part file)\n"
+    "                          so a file changed since starts over; FILE alone gets a bare\n"
+    "                          Range, as curl -C - sends\n"
     "  -i, --include           the response head, as received, before the body\n"
     "  -I, --head              HEAD; print the response head only\n"
     "  -f, --fail              no body for a status >= 400; curl's message, exit 1\n"
-    "  -s, --silent            no progress, retry notice or error line\n"
+    "  -s, --silent            no progress bar, summary, retry notice or error line\n"
     "  -S, --show-error        the error line even with -s\n"
     "  -w, --write-out FMT     FMT (or @FILE) on stdout at the end: curl's %{http_code}\n"
     "                          %{size_download} %{time_total} %{time_connect}\n"
@@ -110,43 +119,6 @@ const char *const cmd_get_usage[] = {
 };
 
 #define GET_CMD "get"
-
-/* ---- progress and the lifecycle trace ---- */
-
-static void get_human_bytes(uint64_t n, char *buf, size_t len)
-{
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)n;
-    size_t u = 0;
-    while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        v /= 1024.0;
-        u++;
-    }
-    if (u == 0) {
-        (void)snprintf(buf, len, "%llu B", (unsigned long long)n);
-    } else {
-        (void)snprintf(buf, len, "%.1f %s", v, units[u]);
-    }
-}
-
-static void get_progress(struct get_ctx *g, bool final)
-{
-    uint64_t now = uv_hrtime();
-    if (!final && now - g->progress_at_ns < 200000000u) {
-        return;
-    }
-    g->progress_at_ns = now;
-    if (final) {
-        fputs("\r\033[K", stderr);
-        return;
-    }
-    char got[32];
-    char rate[32];
-    double secs = (double)(now - g->start_ns) / 1e9;
-    get_human_bytes(g->body_bytes, got, sizeof(got));
-    get_human_bytes(secs > 0 ? (uint64_t)((double)g->body_bytes / secs) : 0, rate, sizeof(rate));
-    fprintf(stderr, "\r\033[K  %s received  %s/s", got, rate);
-}
 
 /* ---- the body ---- */
 
@@ -179,15 +151,32 @@ static bool get_on_body(tether_fetch *f, const char *data, size_t len)
     if (get_fail_hides(g, f)) {
         return true;
     }
-    g->body_bytes += len;
-    if (g->out && len && !g->head_only && fwrite(data, 1, len, g->out) != len) {
-        g->write_errno = errno ? errno : EIO;
+    g->received += len;
+    if (g->created && !g->head_only) {
+        g->write_errno = get_output_write(&g->file, f, data, len);
+        g->body_bytes = g->file.held;
+    } else {
+        g->body_bytes += len;
+        if (g->out && len && !g->head_only && fwrite(data, 1, len, g->out) != len) {
+            g->write_errno = errno ? errno : EIO;
+        }
+    }
+    if (g->write_errno) {
         return false;
     }
     if (g->progress) {
-        get_progress(g, false);
+        get_progress_draw(&g->file, f, g->body_bytes, g->received, false);
     }
     return true;
+}
+
+/* A resumed body continues at `offset`, a restarted one at 0: the part file is cut there. */
+static bool get_on_restart(tether_fetch *f, uint64_t offset)
+{
+    struct get_ctx *g = tether_fetch_get_data(f);
+    g->write_errno = get_output_seek(&g->file, offset);
+    g->body_bytes = g->file.held;
+    return g->write_errno == 0;
 }
 
 /* ---- flags ---- */
@@ -234,6 +223,13 @@ static int get_take(struct args_cursor *c, struct get_ctx *g, bool *taken)
     *taken = true;
     if (args_is(c, "-o") || args_is(c, "--output")) {
         return args_take_string(c, &g->out_path);
+    }
+    if (args_is(c, "-C") || args_is(c, "--continue-at")) {
+        int rc = args_take_string(c, &g->continue_at);
+        if (rc == 0 && strcmp(g->continue_at, "-") != 0) {
+            rc = args_bad_value(c, "offset", " (only '-': continue from the file's size)");
+        }
+        return rc;
     }
     if (args_is(c, "-v") || args_is(c, "--verbose")) {
         g->verbose = true;
@@ -313,6 +309,17 @@ static int get_parse(int argc, char **argv, struct get_ctx *g)
     if (g->ff.json && g->write_out) {
         return args_error(GET_CMD, "-w and --json both write to stdout: use one");
     }
+    if (g->continue_at && (!g->out_path || strcmp(g->out_path, "-") == 0)) {
+        return args_error(GET_CMD, "-C - continues a file: give it with -o FILE");
+    }
+    if (g->continue_at && g->ff.compressed) {
+        return args_error(GET_CMD, "-C - with --compressed: the file holds decoded bytes, a "
+                                   "Range counts encoded ones: drop one");
+    }
+    if (g->continue_at && (g->include || g->head_only)) {
+        return args_error(GET_CMD, "-C - with -i or -I would splice a response head into the "
+                                   "file: drop one");
+    }
     return 0;
 }
 
@@ -328,11 +335,12 @@ static int get_open_output(struct get_ctx *g)
         g->out = stdout;
         return 0;
     }
-    g->out = fopen(g->out_path, "wb");
-    if (!g->out) {
-        return args_error(GET_CMD, "cannot write -o '%s': %s", g->out_path,
-                          uv_strerror(uv_translate_sys_error(errno)));
+    int rc = get_output_open(&g->file, g->out_path, g->continue_at != NULL);
+    if (rc != 0) {
+        return rc;
     }
+    g->out = g->file.fp;
+    g->body_bytes = g->file.held;
     g->created = true;
     return 0;
 }
@@ -461,11 +469,47 @@ static int get_outcome(struct get_ctx *g, const tether_fetch *f, char *msg, size
         (void)snprintf(msg, len, "The requested URL returned error: %d", status);
         return CLI_EXIT_FAILED;
     }
-    if (!fetch_status_ok(status)) {
+    if (!fetch_status_ok(status) && !g->already_complete) {
         get_status_text(g, f, msg, len);
         return CLI_EXIT_FAILED;
     }
     return CLI_EXIT_OK;
+}
+
+/* FILE.part becomes FILE when the body is whole: the fetch succeeded, and a body continued
+ * from earlier bytes (-C -, or resumed) ended in a 2xx (or the 416 saying it was complete).
+ * Otherwise the bytes stay in FILE.part for -C -, and an empty one goes (like curl, a request
+ * that produced nothing, or -f hiding a failed status, leaves no file behind). Returns the exit
+ * code. */
+static int get_finish_file(struct get_ctx *g, const tether_fetch *f, int rc)
+{
+    const struct tether_failure *fl = tether_fetch_failure(f);
+    int status = tether_fetch_status(f);
+    bool continued = g->file.resume_from > 0 || tether_fetch_resumes(f) > 0;
+    bool hidden = get_fail_hides(g, f) && !g->head_written;
+    bool whole = (!fl || fl->code == 0) && !g->write_errno && !hidden &&
+                 (!continued || (status >= 200 && status < 300) || g->already_complete);
+    bool kept = false;
+    int err = get_output_close(&g->file, whole, &kept);
+    g->out = NULL;
+    if (err) {
+        fprintf(stderr, "tether get: cannot write the body to %s: %s\n",
+                whole ? g->out_path : g->file.part, uv_strerror(uv_translate_sys_error(err)));
+        return CLI_EXIT_FAILED;
+    }
+    if (kept) {
+        char held[32];
+        get_human_bytes(g->file.held, held, sizeof(held));
+        if (!g->silent || g->show_error) {
+            fprintf(stderr, "tether get: %s kept in %s; -C - continues it\n", held,
+                    g->file.part);
+        }
+        return rc ? rc : CLI_EXIT_FAILED;
+    }
+    if (whole && !g->silent && !g->ff.json && rc == 0) {
+        get_output_summary(&g->file, f);
+    }
+    return rc;
 }
 
 static void get_setup_output(struct get_ctx *g, const struct tether_client_options *o)
@@ -509,6 +553,12 @@ static int get_run(struct get_ctx *g)
     memset(&fo, 0, sizeof(fo));
     fetch_flags_request(&g->ff, &fo);
     fo.on_body = get_on_body;
+    if (g->created && !g->include && !g->head_only) {
+        /* With -i the file starts with the head, so only a clean continuation can follow. */
+        fo.on_restart = get_on_restart;
+        fo.resume_from = g->file.resume_from;
+        fo.resume_if_range = g->file.validator[0] ? g->file.validator : NULL;
+    }
     fo.data = g;
     fo.errbuf = why;
     fo.errbuf_len = sizeof(why);
@@ -520,7 +570,7 @@ static int get_run(struct get_ctx *g)
     rv = tether_client_fetch_blocking(client, &fo, &f);
     get_notice_clear(g);
     if (g->progress) {
-        get_progress(g, true);
+        get_progress_draw(&g->file, NULL, 0, 0, true);
     }
     if (rv != 0) {
         if (rv == TETHER_EINVAL) {
@@ -541,6 +591,7 @@ static int get_run(struct get_ctx *g)
     if (g->verbose) {
         get_trace_summary(g, f);
     }
+    g->already_complete = g->created && get_output_already_complete(&g->file, f);
     if (g->ff.json && get_print_json(g, f) != 0) {
         fputs("tether get: cannot write the JSON result\n", stderr);
         rc = CLI_EXIT_FAILED;
@@ -556,26 +607,14 @@ static int get_run(struct get_ctx *g)
     if (g->write_out) {
         get_write_out(g, f, rc, msg);
     }
-    const struct tether_failure *fl = tether_fetch_failure(f);
-    bool failed_empty =
-        (fl && fl->code != 0 && g->body_bytes == 0) || (get_fail_hides(g, f) && !g->head_written);
+    if (g->created) {
+        rc = get_finish_file(g, f, rc);
+    }
     tether_fetch_free(f);
     tether_client_close_blocking(client);
-    if (g->created && failed_empty) {
-        /* Like curl: a request that produced nothing leaves no file behind. */
-        (void)fclose(g->out);
-        g->out = NULL;
-        (void)remove(g->out_path);
-    }
 out:
-    if (g->created && g->out) {
-        if (fclose(g->out) != 0 && rc == 0) {
-            fprintf(stderr, "tether get: cannot write the body to %s: %s\n", g->out_path,
-                    uv_strerror(uv_translate_sys_error(errno)));
-            rc = CLI_EXIT_FAILED;
-        }
-        g->out = NULL;
-    }
+    get_output_cleanup(&g->file);
+    g->out = NULL;
     return rc;
 }
 

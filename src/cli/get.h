@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `tether get`'s parts: the command (cmd_get.c), the failure line (get_failure.c), the -v trace
- * and the retry notice (get_verbose.c), and -w (get_write_out.c). */
+ * and the retry notice (get_verbose.c), -w (get_write_out.c), and -o FILE with its .part file,
+ * -C -, the progress bar and the summary (get_output.c). */
 #ifndef TETHER_CLI_GET_H
 #define TETHER_CLI_GET_H
 
@@ -11,6 +12,7 @@
 #include "tether/client.h"
 
 #include "fetch_flags.h"
+#include "get_output.h"
 
 struct get_ctx {
     struct fetch_flags ff;
@@ -34,9 +36,14 @@ struct get_ctx {
     unsigned max_attempts;       /* the policy's, for "(2/3)" */
     struct tether_policy policy; /* as built from the flags, for "not retried" */
     bool waits_for_server;       /* --retry-connrefused or --wait-for: attempts are not the bound */
-    uint64_t progress_at_ns;
-    uint64_t start_ns;
+    uint64_t start_ns; /* when the request started: the retry notice's clock */
     bool help;
+
+    /* -o FILE through FILE.part, and -C - (get_output.c) */
+    const char *continue_at; /* -C */
+    struct get_output file;  /* when created: out is file.fp */
+    uint64_t received;       /* body bytes of this run, restarts included */
+    bool already_complete;   /* -C -: a 416 said FILE.part holds the whole body */
 };
 
 /* The failure line after "tether get: " for a fetch that failed (no final response): Node's

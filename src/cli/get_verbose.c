@@ -170,6 +170,9 @@ static void get_trace_event(const struct tether_event *ev)
     case TETHER_EVENT_REDIRECT:
         fprintf(stderr, "* following %d to %s\n", ev->status, reason ? reason : "?");
         break;
+    case TETHER_EVENT_RESUME:
+        fprintf(stderr, "* resume: %s\n", reason ? reason : "");
+        break;
     default:
         fprintf(stderr, "* event %d%s%s\n", (int)ev->type, reason ? ": " : "",
                 reason ? reason : "");

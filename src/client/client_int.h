@@ -299,6 +299,22 @@ struct tt__attempt {
     bool redirect_pending; /* the response is a redirect being drained */
 };
 
+/* A body that can be continued with a Range request (resume.c). */
+struct tt__resume {
+    bool eligible;               /* a bodiless GET without the caller's own Range, resume on */
+    bool range_sent;             /* the request carries Range: bytes=<delivered>- */
+    bool accept_ranges;          /* the body's response said Accept-Ranges: bytes (or was a 206) */
+    bool etag_validator;         /* validator holds a strong entity-tag, not a date */
+    int first_status;            /* the status of the response the body belongs to; 0 = none yet */
+    size_t head_len;             /* the request as built, before any Range we add */
+    uint64_t delivered;          /* bytes of the body the sink holds: where a resume continues */
+    uint64_t delivered_at_start; /* ... when the current attempt began */
+    uint64_t total;              /* the body's length; UINT64_MAX = unknown */
+    unsigned count;              /* Range requests made to continue a cut body */
+    char validator[160];         /* the If-Range value; "" = none */
+    char why[160];               /* why the body cannot go on, for the failure's detail */
+};
+
 struct tether_fetch {
     struct tether_client *client; /* NULL once the client is gone */
     struct tt__origin *origin;
@@ -317,6 +333,8 @@ struct tether_fetch {
     bool has_key;
     bool replayable; /* the body fits the replay buffer */
     tether_fetch_body_cb on_body;
+    tether_fetch_restart_cb on_restart;
+    struct tt__resume resume;
     size_t max_body_bytes;
     void *data;
     tether_fetch_done_cb done;
@@ -443,5 +461,32 @@ bool tt__fetch_breaker_blocks(struct tether_fetch *f, uint64_t delay_ms);
 /* Fills the common fields of an event about `f`. */
 void tt__fetch_event_init(struct tether_event *ev, enum tether_event_type type,
                           const struct tether_fetch *f);
+
+/* ---- resume.c: continuing a cut GET body with Range + If-Range ---- */
+
+/* What a response head means for the body being resumed. */
+enum tt__resume_head {
+    TT__RH_NORMAL = 0, /* an ordinary response: store it, deliver its body */
+    TT__RH_CONTINUE,   /* a valid 206: its body continues ours; the first head stays */
+    TT__RH_COMPLETE,   /* a 416 with our length as the total: the body is complete */
+    TT__RH_STATUS,     /* another status: judge it, never deliver its body after ours */
+    TT__RH_RETRY,      /* not our body: drain it, the next attempt starts from byte 0 */
+    TT__RH_FAIL,       /* not our body and no way on: tt__resume_fail */
+    TT__RH_ENDED       /* the sink or an event hook ended the fetch */
+};
+
+/* Right after the request is built: eligibility, and the caller's resume_from (the first
+ * attempt then asks for a range). TETHER_EINVAL (o->errbuf says why) or TETHER_ENOMEM. */
+int tt__resume_init(struct tether_fetch *f, const struct tether_fetch_options *o);
+/* Whether a body cut now can go on: continued with a Range, or restarted in a sink that can
+ * start over (the policy's body_restartable). */
+bool tt__resume_body_restartable(const struct tether_fetch *f);
+/* A retry was decided after a failure: the next attempt's request continues the body (a
+ * resume, at once when this attempt made progress) or starts it over, and the sink is told.
+ * False when the fetch ended meanwhile. */
+bool tt__resume_prepare(struct tether_fetch *f, struct tt__retry_decision *d);
+enum tt__resume_head tt__resume_on_head(struct tether_fetch *f, const struct tt__h1_head *h);
+/* Ends the fetch: the body cannot be continued (the cut's code, the reason in the detail). */
+void tt__resume_fail(struct tether_fetch *f);
 
 #endif

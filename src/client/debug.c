@@ -140,5 +140,8 @@ void tt__debug_event(const struct tether_client *c, const struct tether_event *e
                   ev->tls_version ? " " : "", ev->tls_version ? ev->tls_version : "",
                   ev->tls_cipher ? " " : "", ev->tls_cipher ? ev->tls_cipher : "");
         break;
+    case TETHER_EVENT_RESUME:
+        tt__debug(c, TT__DEBUG_HTTP, "resume: %s", reason);
+        break;
     }
 }

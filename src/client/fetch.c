@@ -246,6 +246,9 @@ int tt__fetch_start(struct tether_client *c, const struct tether_fetch_options *
         rv = tt__redirect_init(f, o);
     }
     if (rv == 0) {
+        rv = tt__resume_init(f, o);
+    }
+    if (rv == 0) {
         f->origin = tt__pool_origin(c, &f->url);
         rv = f->origin ? 0 : TETHER_ENOMEM;
     }
@@ -256,6 +259,7 @@ int tt__fetch_start(struct tether_client *c, const struct tether_fetch_options *
     f->body_len = o->body_len;
     f->replayable = o->body_len <= c->policy.replay_buffer_bytes;
     f->on_body = o->on_body;
+    f->on_restart = o->on_restart;
     f->data = o->data;
     f->done = done;
     (void)uv_timer_init(c->loop, &f->timer);
@@ -450,7 +454,7 @@ static void fetch_decide(struct tether_fetch *f, const struct tether_failure *fa
     in.now_unix_ms = uv_gettimeofday(&tv) == 0 ? tv.tv_sec * 1000 + tv.tv_usec / 1000 : 0;
     in.deadline_at_ms = f->deadline_at_ms;
     in.started_ms = f->started_ms;
-    in.body_restartable = f->on_body == NULL;
+    in.body_restartable = tt__resume_body_restartable(f);
     in.request_rewindable = f->replayable;
     tt__retry_decide(&in, &c->rng, d);
     f->retry_after_ms = d->pushback_ms;
@@ -578,9 +582,8 @@ void tt__fetch_attempt_failed(struct tether_fetch *f, struct tether_failure *fai
         fetch_sleep(f, a->retry_delay_ms, f->status, a->retry_reason);
         return;
     }
-    /* The policy judges a body cut short too: restarted from byte 0 when it was still being
-     * collected (client.md §6.5's "restart from 0 and truncate the sink", the sink being our
-     * own buffer), never once bytes reached on_body (only resume could help then). */
+    /* The policy judges a body cut short too: resume.c continues it with a Range, or restarts
+     * it from byte 0 in a sink that can start over (client.md §6.5). */
     struct tt__retry_decision d;
     fetch_decide(f, &f->failure, a->head_seen ? f->status : 0, &d);
     if (fetch_may_retry(f, &d, 0)) {
@@ -589,8 +592,9 @@ void tt__fetch_attempt_failed(struct tether_fetch *f, struct tether_failure *fai
          * dials, like a replay does. */
         f->retry_fresh = reused && fail->code != TETHER_ETIMEDOUT;
         f->status = 0;
-        tt__buf_reset(&f->body);
-        fetch_sleep(f, d.delay_ms, 0, d.reason[0] ? d.reason : msg);
+        if (tt__resume_prepare(f, &d)) {
+            fetch_sleep(f, d.delay_ms, 0, d.reason[0] ? d.reason : msg);
+        }
         return;
     }
     if (f->state != TT__FS_DONE) {
@@ -640,15 +644,56 @@ static void fetch_fail_body(struct tether_fetch *f, int code, const char *detail
     fetch_finish(f, code);
 }
 
+/* The answer to a Range request that continues a cut body (resume.c judged it). */
+static bool fetch_resumed_head(struct tether_fetch *f, const struct tt__h1_head *h,
+                               enum tt__resume_head rh)
+{
+    struct tt__attempt *a = &f->att;
+    switch (rh) {
+    case TT__RH_CONTINUE:
+        /* The body is still the first response's: its status and fields stay. */
+        f->status = f->resume.first_status;
+        a->body_mode = TT__BODY_DELIVER;
+        break;
+    case TT__RH_COMPLETE:
+        a->body_mode = TT__BODY_DISCARD;
+        f->status = f->resume.first_status ? f->resume.first_status : h->status;
+        if (!f->resume.first_status && fetch_store_head(f, h) != 0) {
+            fetch_finish(f, TETHER_ENOMEM);
+            return false;
+        }
+        break;
+    case TT__RH_RETRY:
+        f->status = h->status;
+        a->body_mode = TT__BODY_DISCARD;
+        a->retry_pending = true;
+        a->retry_delay_ms = 0;
+        (void)snprintf(a->retry_reason, sizeof(a->retry_reason), "%d does not continue the body",
+                       h->status);
+        break;
+    case TT__RH_FAIL:
+        tt__resume_fail(f);
+        return false;
+    default:
+        return false;
+    }
+    fetch_emit(f, TETHER_EVENT_RESPONSE, h->status, 0, NULL, NULL);
+    return f->state != TT__FS_DONE;
+}
+
 bool tt__fetch_on_head(struct tether_fetch *f, struct tt__cli_conn *c, const struct tt__h1_head *h)
 {
     struct tt__attempt *a = &f->att;
     uint64_t now = fetch_now(f);
-    f->status = h->status;
     a->head_seen = true;
     if (a->reused) {
         tt__pool_learn_alive(f->origin, a->idle_ms, now);
     }
+    enum tt__resume_head rh = tt__resume_on_head(f, h);
+    if (rh != TT__RH_NORMAL && rh != TT__RH_STATUS) {
+        return fetch_resumed_head(f, h, rh);
+    }
+    f->status = h->status;
     if (fetch_store_head(f, h) != 0 || tt__fetch_info_head(f, c->in.data, h->head_len) != 0) {
         fetch_finish(f, TETHER_ENOMEM);
         return false;
@@ -696,6 +741,9 @@ bool tt__fetch_on_head(struct tether_fetch *f, struct tt__cli_conn *c, const str
     }
     if (a->body_mode == TT__BODY_DELIVER) {
         fetch_emit(f, TETHER_EVENT_RESPONSE, h->status, 0, NULL, NULL);
+        if (rh == TT__RH_STATUS) {
+            a->body_mode = TT__BODY_DISCARD; /* never after the bytes of the cut body */
+        }
     }
     return f->state != TT__FS_DONE;
 }
@@ -711,6 +759,7 @@ static bool fetch_deliver(void *arg, const char *data, size_t len)
             }
             return false;
         }
+        f->resume.delivered += len;
         return f->state != TT__FS_DONE;
     }
     if (tt__buf_append(&f->body, data, len) != 0) {
@@ -720,6 +769,7 @@ static bool fetch_deliver(void *arg, const char *data, size_t len)
         fetch_fail_body(f, TETHER_ETOOBIG, detail);
         return false;
     }
+    f->resume.delivered += len;
     return true;
 }
 

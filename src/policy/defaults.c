@@ -58,6 +58,7 @@ void tether_policy_defaults(struct tether_policy *p)
     p->breaker_open_ms = 5000;
     p->breaker_open_max_ms = 300000;
     p->breaker_probe_timeout_ms = 10000;
+    p->resume = true;
 }
 
 void tether_policy_naive(struct tether_policy *p)
@@ -77,6 +78,7 @@ void tether_policy_naive(struct tether_policy *p)
     p->tcp_keepalive = false;
     p->max_replays = 0;
     p->max_attempts = 1;
+    p->resume = false;
 }
 
 /* Writes `msg` into the caller's buffer, always NUL-terminated, nothing when there is none. */

@@ -82,6 +82,7 @@ static const struct policy_field policy_fields[] = {
     {FIELD(breaker_open_max_ms), KIND_MS, 0, 0},
     {FIELD(breaker_probe_timeout_ms), KIND_MS, 0, 0},
     {FIELD(connrefused_wait_ms), KIND_MS, 0, 0},
+    {FIELD(resume), KIND_BOOL, 0, 0},
 };
 #undef FIELD
 

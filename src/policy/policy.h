@@ -29,8 +29,9 @@ struct tt__retry_input {
     int64_t now_unix_ms;     /* wall clock, for HTTP-dates */
     uint64_t deadline_at_ms; /* monotonic; 0 = none */
     uint64_t started_ms;     /* monotonic: when the fetch began (connrefused_wait_ms) */
-    /* The response body is collected by the client (not yet handed to the user), so a body
-     * cut short can be thrown away and the request repeated from the start. */
+    /* A body cut short can go on: the client collects it or the caller's sink can start over
+     * (so it can be thrown away and the request repeated), or it can be continued with a
+     * Range request (the client's resume.c decides which). */
     bool body_restartable;
     /* The client still holds the whole request body (it fitted the replay buffer), so the
      * request can be sent again after bytes of it went out. */

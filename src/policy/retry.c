@@ -142,10 +142,10 @@ void tt__retry_decide(const struct tt__retry_input *in, struct ttx_rng *rng,
             break;
         }
     } else if (f && f->code != 0 && in->status != 0) {
-        /* A response cut short mid-body. A success whose body nobody has seen yet starts over
-         * for an idempotent request (the server may run it again, RFC 9110 §9.2.2); resuming
-         * with Range would save bytes, repeating is what is safe without a validator. Any
-         * other status was judged when its head arrived: its cut body is final. */
+        /* A response cut short mid-body. A success whose body can go on (restarted in a sink
+         * that can start over, or resumed with a Range: the client decides) is tried again
+         * for an idempotent request (the server may run it again, RFC 9110 §9.2.2). Any other
+         * status was judged when its head arrived: its cut body is final. */
         char msg[48];
         (void)tether_failure_message(f, msg, sizeof(msg));
         (void)snprintf(out->reason, sizeof(out->reason), "%s mid-body", msg);
