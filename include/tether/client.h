@@ -260,11 +260,11 @@ enum tether_event_type {
     TETHER_EVENT_BREAKER_OPEN,
     TETHER_EVENT_BREAKER_HALF_OPEN,
     TETHER_EVENT_BREAKER_CLOSED,
-    TETHER_EVENT_REDIRECT,         /* a redirect is followed: status, reason = the new URL */
-    TETHER_EVENT_CONNECTED,        /* a new connection is ready (TCP, and TLS for https):
-                                      peer, and the tls_* fields for https */
-    TETHER_EVENT_RESUME            /* the next attempt continues the body at `offset` (0 =
-                                      restarts it); a RETRY_SCHEDULED follows */
+    TETHER_EVENT_REDIRECT,  /* a redirect is followed: status, reason = the new URL */
+    TETHER_EVENT_CONNECTED, /* a new connection is ready (TCP, and TLS for https):
+                               peer, and the tls_* fields for https */
+    TETHER_EVENT_RESUME     /* the next attempt continues the body at `offset` (0 =
+                               restarts it); a RETRY_SCHEDULED follows */
 };
 
 /* Everything in an event, strings included, is borrowed for the duration of the callback. */
@@ -288,7 +288,7 @@ struct tether_event {
     const char *tls_cipher;
     const char *tls_subject;
     const char *tls_issuer;
-    uint64_t offset;                      /* RESUME: the byte the body continues at */
+    uint64_t offset; /* RESUME: the byte the body continues at */
 };
 /* The client first, as every tether callback; its context is tether_client_get_data(c). The hook
  * may cancel fetches or close the client. */
@@ -311,7 +311,7 @@ struct tether_client_stats {
     uint64_t breaker_rejected; /* attempts refused by an open circuit breaker (fetches that
                                   then failed with TETHER_EBREAKER, or retries not taken) */
     uint64_t breaker_opened;   /* circuit breaker transitions to open, over all origins */
-    uint64_t resumes; /* Range requests continuing a cut body */
+    uint64_t resumes;          /* Range requests continuing a cut body */
 };
 TETHER_EXTERN void tether_client_get_stats(const tether_client *c, struct tether_client_stats *out);
 

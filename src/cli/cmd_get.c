@@ -51,7 +51,8 @@ const char *const cmd_get_usage[] = {
     "  --retry N               attempts = N + 1, refused connects included [policy: 2]\n"
     "  --retry-connrefused     refused connects cost no attempt until the deadline\n"
     "  --wait-for DUR          the same for DUR (added to the deadline without --max-time)\n"
-    "  --max-time DUR          one deadline over attempts, sleeps and the body; 0 = none [30s]\n"
+    "  --max-time DUR          one deadline over attempts, sleeps and the body; 0 = none\n"
+    "                          [30s; none with -o FILE]\n"
     "  --connect-timeout DUR   per connection attempt [10s]\n"
     "  --no-keepalive          no TCP keepalive probes\n"
     "  --breaker[=MODE]        the origin's circuit breaker: on (bare --breaker), off,\n"
@@ -501,8 +502,7 @@ static int get_finish_file(struct get_ctx *g, const tether_fetch *f, int rc)
         char held[32];
         get_human_bytes(g->file.held, held, sizeof(held));
         if (!g->silent || g->show_error) {
-            fprintf(stderr, "tether get: %s kept in %s; -C - continues it\n", held,
-                    g->file.part);
+            fprintf(stderr, "tether get: %s kept in %s; -C - continues it\n", held, g->file.part);
         }
         return rc ? rc : CLI_EXIT_FAILED;
     }
@@ -526,6 +526,7 @@ static void get_setup_output(struct get_ctx *g, const struct tether_client_optio
 static int get_run(struct get_ctx *g)
 {
     struct tether_client_options o;
+    g->ff.download = g->out_path && strcmp(g->out_path, "-") != 0;
     int rc = fetch_flags_finish(&g->ff, &o);
     if (rc != 0) {
         return rc;

@@ -187,7 +187,7 @@ int fetch_flags_finish(struct fetch_flags *f, struct tether_client_options *o)
     }
     if (f->max_time_set) {
         p.deadline_ms = f->max_time_ms;
-    } else if (p.deadline_ms == 0) {
+    } else if (p.deadline_ms == 0 && !f->download) {
         p.deadline_ms = FETCH_DEFAULT_DEADLINE_MS;
     }
     if (f->connect_timeout_set) {

@@ -23,13 +23,18 @@
 #define FETCH_MAX_RESOLVE 16
 /* curl's --max-redirs default with -L. */
 #define FETCH_DEFAULT_MAX_REDIRS 50u
-/* The overall deadline of one request when neither --max-time nor the policy sets one. */
+/* The overall deadline of one request when neither --max-time nor the policy sets one (none
+ * for a download to a file, see fetch_flags.download). */
 #define FETCH_DEFAULT_DEADLINE_MS 30000u
 /* Headers added when -H does not set them: Accept, Content-Type, Authorization. */
 #define FETCH_DEFAULT_HEADERS 3
 
 struct fetch_flags {
     const char *cmd; /* "get" or "load", for messages */
+    /* get -o FILE: no default deadline. A download takes as long as its size needs (curl has
+     * no default either); a stall is still bounded by the policy's body_timeout, and a cut
+     * body is resumed. */
+    bool download;
     const char *url;
     const char *method; /* -X, or NULL: GET, POST when there is a body */
     struct tether_header headers[FETCH_MAX_HEADERS + FETCH_DEFAULT_HEADERS];

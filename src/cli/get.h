@@ -36,7 +36,7 @@ struct get_ctx {
     unsigned max_attempts;       /* the policy's, for "(2/3)" */
     struct tether_policy policy; /* as built from the flags, for "not retried" */
     bool waits_for_server;       /* --retry-connrefused or --wait-for: attempts are not the bound */
-    uint64_t start_ns; /* when the request started: the retry notice's clock */
+    uint64_t start_ns;           /* when the request started: the retry notice's clock */
     bool help;
 
     /* -o FILE through FILE.part, and -C - (get_output.c) */

@@ -296,7 +296,7 @@ struct tt__attempt {
     uint64_t sleep_until_ms; /* while SLEEPING */
     char retry_reason[64];
     struct tt__breaker_ticket breaker; /* counted until the outcome is reported */
-    bool redirect_pending; /* the response is a redirect being drained */
+    bool redirect_pending;             /* the response is a redirect being drained */
 };
 
 /* A body that can be continued with a Range request (resume.c). */

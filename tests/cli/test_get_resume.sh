@@ -98,6 +98,22 @@ if start_server files --root "$tmp/www"; then
     expect "-C 100: names the value ($(cat "$tmp/badc.err"))" errhas badc "'100'"
     run nofile "$direct" -C -
     expect "-C - without -o: exit 2 (got $rc)" [ "$rc" -eq 2 ]
+    run gzc "$direct" -o "$tmp/x.bin" -C - --compressed
+    expect "-C - with --compressed: exit 2 (got $rc)" [ "$rc" -eq 2 ]
+    expect "-C - with --compressed: says why ($(cat "$tmp/gzc.err"))" errhas gzc "encoded"
+    run headc "$direct" -o "$tmp/x.bin" -C - -i
+    expect "-C - with -i: exit 2 (got $rc)" [ "$rc" -eq 2 ]
+
+    # ---- a download to a file has no default deadline (curl has none); stdout keeps 30 s ----
+    run dl_deadline "$direct" -o "$tmp/dl.bin" -v
+    expect "-o FILE: deadline none ($(grep '^\* policy' "$tmp/dl_deadline.err"))" \
+        grep -q '^\* policy default: .*deadline none' "$tmp/dl_deadline.err"
+    run out_deadline "$direct" -o - -v
+    expect "-o -: deadline 30000 ms" grep -q '^\* policy default: .*deadline 30000 ms' \
+        "$tmp/out_deadline.err"
+    run dl_maxtime "$direct" -o "$tmp/dl2.bin" -v --max-time 7s
+    expect "-o FILE --max-time 7s: deadline 7000 ms" \
+        grep -q '^\* policy default: .*deadline 7000 ms' "$tmp/dl_maxtime.err"
     stop_pid "$server_pid"
 fi
 check_sanitizers

@@ -19,9 +19,9 @@ command -v curl >/dev/null || skip "curl is not installed"
 same() {
     local name=$1
     shift
-    timeout "$(scaled 30)" "$tether" get -s "$@" >"$tmp/$name.tether" 2>"$tmp/$name.err"
+    timeout "$(scaled 30)" "$tether" get -sS "$@" >"$tmp/$name.tether" 2>"$tmp/$name.err"
     local trc=$?
-    timeout "$(scaled 30)" curl -s "$@" >"$tmp/$name.curl"
+    timeout "$(scaled 30)" curl -sS "$@" >"$tmp/$name.curl" 2>/dev/null
     local crc=$?
     if ! cmp -s "$tmp/$name.tether" "$tmp/$name.curl"; then
         fail "$name: tether wrote '$(head -c 200 "$tmp/$name.tether")', curl '$(head -c 200 "$tmp/$name.curl")'"
@@ -52,7 +52,7 @@ expect "-L: the POST after 303 is a GET without body" \
 same "no-L" "$url/r301"
 expect "without -L the 3xx body is the output" grep -q '^moved to /echo' "$tmp/no-L.tether"
 
-timeout "$(scaled 30)" "$tether" get -s -L --max-redirs 3 "$url/loop" >"$tmp/loop.out" 2>"$tmp/loop.err"
+timeout "$(scaled 30)" "$tether" get -sS -L --max-redirs 3 "$url/loop" >"$tmp/loop.out" 2>"$tmp/loop.err"
 rc=$?
 expect "loop: exit 1 (got $rc)" [ "$rc" -eq 1 ]
 expect "loop: curl's message ($(cat "$tmp/loop.err"))" errhas loop "maximum (3) redirects followed"
