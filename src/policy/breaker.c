@@ -70,49 +70,17 @@ const char *tt__breaker_state_name(enum tt__breaker_state s)
     return (unsigned)s < tt__countof(names) ? names[s] : "closed";
 }
 
-/* ---- the window (the retry budget's ring: see budget.c for the expiry trade) ---- */
-
-static uint64_t breaker_slot_ms(const struct tt__breaker *b)
-{
-    uint64_t w = b->window_ms / TT__BREAKER_SLOTS;
-    return w ? w : 1;
-}
-
-static size_t breaker_current(struct tt__breaker *b, uint64_t now_ms)
-{
-    uint64_t w = breaker_slot_ms(b);
-    uint64_t start = now_ms / w * w;
-    size_t i = (size_t)((now_ms / w) % TT__BREAKER_SLOTS);
-    if (b->slot_start_ms[i] != start) {
-        b->slot_start_ms[i] = start;
-        b->calls[i] = 0;
-        b->failures[i] = 0;
-    }
-    return i;
-}
+/* ---- the window (window.c, as the retry budget's) ---- */
 
 void tt__breaker_window(const struct tt__breaker *b, uint64_t now_ms, uint64_t *calls,
                         uint64_t *failures)
 {
-    uint64_t span = breaker_slot_ms(b) * TT__BREAKER_SLOTS;
-    *calls = 0;
-    *failures = 0;
-    if (b->window_ms == 0) {
-        return;
-    }
-    for (size_t i = 0; i < TT__BREAKER_SLOTS; i++) {
-        if (b->slot_start_ms[i] + span > now_ms && b->slot_start_ms[i] <= now_ms) {
-            *calls += b->calls[i];
-            *failures += b->failures[i];
-        }
-    }
+    tt__window_sum(&b->calls_failures, now_ms, calls, failures);
 }
 
 static void breaker_reset_counts(struct tt__breaker *b)
 {
-    memset(b->slot_start_ms, 0, sizeof(b->slot_start_ms));
-    memset(b->calls, 0, sizeof(b->calls));
-    memset(b->failures, 0, sizeof(b->failures));
+    tt__window_init(&b->calls_failures, b->calls_failures.window_ms, 0);
     b->streak = 0;
 }
 
@@ -124,7 +92,7 @@ void tt__breaker_init(struct tt__breaker *b, const struct tether_policy *p)
     b->mode = p->breaker;
     b->ratio = p->breaker_failure_ratio;
     b->min_calls = p->breaker_min_calls ? p->breaker_min_calls : 1;
-    b->window_ms = p->breaker_window_ms;
+    tt__window_init(&b->calls_failures, p->breaker_window_ms, 0);
     b->streak_limit = p->breaker_consecutive_failures;
     b->open_base_ms = p->breaker_open_ms;
     b->open_max_ms = p->breaker_open_max_ms;
@@ -287,13 +255,7 @@ void tt__breaker_record(struct tt__breaker *b, const struct tt__breaker_ticket *
     if (o == TT__BREAKER_IGNORE || b->state != TT__BREAKER_CLOSED) {
         return;
     }
-    if (b->window_ms != 0) {
-        size_t i = breaker_current(b, now_ms);
-        if (b->calls[i] != UINT32_MAX) {
-            b->calls[i]++;
-            b->failures[i] += o == TT__BREAKER_FAILURE;
-        }
-    }
+    tt__window_add(&b->calls_failures, now_ms, 1, o == TT__BREAKER_FAILURE);
     if (o == TT__BREAKER_SUCCESS) {
         b->streak = 0;
         return;

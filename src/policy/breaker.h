@@ -9,6 +9,7 @@
 #include "tether/policy.h"
 
 #include "internal.h"
+#include "policy/policy.h"
 #include "util/rand.h"
 
 /* Which attempt outcomes say something about the origin's health (item 20). */
@@ -38,7 +39,6 @@ enum tt__breaker_state { TT__BREAKER_CLOSED = 0, TT__BREAKER_OPEN, TT__BREAKER_H
 /* "closed", "open", "half-open". */
 const char *tt__breaker_state_name(enum tt__breaker_state s);
 
-#define TT__BREAKER_SLOTS 10
 #define TT__BREAKER_MAX_CHANGES 3
 
 /* The transitions one call made, in order, for the caller to report as events. */
@@ -68,17 +68,14 @@ struct tt__breaker {
     enum tether_breaker_mode mode;
     double ratio;
     unsigned min_calls;
-    uint64_t window_ms;
     unsigned streak_limit;
     uint64_t open_base_ms;
     uint64_t open_max_ms;
     uint64_t probe_timeout_ms;
 
     enum tt__breaker_state state;
-    /* The CLOSED state's window: a ring of buckets of window/10 (as the retry budget's). */
-    uint64_t slot_start_ms[TT__BREAKER_SLOTS];
-    uint32_t calls[TT__BREAKER_SLOTS];
-    uint32_t failures[TT__BREAKER_SLOTS];
+    /* The CLOSED state's window (window.c, as the retry budget's): calls, failures. */
+    struct tt__window calls_failures;
     unsigned streak;        /* consecutive failures while CLOSED */
     unsigned opens_in_row;  /* opens since the last close: drives the interval's growth */
     uint64_t open_until_ms; /* while OPEN */

@@ -86,14 +86,24 @@ enum tether_retry_safety tt__retry_safety(const char *method, bool has_key, bool
 
 /* Finagle-style budget per origin: retries <= ratio * requests over the window, plus a floor
  * of min_retries_per_s. Deposits expire after the window. */
-#define TT__BUDGET_SLOTS 10
+/* Two counts over a sliding window of window_ms in TT__WINDOW_SLOTS slots (window.c); a window
+ * of 0 counts nothing. */
+#define TT__WINDOW_SLOTS 10
+struct tt__window {
+    uint64_t window_ms;
+    uint64_t slot_start_ms[TT__WINDOW_SLOTS];
+    uint32_t count[2][TT__WINDOW_SLOTS];
+};
+void tt__window_init(struct tt__window *w, uint64_t window_ms, uint64_t now_ms);
+/* Adds `a` to the first count and `b` to the second, in the slot of `now_ms` (saturating). */
+void tt__window_add(struct tt__window *w, uint64_t now_ms, uint32_t a, uint32_t b);
+/* The counts of the slots within the window before `now_ms`. */
+void tt__window_sum(const struct tt__window *w, uint64_t now_ms, uint64_t *a, uint64_t *b);
+
 struct tt__budget {
     double ratio;
     double min_per_s;
-    uint64_t window_ms;
-    uint64_t slot_start_ms[TT__BUDGET_SLOTS];
-    uint32_t requests[TT__BUDGET_SLOTS];
-    uint32_t retries[TT__BUDGET_SLOTS];
+    struct tt__window requests_retries; /* counts: requests, retries */
 };
 void tt__budget_init(struct tt__budget *b, const struct tether_policy *p, uint64_t now_ms);
 void tt__budget_deposit(struct tt__budget *b, uint64_t now_ms);

@@ -133,6 +133,45 @@ static void test_off(void **state)
     }
 }
 
+/* The window both the budget and the breaker count in: both counts, expiry between window -
+ * window/10 and window, saturation, and off at 0. */
+static void test_window(void **state)
+{
+    (void)state;
+    struct tt__window w;
+    uint64_t a = 0;
+    uint64_t b = 0;
+    tt__window_init(&w, 1000, 0);
+    tt__window_add(&w, 0, 2, 1);
+    tt__window_add(&w, 450, 1, 1);
+    tt__window_sum(&w, 899, &a, &b);
+    assert_int_equal(a, 3);
+    assert_int_equal(b, 2);
+    /* The first slot (0..99) expires at 1000, the one of 450 (400..499) at 1400. */
+    tt__window_sum(&w, 999, &a, &b);
+    assert_int_equal(a, 3);
+    tt__window_sum(&w, 1000, &a, &b);
+    assert_int_equal(a, 1);
+    assert_int_equal(b, 1);
+    tt__window_sum(&w, 1400, &a, &b);
+    assert_int_equal(a, 0);
+    assert_int_equal(b, 0);
+    /* The ring position of 0 comes round at 1000: adding there clears the old interval. */
+    tt__window_add(&w, 1050, 0, 1);
+    tt__window_sum(&w, 1050, &a, &b);
+    assert_int_equal(a, 1);
+    assert_int_equal(b, 2);
+    /* A slot's count saturates (the slot of 450 still adds its 1). */
+    tt__window_add(&w, 1050, UINT32_MAX, 0);
+    tt__window_add(&w, 1050, 5, 0);
+    tt__window_sum(&w, 1050, &a, &b);
+    assert_int_equal(a, (uint64_t)UINT32_MAX + 1);
+    tt__window_init(&w, 0, 0);
+    tt__window_add(&w, 5, 1, 1);
+    tt__window_sum(&w, 5, &a, &b);
+    assert_int_equal(a + b, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_floor),
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_off),
+        cmocka_unit_test(test_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
