@@ -175,11 +175,8 @@ static void test_window(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ratio),
-        cmocka_unit_test(test_floor),
-        cmocka_unit_test(test_expiry),
-        cmocka_unit_test(test_off),
-        cmocka_unit_test(test_window),
+        cmocka_unit_test(test_ratio), cmocka_unit_test(test_floor),  cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_off),   cmocka_unit_test(test_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
