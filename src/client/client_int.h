@@ -385,7 +385,8 @@ struct tether_fetch {
     struct tt__decoder *decoder; /* the current response's Content-Encoding; NULL = identity */
 };
 
-/* Writes the request head and body into f->req from `o` (f->method and f->url set). */
+/* request.c: writes the request head and body into f->req from `o` (f->method and f->url
+ * set). */
 int tt__fetch_build(struct tether_fetch *f, const struct tether_fetch_options *o,
                     const char *user_agent);
 
