@@ -295,6 +295,9 @@ bool tt__tls_is_client(const struct tt__stream *s);
 bool tt__tls_handshake_finished(const struct tt__stream *s);
 /* A fatal TLS error happened: nothing more can be read or written. */
 bool tt__tls_failed(const struct tt__stream *s);
+/* The server side's handshake failed on a plain HTTP request and queued nginx's 400 "The plain
+ * HTTP request was sent to HTTPS port" in clear text: close gracefully so it arrives. */
+bool tt__tls_answered_plain_http(const struct tt__stream *s);
 /* Ciphertext from the socket; runs tt__tls_pump. */
 void tt__tls_feed(struct tt__stream *s, const char *data, size_t len);
 /* Advances the handshake and delivers plaintext while the user reads. */

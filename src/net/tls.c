@@ -44,7 +44,18 @@ struct tt__tls {
     bool verify;
     bool failed;
     bool eof_delivered;
+    bool answered_plain_http; /* a plain HTTP request got tls_plain_http_answer */
 };
+
+/* What nginx answers a plain HTTP request on a TLS port with. OpenSSL recognises such a request
+ * (SSL_R_HTTP_REQUEST) but sends no alert, so without an answer the client only sees its
+ * connection closed ("socket hang up") and never learns it should have used https://. */
+static const char tls_plain_http_answer[] = "HTTP/1.1 400 Bad Request\r\n"
+                                            "Content-Type: text/plain\r\n"
+                                            "Content-Length: 47\r\n"
+                                            "Connection: close\r\n"
+                                            "\r\n"
+                                            "The plain HTTP request was sent to HTTPS port\r\n";
 
 /* ---- contexts ---- */
 
@@ -362,6 +373,11 @@ bool tt__tls_failed(const struct tt__stream *s)
     return s->tls && s->tls->failed;
 }
 
+bool tt__tls_answered_plain_http(const struct tt__stream *s)
+{
+    return s->tls && s->tls->answered_plain_http;
+}
+
 bool tt__tls_has_input(const struct tt__stream *s)
 {
     const struct tt__tls *t = s->tls;
@@ -434,7 +450,19 @@ static void tls_handshake_failed(struct tt__stream *s, int ssl_error)
 {
     struct tt__tls *t = s->tls;
     t->failed = true;
+    unsigned long first = ERR_peek_error();
+    bool plain_http = t->server && ERR_GET_LIB(first) == ERR_LIB_SSL &&
+                      ERR_GET_REASON(first) == SSL_R_HTTP_REQUEST;
     int code = tls_map_error(s, ssl_error);
+    if (plain_http) {
+        /* Ciphertext and plaintext leave through the same BIO: this goes out as it is. */
+        int len = (int)sizeof(tls_plain_http_answer) - 1;
+        t->answered_plain_http = BIO_write(t->wbio, tls_plain_http_answer, len) == len &&
+                                 tls_flush(s, 0, NULL, NULL) == 0;
+        (void)snprintf(s->failure.detail, sizeof(s->failure.detail),
+                       "a plain HTTP request on a TLS port%s",
+                       t->answered_plain_http ? " (answered 400)" : "");
+    }
     long vr = SSL_get_verify_result(t->ssl);
     if (code == TETHER_EEOF) {
         code = TETHER_ECONNRESET;

@@ -376,6 +376,11 @@ static void conn_on_read(struct tt__stream *s, int status, const char *data, siz
         /* Otherwise a response is pending: send it, then close (half-close is allowed). */
         return;
     }
+    if (status != 0 && tt__tls_answered_plain_http(s)) {
+        /* A bad request, answered: closed gracefully so the 400 is read, not reset away. */
+        tt__srv_conn_close(c, TETHER_CLOSE_PARSE_ERROR);
+        return;
+    }
     if (status != 0) {
         tt__srv_conn_close(c, status == TETHER_ECONNRESET ? TETHER_CLOSE_PEER_RESET
                                                           : TETHER_CLOSE_IO_ERROR);

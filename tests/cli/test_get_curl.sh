@@ -274,6 +274,12 @@ if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/c
     expect "--cacert: exit 0" [ "$rc" -eq 0 ]
     expect "-v: the TLS session" errhas cacert "* SSL connection using TLSv1."
     expect "-v: the certificate subject" errhas cacert "*  subject: CN=localhost"
+    run plainhttp "http://127.0.0.1:$port/"
+    expect "http:// to tether serve's TLS port: exit 1" [ "$rc" -eq 1 ]
+    expect "http:// to tether serve's TLS port: nginx's answer ($(cat "$tmp/plainhttp.out"))" \
+        grep -q "The plain HTTP request was sent to HTTPS port" "$tmp/plainhttp.out"
+    expect "http:// to tether serve's TLS port: the status ($(cat "$tmp/plainhttp.err"))" \
+        errhas plainhttp "HTTP 400 Bad Request"
     tlsport=$port
     stop_server
     if start_server plainport; then
