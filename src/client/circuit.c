@@ -19,6 +19,7 @@ static void circuit_emit(struct tether_fetch *f, const struct tt__breaker_change
         }
         struct tether_event ev;
         tt__fetch_event_init(&ev, types[to], f);
+        ev.origin = f->health->key; /* the origin itself, also through a forward proxy */
         ev.delay_ms = ch->at[i].open_ms;
         ev.reason = ch->at[i].reason;
         tt__client_emit(c, &ev);
@@ -28,7 +29,7 @@ static void circuit_emit(struct tether_fetch *f, const struct tt__breaker_change
 bool tt__fetch_admit(struct tether_fetch *f)
 {
     struct tether_client *c = f->client;
-    struct tt__breaker *b = &f->origin->breaker;
+    struct tt__breaker *b = &f->health->breaker;
     struct tt__breaker_changes ch;
     uint64_t retry_in = 0;
     ch.n = 0;
@@ -51,10 +52,10 @@ bool tt__fetch_admit(struct tether_fetch *f)
     (void)snprintf(fl->host, sizeof(fl->host), "%s", f->url.host);
     if (b->mode == TETHER_BREAKER_FORCED_OPEN) {
         (void)snprintf(fl->detail, sizeof(fl->detail), "circuit open for %.200s (forced open)",
-                       f->origin->key);
+                       f->health->key);
     } else {
         (void)snprintf(fl->detail, sizeof(fl->detail), "circuit open for %.200s, retry in %llu ms",
-                       f->origin->key, (unsigned long long)retry_in);
+                       f->health->key, (unsigned long long)retry_in);
     }
     tt__debug(c, TT__DEBUG_HTTP, "%s", fl->detail);
     tt__fetch_abort(f, TETHER_EBREAKER);
@@ -75,13 +76,13 @@ void tt__fetch_breaker_settle(struct tether_fetch *f, int code, bool stale_reuse
     enum tt__breaker_outcome o = tt__breaker_classify(code, status, pushback, stale_reuse);
     struct tt__breaker_changes ch;
     ch.n = 0;
-    tt__breaker_record(&f->origin->breaker, &t, o, tt__client_now(c), &c->rng, &ch);
+    tt__breaker_record(&f->health->breaker, &t, o, tt__client_now(c), &c->rng, &ch);
     circuit_emit(f, &ch);
 }
 
 bool tt__fetch_breaker_blocks(struct tether_fetch *f, uint64_t delay_ms)
 {
-    const struct tt__breaker *b = &f->origin->breaker;
+    const struct tt__breaker *b = &f->health->breaker;
     /* The half-open probe is one bounded attempt: its answer, whatever it is, is the fetch's
      * outcome (and decides the breaker), never the start of a retry series. */
     if (f->att.breaker.probe && b->mode == TETHER_BREAKER_ON) {

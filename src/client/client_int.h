@@ -241,6 +241,12 @@ uint64_t tt__cli_conn_idle_ms(const struct tt__cli_conn *c, uint64_t now);
 /* ---- pool.c: origins, idle connections, the watcher, retirement, learning, waiters ---- */
 
 struct tt__origin *tt__pool_origin(struct tether_client *c, const struct tt__url *u);
+/* Where `u`'s retry budget and circuit breaker live: `pool` (u's tt__pool_origin), except
+ * through a forward proxy, whose one pool serves every http:// origin: a dead origin must not
+ * open the breaker or spend the budget of the others, so they count in the entry of the origin
+ * itself (the one a direct connection would use). NULL when out of memory. */
+struct tt__origin *tt__pool_health(struct tether_client *c, const struct tt__url *u,
+                                   struct tt__origin *pool);
 /* Takes the most recently used idle connection that passes the probe, or NULL. Stale ones
  * are evicted on the way (with their idle siblings). */
 struct tt__cli_conn *tt__pool_checkout(struct tt__origin *o, uint64_t now);
@@ -316,8 +322,9 @@ struct tt__resume {
 };
 
 struct tether_fetch {
-    struct tether_client *client; /* NULL once the client is gone */
-    struct tt__origin *origin;
+    struct tether_client *client;   /* NULL once the client is gone */
+    struct tt__origin *origin;      /* the pool the attempts take connections from */
+    struct tt__origin *health;      /* the retry budget and breaker: tt__pool_health */
     uv_timer_t timer;               /* deadline and retry sleeps */
     struct tt__list link;           /* client->fetches until finished */
     struct tt__list qlink;          /* origin->waiters while TT__FQ_WAIT */

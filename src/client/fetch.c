@@ -134,7 +134,8 @@ int tt__fetch_start(struct tether_client *c, const struct tether_fetch_options *
     }
     if (rv == 0) {
         f->origin = tt__pool_origin(c, &f->url);
-        rv = f->origin ? 0 : TETHER_ENOMEM;
+        f->health = f->origin ? tt__pool_health(c, &f->url, f->origin) : NULL;
+        rv = f->health ? 0 : TETHER_ENOMEM;
     }
     if (rv != 0) {
         fetch_free_memory(f);
@@ -156,7 +157,7 @@ int tt__fetch_start(struct tether_client *c, const struct tether_fetch_options *
     f->started_ms = now;
     f->deadline_at_ms = deadline ? now + deadline : 0;
     f->state = TT__FS_QUEUED;
-    tt__budget_deposit(&f->origin->budget, now);
+    tt__budget_deposit(&f->health->budget, now);
     c->stats.fetches++;
     tt__list_insert_tail(&c->fetches, &f->link);
     if (deadline) {
@@ -198,6 +199,9 @@ static void fetch_emit(struct tether_fetch *f, enum tether_event_type type, int 
     ev.delay_ms = delay_ms;
     ev.reason = reason;
     ev.failure = fail;
+    if (type == TETHER_EVENT_BUDGET_EXHAUSTED) {
+        ev.origin = f->health->key; /* the budget's origin, also through a forward proxy */
+    }
     tt__client_emit(f->client, &ev);
 }
 
@@ -353,7 +357,7 @@ static bool fetch_may_retry(struct tether_fetch *f, struct tt__retry_decision *d
         if (tt__fetch_breaker_blocks(f, d->delay_ms)) {
             return false; /* the breaker would refuse it: end with this outcome now */
         }
-        if (!d->costs_budget || tt__budget_withdraw(&f->origin->budget, fetch_now(f))) {
+        if (!d->costs_budget || tt__budget_withdraw(&f->health->budget, fetch_now(f))) {
             return true;
         }
         c->stats.budget_exhausted++;

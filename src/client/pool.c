@@ -10,10 +10,10 @@
 /* Sentinel for "never retire" (naive policy: no hint, nothing learned, no idle timeout). */
 #define POOL_NEVER UINT64_MAX
 
-struct tt__origin *tt__pool_origin(struct tether_client *c, const struct tt__url *u)
+static struct tt__origin *pool_find_or_add(struct tether_client *c, const struct tt__url *u,
+                                           enum tt__via via)
 {
     /* Through a proxy the pool key says so, and the peer is the proxy. */
-    enum tt__via via = tt__proxy_via(c, u);
     char key[sizeof(((struct tt__origin *)0)->key)];
     tt__proxy_origin_key(c, u, via, key, sizeof(key));
     for (struct tt__list *n = c->origins.next; n != &c->origins; n = n->next) {
@@ -41,6 +41,20 @@ struct tt__origin *tt__pool_origin(struct tether_client *c, const struct tt__url
     tt__breaker_init(&o->breaker, &c->policy);
     tt__list_insert_tail(&c->origins, &o->link);
     return o;
+}
+
+struct tt__origin *tt__pool_origin(struct tether_client *c, const struct tt__url *u)
+{
+    return pool_find_or_add(c, u, tt__proxy_via(c, u));
+}
+
+struct tt__origin *tt__pool_health(struct tether_client *c, const struct tt__url *u,
+                                   struct tt__origin *pool)
+{
+    if (tt__proxy_via(c, u) != TT__VIA_FORWARD) {
+        return pool;
+    }
+    return pool_find_or_add(c, u, TT__VIA_DIRECT);
 }
 
 void tt__pool_free_origins(struct tether_client *c)

@@ -410,10 +410,11 @@ int tt__redirect_next(struct tether_fetch *f)
     f->body_len = body_len;
     f->replayable = body_len <= c->policy.replay_buffer_bytes;
     f->origin = tt__pool_origin(c, &f->url);
-    if (!f->origin) {
+    f->health = f->origin ? tt__pool_health(c, &f->url, f->origin) : NULL;
+    if (!f->health) {
         return TETHER_ENOMEM;
     }
-    tt__budget_deposit(&f->origin->budget, tt__client_now(c));
+    tt__budget_deposit(&f->health->budget, tt__client_now(c));
     f->redirects++;
     /* No final response yet: what the 3xx said is not the outcome of the next hop. */
     f->status = 0;

@@ -141,6 +141,80 @@ static void test_forward_absolute_form_pooled(void **state)
     tt_test_loop_close(&loop);
 }
 
+/* The forward proxy answers 503 for down.invalid, 200 for anything else. */
+static void health_cb(struct ss_conn *c, unsigned index, const char *req, size_t len, void *data)
+{
+    struct seen *s = data;
+    (void)index;
+    (void)len;
+    if (s->n < MAX_SEEN) {
+        (void)snprintf(s->line[s->n], sizeof(s->line[0]), "%.*s", (int)strcspn(req, "\r"), req);
+        s->n++;
+    }
+    bool down = strstr(req, "http://down.invalid/") != NULL;
+    ss_respond(c, down ? 503 : 200, "", down ? "down" : "up");
+}
+
+/* Through a forward proxy every http:// origin shares the proxy's pool, but the circuit breaker
+ * (and the retry budget) belong to each origin: down.invalid opening its breaker refuses its
+ * requests without a byte to the proxy, while up.invalid goes on through the same proxy. */
+static void test_forward_breaker_per_origin(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct seen s = {0};
+    struct ss_server *proxy = NULL;
+    assert_int_equal(ss_start(&loop, health_cb, &s, &proxy), 0);
+    char purl[64];
+    (void)snprintf(purl, sizeof(purl), "http://127.0.0.1:%u", (unsigned)ss_port(proxy));
+    struct tether_client_options co;
+    tether_client_options_init(&co);
+    co.proxy = purl;
+    co.policy.max_attempts = 1;
+    co.policy.breaker = TETHER_BREAKER_ON;
+    co.policy.breaker_consecutive_failures = 2;
+    co.policy.breaker_open_ms = 60000;
+    tether_client *c = NULL;
+    ASSERT_OK(tether_client_new(&loop, &co, &c));
+
+    struct ft_result r = {0};
+    for (int i = 0; i < 2; i++) {
+        memset(&r, 0, sizeof(r));
+        ft_get(&loop, c, "http://down.invalid/x", &r);
+        assert_int_equal(r.code, 0);
+        assert_int_equal(r.status, 503);
+    }
+    assert_int_equal(s.n, 2);
+    memset(&r, 0, sizeof(r));
+    ft_get(&loop, c, "http://down.invalid/x", &r);
+    assert_int_equal(r.code, TETHER_EBREAKER);
+    assert_non_null(strstr(r.failure.detail, "circuit open for http://down.invalid"));
+    assert_int_equal(s.n, 2); /* refused before the proxy saw it */
+    memset(&r, 0, sizeof(r));
+    ft_get(&loop, c, "http://up.invalid/y", &r);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.line[2], "GET http://up.invalid/y HTTP/1.1");
+
+    /* The per-origin figures name the origin whose breaker opened. */
+    bool found = false;
+    struct tether_origin_stats os;
+    for (size_t i = 0; tether_client_origin_stats(c, i, &os); i++) {
+        if (strstr(os.origin, "down.invalid")) {
+            found = true;
+            assert_int_equal(os.breaker_state, TETHER_BREAKER_STATE_OPEN);
+        } else {
+            assert_int_equal(os.breaker_state, TETHER_BREAKER_STATE_CLOSED);
+        }
+    }
+    assert_true(found);
+    ft_close_client(&loop, c);
+    ss_stop(proxy);
+    tt_test_loop_close(&loop);
+}
+
 static void origin_cb(struct ss_conn *c, unsigned index, const char *req, size_t len, void *data)
 {
     (void)index;
@@ -237,6 +311,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_proxy_rules),
         cmocka_unit_test(test_forward_absolute_form_pooled),
+        cmocka_unit_test(test_forward_breaker_per_origin),
         cmocka_unit_test(test_no_proxy_goes_direct),
         cmocka_unit_test(test_refused_tunnel_not_retried),
         cmocka_unit_test(test_bad_proxy_refused),
