@@ -64,15 +64,15 @@ struct tether_explain_match {
 /* The generic reading of an errno text (ECONNRESET, EPIPE, ...) when no catalogue entry
  * matched: what the errno means, whatever produced it. */
 struct tether_explain_errno {
-    const char *name;   /* "ECONNRESET" */
-    const char *phase;  /* usually "unknown": an errno alone does not tell */
+    const char *name;  /* "ECONNRESET" */
+    const char *phase; /* usually "unknown": an errno alone does not tell */
     enum tether_explain_side side;
     unsigned char causes[TETHER_EXPLAIN_MAX_CAUSES];
     const char *advice; /* one paragraph */
 };
 
 struct tether_explanation {
-    size_t count;                        /* errors recognised, in the order they appear */
+    size_t count;                         /* errors recognised, in the order they appear */
     struct tether_explain_match *matches; /* count of them */
     /* When count is 0: the errno the text mentions, if any (first one found), else NULL. */
     const struct tether_explain_errno *errno_hint;

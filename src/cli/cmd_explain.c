@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <uv.h>
 
 #include "tether/tether.h"
 
@@ -44,7 +45,8 @@ const char *const cmd_explain_usage[] = {
     "\n",
     "Options:\n"
     "  --json      print JSON: {\"recognized\":true,\"ecosystem\",\"error\",\"phase\",\"side\",\n"
-    "              \"causes\":[{\"code\",\"title\",\"why\",\"fix\"}],\"retry_safe\":\"yes|no|depends\",\n"
+    "              "
+    "\"causes\":[{\"code\",\"title\",\"why\",\"fix\"}],\"retry_safe\":\"yes|no|depends\",\n"
     "              \"confirm\",...}; an array of those when several errors were found; for an\n"
     "              unrecognised text {\"recognized\":false,\"errno\",\"causes\",\"advice\"}\n"
     "  -h, --help  print this text\n"
@@ -184,13 +186,15 @@ static int explain_read_stdin(struct explain_opts *o)
 {
     int r = args_read_all(stdin, EXPLAIN_MAX_INPUT, &o->text, &o->len);
     if (r == -2) {
-        return args_error(EXPLAIN_CMD, "standard input is larger than %u MiB; paste the lines "
-                                       "around the error",
+        return args_error(EXPLAIN_CMD,
+                          "standard input is larger than %u MiB; paste the lines "
+                          "around the error",
                           EXPLAIN_MAX_INPUT / (1024 * 1024));
     }
     if (r != 0) {
+        int e = errno;
         fprintf(stderr, "tether explain: cannot read standard input: %s\n",
-                errno ? strerror(errno) : "read error");
+                e ? uv_strerror(uv_translate_sys_error(e)) : "read error");
         return CLI_EXIT_FAILED;
     }
     return 0;
@@ -200,6 +204,10 @@ static int explain_read_stdin(struct explain_opts *o)
 static void explain_excerpt(const struct explain_opts *o, const struct tether_explain_match *m,
                             char *buf, size_t len)
 {
+    buf[0] = '\0';
+    if (!o->text) {
+        return;
+    }
     size_t n = m->length < len - 1 ? m->length : len - 1;
     char raw[256];
     if (n > sizeof(raw) - 1) {
@@ -239,8 +247,7 @@ static void explain_print_human(const struct explain_opts *o, const struct tethe
         printf("  %-9s%s: %s\n", "side", tether_explain_side_name(e->side),
                explain_side_meaning(e->side));
         explain_print_causes(e->causes);
-        printf("  %-9s%s: %s\n", "retry", tether_explain_retry_name(e->retry_safe),
-               e->retry_note);
+        printf("  %-9s%s: %s\n", "retry", tether_explain_retry_name(e->retry_safe), e->retry_note);
         printf("  %-9s%s\n", "confirm", e->confirm);
         printf("  %-9s%s\n", "source", e->source);
     }
@@ -251,9 +258,9 @@ static json_t *explain_json_causes(const unsigned char *causes)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < TETHER_EXPLAIN_MAX_CAUSES && causes[i]; i++) {
         const struct tether_explain_cause *c = tether_explain_cause(causes[i]);
-        if (c && json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "code", c->code,
-                                                      "title", c->title, "why", c->why, "fix",
-                                                      c->fix)) != 0) {
+        if (c &&
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "code", c->code, "title",
+                                                 c->title, "why", c->why, "fix", c->fix)) != 0) {
             json_decref(arr);
             return NULL;
         }
@@ -267,9 +274,9 @@ static json_t *explain_json_match(const struct explain_opts *o,
     const struct tether_explain_entry *e = m->entry;
     char found[512];
     explain_excerpt(o, m, found, sizeof(found));
-    return json_pack("{s:b,s:s,s:s,s:s,s:s,s:s,s:o*,s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "recognized",
-                     1, "id", e->id, "ecosystem", e->ecosystem, "error", e->error, "phase",
-                     e->phase, "side", tether_explain_side_name(e->side), "causes",
+    return json_pack("{s:b,s:s,s:s,s:s,s:s,s:s,s:o*,s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "recognized", 1,
+                     "id", e->id, "ecosystem", e->ecosystem, "error", e->error, "phase", e->phase,
+                     "side", tether_explain_side_name(e->side), "causes",
                      explain_json_causes(e->causes), "retry_safe",
                      tether_explain_retry_name(e->retry_safe), "retry_note", e->retry_note,
                      "confirm", e->confirm, "note", e->note, "source", e->source, "line",

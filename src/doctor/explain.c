@@ -153,8 +153,7 @@ static bool haproxy_state_char(char c)
 
 #define MAX_TOKENS 64
 
-static int match_haproxy(const char *line, size_t n, const char *code, size_t *start,
-                         size_t *end)
+static int match_haproxy(const char *line, size_t n, const char *code, size_t *start, size_t *end)
 {
     struct token tok[MAX_TOKENS];
     size_t count = tokenize(line, n, tok, MAX_TOKENS);
@@ -219,8 +218,13 @@ struct candidate {
     size_t end;
 };
 
+/* A row of the catalogue, wrapped so that arrays of them are arrays of structs. */
+struct row_ref {
+    const struct tt_explain_row *row;
+};
+
 struct matcher {
-    const struct tt_explain_row **rows;
+    struct row_ref *rows;
     size_t nrows;
     bool *seen;                /* per row: already reported */
     struct candidate *cand;    /* this line's candidates */
@@ -276,7 +280,7 @@ static void scan_line(struct matcher *m, const char *line, size_t n, size_t line
 {
     size_t ncand = 0;
     for (size_t r = 0; r < m->nrows; r++) {
-        const struct tt_explain_row *row = m->rows[r];
+        const struct tt_explain_row *row = m->rows[r].row;
         for (size_t p = 0; p < TT_EXPLAIN_MAX_PATTERNS && row->patterns[p]; p++) {
             size_t s;
             size_t e;
@@ -295,13 +299,13 @@ static void drop_subsumed(struct matcher *m)
     bool specific = false;
     bool generic = false;
     for (size_t i = 0; i < m->nmatches; i++) {
-        unsigned flags = m->rows[m->matches[i].row]->flags;
+        unsigned flags = m->rows[m->matches[i].row].row->flags;
         specific = specific || (flags & (TT_EXPLAIN_GENERIC | TT_EXPLAIN_WRAPPER)) == 0;
         generic = generic || (flags & TT_EXPLAIN_GENERIC) != 0;
     }
     size_t out = 0;
     for (size_t i = 0; i < m->nmatches; i++) {
-        unsigned flags = m->rows[m->matches[i].row]->flags;
+        unsigned flags = m->rows[m->matches[i].row].row->flags;
         bool drop = ((flags & TT_EXPLAIN_GENERIC) && specific) ||
                     ((flags & TT_EXPLAIN_WRAPPER) && (specific || generic));
         if (!drop) {
@@ -363,7 +367,7 @@ int tether_explain(const char *text, size_t len, struct tether_explanation **out
         goto done;
     }
     for (size_t r = 0; r < m.nrows; r++) {
-        m.rows[r] = tt__explain_row(r);
+        m.rows[r].row = tt__explain_row(r);
     }
     size_t pos = 0;
     size_t line_no = 1;
@@ -386,7 +390,7 @@ int tether_explain(const char *text, size_t len, struct tether_explanation **out
         }
         for (size_t i = 0; i < m.nmatches; i++) {
             res->matches[i] = (struct tether_explain_match){
-                .entry = &m.rows[m.matches[i].row]->e,
+                .entry = &m.rows[m.matches[i].row].row->e,
                 .offset = m.matches[i].start,
                 .length = m.matches[i].end - m.matches[i].start,
                 .line = m.lines[i],

@@ -69,16 +69,16 @@ int tt__explain_match_text(const char *line, size_t n, const char *pattern, size
 #define TT_DEPENDS TETHER_EXPLAIN_RETRY_DEPENDS
 
 #define TT_RETRY_REUSED                                                                            \
-    "safe for idempotent requests (GET, HEAD, PUT, DELETE) and for any request on a reused "      \
+    "safe for idempotent requests (GET, HEAD, PUT, DELETE) and for any request on a reused "       \
     "connection that received no response byte; a POST may already have run"
 #define TT_RETRY_NOT_SENT "safe: the request never reached the server"
 #define TT_RETRY_PARTIAL                                                                           \
-    "safe for idempotent requests only: the server may have processed the request before the "   \
+    "safe for idempotent requests only: the server may have processed the request before the "     \
     "response was cut (resume downloads with Range)"
 #define TT_RETRY_LOCAL                                                                             \
     "this client gave up by itself: retry an idempotent request with a longer timeout"
 #define TT_RETRY_PROXY                                                                             \
-    "safe for idempotent requests; beware proxies that retry on their own (Istio replays a "     \
+    "safe for idempotent requests; beware proxies that retry on their own (Istio replays a "       \
     "POST on 503 by default)"
 #define TT_RETRY_DNS "not until the name resolves: retrying the same lookup fails the same way"
 #define TT_RETRY_TLS "not until the TLS mismatch is fixed; transient only behind a flaky proxy"

@@ -91,10 +91,22 @@ static void test_catalog_well_formed(void **state)
 {
     (void)state;
     static const char *const phases[] = {
-        "dns",           "connect",       "tls",           "send",
-        "wait",          "headers",       "body",          "idle",
-        "downstream",    "unknown",       "upstream-connect", "upstream-tls",
-        "upstream-send", "upstream-wait", "upstream-headers", "upstream-body",
+        "dns",
+        "connect",
+        "tls",
+        "send",
+        "wait",
+        "headers",
+        "body",
+        "idle",
+        "downstream",
+        "unknown",
+        "upstream-connect",
+        "upstream-tls",
+        "upstream-send",
+        "upstream-wait",
+        "upstream-headers",
+        "upstream-body",
     };
     const struct tether_explain_entry *e;
     size_t n = 0;

@@ -12,12 +12,12 @@ struct explain_sample {
 };
 
 #define ALB_LOG(status, target)                                                                    \
-    "http 2026-12-03T14:00:00.123456Z app/my-alb/50dc6c495c0c9188 10.0.0.1:46532 "                \
-    "10.0.1.5:8080 0.000 -1 -1 " status " " target " 120 277 \"GET http://x:80/ HTTP/1.1\" "     \
-    "\"curl/8.5.0\" - - arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/tg/1 "               \
+    "http 2026-12-03T14:00:00.123456Z app/my-alb/50dc6c495c0c9188 10.0.0.1:46532 "                 \
+    "10.0.1.5:8080 0.000 -1 -1 " status " " target " 120 277 \"GET http://x:80/ HTTP/1.1\" "       \
+    "\"curl/8.5.0\" - - arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/tg/1 "                \
     "\"Root=1-5\" \"-\" \"-\" 0 2026-12-03T14:00:00.100000Z \"forward\" \"-\" \"-\""
 #define HAPROXY_LOG(state)                                                                         \
-    "Dec  3 14:00:00 lb haproxy[1234]: 10.0.0.1:51234 [03/Dec/2026:14:00:00.001] fe be/srv1 "     \
+    "Dec  3 14:00:00 lb haproxy[1234]: 10.0.0.1:51234 [03/Dec/2026:14:00:00.001] fe be/srv1 "      \
     "0/0/1/-1/2 502 0 - - " state " 1/1/0/0/0 0/0 \"GET / HTTP/1.1\""
 
 static const struct explain_sample explain_samples[] = {
@@ -84,8 +84,8 @@ static const struct explain_sample explain_samples[] = {
     {"* Connection died, retrying a fresh connect (retry count: 1)", "curl-verbose-replay", "wait",
      1},
     {"* Connection 0 seems to be dead, terminating", "curl-verbose-replay", "wait", 1},
-    {"curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to h:443",
-     "curl-ssl-connect", "tls", 7},
+    {"curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to h:443", "curl-ssl-connect",
+     "tls", 7},
     {"curl: (35) TLS connect error: error:0A000410:SSL routines::sslv3 alert handshake failure",
      "curl-ssl-connect", "tls", 7},
     {"curl: (7) Failed to connect to h port 443 after 3 ms: Connection refused",
@@ -93,8 +93,8 @@ static const struct explain_sample explain_samples[] = {
     {"curl: (7) Failed to connect to h:443 after 3 ms: Could not connect to server",
      "curl-connect-failed", "connect", 3},
     {"curl: (7) Couldn't connect to server", "curl-connect-failed", "connect", 3},
-    {"curl: (28) Connection timed out after 10001 milliseconds", "curl-connect-timeout",
-     "connect", 14},
+    {"curl: (28) Connection timed out after 10001 milliseconds", "curl-connect-timeout", "connect",
+     14},
     {"curl: (28) Resolving timed out after 5000 milliseconds", "curl-resolve-timeout", "dns", 15},
     {"curl: (28) Operation timed out after 30000 milliseconds with 0 bytes received",
      "curl-operation-timeout-wait", "wait", 4},
@@ -103,8 +103,8 @@ static const struct explain_sample explain_samples[] = {
     {"curl: (28) Operation timed out after 30000 milliseconds with 2048 out of 9000 bytes "
      "received",
      "curl-operation-timeout-body", "body", 4},
-    {"curl: (18) transfer closed with 1024 bytes remaining to read", "curl-transfer-closed",
-     "body", 3},
+    {"curl: (18) transfer closed with 1024 bytes remaining to read", "curl-transfer-closed", "body",
+     3},
     {"curl: (18) transfer closed with outstanding read data remaining", "curl-transfer-closed",
      "body", 3},
     {"curl: (92) HTTP/2 stream 1 was not closed cleanly: INTERNAL_ERROR (err 2)",
@@ -210,10 +210,9 @@ static const struct explain_sample explain_samples[] = {
     {"java.net.SocketException: Connection reset by peer", "jdk-reset-by-peer", "send", 12},
     {"java.io.IOException: Connection reset by peer", "jdk-reset-by-peer", "send", 12},
     {"java.net.SocketException: Broken pipe (Write failed)", "jdk-broken-pipe", "send", 12},
-    {"java.net.ConnectException: Connection refused (Connection refused)",
-     "jdk-connection-refused", "connect", 3},
-    {"java.net.SocketTimeoutException: connect timed out", "jdk-connect-timed-out", "connect",
-     14},
+    {"java.net.ConnectException: Connection refused (Connection refused)", "jdk-connection-refused",
+     "connect", 3},
+    {"java.net.SocketTimeoutException: connect timed out", "jdk-connect-timed-out", "connect", 14},
     {"java.net.SocketTimeoutException: Read timed out", "jdk-read-timed-out", "wait", 4},
     {"javax.net.ssl.SSLHandshakeException: Remote host terminated the handshake",
      "jdk-ssl-handshake", "tls", 7},
@@ -287,8 +286,8 @@ static const struct explain_sample explain_samples[] = {
     {"SSL connection has been closed unexpectedly", "libpq-ssl-closed", "wait", 8},
     {"FATAL:  terminating connection due to idle-session timeout", "pg-idle-session-timeout",
      "idle", 8},
-    {"FATAL:  terminating connection due to idle-in-transaction timeout",
-     "pg-idle-session-timeout", "idle", 8},
+    {"FATAL:  terminating connection due to idle-in-transaction timeout", "pg-idle-session-timeout",
+     "idle", 8},
     {"FATAL:  terminating connection due to administrator command", "pg-administrator-command",
      "idle", 3},
     {"Error: Connection terminated unexpectedly", "node-postgres-terminated", "idle", 8},
@@ -299,8 +298,8 @@ static const struct explain_sample explain_samples[] = {
     {"Error: Connection lost: The server closed the connection.", "mysql-connection-lost", "idle",
      8},
     {"ERROR 2006 (HY000): MySQL server has gone away", "mysql-gone-away", "send", 8},
-    {"ERROR 2013 (HY000): Lost connection to MySQL server during query",
-     "mysql-lost-during-query", "wait", 8},
+    {"ERROR 2013 (HY000): Lost connection to MySQL server during query", "mysql-lost-during-query",
+     "wait", 8},
     /* §2.11 nginx */
     {"2026/12/03 14:00:00 [error] 31#31: *1 upstream prematurely closed connection while reading "
      "response header from upstream, client: 10.0.0.1, server: _, request: \"GET / HTTP/1.1\", "
@@ -335,8 +334,7 @@ static const struct explain_sample explain_samples[] = {
     {ALB_LOG("000", "-"), "alb-000", "downstream", 13},
     {"jsonPayload.statusDetails: \"backend_connection_closed_before_data_sent_to_client\"",
      "gcp-closed-before-data", "upstream-wait", 2},
-    {"statusDetails: failed_to_connect_to_backend", "gcp-failed-to-connect", "upstream-connect",
-     3},
+    {"statusDetails: failed_to_connect_to_backend", "gcp-failed-to-connect", "upstream-connect", 3},
     {"statusDetails: backend_timeout", "gcp-backend-timeout", "upstream-wait", 4},
     {"statusDetails: client_disconnected_before_any_response", "gcp-client-disconnected",
      "downstream", 11},
