@@ -218,6 +218,48 @@ static void explain_excerpt(const struct explain_opts *o, const struct tether_ex
     cli_json_ascii(raw, buf, len);
 }
 
+/* Report lines wrap at this width, continuation lines indented under the value. */
+#define EXPLAIN_WIDTH 100
+
+/* Prints `lead` then `text` word-wrapped at EXPLAIN_WIDTH, continuation lines indented by
+ * `indent` spaces. */
+static void explain_wrap(const char *lead, const char *text, size_t indent)
+{
+    size_t col = strlen(lead);
+    fputs(lead, stdout);
+    const char *p = text;
+    bool first = true;
+    while (*p) {
+        while (*p == ' ') {
+            p++;
+        }
+        size_t w = strcspn(p, " ");
+        if (w == 0) {
+            break;
+        }
+        if (!first && col + 1 + w > EXPLAIN_WIDTH) {
+            printf("\n%*s", (int)indent, "");
+            col = indent;
+        } else if (!first) {
+            putchar(' ');
+            col++;
+        }
+        fwrite(p, 1, w, stdout);
+        col += w;
+        p += w;
+        first = false;
+    }
+    putchar('\n');
+}
+
+/* A "  label    value" line of the report. */
+static void explain_field(const char *label, const char *value)
+{
+    char lead[32];
+    (void)snprintf(lead, sizeof(lead), "  %-9s", label);
+    explain_wrap(lead, value, 11);
+}
+
 static void explain_print_causes(const unsigned char *causes)
 {
     for (size_t i = 0; i < TETHER_EXPLAIN_MAX_CAUSES && causes[i]; i++) {
@@ -226,7 +268,7 @@ static void explain_print_causes(const unsigned char *causes)
             continue;
         }
         printf("  %-9s%-4s %s\n", i == 0 ? "causes" : "", c->code, c->title);
-        printf("  %-9s     fix: %s\n", "", c->fix);
+        explain_wrap("                fix: ", c->fix, 16);
     }
 }
 
@@ -242,14 +284,17 @@ static void explain_print_human(const struct explain_opts *o, const struct tethe
         }
         printf("%s: %s\n", e->ecosystem, e->error);
         printf("  %-9s\"%s\" (line %zu)\n", "found", found, m->line);
-        printf("  %-9s%s\n", "meaning", e->note);
+        explain_field("meaning", e->note);
         printf("  %-9s%s: %s\n", "phase", e->phase, explain_phase_meaning(e->phase));
         printf("  %-9s%s: %s\n", "side", tether_explain_side_name(e->side),
                explain_side_meaning(e->side));
         explain_print_causes(e->causes);
-        printf("  %-9s%s: %s\n", "retry", tether_explain_retry_name(e->retry_safe), e->retry_note);
+        char retry[512];
+        (void)snprintf(retry, sizeof(retry), "%s: %s", tether_explain_retry_name(e->retry_safe),
+                       e->retry_note);
+        explain_field("retry", retry);
         printf("  %-9s%s\n", "confirm", e->confirm);
-        printf("  %-9s%s\n", "source", e->source);
+        explain_field("source", e->source);
     }
 }
 
@@ -319,7 +364,7 @@ static void explain_print_unrecognised(const struct tether_explanation *x)
         return;
     }
     printf("%s (generic advice: the message around it is not in the catalogue)\n", h->name);
-    printf("  %-9s%s\n", "advice", h->advice);
+    explain_field("advice", h->advice);
     printf("  %-9s%s: %s\n", "phase", h->phase, explain_phase_meaning(h->phase));
     printf("  %-9s%s: %s\n", "side", tether_explain_side_name(h->side),
            explain_side_meaning(h->side));
