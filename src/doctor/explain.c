@@ -353,8 +353,10 @@ int tether_explain(const char *text, size_t len, struct tether_explanation **out
     }
     *out = NULL;
     struct matcher m = {0};
-    while (tt__explain_row(m.nrows)) {
-        m.nrows++;
+    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+        for (size_t i = 0; tables[t][i].e.id; i++) {
+            m.nrows++;
+        }
     }
     int rc = TETHER_ENOMEM;
     struct tether_explanation *res = tt__calloc(1, sizeof(*res));
@@ -366,8 +368,11 @@ int tether_explain(const char *text, size_t len, struct tether_explanation **out
     if (!res || !m.rows || !m.seen || !m.cand || !m.matches || !m.lines) {
         goto done;
     }
-    for (size_t r = 0; r < m.nrows; r++) {
-        m.rows[r].row = tt__explain_row(r);
+    size_t r = 0;
+    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+        for (size_t i = 0; tables[t][i].e.id; i++) {
+            m.rows[r++].row = &tables[t][i];
+        }
     }
     size_t pos = 0;
     size_t line_no = 1;
