@@ -40,8 +40,9 @@ const char *const cmd_explain_usage[] = {
     "Rust hyper, Elixir Mint, libpq, node-postgres, MySQL, nginx error logs, AWS ALB access\n"
     "logs, GCP LB, Cloudflare, Envoy/Istio, HAProxy termination states. Matching ignores case,\n"
     "timestamps, addresses and stack frames, and knows the wordings of older and newer\n"
-    "versions. Several words are joined with spaces, so quoting is optional. Without TEXT and\n"
-    "with standard input not a terminal, the text is read from standard input.\n"
+    "versions. Options come first: from the first word on, everything is text (several words\n"
+    "are joined with spaces, so quoting is optional). Without TEXT and with standard input not\n"
+    "a terminal, the text is read from standard input.\n"
     "\n",
     "Options:\n"
     "  --json      print JSON: {\"recognized\":true,\"ecosystem\",\"error\",\"phase\",\"side\",\n"
@@ -244,7 +245,7 @@ static void explain_wrap(const char *lead, const char *text, size_t indent)
             putchar(' ');
             col++;
         }
-        fwrite(p, 1, w, stdout);
+        (void)fwrite(p, 1, w, stdout); /* a failed write shows in main()'s final check */
         col += w;
         p += w;
         first = false;

@@ -33,6 +33,10 @@ has arg 'confirm  tether doctor URL'
 run words 0 curl: '(52)' Empty reply from server </dev/null
 has words 'curl: (52) Empty reply from server'
 
+# From the first word on everything is text, flags included.
+run words-flag 0 'Error: socket hang up' --json </dev/null
+has words-flag 'socket hang up'
+
 # A whole paste on stdin with '-': three errors, in order, one report each.
 cat >"$tmp/paste.txt" <<'PASTE'
 2026-12-03T14:00:00.000Z worker crashed
