@@ -163,7 +163,7 @@ const struct tt_explain_row tt__explain_rows_jvm[] = {
            .note = "EOF before the status line; HttpClient uses the Keep-Alive hint with no "
                    "margin, so it races the server's close.",
            .source = "doctor.md §2.7 #77; HttpRequestRetryExec.java:164"},
-     .patterns = {"NoHttpResponseException", "failed to respond"}},
+     .patterns = {"NoHttpResponseException", "target server failed to respond"}},
     {.e = {.id = "apache-premature-end",
            .ecosystem = APACHE,
            .error = "ConnectionClosedException: Premature end of Content-Length delimited message "
