@@ -439,7 +439,7 @@ const struct tt_explain_row tt__explain_rows_native[] = {
            .note = "The connection closed (\"Connection lost: <err>\" carries the reason).",
            .source = "doctor.md §2.5 #52; client_reqrep.py:706, client_proto.py:137"},
      .patterns = {"ClientConnectionError: Connection closed",
-                  "ClientConnectionError: Connection lost"}},
+                  "ClientConnectionError: Connection lost", "Connection lost: [Errno"}},
     {.e = {.id = "httpx-server-disconnected",
            .ecosystem = HTTPX,
            .error = "RemoteProtocolError: Server disconnected without sending a response.",

@@ -165,6 +165,10 @@ static const struct explain_sample explain_samples[] = {
      "aiohttp-cannot-connect", "connect", 3},
     {"aiohttp.client_exceptions.ClientConnectionError: Connection closed",
      "aiohttp-connection-closed", "unknown", 1},
+    {"aiohttp.client_exceptions.ClientOSError: Connection lost: [Errno 104] Connection reset by "
+     "peer",
+     "aiohttp-os-error-reset", "wait", 1},
+    {"Connection lost: [Errno 32] Broken pipe", "aiohttp-connection-closed", "unknown", 1},
     {"httpx.RemoteProtocolError: Server disconnected without sending a response.",
      "httpx-server-disconnected", "wait", 1},
     /* §2.6 Go */
