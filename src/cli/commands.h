@@ -28,4 +28,9 @@ int cmd_demo(int argc, char **argv);
 extern const char cmd_demo_summary[];
 extern const char *const cmd_demo_usage[];
 
+/* `tether explain`: argv[0] is "explain". Returns the process exit code (DESIGN.md §5). */
+int cmd_explain(int argc, char **argv);
+extern const char cmd_explain_summary[];
+extern const char *const cmd_explain_usage[];
+
 #endif
