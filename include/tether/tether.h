@@ -11,5 +11,6 @@
 #include "tether/proxy.h"
 #include "tether/policy.h"
 #include "tether/client.h"
+#include "tether/doctor.h"
 
 #endif

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* The doctor's private parts shared by probe.c, response.c and findings.c. */
+#ifndef TETHER_DOCTOR_INT_H
+#define TETHER_DOCTOR_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tether/doctor.h"
+
+/* An incremental reader of one HTTP/1.1 response at a time: head, then the body by
+ * Content-Length, chunked coding, or until the close. Bytes are consumed from the front of the
+ * caller's buffer; the head is kept until the next response starts. */
+enum dr_state {
+    DR_HEAD = 0,
+    DR_BODY_LENGTH,
+    DR_CHUNK_SIZE,
+    DR_CHUNK_DATA,
+    DR_CHUNK_CRLF,
+    DR_TRAILERS,
+    DR_BODY_UNTIL_CLOSE,
+    DR_DONE,
+};
+
+struct dr_response {
+    enum dr_state state;
+    int status;
+    char reason[64];
+    bool conn_close;     /* Connection: close, or a close-delimited body */
+    bool conn_keepalive; /* Connection: keep-alive (HTTP/1.0) */
+    bool http10;
+    uint64_t remaining;  /* body or chunk bytes still to come */
+    char connection[128];
+    char keep_alive[128];
+    size_t nhints;
+    char hints[TETHER_DOCTOR_MAX_HINTS][192];
+};
+
+/* Resets `r` for the next response. */
+void tt__dr_reset(struct dr_response *r);
+/* Consumes what it can of buf[0..*len) (moving the rest to the front). Returns 1 when the
+ * response is complete (state DR_DONE), 0 when it needs more, TETHER_EHTTP on a malformed
+ * response. */
+int tt__dr_feed(struct dr_response *r, char *buf, size_t *len);
+/* The close ends a close-delimited body: true when `r` is complete with it. */
+bool tt__dr_eof_completes(const struct dr_response *r);
+
+/* Parses a Keep-Alive field value ("timeout=5, max=100") into the hint fields of `out`. */
+void tt__dr_parse_keep_alive(const char *value, struct tether_doctor_result *out);
+
+#endif
