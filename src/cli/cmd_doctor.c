@@ -49,6 +49,8 @@ const char *const cmd_doctor_usage[] = {
 
 #define DOCTOR_CMD "doctor"
 
+static const char *dur_text(uint64_t ms, char *buf, size_t len);
+
 struct doctor_run {
     uv_loop_t loop;
     struct tether_doctor *front;
@@ -94,8 +96,10 @@ static void doctor_status_tick(uv_timer_t *t)
         open += open2;
     }
     if (ms) {
-        fprintf(stderr, "\r\033[Kwaiting for the idle close: %.1f s of %.0f s, %u connection%s open",
-                (double)ms / 1000.0, (double)run->max_idle_ms / 1000.0, open, open == 1 ? "" : "s");
+        char mb[32];
+        fprintf(stderr, "\r\033[Kwaiting for the idle close: %.1f s of %s, %u connection%s open",
+                (double)ms / 1000.0, dur_text(run->max_idle_ms, mb, sizeof(mb)), open,
+                open == 1 ? "" : "s");
         fflush(stderr);
     }
 }
@@ -241,6 +245,19 @@ static json_t *doctor_json_one(const struct tether_doctor_result *r,
 
 /* ---- the report ---- */
 
+/* "800 ms", "2.5 s", "125 s" */
+static const char *dur_text(uint64_t ms, char *buf, size_t len)
+{
+    if (ms < 1000) {
+        (void)snprintf(buf, len, "%llu ms", (unsigned long long)ms);
+    } else if (ms % 1000 == 0) {
+        (void)snprintf(buf, len, "%llu s", (unsigned long long)(ms / 1000));
+    } else {
+        (void)snprintf(buf, len, "%.1f s", (double)ms / 1000.0);
+    }
+    return buf;
+}
+
 static void doctor_print_one(const struct tether_doctor_result *r,
                              const struct tether_doctor_report *rep, const char *url,
                              uint64_t max_idle_ms)
@@ -259,7 +276,9 @@ static void doctor_print_one(const struct tether_doctor_result *r,
     for (size_t i = 0; i < r->nhints; i++) {
         printf("  %s\n", r->hints[i]);
     }
-    printf("\nIdle close (%zu connections, up to %.0f s):\n", r->nidle, (double)max_idle_ms / 1000.0);
+    char mb[32];
+    printf("\nIdle close (%zu connections, up to %s):\n", r->nidle,
+           dur_text(max_idle_ms, mb, sizeof(mb)));
     for (size_t i = 0; i < r->nidle; i++) {
         printf("  #%zu  %8llu ms  %s\n", i + 1, (unsigned long long)r->idle[i].ms,
                tether_doctor_close_name(r->idle[i].how));
@@ -270,7 +289,7 @@ static void doctor_print_one(const struct tether_doctor_result *r,
                (unsigned long long)r->idle_max_ms,
                r->idle_how == TETHER_DOCTOR_CLOSE_FIN ? "FIN" : "RST");
     } else {
-        printf("  no close within %.0f s\n", (double)max_idle_ms / 1000.0);
+        printf("  no close within %s\n", mb);
     }
     if (r->requests_ran) {
         if (r->requests_limit_reached) {

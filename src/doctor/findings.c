@@ -270,10 +270,12 @@ static void rule_silent(const struct tether_doctor_result *r, struct tether_doct
                    "socket.setKeepAlive(true, %llu)) and a pool idle timeout below the drop; "
                    "HTTP/2 PINGs do not reset an ALB's timer",
                    kb, (unsigned long long)ka);
+    char ob[32];
+    fmt_ms(ob, sizeof(ob), ok_max);
     add(out, "silent_drop", TETHER_DOCTOR_HIGH, fix,
         "a request after %s idle got %s with no close seen before: a NAT, firewall or L4 LB "
-        "dropped the flow silently",
-        bb, bad_how);
+        "dropped the flow silently (alive after %s, so the drop is in between)",
+        bb, bad_how, ok_max ? ob : "0 ms");
 }
 
 static void rule_requests(const struct tether_doctor_result *r, struct tether_doctor_report *out)
@@ -338,34 +340,57 @@ static void rule_behind(const struct tether_doctor_result *lb, const struct teth
     }
 }
 
+/* The silent defaults whose drop time falls in (lo, hi]: the probes bracket the drop there. */
+static const struct known_default *silent_in_range(uint64_t lo, uint64_t hi, char *buf, size_t len)
+{
+    const struct known_default *first = NULL;
+    size_t used = 0;
+    for (size_t i = 0; i < tt__countof(known_defaults); i++) {
+        const struct known_default *k = &known_defaults[i];
+        if (k->how != TETHER_DOCTOR_CLOSE_NONE || k->ms <= lo || k->ms > hi) {
+            continue;
+        }
+        if (used < len) {
+            int w = snprintf(buf + used, len - used, "%s%s", first ? ", " : "", k->name);
+            used += w > 0 ? (size_t)w : 0;
+        }
+        first = first ? first : k;
+    }
+    return first;
+}
+
 static void rule_hop(const struct tether_doctor_result *r, struct tether_doctor_report *out)
 {
     bool closes = r->idle_how == TETHER_DOCTOR_CLOSE_FIN || r->idle_how == TETHER_DOCTOR_CLOSE_RST;
+    const struct known_default *k = NULL;
+    const char *action = r->idle_how == TETHER_DOCTOR_CLOSE_RST ? "rst" : "fin";
     uint64_t s = r->idle_median_ms;
-    enum tether_doctor_close how = r->idle_how;
-    uint64_t silent_at = 0;
-    for (size_t i = 0; i < r->nprobes; i++) {
-        if (r->probes[i].outcome == TETHER_DOCTOR_PROBE_RST ||
-            r->probes[i].outcome == TETHER_DOCTOR_PROBE_TIMEOUT) {
-            silent_at = silent_at && silent_at < r->probes[i].idle_ms ? silent_at
-                                                                       : r->probes[i].idle_ms;
+    if (closes) {
+        (void)tether_doctor_match_defaults(s, r->idle_how, out->likely_hop, sizeof(out->likely_hop));
+        k = first_match(s, r->idle_how);
+    } else {
+        uint64_t ok_max = 0;
+        uint64_t bad_min = 0;
+        for (size_t i = 0; i < r->nprobes; i++) {
+            const struct tether_doctor_probe *p = &r->probes[i];
+            bool bad = p->outcome == TETHER_DOCTOR_PROBE_RST || p->outcome == TETHER_DOCTOR_PROBE_TIMEOUT;
+            if (bad && (!bad_min || p->idle_ms < bad_min)) {
+                bad_min = p->idle_ms;
+            } else if (p->outcome == TETHER_DOCTOR_PROBE_OK && p->idle_ms > ok_max) {
+                ok_max = p->idle_ms;
+            }
         }
+        if (!bad_min) {
+            return;
+        }
+        k = silent_in_range(ok_max, bad_min, out->likely_hop, sizeof(out->likely_hop));
+        s = bad_min;
+        action = "silent";
     }
-    if (!closes && silent_at) {
-        s = silent_at;
-        how = TETHER_DOCTOR_CLOSE_NONE;
-    } else if (!closes) {
-        return;
-    }
-    (void)tether_doctor_match_defaults(s, how, out->likely_hop, sizeof(out->likely_hop));
     if (out->likely_hop[0]) {
         add(out, "likely_hop", TETHER_DOCTOR_INFO, "check that hop's idle setting first",
             "the idle close matches the default of: %s", out->likely_hop);
     }
-    const struct known_default *k = first_match(s, how);
-    const char *action = how == TETHER_DOCTOR_CLOSE_RST   ? "rst"
-                         : how == TETHER_DOCTOR_CLOSE_FIN ? "fin"
-                                                          : "silent";
     if (k && k->preset) {
         (void)snprintf(out->reproduce, sizeof(out->reproduce),
                        "tether proxy --listen 127.0.0.1:0 --upstream %s:%u --preset %s",
