@@ -22,22 +22,22 @@
 TETHER_BEGIN_DECLS
 
 #define TETHER_DOCTOR_MAX_ADDRS 16
-#define TETHER_DOCTOR_MAX_CONNS 16  /* parallel idle connections */
-#define TETHER_DOCTOR_MAX_PROBES 8  /* silent-drop probes */
-#define TETHER_DOCTOR_MAX_HINTS 8   /* hop-revealing response fields kept */
+#define TETHER_DOCTOR_MAX_CONNS 16 /* parallel idle connections */
+#define TETHER_DOCTOR_MAX_PROBES 8 /* silent-drop probes */
+#define TETHER_DOCTOR_MAX_HINTS 8  /* hop-revealing response fields kept */
 #define TETHER_DOCTOR_MAX_FINDINGS 16
 
 struct tether_doctor_options {
-    const char *url;              /* http://HOST[:PORT][/PATH]; copied at start */
-    uint64_t max_idle_ms;         /* longest wait for an idle close [125000] */
-    unsigned connections;         /* idle connections measured in parallel, 1..16 [3] */
-    unsigned max_requests;        /* bound of the sequential requests on one connection;
-                                   * 0 skips that measurement [100] */
+    const char *url;       /* http://HOST[:PORT][/PATH]; copied at start */
+    uint64_t max_idle_ms;  /* longest wait for an idle close [125000] */
+    unsigned connections;  /* idle connections measured in parallel, 1..16 [3] */
+    unsigned max_requests; /* bound of the sequential requests on one connection;
+                            * 0 skips that measurement [100] */
     uint64_t silent_probe_ms[TETHER_DOCTOR_MAX_PROBES]; /* idle times before a probe request */
     size_t silent_probes;                               /* how many of them are set [0] */
-    uint64_t probe_timeout_ms;    /* a probe request without a response byte for this long is a
-                                   * "timeout" [5000] */
-    uint64_t connect_timeout_ms;  /* DNS + TCP connect [10000] */
+    uint64_t probe_timeout_ms;   /* a probe request without a response byte for this long is a
+                                  * "timeout" [5000] */
+    uint64_t connect_timeout_ms; /* DNS + TCP connect [10000] */
 };
 
 /* Fills the defaults above (url NULL). */
@@ -55,64 +55,64 @@ TETHER_EXTERN const char *tether_doctor_close_name(enum tether_doctor_close how)
 
 struct tether_doctor_idle {
     enum tether_doctor_close how;
-    uint64_t ms;   /* from the last response byte to the close (max_idle_ms for NONE) */
-    int uv_error;  /* for ERROR: the libuv code */
+    uint64_t ms;  /* from the last response byte to the close (max_idle_ms for NONE) */
+    int uv_error; /* for ERROR: the libuv code */
 };
 
 /* What a request sent after a chosen idle time met (the silent-drop probe). */
 enum tether_doctor_probe_outcome {
-    TETHER_DOCTOR_PROBE_OK = 0,      /* a response came */
-    TETHER_DOCTOR_PROBE_RST,         /* ECONNRESET / EPIPE on the send or the read */
-    TETHER_DOCTOR_PROBE_FIN,         /* EOF without a response */
-    TETHER_DOCTOR_PROBE_TIMEOUT,     /* no response byte within probe_timeout_ms */
-    TETHER_DOCTOR_PROBE_CLOSED_EARLY,/* the peer closed (FIN/RST) before the idle time ended */
-    TETHER_DOCTOR_PROBE_ERROR,       /* the first request of the probe failed */
+    TETHER_DOCTOR_PROBE_OK = 0,       /* a response came */
+    TETHER_DOCTOR_PROBE_RST,          /* ECONNRESET / EPIPE on the send or the read */
+    TETHER_DOCTOR_PROBE_FIN,          /* EOF without a response */
+    TETHER_DOCTOR_PROBE_TIMEOUT,      /* no response byte within probe_timeout_ms */
+    TETHER_DOCTOR_PROBE_CLOSED_EARLY, /* the peer closed (FIN/RST) before the idle time ended */
+    TETHER_DOCTOR_PROBE_ERROR,        /* the first request of the probe failed */
 };
 /* "ok", "rst", "fin", "timeout", "closed_early", "error". */
 TETHER_EXTERN const char *tether_doctor_probe_name(enum tether_doctor_probe_outcome o);
 
 struct tether_doctor_probe {
-    uint64_t idle_ms;                    /* the idle time asked for */
+    uint64_t idle_ms; /* the idle time asked for */
     enum tether_doctor_probe_outcome outcome;
-    uint64_t ms;                         /* from the probe send to the outcome; for CLOSED_EARLY
-                                          * the idle time at which it closed */
-    enum tether_doctor_close early_how;  /* for CLOSED_EARLY: FIN or RST */
+    uint64_t ms;                        /* from the probe send to the outcome; for CLOSED_EARLY
+                                         * the idle time at which it closed */
+    enum tether_doctor_close early_how; /* for CLOSED_EARLY: FIN or RST */
 };
 
 struct tether_doctor_result {
     char host[256];
     uint16_t port;
     char path[1024];
-    bool tls;                                      /* https://: not measured yet (usage error) */
+    bool tls; /* https://: not measured yet (usage error) */
     size_t naddrs;
-    char addrs[TETHER_DOCTOR_MAX_ADDRS][48];       /* every address DNS returned */
-    char connected[48];                            /* the address the first connection used */
+    char addrs[TETHER_DOCTOR_MAX_ADDRS][48];            /* every address DNS returned */
+    char connected[48];                                 /* the address the first connection used */
     double dns_ms, connect_ms, first_byte_ms, total_ms; /* first request: phase durations;
-                                                   * first_byte_ms from the request sent */
-    int status;                                    /* status of the first response */
+                                                         * first_byte_ms from the request sent */
+    int status;                                         /* status of the first response */
     char reason[64];
-    char connection[128];                          /* Connection field, "" if absent */
-    char keep_alive[128];                          /* Keep-Alive field, "" if absent */
+    char connection[128]; /* Connection field, "" if absent */
+    char keep_alive[128]; /* Keep-Alive field, "" if absent */
     size_t nhints;
-    char hints[TETHER_DOCTOR_MAX_HINTS][192];      /* "server: nginx/1.22", "via: ..." */
+    char hints[TETHER_DOCTOR_MAX_HINTS][192]; /* "server: nginx/1.22", "via: ..." */
     /* The Keep-Alive hint, parsed. */
     bool hint_present;
     bool hint_has_timeout;
     uint64_t hint_timeout_s;
     bool hint_has_max;
     uint64_t hint_max;
-    bool hint_timeout_not_first;                   /* "max=100, timeout=5": Node skips it */
-    bool response_close;                           /* Connection: close or close-delimited */
+    bool hint_timeout_not_first; /* "max=100, timeout=5": Node skips it */
+    bool response_close;         /* Connection: close or close-delimited */
     /* Idle close per connection, and the summary. */
     size_t nidle;
     struct tether_doctor_idle idle[TETHER_DOCTOR_MAX_CONNS];
     uint64_t idle_min_ms, idle_max_ms, idle_median_ms; /* over FIN/RST closes only */
-    enum tether_doctor_close idle_how;             /* the most common close (FIN/RST/NONE) */
+    enum tether_doctor_close idle_how;                 /* the most common close (FIN/RST/NONE) */
     /* Sequential requests on one connection. */
     bool requests_ran;
-    unsigned requests_measured;                    /* responses read on that connection */
-    bool requests_limit_reached;                   /* it ended by Connection: close or a close,
-                                                    * not by max_requests */
+    unsigned requests_measured;  /* responses read on that connection */
+    bool requests_limit_reached; /* it ended by Connection: close or a close,
+                                  * not by max_requests */
     size_t nprobes;
     struct tether_doctor_probe probes[TETHER_DOCTOR_MAX_PROBES];
 };
@@ -138,12 +138,12 @@ struct tether_doctor_report {
     size_t nfindings;
     struct tether_doctor_finding findings[TETHER_DOCTOR_MAX_FINDINGS];
     /* Recommendations: -1 when there is nothing to recommend. */
-    int64_t client_idle_timeout_ms;      /* min(S, H) - max(1 s, 10 %); 0 = do not reuse */
+    int64_t client_idle_timeout_ms;       /* min(S, H) - max(1 s, 10 %); 0 = do not reuse */
     int64_t server_keep_alive_timeout_ms; /* behind a measured LB: L + 5 s */
     int64_t server_headers_timeout_ms;    /* above that keep-alive (Node < 18) */
-    int64_t tcp_keepalive_idle_ms;       /* below a silent middlebox */
-    char likely_hop[160];                /* known defaults matching S, "" when none */
-    char reproduce[512];                 /* the tether proxy command that reproduces S */
+    int64_t tcp_keepalive_idle_ms;        /* below a silent middlebox */
+    char likely_hop[160];                 /* known defaults matching S, "" when none */
+    char reproduce[512];                  /* the tether proxy command that reproduces S */
 };
 
 /*
@@ -175,7 +175,8 @@ TETHER_EXTERN int tether_doctor_start(uv_loop_t *loop, const struct tether_docto
 /* Stops waiting: open idle connections are recorded as NONE at the current time. */
 TETHER_EXTERN void tether_doctor_cancel(struct tether_doctor *d);
 /* The measurements so far (final after `done`). */
-TETHER_EXTERN const struct tether_doctor_result *tether_doctor_result(const struct tether_doctor *d);
+TETHER_EXTERN const struct tether_doctor_result *
+tether_doctor_result(const struct tether_doctor *d);
 /* NULL when the endpoint was measured; else why it could not be reached, in Node's words
  * ("getaddrinfo ENOTFOUND host", "connect ECONNREFUSED 127.0.0.1:1"). */
 TETHER_EXTERN const char *tether_doctor_error(const struct tether_doctor *d);

@@ -68,7 +68,7 @@ static void doctor_done(struct tether_doctor *d, void *arg)
     if (--run->pending == 0 && run->status_on) {
         uv_timer_stop(&run->status);
         uv_close((uv_handle_t *)&run->status, NULL);
-        fputs("\r\033[K", stderr);
+        (void)fputs("\r\033[K", stderr);
     }
 }
 
@@ -100,7 +100,7 @@ static void doctor_status_tick(uv_timer_t *t)
         fprintf(stderr, "\r\033[Kwaiting for the idle close: %.1f s of %s, %u connection%s open",
                 (double)ms / 1000.0, dur_text(run->max_idle_ms, mb, sizeof(mb)), open,
                 open == 1 ? "" : "s");
-        fflush(stderr);
+        (void)fflush(stderr);
     }
 }
 
@@ -216,7 +216,8 @@ static json_t *doctor_json_one(const struct tether_doctor_result *r,
     for (size_t i = 0; i < r->nprobes; i++) {
         json_t *p = json_object();
         json_object_set_new(p, "idle_ms", cli_json_uint(r->probes[i].idle_ms));
-        json_object_set_new(p, "outcome", json_string(tether_doctor_probe_name(r->probes[i].outcome)));
+        json_object_set_new(p, "outcome",
+                            json_string(tether_doctor_probe_name(r->probes[i].outcome)));
         json_object_set_new(p, "ms", cli_json_uint(r->probes[i].ms));
         json_array_append_new(probes, p);
     }
@@ -234,7 +235,8 @@ static json_t *doctor_json_one(const struct tether_doctor_result *r,
     json_object_set_new(o, "findings", fs);
     json_t *rec = json_object();
     json_object_set_new(rec, "client_idle_timeout_ms", jms(rep->client_idle_timeout_ms));
-    json_object_set_new(rec, "server_keep_alive_timeout_ms", jms(rep->server_keep_alive_timeout_ms));
+    json_object_set_new(rec, "server_keep_alive_timeout_ms",
+                        jms(rep->server_keep_alive_timeout_ms));
     json_object_set_new(rec, "server_headers_timeout_ms", jms(rep->server_headers_timeout_ms));
     json_object_set_new(rec, "tcp_keepalive_idle_ms", jms(rep->tcp_keepalive_idle_ms));
     json_object_set_new(o, "recommendations", rec);
@@ -336,7 +338,8 @@ static void doctor_print_findings(const struct tether_doctor_report *rep)
         printf("  client idle timeout      %lld ms\n", (long long)rep->client_idle_timeout_ms);
     }
     if (rep->server_keep_alive_timeout_ms >= 0) {
-        printf("  server keep-alive        %lld ms\n", (long long)rep->server_keep_alive_timeout_ms);
+        printf("  server keep-alive        %lld ms\n",
+               (long long)rep->server_keep_alive_timeout_ms);
         printf("  server headers timeout   %lld ms\n", (long long)rep->server_headers_timeout_ms);
     }
     if (rep->tcp_keepalive_idle_ms >= 0) {
@@ -381,8 +384,8 @@ int cmd_doctor(int argc, char **argv)
             }
         } else if (args_is(&c, "--probe-timeout") || args_is(&c, "--connect-timeout")) {
             bool probe = args_is(&c, "--probe-timeout");
-            if ((rv = args_take_duration(&c, probe ? &o.probe_timeout_ms : &o.connect_timeout_ms)) !=
-                0) {
+            if ((rv = args_take_duration(&c, probe ? &o.probe_timeout_ms
+                                                   : &o.connect_timeout_ms)) != 0) {
                 return rv;
             }
             if ((probe ? o.probe_timeout_ms : o.connect_timeout_ms) == 0) {
@@ -468,7 +471,8 @@ int cmd_doctor(int argc, char **argv)
         }
         if (json) {
             json_t *doc = doctor_json_one(fr, &rep, urls[0]);
-            json_object_set_new(doc, "behind", br ? doctor_json_one(br, &brep, urls[1]) : json_null());
+            json_object_set_new(doc, "behind",
+                                br ? doctor_json_one(br, &brep, urls[1]) : json_null());
             if (cli_json_print(doc) != 0) {
                 exit_code = CLI_EXIT_FAILED;
             }

@@ -30,7 +30,7 @@ struct dr_response {
     bool conn_close;     /* Connection: close, or a close-delimited body */
     bool conn_keepalive; /* Connection: keep-alive (HTTP/1.0) */
     bool http10;
-    uint64_t remaining;  /* body or chunk bytes still to come */
+    uint64_t remaining; /* body or chunk bytes still to come */
     char connection[128];
     char keep_alive[128];
     size_t nhints;

@@ -288,8 +288,8 @@ static void rule_requests(const struct tether_doctor_result *r, struct tether_do
                    "clients must honour Connection: close and treat a close right after response "
                    "%u as normal, retrying on a new connection",
                    r->requests_measured);
-    add(out, "max_requests", TETHER_DOCTOR_INFO, fix,
-        "the connection is retired after %u requests", r->requests_measured);
+    add(out, "max_requests", TETHER_DOCTOR_INFO, fix, "the connection is retired after %u requests",
+        r->requests_measured);
     if (r->hint_has_max && r->hint_max != r->requests_measured) {
         add(out, "max_mismatch", TETHER_DOCTOR_LOW, "make Keep-Alive: max= match the real limit",
             "advertised max=%llu but the connection served %u requests",
@@ -298,11 +298,13 @@ static void rule_requests(const struct tether_doctor_result *r, struct tether_do
 }
 
 /* Rule 2: the backend behind an LB must keep connections longer than the LB does. */
-static void rule_behind(const struct tether_doctor_result *lb, const struct tether_doctor_result *be,
-                        struct tether_doctor_report *out)
+static void rule_behind(const struct tether_doctor_result *lb,
+                        const struct tether_doctor_result *be, struct tether_doctor_report *out)
 {
-    bool lb_closes = lb->idle_how == TETHER_DOCTOR_CLOSE_FIN || lb->idle_how == TETHER_DOCTOR_CLOSE_RST;
-    bool be_closes = be->idle_how == TETHER_DOCTOR_CLOSE_FIN || be->idle_how == TETHER_DOCTOR_CLOSE_RST;
+    bool lb_closes =
+        lb->idle_how == TETHER_DOCTOR_CLOSE_FIN || lb->idle_how == TETHER_DOCTOR_CLOSE_RST;
+    bool be_closes =
+        be->idle_how == TETHER_DOCTOR_CLOSE_FIN || be->idle_how == TETHER_DOCTOR_CLOSE_RST;
     if (!lb_closes || !be_closes) {
         return;
     }
@@ -321,8 +323,8 @@ static void rule_behind(const struct tether_doctor_result *lb, const struct teth
                    "backend keep-alive >= %s (LB idle + 5 s), e.g. Node server.keepAliveTimeout "
                    "= %llu and, for Node < 18, headersTimeout = %llu; nginx keepalive_timeout "
                    "%llus",
-                   want, (unsigned long long)(l + 5000), (unsigned long long)(l + 6000),
-                   (unsigned long long)((l + 5000 + 999) / 1000));
+                   want, (unsigned long long)l + 5000, (unsigned long long)l + 6000,
+                   ((unsigned long long)l + 5999) / 1000);
     if (b <= l) {
         add(out, "backend_keepalive_le_lb", TETHER_DOCTOR_HIGH, fix,
             "the backend closes idle connections after %s, not after the load balancer's %s: "
@@ -331,8 +333,7 @@ static void rule_behind(const struct tether_doctor_result *lb, const struct teth
             be_s, lb_s);
     } else if (b < l + 5000) {
         add(out, "backend_keepalive_margin", TETHER_DOCTOR_MEDIUM, fix,
-            "the backend closes after %s, less than 5 s beyond the load balancer's %s", be_s,
-            lb_s);
+            "the backend closes after %s, less than 5 s beyond the load balancer's %s", be_s, lb_s);
     } else {
         add(out, "backend_keepalive_ok", TETHER_DOCTOR_INFO, "nothing to change",
             "the backend keeps idle connections (%s) longer than the load balancer (%s)", be_s,
@@ -366,14 +367,16 @@ static void rule_hop(const struct tether_doctor_result *r, struct tether_doctor_
     const char *action = r->idle_how == TETHER_DOCTOR_CLOSE_RST ? "rst" : "fin";
     uint64_t s = r->idle_median_ms;
     if (closes) {
-        (void)tether_doctor_match_defaults(s, r->idle_how, out->likely_hop, sizeof(out->likely_hop));
+        (void)tether_doctor_match_defaults(s, r->idle_how, out->likely_hop,
+                                           sizeof(out->likely_hop));
         k = first_match(s, r->idle_how);
     } else {
         uint64_t ok_max = 0;
         uint64_t bad_min = 0;
         for (size_t i = 0; i < r->nprobes; i++) {
             const struct tether_doctor_probe *p = &r->probes[i];
-            bool bad = p->outcome == TETHER_DOCTOR_PROBE_RST || p->outcome == TETHER_DOCTOR_PROBE_TIMEOUT;
+            bool bad =
+                p->outcome == TETHER_DOCTOR_PROBE_RST || p->outcome == TETHER_DOCTOR_PROBE_TIMEOUT;
             if (bad && (!bad_min || p->idle_ms < bad_min)) {
                 bad_min = p->idle_ms;
             } else if (p->outcome == TETHER_DOCTOR_PROBE_OK && p->idle_ms > ok_max) {
@@ -393,8 +396,8 @@ static void rule_hop(const struct tether_doctor_result *r, struct tether_doctor_
     }
     if (k && k->preset) {
         (void)snprintf(out->reproduce, sizeof(out->reproduce),
-                       "tether proxy --listen 127.0.0.1:0 --upstream %s:%u --preset %s",
-                       r->host, (unsigned)r->port, k->preset);
+                       "tether proxy --listen 127.0.0.1:0 --upstream %s:%u --preset %s", r->host,
+                       (unsigned)r->port, k->preset);
     } else {
         (void)snprintf(out->reproduce, sizeof(out->reproduce),
                        "tether proxy --listen 127.0.0.1:0 --upstream %s:%u --toxic "

@@ -31,15 +31,15 @@ enum dconn_step {
 struct dconn {
     struct tether_doctor *d;
     enum dconn_role role;
-    size_t index;         /* into result idle[] or probes[] */
+    size_t index; /* into result idle[] or probes[] */
     enum dconn_step step;
     uv_tcp_t tcp;
     uv_timer_t timer;
     uv_connect_t connect_req;
     uv_write_t write_req;
-    int handles;          /* open libuv handles */
+    int handles; /* open libuv handles */
     uint64_t t_start, t_connected, t_sent, t_first_byte, t_end;
-    bool first;           /* the phase-timing connection */
+    bool first; /* the phase-timing connection */
     bool got_byte;
     unsigned responses;
     struct dr_response resp;
@@ -64,7 +64,7 @@ struct tether_doctor {
     uint64_t idle_t0; /* when the first idle wait began, 0 before */
     size_t nconns;
     struct dconn *conns[TETHER_DOCTOR_MAX_CONNS + TETHER_DOCTOR_MAX_PROBES + 1];
-    int live;         /* connections not yet fully closed */
+    int live; /* connections not yet fully closed */
     bool canceled;
     bool finished;
     char error[320];
@@ -188,8 +188,9 @@ static void doctor_fail(struct tether_doctor *d, const char *syscall, int uv_err
     if (uv_err == 0) {
         (void)snprintf(d->error, sizeof(d->error), "%s", syscall);
     } else if (strcmp(syscall, "getaddrinfo") == 0) {
-        const char *code = (uv_err == UV_EAI_NONAME || uv_err == UV_EAI_NODATA) ? "ENOTFOUND"
-                                                                               : uv_err_name(uv_err);
+        const char *code = (uv_err == UV_EAI_NONAME || uv_err == UV_EAI_NODATA)
+                               ? "ENOTFOUND"
+                               : uv_err_name(uv_err);
         (void)snprintf(d->error, sizeof(d->error), "getaddrinfo %s %s", code, d->result.host);
     } else {
         (void)snprintf(d->error, sizeof(d->error), "%s %s %s:%u", syscall, uv_err_name(uv_err),
@@ -206,8 +207,8 @@ static void dconn_record_idle(struct dconn *c, enum tether_doctor_close how, int
     struct tether_doctor_idle *i = &c->d->result.idle[c->index];
     i->how = how;
     i->uv_error = uv_err;
-    i->ms = how == TETHER_DOCTOR_CLOSE_NONE ? c->d->opts.max_idle_ms
-                                           : ms_since(c->t_end, uv_hrtime());
+    i->ms =
+        how == TETHER_DOCTOR_CLOSE_NONE ? c->d->opts.max_idle_ms : ms_since(c->t_end, uv_hrtime());
 }
 
 static void dconn_record_probe(struct dconn *c, enum tether_doctor_probe_outcome o,
@@ -266,9 +267,10 @@ static void dconn_ended(struct dconn *c, int status)
         }
         break;
     case STEP_PROBE:
-        dconn_record_probe(c, eof ? TETHER_DOCTOR_PROBE_FIN
-                              : rst ? TETHER_DOCTOR_PROBE_RST
-                                    : TETHER_DOCTOR_PROBE_ERROR,
+        dconn_record_probe(c,
+                           eof   ? TETHER_DOCTOR_PROBE_FIN
+                           : rst ? TETHER_DOCTOR_PROBE_RST
+                                 : TETHER_DOCTOR_PROBE_ERROR,
                            TETHER_DOCTOR_CLOSE_NONE);
         break;
     default:
@@ -573,7 +575,8 @@ static void doctor_summarise(struct tether_doctor_result *r)
     size_t count[4] = {0};
     for (size_t i = 0; i < r->nidle; i++) {
         count[r->idle[i].how]++;
-        if (r->idle[i].how == TETHER_DOCTOR_CLOSE_FIN || r->idle[i].how == TETHER_DOCTOR_CLOSE_RST) {
+        if (r->idle[i].how == TETHER_DOCTOR_CLOSE_FIN ||
+            r->idle[i].how == TETHER_DOCTOR_CLOSE_RST) {
             v[n++] = r->idle[i].ms;
         }
     }

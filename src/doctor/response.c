@@ -14,8 +14,9 @@
 
 /* Fields that reveal which hop answered (anchors doctor §5.6). */
 static const char *const dr_hop_fields[] = {
-    "server",  "via",      "x-envoy-upstream-service-time", "cf-ray", "x-amz-cf-id",
-    "x-cache", "x-served-by", "x-powered-by", NULL,
+    "server",      "via",          "x-envoy-upstream-service-time",
+    "cf-ray",      "x-amz-cf-id",  "x-cache",
+    "x-served-by", "x-powered-by", NULL,
 };
 
 void tt__dr_reset(struct dr_response *r)
@@ -82,9 +83,10 @@ static int dr_field(struct dr_response *r, const char *line, size_t n, bool *chu
         dr_copy(r->keep_alive, sizeof(r->keep_alive), v.ptr, v.len);
     }
     for (size_t i = 0; dr_hop_fields[i]; i++) {
-        if (ttx_mem_eq_nocase(line, nlen, dr_hop_fields[i]) && r->nhints < TETHER_DOCTOR_MAX_HINTS) {
-            (void)snprintf(r->hints[r->nhints++], sizeof(r->hints[0]), "%s: %.*s",
-                           dr_hop_fields[i], (int)v.len, v.ptr);
+        if (ttx_mem_eq_nocase(line, nlen, dr_hop_fields[i]) &&
+            r->nhints < TETHER_DOCTOR_MAX_HINTS) {
+            (void)snprintf(r->hints[r->nhints++], sizeof(r->hints[0]), "%s: %.*s", dr_hop_fields[i],
+                           (int)v.len, v.ptr);
         }
     }
     return 0;
@@ -159,8 +161,8 @@ int tt__dr_feed(struct dr_response *r, char *buf, size_t *len)
         case DR_HEAD: {
             const char *end = NULL;
             for (size_t i = 0; i + 1 < *len; i++) {
-                if (buf[i] == '\n' && (buf[i + 1] == '\n' ||
-                                       (buf[i + 1] == '\r' && i + 2 < *len && buf[i + 2] == '\n'))) {
+                if (buf[i] == '\n' && (buf[i + 1] == '\n' || (buf[i + 1] == '\r' && i + 2 < *len &&
+                                                              buf[i + 2] == '\n'))) {
                     end = buf + i + (buf[i + 1] == '\n' ? 2 : 3);
                     break;
                 }

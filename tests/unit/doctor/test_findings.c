@@ -45,10 +45,10 @@ struct rule_case {
     uint64_t s_ms;
     enum tether_doctor_close how;
     int hint_s;
-    int64_t client_idle_ms;       /* expected recommendation */
-    const char *id;               /* a finding that must be there */
+    int64_t client_idle_ms; /* expected recommendation */
+    const char *id;         /* a finding that must be there */
     enum tether_doctor_severity severity;
-    const char *absent;           /* a finding that must not be there, or NULL */
+    const char *absent; /* a finding that must not be there, or NULL */
 };
 
 static void test_rules(void **state)
@@ -68,8 +68,8 @@ static void test_rules(void **state)
         {"rst", 60000, TETHER_DOCTOR_CLOSE_RST, -1, 54000, "idle_close_rst", TETHER_DOCTOR_MEDIUM,
          NULL},
         /* 2 s or less: no reuse. */
-        {"short", 2000, TETHER_DOCTOR_CLOSE_FIN, 1, 0, "client_idle_timeout",
-         TETHER_DOCTOR_MEDIUM, NULL},
+        {"short", 2000, TETHER_DOCTOR_CLOSE_FIN, 1, 0, "client_idle_timeout", TETHER_DOCTOR_MEDIUM,
+         NULL},
         /* 1.5 s: the 1 s floor of the margin applies. */
         {"floor", 3000, TETHER_DOCTOR_CLOSE_FIN, -1, 2000, "client_idle_timeout",
          TETHER_DOCTOR_INFO, NULL},
@@ -132,8 +132,10 @@ static void test_silent_drop(void **state)
     (void)state;
     struct tether_doctor_result r = measured(0, TETHER_DOCTOR_CLOSE_NONE, -1);
     r.nprobes = 3;
-    r.probes[0] = (struct tether_doctor_probe){.idle_ms = 300000, .outcome = TETHER_DOCTOR_PROBE_OK};
-    r.probes[1] = (struct tether_doctor_probe){.idle_ms = 400000, .outcome = TETHER_DOCTOR_PROBE_RST};
+    r.probes[0] =
+        (struct tether_doctor_probe){.idle_ms = 300000, .outcome = TETHER_DOCTOR_PROBE_OK};
+    r.probes[1] =
+        (struct tether_doctor_probe){.idle_ms = 400000, .outcome = TETHER_DOCTOR_PROBE_RST};
     r.probes[2] =
         (struct tether_doctor_probe){.idle_ms = 600000, .outcome = TETHER_DOCTOR_PROBE_TIMEOUT};
     struct tether_doctor_report rep;
@@ -167,10 +169,10 @@ static void test_behind(void **state)
         const char *id;
         enum tether_doctor_severity sev;
     } cases[] = {
-        {6000, "backend_keepalive_le_lb", TETHER_DOCTOR_HIGH},   /* Node 5 s behind ALB */
-        {60000, "backend_keepalive_le_lb", TETHER_DOCTOR_HIGH},  /* equal is still a race */
+        {6000, "backend_keepalive_le_lb", TETHER_DOCTOR_HIGH},  /* Node 5 s behind ALB */
+        {60000, "backend_keepalive_le_lb", TETHER_DOCTOR_HIGH}, /* equal is still a race */
         {62000, "backend_keepalive_margin", TETHER_DOCTOR_MEDIUM},
-        {75000, "backend_keepalive_ok", TETHER_DOCTOR_INFO},     /* nginx behind ALB */
+        {75000, "backend_keepalive_ok", TETHER_DOCTOR_INFO}, /* nginx behind ALB */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct tether_doctor_result be = measured(cases[i].backend_ms, TETHER_DOCTOR_CLOSE_FIN, -1);
@@ -192,24 +194,33 @@ static void test_match_defaults(void **state)
 {
     (void)state;
     char buf[256];
-    assert_int_equal(tether_doctor_match_defaults(75000, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)), 1);
+    assert_int_equal(tether_doctor_match_defaults(75000, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)),
+                     1);
     assert_non_null(strstr(buf, "nginx"));
     /* 3 % either way, at least 200 ms. */
-    assert_int_equal(tether_doctor_match_defaults(77200, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)), 1);
-    assert_int_equal(tether_doctor_match_defaults(77300, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)), 0);
+    assert_int_equal(tether_doctor_match_defaults(77200, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)),
+                     1);
+    assert_int_equal(tether_doctor_match_defaults(77300, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)),
+                     0);
     assert_string_equal(buf, "");
-    assert_int_equal(tether_doctor_match_defaults(6150, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)), 1);
+    assert_int_equal(tether_doctor_match_defaults(6150, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)),
+                     1);
     assert_non_null(strstr(buf, "Node.js"));
-    assert_int_equal(tether_doctor_match_defaults(6250, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)), 0);
+    assert_int_equal(tether_doctor_match_defaults(6250, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)),
+                     0);
     /* 60 s: ALB, Tomcat and Fly.io all close there. */
-    assert_int_equal(tether_doctor_match_defaults(60000, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)), 3);
+    assert_int_equal(tether_doctor_match_defaults(60000, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)),
+                     3);
     /* The way it closed matters: Azure resets at 4 min only with TCP reset on. */
-    assert_int_equal(tether_doctor_match_defaults(240000, TETHER_DOCTOR_CLOSE_RST, buf, sizeof(buf)), 1);
+    assert_int_equal(
+        tether_doctor_match_defaults(240000, TETHER_DOCTOR_CLOSE_RST, buf, sizeof(buf)), 1);
     assert_non_null(strstr(buf, "TCP reset"));
-    assert_int_equal(tether_doctor_match_defaults(240000, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)), 0);
+    assert_int_equal(
+        tether_doctor_match_defaults(240000, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)), 0);
     /* A small buffer is truncated, never overrun; the count stays right. */
     char tiny[8];
-    assert_int_equal(tether_doctor_match_defaults(60000, TETHER_DOCTOR_CLOSE_FIN, tiny, sizeof(tiny)), 3);
+    assert_int_equal(
+        tether_doctor_match_defaults(60000, TETHER_DOCTOR_CLOSE_FIN, tiny, sizeof(tiny)), 3);
     assert_int_equal(strlen(tiny), 7);
 }
 

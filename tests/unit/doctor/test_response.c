@@ -27,10 +27,10 @@ static int feed(struct dr_response *r, const char *text, size_t step, char *buf,
 
 struct frame_case {
     const char *text;
-    int want;          /* 1 complete, 0 needs more, TETHER_EHTTP */
+    int want; /* 1 complete, 0 needs more, TETHER_EHTTP */
     int status;
     bool conn_close;
-    size_t left;       /* bytes left after a complete response */
+    size_t left; /* bytes left after a complete response */
 };
 
 static void test_framing(void **state)
@@ -57,7 +57,8 @@ static void test_framing(void **state)
         {"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", TETHER_EHTTP, 0, false, 0},
         {"HTTP/1.1 200 OK\r\nno colon\r\n\r\n", TETHER_EHTTP, 0, false, 0},
         {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", TETHER_EHTTP, 0, false, 0},
-        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabc\r\n", TETHER_EHTTP, 0, false, 0},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabc\r\n", TETHER_EHTTP, 0,
+         false, 0},
     };
     static char buf[4096];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -102,7 +103,8 @@ static void test_fields(void **state)
     /* EOF completes only a close-delimited body. */
     assert_true(tt__dr_eof_completes(&r));
     tt__dr_reset(&r);
-    assert_int_equal(feed(&r, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab", 4096, buf, &len), 0);
+    assert_int_equal(feed(&r, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab", 4096, buf, &len),
+                     0);
     assert_false(tt__dr_eof_completes(&r));
 }
 
