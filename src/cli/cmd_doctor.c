@@ -478,13 +478,12 @@ int cmd_doctor(int argc, char **argv)
             }
         } else {
             doctor_print_one(fr, &rep, urls[0], o.max_idle_ms);
+            doctor_print_findings(&rep);
             if (br) {
-                printf("\nBehind it: ");
+                printf("\nBehind it, the backend: ");
                 doctor_print_one(br, &brep, urls[1], o.max_idle_ms);
                 doctor_print_findings(&brep);
-                printf("\nLoad balancer %s:", urls[0]);
             }
-            doctor_print_findings(&rep);
         }
     }
     tether_doctor_free(run.front);
