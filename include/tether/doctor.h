@@ -26,6 +26,7 @@ TETHER_BEGIN_DECLS
 #define TETHER_DOCTOR_MAX_PROBES 8 /* silent-drop probes */
 #define TETHER_DOCTOR_MAX_HINTS 8  /* hop-revealing response fields kept */
 #define TETHER_DOCTOR_MAX_FINDINGS 16
+#define TETHER_DOCTOR_MAX_CHAIN 4 /* certificates of the chain kept */
 
 struct tether_doctor_options {
     const char *url;       /* http://HOST[:PORT][/PATH]; copied at start */
@@ -115,6 +116,19 @@ struct tether_doctor_result {
                                   * not by max_requests */
     size_t nprobes;
     struct tether_doctor_probe probes[TETHER_DOCTOR_MAX_PROBES];
+    /* https:// only (tls true): the first connection's handshake. The handshake never fails
+     * on verification; the verdict is reported here. */
+    double tls_ms;
+    char tls_version[16]; /* "TLSv1.3" */
+    char tls_cipher[64];  /* "TLS_AES_256_GCM_SHA384" */
+    char tls_alpn[32];    /* "http/1.1", "" when none was negotiated */
+    bool tls_verified;    /* the chain verifies against the system's CAs */
+    char tls_verify_error[128];
+    bool tls_hostname_match; /* the leaf certificate names the URL's host */
+    int tls_expires_in_days; /* until the leaf's notAfter (negative: expired) */
+    char tls_not_after[32];  /* "2027-12-03T14:00:00Z" */
+    size_t tls_nchain;
+    char tls_chain[TETHER_DOCTOR_MAX_CHAIN][200]; /* "CN=leaf (issuer CN=ca)", leaf first */
 };
 
 /* One endpoint's findings and recommendations (tether_doctor_findings). */

@@ -20,7 +20,9 @@ const char cmd_doctor_summary[] = "measure an endpoint's keep-alive and idle clo
 const char *const cmd_doctor_usage[] = {
     "Usage: tether doctor [options] URL [BACKEND_URL]\n"
     "\n",
-    "Measures the connection lifecycle of an http:// endpoint: the phases of a first request,\n"
+    "Measures the connection lifecycle of an http:// or https:// endpoint: the phases of a\n"
+    "first request (DNS, connect, TLS with its version, cipher, ALPN, chain, expiry and\n"
+    "hostname check, first byte),\n"
     "the Keep-Alive hint, the real idle-close time S (detected the moment the FIN or RST\n"
     "arrives, timed from the end of the response, on several connections at once), how many\n"
     "requests one connection serves, and optionally whether a middlebox drops idle\n"
@@ -41,7 +43,7 @@ const char *const cmd_doctor_usage[] = {
     "                          second URL)\n"
     "  --json                  one JSON object on stdout instead of the report\n"
     "\n",
-    "DUR is 250ms, 5s, 2m or 1h. https:// is not measured yet (exit 2).\n"
+    "DUR is 250ms, 5s, 2m or 1h. A certificate that does not verify is reported, not refused.\n"
     "Exit status: 0 when measured, 1 when the endpoint could not be reached (Node's error\n"
     "text on stderr, e.g. \"connect ECONNREFUSED 127.0.0.1:1\"), 2 for a usage error.\n",
     NULL,
@@ -166,7 +168,27 @@ static json_t *doctor_json_one(const struct tether_doctor_result *r,
     json_object_set_new(o, "addresses", addrs);
     json_object_set_new(o, "dns_ms", json_real(r->dns_ms));
     json_object_set_new(o, "connect_ms", json_real(r->connect_ms));
-    json_object_set_new(o, "tls", json_null());
+    if (r->tls) {
+        json_t *t = json_object();
+        json_object_set_new(t, "handshake_ms", json_real(r->tls_ms));
+        json_object_set_new(t, "version", jstr(r->tls_version));
+        json_object_set_new(t, "cipher", jstr(r->tls_cipher));
+        json_object_set_new(t, "alpn", r->tls_alpn[0] ? jstr(r->tls_alpn) : json_null());
+        json_object_set_new(t, "verified", json_boolean(r->tls_verified));
+        json_object_set_new(t, "verify_error",
+                            r->tls_verified ? json_null() : jstr(r->tls_verify_error));
+        json_object_set_new(t, "hostname_match", json_boolean(r->tls_hostname_match));
+        json_object_set_new(t, "not_after", jstr(r->tls_not_after));
+        json_object_set_new(t, "expires_in_days", json_integer(r->tls_expires_in_days));
+        json_t *chain = json_array();
+        for (size_t i = 0; i < r->tls_nchain; i++) {
+            json_array_append_new(chain, jstr(r->tls_chain[i]));
+        }
+        json_object_set_new(t, "chain", chain);
+        json_object_set_new(o, "tls", t);
+    } else {
+        json_object_set_new(o, "tls", json_null());
+    }
     json_object_set_new(o, "first_byte_ms", json_real(r->first_byte_ms));
     json_object_set_new(o, "total_ms", json_real(r->total_ms));
     json_object_set_new(o, "status", json_integer(r->status));
@@ -271,6 +293,17 @@ static void doctor_print_one(const struct tether_doctor_result *r,
     }
     printf("\n  connect      %8.1f ms  %s port %u\n", r->connect_ms, r->connected,
            (unsigned)r->port);
+    if (r->tls) {
+        printf("  TLS          %8.1f ms  %s %s, ALPN %s\n", r->tls_ms, r->tls_version,
+               r->tls_cipher, r->tls_alpn[0] ? r->tls_alpn : "(none)");
+        printf("               certificate %s, hostname %s, expires %s (%d days)\n",
+               r->tls_verified ? "verified" : r->tls_verify_error,
+               r->tls_hostname_match ? "matches" : "DOES NOT MATCH", r->tls_not_after,
+               r->tls_expires_in_days);
+        for (size_t i = 0; i < r->tls_nchain; i++) {
+            printf("               chain %zu: %s\n", i, r->tls_chain[i]);
+        }
+    }
     printf("  first byte   %8.1f ms\n", r->first_byte_ms);
     printf("  total        %8.1f ms  HTTP %d %s\n", r->total_ms, r->status, r->reason);
     printf("  Connection:  %s\n", r->connection[0] ? r->connection : "(none)");

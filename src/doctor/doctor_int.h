@@ -49,4 +49,23 @@ bool tt__dr_eof_completes(const struct dr_response *r);
 /* Parses a Keep-Alive field value ("timeout=5, max=100") into the hint fields of `out`. */
 void tt__dr_parse_keep_alive(const char *value, struct tether_doctor_result *out);
 
+/* TLS over memory BIOs (tls.c). The context is an SSL_CTX, kept opaque here. */
+struct dtls;
+void *tt__dtls_ctx_new(void);
+void tt__dtls_ctx_free(void *ctx);
+struct dtls *tt__dtls_new(void *ctx, const char *host);
+void tt__dtls_free(struct dtls *t);
+/* Ciphertext received from the peer. */
+int tt__dtls_feed(struct dtls *t, const char *data, size_t n);
+/* 1 when the handshake is complete, 0 when it needs more input, TETHER_ETLS (reason in err). */
+int tt__dtls_handshake(struct dtls *t, char *err, size_t errlen);
+/* Plaintext: 1 with *n bytes, 0 when none is ready, TETHER_EEOF on close_notify, TETHER_ETLS. */
+int tt__dtls_read(struct dtls *t, char *out, size_t cap, size_t *n);
+int tt__dtls_write(struct dtls *t, const char *data, size_t n);
+/* Ciphertext to send: how much is waiting, and up to `cap` bytes of it. */
+size_t tt__dtls_pending_output(const struct dtls *t);
+size_t tt__dtls_take_output(struct dtls *t, char *buf, size_t cap);
+/* Version, cipher, ALPN, verification, hostname match, expiry and chain into `r`. */
+void tt__dtls_facts(struct dtls *t, const char *host, struct tether_doctor_result *r);
+
 #endif

@@ -406,6 +406,32 @@ static void rule_hop(const struct tether_doctor_result *r, struct tether_doctor_
     }
 }
 
+static void rule_tls(const struct tether_doctor_result *r, struct tether_doctor_report *out)
+{
+    if (!r->tls) {
+        return;
+    }
+    if (!r->tls_verified) {
+        add(out, "tls_unverified", TETHER_DOCTOR_HIGH,
+            "serve the full chain from a CA the clients trust (check with openssl s_client "
+            "-showcerts)",
+            "the certificate chain does not verify against the system's CAs: %s",
+            r->tls_verify_error);
+    }
+    if (!r->tls_hostname_match) {
+        add(out, "tls_hostname_mismatch", TETHER_DOCTOR_HIGH,
+            "use a certificate whose subjectAltName names this host",
+            "the certificate does not name %s", r->host);
+    }
+    if (r->tls_expires_in_days < 0) {
+        add(out, "tls_expired", TETHER_DOCTOR_HIGH, "renew the certificate",
+            "the certificate expired %d days ago (%s)", -r->tls_expires_in_days, r->tls_not_after);
+    } else if (r->tls_expires_in_days < 14) {
+        add(out, "tls_expires_soon", TETHER_DOCTOR_MEDIUM, "renew the certificate now",
+            "the certificate expires in %d days (%s)", r->tls_expires_in_days, r->tls_not_after);
+    }
+}
+
 void tether_doctor_findings(const struct tether_doctor_result *r,
                             const struct tether_doctor_result *backend,
                             struct tether_doctor_report *out)
@@ -415,6 +441,7 @@ void tether_doctor_findings(const struct tether_doctor_result *r,
     out->server_keep_alive_timeout_ms = -1;
     out->server_headers_timeout_ms = -1;
     out->tcp_keepalive_idle_ms = -1;
+    rule_tls(r, out);
     rule_client_idle(r, out);
     rule_hint(r, out);
     rule_close_kind(r, out);

@@ -6,6 +6,7 @@
  * the close is seen when it happens (EOF = FIN, ECONNRESET = RST), timed with uv_hrtime from
  * the last byte of its response: the instant the server's idle timer starts.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,15 @@
 #include "util/hostport.h"
 #include "util/str.h"
 
-#define DOCTOR_RX_CAP 65536
+/* One read; the response buffer holds the largest head the reader accepts plus one read. */
+#define DOCTOR_NET_CAP 16384
+#define DOCTOR_RX_CAP (65536 + DOCTOR_NET_CAP)
 
 enum dconn_role { ROLE_IDLE, ROLE_SEQ, ROLE_PROBE };
 
 enum dconn_step {
     STEP_CONNECT,
+    STEP_TLS,      /* connected, TLS handshake in progress */
     STEP_RESPONSE, /* request sent, reading its response */
     STEP_IDLE,     /* response read, waiting for the close */
     STEP_PROBE,    /* the probe request after the idle time is out */
@@ -44,6 +48,8 @@ struct dconn {
     unsigned responses;
     struct dr_response resp;
     size_t rx_len;
+    struct dtls *tls; /* https:// only */
+    char net[DOCTOR_NET_CAP];
     char rx[DOCTOR_RX_CAP];
 };
 
@@ -68,6 +74,7 @@ struct tether_doctor {
     bool canceled;
     bool finished;
     char error[320];
+    void *ssl_ctx; /* https:// only */
     struct tether_doctor_result result;
 };
 
@@ -111,11 +118,10 @@ static int doctor_parse_url(const char *url, struct tether_doctor_result *r, cha
     if (ttx_prefix_nocase(url, "http://")) {
         rest = url + 7;
     } else if (ttx_prefix_nocase(url, "https://")) {
-        (void)snprintf(errbuf, errlen,
-                       "https:// is not measured yet (TLS facts are not implemented): '%s'", url);
-        return TETHER_ENOTSUP;
+        rest = url + 8;
+        r->tls = true;
     } else {
-        (void)snprintf(errbuf, errlen, "URL must start with http://: '%s'", url);
+        (void)snprintf(errbuf, errlen, "URL must start with http:// or https://: '%s'", url);
         return TETHER_EINVAL;
     }
     size_t alen = strcspn(rest, "/?#");
@@ -127,7 +133,7 @@ static int doctor_parse_url(const char *url, struct tether_doctor_result *r, cha
     }
     memcpy(r->host, hp.host.ptr, hp.host.len);
     r->host[hp.host.len] = '\0';
-    r->port = 80;
+    r->port = r->tls ? 443 : 80;
     if (hp.has_port && (ttx_parse_port(hp.port, &r->port) != 0 || r->port == 0)) {
         (void)snprintf(errbuf, errlen, "bad port in URL '%s'", url);
         return TETHER_EINVAL;
@@ -240,6 +246,19 @@ static void dconn_ended(struct dconn *c, int status)
             d->result.requests_limit_reached = true;
         }
         break;
+    case STEP_TLS:
+        if (c->first) {
+            doctor_fail(d,
+                        "Client network socket disconnected before secure TLS connection was "
+                        "established",
+                        0);
+        }
+        if (c->role == ROLE_IDLE) {
+            dconn_record_idle(c, TETHER_DOCTOR_CLOSE_ERROR, status);
+        } else if (c->role == ROLE_PROBE) {
+            dconn_record_probe(c, TETHER_DOCTOR_PROBE_ERROR, TETHER_DOCTOR_CLOSE_NONE);
+        }
+        break;
     case STEP_RESPONSE:
         if (eof && tt__dr_eof_completes(&c->resp) && c->resp.status) {
             /* A close-delimited body ends here: the response is complete and so is the
@@ -283,10 +302,7 @@ static void dconn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     struct dconn *c = h->data;
-    if (c->rx_len == DOCTOR_RX_CAP) {
-        c->rx_len = 0; /* idle noise nobody parses; never happens in a response */
-    }
-    *buf = uv_buf_init(c->rx + c->rx_len, (unsigned)(DOCTOR_RX_CAP - c->rx_len));
+    *buf = uv_buf_init(c->net, sizeof(c->net));
 }
 
 /* The first connection's response head: the facts of the report. */
@@ -388,7 +404,11 @@ static void dconn_deadline(uv_timer_t *t)
         dconn_record_probe(c, TETHER_DOCTOR_PROBE_TIMEOUT, TETHER_DOCTOR_CLOSE_NONE);
     } else {
         if (c->first) {
-            doctor_fail(d, c->step == STEP_CONNECT ? "connect" : "read", UV_ETIMEDOUT);
+            doctor_fail(d,
+                        c->step == STEP_CONNECT ? "connect"
+                        : c->step == STEP_TLS   ? "TLS handshake"
+                                                : "read",
+                        UV_ETIMEDOUT);
         }
         if (c->role == ROLE_IDLE) {
             dconn_record_idle(c, TETHER_DOCTOR_CLOSE_ERROR, UV_ETIMEDOUT);
@@ -399,20 +419,11 @@ static void dconn_deadline(uv_timer_t *t)
     dconn_close(c);
 }
 
-static void dconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* Plaintext bytes of the connection, at most DOCTOR_NET_CAP at a time. */
+static void dconn_plain(struct dconn *c, const char *data, size_t n)
 {
-    (void)buf;
-    struct dconn *c = s->data;
-    if (c->step == STEP_CLOSING || nread == 0) {
-        return;
-    }
-    if (nread < 0) {
-        dconn_ended(c, (int)nread);
-        return;
-    }
     if (c->step == STEP_IDLE && c->role != ROLE_SEQ) {
         /* Bytes on an idle connection (a server's 408, say) are not a close: keep waiting. */
-        c->rx_len = 0;
         return;
     }
     if (!c->got_byte) {
@@ -428,7 +439,10 @@ static void dconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             return;
         }
     }
-    c->rx_len += (size_t)nread;
+    /* The reader keeps at most its head limit unconsumed, so one read always fits. */
+    assert(n <= DOCTOR_RX_CAP - c->rx_len);
+    memcpy(c->rx + c->rx_len, data, n);
+    c->rx_len += n;
     int rv = tt__dr_feed(&c->resp, c->rx, &c->rx_len);
     if (rv < 0) {
         if (c->first) {
@@ -444,6 +458,110 @@ static void dconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (rv == 1) {
         dconn_response_done(c);
+    }
+}
+
+/* A write of TLS records; freed by its callback. */
+struct dwrite {
+    uv_write_t req;
+    struct dconn *c;
+    char data[];
+};
+
+static void dconn_tls_written(uv_write_t *req, int status)
+{
+    struct dwrite *w = req->data;
+    struct dconn *c = w->c;
+    tt__free(w);
+    if (status < 0 && c->step != STEP_CLOSING) {
+        dconn_ended(c, status);
+    }
+}
+
+/* Sends the records OpenSSL has produced (handshake messages, the request, alerts). */
+static void dconn_flush(struct dconn *c)
+{
+    size_t n = tt__dtls_pending_output(c->tls);
+    if (!n || c->step == STEP_CLOSING) {
+        return;
+    }
+    struct dwrite *w = tt__malloc(sizeof(*w) + n);
+    if (!w) {
+        dconn_ended(c, UV_ENOMEM);
+        return;
+    }
+    w->c = c;
+    w->req.data = w;
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)tt__dtls_take_output(c->tls, w->data, n));
+    int rv = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, dconn_tls_written);
+    if (rv < 0) {
+        tt__free(w);
+        dconn_ended(c, rv);
+    }
+}
+
+/* Ciphertext from the peer: the handshake, then the plaintext inside. */
+static void dconn_tls_in(struct dconn *c, const char *data, size_t n)
+{
+    struct tether_doctor *d = c->d;
+    if (tt__dtls_feed(c->tls, data, n) != 0) {
+        dconn_ended(c, UV_ENOMEM);
+        return;
+    }
+    if (c->step == STEP_TLS) {
+        char why[160];
+        int rv = tt__dtls_handshake(c->tls, why, sizeof(why));
+        dconn_flush(c);
+        if (c->step == STEP_CLOSING || rv == 0) {
+            return;
+        }
+        if (rv < 0) {
+            if (c->first) {
+                char text[200];
+                (void)snprintf(text, sizeof(text), "TLS handshake failed: %s", why);
+                doctor_fail(d, text, 0);
+            }
+            dconn_ended(c, UV_EPROTO);
+            return;
+        }
+        if (c->first) {
+            d->result.tls_ms = ms_between(c->t_connected, uv_hrtime());
+            tt__dtls_facts(c->tls, d->result.host, &d->result);
+        }
+        c->step = STEP_RESPONSE;
+        dconn_send(c);
+    }
+    char plain[DOCTOR_NET_CAP];
+    while (c->step != STEP_CLOSING) {
+        size_t got = 0;
+        int rv = tt__dtls_read(c->tls, plain, sizeof(plain), &got);
+        if (rv == 0) {
+            break;
+        }
+        if (rv < 0) {
+            /* close_notify is the TLS form of the FIN: the peer closed gracefully. */
+            dconn_ended(c, rv == TETHER_EEOF ? UV_EOF : UV_EPROTO);
+            return;
+        }
+        dconn_plain(c, plain, got);
+    }
+    dconn_flush(c);
+}
+
+static void dconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct dconn *c = s->data;
+    if (c->step == STEP_CLOSING || nread == 0) {
+        return;
+    }
+    if (nread < 0) {
+        dconn_ended(c, (int)nread);
+        return;
+    }
+    if (c->tls) {
+        dconn_tls_in(c, buf->base, (size_t)nread);
+    } else {
+        dconn_plain(c, buf->base, (size_t)nread);
     }
 }
 
@@ -465,13 +583,24 @@ static void dconn_send(struct dconn *c)
     if (c->step != STEP_PROBE && c->step != STEP_IDLE) {
         c->step = STEP_RESPONSE;
     }
-    uv_buf_t b = uv_buf_init(d->request, (unsigned)d->request_len);
-    c->write_req.data = c;
     c->t_sent = uv_hrtime();
-    int rv = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, dconn_written);
-    if (rv < 0) {
-        dconn_ended(c, rv);
-        return;
+    if (c->tls) {
+        if (tt__dtls_write(c->tls, d->request, d->request_len) != 0) {
+            dconn_ended(c, UV_EPROTO);
+            return;
+        }
+        dconn_flush(c);
+        if (c->step == STEP_CLOSING) {
+            return;
+        }
+    } else {
+        uv_buf_t b = uv_buf_init(d->request, (unsigned)d->request_len);
+        c->write_req.data = c;
+        int rv = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, dconn_written);
+        if (rv < 0) {
+            dconn_ended(c, rv);
+            return;
+        }
     }
     uint64_t limit = c->step == STEP_PROBE ? d->opts.probe_timeout_ms : d->opts.connect_timeout_ms;
     (void)uv_timer_start(&c->timer, dconn_deadline, limit, 0);
@@ -500,6 +629,23 @@ static void dconn_connected(uv_connect_t *req, int status)
     if (rv < 0) {
         c->step = STEP_RESPONSE;
         dconn_ended(c, rv);
+        return;
+    }
+    if (d->result.tls) {
+        c->tls = tt__dtls_new(d->ssl_ctx, d->result.host);
+        if (!c->tls) {
+            c->step = STEP_RESPONSE;
+            dconn_ended(c, UV_ENOMEM);
+            return;
+        }
+        /* The ClientHello; the connect timer goes on bounding the handshake. */
+        c->step = STEP_TLS;
+        char why[160];
+        if (tt__dtls_handshake(c->tls, why, sizeof(why)) < 0) {
+            dconn_ended(c, UV_EPROTO);
+            return;
+        }
+        dconn_flush(c);
         return;
     }
     c->step = STEP_RESPONSE;
@@ -673,6 +819,11 @@ int tether_doctor_start(uv_loop_t *loop, const struct tether_doctor_options *o,
         tt__free(d);
         return rv;
     }
+    if (d->result.tls && !(d->ssl_ctx = tt__dtls_ctx_new())) {
+        (void)snprintf(errbuf, errlen, "cannot create a TLS context");
+        tt__free(d);
+        return TETHER_ENOMEM;
+    }
     d->loop = loop;
     d->opts = *o;
     (void)snprintf(d->url, sizeof(d->url), "%s", o->url);
@@ -681,7 +832,7 @@ int tether_doctor_start(uv_loop_t *loop, const struct tether_doctor_options *o,
     d->arg = arg;
     bool v6 = strchr(d->result.host, ':') != NULL;
     char host_field[300];
-    if (d->result.port == 80) {
+    if (d->result.port == (d->result.tls ? 443 : 80)) {
         (void)snprintf(host_field, sizeof(host_field), v6 ? "[%s]" : "%s", d->result.host);
     } else {
         (void)snprintf(host_field, sizeof(host_field), v6 ? "[%s]:%u" : "%s:%u", d->result.host,
@@ -693,7 +844,7 @@ int tether_doctor_start(uv_loop_t *loop, const struct tether_doctor_options *o,
                      d->result.path, host_field, tether_version());
     if (n < 0 || (size_t)n >= sizeof(d->request)) {
         (void)snprintf(errbuf, errlen, "URL path is too long for the probe request");
-        tt__free(d);
+        tether_doctor_free(d);
         return TETHER_EINVAL;
     }
     d->request_len = (size_t)n;
@@ -707,7 +858,7 @@ int tether_doctor_start(uv_loop_t *loop, const struct tether_doctor_options *o,
     rv = uv_getaddrinfo(loop, &d->gai, doctor_resolved, d->result.host, d->port_text, &hints);
     if (rv < 0) {
         (void)snprintf(errbuf, errlen, "getaddrinfo %s %s", uv_err_name(rv), d->result.host);
-        tt__free(d);
+        tether_doctor_free(d);
         return TETHER_EINVAL;
     }
     d->gai_pending = true;
@@ -766,7 +917,11 @@ void tether_doctor_free(struct tether_doctor *d)
         return;
     }
     for (size_t i = 0; i < d->nconns; i++) {
+        tt__dtls_free(d->conns[i]->tls);
         tt__free(d->conns[i]);
+    }
+    if (d->ssl_ctx) {
+        tt__dtls_ctx_free(d->ssl_ctx);
     }
     tt__free(d);
 }

@@ -225,6 +225,35 @@ else
     echo "note: haproxy is not installed; scripts/install-deps.sh installs it"
 fi
 
+# ---- https: the TLS facts and the idle close through TLS (close_notify, then FIN) ----
+if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" \
+    -days 30 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    >/dev/null 2>&1; then
+    start_server serve-tls --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" \
+        --keep-alive-timeout 1s --keep-alive-buffer 0 || finish
+    doctor tls --max-idle 3s --max-requests 3 "$url/"
+    idle_is tls 1000 fin
+    expect "tls: version" [ "$(j tls 'j.tls.version')" = TLSv1.3 ]
+    expect "tls: cipher" [ -n "$(j tls 'j.tls.cipher')" ]
+    expect "tls: self-signed reported" [ "$(j tls 'j.tls.verified')" = false ]
+    expect "tls: verify error" [ "$(j tls 'j.tls.verify_error')" = "self-signed certificate" ]
+    expect "tls: hostname matches" [ "$(j tls 'j.tls.hostname_match')" = true ]
+    expect "tls: expiry" [ "$(j tls 'j.tls.expires_in_days>=28&&j.tls.expires_in_days<=30')" = true ]
+    expect "tls: chain" [ "$(j tls 'j.tls.chain[0]')" = "CN=localhost (issuer CN=localhost)" ]
+    expect "tls: unverified finding" \
+        [ "$(j tls 'j.findings.some(f=>f.id==="tls_unverified"&&f.severity==="high")')" = true ]
+    expect "tls: 3 requests on one connection" [ "$(j tls 'j.requests_per_connection.measured')" = 3 ]
+    doctor tls-name --max-idle 3s --max-requests 0 "https://localhost:$port/"
+    expect "tls-name: hostname matches by DNS name" [ "$(j tls-name 'j.tls.hostname_match')" = true ]
+    stop_server
+    # TLS spoken to a plain HTTP port: the handshake fails, exit 1.
+    doctor tls-plain --max-idle 3s "https://127.0.0.1:${serve_url##*:}/"
+    expect "tls-plain: exit 1" [ "$rc" = 1 ]
+    expect "tls-plain: says TLS" grep -qF "TLS handshake failed" "$tmp/tls-plain.err"
+else
+    fail "openssl could not make a test certificate"
+fi
+
 # ---- the human report ----
 timeout "$(scaled 30)" "$tether" doctor --max-idle 3s --max-requests 0 "$serve_url/" \
     >"$tmp/human.out" 2>"$tmp/human.err"
@@ -253,7 +282,6 @@ usage() {
 }
 usage no-url "a URL is required"
 usage scheme "'ftp://x/'" ftp://x/
-usage https "https://" https://example.com/
 usage parallel "'0'" --parallel 0 "$serve_url/"
 usage max-idle "'5'" --max-idle 5 "$serve_url/"
 usage probe "'1s,'" --silent-probe 1s, "$serve_url/"
