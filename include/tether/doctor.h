@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tether doctor: measures the connection lifecycle of an http:// endpoint (phases of the first
- * request, the Keep-Alive hint, the real idle-close time and how it closed, requests per
+ * tether doctor: measures the connection lifecycle of an http:// or https:// endpoint (phases,
+ * TLS facts, the Keep-Alive hint, the real idle-close time and how it closed, requests per
  * connection, silent drops) and derives findings with fixes from the measurements.
  *
  * The probe runs on the caller's libuv loop and prints nothing. The idle close is detected
@@ -29,7 +29,7 @@ TETHER_BEGIN_DECLS
 #define TETHER_DOCTOR_MAX_CHAIN 4 /* certificates of the chain kept */
 
 struct tether_doctor_options {
-    const char *url;       /* http://HOST[:PORT][/PATH]; copied at start */
+    const char *url;       /* http[s]://HOST[:PORT][/PATH]; copied at start */
     uint64_t max_idle_ms;  /* longest wait for an idle close [125000] */
     unsigned connections;  /* idle connections measured in parallel, 1..16 [3] */
     unsigned max_requests; /* bound of the sequential requests on one connection;
@@ -84,7 +84,7 @@ struct tether_doctor_result {
     char host[256];
     uint16_t port;
     char path[1024];
-    bool tls; /* https://: not measured yet (usage error) */
+    bool tls; /* https:// */
     size_t naddrs;
     char addrs[TETHER_DOCTOR_MAX_ADDRS][48];            /* every address DNS returned */
     char connected[48];                                 /* the address the first connection used */
@@ -203,8 +203,8 @@ TETHER_EXTERN void tether_doctor_free(struct tether_doctor *d);
 
 /*
  * Blocking convenience: runs a probe on a private loop and copies the result. Returns 0 when
- * measured, TETHER_EINVAL for a bad option, TETHER_ECONNREFUSED-like codes... simply -1 with
- * the reason in errbuf when the endpoint could not be reached.
+ * measured; TETHER_EINVAL for a bad URL or option (TETHER_ENOMEM without memory); TETHER_EIO
+ * when the endpoint could not be reached, with tether_doctor_error's text in errbuf.
  */
 TETHER_EXTERN int tether_doctor_run(const struct tether_doctor_options *o,
                                     struct tether_doctor_result *out, char *errbuf, size_t errlen);

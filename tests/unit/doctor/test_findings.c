@@ -224,6 +224,37 @@ static void test_match_defaults(void **state)
     assert_int_equal(strlen(tiny), 7);
 }
 
+static void test_tls(void **state)
+{
+    (void)state;
+    struct tether_doctor_result r = measured(75000, TETHER_DOCTOR_CLOSE_FIN, -1);
+    struct tether_doctor_report rep;
+    /* http://: no TLS findings whatever the (unset) TLS fields say. */
+    tether_doctor_findings(&r, NULL, &rep);
+    assert_null(find(&rep, "tls_unverified"));
+    assert_null(find(&rep, "tls_hostname_mismatch"));
+    r.tls = true;
+    r.tls_verified = true;
+    r.tls_hostname_match = true;
+    r.tls_expires_in_days = 90;
+    tether_doctor_findings(&r, NULL, &rep);
+    assert_null(find(&rep, "tls_unverified"));
+    assert_null(find(&rep, "tls_expires_soon"));
+    r.tls_verified = false;
+    (void)strcpy(r.tls_verify_error, "self-signed certificate");
+    r.tls_hostname_match = false;
+    r.tls_expires_in_days = 13;
+    tether_doctor_findings(&r, NULL, &rep);
+    assert_int_equal(find(&rep, "tls_unverified")->severity, TETHER_DOCTOR_HIGH);
+    assert_non_null(strstr(find(&rep, "tls_unverified")->message, "self-signed"));
+    assert_int_equal(find(&rep, "tls_hostname_mismatch")->severity, TETHER_DOCTOR_HIGH);
+    assert_int_equal(find(&rep, "tls_expires_soon")->severity, TETHER_DOCTOR_MEDIUM);
+    r.tls_expires_in_days = -2;
+    tether_doctor_findings(&r, NULL, &rep);
+    assert_null(find(&rep, "tls_expires_soon"));
+    assert_int_equal(find(&rep, "tls_expired")->severity, TETHER_DOCTOR_HIGH);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -239,7 +270,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules),          cmocka_unit_test(test_hint_order_and_max),
         cmocka_unit_test(test_silent_drop),    cmocka_unit_test(test_behind),
-        cmocka_unit_test(test_match_defaults), cmocka_unit_test(test_names),
+        cmocka_unit_test(test_match_defaults), cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
