@@ -39,6 +39,10 @@ struct tether_doctor_options {
     uint64_t probe_timeout_ms;   /* a probe request without a response byte for this long is a
                                   * "timeout" [5000] */
     uint64_t connect_timeout_ms; /* DNS + TCP connect [10000] */
+    /* Opt-in: after the other measurements, open up to this many connections one at a time
+     * (each answered, then held) to find a connection limit; 0 = off, at most 512, http://
+     * only [0]. Each step waits up to probe_timeout_ms for an answer. */
+    unsigned ramp_connections;
 };
 
 /* Fills the defaults above (url NULL). */
@@ -78,6 +82,17 @@ struct tether_doctor_probe {
     uint64_t ms;                        /* from the probe send to the outcome; for CLOSED_EARLY
                                          * the idle time at which it closed */
     enum tether_doctor_close early_how; /* for CLOSED_EARLY: FIN or RST */
+};
+
+/* The connection ramp's outcome. */
+struct tether_doctor_ramp {
+    unsigned tried;                       /* connections opened */
+    unsigned answered;                    /* answered (and then held open) */
+    bool limit_found;                     /* a connection was not answered before the cap */
+    unsigned limit_at;                    /* how many were answered before it */
+    enum tether_doctor_probe_outcome how; /* what that connection met: FIN (accepted, then
+                                           * closed), RST, TIMEOUT (queued) or ERROR */
+    int uv_error;                         /* for ERROR (and RST): the libuv code */
 };
 
 struct tether_doctor_result {
@@ -129,6 +144,8 @@ struct tether_doctor_result {
     char tls_not_after[32];  /* "2027-12-03T14:00:00Z" */
     size_t tls_nchain;
     char tls_chain[TETHER_DOCTOR_MAX_CHAIN][200]; /* "CN=leaf (issuer CN=ca)", leaf first */
+    bool ramp_ran;                                /* ramp_connections was set */
+    struct tether_doctor_ramp ramp;
 };
 
 /* One endpoint's findings and recommendations (tether_doctor_findings). */

@@ -38,6 +38,9 @@ const char *const cmd_doctor_usage[] = {
     "                          rst, fin or timeout tells a silent NAT/firewall drop (up to 8)\n"
     "  --probe-timeout DUR     a probe request with no answer this long is a timeout [5s]\n"
     "  --connect-timeout DUR   DNS and connect [10s]\n"
+    "  --connections N         opt-in, http:// only: then open up to N (1..512) connections\n"
+    "                          one at a time, each answered and held, to find a connection\n"
+    "                          limit (each waits --probe-timeout for its answer) [off]\n"
     "  --behind URL            URL is a load balancer in front of this backend: measure both\n"
     "                          and check backend keep-alive > LB idle timeout (same as a\n"
     "                          second URL)\n"
@@ -244,6 +247,22 @@ static json_t *doctor_json_one(const struct tether_doctor_result *r,
         json_array_append_new(probes, p);
     }
     json_object_set_new(o, "silent_probes", probes);
+    if (r->ramp_ran) {
+        json_t *cl = json_object();
+        json_object_set_new(cl, "tried", cli_json_uint(r->ramp.tried));
+        json_object_set_new(cl, "answered", cli_json_uint(r->ramp.answered));
+        json_object_set_new(cl, "limit",
+                            r->ramp.limit_found ? cli_json_uint(r->ramp.limit_at) : json_null());
+        json_object_set_new(cl, "how",
+                            r->ramp.limit_found ? json_string(tether_doctor_probe_name(r->ramp.how))
+                                                : json_null());
+        json_object_set_new(cl, "error",
+                            r->ramp.uv_error ? json_string(uv_err_name(r->ramp.uv_error))
+                                             : json_null());
+        json_object_set_new(o, "connection_limit", cl);
+    } else {
+        json_object_set_new(o, "connection_limit", json_null());
+    }
     json_t *fs = json_array();
     for (size_t i = 0; i < rep->nfindings; i++) {
         const struct tether_doctor_finding *f = &rep->findings[i];
@@ -333,6 +352,12 @@ static void doctor_print_one(const struct tether_doctor_result *r,
             printf("Requests per connection: %u or more (no limit reached)\n",
                    r->requests_measured);
         }
+    }
+    if (r->ramp_ran && r->ramp.limit_found) {
+        printf("Connection limit: %u answered, connection %u got %s\n", r->ramp.answered,
+               r->ramp.limit_at + 1, tether_doctor_probe_name(r->ramp.how));
+    } else if (r->ramp_ran) {
+        printf("Connection limit: none up to %u connections\n", r->ramp.tried);
     }
     if (r->nprobes) {
         printf("Silent-drop probes:\n");
@@ -424,6 +449,11 @@ int cmd_doctor(int argc, char **argv)
             if ((probe ? o.probe_timeout_ms : o.connect_timeout_ms) == 0) {
                 return args_bad_value(&c, "duration", " (must be above 0)");
             }
+        } else if (args_is(&c, "--connections")) {
+            if ((rv = args_take_uint(&c, 1, 512, &v)) != 0) {
+                return rv;
+            }
+            o.ramp_connections = (unsigned)v;
         } else if (args_is(&c, "--behind")) {
             if ((rv = args_take_string(&c, &urls[1])) != 0) {
                 return rv;

@@ -49,6 +49,10 @@ bool tt__dr_eof_completes(const struct dr_response *r);
 /* Parses a Keep-Alive field value ("timeout=5, max=100") into the hint fields of `out`. */
 void tt__dr_parse_keep_alive(const char *value, struct tether_doctor_result *out);
 
+/* http[s]://HOST[:PORT][/PATH] into r->host, port, path and tls; errbuf says what is wrong. */
+int tt__doctor_parse_url(const char *url, struct tether_doctor_result *r, char *errbuf,
+                         size_t errlen);
+
 /* TLS over memory BIOs (tls.c). The context is an SSL_CTX, kept opaque here. */
 struct dtls;
 void *tt__dtls_ctx_new(void);
@@ -67,5 +71,14 @@ size_t tt__dtls_pending_output(const struct dtls *t);
 size_t tt__dtls_take_output(struct dtls *t, char *buf, size_t cap);
 /* Version, cipher, ALPN, verification, hostname match, expiry and chain into `r`. */
 void tt__dtls_facts(struct dtls *t, const char *host, struct tether_doctor_result *r);
+
+/* The connection ramp (ramp.c): `done(arg)` runs once every handle is closed. */
+struct dramp;
+typedef void (*dramp_done_cb)(void *arg);
+struct dramp *tt__dramp_start(uv_loop_t *loop, const struct sockaddr_storage *addr, char *request,
+                              size_t request_len, unsigned cap, uint64_t timeout_ms,
+                              struct tether_doctor_ramp *out, dramp_done_cb done, void *arg);
+void tt__dramp_cancel(struct dramp *r);
+void tt__dramp_free(struct dramp *r);
 
 #endif

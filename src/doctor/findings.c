@@ -432,6 +432,44 @@ static void rule_tls(const struct tether_doctor_result *r, struct tether_doctor_
     }
 }
 
+static void rule_ramp(const struct tether_doctor_result *r, struct tether_doctor_report *out)
+{
+    if (!r->ramp_ran) {
+        return;
+    }
+    const struct tether_doctor_ramp *m = &r->ramp;
+    if (!m->limit_found) {
+        add(out, "connection_limit", TETHER_DOCTOR_INFO, "nothing to change",
+            "%u concurrent connections were all answered (no limit up to the cap)", m->answered);
+        return;
+    }
+    char fix[320];
+    if (m->how == TETHER_DOCTOR_PROBE_TIMEOUT) {
+        (void)snprintf(fix, sizeof(fix),
+                       "keep client pools below %u connections per host, or raise the server's "
+                       "limit; queued connections look like slow connects, not errors",
+                       m->limit_at);
+        add(out, "connection_limit", TETHER_DOCTOR_MEDIUM, fix,
+            "connection %u was not answered: the server queues beyond %u connections (accept "
+            "queue, maxconn)",
+            m->limit_at + 1, m->limit_at);
+    } else {
+        (void)snprintf(fix, sizeof(fix),
+                       "raise the limit (Node server.maxConnections, nginx worker_connections) or "
+                       "queue instead of closing; keep client pools below %u per host",
+                       m->limit_at);
+        add(out, "connection_limit", TETHER_DOCTOR_HIGH, fix,
+            "connection %u was %s before any response: the server (or a hop) turns connections "
+            "away beyond %u",
+            m->limit_at + 1,
+            m->how == TETHER_DOCTOR_PROBE_FIN   ? "closed (FIN)"
+            : m->how == TETHER_DOCTOR_PROBE_RST ? "reset (RST)"
+            : m->uv_error == UV_ECONNREFUSED    ? "refused"
+                                                : "failed",
+            m->limit_at);
+    }
+}
+
 void tether_doctor_findings(const struct tether_doctor_result *r,
                             const struct tether_doctor_result *backend,
                             struct tether_doctor_report *out)
@@ -447,6 +485,7 @@ void tether_doctor_findings(const struct tether_doctor_result *r,
     rule_close_kind(r, out);
     rule_silent(r, out);
     rule_requests(r, out);
+    rule_ramp(r, out);
     if (backend) {
         rule_behind(r, backend, out);
     }

@@ -14,8 +14,6 @@
 #include "doctor/doctor_int.h"
 #include "internal.h"
 #include "tether/error.h"
-#include "util/hostport.h"
-#include "util/str.h"
 
 /* One read; the response buffer holds the largest head the reader accepts plus one read. */
 #define DOCTOR_NET_CAP 16384
@@ -75,6 +73,8 @@ struct tether_doctor {
     bool finished;
     char error[320];
     void *ssl_ctx; /* https:// only */
+    struct dramp *ramp;
+    bool ramp_live;
     struct tether_doctor_result result;
 };
 
@@ -86,80 +86,6 @@ static uint64_t ms_since(uint64_t from_ns, uint64_t to_ns)
 static double ms_between(uint64_t from_ns, uint64_t to_ns)
 {
     return to_ns > from_ns ? (double)(to_ns - from_ns) / 1e6 : 0.0;
-}
-
-void tether_doctor_options_init(struct tether_doctor_options *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->max_idle_ms = 125000;
-    o->connections = 3;
-    o->max_requests = 100;
-    o->probe_timeout_ms = 5000;
-    o->connect_timeout_ms = 10000;
-}
-
-const char *tether_doctor_close_name(enum tether_doctor_close how)
-{
-    static const char *const names[] = {"none", "fin", "rst", "error"};
-    return (unsigned)how < tt__countof(names) ? names[how] : "?";
-}
-
-const char *tether_doctor_probe_name(enum tether_doctor_probe_outcome o)
-{
-    static const char *const names[] = {"ok", "rst", "fin", "timeout", "closed_early", "error"};
-    return (unsigned)o < tt__countof(names) ? names[o] : "?";
-}
-
-/* http://HOST[:PORT][/PATH]: fills host, port, path. */
-static int doctor_parse_url(const char *url, struct tether_doctor_result *r, char *errbuf,
-                            size_t errlen)
-{
-    const char *rest;
-    if (ttx_prefix_nocase(url, "http://")) {
-        rest = url + 7;
-    } else if (ttx_prefix_nocase(url, "https://")) {
-        rest = url + 8;
-        r->tls = true;
-    } else {
-        (void)snprintf(errbuf, errlen, "URL must start with http:// or https://: '%s'", url);
-        return TETHER_EINVAL;
-    }
-    size_t alen = strcspn(rest, "/?#");
-    struct ttx_hostport hp;
-    if (memchr(rest, '@', alen) || ttx_hostport_split(rest, alen, &hp) != TTX_HOSTPORT_OK ||
-        hp.host.len == 0 || hp.host.len >= sizeof(r->host)) {
-        (void)snprintf(errbuf, errlen, "bad host in URL '%s'", url);
-        return TETHER_EINVAL;
-    }
-    memcpy(r->host, hp.host.ptr, hp.host.len);
-    r->host[hp.host.len] = '\0';
-    r->port = r->tls ? 443 : 80;
-    if (hp.has_port && (ttx_parse_port(hp.port, &r->port) != 0 || r->port == 0)) {
-        (void)snprintf(errbuf, errlen, "bad port in URL '%s'", url);
-        return TETHER_EINVAL;
-    }
-    const char *path = rest + alen;
-    size_t plen = strcspn(path, "#");
-    if (plen == 0) {
-        path = "/";
-        plen = 1;
-    } else if (path[0] == '?') {
-        (void)snprintf(r->path, sizeof(r->path), "/%.*s", (int)plen, path);
-        return 0;
-    }
-    if (plen >= sizeof(r->path)) {
-        (void)snprintf(errbuf, errlen, "URL path is longer than %zu bytes", sizeof(r->path) - 1);
-        return TETHER_EINVAL;
-    }
-    for (size_t i = 0; i < plen; i++) {
-        if ((unsigned char)path[i] <= ' ' || path[i] == 0x7f) {
-            (void)snprintf(errbuf, errlen, "URL has a space or control byte: '%s'", url);
-            return TETHER_EINVAL;
-        }
-    }
-    memcpy(r->path, path, plen);
-    r->path[plen] = '\0';
-    return 0;
 }
 
 static void doctor_maybe_done(struct tether_doctor *d);
@@ -743,10 +669,29 @@ static void doctor_summarise(struct tether_doctor_result *r)
     }
 }
 
+static void doctor_ramp_done(void *arg)
+{
+    struct tether_doctor *d = arg;
+    d->ramp_live = false;
+    doctor_maybe_done(d);
+}
+
 static void doctor_maybe_done(struct tether_doctor *d)
 {
-    if (d->live > 0 || d->gai_pending || d->finished) {
+    if (d->live > 0 || d->gai_pending || d->finished || d->ramp_live) {
         return;
+    }
+    if (d->opts.ramp_connections && !d->result.ramp_ran && !d->error[0] && !d->canceled) {
+        /* Last, so its load never disturbs the idle measurements. */
+        d->result.ramp_ran = true;
+        d->ramp = tt__dramp_start(d->loop, &d->addrs[0], d->request, d->request_len,
+                                  d->opts.ramp_connections, d->opts.probe_timeout_ms,
+                                  &d->result.ramp, doctor_ramp_done, d);
+        if (d->ramp) {
+            d->ramp_live = true;
+            return;
+        }
+        d->result.ramp_ran = false;
     }
     d->finished = true;
     doctor_summarise(&d->result);
@@ -805,6 +750,10 @@ int tether_doctor_start(uv_loop_t *loop, const struct tether_doctor_options *o,
                        TETHER_DOCTOR_MAX_CONNS, TETHER_DOCTOR_MAX_PROBES);
         return TETHER_EINVAL;
     }
+    if (o->ramp_connections > 512) {
+        (void)snprintf(errbuf, errlen, "ramp_connections must be 0..512");
+        return TETHER_EINVAL;
+    }
     if (strlen(o->url) >= sizeof(((struct tether_doctor *)0)->url)) {
         (void)snprintf(errbuf, errlen, "URL is longer than 2047 bytes");
         return TETHER_EINVAL;
@@ -814,10 +763,15 @@ int tether_doctor_start(uv_loop_t *loop, const struct tether_doctor_options *o,
         (void)snprintf(errbuf, errlen, "out of memory");
         return TETHER_ENOMEM;
     }
-    int rv = doctor_parse_url(o->url, &d->result, errbuf, errlen);
+    int rv = tt__doctor_parse_url(o->url, &d->result, errbuf, errlen);
     if (rv != 0) {
         tt__free(d);
         return rv;
+    }
+    if (d->result.tls && o->ramp_connections) {
+        (void)snprintf(errbuf, errlen, "the connection ramp measures http:// endpoints only");
+        tt__free(d);
+        return TETHER_EINVAL;
     }
     if (d->result.tls && !(d->ssl_ctx = tt__dtls_ctx_new())) {
         (void)snprintf(errbuf, errlen, "cannot create a TLS context");
@@ -872,6 +826,7 @@ void tether_doctor_cancel(struct tether_doctor *d)
         return;
     }
     d->canceled = true;
+    tt__dramp_cancel(d->ramp);
     for (size_t i = 0; i < d->nconns; i++) {
         struct dconn *c = d->conns[i];
         if (c->step == STEP_CLOSING) {
@@ -923,35 +878,6 @@ void tether_doctor_free(struct tether_doctor *d)
     if (d->ssl_ctx) {
         tt__dtls_ctx_free(d->ssl_ctx);
     }
+    tt__dramp_free(d->ramp);
     tt__free(d);
-}
-
-static void doctor_run_done(struct tether_doctor *d, void *arg)
-{
-    (void)d;
-    *(bool *)arg = true;
-}
-
-int tether_doctor_run(const struct tether_doctor_options *o, struct tether_doctor_result *out,
-                      char *errbuf, size_t errlen)
-{
-    uv_loop_t loop;
-    if (uv_loop_init(&loop) != 0) {
-        (void)snprintf(errbuf, errlen, "cannot create an event loop");
-        return TETHER_ENOMEM;
-    }
-    struct tether_doctor *d = NULL;
-    bool done = false;
-    int rv = tether_doctor_start(&loop, o, doctor_run_done, &done, &d, errbuf, errlen);
-    if (rv == 0) {
-        (void)uv_run(&loop, UV_RUN_DEFAULT);
-        *out = d->result;
-        if (d->error[0]) {
-            (void)snprintf(errbuf, errlen, "%s", d->error);
-            rv = TETHER_EIO;
-        }
-        tether_doctor_free(d);
-    }
-    (void)uv_loop_close(&loop);
-    return rv;
 }

@@ -116,6 +116,30 @@ expect "silent: keepalive recommendation" \
     [ "$(j silent 'j.recommendations.tcp_keepalive_idle_ms')" = 180 ]
 stop_pid "$pid"
 
+# ---- --connections: the ramp finds a connection limit and what lies beyond it ----
+start_server serve-limit --keep-alive-timeout 1s --keep-alive-buffer 0 --max-connections 3 || finish
+doctor ramp-queue --max-idle 2s --max-requests 0 --connections 6 --probe-timeout 500ms "$url/"
+expect "ramp-queue: exit 0" [ "$rc" = 0 ]
+expect "ramp-queue: limit 3" [ "$(j ramp-queue 'j.connection_limit.limit')" = 3 ]
+expect "ramp-queue: queued (timeout)" [ "$(j ramp-queue 'j.connection_limit.how')" = timeout ]
+expect "ramp-queue: medium finding" \
+    [ "$(j ramp-queue 'j.findings.some(f=>f.id==="connection_limit"&&f.severity==="medium")')" = true ]
+stop_server
+for action in fin rst; do
+    spawn_listening "cap-$action" 1 "$tether" proxy --listen 127.0.0.1:0 --no-api \
+        --upstream "127.0.0.1:$long_port" --toxic "max_connections:limit=2,action=$action" ||
+        fail "cap-$action did not start"
+    doctor "ramp-$action" --max-idle 1s --max-requests 0 --parallel 1 --connections 6 \
+        --probe-timeout 2s "http://127.0.0.1:$port1/"
+    expect "ramp-$action: limit 2" [ "$(j "ramp-$action" 'j.connection_limit.limit')" = 2 ]
+    expect "ramp-$action: how" [ "$(j "ramp-$action" 'j.connection_limit.how')" = "$action" ]
+    stop_pid "$pid"
+done
+doctor ramp-none --max-idle 1s --max-requests 0 --parallel 1 --connections 5 "http://127.0.0.1:$long_port/"
+expect "ramp-none: no limit" [ "$(j ramp-none 'j.connection_limit.limit')" = null ]
+expect "ramp-none: 5 answered" [ "$(j ramp-none 'j.connection_limit.answered')" = 5 ]
+expect "ramp off by default" [ "$(j silent 'j.connection_limit')" = null ]
+
 # ---- --behind: an LB closing at 1.5 s in front, a backend closing at 1 s ----
 spawn_listening lb 1 "$tether" proxy --listen 127.0.0.1:0 --no-api \
     --upstream "127.0.0.1:$long_port" --toxic "idle_timeout:timeout=1500,action=fin" ||
@@ -287,6 +311,8 @@ usage max-idle "'5'" --max-idle 5 "$serve_url/"
 usage probe "'1s,'" --silent-probe 1s, "$serve_url/"
 usage probe-bad "'x'" --silent-probe x "$serve_url/"
 usage three-urls "'c'" a b c
+usage connections "'513'" --connections 513 "$serve_url/"
+usage ramp-https "http:// endpoints only" --connections 5 https://127.0.0.1:1/
 usage unknown "'--frob'" --frob "$serve_url/"
 
 for p in "$graceful_pid" "$node_style_pid" "$long_pid"; do

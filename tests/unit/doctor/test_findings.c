@@ -255,6 +255,45 @@ static void test_tls(void **state)
     assert_int_equal(find(&rep, "tls_expired")->severity, TETHER_DOCTOR_HIGH);
 }
 
+static void test_ramp(void **state)
+{
+    (void)state;
+    struct tether_doctor_result r = measured(75000, TETHER_DOCTOR_CLOSE_FIN, -1);
+    struct tether_doctor_report rep;
+    tether_doctor_findings(&r, NULL, &rep);
+    assert_null(find(&rep, "connection_limit"));
+    r.ramp_ran = true;
+    r.ramp.tried = r.ramp.answered = 50;
+    tether_doctor_findings(&r, NULL, &rep);
+    assert_int_equal(find(&rep, "connection_limit")->severity, TETHER_DOCTOR_INFO);
+    static const struct {
+        enum tether_doctor_probe_outcome how;
+        int uv_error;
+        enum tether_doctor_severity sev;
+        const char *says;
+    } cases[] = {
+        {TETHER_DOCTOR_PROBE_TIMEOUT, 0, TETHER_DOCTOR_MEDIUM, "queues beyond 9"},
+        {TETHER_DOCTOR_PROBE_FIN, 0, TETHER_DOCTOR_HIGH, "connection 10 was closed (FIN)"},
+        {TETHER_DOCTOR_PROBE_RST, UV_ECONNRESET, TETHER_DOCTOR_HIGH, "reset (RST)"},
+        {TETHER_DOCTOR_PROBE_ERROR, UV_ECONNREFUSED, TETHER_DOCTOR_HIGH, "was refused"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        r.ramp = (struct tether_doctor_ramp){.tried = 10,
+                                             .answered = 9,
+                                             .limit_found = true,
+                                             .limit_at = 9,
+                                             .how = cases[i].how,
+                                             .uv_error = cases[i].uv_error};
+        tether_doctor_findings(&r, NULL, &rep);
+        const struct tether_doctor_finding *f = find(&rep, "connection_limit");
+        assert_non_null(f);
+        assert_int_equal(f->severity, cases[i].sev);
+        if (!strstr(f->message, cases[i].says) || !strstr(f->fix, "below 9")) {
+            fail_msg("ramp case %zu: '%s' / '%s'", i, f->message, f->fix);
+        }
+    }
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -271,7 +310,7 @@ int main(void)
         cmocka_unit_test(test_rules),          cmocka_unit_test(test_hint_order_and_max),
         cmocka_unit_test(test_silent_drop),    cmocka_unit_test(test_behind),
         cmocka_unit_test(test_match_defaults), cmocka_unit_test(test_tls),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_ramp),           cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
