@@ -286,6 +286,16 @@ expect "human: S line" grep -qE '^  S = 1[12][0-9]{2} ms \(min [0-9]+, max [0-9]
 expect "human: findings" grep -q '^Findings:' "$tmp/human.out"
 expect "human: no status line off a terminal" [ ! -s "$tmp/human.err" ]
 
+# ---- the live status line: on a terminal only (util-linux script gives it one) ----
+if command -v script >/dev/null 2>&1; then
+    timeout "$(scaled 30)" script -qec "'$tether' doctor --max-idle 1s --max-requests 0 '$serve_url/'" \
+        /dev/null >"$tmp/tty.out" 2>&1
+    expect "tty: status line" grep -qF "waiting for the idle close: " "$tmp/tty.out"
+    expect "tty: the line is cleared before the report" grep -qF $'\r\033[Khttp://' "$tmp/tty.out"
+else
+    echo "note: script(1) is not installed; the status line is not checked"
+fi
+
 # ---- unreachable: exit 1 with Node's words ----
 doctor refused "http://127.0.0.1:1/"
 expect "refused: exit 1" [ "$rc" = 1 ]
