@@ -22,12 +22,11 @@ const char *const cmd_doctor_usage[] = {
     "\n",
     "Measures the connection lifecycle of an http:// or https:// endpoint: the phases of a\n"
     "first request (DNS, connect, TLS with its version, cipher, ALPN, chain, expiry and\n"
-    "hostname check, first byte),\n"
-    "the Keep-Alive hint, the real idle-close time S (detected the moment the FIN or RST\n"
-    "arrives, timed from the end of the response, on several connections at once), how many\n"
-    "requests one connection serves, and optionally whether a middlebox drops idle\n"
-    "connections silently. Then prints findings, each with a fix in numbers. A live status\n"
-    "line shows the idle wait on a terminal (stderr).\n"
+    "hostname check, first byte), the Keep-Alive hint, the real idle-close time S (detected\n"
+    "the moment the FIN or RST arrives, timed from the end of the response, on several\n"
+    "connections at once), how many requests one connection serves, and optionally whether\n"
+    "a middlebox drops idle connections silently. Then prints findings, each with a fix in\n"
+    "numbers. A live status line shows the idle wait on a terminal (stderr).\n"
     "\n",
     "Options:\n"
     "  --max-idle DUR          longest wait for an idle close [125s]\n"
