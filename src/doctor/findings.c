@@ -28,6 +28,7 @@ struct known_default {
 static const struct known_default known_defaults[] = {
     {"Node.js <= 25 (keepAliveTimeout 5 s + 1 s)", 6000, TETHER_DOCTOR_CLOSE_FIN, NULL},
     {"Apache httpd (KeepAliveTimeout 5)", 5000, TETHER_DOCTOR_CLOSE_FIN, NULL},
+    {"older Node.js (keepAliveTimeout 5 s, no buffer)", 5000, TETHER_DOCTOR_CLOSE_FIN, NULL},
     {"Gunicorn/Uvicorn (5 s)", 5000, TETHER_DOCTOR_CLOSE_FIN, NULL},
     {"Tomcat server.xml (20 s)", 20000, TETHER_DOCTOR_CLOSE_FIN, NULL},
     {"HAProxy (Debian timeout client 50 s)", 50000, TETHER_DOCTOR_CLOSE_FIN, "haproxy"},

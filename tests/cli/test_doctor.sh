@@ -68,6 +68,12 @@ expect "graceful: max_requests finding" \
     [ "$(j graceful 'j.findings.some(f=>f.id==="max_requests")')" = true ]
 expect "graceful: short idle means no reuse" \
     [ "$(j graceful 'j.recommendations.client_idle_timeout_ms')" = 0 ]
+expect "graceful: the --json keys" [ "$(j graceful '["url","addresses","connect_ms","tls","status",
+    "keep_alive_hint","idle_close","requests_per_connection","findings","recommendations"]
+    .every(k=>k in j) && ["measured_ms","min_ms","max_ms","how","connections"]
+    .every(k=>k in j.idle_close) && ["timeout_s","max"].every(k=>k in j.keep_alive_hint) &&
+    j.findings.every(f=>["id","severity","message","fix"].every(k=>typeof f[k]==="string")) &&
+    "client_idle_timeout_ms" in j.recommendations')" = true ]
 serve_url=$url
 graceful_pid=$pid
 

@@ -208,6 +208,9 @@ static void test_match_defaults(void **state)
     assert_non_null(strstr(buf, "Node.js"));
     assert_int_equal(tether_doctor_match_defaults(6250, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)),
                      0);
+    /* 5 s: Apache, Gunicorn/Uvicorn and Node without its 1 s buffer. */
+    assert_int_equal(tether_doctor_match_defaults(5000, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)),
+                     3);
     /* 60 s: ALB, Tomcat and Fly.io all close there. */
     assert_int_equal(tether_doctor_match_defaults(60000, TETHER_DOCTOR_CLOSE_FIN, buf, sizeof(buf)),
                      3);
