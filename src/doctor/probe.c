@@ -297,7 +297,11 @@ static void dconn_response_done(struct dconn *c)
     }
     c->step = STEP_IDLE;
     if (d->canceled) {
-        dconn_record_idle(c, TETHER_DOCTOR_CLOSE_NONE, 0);
+        if (c->role == ROLE_IDLE) {
+            dconn_record_idle(c, TETHER_DOCTOR_CLOSE_NONE, 0);
+        } else {
+            dconn_record_probe(c, TETHER_DOCTOR_PROBE_ERROR, TETHER_DOCTOR_CLOSE_NONE);
+        }
         dconn_close(c);
         return;
     }
