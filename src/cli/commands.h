@@ -28,6 +28,11 @@ int cmd_demo(int argc, char **argv);
 extern const char cmd_demo_summary[];
 extern const char *const cmd_demo_usage[];
 
+/* `tether doctor`: argv[0] is "doctor". Returns the process exit code (DESIGN.md §5). */
+int cmd_doctor(int argc, char **argv);
+extern const char cmd_doctor_summary[];
+extern const char *const cmd_doctor_usage[];
+
 /* `tether explain`: argv[0] is "explain". Returns the process exit code (DESIGN.md §5). */
 int cmd_explain(int argc, char **argv);
 extern const char cmd_explain_summary[];

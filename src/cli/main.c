@@ -19,6 +19,7 @@ const struct cli_command cli_commands[] = {
     {"proxy", cmd_proxy_summary, cmd_proxy_usage, cmd_proxy},
     {"get", cmd_get_summary, cmd_get_usage, cmd_get},
     {"load", cmd_load_summary, cmd_load_usage, cmd_load},
+    {"doctor", cmd_doctor_summary, cmd_doctor_usage, cmd_doctor},
     {"explain", cmd_explain_summary, cmd_explain_usage, cmd_explain},
     {NULL, NULL, NULL, NULL},
 };
