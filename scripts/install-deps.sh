@@ -21,6 +21,9 @@ TEST_PKGS+=(curl)
 # Benchmark peers: nginx (bench/server_bench, started from a generated config in a temp dir, never
 # as a service), wrk (the load generator both servers get) and libcurl (bench/client_bench).
 TEST_PKGS+=(nginx wrk libcurl4-openssl-dev)
+# The real middlebox of tests/cli/test_doctor_netns.sh: network namespaces joined by veth pairs
+# (iproute2) and a firewall that drops idle flows the way NATs do (iptables, conntrack match).
+TEST_PKGS+=(iproute2 iptables)
 
 want=("${BUILD_PKGS[@]}")
 case "${1:-all}" in
