@@ -231,6 +231,33 @@ static void rule_close_kind(const struct tether_doctor_result *r, struct tether_
     }
 }
 
+/* A silent drop after ALIVE_MS (the lower end of its bracket) comes before the server's close:
+ * the pool timeout drops to POOL_MS and the client_idle_timeout finding, written from S and H,
+ * is rewritten to match, so the report never advises two different pool timeouts. */
+static void lower_client_idle(struct tether_doctor_report *out, uint64_t pool_ms, uint64_t alive_ms)
+{
+    out->client_idle_timeout_ms = (int64_t)pool_ms;
+    for (size_t i = 0; i < out->nfindings; i++) {
+        struct tether_doctor_finding *f = &out->findings[i];
+        if (strcmp(f->id, "client_idle_timeout") != 0) {
+            continue;
+        }
+        char pb[32];
+        char ab[32];
+        fmt_ms(pb, sizeof(pb), pool_ms);
+        fmt_ms(ab, sizeof(ab), alive_ms);
+        (void)snprintf(f->message, sizeof(f->message),
+                       "a pooled connection idle longer than %s may meet a flow a middlebox "
+                       "forgot (see silent_drop): that comes before the server's close",
+                       ab);
+        (void)snprintf(f->fix, sizeof(f->fix),
+                       "client pool idle timeout <= %s (10 %% below the silent drop), e.g. "
+                       "Node new http.Agent({keepAlive: true, timeout: %llu}), "
+                       "undici keepAliveTimeout: %llu",
+                       pb, (unsigned long long)pool_ms, (unsigned long long)pool_ms);
+    }
+}
+
 /* Rule 3: the silent-drop probes. */
 static void rule_silent(const struct tether_doctor_result *r, struct tether_doctor_report *out)
 {
@@ -259,7 +286,7 @@ static void rule_silent(const struct tether_doctor_result *r, struct tether_doct
     }
     out->tcp_keepalive_idle_ms = (int64_t)ka;
     if (out->client_idle_timeout_ms < 0 || (uint64_t)out->client_idle_timeout_ms > m - m / 10) {
-        out->client_idle_timeout_ms = (int64_t)(m - m / 10);
+        lower_client_idle(out, m - m / 10, m);
     }
     char bb[32];
     char kb[32];

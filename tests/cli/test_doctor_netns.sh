@@ -155,6 +155,8 @@ run_case() {
     expect "$name: TCP keepalive idle 900 ms" [ "$(j 'j.recommendations.tcp_keepalive_idle_ms')" = 900 ]
     expect "$name: client idle timeout 900 ms" \
         [ "$(j 'j.recommendations.client_idle_timeout_ms')" = 900 ]
+    expect "$name: the pool finding follows the drop, not the 60 s hint" \
+        [ "$(j 'j.findings.some(f=>f.id==="client_idle_timeout"&&f.fix.includes("<= 900 ms"))')" = true ]
     # The firewall itself met the forgotten flow: its INVALID rule counted packets.
     local hits
     hits=$(in_ns "$ns_fw" iptables -L FORWARD 3 -v -x -n | awk '{print $1}')

@@ -159,6 +159,39 @@ static void test_silent_drop(void **state)
     assert_int_equal(rep.tcp_keepalive_idle_ms, -1);
 }
 
+/* A server that advertises 60 s behind a firewall that forgets flows between 1 s and 5 s (the
+ * netns test's numbers): the pool finding written from the hint is rewritten to the drop's
+ * 900 ms, so the report never advises both 54 s and 900 ms. */
+static void test_silent_drop_overrides_pool_finding(void **state)
+{
+    (void)state;
+    struct tether_doctor_result r = measured(4000, TETHER_DOCTOR_CLOSE_NONE, 60);
+    r.nprobes = 2;
+    r.probes[0] = (struct tether_doctor_probe){.idle_ms = 1000, .outcome = TETHER_DOCTOR_PROBE_OK};
+    r.probes[1] =
+        (struct tether_doctor_probe){.idle_ms = 5000, .outcome = TETHER_DOCTOR_PROBE_TIMEOUT};
+    struct tether_doctor_report rep;
+    tether_doctor_findings(&r, NULL, &rep);
+    assert_int_equal(rep.client_idle_timeout_ms, 900);
+    assert_int_equal(rep.tcp_keepalive_idle_ms, 900);
+    const struct tether_doctor_finding *f = find(&rep, "client_idle_timeout");
+    assert_non_null(f);
+    assert_non_null(strstr(f->fix, "<= 900 ms"));
+    assert_non_null(strstr(f->fix, "timeout: 900}"));
+    assert_null(strstr(f->fix, "54"));
+    assert_non_null(strstr(f->message, "longer than 1.0 s"));
+    assert_non_null(find(&rep, "silent_drop"));
+
+    /* The drop after the hint's time changes nothing: the hint's 54 s stays. */
+    r.probes[0].idle_ms = 100000;
+    r.probes[1].idle_ms = 200000;
+    tether_doctor_findings(&r, NULL, &rep);
+    assert_int_equal(rep.client_idle_timeout_ms, 54000);
+    f = find(&rep, "client_idle_timeout");
+    assert_non_null(f);
+    assert_non_null(strstr(f->fix, "<= 54.0 s"));
+}
+
 static void test_behind(void **state)
 {
     (void)state;
@@ -310,10 +343,15 @@ static void test_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rules),          cmocka_unit_test(test_hint_order_and_max),
-        cmocka_unit_test(test_silent_drop),    cmocka_unit_test(test_behind),
-        cmocka_unit_test(test_match_defaults), cmocka_unit_test(test_tls),
-        cmocka_unit_test(test_ramp),           cmocka_unit_test(test_names),
+        cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_hint_order_and_max),
+        cmocka_unit_test(test_silent_drop),
+        cmocka_unit_test(test_silent_drop_overrides_pool_finding),
+        cmocka_unit_test(test_behind),
+        cmocka_unit_test(test_match_defaults),
+        cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_ramp),
+        cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
