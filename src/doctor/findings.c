@@ -393,6 +393,8 @@ static void rule_hop(const struct tether_doctor_result *r, struct tether_doctor_
     bool closes = r->idle_how == TETHER_DOCTOR_CLOSE_FIN || r->idle_how == TETHER_DOCTOR_CLOSE_RST;
     const struct known_default *k = NULL;
     const char *action = r->idle_how == TETHER_DOCTOR_CLOSE_RST ? "rst" : "fin";
+    const char *toxic = "idle_timeout";
+    const char *verb = "action";
     uint64_t s = r->idle_median_ms;
     if (closes) {
         (void)tether_doctor_match_defaults(s, r->idle_how, out->likely_hop,
@@ -401,12 +403,14 @@ static void rule_hop(const struct tether_doctor_result *r, struct tether_doctor_
     } else {
         uint64_t ok_max = 0;
         uint64_t bad_min = 0;
+        bool swallowed = false;
         for (size_t i = 0; i < r->nprobes; i++) {
             const struct tether_doctor_probe *p = &r->probes[i];
             bool bad =
                 p->outcome == TETHER_DOCTOR_PROBE_RST || p->outcome == TETHER_DOCTOR_PROBE_TIMEOUT;
             if (bad && (!bad_min || p->idle_ms < bad_min)) {
                 bad_min = p->idle_ms;
+                swallowed = p->outcome == TETHER_DOCTOR_PROBE_TIMEOUT;
             } else if (p->outcome == TETHER_DOCTOR_PROBE_OK && p->idle_ms > ok_max) {
                 ok_max = p->idle_ms;
             }
@@ -415,8 +419,17 @@ static void rule_hop(const struct tether_doctor_result *r, struct tether_doctor_
             return;
         }
         k = silent_in_range(ok_max, bad_min, out->likely_hop, sizeof(out->likely_hop));
-        s = bad_min;
-        action = "silent";
+        /* Mid-bracket, so a probe at either end sees what it saw here (at bad_min exactly the
+         * proxy's timer and the probe would race). A reset on the next packet is the proxy's
+         * `silent` mode; a probe that timed out met a black hole. */
+        s = ok_max + (bad_min - ok_max) / 2;
+        if (swallowed) {
+            toxic = "conntrack_expiry";
+            verb = "then";
+            action = "blackhole";
+        } else {
+            action = "silent";
+        }
     }
     if (out->likely_hop[0]) {
         add(out, "likely_hop", TETHER_DOCTOR_INFO, "check that hop's idle setting first",
@@ -429,8 +442,8 @@ static void rule_hop(const struct tether_doctor_result *r, struct tether_doctor_
     } else {
         (void)snprintf(out->reproduce, sizeof(out->reproduce),
                        "tether proxy --listen 127.0.0.1:0 --upstream %s:%u --toxic "
-                       "idle_timeout:timeout=%llu,action=%s",
-                       r->host, (unsigned)r->port, (unsigned long long)s, action);
+                       "%s:timeout=%llu,%s=%s",
+                       r->host, (unsigned)r->port, toxic, (unsigned long long)s, verb, action);
     }
 }
 

@@ -118,11 +118,12 @@ url="http://10.77.2.2:$port1/"
 late_s=$((ct_s + 2))
 probe_ms=$(scaled 2000)
 
-# run_case NAME WANT ACTION...: the firewall's rule 3 becomes ACTION, then the doctor runs from
-# the client's namespace; its late probe must end WANT.
+# run_case NAME WANT TOXIC ACTION...: the firewall's rule 3 becomes ACTION, then the doctor runs
+# from the client's namespace; its late probe must end WANT and the command it prints to
+# reproduce the drop must use TOXIC.
 run_case() {
-    local name=$1 want=$2
-    shift 2
+    local name=$1 want=$2 toxic=$3
+    shift 3
     # Deleted and appended, not replaced: iptables-nft's -R is refused on some kernels.
     setup in_ns "$ns_fw" iptables -D FORWARD 3
     setup in_ns "$ns_fw" iptables -A FORWARD -p tcp -m conntrack --ctstate INVALID "$@"
@@ -157,14 +158,16 @@ run_case() {
         [ "$(j 'j.recommendations.client_idle_timeout_ms')" = 900 ]
     expect "$name: the pool finding follows the drop, not the 60 s hint" \
         [ "$(j 'j.findings.some(f=>f.id==="client_idle_timeout"&&f.fix.includes("<= 900 ms"))')" = true ]
+    expect "$name: reproduced by $toxic" [ "$(j "j.reproduce.includes(\"--toxic $toxic\")")" = true ]
     # The firewall itself met the forgotten flow: its INVALID rule counted packets.
     local hits
     hits=$(in_ns "$ns_fw" iptables -L FORWARD 3 -v -x -n | awk '{print $1}')
     expect "$name: the firewall's INVALID rule matched ($hits packets)" [ "${hits:-0}" -gt 0 ]
 }
 
-run_case reject rst -j REJECT --reject-with tcp-reset
-run_case drop timeout -j DROP
+run_case reject rst idle_timeout:timeout=$(((1 + late_s) * 500)),action=silent \
+    -j REJECT --reject-with tcp-reset
+run_case drop timeout conntrack_expiry:timeout=$(((1 + late_s) * 500)),then=blackhole -j DROP
 
 stop_pid "$pid" TERM
 expect "serve exits 0 on SIGTERM" [ "$rc" = 0 ]

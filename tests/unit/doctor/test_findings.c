@@ -181,6 +181,16 @@ static void test_silent_drop_overrides_pool_finding(void **state)
     assert_null(strstr(f->fix, "54"));
     assert_non_null(strstr(f->message, "longer than 1.0 s"));
     assert_non_null(find(&rep, "silent_drop"));
+    /* No known default in (1 s, 5 s]: the proxy reproduces it mid-bracket, a timeout as a
+     * black hole, an RST as the silent mode that resets the next packet. */
+    assert_string_equal(rep.reproduce,
+                        "tether proxy --listen 127.0.0.1:0 --upstream 127.0.0.1:8080 "
+                        "--toxic conntrack_expiry:timeout=3000,then=blackhole");
+    r.probes[1].outcome = TETHER_DOCTOR_PROBE_RST;
+    tether_doctor_findings(&r, NULL, &rep);
+    assert_string_equal(rep.reproduce,
+                        "tether proxy --listen 127.0.0.1:0 --upstream 127.0.0.1:8080 "
+                        "--toxic idle_timeout:timeout=3000,action=silent");
 
     /* The drop after the hint's time changes nothing: the hint's 54 s stays. */
     r.probes[0].idle_ms = 100000;
