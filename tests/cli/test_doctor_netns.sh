@@ -132,7 +132,10 @@ run_case() {
     start=$(now_ms)
     timeout "$(scaled 60)" ip netns exec "$ns_cli" "$tether" doctor --json \
         --max-idle "$((ct_s + 1))s" --max-requests 0 --silent-probe "1s,${late_s}s" \
-        --probe-timeout "${probe_ms}ms" "$url" >"$tmp/$name.json" 2>"$tmp/$name.err"
+        --probe-timeout "${probe_ms}ms" "$url" >"$tmp/$name.json" 2>"$tmp/$name.err" &
+    # Waited for, not run in the foreground: a SIGTERM or SIGINT then ends the test at once.
+    pids+=("$!")
+    wait "$!"
     rc=$?
     echo "$name: doctor ran $(($(now_ms) - start)) ms, exit $rc"
     j() { jget "$tmp/$name.json" "$1"; }
