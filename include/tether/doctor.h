@@ -178,9 +178,9 @@ struct tether_doctor_report {
 };
 
 /*
- * Pure rules (anchors doctor §3.6) from one measurement, and optionally from the measurement of
- * the backend behind it (`backend` NULL when there is none): fills `out`. Nothing is measured
- * or printed; any thread.
+ * Pure rules (see docs/fixes.md "The two rules") from one measurement, and optionally from the
+ * measurement of the backend behind it (`backend` NULL when there is none): fills `out`. Nothing
+ * is measured or printed; any thread.
  */
 TETHER_EXTERN void tether_doctor_findings(const struct tether_doctor_result *r,
                                           const struct tether_doctor_result *backend,

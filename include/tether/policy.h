@@ -38,7 +38,7 @@ enum tether_breaker_mode {
 };
 
 /*
- * Every protection, with DESIGN.md §4's defaults (tether_policy_defaults). tether_policy_naive
+ * Every protection, with the README's defaults (tether_policy_defaults). tether_policy_naive
  * turns them all off: a plain keep-alive pool with no watching, no hint, no replay and no
  * retries, the baseline most clients ship with. Plain data: copy it, change fields, pass it.
  */
