@@ -11,7 +11,7 @@ need_tether
 
 # GitHub's heading anchor: lower case, punctuation other than '-' and '_' dropped, spaces to '-'.
 slugs_of() {
-    grep -E '^#{1,6} ' "$1" | sed -E 's/^#+ +//' | tr 'A-Z' 'a-z' |
+    grep -E '^#{1,6} ' "$1" | sed -E 's/^#+ +//' | LC_ALL=C tr '[:upper:]' '[:lower:]' |
         sed -E 's/[^a-z0-9 _-]//g; s/ /-/g'
 }
 
