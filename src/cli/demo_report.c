@@ -215,23 +215,22 @@ void demo_report_human(const struct demo_opts *opts, struct demo_result res[][DE
             printf(" (top error: %s)", ttop);
         }
     }
+    printf("%s%llu duplicate POST%s\n", nother > 0 ? "; " : "", (unsigned long long)tdup,
+           tdup == 1 ? "" : "s");
     bool post = selected[DEMO_POST_SAFETY] && res[DEMO_POST_SAFETY][0].ran;
     if (post) {
         const struct demo_result *t = &res[DEMO_POST_SAFETY][DEMO_TETHER];
-        printf("%spost-safety %llu of %llu failed, the right answer: an unkeyed POST whose "
-               "response was lost is not sent twice",
-               nother > 0 ? "; " : "", (unsigned long long)t->failed,
-               (unsigned long long)t->requests);
+        printf("        post-safety: %llu of %llu failed, the right answer: a lost unkeyed POST "
+               "is not sent twice\n",
+               (unsigned long long)t->failed, (unsigned long long)t->requests);
     }
-    printf("%s%llu duplicate POST%s\n", nother > 0 || post ? "; " : "", (unsigned long long)tdup,
-           tdup == 1 ? "" : "s");
-    printf("instead of failing, tether evicted %llu stale connection%s, retired %llu idle "
-           "one%s before the server's close, learned the idle close in %llu scenario%s, waited "
-           "%llu time%s for Retry-After, and made %llu replay%s and %llu retr%s\n",
-           (unsigned long long)tev, tev == 1 ? "" : "s", (unsigned long long)tret_idle,
-           tret_idle == 1 ? "" : "s", (unsigned long long)tlearned, tlearned == 1 ? "" : "s",
-           (unsigned long long)tra, tra == 1 ? "" : "s", (unsigned long long)trep,
-           trep == 1 ? "" : "s", (unsigned long long)tret, tret == 1 ? "y" : "ies");
+    printf("        instead of failing: %llu stale evicted, %llu idle retired, idle close learned "
+           "in %llu scenario%s,\n"
+           "        %llu Retry-After wait%s, %llu replay%s, %llu retr%s\n",
+           (unsigned long long)tev, (unsigned long long)tret_idle, (unsigned long long)tlearned,
+           tlearned == 1 ? "" : "s", (unsigned long long)tra, tra == 1 ? "" : "s",
+           (unsigned long long)trep, trep == 1 ? "" : "s", (unsigned long long)tret,
+           tret == 1 ? "y" : "ies");
     if (post) {
         const struct demo_result *t = &res[DEMO_POST_SAFETY][DEMO_TETHER];
         printf("post-safety, tether: %llu POSTs without an Idempotency-Key, %llu failed and were "

@@ -100,7 +100,7 @@ timeout "$(scaled 30)" "$tether" demo --seconds 1 --scenario rate-limit --seed "
 rc=$?
 if [ "$rc" -eq 0 ] && grep -q "^scenario .*requests .*failed .*p99 ms .*evicted .*retired .*learned .*RA waits$" "$tmp/human.out" &&
     grep -q "^ *reading: fewer requests, p99 [0-9]* ms: tether waited as Retry-After asked" "$tmp/human.out" &&
-    grep -q "waited [1-9][0-9]* times\? for Retry-After" "$tmp/human.out" &&
+    grep -q "^ *[1-9][0-9]* Retry-After waits\?, " "$tmp/human.out" &&
     awk '/^scenario/,/^$/ { if (length($0) > 100) exit 1 }' "$tmp/human.out" &&
     grep -q "^rate-limit  *naive " "$tmp/human.out" && grep -q "^naive: " "$tmp/human.out" &&
     grep -q "^tether: " "$tmp/human.out" && ! grep -q $'\r' "$tmp/human.out"; then
