@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
 # A thin wrapper over CMake: the commands the README promises.
-#   make demo    deps + build, then `tether demo`: the seed's resets, naive client vs tether
-#   make deps    install missing Debian packages and the npm peers the tests use
+#   make demo    build deps only (compiler, CMake, libuv, OpenSSL, jansson, zlib) + the tether
+#                command, then `tether demo`: the seed's resets, naive client vs tether
+#   make deps    install missing Debian packages and the npm peers the tests use (without root:
+#                names what is missing and the command that installs it, then stops)
 #   make build   configure and build into build/ (warnings are errors)
 #   make test    deps + build + every test, then the suite again under ASan+UBSan, then a fuzz smoke
 #   make test-stress  builds both trees as make test does, then runs each whole suite 5 times
@@ -17,7 +19,7 @@ FUZZ_SMOKE_SECONDS ?= 10
 STRESS_REPEAT ?= 5
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan demo test test-unit test-asan test-stress fuzz fuzz-smoke bench \
+.PHONY: all deps deps-build build build-asan demo test test-unit test-asan test-stress fuzz fuzz-smoke bench \
 	lint clean
 
 all: build
@@ -30,7 +32,13 @@ build: deps
 	cmake -S . -B build -DTETHER_WERROR=ON -DTETHER_BUILD_BENCH=ON $(CMAKE_FLAGS)
 	cmake --build build -j $(JOBS)
 
-demo: build
+deps-build:
+	scripts/install-deps.sh build
+
+# The demo needs no test peer: only what the build links, and only the command is built.
+demo: deps-build
+	cmake -S . -B build -DTETHER_WERROR=ON $(CMAKE_FLAGS)
+	cmake --build build -j $(JOBS) --target tether_cli
 	./build/tether demo
 
 test-unit: build

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Installs, only when missing, every Debian package tether's build, tests and benchmarks need.
-# Idempotent: a second run installs nothing and takes a moment. Later components add their peers
-# here, so `make demo` and `make test` stay the only set-up a fresh machine needs.
+# Installs, only when missing, the Debian packages tether needs: `build` what `make demo` needs
+# (compiler, CMake, and the libraries tether links), `test`/`all` also the test and benchmark
+# peers (`make test`, `make bench`). Idempotent: a second run installs nothing and takes a moment.
+#   install-deps.sh [--check] [build|test|all]
+# --check only lists what is missing and the command that installs it (exit 1 when something is),
+# and never runs apt. Without root the script does the same and stops: it never calls sudo
+# itself. Installing a peer never starts a system service (Debian starts nginx and haproxy on
+# install): a policy-rc.d that forbids it is in place while apt runs, unless the machine has one.
 set -euo pipefail
 
 # Build: compiler, CMake, and the libraries tether links (DESIGN.md §2).
@@ -25,12 +30,18 @@ TEST_PKGS+=(nginx wrk libcurl4-openssl-dev)
 # (iproute2) and a firewall that drops idle flows the way NATs do (iptables, conntrack match).
 TEST_PKGS+=(iproute2 iptables)
 
+check=false
+if [ "${1:-}" = "--check" ]; then
+    check=true
+    shift
+fi
+mode=${1:-all}
 want=("${BUILD_PKGS[@]}")
-case "${1:-all}" in
+case "$mode" in
 build) ;;
 all | test) want+=("${TEST_PKGS[@]}") ;;
 *)
-    echo "usage: $0 [build|test|all]" >&2
+    echo "usage: $0 [--check] [build|test|all]" >&2
     exit 2
     ;;
 esac
@@ -47,12 +58,24 @@ if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
 
+if $check || [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing ${#missing[@]} package(s): ${missing[*]}" >&2
+    echo "install-deps: install them with: sudo $0 $mode" >&2
+    exit 1
+fi
+
 echo "install-deps: installing ${missing[*]}"
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO="sudo"
+# Debian's postinst scripts start nginx, haproxy, tinyproxy, ... through invoke-rc.d, which asks
+# /usr/sbin/policy-rc.d first: exit 101 means "not allowed". Ours exists only while apt runs; a
+# policy the machine already has is left as it is, and no running service is ever stopped.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    trap 'rm -f "$policy"' EXIT
+    printf '#!/bin/sh\n# tether install-deps.sh: no service starts while it installs\nexit 101\n' \
+        >"$policy"
+    chmod 755 "$policy"
 fi
 export DEBIAN_FRONTEND=noninteractive
 # The package lists may be stale or absent on a fresh machine; refresh once, then install.
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

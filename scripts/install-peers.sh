@@ -8,19 +8,20 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO="sudo"
-fi
-
 missing=()
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
+    # Without root: say what is missing and how to install it, then stop (never sudo here).
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "install-peers: missing ${missing[*]}" >&2
+        echo "install-peers: install them with: sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
     echo "install-peers: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 # undici 6 needs Node >= 18.17 (tests/peers/package.json "engines").

@@ -340,6 +340,12 @@ struct tether_origin_stats {
     uint64_t breaker_closed;          /* transitions back to CLOSED */
     uint64_t breaker_probes;          /* half-open probes let through */
     uint64_t breaker_probe_timeouts;  /* probes that ran past breaker_probe_timeout_ms */
+    /* The idle close learned from this origin's own closes (two observations agreeing, see
+     * policy.learn_idle_close), in ms; 0 when nothing is learned (yet, or any more). */
+    uint64_t learned_idle_close_ms;
+    /* The timeout= of the last `Keep-Alive` header this origin sent, in seconds; -1 when none
+     * came. */
+    int64_t keep_alive_hint_s;
 };
 /* The i-th origin this client has fetched from (0 first, in order of first use): fills `out`
  * (borrowed) and returns true, or returns false when i is past the last one (or c or out is

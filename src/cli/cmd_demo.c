@@ -49,9 +49,15 @@ const char *const cmd_demo_usage[] = {
     "  --json           print one JSON object instead of the table:\n"
     "                   {\"scenarios\":[{\"name\":...,\"clients\":{\"naive\":{\"requests\",\n"
     "                   \"failed\",\"errors\":{message:count},\"replays\",\"retries\",\n"
-    "                   \"duplicates\",\"p99_ms\",...},\"tether\":{...}}},...],\"duration_s\":x}\n"
+    "                   \"duplicates\",\"p99_ms\",\"stale_evicted\",\"retired_idle\",\n"
+    "                   \"learned_idle_close_ms\",\"retry_after_waits\",...},\"tether\":{...}}},\n"
+    "                   ...],\"duration_s\":x}\n"
     "  -h, --help       print this text\n"
     "\n",
+    "The table's last columns say what tether did instead of failing: stale idle connections\n"
+    "evicted, idle connections retired before the server's close, the idle close it learned,\n"
+    "and retries that waited as Retry-After asked. A reading under a row explains figures\n"
+    "that look odd on their own.\n"
     "On a terminal a progress line shows each scenario while it runs.\n"
     "Exit status: 0 when the demo ran (whatever the numbers), 1 when a scenario could not be\n"
     "set up, 2 for a bad flag.\n",

@@ -591,6 +591,7 @@ static int get_run(struct get_ctx *g)
     }
     if (g->verbose) {
         get_trace_summary(g, f);
+        get_trace_pool_facts(client);
     }
     g->already_complete = g->created && get_output_already_complete(&g->file, f);
     if (g->ff.json && get_print_json(g, f) != 0) {

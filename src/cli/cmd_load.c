@@ -75,6 +75,8 @@ const char *const cmd_load_usage[] = {
     "                          {\"requests\",\"succeeded\",\"failed\",\"errors\":{MESSAGE:N},\n"
     "                          \"statuses\":{\"200\":N},\"replays\",\"retries\",\n"
     "                          \"connections_opened\",\"stale_evictions\",\n"
+    "                          \"retired_idle\",\"learned_idle_close_ms\",\n"
+    "                          \"keep_alive_hint_s\" (null: none seen),\n"
     "                          \"latency_ms\":{\"p50\",\"p90\",\"p99\",\"max\"},\n"
     "                          \"duration_s\",\"rps\"}, plus with a breaker \"breaker\":\n"
     "                          {\"mode\",\"state\",\"rejected\",\"opened\",\"half_opened\",\n"
@@ -163,6 +165,7 @@ static void load_finish(struct workload *wl)
     tether_client_get_stats(r->client, &cs);
     r->stats.connections_opened = cs.connections_opened;
     r->stats.stale_evictions = cs.stale_evictions;
+    r->stats.retired_idle = cs.retired_idle;
     /* One URL, one origin. */
     (void)tether_client_origin_stats(r->client, 0, &r->stats.breaker);
     r->stats.breaker.origin = NULL; /* borrowed from the client, which closes next */

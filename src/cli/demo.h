@@ -57,8 +57,13 @@ struct demo_result {
     uint64_t unkeyed;
     uint64_t unkeyed_failed;
     uint64_t ran_but_failed; /* unkeyed POSTs reported failed that the server had executed */
-    bool ran;                /* the scenario ran (setup worked) */
-    char what[240];          /* the scenario's set-up in words, with this run's numbers */
+    /* What the client did instead of failing (tether_client_get_stats, origin stats, events). */
+    uint64_t stale_evicted;     /* idle connections found closed by the server, not used */
+    uint64_t retired_idle;      /* idle connections closed before the server's idle close */
+    uint64_t learned_close_ms;  /* smallest idle close learned over the lane's origins, 0 none */
+    uint64_t retry_after_waits; /* retries that waited as a Retry-After asked */
+    bool ran;                   /* the scenario ran (setup worked) */
+    char what[240];             /* the scenario's set-up in words, with this run's numbers */
 };
 
 struct demo_lane;

@@ -74,21 +74,63 @@ static void demo_overall_top(struct demo_result res[][DEMO_NLANES], const bool *
     wl_errors_cleanup(&all);
 }
 
+#define DEMO_RATE_LIMIT 4 /* index of rate-limit in demo_scenarios */
+#define DEMO_SERVER_RESTART 2
+
+/* A count, or "-" for none, so what a client did stands out from what it did not. */
+static const char *demo_count(char *buf, size_t len, uint64_t n)
+{
+    (void)snprintf(buf, len, n ? "%llu" : "-", (unsigned long long)n);
+    return buf;
+}
+
+/* One row: fixed-width figures only (98 columns), so the table fits 100. The top error goes on
+ * a line of its own below: it is the one cell whose width cannot be known. */
 static void demo_print_row(const char *scen, const char *client, const struct demo_result *r)
 {
-    char top[160] = "-";
+    char rr[48];
+    char ev[24];
+    char rt[24];
+    char lc[24];
+    char ra[24];
+    (void)snprintf(rr, sizeof(rr), "%llu/%llu", (unsigned long long)r->replays,
+                   (unsigned long long)r->retries);
+    if (r->learned_close_ms) {
+        (void)snprintf(lc, sizeof(lc), "%llu ms", (unsigned long long)r->learned_close_ms);
+    } else {
+        (void)snprintf(lc, sizeof(lc), "-");
+    }
+    printf("%-18s %-6s %8llu %6llu %9s %8.1f %4llu %7s %7s %8s %8s\n", scen, client,
+           (unsigned long long)r->requests, (unsigned long long)r->failed, rr, r->p99_ms,
+           (unsigned long long)r->duplicates, demo_count(ev, sizeof(ev), r->stale_evicted),
+           demo_count(rt, sizeof(rt), r->retired_idle), lc,
+           demo_count(ra, sizeof(ra), r->retry_after_waits));
     uint64_t n;
     const char *e = demo_top_error(r, &n);
     if (e) {
-        (void)snprintf(top, sizeof(top), "%s (%llu)", e, (unsigned long long)n);
+        printf("%27s top error: %s (%llu)\n", "", e, (unsigned long long)n);
     }
-    char rr[48];
-    (void)snprintf(rr, sizeof(rr), "%llu/%llu", (unsigned long long)r->replays,
-                   (unsigned long long)r->retries);
-    /* The error text is last: it is the one column whose width cannot be known. */
-    printf("%-19s %-6s %8llu %7llu %15s %8.1f %9llu  %s\n", scen, client,
-           (unsigned long long)r->requests, (unsigned long long)r->failed, rr, r->p99_ms,
-           (unsigned long long)r->duplicates, top);
+}
+
+/* A one-line reading under a row whose numbers look odd on their own, or nothing. */
+static void demo_print_reading(int s, const struct demo_result *naive,
+                               const struct demo_result *tether)
+{
+    const char *pad = "                   "; /* under the client column */
+    if (s == DEMO_RATE_LIMIT && tether->retry_after_waits > 0) {
+        printf("%sreading: fewer requests, p99 %.0f ms: tether waited as Retry-After asked;\n"
+               "%s         naive hammered a limiter that answered 503 (%llu failed)\n",
+               pad, tether->p99_ms, pad, (unsigned long long)naive->failed);
+    } else if (s == DEMO_POST_SAFETY && tether->failed > 0) {
+        printf("%sreading: these failures are the right answer: a POST without a key whose\n"
+               "%s         response was lost may have run, so it is not sent again\n",
+               pad, pad);
+    } else if (s == DEMO_SERVER_RESTART && tether->failed == 0 && tether->p99_ms > naive->p99_ms &&
+               tether->retries > 0) {
+        printf("%sreading: the p99 is the wait for the restarted server: refused connects\n"
+               "%s         were retried within the deadline instead of failing\n",
+               pad, pad);
+    }
 }
 
 void demo_report_human(const struct demo_opts *opts, struct demo_result res[][DEMO_NLANES],
@@ -111,21 +153,28 @@ void demo_report_human(const struct demo_opts *opts, struct demo_result res[][DE
             printf("  %-19s %s\n", demo_scenarios[s].name, res[s][0].what);
         }
     }
-    printf("\n%-19s %-6s %8s %7s %15s %8s %9s  %s\n", "scenario", "client", "requests", "failed",
-           "replays/retries", "p99 ms", "dup POSTs", "top error (count)");
+    printf("\nWhat tether did instead of failing:\n"
+           "  evicted   stale idle connections (closed by the server) dropped before use\n"
+           "  retired   idle connections closed before the server's idle close\n"
+           "  learned   the server's idle close, learned from its own closes\n"
+           "  RA waits  retries that waited as the server's Retry-After asked\n");
+    printf("\n%-18s %-6s %8s %6s %9s %8s %4s %7s %7s %8s %8s\n", "scenario", "client", "requests",
+           "failed", "repl/retr", "p99 ms", "dups", "evicted", "retired", "learned", "RA waits");
     for (int s = 0; s < DEMO_NSCENARIOS; s++) {
         if (!selected[s]) {
             continue;
         }
         if (!res[s][0].ran) {
-            printf("%-19s (could not run: see the message above)\n", demo_scenarios[s].name);
+            printf("%-18s (could not run: see the message above)\n", demo_scenarios[s].name);
             continue;
         }
         demo_print_row(demo_scenarios[s].name, "naive", &res[s][DEMO_NAIVE]);
         demo_print_row("", "tether", &res[s][DEMO_TETHER]);
+        demo_print_reading(s, &res[s][DEMO_NAIVE], &res[s][DEMO_TETHER]);
     }
 
     uint64_t nreq = 0, nfail = 0, treq = 0, tfail = 0, tdup = 0, trep = 0, tret = 0;
+    uint64_t tev = 0, tret_idle = 0, tra = 0, tlearned = 0;
     unsigned nother = 0; /* selected scenarios other than post-safety */
     for (int s = 0; s < DEMO_NSCENARIOS; s++) {
         if (!selected[s]) {
@@ -138,7 +187,11 @@ void demo_report_human(const struct demo_opts *opts, struct demo_result res[][DE
         tdup += t->duplicates;
         trep += t->replays;
         tret += t->retries;
-        /* post-safety has its own line: an unkeyed POST whose response was lost must fail
+        tev += t->stale_evicted;
+        tret_idle += t->retired_idle;
+        tra += t->retry_after_waits;
+        tlearned += t->learned_close_ms ? 1u : 0u;
+        /* post-safety has its own clause: an unkeyed POST whose response was lost must fail
          * (that is the safe answer), so its failures are not lumped in with the others. */
         if (s != DEMO_POST_SAFETY) {
             nother++;
@@ -161,12 +214,24 @@ void demo_report_human(const struct demo_opts *opts, struct demo_result res[][DE
         if (tfail > 0 && ttop[0]) {
             printf(" (top error: %s)", ttop);
         }
-        printf(", ");
     }
-    printf("%llu duplicate POST%s; %llu replay%s and %llu retr%s absorbed the resets\n",
-           (unsigned long long)tdup, tdup == 1 ? "" : "s", (unsigned long long)trep,
-           trep == 1 ? "" : "s", (unsigned long long)tret, tret == 1 ? "y" : "ies");
-    if (selected[DEMO_POST_SAFETY] && res[DEMO_POST_SAFETY][0].ran) {
+    printf("%s%llu duplicate POST%s\n", nother > 0 ? "; " : "", (unsigned long long)tdup,
+           tdup == 1 ? "" : "s");
+    bool post = selected[DEMO_POST_SAFETY] && res[DEMO_POST_SAFETY][0].ran;
+    if (post) {
+        const struct demo_result *t = &res[DEMO_POST_SAFETY][DEMO_TETHER];
+        printf("        post-safety: %llu of %llu failed, the right answer: a lost unkeyed POST "
+               "is not sent twice\n",
+               (unsigned long long)t->failed, (unsigned long long)t->requests);
+    }
+    printf("        instead of failing: %llu stale evicted, %llu idle retired, idle close learned "
+           "in %llu scenario%s,\n"
+           "        %llu Retry-After wait%s, %llu replay%s, %llu retr%s\n",
+           (unsigned long long)tev, (unsigned long long)tret_idle, (unsigned long long)tlearned,
+           tlearned == 1 ? "" : "s", (unsigned long long)tra, tra == 1 ? "" : "s",
+           (unsigned long long)trep, trep == 1 ? "" : "s", (unsigned long long)tret,
+           tret == 1 ? "y" : "ies");
+    if (post) {
         const struct demo_result *t = &res[DEMO_POST_SAFETY][DEMO_TETHER];
         printf("post-safety, tether: %llu POSTs without an Idempotency-Key, %llu failed and were "
                "not sent again (the server had run %llu of them: a blind retry would have run "
@@ -205,6 +270,10 @@ static json_t *demo_client_json(const struct demo_result *r, bool post)
     rc |= demo_set(o, "duplicates", cli_json_uint(r->duplicates));
     rc |= demo_set(o, "p99_ms", json_real(round(r->p99_ms * 100.0) / 100.0));
     rc |= demo_set(o, "deduplicated", cli_json_uint(r->deduplicated));
+    rc |= demo_set(o, "stale_evicted", cli_json_uint(r->stale_evicted));
+    rc |= demo_set(o, "retired_idle", cli_json_uint(r->retired_idle));
+    rc |= demo_set(o, "learned_idle_close_ms", cli_json_uint(r->learned_close_ms));
+    rc |= demo_set(o, "retry_after_waits", cli_json_uint(r->retry_after_waits));
     if (post) {
         json_t *k = json_pack("{s:I,s:I}", "requests", (json_int_t)r->keyed, "failed",
                               (json_int_t)r->keyed_failed);

@@ -255,6 +255,33 @@ static void demo_close_timer(uv_timer_t *t)
     }
 }
 
+/* Counts the retries that slept because the server said when to come back (Retry-After or
+ * X-RateLimit-Reset): the fetch's pushback is set from the response that caused the retry. */
+static void demo_on_event(tether_client *c, const struct tether_event *ev)
+{
+    struct demo_lane *l = tether_client_get_data(c);
+    if (ev->type == TETHER_EVENT_RETRY_SCHEDULED && ev->fetch &&
+        tether_fetch_retry_after_ms(ev->fetch) > 0) {
+        l->res->retry_after_waits++;
+    }
+}
+
+/* Copies what the client did instead of failing into the lane's result, before it closes. */
+static void demo_collect_client(struct demo_lane *l)
+{
+    struct tether_client_stats cs;
+    tether_client_get_stats(l->client, &cs);
+    l->res->stale_evicted = cs.stale_evictions;
+    l->res->retired_idle = cs.retired_idle;
+    struct tether_origin_stats os;
+    for (size_t i = 0; tether_client_origin_stats(l->client, i, &os); i++) {
+        uint64_t ms = os.learned_idle_close_ms;
+        if (ms && (!l->res->learned_close_ms || ms < l->res->learned_close_ms)) {
+            l->res->learned_close_ms = ms;
+        }
+    }
+}
+
 static void demo_teardown(struct demo_scen *sc)
 {
     if (sc->torn_down) {
@@ -274,6 +301,7 @@ static void demo_teardown(struct demo_scen *sc)
             wl_close(&l->wl);
         }
         if (l->client) {
+            demo_collect_client(l);
             sc->pending_closes++;
             tether_client_close(l->client, demo_on_closed, sc);
             l->client = NULL;
@@ -461,6 +489,8 @@ static int demo_setup_lane(struct demo_scen *sc, struct demo_lane *l)
                        tether_strerror(rv));
         return -1;
     }
+    tether_client_set_data(l->client, l);
+    tether_client_on_event(l->client, demo_on_event);
     l->wl.client = l->client;
     return 0;
 }

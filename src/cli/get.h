@@ -58,6 +58,10 @@ void get_status_text(const struct get_ctx *g, const tether_fetch *f, char *buf, 
 void get_on_event(tether_client *c, const struct tether_event *ev);
 /* -v: the policy line before the request, and the summary after it. */
 void get_trace_policy(const struct get_ctx *g, const struct tether_client_options *o);
+/* -v: what the pool did about idle closes, the same facts `tether load` prints: connections
+ * retired before the server's close, stale ones evicted, the idle close learned and the last
+ * origin's Keep-Alive hint. */
+void get_trace_pool_facts(const tether_client *c);
 void get_trace_summary(const struct get_ctx *g, const tether_fetch *f);
 /* Clears the retry notice's line, if one was shown. */
 void get_notice_clear(struct get_ctx *g);

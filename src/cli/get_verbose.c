@@ -256,3 +256,32 @@ void get_trace_summary(const struct get_ctx *g, const tether_fetch *f)
             replays == 1 ? "" : "s", (unsigned long long)tether_fetch_duration_ms(f),
             (unsigned long long)g->body_bytes);
 }
+
+void get_trace_pool_facts(const tether_client *c)
+{
+    struct tether_client_stats cs;
+    struct tether_origin_stats os;
+    tether_client_get_stats(c, &cs);
+    fprintf(stderr, "* retired idle %llu, stale evictions %llu",
+            (unsigned long long)cs.retired_idle, (unsigned long long)cs.stale_evictions);
+    /* The origin of the last response: redirects may have added origins after the first. */
+    size_t n = 0;
+    while (tether_client_origin_stats(c, n, &os)) {
+        n++;
+    }
+    if (n == 0 || !tether_client_origin_stats(c, n - 1, &os)) {
+        fputc('\n', stderr);
+        return;
+    }
+    if (os.learned_idle_close_ms) {
+        fprintf(stderr, ", learned idle close %llu ms",
+                (unsigned long long)os.learned_idle_close_ms);
+    } else {
+        fputs(", learned idle close none", stderr);
+    }
+    if (os.keep_alive_hint_s >= 0) {
+        fprintf(stderr, ", Keep-Alive hint timeout=%lld s\n", (long long)os.keep_alive_hint_s);
+    } else {
+        fputs(", Keep-Alive hint none seen\n", stderr);
+    }
+}

@@ -25,7 +25,9 @@ struct load_stats {
     uint64_t retries;
     uint64_t connections_opened;
     uint64_t stale_evictions;
-    /* The origin's circuit breaker (reported when its mode is not off). */
+    uint64_t retired_idle; /* idle connections retired before the server's close */
+    /* The origin's figures: its circuit breaker (reported when its mode is not off), the idle
+     * close the pool learned and the Keep-Alive hint it sent (always reported). */
     struct tether_origin_stats breaker;
     uint64_t statuses[1000];   /* by final status; anything above 999 lands in [0] */
     struct wl_errors errors;   /* transport failures by Node's message */

@@ -170,6 +170,13 @@ json_t *load_stats_json(struct load_stats *s)
     bad |= json_object_set_new(doc, "retries", cli_json_uint(s->retries));
     bad |= json_object_set_new(doc, "connections_opened", cli_json_uint(s->connections_opened));
     bad |= json_object_set_new(doc, "stale_evictions", cli_json_uint(s->stale_evictions));
+    bad |= json_object_set_new(doc, "retired_idle", cli_json_uint(s->retired_idle));
+    bad |= json_object_set_new(doc, "learned_idle_close_ms",
+                               cli_json_uint(s->breaker.learned_idle_close_ms));
+    bad |= json_object_set_new(doc, "keep_alive_hint_s",
+                               s->breaker.keep_alive_hint_s < 0
+                                   ? json_null()
+                                   : cli_json_uint((uint64_t)s->breaker.keep_alive_hint_s));
     bad |= json_object_set_new(doc, "latency_ms", lat);
     bad |= json_object_set_new(doc, "duration_s", json_real(load_round3(s->duration_s)));
     bad |= json_object_set_new(doc, "rps", json_real(load_round3(load_rps(s))));
@@ -181,6 +188,25 @@ json_t *load_stats_json(struct load_stats *s)
         return NULL;
     }
     return doc;
+}
+
+/* What the pool did about idle closes, the same facts `tether get -v` prints: connections
+ * retired before the server's close, the idle close learned, and the server's Keep-Alive hint. */
+static void load_print_pool_facts(FILE *out, const struct load_stats *s)
+{
+    fprintf(out, "  %-20s %llu\n", "retired idle", (unsigned long long)s->retired_idle);
+    if (s->breaker.learned_idle_close_ms) {
+        fprintf(out, "  %-20s %llu ms\n", "learned idle close",
+                (unsigned long long)s->breaker.learned_idle_close_ms);
+    } else {
+        fprintf(out, "  %-20s none\n", "learned idle close");
+    }
+    if (s->breaker.keep_alive_hint_s >= 0) {
+        fprintf(out, "  %-20s timeout=%lld s\n", "Keep-Alive hint",
+                (long long)s->breaker.keep_alive_hint_s);
+    } else {
+        fprintf(out, "  %-20s none seen\n", "Keep-Alive hint");
+    }
 }
 
 void load_stats_print(struct load_stats *s, const struct load_report_info *info, FILE *out)
@@ -205,6 +231,7 @@ void load_stats_print(struct load_stats *s, const struct load_report_info *info,
     fprintf(out, "  %-20s %llu\n", "retries", (unsigned long long)s->retries);
     fprintf(out, "  %-20s %llu\n", "connections opened", (unsigned long long)s->connections_opened);
     fprintf(out, "  %-20s %llu\n", "stale evictions", (unsigned long long)s->stale_evictions);
+    load_print_pool_facts(out, s);
     if (s->breaker.breaker_mode != TETHER_BREAKER_OFF) {
         const struct tether_origin_stats *b = &s->breaker;
         fprintf(out,

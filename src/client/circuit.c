@@ -128,6 +128,8 @@ bool tether_client_origin_stats(const tether_client *c, size_t i, struct tether_
         out->breaker_closed = b->count.closed;
         out->breaker_probes = b->count.probes;
         out->breaker_probe_timeouts = b->count.probe_timeouts;
+        out->learned_idle_close_ms = tt__pool_learned_ms(o, now);
+        out->keep_alive_hint_s = o->hint_seen_s - 1;
         return true;
     }
     return false;

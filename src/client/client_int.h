@@ -71,6 +71,7 @@ struct tt__origin {
     struct tt__budget budget;
     struct tt__breaker breaker;
     struct tt__learned learned[TT__LEARN_SLOTS];
+    int64_t hint_seen_s; /* the last Keep-Alive timeout= seen, plus 1 (0 = none seen yet) */
 };
 
 enum tt__fetch_queue { TT__FQ_NONE = 0, TT__FQ_START, TT__FQ_WAIT, TT__FQ_DONE };
@@ -265,7 +266,7 @@ void tt__pool_learn_alive(struct tt__origin *o, uint64_t idle_ms, uint64_t now);
 /* Evicts idle connections of `o` that have idled at least `idle_ms` (a sibling went stale). */
 void tt__pool_evict_siblings(struct tt__origin *o, uint64_t idle_ms, uint64_t now);
 /* The smallest confirmed recent observation, 0 when nothing was learned. */
-uint64_t tt__pool_learned_ms(struct tt__origin *o, uint64_t now);
+uint64_t tt__pool_learned_ms(const struct tt__origin *o, uint64_t now);
 /* Closes every connection (client close). */
 void tt__pool_close_all(struct tether_client *c);
 void tt__pool_free_origins(struct tether_client *c);

@@ -530,6 +530,7 @@ static void conn_note_head(struct tt__cli_conn *c)
             0) {
         if (ka.has_timeout) {
             c->hint_timeout_s = ka.timeout_s > INT32_MAX ? INT32_MAX : (int64_t)ka.timeout_s;
+            c->origin->hint_seen_s = c->hint_timeout_s + 1; /* for tether_client_origin_stats */
         }
         if (ka.has_max) {
             c->ka_max_left = ka.max > INT32_MAX ? INT32_MAX : (int64_t)ka.max;

@@ -80,7 +80,7 @@ static bool pool_learned_valid(const struct tt__learned *l, uint64_t now)
  * connection after the same idle time, at different moments. So an observation counts once
  * another one, seen at a different moment, agrees with it (within 10 %, at least 50 ms).
  */
-uint64_t tt__pool_learned_ms(struct tt__origin *o, uint64_t now)
+uint64_t tt__pool_learned_ms(const struct tt__origin *o, uint64_t now)
 {
     uint64_t best = 0;
     for (size_t i = 0; i < TT__LEARN_SLOTS; i++) {

@@ -17,7 +17,7 @@ run() {
     timeout "$(scaled 50)" "$tether" load "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
     rc=$?
 }
-keys='requests,succeeded,failed,errors,statuses,replays,retries,connections_opened,stale_evictions,latency_ms,duration_s,rps'
+keys='requests,succeeded,failed,errors,statuses,replays,retries,connections_opened,stale_evictions,retired_idle,learned_idle_close_ms,keep_alive_hint_s,latency_ms,duration_s,rps'
 
 # ---- the keep-alive race, forced ----
 # A reused connection that the server closes the moment the next request's first byte arrives:
