@@ -38,10 +38,15 @@ const char *const cmd_load_usage[] = {
     "ship with, to compare against.\n"
     "\n",
     "Workload:\n"
-    "  --requests N            requests in all [100 unless --duration is given]\n"
-    "  --duration DUR          stop starting requests after DUR (with --requests, whichever\n"
-    "                          comes first); requests in flight finish\n"
-    "  --concurrency C         workers, each with one request at a time [1]\n"
+    "  -n, --requests N        requests in all [100 unless --duration is given]\n"
+    "  -z, --duration DUR      stop starting requests after DUR, bare seconds or 250ms, 2m\n"
+    "                          (with --requests, whichever comes first); requests in flight\n"
+    "                          finish\n"
+    "  -c, --concurrency C     workers, each with one request at a time [1; 50 with --rate]\n"
+    "  --rate N                open model: request k starts at k/N s whether or not earlier\n"
+    "                          ones finished; -c caps those in flight (a start that finds\n"
+    "                          the cap is late, reported as lag); with --duration exactly\n"
+    "                          ceil(N x DUR) requests are scheduled; not with --gap\n"
     "  --gap DUR|MIN..MAX      idle time of a worker before each of its requests, drawn\n"
     "                          uniformly from MIN..MAX (whole ms) [0]\n"
     "  --seed N                seed of the gaps and idempotency keys [the clock]\n"
@@ -78,17 +83,30 @@ const char *const cmd_load_usage[] = {
     "                          \"statuses\":{\"200\":N},\"replays\",\"retries\",\n"
     "                          \"connections_opened\",\"stale_evictions\",\n"
     "                          \"latency_ms\":{\"p50\",\"p90\",\"p99\",\"max\"},\n"
-    "                          \"duration_s\",\"rps\"}, plus with a breaker \"breaker\":\n"
+    "                          \"duration_s\",\"rps\",\"percentiles_ms\":{\"p50\",\"p75\",\"p90\",\n"
+    "                          \"p95\",\"p99\",\"p99.9\",\"max\"},\"histogram\":[{\"le_ms\",\"count\"}],\n"
+    "                          \"timeline\":[{\"second\",\"ok\",\"failed_status\",\"errors\"}]},\n"
+    "                          plus with --rate \"rate\":{\"target_rps\",\"scheduled\",\"lag_ms\":\n"
+    "                          {\"p50\",\"p99\",\"max\"}}, with a breaker \"breaker\":\n"
     "                          {\"mode\",\"state\",\"rejected\",\"opened\",\"half_opened\",\n"
     "                          \"closed\",\"probes\",\"probe_timeouts\"}\n"
+    "  --output csv|ndjson FILE\n"
+    "                          one line per request as it ends (\"-\" is stdout): start_ms,\n"
+    "                          worker, method, status, error, latency_ms, attempts,\n"
+    "                          retries, replays, bytes (CSV has a header line)\n"
     "  -h, --help              print this text\n"
     "\n",
     "A request succeeded when its final response is 2xx or 3xx; it failed on a transport\n"
     "error (counted in \"errors\" by message, e.g. \"read ECONNRESET\", \"socket hang up\") or\n"
     "a final 1xx/4xx/5xx (counted in \"statuses\" only). Latency is measured for every\n"
-    "request, failed or not, from its start (after the gap) to its outcome. SIGINT or\n"
-    "SIGTERM stops early: requests in flight are cancelled and not counted, the report is\n"
-    "printed; a second signal exits at once.\n"
+    "request, failed or not, from its start (after the gap) to its outcome; percentiles are\n"
+    "exact (nearest rank) up to 1048576 requests, then over a uniform sample; the histogram\n"
+    "and the timeline (by the second a request ended in) count every request. On a\n"
+    "terminal a live line shows elapsed time, requests done, rate and failures. A refused\n"
+    "connect before any success stops the run (nothing listens there) unless\n"
+    "--retry-connrefused or --wait-for asks to wait. SIGINT or SIGTERM stops early:\n"
+    "requests in flight are cancelled and not counted, the report is printed; a second\n"
+    "signal exits at once.\n"
     "Exit status: 0 when every request succeeded, 1 when any failed, 2 for a bad flag.\n",
     NULL,
 };
@@ -497,14 +515,15 @@ static int load_run(struct load_run *r)
     r->detail.rate = r->rate;
     r->detail.scheduled = r->rate ? r->requests : 0;
     if (r->out_path && !load_detail_open(&r->detail, r->out_format, r->out_path)) {
-        fprintf(stderr, "tether load: cannot write '%s': %s\n", r->out_path, strerror(errno));
+        fprintf(stderr, "tether load: cannot write '%s': %s\n", r->out_path, uv_strerror(uv_translate_sys_error(errno)));
         return CLI_EXIT_FAILED;
     }
     r->loop = uv_default_loop();
     r->keys = calloc((size_t)r->concurrency, sizeof(*r->keys));
     r->sched_ns = calloc((size_t)r->concurrency, sizeof(*r->sched_ns));
     r->bytes = calloc((size_t)r->concurrency, sizeof(*r->bytes));
-    if (!r->keys || !r->sched_ns || !r->bytes || wl_init(&r->wl, r->loop, (unsigned)r->concurrency, &load_ops, r) != 0) {
+    if (!r->keys || !r->sched_ns || !r->bytes ||
+        wl_init(&r->wl, r->loop, (unsigned)r->concurrency, &load_ops, r) != 0) {
         fputs("tether load: out of memory\n", stderr);
         return CLI_EXIT_FAILED;
     }

@@ -151,11 +151,10 @@ static void load_write_ndjson(struct load_detail *d, const struct load_line *l)
     char err[512];
     cli_json_ascii(l->error ? l->error : "", err, sizeof(err));
     json_t *o = json_pack("{s:f,s:I,s:s,s:i,s:s?,s:f,s:I,s:I,s:I,s:I}", "start_ms", l->start_ms,
-                          "worker", (json_int_t)l->worker, "method", l->method, "status",
-                          l->status, "error", err[0] ? err : NULL, "latency_ms", l->latency_ms,
-                          "attempts", (json_int_t)l->attempts, "retries",
-                          (json_int_t)l->retries, "replays", (json_int_t)l->replays, "bytes",
-                          (json_int_t)l->bytes);
+                          "worker", (json_int_t)l->worker, "method", l->method, "status", l->status,
+                          "error", err[0] ? err : NULL, "latency_ms", l->latency_ms, "attempts",
+                          (json_int_t)l->attempts, "retries", (json_int_t)l->retries, "replays",
+                          (json_int_t)l->replays, "bytes", (json_int_t)l->bytes);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (!text || fprintf(d->out, "%s\n", text) < 0) {
         d->out_failed = true;
@@ -175,8 +174,8 @@ void load_detail_write(struct load_detail *d, const struct load_line *l)
     }
     fprintf(d->out, "%.3f,%u,%s,%d,", l->start_ms, l->worker, l->method, l->status);
     load_csv_field(d->out, l->error ? l->error : "");
-    if (fprintf(d->out, ",%.3f,%u,%u,%u,%llu\n", l->latency_ms, l->attempts, l->retries,
-                l->replays, (unsigned long long)l->bytes) < 0) {
+    if (fprintf(d->out, ",%.3f,%u,%u,%u,%llu\n", l->latency_ms, l->attempts, l->retries, l->replays,
+                (unsigned long long)l->bytes) < 0) {
         d->out_failed = true;
     }
 }
@@ -243,8 +242,9 @@ int load_detail_json(struct load_detail *d, struct load_stats *s, json_t *doc)
     int bad = 0;
     json_t *perc = json_object();
     for (size_t i = 0; perc && i < LOAD_NPERC; i++) {
-        bad |= json_object_set_new(perc, load_permille_key[i],
-                                   json_real(load_us(load_quantile(&s->latency, load_permille[i]))));
+        bad |=
+            json_object_set_new(perc, load_permille_key[i],
+                                json_real(load_us(load_quantile(&s->latency, load_permille[i]))));
     }
     if (perc) {
         bad |= json_object_set_new(perc, "max", json_real(load_us(s->latency.max_ms)));
@@ -257,29 +257,28 @@ int load_detail_json(struct load_detail *d, struct load_stats *s, json_t *doc)
     load_hist_range(d, &lo, &hi);
     for (size_t b = lo; hist && b < hi; b++) {
         json_t *le = b < LOAD_HIST_BUCKETS - 1 ? json_real(load_hist_le[b]) : json_null();
-        bad |= json_array_append_new(hist, json_pack("{s:o,s:o}", "le_ms", le, "count",
-                                                     cli_json_uint(d->hist[b])));
+        bad |= json_array_append_new(
+            hist, json_pack("{s:o,s:o}", "le_ms", le, "count", cli_json_uint(d->hist[b])));
     }
     bad |= json_object_set_new(doc, "histogram", hist);
 
     json_t *timeline = json_array();
     for (size_t i = 0; timeline && i < d->nseconds; i++) {
         const struct load_second *row = &d->seconds[i];
-        bad |= json_array_append_new(
-            timeline, json_pack("{s:I,s:o,s:o,s:o}", "second", (json_int_t)i, "ok",
-                                cli_json_uint(row->ok), "failed_status",
-                                cli_json_uint(row->failed_status), "errors",
-                                load_errors_json(&row->errors)));
+        bad |=
+            json_array_append_new(timeline, json_pack("{s:I,s:o,s:o,s:o}", "second", (json_int_t)i,
+                                                      "ok", cli_json_uint(row->ok), "failed_status",
+                                                      cli_json_uint(row->failed_status), "errors",
+                                                      load_errors_json(&row->errors)));
     }
     bad |= json_object_set_new(doc, "timeline", timeline);
 
     if (d->rate) {
-        json_t *lag = json_pack("{s:f,s:f,s:f}", "p50", load_us(load_quantile(&d->lag, 500)),
-                                "p99", load_us(load_quantile(&d->lag, 990)), "max",
-                                load_us(d->lag.max_ms));
-        json_t *rate = json_pack("{s:o,s:o,s:o}", "target_rps", cli_json_uint(d->rate),
-                                 "scheduled", cli_json_uint(d->scheduled), "lag_ms",
-                                 lag ? lag : json_null());
+        json_t *lag =
+            json_pack("{s:f,s:f,s:f}", "p50", load_us(load_quantile(&d->lag, 500)), "p99",
+                      load_us(load_quantile(&d->lag, 990)), "max", load_us(d->lag.max_ms));
+        json_t *rate = json_pack("{s:o,s:o,s:o}", "target_rps", cli_json_uint(d->rate), "scheduled",
+                                 cli_json_uint(d->scheduled), "lag_ms", lag ? lag : json_null());
         bad |= json_object_set_new(doc, "rate", rate);
     }
     return bad ? -1 : 0;
