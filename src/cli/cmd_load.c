@@ -298,6 +298,9 @@ static void load_check_refused(struct load_run *r, const tether_fetch *f, const 
         return;
     }
     r->refused_stop = true;
+    if (r->progress) {
+        fputs("\r\033[K", stderr); /* the notice replaces the live line */
+    }
     unsigned attempts = tether_fetch_attempts(f);
     if (attempts > 1) {
         fprintf(stderr, "tether load: %s after %u attempts; stopping (nothing listens there)\n",
