@@ -83,11 +83,12 @@ const char *const cmd_load_usage[] = {
     "                          \"statuses\":{\"200\":N},\"replays\",\"retries\",\n"
     "                          \"connections_opened\",\"stale_evictions\",\n"
     "                          \"latency_ms\":{\"p50\",\"p90\",\"p99\",\"max\"},\n"
-    "                          \"duration_s\",\"rps\",\"percentiles_ms\":{\"p50\",\"p75\",\"p90\",\n"
-    "                          \"p95\",\"p99\",\"p99.9\",\"max\"},\"histogram\":[{\"le_ms\",\"count\"}],\n"
+    "                          \"duration_s\",\"rps\",\"percentiles_ms\":{\"p50\",\n"
+    "                          \"p75\",\"p90\",\"p95\",\"p99\",\"p99.9\",\"max\"},\n"
+    "                          \"histogram\":[{\"le_ms\",\"count\"}],\n"
     "                          \"timeline\":[{\"second\",\"ok\",\"failed_status\",\"errors\"}]},\n"
-    "                          plus with --rate \"rate\":{\"target_rps\",\"scheduled\",\"lag_ms\":\n"
-    "                          {\"p50\",\"p99\",\"max\"}}, with a breaker \"breaker\":\n"
+    "                          plus with --rate \"rate\":{\"target_rps\",\"scheduled\",\n"
+    "                          \"lag_ms\":{\"p50\",\"p99\",\"max\"}}, with a breaker \"breaker\":\n"
     "                          {\"mode\",\"state\",\"rejected\",\"opened\",\"half_opened\",\n"
     "                          \"closed\",\"probes\",\"probe_timeouts\"}\n"
     "  --output csv|ndjson FILE\n"
@@ -518,7 +519,8 @@ static int load_run(struct load_run *r)
     r->detail.rate = r->rate;
     r->detail.scheduled = r->rate ? r->requests : 0;
     if (r->out_path && !load_detail_open(&r->detail, r->out_format, r->out_path)) {
-        fprintf(stderr, "tether load: cannot write '%s': %s\n", r->out_path, uv_strerror(uv_translate_sys_error(errno)));
+        fprintf(stderr, "tether load: cannot write '%s': %s\n", r->out_path,
+                uv_strerror(uv_translate_sys_error(errno)));
         return CLI_EXIT_FAILED;
     }
     r->loop = uv_default_loop();
