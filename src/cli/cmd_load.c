@@ -283,6 +283,13 @@ static uint64_t load_refused(struct wl_worker *w, int rv)
         load_stats_record_error(&r->stats, tether_strerror(rv), 0.0);
         load_detail_record(&r->detail, (double)(uv_hrtime() - r->t0_ns) / 1e9, 0.0, false,
                            tether_strerror(rv));
+        struct load_line line = {
+            .start_ms = (double)(uv_hrtime() - r->t0_ns) / 1e6,
+            .worker = w->idx,
+            .method = fetch_flags_method(&r->ff),
+            .error = tether_strerror(rv),
+        };
+        load_detail_write(&r->detail, &line);
     }
     load_stop(r, true);
     return WL_GIVE_UP;
