@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `tether load URL`: many requests with idle gaps and concurrency through one client, and
  * what happened to them: failures by message, replays, retries, connections, latency. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "commands.h"
 #include "fetch_flags.h"
 #include "load.h"
+#include "load_detail.h"
 #include "workload.h"
 
 const char cmd_load_summary[] =
@@ -36,10 +38,15 @@ const char *const cmd_load_usage[] = {
     "ship with, to compare against.\n"
     "\n",
     "Workload:\n"
-    "  --requests N            requests in all [100 unless --duration is given]\n"
-    "  --duration DUR          stop starting requests after DUR (with --requests, whichever\n"
-    "                          comes first); requests in flight finish\n"
-    "  --concurrency C         workers, each with one request at a time [1]\n"
+    "  -n, --requests N        requests in all [100 unless --duration is given]\n"
+    "  -z, --duration DUR      stop starting requests after DUR, bare seconds or 250ms, 2m\n"
+    "                          (with --requests, whichever comes first); requests in flight\n"
+    "                          finish\n"
+    "  -c, --concurrency C     workers, each with one request at a time [1; 50 with --rate]\n"
+    "  --rate N                open model: request k starts at k/N s whether or not earlier\n"
+    "                          ones finished; -c caps those in flight (a start that finds\n"
+    "                          the cap is late, reported as lag); with --duration exactly\n"
+    "                          ceil(N x DUR) requests are scheduled; not with --gap\n"
     "  --gap DUR|MIN..MAX      idle time of a worker before each of its requests, drawn\n"
     "                          uniformly from MIN..MAX (whole ms) [0]\n"
     "  --seed N                seed of the gaps and idempotency keys [the clock]\n"
@@ -78,17 +85,31 @@ const char *const cmd_load_usage[] = {
     "                          \"retired_idle\",\"learned_idle_close_ms\",\n"
     "                          \"keep_alive_hint_s\" (null: none seen),\n"
     "                          \"latency_ms\":{\"p50\",\"p90\",\"p99\",\"max\"},\n"
-    "                          \"duration_s\",\"rps\"}, plus with a breaker \"breaker\":\n"
+    "                          \"duration_s\",\"rps\",\"percentiles_ms\":{\"p50\",\n"
+    "                          \"p75\",\"p90\",\"p95\",\"p99\",\"p99.9\",\"max\"},\n"
+    "                          \"histogram\":[{\"le_ms\",\"count\"}],\n"
+    "                          \"timeline\":[{\"second\",\"ok\",\"failed_status\",\"errors\"}]},\n"
+    "                          plus with --rate \"rate\":{\"target_rps\",\"scheduled\",\n"
+    "                          \"lag_ms\":{\"p50\",\"p99\",\"max\"}}, with a breaker \"breaker\":\n"
     "                          {\"mode\",\"state\",\"rejected\",\"opened\",\"half_opened\",\n"
     "                          \"closed\",\"probes\",\"probe_timeouts\"}\n"
+    "  --output csv|ndjson FILE\n"
+    "                          one line per request as it ends (\"-\" is stdout): start_ms,\n"
+    "                          worker, method, status, error, latency_ms, attempts,\n"
+    "                          retries, replays, bytes (CSV has a header line)\n"
     "  -h, --help              print this text\n"
     "\n",
     "A request succeeded when its final response is 2xx or 3xx; it failed on a transport\n"
     "error (counted in \"errors\" by message, e.g. \"read ECONNRESET\", \"socket hang up\") or\n"
     "a final 1xx/4xx/5xx (counted in \"statuses\" only). Latency is measured for every\n"
-    "request, failed or not, from its start (after the gap) to its outcome. SIGINT or\n"
-    "SIGTERM stops early: requests in flight are cancelled and not counted, the report is\n"
-    "printed; a second signal exits at once.\n"
+    "request, failed or not, from its start (after the gap) to its outcome; percentiles are\n"
+    "exact (nearest rank) up to 1048576 requests, then over a uniform sample; the histogram\n"
+    "and the timeline (by the second a request ended in) count every request. On a\n"
+    "terminal a live line shows elapsed time, requests done, rate and failures. A refused\n"
+    "connect before any success stops the run (nothing listens there) unless\n"
+    "--retry-connrefused or --wait-for asks to wait. SIGINT or SIGTERM stops early:\n"
+    "requests in flight are cancelled and not counted, the report is printed; a second\n"
+    "signal exits at once.\n"
     "Exit status: 0 when every request succeeded, 1 when any failed, 2 for a bad flag.\n",
     NULL,
 };
@@ -113,6 +134,10 @@ struct load_run {
     uint64_t seed;
     bool idem_auto;
     bool help;
+    bool concurrency_set;
+    uint64_t rate; /* --rate: requests started per second whatever finished (0 = closed loop) */
+    enum load_output_format out_format;
+    const char *out_path;
 
     uv_loop_t *loop;
     tether_client *client;
@@ -124,8 +149,14 @@ struct load_run {
     bool interrupted;      /* by a signal: cancelled fetches are not counted */
     int fatal_rc;          /* a request could not be started at all */
     uv_timer_t stop_timer;
+    uv_timer_t progress_timer; /* the live line on a terminal */
+    bool progress;
+    bool refused_stop; /* stopped at the first refused connect */
     uint64_t t0_ns;
+    uint64_t *sched_ns; /* --rate: the scheduled start of each worker's next request */
+    uint64_t *bytes;    /* per worker: body bytes of the request in flight */
     struct load_stats stats;
+    struct load_detail detail;
 };
 
 /* A random (version 4) UUID, lower-case, from the run's RNG. */
@@ -153,6 +184,7 @@ static void load_on_client_closed(void *data)
     r->client = NULL;
     wl_close(&r->wl);
     uv_close((uv_handle_t *)&r->stop_timer, NULL);
+    uv_close((uv_handle_t *)&r->progress_timer, NULL);
 }
 
 /* Every worker is done: take the client's counters, then close everything. */
@@ -170,6 +202,10 @@ static void load_finish(struct workload *wl)
     (void)tether_client_origin_stats(r->client, 0, &r->stats.breaker);
     r->stats.breaker.origin = NULL; /* borrowed from the client, which closes next */
     uv_timer_stop(&r->stop_timer);
+    uv_timer_stop(&r->progress_timer);
+    if (r->progress) {
+        fputs("\r\033[K", stderr); /* the live line gives way to the report */
+    }
     tether_client_close(r->client, load_on_client_closed, r);
 }
 
@@ -185,9 +221,10 @@ static void load_stop(struct load_run *r, bool cancel)
 /* Bodies are counted by the client, not kept. */
 static bool load_on_body(tether_fetch *f, const char *data, size_t len)
 {
-    (void)f;
     (void)data;
-    (void)len;
+    struct wl_worker *w = tether_fetch_get_data(f);
+    struct load_run *r = w->wl->data;
+    r->bytes[w->idx] += len;
     return true;
 }
 
@@ -197,6 +234,10 @@ static bool load_more(struct wl_worker *w)
     if (r->requests_set && r->reserved >= r->requests) {
         return false;
     }
+    if (r->rate) {
+        /* The open model: request k is due at k/rate s, however the earlier ones went. */
+        r->sched_ns[w->idx] = r->t0_ns + r->reserved * 1000000000ull / r->rate;
+    }
     r->reserved++;
     return true;
 }
@@ -204,6 +245,12 @@ static bool load_more(struct wl_worker *w)
 static uint64_t load_gap(struct wl_worker *w)
 {
     struct load_run *r = w->wl->data;
+    if (r->rate) {
+        /* Until the slot this worker took; a late worker starts at once (counted as lag). */
+        uint64_t now = uv_hrtime();
+        uint64_t due = r->sched_ns[w->idx];
+        return due > now ? (due - now + 999999) / 1000000 : 0;
+    }
     return wl_rand_range(&r->rng, r->gap_lo, r->gap_hi);
 }
 
@@ -217,6 +264,13 @@ static void load_request(struct wl_worker *w, struct tether_fetch_options *fo)
     }
     fo->errbuf = r->why;
     fo->errbuf_len = sizeof(r->why);
+    r->bytes[w->idx] = 0;
+    if (r->rate) {
+        /* A timer may fire up to a millisecond early (its clock is whole ms): not lag. */
+        uint64_t now = uv_hrtime();
+        uint64_t due = r->sched_ns[w->idx];
+        wl_latency_add(&r->detail.lag, now > due ? (double)(now - due) / 1e6 : 0.0);
+    }
 }
 
 /* The client refused to start the request: the same request would be refused every time, so
@@ -230,9 +284,70 @@ static uint64_t load_refused(struct wl_worker *w, int rv)
         fprintf(stderr, "tether load: cannot start a request: %s\n", tether_strerror(rv));
         r->fatal_rc = CLI_EXIT_FAILED;
         load_stats_record_error(&r->stats, tether_strerror(rv), 0.0);
+        load_detail_record(&r->detail, (double)(uv_hrtime() - r->t0_ns) / 1e9, 0.0, false,
+                           tether_strerror(rv));
+        struct load_line line = {
+            .start_ms = (double)(uv_hrtime() - r->t0_ns) / 1e6,
+            .worker = w->idx,
+            .method = fetch_flags_method(&r->ff),
+            .error = tether_strerror(rv),
+        };
+        load_detail_write(&r->detail, &line);
     }
     load_stop(r, true);
     return WL_GIVE_UP;
+}
+
+/* Nothing listens at the URL: every request would wait out the same attempts, so the run
+ * stops at the first refused connect when none has succeeded (as tether get fails), unless
+ * --retry-connrefused or --wait-for asked to wait for the server. */
+static void load_check_refused(struct load_run *r, const tether_fetch *f, const char *msg)
+{
+    const struct tether_failure *fl = tether_fetch_failure(f);
+    if (!fl || fl->code != TETHER_ECONNREFUSED || r->stats.succeeded || r->refused_stop ||
+        r->ff.retry_connrefused || r->ff.wait_for_set) {
+        return;
+    }
+    r->refused_stop = true;
+    if (r->progress) {
+        fputs("\r\033[K", stderr); /* the notice replaces the live line */
+    }
+    unsigned attempts = tether_fetch_attempts(f);
+    if (attempts > 1) {
+        fprintf(stderr, "tether load: %s after %u attempts; stopping (nothing listens there)\n",
+                msg, attempts);
+    } else {
+        fprintf(stderr, "tether load: %s; stopping (nothing listens there)\n", msg);
+    }
+    load_stop(r, false);
+}
+
+/* The histogram, the timeline, --output and the refused-connect rule. */
+static void load_done_detail(struct load_run *r, struct wl_worker *w, tether_fetch *f,
+                             double latency_ms)
+{
+    char msg[512];
+    load_detail_message(f, msg, sizeof(msg));
+    int status = msg[0] ? 0 : tether_fetch_status(f);
+    uint64_t now = uv_hrtime();
+    load_detail_record(&r->detail, (double)(now - r->t0_ns) / 1e9, latency_ms,
+                       !msg[0] && fetch_status_ok(status), msg);
+    struct load_line line = {
+        .start_ms = (double)(w->start_ns - r->t0_ns) / 1e6,
+        .worker = w->idx,
+        .method = fetch_flags_method(&r->ff),
+        .status = status,
+        .error = msg,
+        .latency_ms = latency_ms,
+        .attempts = tether_fetch_attempts(f),
+        .retries = tether_fetch_retries(f),
+        .replays = tether_fetch_replays(f),
+        .bytes = r->bytes[w->idx],
+    };
+    load_detail_write(&r->detail, &line);
+    if (msg[0]) {
+        load_check_refused(r, f, msg);
+    }
 }
 
 static void load_done(struct wl_worker *w, tether_fetch *f, double latency_ms)
@@ -242,6 +357,7 @@ static void load_done(struct wl_worker *w, tether_fetch *f, double latency_ms)
     bool cancelled = r->interrupted && fl && fl->code == TETHER_ECANCELED;
     if (!cancelled) {
         load_stats_record(&r->stats, f, latency_ms);
+        load_done_detail(r, w, f, latency_ms);
     }
 }
 
@@ -259,6 +375,18 @@ static void load_on_stop_timer(uv_timer_t *t)
     load_stop(t->data, false);
 }
 
+/* hey's and oha's live line: elapsed, done, rate, errors so far (overwrites itself). */
+static void load_on_progress(uv_timer_t *t)
+{
+    struct load_run *r = t->data;
+    double elapsed = (double)(uv_hrtime() - r->t0_ns) / 1e9;
+    fprintf(stderr, "\r\033[K  %.1f s  %llu done  %.1f/s  %llu failed", elapsed,
+            (unsigned long long)r->stats.requests,
+            elapsed > 0 ? (double)r->stats.requests / elapsed : 0.0,
+            (unsigned long long)r->stats.failed);
+    (void)fflush(stderr);
+}
+
 /* The first signal cancels what is in flight; the report follows (a second one exits). */
 static void load_on_signal(void *data)
 {
@@ -268,6 +396,25 @@ static void load_on_signal(void *data)
 /* ---- flags ---- */
 
 static const char *const load_key_modes[] = {"auto", NULL};
+
+static const char *const load_output_formats[] = {"csv", "ndjson", NULL};
+
+/* --output csv|ndjson FILE: two values, the format then the file. */
+static int load_take_output(struct args_cursor *c, struct load_run *r)
+{
+    int format = 0;
+    int rc = args_take_choice(c, load_output_formats, &format);
+    if (rc != 0) {
+        return rc;
+    }
+    c->inline_val = NULL; /* "--output=csv FILE": the file is the next word */
+    rc = args_take_string(c, &r->out_path);
+    if (rc != 0) {
+        return rc;
+    }
+    r->out_format = format == 0 ? LOAD_OUTPUT_CSV : LOAD_OUTPUT_NDJSON;
+    return 0;
+}
 
 static int load_parse(int argc, char **argv, struct load_run *r)
 {
@@ -280,17 +427,22 @@ static int load_parse(int argc, char **argv, struct load_run *r)
             rc = fetch_flags_url(&c, &r->ff);
         } else if ((rc = fetch_flags_take(&c, &r->ff, &taken)) != 0 || taken) {
             /* handled (or failed) */
-        } else if (args_is(&c, "--requests")) {
+        } else if (args_is(&c, "--requests") || args_is(&c, "-n")) {
             r->requests_set = true;
             rc = args_take_uint(&c, 1, 1000000000u, &r->requests);
-        } else if (args_is(&c, "--duration")) {
+        } else if (args_is(&c, "--duration") || args_is(&c, "-z")) {
             r->duration_set = true;
-            rc = args_take_duration(&c, &r->duration_ms);
+            rc = fetch_take_seconds(&c, &r->duration_ms);
             if (rc == 0 && r->duration_ms == 0) {
                 rc = args_bad_value(&c, "duration", " (must be more than 0)");
             }
-        } else if (args_is(&c, "--concurrency")) {
+        } else if (args_is(&c, "--concurrency") || args_is(&c, "-c")) {
+            r->concurrency_set = true;
             rc = args_take_uint(&c, 1, 10000, &r->concurrency);
+        } else if (args_is(&c, "--rate")) {
+            rc = args_take_uint(&c, 1, 1000000, &r->rate);
+        } else if (args_is(&c, "--output")) {
+            rc = load_take_output(&c, r);
         } else if (args_is(&c, "--gap")) {
             rc = args_take_range(&c, args_parse_duration_ms, "duration range", &r->gap_lo,
                                  &r->gap_hi);
@@ -314,6 +466,20 @@ static int load_parse(int argc, char **argv, struct load_run *r)
         r->requests_set = true;
         r->requests = 100;
     }
+    if (r->rate && r->gap_hi > 0) {
+        return args_error(LOAD_CMD, "--gap and --rate cannot be combined (--rate sets the starts)");
+    }
+    if (r->rate && r->duration_set) {
+        /* The schedule, not a timer, ends an open-model run: slots k/rate s before the
+         * duration, each started however late, so the count is exact. */
+        uint64_t slots = (r->rate * r->duration_ms + 999) / 1000;
+        r->requests = r->requests_set && r->requests < slots ? r->requests : slots;
+        r->requests_set = true;
+        r->duration_set = false;
+    }
+    if (r->rate && !r->concurrency_set) {
+        r->concurrency = 50; /* hey's and oha's default: a cap on requests in flight */
+    }
     return 0;
 }
 
@@ -323,6 +489,10 @@ static int load_report(struct load_run *r)
 {
     if (r->ff.json) {
         json_t *doc = load_stats_json(&r->stats);
+        if (doc && load_detail_json(&r->detail, &r->stats, doc) != 0) {
+            json_decref(doc);
+            doc = NULL;
+        }
         if (!doc || cli_json_print(doc) != 0) {
             fputs("tether load: cannot write the JSON report\n", stderr);
             return CLI_EXIT_FAILED;
@@ -340,6 +510,7 @@ static int load_report(struct load_run *r)
             .interrupted = r->interrupted,
         };
         load_stats_print(&r->stats, &info, stdout);
+        load_detail_print(&r->detail, &r->stats, stdout);
         if (fflush(stdout) != 0) {
             return CLI_EXIT_FAILED;
         }
@@ -354,9 +525,20 @@ static int load_run(struct load_run *r)
     if (rc != 0) {
         return rc;
     }
+    load_detail_init(&r->detail, r->seed ^ 0x2545f4914f6cdd1dull);
+    r->detail.rate = r->rate;
+    r->detail.scheduled = r->rate ? r->requests : 0;
+    if (r->out_path && !load_detail_open(&r->detail, r->out_format, r->out_path)) {
+        fprintf(stderr, "tether load: cannot write '%s': %s\n", r->out_path,
+                uv_strerror(uv_translate_sys_error(errno)));
+        return CLI_EXIT_FAILED;
+    }
     r->loop = uv_default_loop();
     r->keys = calloc((size_t)r->concurrency, sizeof(*r->keys));
-    if (!r->keys || wl_init(&r->wl, r->loop, (unsigned)r->concurrency, &load_ops, r) != 0) {
+    r->sched_ns = calloc((size_t)r->concurrency, sizeof(*r->sched_ns));
+    r->bytes = calloc((size_t)r->concurrency, sizeof(*r->bytes));
+    if (!r->keys || !r->sched_ns || !r->bytes ||
+        wl_init(&r->wl, r->loop, (unsigned)r->concurrency, &load_ops, r) != 0) {
         fputs("tether load: out of memory\n", stderr);
         return CLI_EXIT_FAILED;
     }
@@ -377,9 +559,15 @@ static int load_run(struct load_run *r)
     load_stats_init(&r->stats, r->seed ^ 0x5deece66dull);
     uv_timer_init(r->loop, &r->stop_timer);
     r->stop_timer.data = r;
+    uv_timer_init(r->loop, &r->progress_timer);
+    r->progress_timer.data = r;
+    r->progress = !r->ff.json && isatty(STDERR_FILENO);
     r->t0_ns = uv_hrtime();
     if (r->duration_set) {
         uv_timer_start(&r->stop_timer, load_on_stop_timer, r->duration_ms, 0);
+    }
+    if (r->progress) {
+        uv_timer_start(&r->progress_timer, load_on_progress, 1000, 1000);
     }
     wl_start(&r->wl);
     const struct cli_stop stop = {LOAD_CMD, "exiting without a report", load_on_signal, r};
@@ -389,6 +577,10 @@ static int load_run(struct load_run *r)
         return r->fatal_rc;
     }
     rc = load_report(r);
+    if (!load_detail_cleanup(&r->detail)) {
+        fprintf(stderr, "tether load: cannot write '%s'\n", r->out_path);
+        rc = CLI_EXIT_FAILED;
+    }
     return r->fatal_rc ? r->fatal_rc : rc;
 }
 
@@ -409,8 +601,11 @@ int cmd_load(int argc, char **argv)
         rc = load_run(r);
     }
     load_stats_cleanup(&r->stats);
+    (void)load_detail_cleanup(&r->detail);
     wl_cleanup(&r->wl);
     free(r->keys);
+    free(r->sched_ns);
+    free(r->bytes);
     fetch_flags_cleanup(&r->ff);
     free(r);
     return rc;

@@ -116,6 +116,10 @@ void fetch_request_policy(const struct fetch_flags *f, struct tether_policy *p);
 int fetch_add_data(struct args_cursor *c, struct fetch_flags *f, const char *v, bool at_file,
                    bool strip_newlines, const char *sep);
 
+/* A duration flag's value where a bare number means seconds ("5", "2.5"), as curl's
+ * --max-time; "250ms", "5s" still work. Returns 0 or 2 (printed). */
+int fetch_take_seconds(struct args_cursor *c, uint64_t *out_ms);
+
 /* Takes the URL positional (a second one is an error). Returns 0 or 2. */
 int fetch_flags_url(struct args_cursor *c, struct fetch_flags *f);
 

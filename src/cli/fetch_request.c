@@ -83,7 +83,7 @@ int fetch_add_data(struct args_cursor *c, struct fetch_flags *f, const char *v, 
 /* ---- flags ---- */
 
 /* --max-time 5 and --connect-timeout 2.5 mean seconds, as in curl; "250ms" and "5s" still work. */
-static int fetch_take_seconds(struct args_cursor *c, uint64_t *out_ms)
+int fetch_take_seconds(struct args_cursor *c, uint64_t *out_ms)
 {
     const char *v = NULL;
     int rc = args_take_string(c, &v);

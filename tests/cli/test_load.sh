@@ -4,7 +4,8 @@
 # exactly 500 ms with no hint, gaps drawn around 500 ms) fails requests with --policy naive
 # and none with the default policy; --json has exactly the documented keys; POST with
 # --idempotency-key auto is never executed twice; keys are UUID v4, one per request; the human
-# table; --duration; SIGINT still reports; bad flags exit 2 naming the value.
+# table; --duration; SIGINT still reports; a refused connect stops the run; bad flags exit 2
+# naming the value.
 # Usage: bash tests/cli/test_load.sh path/to/tether
 # Counters, cleanup, $tmp, $pids, start_server, jget, errhas and bounded waits.
 source "$(dirname "$0")/harness.sh"
@@ -17,7 +18,7 @@ run() {
     timeout "$(scaled 50)" "$tether" load "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
     rc=$?
 }
-keys='requests,succeeded,failed,errors,statuses,replays,retries,connections_opened,stale_evictions,retired_idle,learned_idle_close_ms,keep_alive_hint_s,latency_ms,duration_s,rps'
+keys='requests,succeeded,failed,errors,statuses,replays,retries,connections_opened,stale_evictions,retired_idle,learned_idle_close_ms,keep_alive_hint_s,latency_ms,duration_s,rps,percentiles_ms,histogram,timeline'
 
 # ---- the keep-alive race, forced ----
 # A reused connection that the server closes the moment the next request's first byte arrives:
@@ -162,10 +163,12 @@ if spawn_listening keys 1 node "$tmp/keys.js" "$tmp/keys.log"; then
 fi
 
 # ---- refused connections count as failures by message ----
+# Nothing listens: the first refused request stops the run (test_load_hey.sh has the rest),
+# so three workers make three requests and no more.
 if start_server gone; then
     closed=$port
     stop_server
-    run refused "http://127.0.0.1:$closed/" --requests 3 --json --retry 0
+    run refused "http://127.0.0.1:$closed/" --requests 9 --concurrency 3 --json --retry 0
     expect "refused: exit 1 (got $rc)" [ "$rc" -eq 1 ]
     expect "refused: errors by Node's message" [ "$(jget "$tmp/refused.out" \
         "j.errors['connect ECONNREFUSED 127.0.0.1:$closed']")" = 3 ]
