@@ -139,8 +139,9 @@ struct proxy_flags {
 /* ---- flags ---- */
 
 /* Go's flag package takes "-name" and "--name" alike; so do we, for every flag. */
-static bool proxy_flag_is(const struct args_cursor *c, const char *name)
+static bool proxy_flag_is(struct args_cursor *c, const char *name)
 {
+    args_consider(c, name);
     const char *f = c->flag;
     if (!f || f[0] != '-') {
         return false;
