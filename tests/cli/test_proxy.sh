@@ -374,6 +374,12 @@ if run tox --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --name slow -host 127
     stop
 fi
 usage toxic-bad-type "invalid toxic type" --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api --toxic frobnicate
+usage toxic-typo-type 'invalid toxic type "latncy" (did you mean "latency"?); valid types: latency,' \
+    --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api --toxic latncy
+usage toxic-typo-attr 'unknown latency attribute "latncy" (did you mean "latency"?); valid: latency, jitter' \
+    --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api --toxic latency:latncy=100
+usage toxic-unknown-attr 'unknown idle_timeout attribute "mode"; valid: timeout, action, half_closed_timeout' \
+    --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api --toxic idle_timeout:timeout=5,mode=fin
 # A proxy that cannot bind: exit 1 naming the address.
 if run holder2 --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api; then
     timeout "$(scaled 10)" "$tether" proxy --listen "127.0.0.1:$port1" --upstream "127.0.0.1:$up" --no-api >/dev/null 2>"$tmp/inuse2.err"
