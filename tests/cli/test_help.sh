@@ -65,6 +65,15 @@ check typo-proxy-flag 2 "$tether" proxy --prest aws-alb
 expect "typo-proxy-flag: keeps two dashes" grep -qF "did you mean '--preset'?" "$tmp/err"
 check typo-load-flag 2 "$tether" load --concurency 2 http://127.0.0.1:1/
 expect "typo-load-flag: suggests --concurrency" grep -qF "did you mean '--concurrency'?" "$tmp/err"
+# --policy: a near miss of a built-in name is a typo, not a missing file.
+check typo-policy 2 "$tether" get --policy defualt http://127.0.0.1:1/
+expect "typo-policy: suggests default" grep -qF "invalid --policy 'defualt': neither naive, default nor a readable file; did you mean 'default'?" "$tmp/err"
+check typo-policy-load 2 "$tether" load --policy nave http://127.0.0.1:1/
+expect "typo-policy-load: suggests naive" grep -qF "did you mean 'naive'?" "$tmp/err"
+check far-policy 2 "$tether" get --policy frobnicate http://127.0.0.1:1/
+expect "far-policy: no guess" bash -c "! grep -q 'did you mean' '$tmp/err'"
+check missing-policy-file 2 "$tether" get --policy "$tmp/none.json" http://127.0.0.1:1/
+expect "missing-policy-file: the file's error" grep -qF "cannot read policy file" "$tmp/err"
 check short-flag-no-guess 2 "$tether" get -Z http://127.0.0.1:1/
 expect "short-flag-no-guess: no hint for one letter" bash -c "! grep -q 'did you mean' '$tmp/err'"
 
