@@ -100,21 +100,21 @@ const char *const cmd_proxy_usage[] = {
     "Toxics (the JSON \"type\"; times in ms unless noted; see docs/proxy.md):\n"
     "  Toxiproxy's   latency{latency, jitter}  bandwidth{rate KB/s}  noop\n"
     "                slow_close{delay}  timeout{timeout}  reset_peer{timeout}\n"
-    "                slicer{average_size, size_variation, delay us}\n",
-    "rst}\n"
-    "                packet_loss{loss_rate, correlation}\n",
-    "silent, half_closed_timeout}\n"
-    "                    close, reset or silently drop a connection idle both ways\n",
-    "rst_on_next}\n"
-    "                    a forgotten NAT/firewall flow\n",
-    "rst, jitter}\n"
+    "                slicer{average_size, size_variation, delay us}\n"
+    "                limit_data{bytes, action fin|rst}\n"
+    "                packet_loss{loss_rate, correlation}\n"
+    "  idle_timeout      {timeout, action fin|rst|silent, half_closed_timeout}\n"
+    "                    close, reset or silently drop a connection idle both ways\n"
+    "  conntrack_expiry  {timeout, then blackhole|rst_on_next}\n"
+    "                    a forgotten NAT/firewall flow\n"
+    "  max_lifetime      {timeout, action fin|rst, jitter}\n"
     "                    close at an age, busy or not\n"
     "  reset             {timeout, after_bytes}\n"
     "                    RST both sides at a time or byte count\n"
-    "  blackhole         {stop_reading}  drop data one way, never close\n",
-    "refuse}  a connection cap\n",
-    "hang, delay}  what new connections get\n",
-    "refuse}\n"
+    "  blackhole         {stop_reading}  drop data one way, never close\n"
+    "  max_connections   {limit, action queue|rst|fin|refuse}  a connection cap\n"
+    "  accept            {action rst|fin|hang, delay}  what new connections get\n"
+    "  upstream_down     {action fin|rst|refuse}\n"
     "                    what a client sees when the dial fails\n"
     "  connect_delay     {delay}  delay the upstream dial\n"
     "\n",
