@@ -189,9 +189,8 @@ static int fetch_policy_error(const struct fetch_flags *f, const char *err)
                               "file; did you mean '%s'?",
                               name, best);
         }
-        return args_error(f->cmd,
-                          "invalid --policy '%s': neither naive, default nor a readable file",
-                          name);
+        return args_error(
+            f->cmd, "invalid --policy '%s': neither naive, default nor a readable file", name);
     }
     return args_error(f->cmd, "invalid --policy '%s': %s", name,
                       err[0] ? err : "not naive, default or a readable JSON file");

@@ -26,8 +26,8 @@ static void debug_note_unknown(char *line, size_t cap, const char *word, size_t 
         return;
     }
     if (best) {
-        (void)snprintf(line + used, cap - used, "%s'%s' (did you mean '%s'?)",
-                       used ? ", " : "", typed, best);
+        (void)snprintf(line + used, cap - used, "%s'%s' (did you mean '%s'?)", used ? ", " : "",
+                       typed, best);
     } else {
         (void)snprintf(line + used, cap - used, "%s'%s'", used ? ", " : "", typed);
     }

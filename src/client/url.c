@@ -45,8 +45,7 @@ struct url_why {
 static int url_parse(const char *url, struct tt__url *u, struct url_why *why);
 
 /* host[:port] or [v6][:port] from auth[0..len); `why` names what is wrong. */
-static int url_parse_authority(const char *auth, size_t len, struct tt__url *u,
-                               struct url_why *why)
+static int url_parse_authority(const char *auth, size_t len, struct tt__url *u, struct url_why *why)
 {
     struct ttx_hostport hp;
     if (len == 0) {
@@ -65,7 +64,7 @@ static int url_parse_authority(const char *auth, size_t len, struct tt__url *u,
     enum ttx_hostport_err e = ttx_hostport_split(auth, len, &hp);
     if (e != TTX_HOSTPORT_OK) {
         why->text = e == TTX_HOSTPORT_TOO_MANY_COLONS ? "an IPv6 address needs brackets"
-                                                 : "bad brackets around the host";
+                                                      : "bad brackets around the host";
         return TETHER_EINVAL;
     }
     bool (*ok)(char) = hp.bracketed ? url_v6_char : url_host_char;

@@ -94,7 +94,8 @@ static int attrs_reject_unknown(const struct px_toxic_type *type, const json_t *
             continue;
         }
         if (type->nattrs == 0) {
-            tt__px_err_set(err, 400, "bad request body: unknown %s attribute \"%.64s\": %s takes none",
+            tt__px_err_set(err, 400,
+                           "bad request body: unknown %s attribute \"%.64s\": %s takes none",
                            type->name, key, type->name);
             return TETHER_EINVAL;
         }

@@ -586,7 +586,7 @@ void tt__px_type_error(const char *typed, char *out, size_t cap)
         used += snprintf(out + used, cap - (size_t)used, " (did you mean \"%s\"?)", best);
     }
     for (size_t i = 0; i < tt__countof(px_types) && used > 0 && (size_t)used < cap; i++) {
-        used += snprintf(out + used, cap - (size_t)used, "%s%s", i ? ", " : "; valid types: ",
-                         names[i]);
+        used += snprintf(out + used, cap - (size_t)used, "%s%s",
+                         i ? ", " : "; valid types: ", names[i]);
     }
 }

@@ -100,7 +100,7 @@ static char *expect_has(struct api_fx *fx, const char *method, const char *path,
     return r.body;
 }
 
-#define VALID_TYPES                                                                             \
+#define VALID_TYPES                                                                                \
     "latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, noop, packet_loss, " \
     "idle_timeout, conntrack_expiry, max_lifetime, reset, blackhole, max_connections, accept, "    \
     "upstream_down, connect_delay"
@@ -313,8 +313,8 @@ static void test_toxic_errors(void **state)
     expect_error(fx, "POST", "/proxies/p/toxics", "{\"type\":\"down\"}", 400,
                  "invalid toxic type \\\"down\\\"; valid types: " VALID_TYPES);
     expect_error(fx, "POST", "/proxies/p/toxics", "{\"type\":\"latncy\"}", 400,
-                 "invalid toxic type \\\"latncy\\\" (did you mean \\\"latency\\\"?); valid types: "
-                 VALID_TYPES);
+                 "invalid toxic type \\\"latncy\\\" (did you mean \\\"latency\\\"?); valid "
+                 "types: " VALID_TYPES);
     expect_error(fx, "POST", "/proxies/p/toxics", "{}", 400,
                  "invalid toxic type \\\"\\\"; valid types: " VALID_TYPES);
     /* A misspelt attribute is refused (Toxiproxy ignores it, keeping the default), naming it,
@@ -324,15 +324,14 @@ static void test_toxic_errors(void **state)
                  "bad request body: unknown latency attribute \\\"latncy\\\" (did you mean "
                  "\\\"latency\\\"?); valid: latency, jitter");
     expect_error(fx, "POST", "/proxies/p/toxics",
-                 "{\"type\":\"idle_timeout\",\"attributes\":{\"timeout\":5,\"mode\":\"fin\"}}",
-                 400,
+                 "{\"type\":\"idle_timeout\",\"attributes\":{\"timeout\":5,\"mode\":\"fin\"}}", 400,
                  "bad request body: unknown idle_timeout attribute \\\"mode\\\"; valid: timeout, "
                  "action, half_closed_timeout");
     expect_error(fx, "POST", "/proxies/p/toxics", "{\"type\":\"noop\",\"attributes\":{\"x\":1}}",
                  400, "bad request body: unknown noop attribute \\\"x\\\": noop takes none");
     free(expect_has(fx, "POST", "/proxies/p/toxics",
-                    "{\"name\":\"cased\",\"type\":\"latency\",\"attributes\":{\"LATENCY\":7}}",
-                    200, "\"latency\":7"));
+                    "{\"name\":\"cased\",\"type\":\"latency\",\"attributes\":{\"LATENCY\":7}}", 200,
+                    "\"latency\":7"));
     struct reply del = call(fx, "DELETE", "/proxies/p/toxics/cased", NULL);
     assert_int_equal(del.status, 204);
     free(del.body);
@@ -472,8 +471,7 @@ static void test_populate(void **state)
                     201, "\"name\":\"timeout_upstream\""));
     expect_error(fx, "POST", "/proxies",
                  "{\"name\":\"seven\",\"upstream\":\"x:1\",\"toxics\":[{\"type\":\"nope\"}]}", 400,
-                 "invalid toxic type \\\"nope\\\"; valid types: "
-                 VALID_TYPES);
+                 "invalid toxic type \\\"nope\\\"; valid types: " VALID_TYPES);
     expect_error(fx, "GET", "/proxies/seven", NULL, 404, "proxy not found");
     fx_free(fx);
 }

@@ -322,8 +322,8 @@ static void test_toxic_errors(void **state)
     expect_error(fx, "POST", t, "{\"type\":\"latency\",\"stream\":\"sideways\"}", 400, bad_stream);
     expect_error(fx, "POST", t, "{\"type\":\"latency\",\"stream\":\"\"}", 400, bad_stream);
     expect_error(fx, "POST", t, "{\"type\":\"bogus\",\"stream\":\"sideways\"}", 400, bad_stream);
-    expect_error_prefix(fx, "POST", t, "{\"name\":\"latency_downstream\",\"type\":\"bogus\"}",
-                        400, "invalid toxic type");
+    expect_error_prefix(fx, "POST", t, "{\"name\":\"latency_downstream\",\"type\":\"bogus\"}", 400,
+                        "invalid toxic type");
     expect_error(fx, "POST", t,
                  "{\"name\":\"latency_downstream\",\"type\":\"latency\","
                  "\"attributes\":{\"latency\":\"x\"}}",

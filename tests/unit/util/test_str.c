@@ -122,10 +122,8 @@ static void test_edit_distance(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nocase),
-        cmocka_unit_test(test_trim_and_numbers),
-        cmocka_unit_test(test_hostport_split),
-        cmocka_unit_test(test_ports),
+        cmocka_unit_test(test_nocase),         cmocka_unit_test(test_trim_and_numbers),
+        cmocka_unit_test(test_hostport_split), cmocka_unit_test(test_ports),
         cmocka_unit_test(test_edit_distance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
