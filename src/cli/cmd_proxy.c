@@ -36,8 +36,10 @@ const char *const cmd_proxy_usage[] = {
     "Output: the first stdout line is \"listening on http://HOST:PORT\", the API\n"
     "(\"localhost\" binds 127.0.0.1 and ::1 and is printed as 127.0.0.1). With --listen\n"
     "the first line is \"listening on tcp://HOST:PORT\", the proxy to connect to, and\n"
-    "the API line comes second (none with --no-api). Nothing else is printed while\n"
-    "running. SIGINT/SIGTERM close every proxy and exit 0.\n"
+    "the API line comes second (none with --no-api); then, with --preset, a line per\n"
+    "toxic it installed: \"preset aws-alb x0.01: idle_timeout_downstream idle_timeout\n"
+    "{\"timeout\":600,...}\". Nothing else is printed while running. SIGINT/SIGTERM\n"
+    "close every proxy and exit 0.\n"
     "\n",
     "Toxiproxy's flags:\n"
     "  -host HOST             API address; localhost = 127.0.0.1 and ::1 [localhost]\n"
@@ -160,6 +162,7 @@ struct proxy_flags {
     uint64_t connect_timeout_ms;
     bool connect_timeout_set;
     json_t *toxics; /* --toxic bodies, in order */
+    json_t *preset_toxics; /* what --preset installed, printed once the listeners are up */
 };
 
 /* ---- flags ---- */
@@ -550,7 +553,7 @@ static int proxy_status_exit(int status)
 }
 
 /* Creates the --listen proxy and its toxics; prints the "listening on tcp://" line. */
-static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_flags *f)
+static int proxy_create_cli_proxy(tether_proxy_server *ps, struct proxy_flags *f)
 {
     const char *name = f->name ? f->name : (f->preset ? f->preset : "proxy");
     char listen[300];
@@ -596,6 +599,8 @@ static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_fl
             json_decref(created);
             return rv == TETHER_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
         }
+        /* Read back before any --toxic joins them: these are exactly the preset's. */
+        (void)proxy_api(ps, "GET", path, NULL, 0, &f->preset_toxics, err, sizeof(err));
     }
 
     size_t i;
@@ -655,6 +660,24 @@ static void proxy_print_api_line(const struct proxy_flags *f, uint16_t port)
     printf("listening on http://%s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "", (unsigned)port);
 }
 
+/* "preset aws-alb x0.01: idle_timeout_downstream idle_timeout {"timeout":600,...}", a line
+ * per toxic, after the listening lines: what the scaled preset really does, so a test's
+ * timing can be checked against it without reading the catalogue. */
+static void proxy_print_preset(const struct proxy_flags *f)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(f->preset_toxics, i, t)
+    {
+        char *attrs = json_dumps(json_object_get(t, "attributes"), JSON_COMPACT);
+        const char *name = json_string_value(json_object_get(t, "name"));
+        const char *type = json_string_value(json_object_get(t, "type"));
+        printf("preset %s x%g: %s %s %s\n", f->preset, f->scale, name ? name : "?",
+               type ? type : "?", attrs ? attrs : "{}");
+        free(attrs);
+    }
+}
+
 static int proxy_run(struct proxy_flags *f)
 {
     if (f->proxy_metrics || f->runtime_metrics) {
@@ -706,6 +729,7 @@ static int proxy_run(struct proxy_flags *f)
     if (!f->no_api) {
         proxy_print_api_line(f, tether_proxy_server_api_port(ps));
     }
+    proxy_print_preset(f);
     (void)fflush(stdout);
 
     const struct cli_stop stop = {PROXY_CMD, "exiting without waiting", proxy_on_signal, ps};
@@ -727,5 +751,6 @@ int cmd_proxy(int argc, char **argv)
         rc = proxy_run(&f);
     }
     json_decref(f.toxics);
+    json_decref(f.preset_toxics);
     return rc;
 }

@@ -355,6 +355,10 @@ fi
 # the API's /events says the flow expired: the proxy's timer, not a sleep, decides.
 want=2
 if run nlb --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --preset aws-nlb --scale 0.001 -host 127.0.0.1 -port 0; then
+    # After the listening lines, what the scaled preset installed, one line per toxic.
+    expect "aws-nlb x0.001: prints what it installs ($(sed -n 3p "$tmp/nlb.out"))" grep -qxF \
+        'preset aws-nlb x0.001: idle_timeout_downstream idle_timeout {"timeout":350,"action":"silent","half_closed_timeout":0}' \
+        "$tmp/nlb.out"
     r=$(probe silent 127.0.0.1 "$port1" "$port2")
     expect "aws-nlb x0.001: nothing at expiry, RST on the next write (got '$r')" [ "${r%% *}" = reset ]
     stop
