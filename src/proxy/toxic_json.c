@@ -132,6 +132,9 @@ static int attrs_decode(const struct px_toxic_type *type, const json_t *attrs,
     const char *strs[PX_MAX_ATTRS];
     bool present[PX_MAX_ATTRS];
     char detail[400];
+    if (attrs && attrs_reject_unknown(type, attrs, err) != 0) {
+        return TETHER_EINVAL;
+    }
     for (size_t i = 0; i < type->nattrs; i++) {
         const struct px_attr_def *a = &type->attrs[i];
         present[i] = false;
@@ -159,9 +162,6 @@ static int attrs_decode(const struct px_toxic_type *type, const json_t *attrs,
             fields[i].dst = &strs[i];
             break;
         }
-    }
-    if (attrs && attrs_reject_unknown(type, attrs, err) != 0) {
-        return TETHER_EINVAL;
     }
     if (attrs &&
         tt__pj_decode(attrs, type->go_type, fields, type->nattrs, detail, sizeof(detail)) != 0) {
