@@ -161,7 +161,7 @@ struct proxy_flags {
     const char *name;
     uint64_t connect_timeout_ms;
     bool connect_timeout_set;
-    json_t *toxics; /* --toxic bodies, in order */
+    json_t *toxics;        /* --toxic bodies, in order */
     json_t *preset_toxics; /* what --preset installed, printed once the listeners are up */
 };
 
