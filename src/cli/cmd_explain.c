@@ -23,7 +23,7 @@
 #define EXPLAIN_MAX_INPUT (4u * 1024 * 1024)
 
 const char cmd_explain_summary[] =
-    "explain a connection error text: phase, side, ranked causes, fixes, retry safety";
+    "explain an error text: phase, side, causes, fixes, retry safety";
 
 const char *const cmd_explain_usage[] = {
     "Usage: tether explain [--json] TEXT...\n"

@@ -23,7 +23,7 @@
 #include "workload.h"
 
 const char cmd_load_summary[] =
-    "many requests with idle gaps and concurrency; failures, replays, retries, latency";
+    "many requests with idle gaps: failures, replays, retries, latency";
 
 const char *const cmd_load_usage[] = {
     "Usage: tether load [options] URL\n"

@@ -17,7 +17,7 @@
 #include "proxy_spec.h"
 
 const char cmd_proxy_summary[] =
-    "a Toxiproxy-compatible fault proxy with load-balancer and firewall toxics";
+    "a Toxiproxy-compatible fault proxy with LB and firewall toxics";
 
 /* Longer than the 4095 characters ISO C guarantees; GCC and Clang take any length. */
 #pragma GCC diagnostic push

@@ -22,6 +22,7 @@ expect "version text" grep -qE '^tether [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/out"
 
 check help 0 "$tether" --help
 expect "help text" grep -q 'Usage: tether' "$tmp/out"
+expect "help fits 80 columns" awk 'length($0) > 80 { bad = 1 } END { exit bad }' "$tmp/out"
 check help-cmd 0 "$tether" help
 
 check unknown-command 2 "$tether" frobnicate
