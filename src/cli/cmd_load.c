@@ -22,8 +22,7 @@
 #include "load.h"
 #include "workload.h"
 
-const char cmd_load_summary[] =
-    "many requests with idle gaps: failures, replays, retries, latency";
+const char cmd_load_summary[] = "many requests with idle gaps: failures, replays, retries, latency";
 
 const char *const cmd_load_usage[] = {
     "Usage: tether load [options] URL\n"

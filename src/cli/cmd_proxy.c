@@ -16,8 +16,7 @@
 #include "commands.h"
 #include "proxy_spec.h"
 
-const char cmd_proxy_summary[] =
-    "a Toxiproxy-compatible fault proxy with LB and firewall toxics";
+const char cmd_proxy_summary[] = "a Toxiproxy-compatible fault proxy with LB and firewall toxics";
 
 /* Longer than the 4095 characters ISO C guarantees; GCC and Clang take any length. */
 #pragma GCC diagnostic push
