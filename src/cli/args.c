@@ -298,6 +298,7 @@ static bool args_next_in_group(struct args_cursor *c)
 
 bool args_next(struct args_cursor *c)
 {
+    c->n_considered = 0;
     if (c->group_rest && *c->group_rest) {
         return args_next_in_group(c);
     }
@@ -341,8 +342,16 @@ bool args_next(struct args_cursor *c)
     }
 }
 
-bool args_is(const struct args_cursor *c, const char *name)
+void args_consider(struct args_cursor *c, const char *name)
 {
+    if (c->n_considered < ARGS_MAX_CONSIDERED) {
+        c->considered[c->n_considered++] = name;
+    }
+}
+
+bool args_is(struct args_cursor *c, const char *name)
+{
+    args_consider(c, name);
     return c->flag && strcmp(c->flag, name) == 0;
 }
 
@@ -380,16 +389,51 @@ static const char *args_printable(const char *value, char *buf, size_t len)
     return buf;
 }
 
+/* The known flag closest to the unknown one, compared without their dashes so "-hots" finds
+ * "host" (Go-style names) and "--retrys" finds "--retries"; one-letter flags get no hint, as
+ * every other one-letter flag is one edit away. */
+static const char *args_suggestion(const struct args_cursor *c, const char **dashes)
+{
+    const char *typed = c->flag + strspn(c->flag, "-");
+    if (strlen(typed) < 2) {
+        return NULL;
+    }
+    const char *bare[ARGS_MAX_CONSIDERED];
+    for (size_t i = 0; i < c->n_considered; i++) {
+        const char *name = c->considered[i] + strspn(c->considered[i], "-");
+        bare[i] = strlen(name) < 2 ? NULL : name;
+    }
+    const char *best = ttx_closest(typed, bare, c->n_considered);
+    if (!best) {
+        return NULL;
+    }
+    for (size_t i = 0; i < c->n_considered; i++) {
+        if (bare[i] == best) {
+            const char *name = c->considered[i];
+            /* A name registered without dashes is shown with the ones the user typed. */
+            *dashes = name != best ? "" : c->flag[1] == '-' ? "--" : "-";
+            return name;
+        }
+    }
+    return NULL;
+}
+
 int args_unknown(const struct args_cursor *c)
 {
     char shown[160];
+    char hint[128] = "";
+    const char *dashes = "";
+    const char *best = c->flag ? args_suggestion(c, &dashes) : NULL;
+    if (best) {
+        (void)snprintf(hint, sizeof(hint), "; did you mean '%s%s'?", dashes, best);
+    }
     if (c->flag && c->group) {
-        return args_error(c->cmd, "unknown option '%s' (in '%s')", c->flag,
-                          args_printable(c->group, shown, sizeof(shown)));
+        return args_error(c->cmd, "unknown option '%s' (in '%s')%s", c->flag,
+                          args_printable(c->group, shown, sizeof(shown)), hint);
     }
     if (c->flag) {
-        return args_error(c->cmd, "unknown option '%s'",
-                          args_printable(c->arg, shown, sizeof(shown)));
+        return args_error(c->cmd, "unknown option '%s'%s",
+                          args_printable(c->arg, shown, sizeof(shown)), hint);
     }
     return args_error(c->cmd, "unexpected argument '%s'",
                       args_printable(c->arg, shown, sizeof(shown)));

@@ -62,6 +62,7 @@ int args_read_all(FILE *fp, size_t max, char **out, size_t *out_len);
  *         else return args_unknown(&c);
  *     }
  */
+#define ARGS_MAX_CONSIDERED 160
 struct args_cursor {
     const char *cmd; /* "serve": used in messages */
     int argc;
@@ -80,6 +81,10 @@ struct args_cursor {
     const char *group_rest;
     const char *group; /* the whole element, for messages */
     bool short_groups; /* set by args_group_short_flags */
+    /* The flag names the command compared the current element against (args_is,
+     * args_consider): args_unknown offers the closest as "did you mean". */
+    const char *considered[ARGS_MAX_CONSIDERED];
+    size_t n_considered;
 };
 
 /* `argv[0]` is the subcommand's own name and is skipped. */
@@ -89,8 +94,12 @@ void args_init(struct args_cursor *c, const char *cmd, int argc, char **argv);
 void args_group_short_flags(struct args_cursor *c);
 /* Advances to the next element; false at the end. */
 bool args_next(struct args_cursor *c);
-/* True when the current element is the flag `name` (with or without "=value"). */
-bool args_is(const struct args_cursor *c, const char *name);
+/* True when the current element is the flag `name` (with or without "=value"). Remembers
+ * `name` as a flag the command knows, for args_unknown's hint. */
+bool args_is(struct args_cursor *c, const char *name);
+/* Remembers `name` as a flag the command knows without testing it: for commands that compare
+ * flags their own way (Go-style "-name"/"--name"). */
+void args_consider(struct args_cursor *c, const char *name);
 /* True when the current element is not a flag (a lone "-" counts as positional). */
 bool args_positional(const struct args_cursor *c);
 
@@ -111,7 +120,9 @@ int args_take_choice(struct args_cursor *c, const char *const *choices, int *out
 /* "tether <cmd>: invalid <what> '<value>' for <flag><hint>" about the value just taken, for
  * checks a parser cannot make alone (cross-flag rules, files); returns 2. */
 int args_bad_value(const struct args_cursor *c, const char *what, const char *hint);
-/* "tether <cmd>: unknown option '--frob'" (or "unexpected argument 'x'"); returns 2. */
+/* "tether <cmd>: unknown option '--frob'" (or "unexpected argument 'x'"); returns 2. When a
+ * flag the command compared against is within a typo's distance, the line ends with
+ * "; did you mean '--from'?". */
 int args_unknown(const struct args_cursor *c);
 /* "tether <cmd>: <message>" on stderr as one line; returns 2. */
 int args_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -25,42 +25,54 @@ const char cmd_demo_summary[] =
 const char *const cmd_demo_usage[] = {
     "Usage: tether demo [--seconds N] [--scenario NAME] [--seed N] [--json]\n"
     "\n",
-    "Reproduces the usual causes of `Error: read ECONNRESET` and `socket hang up` on loopback,\n"
-    "with an embedded server and fault proxy, and drives the same workload through two\n"
-    "clients side by side: `naive` (a plain keep-alive pool: no idle watching, no replay, no\n"
-    "retries) and `tether` (the library's defaults). Nothing leaves the machine and nothing\n"
-    "needs configuring. Every figure printed is measured in the run.\n"
+    "Reproduces the usual causes of `Error: read ECONNRESET` and `socket hang up` on\n"
+    "loopback, with an embedded server and fault proxy, and drives the same workload\n"
+    "through two clients side by side: `naive` (a plain keep-alive pool: no idle\n"
+    "watching, no replay, no retries) and `tether` (the library's defaults). Nothing\n"
+    "leaves the machine and nothing needs configuring. Every figure printed is\n"
+    "measured in the run.\n"
     "\n",
     "Scenarios (all six by default, in this order):\n"
-    "  keepalive-race      the server closes idle connections at T with no Keep-Alive hint\n"
-    "                      (old Node.js); users pause T +/- 1 %\n"
-    "  lb-idle-timeout     a load balancer resets connections idle for T; the server's own\n"
-    "                      timeout is longer\n"
-    "  server-restart      every connection reset at once, new ones refused for ~1 s, then back\n"
-    "  mid-response-reset  some connections reset in the middle of a 64 KiB response body\n"
+    "  keepalive-race      the server closes idle connections at T with no Keep-Alive\n"
+    "                      hint (old Node.js); users pause T +/- 1 %\n"
+    "  lb-idle-timeout     a load balancer resets connections idle for T; the\n"
+    "                      server's own timeout is longer\n"
+    "  server-restart      every connection reset at once, new ones refused for ~1 s,\n"
+    "                      then back\n"
+    "  mid-response-reset  some connections reset in the middle of a 64 KiB response\n"
+    "                      body\n"
     "  rate-limit          503 with Retry-After: 1 beyond 20 requests per second\n"
-    "  post-safety         POSTs with and without Idempotency-Key through resets; the server\n"
-    "                      counts how many times each one ran (duplicates)\n"
+    "  post-safety         POSTs with and without Idempotency-Key through resets; the\n"
+    "                      server counts how many times each one ran (duplicates)\n"
     "\n",
     "Options:\n"
     "  --seconds N      length of each scenario in seconds, 0.5..600 [5]\n"
     "  --scenario NAME  run only this scenario\n"
-    "  --seed N         seed of the workload's and the proxy's random choices [from the clock]\n"
+    "  --seed N         seed of the workload's and the proxy's random choices [from\n"
+    "                   the clock]\n"
     "  --json           print one JSON object instead of the table:\n"
     "                   {\"scenarios\":[{\"name\":...,\"clients\":{\"naive\":{\"requests\",\n"
     "                   \"failed\",\"errors\":{message:count},\"replays\",\"retries\",\n"
-    "                   \"duplicates\",\"p99_ms\",\"stale_evicted\",\"retired_idle\",\n"
-    "                   \"learned_idle_close_ms\",\"retry_after_waits\",...},\"tether\":{...}}},\n"
-    "                   ...],\"duration_s\":x}\n"
+    "                   \"duplicates\",\"p99_ms\",\"stale_evicted\",\"retired_idle\",
+"
+    "                   \"learned_idle_close_ms\",\"retry_after_waits\",...},
+"
+    "                   \"tether\":{...}}},...],\"duration_s\":x}
+"
     "  -h, --help       print this text\n"
     "\n",
-    "The table's last columns say what tether did instead of failing: stale idle connections\n"
-    "evicted, idle connections retired before the server's close, the idle close it learned,\n"
-    "and retries that waited as Retry-After asked. A reading under a row explains figures\n"
-    "that look odd on their own.\n"
+    "The table's last columns say what tether did instead of failing: stale idle\n"
+    "connections evicted, idle connections retired before the server's close, the\n"
+    "idle close it learned, and retries that waited as Retry-After asked. A reading\n"
+    "under a row explains figures that look odd on their own.\n"
     "On a terminal a progress line shows each scenario while it runs.\n"
-    "Exit status: 0 when the demo ran (whatever the numbers), 1 when a scenario could not be\n"
-    "set up, 2 for a bad flag.\n",
+    "Exit status: 0 when the demo ran (whatever the numbers), 1 when a scenario could\n"
+    "not be set up, 2 for a bad flag.\n",
+    "\n"
+    "EXAMPLES\n"
+    "  tether demo\n"
+    "  tether demo --scenario keepalive-race --seconds 5\n"
+    "  tether demo --json --seed 42 > demo.json\n",
     NULL,
 };
 

@@ -23,41 +23,47 @@
 #define EXPLAIN_MAX_INPUT (4u * 1024 * 1024)
 
 const char cmd_explain_summary[] =
-    "explain a connection error text: phase, side, ranked causes, fixes, retry safety";
+    "explain an error text: phase, side, causes, fixes, retry safety";
 
 const char *const cmd_explain_usage[] = {
     "Usage: tether explain [--json] TEXT...\n"
     "       tether explain [--json] -        (read the text from standard input)\n"
     "\n",
-    "Recognises connection errors in TEXT: one message, a stack trace or a log excerpt, with\n"
-    "several errors explained one by one. For each it prints the ecosystem and error, the\n"
-    "phase of the connection it died in (dns, connect, tls, send, wait, headers, body, idle,\n"
-    "downstream, upstream-*), which side acted, the likely causes C1..C16 ranked with their\n"
-    "fixes, whether a retry is safe, and a tether command that confirms the cause.\n"
+    "Recognises connection errors in TEXT: one message, a stack trace or a log\n"
+    "excerpt, with several errors explained one by one. For each it prints the\n"
+    "ecosystem and error, the phase of the connection it died in (dns, connect, tls,\n"
+    "send, wait, headers, body, idle, downstream, upstream-*), which side acted, the\n"
+    "likely causes C1..C16 ranked with their fixes, whether a retry is safe, and a\n"
+    "tether command that confirms the cause.\n"
     "\n",
-    "Known: Node.js, undici/fetch, axios, got, curl, Python (requests, urllib3, aiohttp,\n"
-    "httpx), Go net/http, JVM (JDK, OkHttp, Apache HttpClient, Reactor Netty, pgJDBC), .NET,\n"
-    "Rust hyper, Elixir Mint, libpq, node-postgres, MySQL, nginx error logs, AWS ALB access\n"
-    "logs, GCP LB, Cloudflare, Envoy/Istio, HAProxy termination states. Matching ignores case,\n"
-    "timestamps, addresses and stack frames, and knows the wordings of older and newer\n"
-    "versions. Options come first: from the first word on, everything is text (several words\n"
-    "are joined with spaces, so quoting is optional). Without TEXT and with standard input not\n"
-    "a terminal, the text is read from standard input.\n"
+    "Known: Node.js, undici/fetch, axios, got, curl, Python (requests, urllib3,\n"
+    "aiohttp, httpx), Go net/http, JVM (JDK, OkHttp, Apache HttpClient, Reactor\n"
+    "Netty, pgJDBC), .NET, Rust hyper, Elixir Mint, libpq, node-postgres, MySQL,\n"
+    "nginx error logs, AWS ALB access logs, GCP LB, Cloudflare, Envoy/Istio, HAProxy\n"
+    "termination states. Matching ignores case, timestamps, addresses and stack\n"
+    "frames, and knows the wordings of older and newer versions. Options come first:\n"
+    "from the first word on, everything is text (several words are joined with\n"
+    "spaces, so quoting is optional). Without TEXT and with standard input not a\n"
+    "terminal, the text is read from standard input.\n"
     "\n",
     "Options:\n"
     "  --json      print JSON: {\"recognized\":true,\"ecosystem\",\"error\",\"phase\",\"side\",\n"
-    "              "
-    "\"causes\":[{\"code\",\"title\",\"why\",\"fix\"}],\"retry_safe\":\"yes|no|depends\",\n"
-    "              \"confirm\",...}; an array of those when several errors were found; for an\n"
-    "              unrecognised text {\"recognized\":false,\"errno\",\"causes\",\"advice\"}\n"
+    "              \"causes\":[{\"code\",\"title\",\"why\",\"fix\"}],\n"
+    "              \"retry_safe\":\"yes|no|depends\",\n"
+    "              \"confirm\",...}; an array of those when several errors were found;\n"
+    "              for an unrecognised text\n"
+    "              {\"recognized\":false,\"errno\",\"causes\",\"advice\"}\n"
     "  -h, --help  print this text\n"
     "\n",
-    "Examples:\n"
+    "Exit status: 0 when at least one error was recognised, 1 when none was (the\n"
+    "generic advice for an errno the text names is still printed), 2 for a bad flag\n"
+    "or no text.\n",
+    "\n"
+    "EXAMPLES\n"
     "  tether explain 'Error: socket hang up'\n"
+    "  tether explain read ECONNRESET\n"
     "  kubectl logs my-pod | tether explain -\n"
-    "\n",
-    "Exit status: 0 when at least one error was recognised, 1 when none was (the generic\n"
-    "advice for an errno the text names is still printed), 2 for a bad flag or no text.\n",
+    "  tether explain --json 'curl: (56) Recv failure: Connection reset by peer'\n",
     NULL,
 };
 

@@ -24,8 +24,7 @@
 #include "load_detail.h"
 #include "workload.h"
 
-const char cmd_load_summary[] =
-    "many requests with idle gaps and concurrency; failures, replays, retries, latency";
+const char cmd_load_summary[] = "many requests with idle gaps: failures, replays, retries, latency";
 
 const char *const cmd_load_usage[] = {
     "Usage: tether load [options] URL\n"
@@ -111,6 +110,12 @@ const char *const cmd_load_usage[] = {
     "requests in flight are cancelled and not counted, the report is printed; a second\n"
     "signal exits at once.\n"
     "Exit status: 0 when every request succeeded, 1 when any failed, 2 for a bad flag.\n",
+    "\n"
+    "EXAMPLES\n"
+    "  tether load --requests 1000 --concurrency 8 http://127.0.0.1:8080/\n"
+    "  tether load --duration 30s --gap 4s..6s http://127.0.0.1:8080/\n"
+    "  tether load --policy naive --requests 200 --gap 5s http://127.0.0.1:8080/\n"
+    "  tether load --json --requests 100 http://127.0.0.1:8080/ > report.json\n",
     NULL,
 };
 

@@ -16,8 +16,7 @@
 #include "commands.h"
 #include "proxy_spec.h"
 
-const char cmd_proxy_summary[] =
-    "a Toxiproxy-compatible fault proxy with load-balancer and firewall toxics";
+const char cmd_proxy_summary[] = "a Toxiproxy-compatible fault proxy with LB and firewall toxics";
 
 /* Longer than the 4095 characters ISO C guarantees; GCC and Clang take any length. */
 #pragma GCC diagnostic push
@@ -27,83 +26,111 @@ const char *const cmd_proxy_usage[] = {
     "       tether proxy --listen ADDR --upstream ADDR [--preset NAME [--scale F]]\n"
     "                    [--toxic SPEC]... [--no-api | -host HOST -port PORT]\n"
     "\n",
-    "A fault-injecting TCP proxy driven by Toxiproxy's HTTP API (same routes, status codes,\n"
-    "JSON and error texts), so existing Toxiproxy clients work unchanged; plus toxics that\n"
-    "reproduce load balancers, firewalls and crashing servers. Every flag may be written\n"
-    "-flag, --flag, -flag=VALUE or --flag=VALUE, as Go's flag package (Toxiproxy) accepts.\n"
+    "A fault-injecting TCP proxy driven by Toxiproxy's HTTP API (same routes, status\n"
+    "codes, JSON and error texts), so existing Toxiproxy clients work unchanged; plus\n"
+    "toxics that reproduce load balancers, firewalls and crashing servers. Every flag\n"
+    "may be written -flag, --flag, -flag=VALUE or --flag=VALUE, as Go's flag package\n"
+    "(Toxiproxy) accepts.\n"
     "\n",
-    "Output: the first stdout line is \"listening on http://HOST:PORT\", the API (\"localhost\"\n"
-    "binds 127.0.0.1 and ::1 and is printed as 127.0.0.1). With --listen the first line is\n"
-    "\"listening on tcp://HOST:PORT\", the proxy to connect to, and the API line comes second\n"
-    "(none with --no-api). Nothing else is printed while running. SIGINT/SIGTERM close every\n"
-    "proxy and exit 0.\n"
+    "Output: the first stdout line is \"listening on http://HOST:PORT\", the API\n"
+    "(\"localhost\" binds 127.0.0.1 and ::1 and is printed as 127.0.0.1). With --listen\n"
+    "the first line is \"listening on tcp://HOST:PORT\", the proxy to connect to, and\n"
+    "the API line comes second (none with --no-api); then, with --preset, a line per\n"
+    "toxic it installed: \"preset aws-alb x0.01: idle_timeout_downstream idle_timeout\n"
+    "{\"timeout\":600,...}\". Nothing else is printed while running. SIGINT/SIGTERM\n"
+    "close every proxy and exit 0.\n"
     "\n",
     "Toxiproxy's flags:\n"
     "  -host HOST             API address; localhost = 127.0.0.1 and ::1 [localhost]\n"
     "  -port PORT             API port, 0 picks a free one [8474]\n"
-    "  -config FILE           JSON array of proxies created at start-up as POST /populate\n"
-    "                         does (a \"toxics\" array inside a proxy is accepted)\n"
-    "  -seed N                seed of the random choices (toxicity rolls, jitter, slicing,\n"
-    "                         packet loss): the same seed replays them [the clock]\n"
-    "  -version               print the Toxiproxy version the API reports and tether's\n"
+    "  -config FILE           JSON array of proxies created at start-up as POST\n"
+    "                         /populate does (a \"toxics\" array inside a proxy is\n"
+    "                         accepted)\n"
+    "  -seed N                seed of the random choices (toxicity rolls, jitter,\n"
+    "                         slicing, packet loss): the same seed replays them [the\n"
+    "                         clock]\n"
+    "  -version               print the Toxiproxy version the API reports and\n"
+    "                         tether's\n"
     "  -proxy-metrics, -runtime-metrics\n"
-    "                         accepted; Prometheus metrics are not implemented (a warning;\n"
+    "                         accepted; Prometheus metrics are not implemented (a\n"
+    "                         warning;\n"
     "                         GET /proxies/NAME/stats has live counters)\n"
     "  -h, -help              print this text\n"
     "\n",
     "One proxy from the command line (no API client needed):\n"
-    "  --listen ADDR          create a proxy listening on HOST:PORT (port 0 = a free one)\n"
+    "  --listen ADDR          create a proxy listening on HOST:PORT (port 0 = a free\n"
+    "                         one)\n"
     "  --upstream ADDR        and forwarding to HOST:PORT\n"
     "  --name NAME            its name in the API [the preset's name, else \"proxy\"]\n"
-    "  --preset NAME          give it the toxics of a load balancer or firewall (below)\n"
-    "  --scale F              multiply the preset's times by F, e.g. 0.01 turns 60 s into\n"
-    "                         600 ms for a test [1]\n"
-    "  --toxic TYPE[:K=V,...] add a toxic (repeatable, after the preset's). Keys name,\n"
-    "                         stream (upstream|downstream) and toxicity set the toxic's own\n"
-    "                         fields; the others are attributes: numbers go as JSON numbers,\n"
+    "  --preset NAME          give it the toxics of a load balancer or firewall\n"
+    "                         (below)\n"
+    "  --scale F              multiply the preset's times by F, e.g. 0.01 turns 60 s\n"
+    "                         into 600 ms for a test [1]\n"
+    "  --toxic TYPE[:K=V,...] add a toxic (repeatable, after the preset's). Keys\n"
+    "  name,\n"
+    "                         stream (upstream|downstream) and toxicity set the\n"
+    "                         toxic's own\n"
+    "                         fields; the others are attributes: numbers go as JSON\n"
+    "                         numbers,\n"
     "                         true/false as booleans, anything else as a string. E.g.\n"
     "                           --toxic latency:latency=100,jitter=10\n"
-    "                           --toxic limit_data:stream=upstream,bytes=1024,action=rst\n"
+    "                           --toxic\n"
+    "                           limit_data:stream=upstream,bytes=1024,action=rst\n"
     "  --no-api               serve no HTTP API\n"
     "  --connect-timeout DUR  upstream dial timeout of every proxy [10s]\n"
     "\n",
     "Presets (the real defaults; times in ms, multiplied by --scale):\n"
     "  aws-alb         idle_timeout{timeout:60000, action:\"fin\"}\n"
-    "                  ALB/CLB: FIN to both sides after 60 s without a byte either way\n"
+    "    ALB/CLB: FIN to both sides after 60 s without a byte either way\n"
     "  aws-nlb         idle_timeout{timeout:350000, action:\"silent\"}\n"
-    "                  NLB: the flow is forgotten after 350 s; the next packet gets an RST\n"
+    "    NLB: the flow is forgotten after 350 s; the next packet gets an RST\n"
     "  azure-lb        idle_timeout{timeout:240000, action:\"silent\"}\n"
-    "                  Azure Load Balancer default: silent drop after 4 min\n"
+    "    Azure Load Balancer default: silent drop after 4 min\n"
     "  azure-lb-rst    idle_timeout{timeout:240000, action:\"rst\"}\n"
-    "                  Azure with \"TCP reset on idle\": RST to both ends at 4 min\n"
+    "    Azure with \"TCP reset on idle\": RST to both ends at 4 min\n"
     "  gcp-nat         conntrack_expiry{timeout:1200000, then:\"blackhole\"}\n"
-    "                  Cloud NAT mapping expiry after 20 min: later packets vanish\n"
-    "  haproxy         idle_timeout{timeout:50000, action:\"fin\", half_closed_timeout:1000}\n"
-    "                  timeout client/server 50s (Debian's haproxy.cfg), client-fin 1s\n"
+    "    Cloud NAT mapping expiry after 20 min: later packets vanish\n"
+    "  haproxy         idle_timeout{timeout:50000, action:\"fin\",\n"
+    "                  half_closed_timeout:1000}\n"
+    "    timeout client/server 50s (Debian's haproxy.cfg), client-fin 1s\n"
     "  firewall-reset  reset{timeout:0, after_bytes:0}\n"
-    "                  iptables REJECT --reject-with tcp-reset: every connection gets RST\n"
+    "    iptables REJECT --reject-with tcp-reset: every connection gets RST\n"
     "  firewall-drop   blackhole{stop_reading:false} upstream and downstream\n"
-    "                  iptables DROP: nothing gets through either way and nothing closes\n"
+    "    iptables DROP: nothing gets through either way and nothing closes\n"
     "\n",
     "Toxics (the JSON \"type\"; times in ms unless noted; see docs/proxy.md):\n"
-    "  Toxiproxy's   latency{latency, jitter}  bandwidth{rate KB/s}  slow_close{delay}\n"
-    "                timeout{timeout}  reset_peer{timeout}  slicer{average_size,\n"
-    "                size_variation, delay us}  limit_data{bytes, action fin|rst}  noop\n"
+    "  Toxiproxy's   latency{latency, jitter}  bandwidth{rate KB/s}  noop\n"
+    "                slow_close{delay}  timeout{timeout}  reset_peer{timeout}\n"
+    "                slicer{average_size, size_variation, delay us}\n"
+    "                limit_data{bytes, action fin|rst}\n"
     "                packet_loss{loss_rate, correlation}\n"
     "  idle_timeout      {timeout, action fin|rst|silent, half_closed_timeout}\n"
-    "                    close, reset or silently drop a connection idle in both directions\n"
-    "  conntrack_expiry  {timeout, then blackhole|rst_on_next}  a forgotten NAT/firewall flow\n"
-    "  max_lifetime      {timeout, action fin|rst, jitter}  close at an age, busy or not\n"
-    "  reset             {timeout, after_bytes}  RST both sides at a time or byte count\n"
+    "                    close, reset or silently drop a connection idle both ways\n"
+    "  conntrack_expiry  {timeout, then blackhole|rst_on_next}\n"
+    "                    a forgotten NAT/firewall flow\n"
+    "  max_lifetime      {timeout, action fin|rst, jitter}\n"
+    "                    close at an age, busy or not\n"
+    "  reset             {timeout, after_bytes}\n"
+    "                    RST both sides at a time or byte count\n"
     "  blackhole         {stop_reading}  drop data one way, never close\n"
     "  max_connections   {limit, action queue|rst|fin|refuse}  a connection cap\n"
     "  accept            {action rst|fin|hang, delay}  what new connections get\n"
-    "  upstream_down     {action fin|rst|refuse}  what a client sees when the dial fails\n"
+    "  upstream_down     {action fin|rst|refuse}\n"
+    "                    what a client sees when the dial fails\n"
     "  connect_delay     {delay}  delay the upstream dial\n"
     "\n",
-    "DUR is 250ms, 5s, 2m or 1h. LOG_LEVEL is accepted and ignored: the proxy does not log.\n"
-    "Exit status: 0 after SIGINT/SIGTERM, 1 when a listener cannot start (address in use),\n"
-    "2 for a bad flag, value, -config file or toxic.\n",
+    "DUR is 250ms, 5s, 2m or 1h. LOG_LEVEL is accepted and ignored: the proxy does\n"
+    "not log.\n"
+    "Exit status: 0 after SIGINT/SIGTERM, 1 when a listener cannot start (address in\n"
+    "use), 2 for a bad flag, value, -config file or toxic.\n",
+    "\n"
+    "EXAMPLES\n"
+    "  tether proxy                      # Toxiproxy's API on 127.0.0.1:8474\n"
+    "  tether proxy --listen :0 --upstream 127.0.0.1:8080 --preset aws-alb \\\n"
+    "      --scale 0.01\n"
+    "  tether proxy --listen :6000 --upstream 127.0.0.1:5432 --no-api \\\n"
+    "      --toxic latency:latency=100,jitter=20\n"
+    "  tether proxy -config proxies.json -port 8474\n",
     NULL,
 };
 #pragma GCC diagnostic pop
@@ -133,14 +160,16 @@ struct proxy_flags {
     const char *name;
     uint64_t connect_timeout_ms;
     bool connect_timeout_set;
-    json_t *toxics; /* --toxic bodies, in order */
+    json_t *toxics;        /* --toxic bodies, in order */
+    json_t *preset_toxics; /* what --preset installed, printed once the listeners are up */
 };
 
 /* ---- flags ---- */
 
 /* Go's flag package takes "-name" and "--name" alike; so do we, for every flag. */
-static bool proxy_flag_is(const struct args_cursor *c, const char *name)
+static bool proxy_flag_is(struct args_cursor *c, const char *name)
 {
+    args_consider(c, name);
     const char *f = c->flag;
     if (!f || f[0] != '-') {
         return false;
@@ -523,7 +552,7 @@ static int proxy_status_exit(int status)
 }
 
 /* Creates the --listen proxy and its toxics; prints the "listening on tcp://" line. */
-static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_flags *f)
+static int proxy_create_cli_proxy(tether_proxy_server *ps, struct proxy_flags *f)
 {
     const char *name = f->name ? f->name : (f->preset ? f->preset : "proxy");
     char listen[300];
@@ -569,6 +598,8 @@ static int proxy_create_cli_proxy(tether_proxy_server *ps, const struct proxy_fl
             json_decref(created);
             return rv == TETHER_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
         }
+        /* Read back before any --toxic joins them: these are exactly the preset's. */
+        (void)proxy_api(ps, "GET", path, NULL, 0, &f->preset_toxics, err, sizeof(err));
     }
 
     size_t i;
@@ -628,6 +659,24 @@ static void proxy_print_api_line(const struct proxy_flags *f, uint16_t port)
     printf("listening on http://%s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "", (unsigned)port);
 }
 
+/* "preset aws-alb x0.01: idle_timeout_downstream idle_timeout {"timeout":600,...}", a line
+ * per toxic, after the listening lines: what the scaled preset really does, so a test's
+ * timing can be checked against it without reading the catalogue. */
+static void proxy_print_preset(const struct proxy_flags *f)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(f->preset_toxics, i, t)
+    {
+        char *attrs = json_dumps(json_object_get(t, "attributes"), JSON_COMPACT);
+        const char *name = json_string_value(json_object_get(t, "name"));
+        const char *type = json_string_value(json_object_get(t, "type"));
+        printf("preset %s x%g: %s %s %s\n", f->preset, f->scale, name ? name : "?",
+               type ? type : "?", attrs ? attrs : "{}");
+        free(attrs);
+    }
+}
+
 static int proxy_run(struct proxy_flags *f)
 {
     if (f->proxy_metrics || f->runtime_metrics) {
@@ -679,6 +728,7 @@ static int proxy_run(struct proxy_flags *f)
     if (!f->no_api) {
         proxy_print_api_line(f, tether_proxy_server_api_port(ps));
     }
+    proxy_print_preset(f);
     (void)fflush(stdout);
 
     const struct cli_stop stop = {PROXY_CMD, "exiting without waiting", proxy_on_signal, ps};
@@ -700,5 +750,6 @@ int cmd_proxy(int argc, char **argv)
         rc = proxy_run(&f);
     }
     json_decref(f.toxics);
+    json_decref(f.preset_toxics);
     return rc;
 }

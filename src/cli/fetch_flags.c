@@ -170,6 +170,32 @@ int fetch_flags_url(struct args_cursor *c, struct fetch_flags *f)
     return 0;
 }
 
+/* "--policy defualt" is a typo for a built-in name, not a missing file: when the value looks
+ * like neither a path nor a JSON file and no such file exists, say so and suggest the name. */
+static int fetch_policy_error(const struct fetch_flags *f, const char *err)
+{
+    static const char *const builtin[] = {"naive", "default"};
+    const char *name = f->policy_name;
+    size_t len = strlen(name);
+    bool pathlike = strchr(name, '/') || (len >= 5 && strcmp(name + len - 5, ".json") == 0);
+    FILE *fp = pathlike ? NULL : fopen(name, "rb");
+    if (fp) {
+        (void)fclose(fp);
+    } else if (!pathlike) {
+        const char *best = ttx_closest(name, builtin, 2);
+        if (best) {
+            return args_error(f->cmd,
+                              "invalid --policy '%s': neither naive, default nor a readable "
+                              "file; did you mean '%s'?",
+                              name, best);
+        }
+        return args_error(
+            f->cmd, "invalid --policy '%s': neither naive, default nor a readable file", name);
+    }
+    return args_error(f->cmd, "invalid --policy '%s': %s", name,
+                      err[0] ? err : "not naive, default or a readable JSON file");
+}
+
 int fetch_flags_finish(struct fetch_flags *f, struct tether_client_options *o)
 {
     if (!f->url) {
@@ -179,8 +205,7 @@ int fetch_flags_finish(struct fetch_flags *f, struct tether_client_options *o)
     char err[512];
     err[0] = '\0';
     if (tether_policy_named(f->policy_name, &p, err, sizeof(err)) != 0) {
-        return args_error(f->cmd, "invalid --policy '%s': %s", f->policy_name,
-                          err[0] ? err : "not naive, default or a readable JSON file");
+        return fetch_policy_error(f, err);
     }
     if (f->retry_set) {
         p.max_attempts = (unsigned)f->retry + 1;

@@ -9,6 +9,8 @@
 
 #include "tether/tether.h"
 
+#include "util/str.h"
+
 #include "cli.h"
 #include "commands.h"
 
@@ -52,6 +54,53 @@ static const struct cli_command *cli_find(const char *name)
     return NULL;
 }
 
+/* "unknown command 'sevre' (did you mean 'serve'? see 'tether --help')": the closest of the
+ * commands and the built-ins, when it is close enough to be a typo. */
+static int cli_unknown_command(const char *name)
+{
+    const char *names[sizeof(cli_commands) / sizeof(cli_commands[0]) + 2] = {"help", "version"};
+    size_t n = 2;
+    for (const struct cli_command *c = cli_commands; c->name; c++) {
+        names[n++] = c->name;
+    }
+    const char *best = ttx_closest(name, names, n);
+    if (best) {
+        return cli_usage_error("unknown command '%s' (did you mean '%s'? see 'tether --help')",
+                               name, best);
+    }
+    return cli_usage_error("unknown command '%s' (see 'tether --help')", name);
+}
+
+static const char *const cli_help_usage[] = {
+    "Usage: tether help [<command>]\n"
+    "\n"
+    "Prints the list of commands, or one command's flags and examples.\n"
+    "\n"
+    "EXAMPLES\n"
+    "  tether help\n"
+    "  tether help get\n"
+    "  tether help proxy | less\n",
+    NULL,
+};
+
+static const char *const cli_version_usage[] = {
+    "Usage: tether version   (also tether --version, tether -V)\n"
+    "\n"
+    "Prints \"tether X.Y.Z\", the library's version.\n"
+    "\n"
+    "EXAMPLES\n"
+    "  tether version\n"
+    "  tether -V\n"
+    "  tether --version\n",
+    NULL,
+};
+
+static int cli_print_version(void)
+{
+    printf("tether %s\n", tether_version());
+    return CLI_EXIT_OK;
+}
+
 static void cli_print_help(FILE *out)
 {
     fprintf(out,
@@ -69,7 +118,9 @@ static void cli_print_help(FILE *out)
     for (const struct cli_command *c = cli_commands; c->name; c++) {
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
     }
-    fputs("\nRun 'tether help <command>' for a command's flags.\n", out);
+    fprintf(out, "  %-10s %s\n", "help", "show a command's flags and examples");
+    fprintf(out, "  %-10s %s\n", "version", "print the version");
+    fputs("\nRun 'tether help <command>' for a command's flags and examples.\n", out);
 }
 
 static int cli_help(int argc, char **argv)
@@ -81,9 +132,17 @@ static int cli_help(int argc, char **argv)
     if (argc > 3) {
         return cli_usage_error("help takes one command name, got extra argument '%s'", argv[3]);
     }
+    if (strcmp(argv[2], "help") == 0) {
+        cli_print_usage(cli_help_usage);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[2], "version") == 0) {
+        cli_print_usage(cli_version_usage);
+        return CLI_EXIT_OK;
+    }
     const struct cli_command *c = cli_find(argv[2]);
     if (!c) {
-        return cli_usage_error("unknown command '%s' (see 'tether --help')", argv[2]);
+        return cli_unknown_command(argv[2]);
     }
     cli_print_usage(c->usage);
     return CLI_EXIT_OK;
@@ -112,19 +171,27 @@ static int cli_dispatch(int argc, char **argv)
         cli_print_help(stdout);
         return CLI_EXIT_OK;
     }
-    if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
-        printf("tether %s\n", tether_version());
-        return CLI_EXIT_OK;
+    if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0 || strcmp(arg, "version") == 0) {
+        if (argc > 2 && strcmp(arg, "version") == 0) {
+            return cli_usage_error("version takes no arguments, got '%s'", argv[2]);
+        }
+        return cli_print_version();
     }
     if (strcmp(arg, "help") == 0) {
         return cli_help(argc, argv);
     }
     if (arg[0] == '-') {
+        static const char *const options[] = {"--help", "--version"};
+        const char *best = ttx_closest(arg, options, 2);
+        if (best) {
+            return cli_usage_error("unknown option '%s' (did you mean '%s'? see 'tether --help')",
+                                   arg, best);
+        }
         return cli_usage_error("unknown option '%s' (see 'tether --help')", arg);
     }
     const struct cli_command *c = cli_find(arg);
     if (!c) {
-        return cli_usage_error("unknown command '%s' (see 'tether --help')", arg);
+        return cli_unknown_command(arg);
     }
     /* Every subcommand writes to peers that may reset: with SIGPIPE's default action such a
      * write would kill the process instead of failing with EPIPE. The library leaves signal

@@ -2,6 +2,7 @@
 /* The TETHER_DEBUG=net,http trace (NODE_DEBUG's counterpart): the only place the library
  * writes to stderr, and only when the user asked for it. */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +10,36 @@
 #include "client/client_int.h"
 #include "util/str.h"
 
+/* The categories TETHER_DEBUG knows, for the unknown-category line. */
+static const char *const debug_categories[] = {"net", "pool", "http", "all"};
+
+/* Appends "'htp' (did you mean 'http'?)" to the unknown-category line being built. */
+static void debug_note_unknown(char *line, size_t cap, const char *word, size_t len)
+{
+    char typed[32];
+    size_t n = len < sizeof(typed) - 1 ? len : sizeof(typed) - 1;
+    memcpy(typed, word, n);
+    typed[n] = '\0';
+    const char *best = ttx_closest(typed, debug_categories, tt__countof(debug_categories));
+    size_t used = strlen(line);
+    if (used + 1 >= cap) {
+        return;
+    }
+    if (best) {
+        (void)snprintf(line + used, cap - used, "%s'%s' (did you mean '%s'?)", used ? ", " : "",
+                       typed, best);
+    } else {
+        (void)snprintf(line + used, cap - used, "%s'%s'", used ? ", " : "", typed);
+    }
+}
+
 unsigned tt__debug_from_env(void)
 {
+    /* Every client reads the variable; a typo in it is reported by the first one only. */
+    static atomic_flag reported = ATOMIC_FLAG_INIT;
     const char *v = getenv("TETHER_DEBUG");
     unsigned mask = 0;
+    char unknown[256] = "";
     if (!v) {
         return 0;
     }
@@ -24,11 +51,21 @@ unsigned tt__debug_from_env(void)
             mask |= TT__DEBUG_HTTP;
         } else if (ttx_mem_eq_nocase(v, len, "*") || ttx_mem_eq_nocase(v, len, "all")) {
             mask |= TT__DEBUG_NET | TT__DEBUG_HTTP;
+        } else {
+            debug_note_unknown(unknown, sizeof(unknown), v, len);
         }
         v += len;
         while (*v == ',' || *v == ' ') {
             v++;
         }
+    }
+    /* The user asked for the trace on stderr; a word it ignores belongs on the same channel,
+     * once, so the silence that follows is never mistaken for "nothing happened". */
+    if (unknown[0] && !atomic_flag_test_and_set(&reported)) {
+        (void)fprintf(stderr, /* checksrc: debug-output */
+                      "TETHER_DEBUG %d: unknown category %s ignored; known: net, pool, http, "
+                      "all\n",
+                      (int)uv_os_getpid(), unknown);
     }
     return mask;
 }

@@ -36,39 +36,50 @@ static bool url_v6_char(char ch)
            ch == ':' || ch == '.';
 }
 
-static int url_parse(const char *url, struct tt__url *u, const char **why);
+/* Room for a reason that quotes the bad part of the URL. */
+struct url_why {
+    const char *text;
+    char buf[256];
+};
+
+static int url_parse(const char *url, struct tt__url *u, struct url_why *why);
 
 /* host[:port] or [v6][:port] from auth[0..len); `why` names what is wrong. */
-static int url_parse_authority(const char *auth, size_t len, struct tt__url *u, const char **why)
+static int url_parse_authority(const char *auth, size_t len, struct tt__url *u, struct url_why *why)
 {
     struct ttx_hostport hp;
     if (len == 0) {
-        *why = "no host";
+        why->text = "no host";
         return TETHER_EINVAL;
     }
     if (memchr(auth, '@', len)) {
-        *why = "user info is not allowed (credentials in URLs leak into logs)";
+        const char *at = memchr(auth, '@', len);
+        (void)snprintf(why->buf, sizeof(why->buf),
+                       "user info '%.*s@' is not allowed (credentials in URLs leak into logs; "
+                       "send them in an Authorization header)",
+                       (int)((size_t)(at - auth) > 64 ? 64 : (size_t)(at - auth)), auth);
+        why->text = why->buf;
         return TETHER_EINVAL;
     }
     enum ttx_hostport_err e = ttx_hostport_split(auth, len, &hp);
     if (e != TTX_HOSTPORT_OK) {
-        *why = e == TTX_HOSTPORT_TOO_MANY_COLONS ? "an IPv6 address needs brackets"
-                                                 : "bad brackets around the host";
+        why->text = e == TTX_HOSTPORT_TOO_MANY_COLONS ? "an IPv6 address needs brackets"
+                                                      : "bad brackets around the host";
         return TETHER_EINVAL;
     }
     bool (*ok)(char) = hp.bracketed ? url_v6_char : url_host_char;
     for (size_t i = 0; i < hp.host.len; i++) {
         if (!ok(hp.host.ptr[i])) {
-            *why = "bad character in the host";
+            why->text = "bad character in the host";
             return TETHER_EINVAL;
         }
     }
     if (hp.bracketed && (hp.host.len < 2 || !memchr(hp.host.ptr, ':', hp.host.len))) {
-        *why = "not an IPv6 address in brackets";
+        why->text = "not an IPv6 address in brackets";
         return TETHER_EINVAL;
     }
     if (hp.host.len == 0 || hp.host.len >= sizeof(u->host)) {
-        *why = hp.host.len == 0 ? "no host" : "host name too long";
+        why->text = hp.host.len == 0 ? "no host" : "host name too long";
         return TETHER_EINVAL;
     }
     u->ipv6 = hp.bracketed;
@@ -80,8 +91,24 @@ static int url_parse_authority(const char *auth, size_t len, struct tt__url *u, 
     /* "http://host:/" means the default port (RFC 3986 §3.2.3). */
     if (hp.has_port && hp.port.len > 0) {
         uint16_t port;
-        if (ttx_parse_port(hp.port, &port) != 0 || port == 0) {
-            *why = "the port must be 1 to 65535";
+        int prv = ttx_parse_port(hp.port, &port);
+        if (prv != 0 || port == 0) {
+            /* Say which: "port 70000 is out of range", "port 'http' is not a number". */
+            bool digits = hp.port.len > 0;
+            for (size_t i = 0; i < hp.port.len; i++) {
+                digits = digits && ttx_is_digit(hp.port.ptr[i]);
+            }
+            int plen = (int)(hp.port.len > 32 ? 32 : hp.port.len);
+            if (digits) {
+                (void)snprintf(why->buf, sizeof(why->buf),
+                               "port %.*s is out of range: the port must be 1 to 65535", plen,
+                               hp.port.ptr);
+            } else {
+                (void)snprintf(why->buf, sizeof(why->buf),
+                               "port '%.*s' is not a number: the port must be 1 to 65535", plen,
+                               hp.port.ptr);
+            }
+            why->text = why->buf;
             return TETHER_EINVAL;
         }
         u->port = port;
@@ -91,16 +118,16 @@ static int url_parse_authority(const char *auth, size_t len, struct tt__url *u, 
 
 int tt__url_parse(const char *url, struct tt__url *u, char *err, size_t err_len)
 {
-    const char *why = NULL;
+    struct url_why why = {NULL, ""};
     int rv = url_parse(url, u, &why);
     if (rv == TETHER_EINVAL && err && err_len > 0) {
         (void)snprintf(err, err_len, "invalid URL '%s': %s", url ? url : "(null)",
-                       why ? why : "not an http:// or https:// URL");
+                       why.text ? why.text : "not an http:// or https:// URL");
     }
     return rv;
 }
 
-static int url_parse(const char *url, struct tt__url *u, const char **why)
+static int url_parse(const char *url, struct tt__url *u, struct url_why *why)
 {
     if (!url || !u) {
         return TETHER_EINVAL;
@@ -113,7 +140,18 @@ static int url_parse(const char *url, struct tt__url *u, const char **why)
         u->tls = true;
         p = url + 8;
     } else {
-        *why = "expected http://HOST[:PORT][/PATH] or https://...";
+        /* Name the problem: no scheme at all ("example.com/x") or one we do not speak. */
+        size_t scheme_len = strcspn(url, ":/?#@");
+        if (url[scheme_len] == ':' && url[scheme_len + 1] == '/' && url[scheme_len + 2] == '/' &&
+            scheme_len > 0) {
+            (void)snprintf(why->buf, sizeof(why->buf),
+                           "scheme '%.*s' is not supported: use http:// or https://",
+                           (int)(scheme_len > 32 ? 32 : scheme_len), url);
+        } else {
+            (void)snprintf(why->buf, sizeof(why->buf),
+                           "missing scheme: write http://%.100s or https://%.100s", url, url);
+        }
+        why->text = why->buf;
         return TETHER_EINVAL;
     }
     size_t auth_len = strcspn(p, "/?#");
@@ -125,7 +163,7 @@ static int url_parse(const char *url, struct tt__url *u, const char **why)
     size_t t_len = strcspn(t, "#"); /* the fragment stays with the client */
     for (size_t i = 0; i < t_len; i++) {
         if (!url_target_char(t[i])) {
-            *why = "space, control or non-ASCII byte in the path (percent-encode it)";
+            why->text = "space, control or non-ASCII byte in the path (percent-encode it)";
             return TETHER_EINVAL;
         }
     }

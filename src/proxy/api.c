@@ -394,10 +394,56 @@ static void api_toxics_index(struct px_proxy *px, struct px_resp *r)
     api_ok(r, 200);
 }
 
+/* {"preset": "aws-alb", "scale": 0.01} instead of a toxic: the preset's toxics, answered as
+ * the array of what was added (an extension: Toxiproxy has no presets). Only those two keys,
+ * so a toxic body with a stray "preset" key is not half-understood. */
+static void api_preset_create(struct px_proxy *px, struct px_resp *r, const json_t *v)
+{
+    const char *key;
+    const json_t *val;
+    json_object_foreach((json_t *)(uintptr_t)v, key, val)
+    {
+        if (strcmp(key, "preset") != 0 && strcmp(key, "scale") != 0) {
+            tt__px_api_error(r, 400,
+                             "bad request body: a preset body takes \"preset\" and "
+                             "\"scale\" only");
+            return;
+        }
+    }
+    const json_t *name = json_object_get(v, "preset");
+    const json_t *scale = json_object_get(v, "scale");
+    if (!json_is_string(name) || (scale && !json_is_number(scale))) {
+        tt__px_api_error(r, 400,
+                         "bad request body: \"preset\" must be a string and "
+                         "\"scale\" a number");
+        return;
+    }
+    struct px_toxic *added[TT__PX_PRESET_MAX_TOXICS];
+    size_t n;
+    struct px_err e;
+    if (tt__px_preset_apply(px, json_string_value(name), scale ? json_number_value(scale) : 1.0,
+                            added, &n, &e) != 0) {
+        api_fail(r, &e);
+        return;
+    }
+    tt__pj_raw(&r->body, "[");
+    for (size_t i = 0; i < n; i++) {
+        tt__pj_raw(&r->body, i ? "," : "");
+        tt__px_toxic_json(&r->body, added[i]);
+    }
+    tt__pj_raw(&r->body, "]");
+    api_ok(r, 200);
+}
+
 static void api_toxic_create(struct px_proxy *px, struct px_resp *r, const char *body, size_t len)
 {
     json_t *v = api_load(r, body, len);
     if (!v) {
+        return;
+    }
+    if (json_is_object(v) && json_object_get(v, "preset")) {
+        api_preset_create(px, r, v);
+        json_decref(v);
         return;
     }
     struct px_toxic *t;
@@ -720,6 +766,12 @@ static void route_stats(struct api_call *a)
     api_stats(a->px, a->r);
 }
 
+static void route_presets(struct api_call *a)
+{
+    tt__px_presets_json(&a->r->body);
+    api_ok(a->r, 200);
+}
+
 /* "*" matches one non-empty segment; a route whose second segment is "*" names a proxy. */
 static const struct api_route {
     const char *path[API_MAX_SEGMENTS];
@@ -737,6 +789,7 @@ static const struct api_route {
     {{"proxies", "*", "connections"}, API_GET | API_DELETE, route_connections},
     {{"proxies", "*", "connections", "*"}, API_GET | API_DELETE, route_connection},
     {{"proxies", "*", "stats"}, API_GET, route_stats},
+    {{"presets"}, API_GET, route_presets}, /* tether's own: Toxiproxy has no presets */
 };
 
 static bool route_matches(const struct api_route *rt, const char *const *seg, int n)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "proxy/proxy_int.h"
+#include "util/str.h"
 
 enum preset_attr_kind {
     PRESET_END = 0, /* terminates an attribute list */
@@ -28,7 +29,7 @@ struct preset_toxic {
     struct preset_attr attrs[4];
 };
 
-#define PRESET_MAX_TOXICS 2
+#define PRESET_MAX_TOXICS TT__PX_PRESET_MAX_TOXICS
 
 struct preset {
     const char *name;
@@ -184,33 +185,38 @@ static void preset_names(char *buf, size_t len)
     }
 }
 
-int tether_proxy_server_apply_preset(tether_proxy_server *ps, const char *proxy_name,
-                                     const char *preset, double scale, char *errbuf,
-                                     size_t errbuf_len)
+/* "unknown preset 'aws-elb' (did you mean 'aws-alb'?; valid presets: aws-alb, ...)". */
+static void preset_unknown(struct px_err *err, const char *preset)
 {
-    tt__errbuf_set(errbuf, errbuf_len, "%s", "");
-    if (!ps || !proxy_name || !preset) {
-        tt__errbuf_set(errbuf, errbuf_len, "no proxy server, proxy name or preset name");
-        return TETHER_EINVAL;
+    char names[200];
+    const char *list[tt__countof(presets)];
+    for (size_t i = 0; i < tt__countof(presets); i++) {
+        list[i] = presets[i].name;
     }
+    preset_names(names, sizeof(names));
+    const char *best = ttx_closest(preset, list, tt__countof(presets));
+    if (best) {
+        tt__px_err_set(err, 400, "unknown preset '%.64s' (did you mean '%s'?; valid presets: %s)",
+                       preset, best, names);
+    } else {
+        tt__px_err_set(err, 400, "unknown preset '%.64s' (valid presets: %s)", preset, names);
+    }
+}
+
+int tt__px_preset_apply(struct px_proxy *px, const char *preset, double scale,
+                        struct px_toxic **added, size_t *n_added, struct px_err *err)
+{
+    *n_added = 0;
     const struct preset *p = preset_find(preset);
     if (!p) {
-        char names[200];
-        preset_names(names, sizeof(names));
-        tt__errbuf_set(errbuf, errbuf_len, "unknown preset '%.64s' (valid presets: %s)", preset,
-                       names);
+        preset_unknown(err, preset);
         return TETHER_EINVAL;
     }
     if (!isfinite(scale) || !(scale > 0.0) || scale > TETHER_PROXY_PRESET_MAX_SCALE) {
-        tt__errbuf_set(errbuf, errbuf_len,
+        tt__px_err_set(err, 400,
                        "invalid scale %g for preset '%s' (expected above 0, "
                        "at most 1000)",
                        scale, p->name);
-        return TETHER_EINVAL;
-    }
-    struct px_proxy *px = tt__px_find(ps, proxy_name);
-    if (!px) {
-        tt__errbuf_set(errbuf, errbuf_len, "proxy '%.128s' not found", proxy_name);
         return TETHER_EINVAL;
     }
     /* Every toxic is decoded and checked before any is added: all or nothing. */
@@ -219,18 +225,17 @@ int tether_proxy_server_apply_preset(tether_proxy_server *ps, const char *proxy_
     int rv = 0;
     for (; n < PRESET_MAX_TOXICS && p->toxics[n].type; n++) {
         json_t *body = preset_toxic_json(&p->toxics[n], scale);
-        struct px_err err;
+        struct px_err why;
         if (!body) {
-            tt__px_err_set(&err, 500, "out of memory");
+            tt__px_err_set(&why, 500, "out of memory");
             rv = TETHER_ENOMEM;
         } else {
-            rv = tt__px_toxic_from_json(body, &px->toxics, &made[n], &err);
+            rv = tt__px_toxic_from_json(body, &px->toxics, &made[n], &why);
             json_decref(body);
         }
         if (rv != 0) {
-            tt__errbuf_set(errbuf, errbuf_len,
-                           "cannot add %s (%s) of preset '%s' to proxy '%s': %s", p->toxics[n].type,
-                           p->toxics[n].stream, p->name, px->name, err.msg);
+            tt__px_err_set(err, why.status, "cannot add %s (%s) of preset '%s' to proxy '%s': %s",
+                           p->toxics[n].type, p->toxics[n].stream, p->name, px->name, why.msg);
             break;
         }
     }
@@ -242,6 +247,68 @@ int tether_proxy_server_apply_preset(tether_proxy_server *ps, const char *proxy_
     }
     for (size_t i = 0; i < n; i++) {
         tt__px_proxy_add_toxic(px, made[i]);
+        added[i] = made[i];
     }
+    *n_added = n;
     return 0;
+}
+
+void tt__px_presets_json(struct pj_w *w)
+{
+    tt__pj_raw(w, "[");
+    for (size_t i = 0; i < tt__countof(presets); i++) {
+        const struct preset *p = &presets[i];
+        tt__pj_raw(w, i ? ",{\"name\":" : "{\"name\":");
+        tt__pj_str(w, p->name);
+        tt__pj_raw(w, ",\"description\":");
+        tt__pj_str(w, p->describe);
+        tt__pj_raw(w, ",\"toxics\":[");
+        for (size_t k = 0; k < PRESET_MAX_TOXICS && p->toxics[k].type; k++) {
+            /* A preset toxic is a few short keys: its text always fits. */
+            char text[512];
+            json_t *t = preset_toxic_json(&p->toxics[k], 1.0);
+            size_t len = t ? json_dumpb(t, text, sizeof(text) - 1, JSON_COMPACT) : 0;
+            json_decref(t);
+            text[len < sizeof(text) ? len : 0] = '\0';
+            if (k) {
+                tt__pj_raw(w, ",");
+            }
+            tt__pj_raw(w, len > 0 && len < sizeof(text) ? text : "null");
+        }
+        tt__pj_raw(w, "]}");
+    }
+    tt__pj_raw(w, "]");
+}
+
+int tether_proxy_server_apply_preset(tether_proxy_server *ps, const char *proxy_name,
+                                     const char *preset, double scale, char *errbuf,
+                                     size_t errbuf_len)
+{
+    tt__errbuf_set(errbuf, errbuf_len, "%s", "");
+    if (!ps || !proxy_name || !preset) {
+        tt__errbuf_set(errbuf, errbuf_len, "no proxy server, proxy name or preset name");
+        return TETHER_EINVAL;
+    }
+    struct px_err err;
+    struct px_proxy *px = NULL;
+    if (preset_find(preset)) {
+        px = tt__px_find(ps, proxy_name);
+        if (!px) {
+            tt__errbuf_set(errbuf, errbuf_len, "proxy '%.128s' not found", proxy_name);
+            return TETHER_EINVAL;
+        }
+    }
+    struct px_toxic *added[PRESET_MAX_TOXICS];
+    size_t n;
+    int rv;
+    if (!px) {
+        preset_unknown(&err, preset);
+        rv = TETHER_EINVAL;
+    } else {
+        rv = tt__px_preset_apply(px, preset, scale, added, &n, &err);
+    }
+    if (rv != 0) {
+        tt__errbuf_set(errbuf, errbuf_len, "%s", err.msg);
+    }
+    return rv;
 }

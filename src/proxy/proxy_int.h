@@ -62,6 +62,16 @@ struct tether_proxy_server {
 };
 
 struct px_proxy *tt__px_find(struct tether_proxy_server *ps, const char *name);
+/* Adds preset `preset`'s toxics, times multiplied by `scale`, to `px`: all or none. The
+ * toxics added are stored in `added` (room for TT__PX_PRESET_MAX_TOXICS) and counted in
+ * *n_added. Returns 0, or an error with `err` set (400 for an unknown preset or a bad scale,
+ * 409 when a toxic's name is taken). Used by the API's {"preset": ...} body and by
+ * tether_proxy_server_apply_preset. */
+#define TT__PX_PRESET_MAX_TOXICS 2
+int tt__px_preset_apply(struct px_proxy *px, const char *preset, double scale,
+                        struct px_toxic **added, size_t *n_added, struct px_err *err);
+/* GET /presets: [{"name","description","toxics":[toxic bodies at scale 1]}]. */
+void tt__px_presets_json(struct pj_w *w);
 /* The first toxic of `type` on the proxy, or NULL. */
 struct px_toxic *tt__px_find_type(const struct px_proxy *px, const struct px_toxic_type *type);
 /* Creates a proxy (toxics, taking ownership of the list's items, are attached before the

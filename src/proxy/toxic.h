@@ -61,6 +61,9 @@ struct px_toxic {
 };
 
 const struct px_toxic_type *tt__px_type_find(const char *name);
+/* "invalid toxic type \"latncy\" (did you mean \"latency\"?); valid types: latency, ..."
+ * into `out`: Toxiproxy's text first, so clients matching it still do, then what to write. */
+void tt__px_type_error(const char *typed, char *out, size_t cap);
 /* Attribute index by name in `type`, or -1. */
 int tt__px_attr_index(const struct px_toxic_type *type, const char *name);
 /* The toxic's attribute by name (the type must have it). */

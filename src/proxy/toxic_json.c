@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "proxy/proxy_int.h"
+#include "util/str.h"
 
 /* ---- attribute access ---- */
 
@@ -73,6 +74,52 @@ static void bad_body(struct px_err *err, const char *detail)
     tt__px_err_set(err, 400, "bad request body: %s", detail);
 }
 
+/* A key of `attributes` the type does not have. Toxiproxy's decoder ignores it, so a typo
+ * ("latncy") silently leaves the default in place and the test passes for the wrong reason;
+ * here it is a 400 naming the key, the closest attribute and every valid one. Keys compare
+ * case-insensitively, as the decoder matches them. */
+static int attrs_reject_unknown(const struct px_toxic_type *type, const json_t *attrs,
+                                struct px_err *err)
+{
+    for (void *it = json_object_iter((json_t *)(uintptr_t)attrs); it;
+         it = json_object_iter_next((json_t *)(uintptr_t)attrs, it)) {
+        const char *key = json_object_iter_key(it);
+        const char *names[PX_MAX_ATTRS];
+        bool known = false;
+        for (size_t i = 0; i < type->nattrs; i++) {
+            names[i] = type->attrs[i].name;
+            known = known || strcasecmp(names[i], key) == 0;
+        }
+        if (known) {
+            continue;
+        }
+        if (type->nattrs == 0) {
+            tt__px_err_set(err, 400,
+                           "bad request body: unknown %s attribute \"%.64s\": %s takes none",
+                           type->name, key, type->name);
+            return TETHER_EINVAL;
+        }
+        char hint[96] = "";
+        const char *best = ttx_closest(key, names, type->nattrs);
+        if (best) {
+            (void)snprintf(hint, sizeof(hint), " (did you mean \"%s\"?)", best);
+        }
+        char list[256] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < type->nattrs; i++) {
+            int w = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", names[i]);
+            if (w < 0 || (size_t)w >= sizeof(list) - used) {
+                break;
+            }
+            used += (size_t)w;
+        }
+        tt__px_err_set(err, 400, "bad request body: unknown %s attribute \"%.64s\"%s; valid: %s",
+                       type->name, key, hint, list);
+        return TETHER_EINVAL;
+    }
+    return 0;
+}
+
 /* Decodes `attributes` into `vals` (which hold the current or default values: decoding
  * merges, as Go decodes into the existing struct), then checks every value. */
 static int attrs_decode(const struct px_toxic_type *type, const json_t *attrs,
@@ -85,6 +132,9 @@ static int attrs_decode(const struct px_toxic_type *type, const json_t *attrs,
     const char *strs[PX_MAX_ATTRS];
     bool present[PX_MAX_ATTRS];
     char detail[400];
+    if (attrs && attrs_reject_unknown(type, attrs, err) != 0) {
+        return TETHER_EINVAL;
+    }
     for (size_t i = 0; i < type->nattrs; i++) {
         const struct px_attr_def *a = &type->attrs[i];
         present[i] = false;
@@ -236,7 +286,8 @@ int tt__px_toxic_from_json(const json_t *v, const struct tt__list *existing, str
     }
     const struct px_toxic_type *type = tt__px_type_find(type_name);
     if (!type) {
-        tt__px_err_set(err, 400, "invalid toxic type");
+        tt__px_type_error(type_name, detail, sizeof(detail));
+        tt__px_err_set(err, 400, "%s", detail);
         return TETHER_EINVAL;
     }
     if (tt__px_toxic_find(existing, name)) {

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "proxy/proxy_int.h"
+#include "util/str.h"
 
 /* ---- the classic toxics ---- */
 
@@ -571,4 +572,21 @@ const struct px_toxic_type *tt__px_type_find(const char *name)
         }
     }
     return NULL;
+}
+
+void tt__px_type_error(const char *typed, char *out, size_t cap)
+{
+    const char *names[tt__countof(px_types)];
+    for (size_t i = 0; i < tt__countof(px_types); i++) {
+        names[i] = px_types[i]->name;
+    }
+    const char *best = ttx_closest(typed, names, tt__countof(px_types));
+    int used = snprintf(out, cap, "invalid toxic type \"%.64s\"", typed);
+    if (used > 0 && best && (size_t)used < cap) {
+        used += snprintf(out + used, cap - (size_t)used, " (did you mean \"%s\"?)", best);
+    }
+    for (size_t i = 0; i < tt__countof(px_types) && used > 0 && (size_t)used < cap; i++) {
+        used += snprintf(out + used, cap - (size_t)used, "%s%s",
+                         i ? ", " : "; valid types: ", names[i]);
+    }
 }

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ASCII case-insensitive comparisons and OWS trimming. */
+#include <string.h>
+
 #include "tether/error.h"
 
 #include "util/str.h"
@@ -76,4 +78,63 @@ int ttx_parse_u64(const char *s, size_t len, uint64_t *out)
     }
     *out = n;
     return 0;
+}
+
+size_t ttx_edit_distance(const char *a, const char *b)
+{
+    enum { MAXLEN = 63 };
+    size_t la = strlen(a);
+    size_t lb = strlen(b);
+    if (la > MAXLEN || lb > MAXLEN) {
+        return SIZE_MAX;
+    }
+    /* Three rows of the dynamic-programming table: a transposition looks two rows back. */
+    size_t rows[3][MAXLEN + 1];
+    size_t *prev2 = rows[0];
+    size_t *prev = rows[1];
+    size_t *cur = rows[2];
+    for (size_t j = 0; j <= lb; j++) {
+        prev[j] = j;
+    }
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cost = ttx_lower(a[i - 1]) == ttx_lower(b[j - 1]) ? 0 : 1;
+            size_t best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best) {
+                best = cur[j - 1] + 1;
+            }
+            if (prev[j - 1] + cost < best) {
+                best = prev[j - 1] + cost;
+            }
+            if (i > 1 && j > 1 && ttx_lower(a[i - 1]) == ttx_lower(b[j - 2]) &&
+                ttx_lower(a[i - 2]) == ttx_lower(b[j - 1]) && prev2[j - 2] + 1 < best) {
+                best = prev2[j - 2] + 1;
+            }
+            cur[j] = best;
+        }
+        size_t *spare = prev2;
+        prev2 = prev;
+        prev = cur;
+        cur = spare;
+    }
+    return prev[lb];
+}
+
+const char *ttx_closest(const char *typed, const char *const *candidates, size_t n)
+{
+    size_t limit = strlen(typed) <= 4 ? 1 : 2;
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (!candidates[i]) {
+            continue;
+        }
+        size_t d = ttx_edit_distance(typed, candidates[i]);
+        if (d <= limit && d < best_d) {
+            best = candidates[i];
+            best_d = d;
+        }
+    }
+    return best;
 }

@@ -38,4 +38,13 @@ struct ttx_slice ttx_trim_ows(const char *s, size_t len);
  * over overflow ("99999999999999999999x" is EINVAL). Writes *out only on success. */
 int ttx_parse_u64(const char *s, size_t len, uint64_t *out);
 
+/* The optimal-string-alignment distance (Damerau-Levenshtein with adjacent transpositions)
+ * between two NUL-terminated strings, ASCII case-insensitive; strings past 63 bytes count as
+ * far from everything (SIZE_MAX). For "did you mean" hints, never for matching. */
+size_t ttx_edit_distance(const char *a, const char *b);
+/* The candidate closest to `typed` among the `n` in `candidates` (NULLs skipped), or NULL when
+ * none is within a distance of 2, or of 1 for words of at most 4 letters: a hint that close is
+ * a typo, one further is a guess. The first of equally close candidates wins. */
+const char *ttx_closest(const char *typed, const char *const *candidates, size_t n);
+
 #endif

@@ -355,6 +355,10 @@ fi
 # the API's /events says the flow expired: the proxy's timer, not a sleep, decides.
 want=2
 if run nlb --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --preset aws-nlb --scale 0.001 -host 127.0.0.1 -port 0; then
+    # After the listening lines, what the scaled preset installed, one line per toxic.
+    expect "aws-nlb x0.001: prints what it installs ($(sed -n 3p "$tmp/nlb.out"))" grep -qxF \
+        'preset aws-nlb x0.001: idle_timeout_downstream idle_timeout {"timeout":350,"action":"silent","half_closed_timeout":0}' \
+        "$tmp/nlb.out"
     r=$(probe silent 127.0.0.1 "$port1" "$port2")
     expect "aws-nlb x0.001: nothing at expiry, RST on the next write (got '$r')" [ "${r%% *}" = reset ]
     stop
@@ -374,6 +378,12 @@ if run tox --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --name slow -host 127
     stop
 fi
 usage toxic-bad-type "invalid toxic type" --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api --toxic frobnicate
+usage toxic-typo-type 'invalid toxic type "latncy" (did you mean "latency"?); valid types: latency,' \
+    --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api --toxic latncy
+usage toxic-typo-attr 'unknown latency attribute "latncy" (did you mean "latency"?); valid: latency, jitter' \
+    --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api --toxic latency:latncy=100
+usage toxic-unknown-attr 'unknown idle_timeout attribute "mode"; valid: timeout, action, half_closed_timeout' \
+    --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api --toxic idle_timeout:timeout=5,mode=fin
 # A proxy that cannot bind: exit 1 naming the address.
 if run holder2 --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api; then
     timeout "$(scaled 10)" "$tether" proxy --listen "127.0.0.1:$port1" --upstream "127.0.0.1:$up" --no-api >/dev/null 2>"$tmp/inuse2.err"

@@ -70,11 +70,44 @@ static void test_bad(void **state)
     ASSERT_ERR(tt__url_parse(NULL, &u, NULL, 0), TETHER_EINVAL);
 }
 
+/* The error names the exact problem and the bad part, so a user fixes it without guessing. */
+static void test_messages(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url;
+        const char *message;
+    } cases[] = {
+        {"example.com/x",
+         "invalid URL 'example.com/x': missing scheme: write http://example.com/x or "
+         "https://example.com/x"},
+        {"ftp://h/", "invalid URL 'ftp://h/': scheme 'ftp' is not supported: use http:// or "
+                     "https://"},
+        {"http://h:70000/", "invalid URL 'http://h:70000/': port 70000 is out of range: the port "
+                            "must be 1 to 65535"},
+        {"http://h:0/", "invalid URL 'http://h:0/': port 0 is out of range: the port must be 1 "
+                        "to 65535"},
+        {"http://h:http/", "invalid URL 'http://h:http/': port 'http' is not a number: the port "
+                           "must be 1 to 65535"},
+        {"http://bob:pw@h/", "invalid URL 'http://bob:pw@h/': user info 'bob:pw@' is not allowed "
+                             "(credentials in URLs leak into logs; send them in an Authorization "
+                             "header)"},
+        {"http:///x", "invalid URL 'http:///x': no host"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct tt__url u;
+        char err[512] = "";
+        ASSERT_ERR(tt__url_parse(cases[i].url, &u, err, sizeof(err)), TETHER_EINVAL);
+        assert_string_equal(err, cases[i].message);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

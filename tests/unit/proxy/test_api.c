@@ -100,6 +100,11 @@ static char *expect_has(struct api_fx *fx, const char *method, const char *path,
     return r.body;
 }
 
+#define VALID_TYPES                                                                                \
+    "latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, noop, packet_loss, " \
+    "idle_timeout, conntrack_expiry, max_lifetime, reset, blackhole, max_connections, accept, "    \
+    "upstream_down, connect_delay"
+
 static void expect_error(struct api_fx *fx, const char *method, const char *path, const char *body,
                          int status, const char *msg)
 {
@@ -304,8 +309,32 @@ static void test_toxic_errors(void **state)
                  400, "stream was invalid, can be either upstream or downstream");
     expect_error(fx, "POST", "/proxies/p/toxics", "{\"type\":\"latency\",\"stream\":\"\"}", 400,
                  "stream was invalid, can be either upstream or downstream");
-    expect_error(fx, "POST", "/proxies/p/toxics", "{\"type\":\"down\"}", 400, "invalid toxic type");
-    expect_error(fx, "POST", "/proxies/p/toxics", "{}", 400, "invalid toxic type");
+    /* An invalid type: Toxiproxy's text, then the closest type and every valid one. */
+    expect_error(fx, "POST", "/proxies/p/toxics", "{\"type\":\"down\"}", 400,
+                 "invalid toxic type \\\"down\\\"; valid types: " VALID_TYPES);
+    expect_error(fx, "POST", "/proxies/p/toxics", "{\"type\":\"latncy\"}", 400,
+                 "invalid toxic type \\\"latncy\\\" (did you mean \\\"latency\\\"?); valid "
+                 "types: " VALID_TYPES);
+    expect_error(fx, "POST", "/proxies/p/toxics", "{}", 400,
+                 "invalid toxic type \\\"\\\"; valid types: " VALID_TYPES);
+    /* A misspelt attribute is refused (Toxiproxy ignores it, keeping the default), naming it,
+     * the closest attribute and every valid one; keys still match case-insensitively. */
+    expect_error(fx, "POST", "/proxies/p/toxics",
+                 "{\"type\":\"latency\",\"attributes\":{\"latncy\":100}}", 400,
+                 "bad request body: unknown latency attribute \\\"latncy\\\" (did you mean "
+                 "\\\"latency\\\"?); valid: latency, jitter");
+    expect_error(fx, "POST", "/proxies/p/toxics",
+                 "{\"type\":\"idle_timeout\",\"attributes\":{\"timeout\":5,\"mode\":\"fin\"}}", 400,
+                 "bad request body: unknown idle_timeout attribute \\\"mode\\\"; valid: timeout, "
+                 "action, half_closed_timeout");
+    expect_error(fx, "POST", "/proxies/p/toxics", "{\"type\":\"noop\",\"attributes\":{\"x\":1}}",
+                 400, "bad request body: unknown noop attribute \\\"x\\\": noop takes none");
+    free(expect_has(fx, "POST", "/proxies/p/toxics",
+                    "{\"name\":\"cased\",\"type\":\"latency\",\"attributes\":{\"LATENCY\":7}}", 200,
+                    "\"latency\":7"));
+    struct reply del = call(fx, "DELETE", "/proxies/p/toxics/cased", NULL);
+    assert_int_equal(del.status, 204);
+    free(del.body);
     /* Go's type errors; fractions for integers; our range checks. */
     free(expect_has(fx, "POST", "/proxies/p/toxics",
                     "{\"type\":\"latency\",\"attributes\":{\"latency\":\"abc\"}}", 400,
@@ -442,7 +471,7 @@ static void test_populate(void **state)
                     201, "\"name\":\"timeout_upstream\""));
     expect_error(fx, "POST", "/proxies",
                  "{\"name\":\"seven\",\"upstream\":\"x:1\",\"toxics\":[{\"type\":\"nope\"}]}", 400,
-                 "invalid toxic type");
+                 "invalid toxic type \\\"nope\\\"; valid types: " VALID_TYPES);
     expect_error(fx, "GET", "/proxies/seven", NULL, 404, "proxy not found");
     fx_free(fx);
 }

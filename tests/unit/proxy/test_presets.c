@@ -5,6 +5,7 @@
  * moved into the library), the scale and its rounding, and the errors: unknown preset or
  * proxy, bad scales, a second application, and all-or-nothing.
  */
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -245,12 +246,75 @@ static void test_all_or_nothing(void **state)
     fx_free(fx);
 }
 
+/* The API: {"preset", "scale"} on a proxy's toxics adds the preset and answers with what it
+ * added; GET /presets lists each preset, what it models and its toxics at scale 1. */
+static void test_api(void **state)
+{
+    (void)state;
+    struct fx *fx = fx_new();
+    add_proxy(fx, "p");
+    char *got =
+        call(fx, "POST", "/proxies/p/toxics", "{\"preset\":\"aws-alb\",\"scale\":0.01}", 200);
+    /* The body is the array the toxic list then shows: the same toxics, scaled. */
+    assert_string_equal(got, IDLE("600", "fin", "0"));
+    free(got);
+    expect_toxics(fx, "p", IDLE("600", "fin", "0"));
+
+    add_proxy(fx, "q");
+    got = call(fx, "POST", "/proxies/q/toxics", "{\"preset\":\"firewall-drop\"}", 200);
+    assert_string_equal(got, DROP); /* no scale: 1 */
+    free(got);
+
+    got = call(fx, "POST", "/proxies/p/toxics", "{\"preset\":\"aws-elb\"}", 400);
+    assert_non_null(strstr(got, "unknown preset 'aws-elb' (did you mean 'aws-alb'?; valid "
+                                "presets: aws-alb, aws-nlb,"));
+    free(got);
+    got = call(fx, "POST", "/proxies/p/toxics", "{\"preset\":\"aws-nlb\",\"scale\":0}", 400);
+    assert_non_null(strstr(got, "invalid scale 0 for preset 'aws-nlb'"));
+    free(got);
+    got = call(fx, "POST", "/proxies/p/toxics", "{\"preset\":\"aws-alb\"}", 409);
+    assert_non_null(strstr(got, "toxic already exists"));
+    free(got);
+    got = call(fx, "POST", "/proxies/p/toxics", "{\"preset\":\"aws-nlb\",\"sacle\":1}", 400);
+    assert_non_null(strstr(got, "a preset body takes \\\"preset\\\" and \\\"scale\\\" only"));
+    free(got);
+    got = call(fx, "POST", "/proxies/p/toxics", "{\"preset\":7}", 400);
+    assert_non_null(strstr(got, "\\\"preset\\\" must be a string"));
+    free(got);
+    free(call(fx, "POST", "/proxies/nope/toxics", "{\"preset\":\"aws-alb\"}", 404));
+    /* None of the failures added anything. */
+    expect_toxics(fx, "p", IDLE("600", "fin", "0"));
+
+    json_error_t jerr;
+    got = call(fx, "GET", "/presets", NULL, 200);
+    json_t *list = json_loads(got, 0, &jerr);
+    free(got);
+    assert_non_null(list);
+    assert_int_equal(json_array_size(list), 8);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *e = json_array_get(list, i);
+        assert_string_equal(json_string_value(json_object_get(e, "name")),
+                            tether_proxy_preset_name(i));
+        assert_string_equal(json_string_value(json_object_get(e, "description")),
+                            tether_proxy_preset_describe(i));
+        assert_true(json_array_size(json_object_get(e, "toxics")) >= 1);
+    }
+    json_t *alb = json_array_get(json_object_get(json_array_get(list, 0), "toxics"), 0);
+    assert_string_equal(json_string_value(json_object_get(alb, "type")), "idle_timeout");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(alb, "attributes"), "timeout")), 60000);
+    json_decref(list);
+    free(call(fx, "POST", "/presets", "{}", 405));
+    fx_free(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_catalogue), cmocka_unit_test(test_each_preset),
         cmocka_unit_test(test_scale),     cmocka_unit_test(test_scale_max),
         cmocka_unit_test(test_errors),    cmocka_unit_test(test_all_or_nothing),
+        cmocka_unit_test(test_api),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

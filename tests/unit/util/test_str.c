@@ -94,13 +94,37 @@ static void test_ports(void **state)
     assert_int_equal(p, 0);
 }
 
+/* "Did you mean": the distance counts a swap of neighbours as one edit, and the closest
+ * candidate is offered only when it is near enough to be a typo. */
+static void test_edit_distance(void **state)
+{
+    (void)state;
+    assert_int_equal(ttx_edit_distance("serve", "serve"), 0);
+    assert_int_equal(ttx_edit_distance("srve", "serve"), 1);
+    assert_int_equal(ttx_edit_distance("sevre", "serve"), 1); /* transposition */
+    assert_int_equal(ttx_edit_distance("SERVE", "serve"), 0);
+    assert_int_equal(ttx_edit_distance("", "get"), 3);
+    assert_int_equal(ttx_edit_distance("kitten", "sitting"), 3);
+    char long_word[80];
+    memset(long_word, 'a', sizeof(long_word) - 1);
+    long_word[sizeof(long_word) - 1] = '\0';
+    assert_true(ttx_edit_distance(long_word, "a") == SIZE_MAX);
+
+    const char *const names[] = {"demo", "serve", NULL, "proxy", "get", "load"};
+    assert_string_equal(ttx_closest("sevre", names, 6), "serve");
+    assert_string_equal(ttx_closest("proxxy", names, 6), "proxy");
+    assert_string_equal(ttx_closest("lod", names, 6), "load");
+    assert_null(ttx_closest("frobnicate", names, 6));
+    assert_null(ttx_closest("gx", names, 6)); /* short words: one edit at most */
+    assert_null(ttx_closest("x", names, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nocase),
-        cmocka_unit_test(test_trim_and_numbers),
-        cmocka_unit_test(test_hostport_split),
-        cmocka_unit_test(test_ports),
+        cmocka_unit_test(test_nocase),         cmocka_unit_test(test_trim_and_numbers),
+        cmocka_unit_test(test_hostport_split), cmocka_unit_test(test_ports),
+        cmocka_unit_test(test_edit_distance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
