@@ -53,12 +53,9 @@ const char *const cmd_demo_usage[] = {
     "  --json           print one JSON object instead of the table:\n"
     "                   {\"scenarios\":[{\"name\":...,\"clients\":{\"naive\":{\"requests\",\n"
     "                   \"failed\",\"errors\":{message:count},\"replays\",\"retries\",\n"
-    "                   \"duplicates\",\"p99_ms\",\"stale_evicted\",\"retired_idle\",
-"
-    "                   \"learned_idle_close_ms\",\"retry_after_waits\",...},
-"
-    "                   \"tether\":{...}}},...],\"duration_s\":x}
-"
+    "                   \"duplicates\",\"p99_ms\",\"stale_evicted\",\"retired_idle\",\n"
+    "                   \"learned_idle_close_ms\",\"retry_after_waits\",...},\n"
+    "                   \"tether\":{...}}},...],\"duration_s\":x}\n"
     "  -h, --help       print this text\n"
     "\n",
     "The table's last columns say what tether did instead of failing: stale idle\n"
