@@ -18,40 +18,13 @@
 #include "test.h"
 
 #include "loop.h"
+#include "proxy_fx.h"
 #include "tether/proxy.h"
 
-struct api_fx {
-    uv_loop_t loop;
-    tether_proxy_server *ps;
-    bool closed;
-};
-
-static struct api_fx *fx_new(void)
+/* The proxy server under test (proxy_fx.h), seeded so toxicity rolls repeat. */
+static struct proxy_fx *fx_new(void)
 {
-    struct api_fx *fx = calloc(1, sizeof(*fx));
-    assert_non_null(fx);
-    assert_int_equal(uv_loop_init(&fx->loop), 0);
-    struct tether_proxy_server_options o;
-    tether_proxy_server_options_init(&o);
-    o.api_host = NULL;
-    o.has_seed = true;
-    o.seed = 42;
-    ASSERT_OK(tether_proxy_server_new(&fx->loop, &o, &fx->ps));
-    return fx;
-}
-
-static void fx_closed(void *data)
-{
-    ((struct api_fx *)data)->closed = true;
-}
-
-static void fx_free(struct api_fx *fx)
-{
-    tether_proxy_server_close(fx->ps, fx_closed, fx);
-    assert_false(fx->closed); /* never from inside the call */
-    tt_test_loop_run_until(&fx->loop, &fx->closed, 5000);
-    tt_test_loop_close(&fx->loop);
-    free(fx);
+    return proxy_fx_new(42);
 }
 
 struct reply {
@@ -59,7 +32,8 @@ struct reply {
     char *body; /* NUL-terminated copy ("" when empty) */
 };
 
-static struct reply call(struct api_fx *fx, const char *method, const char *path, const char *body)
+static struct reply call(struct proxy_fx *fx, const char *method, const char *path,
+                         const char *body)
 {
     struct reply r;
     char *resp = NULL;
@@ -77,7 +51,7 @@ static struct reply call(struct api_fx *fx, const char *method, const char *path
 }
 
 /* The call must answer `status` with exactly `body` (NULL: any body). */
-static void expect(struct api_fx *fx, const char *method, const char *path, const char *body,
+static void expect(struct proxy_fx *fx, const char *method, const char *path, const char *body,
                    int status, const char *want)
 {
     struct reply r = call(fx, method, path, body);
@@ -89,7 +63,7 @@ static void expect(struct api_fx *fx, const char *method, const char *path, cons
 }
 
 /* The call must answer `status` with a body containing `part`. */
-static char *expect_has(struct api_fx *fx, const char *method, const char *path, const char *body,
+static char *expect_has(struct proxy_fx *fx, const char *method, const char *path, const char *body,
                         int status, const char *part)
 {
     struct reply r = call(fx, method, path, body);
@@ -105,8 +79,8 @@ static char *expect_has(struct api_fx *fx, const char *method, const char *path,
     "idle_timeout, conntrack_expiry, max_lifetime, reset, blackhole, max_connections, accept, "    \
     "upstream_down, connect_delay"
 
-static void expect_error(struct api_fx *fx, const char *method, const char *path, const char *body,
-                         int status, const char *msg)
+static void expect_error(struct proxy_fx *fx, const char *method, const char *path,
+                         const char *body, int status, const char *msg)
 {
     char want[600];
     snprintf(want, sizeof(want), "{\"error\":\"%s\",\"status\":%d}\n", msg, status);
@@ -127,7 +101,7 @@ static uint16_t listen_port(const char *body)
     return (uint16_t)strtoul(colon + 1, NULL, 10);
 }
 
-static uint16_t create_proxy(struct api_fx *fx, const char *name, const char *upstream)
+static uint16_t create_proxy(struct proxy_fx *fx, const char *name, const char *upstream)
 {
     char body[300];
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"%s\"}",
@@ -144,7 +118,7 @@ static uint16_t create_proxy(struct api_fx *fx, const char *name, const char *up
 static void test_version_and_routing(void **state)
 {
     (void)state;
-    struct api_fx *fx = fx_new();
+    struct proxy_fx *fx = fx_new();
     expect(fx, "GET", "/version", NULL, 200, "{\"version\": \"2.12.0\"}\n");
     expect(fx, "GET", "/proxies", NULL, 200, "{}");
     expect(fx, "PUT", "/proxies", NULL, 405, "");
@@ -157,13 +131,13 @@ static void test_version_and_routing(void **state)
     expect_error(fx, "GET", "/proxies/missing/toxics", NULL, 404, "proxy not found");
     expect_error(fx, "DELETE", "/proxies/missing", NULL, 404, "proxy not found");
     expect(fx, "PUT", "/proxies/missing", NULL, 405, "");
-    fx_free(fx);
+    proxy_fx_free(fx);
 }
 
 static void test_proxy_create_errors(void **state)
 {
     (void)state;
-    struct api_fx *fx = fx_new();
+    struct proxy_fx *fx = fx_new();
     expect_error(fx, "POST", "/proxies", "", 400, "bad request body: EOF");
     expect_error(fx, "POST", "/proxies", "   ", 400, "bad request body: EOF");
     free(expect_has(fx, "POST", "/proxies", "{\"name\":", 400, "bad request body: "));
@@ -193,13 +167,13 @@ static void test_proxy_create_errors(void **state)
     free(expect_has(fx, "POST", "/proxies",
                     "{\"name\":\"c\",\"listen\":\"nope\",\"upstream\":\"x:1\"}", 500,
                     "missing port in address"));
-    fx_free(fx);
+    proxy_fx_free(fx);
 }
 
 static void test_proxy_shape_and_lifecycle(void **state)
 {
     (void)state;
-    struct api_fx *fx = fx_new();
+    struct proxy_fx *fx = fx_new();
     uint16_t port = create_proxy(fx, "redis", "localhost:6379");
     char want[400];
     snprintf(want, sizeof(want),
@@ -237,13 +211,13 @@ static void test_proxy_shape_and_lifecycle(void **state)
            201,
            "{\"name\":\"d\",\"listen\":\"localhost:0\",\"upstream\":\"x:1\",\"enabled\":false,"
            "\"Logger\":{},\"toxics\":[]}");
-    fx_free(fx);
+    proxy_fx_free(fx);
 }
 
 static void test_toxic_crud(void **state)
 {
     (void)state;
-    struct api_fx *fx = fx_new();
+    struct proxy_fx *fx = fx_new();
     create_proxy(fx, "p", "localhost:6379");
     /* Defaults: name <type>_<stream>, stream downstream, toxicity 1, every attribute. */
     expect(fx, "POST", "/proxies/p/toxics", "{\"type\":\"latency\"}", 200,
@@ -294,13 +268,13 @@ static void test_toxic_crud(void **state)
     expect_error(fx, "DELETE", "/proxies/p/toxics/latency_downstream", NULL, 404,
                  "toxic not found");
     expect_error(fx, "GET", "/proxies/p/toxics/latency_downstream", NULL, 404, "toxic not found");
-    fx_free(fx);
+    proxy_fx_free(fx);
 }
 
 static void test_toxic_errors(void **state)
 {
     (void)state;
-    struct api_fx *fx = fx_new();
+    struct proxy_fx *fx = fx_new();
     create_proxy(fx, "p", "localhost:6379");
     expect_error(fx, "POST", "/proxies/nope/toxics", "{\"type\":\"latency\"}", 404,
                  "proxy not found");
@@ -365,7 +339,7 @@ static void test_toxic_errors(void **state)
                     "{\"type\":\"bandwidth\",\"attributes\":{\"rate\":0}}", 200, "{\"rate\":0}"));
     expect(fx, "GET", "/proxies/p/toxics/nope", NULL, 404,
            "{\"error\":\"toxic not found\",\"status\":404}\n");
-    fx_free(fx);
+    proxy_fx_free(fx);
 }
 
 /* Every type registers, with its attributes echoed in full. */
@@ -399,7 +373,7 @@ static void test_toxic_types(void **state)
         {"{\"type\":\"upstream_down\"}", "{\"action\":\"fin\"}"},
         {"{\"type\":\"connect_delay\",\"attributes\":{\"delay\":5}}", "{\"delay\":5}"},
     };
-    struct api_fx *fx = fx_new();
+    struct proxy_fx *fx = fx_new();
     create_proxy(fx, "p", "127.0.0.1:9");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char want[300];
@@ -407,13 +381,13 @@ static void test_toxic_types(void **state)
         free(expect_has(fx, "POST", "/proxies/p/toxics", cases[i][0], 200, want));
     }
     free(expect_has(fx, "GET", "/proxies/p/toxics", NULL, 200, "\"name\":\"connect_delay_"));
-    fx_free(fx);
+    proxy_fx_free(fx);
 }
 
 static void test_populate(void **state)
 {
     (void)state;
-    struct api_fx *fx = fx_new();
+    struct proxy_fx *fx = fx_new();
     expect(fx, "POST", "/populate", "[]", 201, "{\"proxies\":[]}");
     expect(fx, "POST", "/populate", "", 400,
            "{\"error\":\"bad request body: EOF\",\"status\":400,\"proxies\":[]}");
@@ -473,13 +447,13 @@ static void test_populate(void **state)
                  "{\"name\":\"seven\",\"upstream\":\"x:1\",\"toxics\":[{\"type\":\"nope\"}]}", 400,
                  "invalid toxic type \\\"nope\\\"; valid types: " VALID_TYPES);
     expect_error(fx, "GET", "/proxies/seven", NULL, 404, "proxy not found");
-    fx_free(fx);
+    proxy_fx_free(fx);
 }
 
 static void test_reset(void **state)
 {
     (void)state;
-    struct api_fx *fx = fx_new();
+    struct proxy_fx *fx = fx_new();
     uint16_t port = create_proxy(fx, "p", "127.0.0.1:9");
     free(expect_has(fx, "POST", "/proxies/p/toxics", "{\"type\":\"latency\"}", 200, "latency"));
     free(expect_has(fx, "POST", "/proxies/p/toxics",
@@ -492,13 +466,13 @@ static void test_reset(void **state)
              "\"enabled\":true,\"Logger\":{},\"toxics\":[]}",
              port);
     expect(fx, "GET", "/proxies/p", NULL, 200, want);
-    fx_free(fx);
+    proxy_fx_free(fx);
 }
 
 static void test_extra_endpoints(void **state)
 {
     (void)state;
-    struct api_fx *fx = fx_new();
+    struct proxy_fx *fx = fx_new();
     create_proxy(fx, "p", "127.0.0.1:9");
     expect(fx, "GET", "/proxies/p/connections", NULL, 200, "[]");
     expect(fx, "GET", "/proxies/p/stats", NULL, 200,
@@ -514,14 +488,14 @@ static void test_extra_endpoints(void **state)
     expect(fx, "GET", "/events", NULL, 200, "{\"cursor\":0,\"events\":[]}");
     expect(fx, "GET", "/events?since=5", NULL, 200, "{\"cursor\":0,\"events\":[]}");
     expect(fx, "DELETE", "/events", NULL, 405, "");
-    fx_free(fx);
+    proxy_fx_free(fx);
 }
 
 /* JSON strings are escaped like Go's (HTML characters too) and round-trip. */
 static void test_json_escaping(void **state)
 {
     (void)state;
-    struct api_fx *fx = fx_new();
+    struct proxy_fx *fx = fx_new();
     expect(fx, "POST", "/proxies",
            "{\"name\":\"a<b>&\\\"\\u00e9\\n\",\"upstream\":\"x:1\",\"listen\":\"l\",\"enabled\":"
            "false}",
@@ -530,7 +504,7 @@ static void test_json_escaping(void **state)
            "1\","
            "\"enabled\":false,\"Logger\":{},\"toxics\":[]}");
     expect(fx, "GET", "/proxies/a%3Cb%3E%26%22%C3%A9%0A", NULL, 200, NULL);
-    fx_free(fx);
+    proxy_fx_free(fx);
 }
 
 /* ---- over HTTP ---- */

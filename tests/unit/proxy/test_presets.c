@@ -12,43 +12,18 @@
 #include "test.h"
 
 #include "loop.h"
+#include "proxy_fx.h"
 #include "tether/proxy.h"
 
-struct fx {
-    uv_loop_t loop;
-    tether_proxy_server *ps;
-    bool closed;
-};
-
-static struct fx *fx_new(void)
+/* The proxy server under test (proxy_fx.h), seeded so toxicity rolls repeat. */
+static struct proxy_fx *fx_new(void)
 {
-    struct fx *fx = calloc(1, sizeof(*fx));
-    assert_non_null(fx);
-    assert_int_equal(uv_loop_init(&fx->loop), 0);
-    struct tether_proxy_server_options o;
-    tether_proxy_server_options_init(&o);
-    o.api_host = NULL;
-    o.has_seed = true;
-    o.seed = 7;
-    ASSERT_OK(tether_proxy_server_new(&fx->loop, &o, &fx->ps));
-    return fx;
-}
-
-static void fx_closed(void *data)
-{
-    ((struct fx *)data)->closed = true;
-}
-
-static void fx_free(struct fx *fx)
-{
-    tether_proxy_server_close(fx->ps, fx_closed, fx);
-    tt_test_loop_run_until(&fx->loop, &fx->closed, 5000);
-    tt_test_loop_close(&fx->loop);
-    free(fx);
+    return proxy_fx_new(7);
 }
 
 /* The API's answer to `method path body`, which must have `status`; caller frees. */
-static char *call(struct fx *fx, const char *method, const char *path, const char *body, int status)
+static char *call(struct proxy_fx *fx, const char *method, const char *path, const char *body,
+                  int status)
 {
     int got = 0;
     char *resp = NULL;
@@ -69,7 +44,7 @@ static char *call(struct fx *fx, const char *method, const char *path, const cha
 }
 
 /* A proxy that never listens: toxics do not need a listener. */
-static void add_proxy(struct fx *fx, const char *name)
+static void add_proxy(struct proxy_fx *fx, const char *name)
 {
     char body[200];
     snprintf(body, sizeof(body),
@@ -79,7 +54,7 @@ static void add_proxy(struct fx *fx, const char *name)
     free(call(fx, "POST", "/proxies", body, 201));
 }
 
-static void expect_toxics(struct fx *fx, const char *proxy, const char *want)
+static void expect_toxics(struct proxy_fx *fx, const char *proxy, const char *want)
 {
     char path[128];
     snprintf(path, sizeof(path), "/proxies/%s/toxics", proxy);
@@ -151,7 +126,7 @@ static void test_catalogue(void **state)
 
 static void apply_all(double scale, size_t which)
 {
-    struct fx *fx = fx_new();
+    struct proxy_fx *fx = fx_new();
     for (size_t i = 0; i < NCATALOGUE; i++) {
         char err[256] = "junk";
         add_proxy(fx, catalogue[i].name);
@@ -162,7 +137,7 @@ static void apply_all(double scale, size_t which)
                       which == 0 ? catalogue[i].at1
                                  : (which == 1 ? catalogue[i].at_half : catalogue[i].at_tiny));
     }
-    fx_free(fx);
+    proxy_fx_free(fx);
 }
 
 static void test_each_preset(void **state)
@@ -182,14 +157,14 @@ static void test_scale(void **state)
 static void test_scale_max(void **state)
 {
     (void)state;
-    struct fx *fx = fx_new();
+    struct proxy_fx *fx = fx_new();
     add_proxy(fx, "p");
     ASSERT_OK(tether_proxy_server_apply_preset(fx->ps, "p", "aws-alb", 1000.0, NULL, 0));
     expect_toxics(fx, "p", IDLE("60000000", "fin", "0"));
-    fx_free(fx);
+    proxy_fx_free(fx);
 }
 
-static void expect_einval(struct fx *fx, const char *proxy, const char *preset, double scale,
+static void expect_einval(struct proxy_fx *fx, const char *proxy, const char *preset, double scale,
                           const char *part)
 {
     char err[256] = "";
@@ -203,7 +178,7 @@ static void expect_einval(struct fx *fx, const char *proxy, const char *preset, 
 static void test_errors(void **state)
 {
     (void)state;
-    struct fx *fx = fx_new();
+    struct proxy_fx *fx = fx_new();
     add_proxy(fx, "p");
     expect_einval(fx, "p", "aws-elb", 1.0, "unknown preset 'aws-elb'");
     expect_einval(fx, "p", "aws-elb", 1.0, "valid presets: aws-alb, aws-nlb,");
@@ -225,14 +200,14 @@ static void test_errors(void **state)
     expect_einval(fx, "p", "haproxy", 1.0, "toxic already exists");
     expect_einval(fx, "p", "aws-alb", 0.5, "idle_timeout (downstream) of preset 'aws-alb'");
     expect_toxics(fx, "p", IDLE("50000", "fin", "1000"));
-    fx_free(fx);
+    proxy_fx_free(fx);
 }
 
 /* firewall-drop has two toxics: when the second cannot be added, neither is. */
 static void test_all_or_nothing(void **state)
 {
     (void)state;
-    struct fx *fx = fx_new();
+    struct proxy_fx *fx = fx_new();
     add_proxy(fx, "p");
     free(call(fx, "POST", "/proxies/p/toxics",
               "{\"name\":\"blackhole_downstream\",\"type\":\"latency\",\"attributes\":"
@@ -243,7 +218,7 @@ static void test_all_or_nothing(void **state)
     assert_null(strstr(got, "blackhole_upstream"));
     assert_non_null(strstr(got, "\"type\":\"latency\""));
     free(got);
-    fx_free(fx);
+    proxy_fx_free(fx);
 }
 
 /* The API: {"preset", "scale"} on a proxy's toxics adds the preset and answers with what it
@@ -251,7 +226,7 @@ static void test_all_or_nothing(void **state)
 static void test_api(void **state)
 {
     (void)state;
-    struct fx *fx = fx_new();
+    struct proxy_fx *fx = fx_new();
     add_proxy(fx, "p");
     char *got =
         call(fx, "POST", "/proxies/p/toxics", "{\"preset\":\"aws-alb\",\"scale\":0.01}", 200);
@@ -305,7 +280,7 @@ static void test_api(void **state)
         json_integer_value(json_object_get(json_object_get(alb, "attributes"), "timeout")), 60000);
     json_decref(list);
     free(call(fx, "POST", "/presets", "{}", 405));
-    fx_free(fx);
+    proxy_fx_free(fx);
 }
 
 int main(void)
