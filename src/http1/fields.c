@@ -341,11 +341,12 @@ int tt__h1_parse_connection(const char *v, size_t len, unsigned *flags)
         if (!tt__h1_is_token(e.ptr, e.len)) {
             return TETHER_EINVAL;
         }
-        if (tt__h1_str_eq_nocase(e, "close")) {
+        /* The length picks the one option a token can be: one compare, not three. */
+        if (e.len == 5 && tt__h1_str_eq_nocase(e, "close")) {
             f |= TT__H1_CONN_CLOSE;
-        } else if (tt__h1_str_eq_nocase(e, "keep-alive")) {
+        } else if (e.len == 10 && tt__h1_str_eq_nocase(e, "keep-alive")) {
             f |= TT__H1_CONN_KEEP_ALIVE;
-        } else if (tt__h1_str_eq_nocase(e, "upgrade")) {
+        } else if (e.len == 7 && tt__h1_str_eq_nocase(e, "upgrade")) {
             f |= TT__H1_CONN_UPGRADE;
         }
     }

@@ -125,7 +125,6 @@ struct tt__h1_head {
 struct tt__h1_parser {
     struct tt__h1_limits limits;
     size_t scan_pos;   /* bytes already searched for the end of the head */
-    size_t cr_pos;     /* bytes already checked for bare CRs */
     size_t line_start; /* start of the line being searched */
     bool started;      /* a non-empty line was seen (leading CRLFs are skipped) */
     enum tt__h1_error error;

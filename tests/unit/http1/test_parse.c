@@ -46,8 +46,9 @@ static void test_incremental_then_reset(void **state)
     tt__h1_parser_init(&p, NULL);
     for (size_t k = 1; k < head; k++) {
         ASSERT_ERR(tt__h1_parse_request(&p, buf, k, &h), TETHER_EAGAIN);
-        /* Progress is remembered: nothing before the current line is searched again. */
-        assert_true(p.scan_pos == k);
+        /* Progress is remembered: nothing is searched again, except a CR that is the last
+         * byte so far (whether it is bare depends on the next byte). */
+        assert_true(p.scan_pos == (buf[k - 1] == '\r' ? k - 1 : k));
     }
     assert_int_equal(tt__h1_parse_request(&p, buf, head, &h), (int)head);
     tt__h1_parser_reset(&p);
