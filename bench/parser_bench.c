@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Head parsing speed: tether's strict HTTP/1.1 parser against libhttp-parser, side by side. */
+/* Head parsing speed: tether's strict HTTP/1.1 parser against libhttp-parser and, when Debian's
+ * node-llhttp sources are installed, llhttp (Node's parser), side by side. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,9 +9,10 @@
 #include <http_parser.h>
 
 #include "http1/http1.h"
+#include "parser_peer.h"
 
 #define ROUNDS 5
-#define MAX_FIELDS 64
+#define MAX_FIELDS PEER_MAX_FIELDS
 
 /* Seconds per parser, message and round; argv[1] shortens it (profiling, smoke runs). */
 static double round_seconds = 0.3;
@@ -75,16 +77,11 @@ struct message {
     const char *buf;
     size_t len;
     bool request;
-    double tether_ns, hp_ns; /* best round, per message */
+    double tether_ns, hp_ns, ll_ns; /* best round, per message */
 };
 
-/* What the http_parser callbacks record: the same spans tether's head gives. */
-struct hp_result {
-    struct tt__h1_str url, status, body;
-    struct tt__h1_field fields[MAX_FIELDS];
-    size_t nfields;
-    bool headers_complete;
-};
+/* What the http_parser callbacks record. */
+#define hp_result peer_result
 
 static int on_url(http_parser *p, const char *at, size_t len)
 {
@@ -199,7 +196,47 @@ static double time_hp(const struct message *m, long iters)
     return t / (double)iters;
 }
 
-/* Both parsers accept the message and see the same fields; otherwise the timing means nothing. */
+#ifdef TETHER_BENCH_LLHTTP
+static double time_ll(const struct message *m, long iters)
+{
+    struct peer_result r;
+    size_t acc = 0;
+    int err;
+    double t0 = now_ns();
+    for (long i = 0; i < iters; i++) {
+        acc += llhttp_peer_once(m->buf, m->len, m->request, &r, &err) + r.nfields;
+    }
+    double t = now_ns() - t0;
+    sink += acc;
+    return t / (double)iters;
+}
+#endif
+
+/* A peer saw the same head as tether, span for span (same pointers into the buffer). */
+static bool same_spans(const struct message *m, const char *peer, const struct tt__h1_head *h,
+                       const struct peer_result *r)
+{
+    if (r->nfields != h->nfields) {
+        fprintf(stderr, "%s: tether found %zu fields, %s %zu\n", m->name, h->nfields, peer,
+                r->nfields);
+        return false;
+    }
+    for (size_t i = 0; i < h->nfields; i++) {
+        if (r->fields[i].name.ptr != h->fields[i].name.ptr ||
+            r->fields[i].name.len != h->fields[i].name.len ||
+            r->fields[i].value.ptr != h->fields[i].value.ptr) {
+            fprintf(stderr, "%s: field %zu differs from %s's\n", m->name, i, peer);
+            return false;
+        }
+    }
+    if (m->request && (r->url.ptr != h->target.ptr || r->url.len != h->target.len)) {
+        fprintf(stderr, "%s: the targets differ from %s's\n", m->name, peer);
+        return false;
+    }
+    return true;
+}
+
+/* Every parser accepts the message and sees the same fields; otherwise the timing means nothing. */
 static bool verify(const struct message *m)
 {
     struct tt__h1_field fields[MAX_FIELDS];
@@ -225,23 +262,21 @@ static bool verify(const struct message *m)
                 http_errno_name(HTTP_PARSER_ERRNO(&hp)), n);
         return false;
     }
-    if (r.nfields != h.nfields) {
-        fprintf(stderr, "%s: tether found %zu fields, http_parser %zu\n", m->name, h.nfields,
-                r.nfields);
+    if (!same_spans(m, "http_parser", &h, &r)) {
         return false;
     }
-    for (size_t i = 0; i < h.nfields; i++) {
-        if (r.fields[i].name.ptr != h.fields[i].name.ptr ||
-            r.fields[i].name.len != h.fields[i].name.len ||
-            r.fields[i].value.ptr != h.fields[i].value.ptr) {
-            fprintf(stderr, "%s: field %zu differs\n", m->name, i);
-            return false;
-        }
-    }
-    if (m->request && (r.url.ptr != h.target.ptr || r.url.len != h.target.len)) {
-        fprintf(stderr, "%s: the targets differ\n", m->name);
+#ifdef TETHER_BENCH_LLHTTP
+    int err;
+    n = llhttp_peer_once(m->buf, m->len, m->request, &r, &err);
+    if (err != 0 || n != m->len || !r.headers_complete) {
+        fprintf(stderr, "%s: llhttp rejected it: %s after %zu bytes\n", m->name,
+                llhttp_peer_error_name(err), n);
         return false;
     }
+    if (!same_spans(m, "llhttp", &h, &r)) {
+        return false;
+    }
+#endif
     return true;
 }
 
@@ -268,9 +303,9 @@ int main(int argc, char **argv)
         }
     }
     struct message msgs[] = {
-        {"browser-request", browser_request, sizeof(browser_request) - 1, true, 0, 0},
-        {"api-request", api_request, sizeof(api_request) - 1, true, 0, 0},
-        {"response", response, sizeof(response) - 1, false, 0, 0},
+        {"browser-request", browser_request, sizeof(browser_request) - 1, true, 0, 0, 0},
+        {"api-request", api_request, sizeof(api_request) - 1, true, 0, 0, 0},
+        {"response", response, sizeof(response) - 1, false, 0, 0, 0},
     };
     http_parser_set_max_header_size(TT__H1_DEFAULT_MAX_HEAD_BYTES);
     for (size_t i = 0; i < tt__countof(msgs); i++) {
@@ -279,41 +314,71 @@ int main(int argc, char **argv)
         }
     }
     unsigned long v = http_parser_version();
-    printf("parser_bench: tether strict HTTP/1.1 parser vs libhttp-parser %lu.%lu.%lu\n",
+    printf("parser_bench: tether strict HTTP/1.1 parser vs libhttp-parser %lu.%lu.%lu",
            (v >> 16) & 255, (v >> 8) & 255, v & 255);
-    printf("best of %d alternating rounds of ~%.3g s per parser and message\n\n", ROUNDS,
+#ifdef TETHER_BENCH_LLHTTP
+    printf(" and llhttp %s", llhttp_peer_version());
+#endif
+    printf("\nbest of %d alternating rounds of ~%.3g s per parser and message\n\n", ROUNDS,
            round_seconds);
-    printf("%-16s %6s %6s  %12s %9s  %12s %9s  %6s\n", "message", "bytes", "fields", "tether ns",
+    printf("%-16s %6s %6s  %9s %7s  %11s %7s %5s", "message", "bytes", "fields", "tether ns",
            "MB/s", "http_parser", "MB/s", "ratio");
+#ifdef TETHER_BENCH_LLHTTP
+    printf("  %9s %7s %5s", "llhttp ns", "MB/s", "ratio");
+#endif
+    printf("\n");
     for (size_t i = 0; i < tt__countof(msgs); i++) {
         struct message *m = &msgs[i];
         long tn = calibrate(time_tether(m, 2000));
         long hn = calibrate(time_hp(m, 2000));
-        m->tether_ns = m->hp_ns = 1e300;
+        m->tether_ns = m->hp_ns = m->ll_ns = 1e300;
+#ifdef TETHER_BENCH_LLHTTP
+        long ln = calibrate(time_ll(m, 2000));
+#endif
         for (int round = 0; round < ROUNDS; round++) {
-            double a, b;
-            if (round % 2 == 0) {
-                a = time_tether(m, tn);
-                b = time_hp(m, hn);
-            } else {
-                b = time_hp(m, hn);
-                a = time_tether(m, tn);
+            /* Each round starts with a different parser, so none always runs on a cold cache. */
+            for (int k = 0; k < 3; k++) {
+                double t;
+                switch ((round + k) % 3) {
+                case 0:
+                    t = time_tether(m, tn);
+                    m->tether_ns = t < m->tether_ns ? t : m->tether_ns;
+                    break;
+                case 1:
+                    t = time_hp(m, hn);
+                    m->hp_ns = t < m->hp_ns ? t : m->hp_ns;
+                    break;
+                default:
+#ifdef TETHER_BENCH_LLHTTP
+                    t = time_ll(m, ln);
+                    m->ll_ns = t < m->ll_ns ? t : m->ll_ns;
+#endif
+                    break;
+                }
             }
-            m->tether_ns = a < m->tether_ns ? a : m->tether_ns;
-            m->hp_ns = b < m->hp_ns ? b : m->hp_ns;
         }
         struct tt__h1_field fields[MAX_FIELDS];
         struct tt__h1_head h = {.fields = fields, .fields_cap = MAX_FIELDS};
         struct tt__h1_parser p;
         tt__h1_parser_init(&p, NULL);
         (void)tether_once(m, &p, &h);
-        printf("%-16s %6zu %6zu  %12.1f %9.1f  %12.1f %9.1f  %6.2f\n", m->name, m->len, h.nfields,
+        printf("%-16s %6zu %6zu  %9.1f %7.1f  %11.1f %7.1f %5.2f", m->name, m->len, h.nfields,
                m->tether_ns, mbps(m, m->tether_ns), m->hp_ns, mbps(m, m->hp_ns),
                m->hp_ns / m->tether_ns);
+#ifdef TETHER_BENCH_LLHTTP
+        printf("  %9.1f %7.1f %5.2f", m->ll_ns, mbps(m, m->ll_ns), m->ll_ns / m->tether_ns);
+#endif
+        printf("\n");
     }
     double req_tt = msgs[0].tether_ns + msgs[1].tether_ns;
     double req_hp = msgs[0].hp_ns + msgs[1].hp_ns;
     printf("\nratio parse-request tether/http_parser: %.2f\n", req_hp / req_tt);
     printf("ratio parse-response tether/http_parser: %.2f\n", msgs[2].hp_ns / msgs[2].tether_ns);
+#ifdef TETHER_BENCH_LLHTTP
+    for (size_t i = 0; i < tt__countof(msgs); i++) {
+        printf("ratio parse-%s tether/llhttp: %.2f\n", msgs[i].name,
+               msgs[i].ll_ns / msgs[i].tether_ns);
+    }
+#endif
     return 0;
 }

@@ -16,6 +16,9 @@ BUILD_PKGS=(build-essential cmake pkg-config libuv1-dev libssl-dev libjansson-de
 # clang with its libFuzzer/sanitizer runtimes, ca-certificates/openssl for TLS tests, and haproxy
 # (the peer of bench/proxy_bench.c, run from PATH in mode tcp; never started as a service here).
 TEST_PKGS=(libcmocka-dev libhttp-parser-dev clang libclang-rt-14-dev openssl ca-certificates haproxy)
+# llhttp, Node's parser: its generated C sources (node-llhttp) are the second differential oracle
+# of the parser and a peer of bench/parser_bench, compiled by the tests, never into the library.
+TEST_PKGS+=(node-llhttp)
 # Lint gates run by make test (scripts/lint.sh): the formatter and clang-tidy of the same LLVM.
 TEST_PKGS+=(clang-format clang-tidy)
 # The forward proxy `tether get -x` is compared through (tests/cli/test_get_transport.sh); run
