@@ -124,6 +124,50 @@ static inline const char *tt__h1_find_cr_lf(const char *p, const char *end)
     return p;
 }
 
+/*
+ * The fast path of the search for the end of a head, once its start line is behind: the 16
+ * bytes at buf + pos when they hold nothing the byte-by-byte search must judge, i.e. every CR is
+ * followed by an LF, every LF follows a CR, and no line starts with CR (an empty line ends the
+ * head). `at_line_start` says whether buf + pos starts a line. Reads buf[pos + 16], so the
+ * caller ensures more than 16 bytes are there. Returns the bytes passed (16, or 17 when the
+ * last one is a CR whose LF follows) and moves *line_start past the last line end passed, or
+ * returns 0 when the block needs the byte-by-byte search.
+ */
+#define TT__H1_BLOCK 16
+static inline size_t tt__h1_clean_block(const char *buf, size_t pos, bool at_line_start,
+                                        size_t *line_start)
+{
+#if defined(__SSE2__)
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(buf + pos));
+    unsigned cr = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('\r')));
+    unsigned lf = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('\n')));
+    if (((cr << 1) & 0xFFFFu) != lf) {
+        return 0; /* a bare CR or LF (or an LF whose CR is in the block before: not here) */
+    }
+    unsigned starts = (lf << 1) | (at_line_start ? 1u : 0u);
+    if ((starts & cr) != 0) {
+        return 0; /* an empty line */
+    }
+    size_t n = TT__H1_BLOCK;
+    if ((cr & 0x8000u) != 0) {
+        if (buf[pos + TT__H1_BLOCK] != '\n') {
+            return 0;
+        }
+        n = TT__H1_BLOCK + 1; /* take the CRLF pair whole */
+        *line_start = pos + n;
+    } else if (lf != 0) {
+        *line_start = pos + (31u - (unsigned)__builtin_clz(lf)) + 1;
+    }
+    return n;
+#else
+    (void)buf;
+    (void)pos;
+    (void)at_line_start;
+    (void)line_start;
+    return 0;
+#endif
+}
+
 static inline bool tt__h1_ows(char c)
 {
     return c == ' ' || c == '\t';

@@ -64,6 +64,13 @@ static long h1_find_head_end(struct tt__h1_parser *p, const char *buf, size_t le
     size_t lim = len < max ? len : max; /* a head ends by byte max, or is too large */
     size_t pos = p->scan_pos;
     while (pos < lim) {
+        if (p->started && lim - pos > TT__H1_BLOCK) {
+            size_t n = tt__h1_clean_block(buf, pos, pos == p->line_start, &p->line_start);
+            if (n > 0) {
+                pos += n;
+                continue;
+            }
+        }
         size_t k = (size_t)(tt__h1_find_cr_lf(buf + pos, buf + lim) - buf);
         if (k == lim) {
             pos = lim;
