@@ -29,7 +29,6 @@ bool tt__srv_conn_is_idle(const struct tt__srv_conn *c)
 static void conn_free(struct tt__srv_conn *c)
 {
     tt__buf_cleanup(&c->in);
-    tt__free(c->fields);
     tt__free(c);
 }
 
@@ -301,17 +300,14 @@ void tt__srv_conn_arm_timer(struct tt__srv_conn *c)
 void tt__srv_conn_accept(struct tether_server *srv, int fd)
 {
     struct tt__srv_conn *c = tt__calloc(1, sizeof(*c));
-    struct tt__h1_field *fields = tt__calloc(srv->limits.max_fields, sizeof(*fields));
-    if (!c || !fields || tt__stream_init(&srv->defer, &c->stream) != 0) {
+    if (!c || tt__stream_init(&srv->defer, &c->stream) != 0) {
         /* Out of memory: the fd cannot be served; close it before any byte is read, which
          * sends FIN unless the client was fast. */
-        tt__free(fields);
         tt__free(c);
         close(fd);
         return;
     }
     c->srv = srv;
-    c->fields = fields;
     tt__list_init(&c->link);
     tt__list_init(&c->idle_link);
     tt__buf_init(&c->in, srv->limits.max_head_bytes + CONN_READ_HIGH_WATER + CONN_READ_CHUNK_MAX);
@@ -521,7 +517,7 @@ static void conn_process(struct tt__srv_conn *c)
             }
             struct tt__h1_head h;
             memset(&h, 0, sizeof(h));
-            h.fields = c->fields;
+            h.fields = srv->fields;
             h.fields_cap = srv->limits.max_fields;
             int rv = tt__h1_parse_request(&c->parser, c->in.data, c->in.len, &h);
             if (rv == TETHER_EAGAIN) {
@@ -564,6 +560,10 @@ static void conn_process(struct tt__srv_conn *c)
                     tt__srv_conn_close(c, TETHER_CLOSE_SHUTDOWN);
                     goto out;
                 }
+                /* Idle keep-alive connections can be most of a server's connections, and most
+                 * of their time: hold no buffer while waiting (nginx frees its buffers too).
+                 * The next read allocates again. */
+                tt__buf_cleanup(&c->in);
                 tt__server_conn_idle(srv, c, true);
             }
             break;

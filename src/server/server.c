@@ -78,6 +78,7 @@ static void server_maybe_finish(struct tether_server *srv)
     tether_server_close_cb cb = srv->close_cb;
     void *data = srv->close_data;
     tt__tls_ctx_free(srv->tls);
+    tt__free(srv->fields);
     tt__free(srv->host);
     tt__free(srv->tls_cert_file);
     tt__free(srv->tls_key_file);
@@ -306,6 +307,10 @@ int tether_server_new(uv_loop_t *loop, const struct tether_server_options *o, te
     srv->limits.max_head_bytes = o->max_head_bytes;
     srv->limits.max_fields = o->max_fields;
     srv->limits.max_chunk_ext_bytes = o->max_chunk_ext_bytes;
+    srv->fields = tt__calloc(o->max_fields, sizeof(*srv->fields));
+    if (!srv->fields) {
+        goto fail;
+    }
     if (srv->tls_cert_file) {
         char detail[256];
         detail[0] = '\0';
@@ -335,6 +340,7 @@ int tether_server_new(uv_loop_t *loop, const struct tether_server_options *o, te
 
 fail:
     tt__tls_ctx_free(srv->tls);
+    tt__free(srv->fields);
     tt__free(srv->host);
     tt__free(srv->tls_cert_file);
     tt__free(srv->tls_key_file);

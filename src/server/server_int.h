@@ -19,6 +19,10 @@ struct tether_server {
     char *tls_key_file;
     struct tt__tls_ctx *tls;
     struct tt__h1_limits limits;
+    /* Where the head being parsed puts its field spans: one array for every connection, since a
+     * head is parsed in one call and the request copies what it keeps (tt__request_new). Per
+     * connection it would cost limits.max_fields x 32 bytes for every idle keep-alive one. */
+    struct tt__h1_field *fields;
 
     struct tt__listener listener;
     uint16_t port;
@@ -55,9 +59,8 @@ struct tt__srv_conn {
     uv_timer_t timer;          /* the nearest of this connection's deadlines */
     bool timer_open;
 
-    struct tt__buf in; /* received, not yet consumed */
+    struct tt__buf in; /* received, not yet consumed; its storage is freed while idle */
     struct tt__h1_parser parser;
-    struct tt__h1_field *fields;
     struct tt__h1_chunked chunked;
     enum tt__srv_read_state rstate;
     bool body_chunked;
