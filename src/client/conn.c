@@ -208,7 +208,8 @@ static void conn_connected(struct tt__stream *s, int status)
     }
     uv_timer_stop(&c->timer);
     if (status != 0) {
-        struct tether_failure fail = s->failure;
+        struct tether_failure fail;
+        tt__stream_failure(s, &fail);
         if (fail.code == 0) {
             fail.code = status;
         }
@@ -428,7 +429,8 @@ static void conn_write_cb(struct tt__stream *s, int status, void *arg)
          * finish; the connection is not reused. */
         return;
     }
-    struct tether_failure fail = s->failure;
+    struct tether_failure fail;
+    tt__stream_failure(s, &fail);
     if (fail.code == 0) {
         fail.code = status;
     }
@@ -689,7 +691,8 @@ static void conn_read_cb(struct tt__stream *s, int status, const char *data, siz
         return;
     }
     if (status != 0) {
-        struct tether_failure fail = s->failure;
+        struct tether_failure fail;
+        tt__stream_failure(s, &fail);
         if (fail.code == 0) {
             fail.code = status;
         }

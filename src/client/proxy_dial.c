@@ -283,7 +283,8 @@ static void proxy_tls_done(struct tt__stream *s, int status)
     }
     uv_timer_stop(&c->timer);
     if (status != 0) {
-        struct tether_failure fail = s->failure;
+        struct tether_failure fail;
+        tt__stream_failure(s, &fail);
         if (fail.code == 0) {
             fail.code = status;
         }
@@ -304,7 +305,8 @@ static void proxy_read_cb(struct tt__stream *s, int status, const char *data, si
         return;
     }
     if (status != 0) {
-        struct tether_failure fail = s->failure;
+        struct tether_failure fail;
+        tt__stream_failure(s, &fail);
         fail.code = status == TETHER_EEOF ? TETHER_EHANGUP : (fail.code ? fail.code : status);
         fail.phase = TETHER_PHASE_CONNECT;
         (void)snprintf(fail.detail, sizeof(fail.detail),

@@ -129,7 +129,8 @@ bool tt__stream_tls_info(const struct tt__stream *s, struct tt__tls_info *out);
 struct tt__tls; /* per-connection TLS state, private to tls.c */
 
 /* Data (status 0, len > 0), a clean end of stream (TETHER_EEOF), or an error (TETHER_E*,
- * with s->failure filled). `data` is borrowed for the duration of the call. */
+ * with the stream's failure recorded: tt__stream_failure). `data` is borrowed for the duration of
+ * the call. */
 typedef void (*tt__stream_read_cb)(struct tt__stream *s, int status, const char *data, size_t len);
 typedef void (*tt__stream_write_cb)(struct tt__stream *s, int status, void *arg);
 typedef void (*tt__stream_connect_cb)(struct tt__stream *s, int status);
@@ -153,6 +154,23 @@ enum tt__stream_state {
  * owner with tt__container_of. The memory must stay valid until the close callback has run.
  * All fields are read-only for users except `data`.
  */
+/*
+ * A stream's last error, kept small: every connection has a stream and few ever fail, while the
+ * public struct tether_failure is 648 bytes. The peer is the stream's own; the TLS server name
+ * and OpenSSL's text, when a failure has them, are allocated with it (without memory the text
+ * is lost, never the error). tt__stream_failure builds the public record.
+ */
+struct tt__stream_error {
+    int code; /* 0: none */
+    enum tether_syscall syscall;
+    enum tether_phase phase;
+    enum tether_err_origin origin;
+    long origin_code;
+    int sys_errno;
+    char *host;   /* NULL or allocated */
+    char *detail; /* NULL or allocated */
+};
+
 struct tt__stream {
     uv_tcp_t tcp;
     uv_timer_t timer; /* connect timeout and lingering deadlines */
@@ -165,11 +183,11 @@ struct tt__stream {
     tt__stream_connect_cb on_connect;
     tt__stream_close_cb on_close;
     void *data;
-    struct tether_failure failure; /* the last error, Node-style */
-    uint64_t bytes_read;           /* plaintext bytes delivered to on_read */
-    uint64_t bytes_written;        /* plaintext bytes whose write completed (reached the kernel) */
-    uint64_t bytes_queued;         /* plaintext bytes accepted by tt__stream_write */
-    uint64_t linger_deadline_ms;   /* absolute uv_now of the total lingering limit */
+    struct tt__stream_error err; /* the last error (tt__stream_failure) */
+    uint64_t bytes_read;         /* plaintext bytes delivered to on_read */
+    uint64_t bytes_written;      /* plaintext bytes whose write completed (reached the kernel) */
+    uint64_t bytes_queued;       /* plaintext bytes accepted by tt__stream_write */
+    uint64_t linger_deadline_ms; /* absolute uv_now of the total lingering limit */
     uint64_t linger_wait_ms;
     unsigned pending_handles; /* handles still to be closed */
     bool reading;
@@ -280,10 +298,16 @@ void tt__stream_wbuf_free(char *buf);
  * tt__stream_write. */
 int tt__stream_wbuf_submit(struct tt__stream *s, char *buf, size_t len, size_t plain_len,
                            tt__stream_write_cb cb, void *arg);
-/* Passes plaintext, EOF or an error (failure already filled) to on_read, or drops it once
+/* Records `f` as the stream's last error, replacing the one before; its peer is the stream's
+ * own, so f->peer is ignored. */
+void tt__stream_set_failure(struct tt__stream *s, const struct tether_failure *f);
+/* The stream's last error as the public record, Node-style (code 0 when there was none). It
+ * lasts until the stream's close completes: owners copy it in the callback that reported it. */
+void tt__stream_failure(const struct tt__stream *s, struct tether_failure *out);
+/* Passes plaintext, EOF or an error (failure already recorded) to on_read, or drops it once
  * a close began. */
 void tt__stream_deliver(struct tt__stream *s, int status, const char *data, size_t len);
-/* The handshake finished (0) or failed (failure already filled). */
+/* The handshake finished (0) or failed (failure already recorded). */
 void tt__stream_handshake_done(struct tt__stream *s, int status);
 
 /* Per-connection TLS state in the role of `ctx` (client contexts use `server_name`, may be

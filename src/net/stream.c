@@ -33,14 +33,61 @@ static void stream_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 static void stream_timer_cb(uv_timer_t *t);
 static void stream_close_handles(struct tt__stream *s, bool rst);
 
+static char *stream_strdup_or_null(const char *text)
+{
+    return text[0] != '\0' ? tt__strndup(text, strlen(text)) : NULL;
+}
+
+static void stream_clear_failure(struct tt__stream *s)
+{
+    tt__free(s->err.host);
+    tt__free(s->err.detail);
+    memset(&s->err, 0, sizeof(s->err));
+}
+
+void tt__stream_set_failure(struct tt__stream *s, const struct tether_failure *f)
+{
+    stream_clear_failure(s);
+    s->err.code = f->code;
+    s->err.syscall = f->syscall;
+    s->err.phase = f->phase;
+    s->err.origin = f->origin;
+    s->err.origin_code = f->origin_code;
+    s->err.sys_errno = f->sys_errno;
+    s->err.host = stream_strdup_or_null(f->host);
+    s->err.detail = stream_strdup_or_null(f->detail);
+}
+
+void tt__stream_failure(const struct tt__stream *s, struct tether_failure *out)
+{
+    tether_failure_init(out);
+    if (s->err.code == 0) {
+        return;
+    }
+    out->code = s->err.code;
+    out->syscall = s->err.syscall;
+    out->phase = s->err.phase;
+    out->origin = s->err.origin;
+    out->origin_code = s->err.origin_code;
+    out->sys_errno = s->err.sys_errno;
+    memcpy(out->peer, s->peer, sizeof(out->peer));
+    if (s->err.host) {
+        (void)snprintf(out->host, sizeof(out->host), "%s", s->err.host);
+    }
+    if (s->err.detail) {
+        (void)snprintf(out->detail, sizeof(out->detail), "%s", s->err.detail);
+    }
+}
+
 /* Records a libuv failure as "the last error" of the stream, Node-style. */
 static void stream_fail_uv(struct tt__stream *s, enum tether_syscall syscall,
                            enum tether_phase phase, int uv_status)
 {
-    tether_failure_init(&s->failure);
-    tt__failure_from_uv(&s->failure, syscall, uv_status);
-    s->failure.phase = phase;
-    memcpy(s->failure.peer, s->peer, sizeof(s->failure.peer));
+    struct tether_failure f;
+    tether_failure_init(&f);
+    tt__failure_from_uv(&f, syscall, uv_status);
+    f.phase = phase;
+    tt__stream_set_failure(s, &f);
 }
 
 static enum tether_phase stream_phase(const struct tt__stream *s)
@@ -281,9 +328,9 @@ static void stream_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     (void)uv_read_stop(st);
     stream_fail_uv(s, TETHER_SYSCALL_READ, stream_phase(s), (int)nread);
     if (s->tls && s->state == TT__STREAM_HANDSHAKING) {
-        tt__stream_handshake_done(s, s->failure.code);
+        tt__stream_handshake_done(s, s->err.code);
     } else {
-        tt__stream_deliver(s, s->failure.code, NULL, 0);
+        tt__stream_deliver(s, s->err.code, NULL, 0);
     }
 }
 
@@ -384,7 +431,7 @@ static void stream_write_cb(uv_write_t *req, int status)
         code = TETHER_ECANCELED;
     } else {
         stream_fail_uv(s, TETHER_SYSCALL_WRITE, stream_phase(s), status);
-        code = s->failure.code;
+        code = s->err.code;
     }
     stream_wreq_release(s, w);
     if (cb) {
@@ -492,7 +539,7 @@ static void stream_connect_cb(uv_connect_t *req, int status)
     }
     if (status < 0) {
         stream_fail_uv(s, TETHER_SYSCALL_CONNECT, TETHER_PHASE_CONNECT, status);
-        stream_connect_finish(s, s->failure.code);
+        stream_connect_finish(s, s->err.code);
         return;
     }
     if (!s->tls) {
@@ -502,11 +549,12 @@ static void stream_connect_cb(uv_connect_t *req, int status)
     s->state = TT__STREAM_HANDSHAKING;
     int rv = stream_update_reading(s);
     if (rv != 0) {
-        tether_failure_init(&s->failure);
-        s->failure.code = rv;
-        s->failure.syscall = TETHER_SYSCALL_READ;
-        s->failure.phase = TETHER_PHASE_TLS;
-        memcpy(s->failure.peer, s->peer, sizeof(s->failure.peer));
+        struct tether_failure f;
+        tether_failure_init(&f);
+        f.code = rv;
+        f.syscall = TETHER_SYSCALL_READ;
+        f.phase = TETHER_PHASE_TLS;
+        tt__stream_set_failure(s, &f);
         stream_connect_finish(s, rv);
         return;
     }
@@ -516,18 +564,19 @@ static void stream_connect_cb(uv_connect_t *req, int status)
 /* A connect deadline passed, or a connect error from the kernel waited for its tick. */
 static void stream_connect_timeout(struct tt__stream *s)
 {
-    if (s->state == TT__STREAM_CONNECTING && s->failure.code != 0) {
-        stream_connect_finish(s, s->failure.code);
+    if (s->state == TT__STREAM_CONNECTING && s->err.code != 0) {
+        stream_connect_finish(s, s->err.code);
         return;
     }
-    tether_failure_init(&s->failure);
-    s->failure.code = TETHER_ETIMEDOUT;
-    s->failure.syscall = TETHER_SYSCALL_CONNECT;
-    s->failure.phase = stream_phase(s);
-    s->failure.origin = TETHER_ORIGIN_ERRNO;
-    s->failure.origin_code = ETIMEDOUT;
-    s->failure.sys_errno = ETIMEDOUT;
-    memcpy(s->failure.peer, s->peer, sizeof(s->failure.peer));
+    struct tether_failure f;
+    tether_failure_init(&f);
+    f.code = TETHER_ETIMEDOUT;
+    f.syscall = TETHER_SYSCALL_CONNECT;
+    f.phase = stream_phase(s);
+    f.origin = TETHER_ORIGIN_ERRNO;
+    f.origin_code = ETIMEDOUT;
+    f.sys_errno = ETIMEDOUT;
+    tt__stream_set_failure(s, &f);
     stream_connect_finish(s, TETHER_ETIMEDOUT);
 }
 
@@ -538,7 +587,7 @@ int tt__stream_connect(struct tt__stream *s, const struct sockaddr *addr, uint64
         (addr->sa_family != AF_INET && addr->sa_family != AF_INET6)) {
         return TETHER_EINVAL;
     }
-    tether_failure_init(&s->failure);
+    stream_clear_failure(s);
     (void)tt__addr_format(addr, s->peer, sizeof(s->peer));
     if (tls && !s->tls) {
         int rv = tt__tls_new(s, tls, server_name);
@@ -640,7 +689,7 @@ int tt__stream_start_tls_client(struct tt__stream *s, struct tt__tls_ctx *ctx,
         tt__tls_free(s);
         return TETHER_EINVAL;
     }
-    tether_failure_init(&s->failure);
+    stream_clear_failure(s);
     s->on_connect = cb;
     s->state = TT__STREAM_HANDSHAKING;
     rv = stream_update_reading(s);
@@ -681,8 +730,8 @@ void tt__stream_handshake_done(struct tt__stream *s, int status)
 static void stream_wake_cb(struct tt__defer_item *it)
 {
     struct tt__stream *s = tt__container_of(it, struct tt__stream, wake);
-    if (s->state == TT__STREAM_CONNECTING && s->on_connect && s->failure.code != 0) {
-        stream_connect_finish(s, s->failure.code);
+    if (s->state == TT__STREAM_CONNECTING && s->on_connect && s->err.code != 0) {
+        stream_connect_finish(s, s->err.code);
     } else if (s->tls && (s->state == TT__STREAM_OPEN || s->state == TT__STREAM_HANDSHAKING)) {
         tt__tls_pump(s);
     }
@@ -730,6 +779,7 @@ static void stream_handle_closed(uv_handle_t *h)
     /* Every write callback has run by now (libuv cancels pending writes before closing). */
     tt__free(s->wbuf_spare);
     s->wbuf_spare = NULL;
+    stream_clear_failure(s);
     s->state = TT__STREAM_CLOSED;
     tt__stream_close_cb cb = s->on_close;
     s->on_close = NULL;

@@ -419,27 +419,27 @@ static int tls_flush(struct tt__stream *s, size_t plain_len, tt__stream_write_cb
     return tt__stream_wbuf_submit(s, buf, got, plain_len, cb, arg);
 }
 
-/* Fills the failure record for a TLS-level error. */
-static void tls_record_failure(struct tt__stream *s, int code, enum tether_syscall syscall,
-                               enum tether_phase phase)
+/* Completes `f` for a TLS-level error and records it as the stream's last error. */
+static void tls_record_failure(struct tt__stream *s, struct tether_failure *f, int code,
+                               enum tether_syscall syscall, enum tether_phase phase)
 {
     struct tt__tls *t = s->tls;
-    s->failure.code = code;
-    s->failure.syscall = syscall;
-    s->failure.phase = phase;
-    memcpy(s->failure.peer, s->peer, sizeof(s->failure.peer));
+    f->code = code;
+    f->syscall = syscall;
+    f->phase = phase;
     if (t->server_name) {
-        (void)snprintf(s->failure.host, sizeof(s->failure.host), "%s", t->server_name);
+        (void)snprintf(f->host, sizeof(f->host), "%s", t->server_name);
     }
+    tt__stream_set_failure(s, f);
 }
 
-/* Maps an SSL_get_error answer after a failed call, draining the error queue. */
-static int tls_map_error(struct tt__stream *s, int ssl_error)
+/* Maps an SSL_get_error answer after a failed call into `f`, draining the error queue. */
+static int tls_map_error(int ssl_error, struct tether_failure *f)
 {
-    tether_failure_init(&s->failure);
-    s->failure.origin = TETHER_ORIGIN_OPENSSL;
-    s->failure.origin_code = (long)ERR_peek_error();
-    int code = tt__err_from_ssl(ssl_error, 0, s->failure.detail, sizeof(s->failure.detail));
+    tether_failure_init(f);
+    f->origin = TETHER_ORIGIN_OPENSSL;
+    f->origin_code = (long)ERR_peek_error();
+    int code = tt__err_from_ssl(ssl_error, 0, f->detail, sizeof(f->detail));
     if (code == 0 || code == TETHER_EAGAIN) {
         code = TETHER_ETLS;
     }
@@ -453,14 +453,14 @@ static void tls_handshake_failed(struct tt__stream *s, int ssl_error)
     unsigned long first = ERR_peek_error();
     bool plain_http = t->server && ERR_GET_LIB(first) == ERR_LIB_SSL &&
                       ERR_GET_REASON(first) == SSL_R_HTTP_REQUEST;
-    int code = tls_map_error(s, ssl_error);
+    struct tether_failure f;
+    int code = tls_map_error(ssl_error, &f);
     if (plain_http) {
         /* Ciphertext and plaintext leave through the same BIO: this goes out as it is. */
         int len = (int)sizeof(tls_plain_http_answer) - 1;
         t->answered_plain_http = BIO_write(t->wbio, tls_plain_http_answer, len) == len &&
                                  tls_flush(s, 0, NULL, NULL) == 0;
-        (void)snprintf(s->failure.detail, sizeof(s->failure.detail),
-                       "a plain HTTP request on a TLS port%s",
+        (void)snprintf(f.detail, sizeof(f.detail), "a plain HTTP request on a TLS port%s",
                        t->answered_plain_http ? " (answered 400)" : "");
     }
     long vr = SSL_get_verify_result(t->ssl);
@@ -471,19 +471,18 @@ static void tls_handshake_failed(struct tt__stream *s, int ssl_error)
          * in the words Node users know. */
         code = TETHER_ETLSCERT;
         if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH) {
-            (void)snprintf(s->failure.detail, sizeof(s->failure.detail),
+            (void)snprintf(f.detail, sizeof(f.detail),
                            "Hostname/IP does not match certificate's altnames: %s",
                            t->server_name ? t->server_name : "");
         } else {
-            (void)snprintf(s->failure.detail, sizeof(s->failure.detail), "%s",
-                           X509_verify_cert_error_string(vr));
+            (void)snprintf(f.detail, sizeof(f.detail), "%s", X509_verify_cert_error_string(vr));
         }
     }
-    tls_record_failure(s, code, TETHER_SYSCALL_NONE, TETHER_PHASE_TLS);
+    tls_record_failure(s, &f, code, TETHER_SYSCALL_NONE, TETHER_PHASE_TLS);
     tt__stream_handshake_done(s, code);
 }
 
-/* Ends TLS on this stream after an error already recorded in s->failure, and reports it to
+/* Ends TLS on this stream after an error already recorded as its failure, and reports it to
  * whoever waits: the connect callback during a client handshake, on_read otherwise. */
 static void tls_fatal(struct tt__stream *s, int code)
 {
@@ -498,8 +497,9 @@ static void tls_fatal(struct tt__stream *s, int code)
 /* Records a failure of ours (no OpenSSL error queue involved). */
 static void tls_record_local(struct tt__stream *s, int code, enum tether_syscall syscall)
 {
-    tether_failure_init(&s->failure);
-    tls_record_failure(s, code, syscall,
+    struct tether_failure f;
+    tether_failure_init(&f);
+    tls_record_failure(s, &f, code, syscall,
                        SSL_is_init_finished(s->tls->ssl) ? TETHER_PHASE_NONE : TETHER_PHASE_TLS);
 }
 
@@ -514,8 +514,9 @@ static int tls_write_now(struct tt__stream *s, const char *data, size_t len, tt_
         ERR_clear_error();
         int n = SSL_write(t->ssl, data + off, want > TLS_IO_MAX ? TLS_IO_MAX : (int)want);
         if (n <= 0) {
-            int code = tls_map_error(s, SSL_get_error(t->ssl, n));
-            tls_record_failure(s, code, TETHER_SYSCALL_WRITE, TETHER_PHASE_NONE);
+            struct tether_failure f;
+            int code = tls_map_error(SSL_get_error(t->ssl, n), &f);
+            tls_record_failure(s, &f, code, TETHER_SYSCALL_WRITE, TETHER_PHASE_NONE);
             t->failed = true;
             (void)BIO_reset(t->wbio);
             return code;
@@ -613,9 +614,10 @@ static void tls_read_loop(struct tt__stream *s)
             tt__stream_deliver(s, TETHER_EEOF, NULL, 0);
             break;
         }
-        int code = tls_map_error(s, err);
+        struct tether_failure f;
+        int code = tls_map_error(err, &f);
         t->failed = true;
-        tls_record_failure(s, code, TETHER_SYSCALL_READ, TETHER_PHASE_NONE);
+        tls_record_failure(s, &f, code, TETHER_SYSCALL_READ, TETHER_PHASE_NONE);
         tt__stream_deliver(s, code, NULL, 0);
         return;
     }
@@ -699,12 +701,13 @@ void tt__tls_on_eof(struct tt__stream *s)
         /* Node's "Client network socket disconnected before secure TLS connection was
          * established": ECONNRESET in the TLS phase, whether FIN or RST ended it. */
         t->failed = true;
-        tether_failure_init(&s->failure);
-        s->failure.origin = TETHER_ORIGIN_LIBUV;
-        s->failure.origin_code = UV_EOF;
-        (void)snprintf(s->failure.detail, sizeof(s->failure.detail),
+        struct tether_failure f;
+        tether_failure_init(&f);
+        f.origin = TETHER_ORIGIN_LIBUV;
+        f.origin_code = UV_EOF;
+        (void)snprintf(f.detail, sizeof(f.detail),
                        "peer closed the connection during the TLS handshake");
-        tls_record_failure(s, TETHER_ECONNRESET, TETHER_SYSCALL_READ, TETHER_PHASE_TLS);
+        tls_record_failure(s, &f, TETHER_ECONNRESET, TETHER_SYSCALL_READ, TETHER_PHASE_TLS);
         tt__stream_handshake_done(s, TETHER_ECONNRESET);
         return;
     }

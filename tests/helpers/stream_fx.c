@@ -49,6 +49,7 @@ void fx_record_read(struct tt__stream *s, int status, const char *data, size_t l
     } else {
         fx->errors++;
         fx->last_error = status;
+        tt__stream_failure(s, s == &fx->s ? &fx->failure_s : &fx->failure_c);
     }
     if (fx->on_read) {
         fx->on_read(fx, s, status);
@@ -61,6 +62,9 @@ void fx_on_write(struct tt__stream *s, int status, void *arg)
     (void)arg;
     fx->writes_done++;
     fx->write_status = status;
+    if (status != 0) {
+        tt__stream_failure(s, s == &fx->s ? &fx->failure_s : &fx->failure_c);
+    }
 }
 
 void fx_on_connect(struct tt__stream *s, int status)
@@ -68,6 +72,9 @@ void fx_on_connect(struct tt__stream *s, int status)
     struct fx *fx = s->data;
     fx->connects++;
     fx->connect_status = status;
+    if (status != 0) {
+        tt__stream_failure(s, &fx->failure_c);
+    }
     fx->connect_seq = ++fx->seq;
     fx->done = true;
 }

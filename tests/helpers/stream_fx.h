@@ -44,6 +44,9 @@ struct fx {
     int eofs;
     int errors;
     int last_error;
+    /* The streams' failure records, copied when they reported an error (a stream's own record
+     * lasts until its close completes). */
+    struct tether_failure failure_s, failure_c;
     int connects;
     int connect_status;
     int close_seq;

@@ -42,12 +42,12 @@ static void test_connect_refused(void **state)
         tt__stream_connect(&fx.c, (const struct sockaddr *)&a, 5000, NULL, NULL, fx_on_connect));
     tt_test_loop_run_until(&fx.loop, &fx.done, 5000);
     ASSERT_ERR(fx.connect_status, TETHER_ECONNREFUSED);
-    assert_int_equal(fx.c.failure.syscall, TETHER_SYSCALL_CONNECT);
-    assert_int_equal(fx.c.failure.phase, TETHER_PHASE_CONNECT);
-    assert_int_equal(fx.c.failure.sys_errno, ECONNREFUSED);
-    assert_int_equal(fx.c.failure.origin, TETHER_ORIGIN_LIBUV);
+    assert_int_equal(fx.failure_c.syscall, TETHER_SYSCALL_CONNECT);
+    assert_int_equal(fx.failure_c.phase, TETHER_PHASE_CONNECT);
+    assert_int_equal(fx.failure_c.sys_errno, ECONNREFUSED);
+    assert_int_equal(fx.failure_c.origin, TETHER_ORIGIN_LIBUV);
     (void)snprintf(expect, sizeof(expect), "connect ECONNREFUSED 127.0.0.1:%u", (unsigned)port);
-    assert_true(tether_failure_message(&fx.c.failure, msg, sizeof(msg)) > 0);
+    assert_true(tether_failure_message(&fx.failure_c, msg, sizeof(msg)) > 0);
     assert_string_equal(msg, expect);
     /* A second connect on the same stream is refused; only closing remains. */
     ASSERT_ERR(tt__stream_connect(&fx.c, (const struct sockaddr *)&a, 0, NULL, NULL, fx_on_connect),
@@ -99,9 +99,9 @@ static void test_connect_timeout(void **state)
     }
     ASSERT_ERR(fx.connect_status, TETHER_ETIMEDOUT);
     assert_true(elapsed >= 190);
-    assert_int_equal(fx.c.failure.phase, TETHER_PHASE_CONNECT);
+    assert_int_equal(fx.failure_c.phase, TETHER_PHASE_CONNECT);
     (void)snprintf(expect, sizeof(expect), "connect ETIMEDOUT 127.0.0.1:%u", (unsigned)port);
-    assert_true(tether_failure_message(&fx.c.failure, msg, sizeof(msg)) > 0);
+    assert_true(tether_failure_message(&fx.failure_c, msg, sizeof(msg)) > 0);
     assert_string_equal(msg, expect);
 }
 
@@ -249,11 +249,11 @@ static void test_read_reset(void **state)
     tt_test_loop_run_until(&fx.loop, &fx.s_closed, 5000);
     ASSERT_ERR(fx.last_error, TETHER_ECONNRESET);
     assert_int_equal(fx.errors, 1);
-    assert_int_equal(fx.s.failure.syscall, TETHER_SYSCALL_READ);
-    assert_int_equal(fx.s.failure.sys_errno, ECONNRESET);
-    assert_true(fx.s.failure.peer[0] != '\0');
-    assert_string_equal(fx.s.failure.peer, fx.s.peer);
-    assert_true(tether_failure_message(&fx.s.failure, msg, sizeof(msg)) > 0);
+    assert_int_equal(fx.failure_s.syscall, TETHER_SYSCALL_READ);
+    assert_int_equal(fx.failure_s.sys_errno, ECONNRESET);
+    assert_true(fx.failure_s.peer[0] != '\0');
+    assert_string_equal(fx.failure_s.peer, fx.s.peer);
+    assert_true(tether_failure_message(&fx.failure_s, msg, sizeof(msg)) > 0);
     assert_string_equal(msg, "read ECONNRESET");
     fx_finish(&fx);
 }
@@ -306,8 +306,8 @@ static void test_write_error(void **state)
     if (fx.write_status != TETHER_ECONNRESET && fx.write_status != TETHER_EPIPE) {
         fail_msg("write status %s", tether_err_name(fx.write_status));
     }
-    assert_int_equal(fx.s.failure.syscall, TETHER_SYSCALL_WRITE);
-    assert_true(tether_failure_message(&fx.s.failure, msg, sizeof(msg)) > 0);
+    assert_int_equal(fx.failure_s.syscall, TETHER_SYSCALL_WRITE);
+    assert_true(tether_failure_message(&fx.failure_s, msg, sizeof(msg)) > 0);
     assert_true(strcmp(msg, "write ECONNRESET") == 0 || strcmp(msg, "write EPIPE") == 0);
     assert_int_equal(fx.s.bytes_written, 0);
     fx_finish(&fx);
@@ -352,9 +352,9 @@ static void test_immediate_connect_error_is_deferred(void **state)
     tt_test_loop_run_until(&fx.loop, &fx.done, 5000);
     assert_int_equal(fx.connects, 1);
     assert_true(fx.connect_status < 0);
-    assert_int_equal(fx.c.failure.syscall, TETHER_SYSCALL_CONNECT);
-    assert_string_equal(fx.c.failure.peer, "224.0.0.1:9");
-    assert_true(tether_failure_message(&fx.c.failure, msg, sizeof(msg)) > 0);
+    assert_int_equal(fx.failure_c.syscall, TETHER_SYSCALL_CONNECT);
+    assert_string_equal(fx.failure_c.peer, "224.0.0.1:9");
+    assert_true(tether_failure_message(&fx.failure_c, msg, sizeof(msg)) > 0);
     assert_true(strncmp(msg, "connect E", 9) == 0);
     assert_non_null(strstr(msg, " 224.0.0.1:9"));
     fx_finish(&fx);

@@ -40,6 +40,7 @@ struct side {
     int eofs;
     int errors;
     int last_error;
+    struct tether_failure failure; /* copied when the stream reported an error */
     int closes;
     bool closed;
     bool rst;
@@ -118,6 +119,7 @@ static void fx_on_read(struct tt__stream *s, int status, const char *data, size_
     } else {
         sd->errors++;
         sd->last_error = status;
+        tt__stream_failure(&sd->st, &sd->failure);
     }
     if (fx->on_read) {
         fx->on_read(fx, sd, status);
@@ -162,6 +164,9 @@ static void fx_on_connect(struct tt__stream *s, int status)
     fx->connects++;
     fx->connect_status = status;
     fx->connected = true;
+    if (status != 0) {
+        tt__stream_failure(s, &tt__container_of(s, struct side, st)->failure);
+    }
     if (status == 0) {
         ASSERT_OK(tt__stream_read_start(s, fx_on_read));
     }
@@ -345,7 +350,7 @@ static void test_wrong_name_fails_verification(void **state)
     fx_start(&fx, certs.cert_file, false);
     run_failing_handshake(&fx, "example.com");
     ASSERT_ERR(fx.connect_status, TETHER_ETLSCERT);
-    struct tether_failure *f = &CLI(&fx)->st.failure;
+    struct tether_failure *f = &CLI(&fx)->failure;
     assert_int_equal(f->phase, TETHER_PHASE_TLS);
     assert_string_equal(f->host, "example.com");
     assert_non_null(strstr(f->detail, "does not match"));
@@ -353,7 +358,7 @@ static void test_wrong_name_fails_verification(void **state)
     assert_non_null(strstr(msg, "certificate"));
     /* The server learnt it from the client's alert, during its handshake. */
     assert_int_equal(SRV(&fx)->errors, 1);
-    assert_int_equal(SRV(&fx)->st.failure.phase, TETHER_PHASE_TLS);
+    assert_int_equal(SRV(&fx)->failure.phase, TETHER_PHASE_TLS);
     assert_int_equal(SRV(&fx)->reads, 0);
     fx_finish(&fx);
 }
@@ -365,7 +370,7 @@ static void test_untrusted_certificate(void **state)
     fx_start(&fx, NULL, false); /* the system store does not know our certificate */
     run_failing_handshake(&fx, "localhost");
     ASSERT_ERR(fx.connect_status, TETHER_ETLSCERT);
-    assert_non_null(strstr(CLI(&fx)->st.failure.detail, "self"));
+    assert_non_null(strstr(CLI(&fx)->failure.detail, "self"));
     fx_finish(&fx);
 }
 
@@ -414,7 +419,7 @@ static void run_raw_client(bool reset)
     tt_test_loop_run_until(&fx.loop, &SRV(&fx)->closed, 5000);
     ASSERT_ERR(SRV(&fx)->last_error, TETHER_ECONNRESET);
     assert_int_equal(SRV(&fx)->errors, 1);
-    struct tether_failure *f = &SRV(&fx)->st.failure;
+    struct tether_failure *f = &SRV(&fx)->failure;
     assert_int_equal(f->phase, TETHER_PHASE_TLS);
     assert_int_equal(f->syscall, TETHER_SYSCALL_READ);
     if (reset) {
@@ -470,7 +475,7 @@ static void test_server_hangs_up_mid_handshake(void **state)
     tt_test_loop_run_until(&fx.loop, &CLI(&fx)->closed, 5000);
     ASSERT_ERR(fx.connect_status, TETHER_ECONNRESET);
     assert_true(peer.got > 0); /* it did see a ClientHello */
-    struct tether_failure *f = &CLI(&fx)->st.failure;
+    struct tether_failure *f = &CLI(&fx)->failure;
     assert_int_equal(f->phase, TETHER_PHASE_TLS);
     assert_true(tether_failure_message(f, msg, sizeof(msg)) > 0);
     assert_string_equal(msg, node_tls_msg);
@@ -516,7 +521,7 @@ static void test_handshake_timeout(void **state)
     tt_test_loop_run_until(&fx.loop, &CLI(&fx)->closed, 5000);
     assert_true(tt_test_now_ms() - t0 >= 190);
     ASSERT_ERR(fx.connect_status, TETHER_ETIMEDOUT);
-    struct tether_failure *f = &CLI(&fx)->st.failure;
+    struct tether_failure *f = &CLI(&fx)->failure;
     assert_int_equal(f->phase, TETHER_PHASE_TLS);
     (void)snprintf(expect, sizeof(expect), "connect ETIMEDOUT 127.0.0.1:%u",
                    (unsigned)ntohs(a.sin_port));
