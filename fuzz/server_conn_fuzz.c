@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer, stateful: tether's server fed fuzzed bytes over a real loopback connection. The
+ * input is cut into writes by a schedule that follows its hash (the server sees every kind of
+ * segmentation), then the client half-closes and reads until the server ends the connection.
+ * Whatever arrives, the server answers only well-formed HTTP/1.1: every response parses with
+ * the strict response parser, its status is 100..599, its framing is honoured exactly (the
+ * next byte starts another response or nothing), never more responses than requests plus one
+ * error answer; and the connection ends with nothing left open (connections_open returns to
+ * 0), no leak (ASan), no hang (the loop is bounded).
+ *
+ * The handler picks a behaviour from the request target's last byte: answer at once, stream a
+ * chunked body, read the request body and answer with its size, or abort.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <tether/server.h>
+
+#include "fuzz_util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FUZZ_MAX_INPUT 8192
+#define MAX_OUTPUT (1u << 20)
+#define SPINS 4000 /* loop turns of at most 1 ms while waiting for the server to finish */
+
+static uv_loop_t loop;
+static tether_server *srv;
+static uint16_t port;
+
+struct body_count {
+    size_t bytes;
+};
+
+static void on_body(tether_request *req, int status, const char *d, size_t len, bool done)
+{
+    (void)d;
+    struct body_count *bc = tether_request_get_data(req);
+    bc->bytes += len;
+    if (status != 0) {
+        free(bc);
+        tether_request_abort(req);
+        return;
+    }
+    if (done) {
+        char text[32];
+        int n = snprintf(text, sizeof(text), "%zu\n", bc->bytes);
+        free(bc);
+        (void)tether_response_send(req, 200, "text/plain", text, (size_t)n);
+    }
+}
+
+static void on_request(tether_server *server, tether_request *req)
+{
+    (void)server;
+    const char *t = tether_request_target(req);
+    size_t n = strlen(t);
+    switch (n > 0 ? (unsigned char)t[n - 1] % 4 : 0) {
+    case 0:
+        (void)tether_response_send(req, 200, "text/plain", "ok\n", 3);
+        break;
+    case 1:
+        (void)tether_response_start(req, 201);
+        (void)tether_response_write(req, "chunk one,", 10);
+        (void)tether_response_write(req, "chunk two", 9);
+        (void)tether_response_end(req, NULL, 0);
+        break;
+    case 2: {
+        struct body_count *bc = calloc(1, sizeof(*bc));
+        FUZZ_CHECK(bc != NULL);
+        tether_request_set_data(req, bc);
+        tether_request_on_body(req, on_body);
+        break;
+    }
+    default:
+        tether_request_abort(req);
+        break;
+    }
+}
+
+static void server_start(void)
+{
+    FUZZ_CHECK(uv_loop_init(&loop) == 0);
+    struct tether_server_options o;
+    tether_server_options_init(&o);
+    o.on_request = on_request;
+    o.max_head_bytes = 2048; /* small limits, so inputs reach them */
+    o.max_fields = 16;
+    o.max_body_bytes = 4096;
+    o.max_requests_per_conn = 8;
+    o.lingering_timeout_ms = 200;
+    o.lingering_time_ms = 500;
+    FUZZ_CHECK(tether_server_new(&loop, &o, &srv) == 0);
+    port = tether_server_port(srv);
+}
+
+/* Cuts the next write: 1..64 bytes, or the rest, as the schedule says. */
+static size_t next_cut(uint64_t *sched, size_t left)
+{
+    *sched = *sched * 6364136223846793005ull + 1442695040888963407ull;
+    unsigned pick = (unsigned)(*sched >> 58); /* 0..63 */
+    size_t n = pick >= 56 ? left : (size_t)pick + 1;
+    return n < left ? n : left;
+}
+
+struct out {
+    char *buf;
+    size_t len;
+    bool ended;
+};
+
+/* Reads what the server sent so far; notes the end (EOF or reset). */
+static void drain(int fd, struct out *o)
+{
+    for (;;) {
+        char tmp[4096];
+        ssize_t n = read(fd, tmp, sizeof(tmp));
+        if (n > 0) {
+            size_t keep = o->len + (size_t)n <= MAX_OUTPUT ? (size_t)n : MAX_OUTPUT - o->len;
+            memcpy(o->buf + o->len, tmp, keep);
+            o->len += keep;
+            continue;
+        }
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            o->ended = true;
+        }
+        return;
+    }
+}
+
+static void turn(int fd, struct out *o)
+{
+    (void)uv_run(&loop, UV_RUN_NOWAIT);
+    drain(fd, o);
+}
+
+/* The end of the chunked body starting at b[0..len), or 0 when it does not end there. */
+static size_t chunked_end(const char *b, size_t len)
+{
+    struct tt__h1_chunked c;
+    tt__h1_chunked_init(&c, NULL);
+    size_t off = 0;
+    while (off < len) {
+        size_t used = 0;
+        struct tt__h1_str span;
+        int rc = tt__h1_chunked_decode(&c, b + off, len - off, &used, &span);
+        off += used;
+        if (rc == TT__H1_CHUNKED_DONE) {
+            return off;
+        }
+        if (rc != 0 || used == 0) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* One response at b[0..len) as an answer to `method`: its length, or 0 when it is not one. */
+static size_t one_response(const char *b, size_t len, const char *method, int *status)
+{
+    struct tt__h1_field fields[64];
+    struct tt__h1_head h = {.fields = fields, .fields_cap = 64};
+    struct tt__h1_parser p;
+    tt__h1_parser_init(&p, NULL);
+    int rv = tt__h1_parse_response(&p, b, len, &h, method);
+    if (rv <= 0) {
+        return 0;
+    }
+    *status = h.status;
+    size_t head = (size_t)rv;
+    switch (h.body) {
+    case TT__H1_BODY_NONE:
+        return head;
+    case TT__H1_BODY_LENGTH:
+        return h.content_length <= len - head ? head + (size_t)h.content_length : 0;
+    case TT__H1_BODY_CHUNKED: {
+        size_t end = chunked_end(b + head, len - head);
+        return end > 0 ? head + end : 0;
+    }
+    case TT__H1_BODY_UNTIL_CLOSE:
+        /* An HTTP/1.0 client gets a streamed body delimited by the close: it is the last. */
+        return h.keep_alive ? 0 : len;
+    }
+    return 0;
+}
+
+/* Every byte the server sent is a sequence of whole, well-formed responses. */
+static void check_output(const struct out *o, uint64_t requests)
+{
+    size_t off = 0, responses = 0;
+    bool saw_error = false;
+    while (off < o->len && o->len < MAX_OUTPUT) {
+        int status = 0;
+        /* A HEAD request's response has no body; which one was HEAD is the server's business,
+         * so a response must be whole under one of the two readings. */
+        size_t n = one_response(o->buf + off, o->len - off, "GET", &status);
+        if (n == 0 || (off + n < o->len && memcmp(o->buf + off + n, "HTTP/1.1 ", 9) != 0)) {
+            n = one_response(o->buf + off, o->len - off, "HEAD", &status);
+        }
+        if (n == 0) {
+            fprintf(stderr, "server_conn_fuzz: not a response at byte %zu of %zu: %.*s\n", off,
+                    o->len, (int)(o->len - off > 200 ? 200 : o->len - off), o->buf + off);
+        }
+        FUZZ_CHECK(n > 0);
+        FUZZ_CHECK(status >= 100 && status <= 599);
+        saw_error |= status >= 400;
+        off += n;
+        responses++;
+    }
+    /* Every response answers a request the server counted, or is its one error answer. */
+    FUZZ_CHECK(responses <= requests + (saw_error ? 1 : 0));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size > FUZZ_MAX_INPUT) {
+        return 0;
+    }
+    if (!srv) {
+        server_start();
+    }
+    struct tether_server_stats before;
+    tether_server_get_stats(srv, &before);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    FUZZ_CHECK(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    FUZZ_CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    FUZZ_CHECK(fcntl(fd, F_SETFL, O_NONBLOCK) == 0);
+
+    static char outbuf[MAX_OUTPUT];
+    struct out o = {outbuf, 0, false};
+    uint64_t sched = fuzz_hash(data, size);
+    size_t off = 0;
+    int spins = 0;
+    while (off < size && !o.ended && spins < SPINS) {
+        size_t n = next_cut(&sched, size - off);
+        ssize_t w = write(fd, data + off, n);
+        if (w > 0) {
+            off += (size_t)w;
+        } else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            break; /* the server closed or reset: the rest is not wanted */
+        }
+        turn(fd, &o);
+        if (w <= 0) {
+            spins++;
+            (void)poll(&(struct pollfd){.fd = fd, .events = POLLIN | POLLOUT}, 1, 1);
+        }
+    }
+    (void)shutdown(fd, SHUT_WR);
+    for (spins = 0; !o.ended && spins < SPINS; spins++) {
+        turn(fd, &o);
+        if (!o.ended) {
+            (void)poll(&(struct pollfd){.fd = fd, .events = POLLIN}, 1, 1);
+        }
+    }
+    FUZZ_CHECK(o.ended); /* the server ends every connection the client half-closed */
+    close(fd);
+    struct tether_server_stats after;
+    for (spins = 0; spins < SPINS; spins++) {
+        tether_server_get_stats(srv, &after);
+        if (after.connections_open == 0) {
+            break;
+        }
+        (void)uv_run(&loop, UV_RUN_NOWAIT);
+        (void)poll(NULL, 0, 1);
+    }
+    FUZZ_CHECK(after.connections_open == 0);
+    check_output(&o, after.requests - before.requests);
+    return 0;
+}
