@@ -217,7 +217,8 @@ static void completion_fish(FILE *out, const struct completion_cmd *cmds, size_t
         completion_desc(out, c->summary, false);
         fputs("'\n", out);
     }
-    fputs("complete -c tether -f -n __fish_use_subcommand -a help -d 'show the flags and examples of a command'\n"
+    fputs("complete -c tether -f -n __fish_use_subcommand -a help -d 'show the flags and examples "
+          "of a command'\n"
           "complete -c tether -f -n __fish_use_subcommand -a version -d 'print the version'\n"
           "complete -c tether -f -n __fish_use_subcommand -l help -d 'list the commands'\n"
           "complete -c tether -f -n __fish_use_subcommand -l version -d 'print the version'\n"

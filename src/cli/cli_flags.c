@@ -168,8 +168,7 @@ void cli_flag_summary(const char *help, const char *flag, char *buf, size_t len)
         if (line_len > 3 && memcmp(line, "  -", 3) == 0) {
             const char *term = line + 2;
             const char *gap = strstr(term, "  ");
-            size_t term_len = gap && gap < line + line_len ? (size_t)(gap - term)
-                                                           : line_len - 2;
+            size_t term_len = gap && gap < line + line_len ? (size_t)(gap - term) : line_len - 2;
             if (cli_term_names(term, term_len, flag)) {
                 const char *desc = term + term_len;
                 const char *stop = line + line_len;
