@@ -171,7 +171,10 @@ static void man_line(struct man_state *m, const char *line, size_t len)
         /* A continuation of the description; deeper lines (a table of values) keep their
          * lines and their indentation past the description's. */
         size_t from = ind;
-        if (m->desc_col > 0 && ind > m->desc_col) {
+        if (m->desc_col == 0) {
+            m->desc_col = ind; /* the term stood alone: its text starts on this line */
+        }
+        if (ind > m->desc_col) {
             if (!m->table) {
                 fputs(".nf\n", m->out);
                 m->table = true;
