@@ -4,7 +4,8 @@
 # a command's own parse loop knows (`tether __flags CMD`, read through args.h's enumeration
 # hook) appears in that command's --help, in tether(1) and in all three completion scripts;
 # the files the build installs are the ones the command prints; groff reads the page without a
-# warning; and real shells complete commands, flags and fixed values from the scripts.
+# warning; and real shells (bash, fish, and zsh in a pseudo-terminal) complete commands, flags
+# and fixed values from the scripts.
 source "$(dirname "$0")/harness.sh"
 need_tether
 
@@ -127,6 +128,21 @@ else
 fi
 if command -v zsh >/dev/null; then
     expect "zsh: the script parses" zsh -n "$tmp/c.zsh"
+    # An interactive zsh in a pseudo-terminal with the script in its fpath: type LINE and TAB,
+    # then wait (bounded by timeout) until the screen matches PATTERN.
+    mkdir -p "$tmp/zfunc"
+    cp "$tmp/c.zsh" "$tmp/zfunc/_tether"
+    cat >"$tmp/ztab.zsh" <<'ZSH'
+zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "PS1='> '; fpath=($1 \$fpath); autoload -U compinit; compinit -u -D; tether() { :; }"
+zpty -n -w z "$2"$'\t'
+zpty -r z screen "$3"
+ZSH
+    zsh_tab() { timeout "$(scaled 10)" zsh -f "$tmp/ztab.zsh" "$tmp/zfunc" "$1" "$2" >/dev/null 2>&1; }
+    expect "zsh: flags" zsh_tab 'tether get --retr' '*--retry*'
+    expect "zsh: fixed values" zsh_tab 'tether serve --close-style ' '*graceful*node*rst*'
+    expect "zsh: commands" zsh_tab 'tether doc' '*doctor*'
 else
     echo "SKIP zsh checks: zsh is not installed (scripts/install-deps.sh test)"
 fi
