@@ -43,8 +43,9 @@ void cli_flag_summary(const char *help, const char *flag, char *buf, size_t len)
  * that holds the help, the man page and the completions to the parsers. Hidden. */
 int cli_flags_main(int argc, char **argv);
 
-/* `tether help --man`: the manual page tether(1) in roff on `out`. */
-int cli_man_write(FILE *out);
+/* `tether help --man`: the manual page tether(1) in roff on `out`: a section per command of
+ * cli_commands, then the built-ins `help` and `version` from their usage texts. */
+int cli_man_write(FILE *out, const char *const *help_usage, const char *const *version_usage);
 
 /* `tether completion bash|zsh|fish`. */
 int cmd_completion(int argc, char **argv);

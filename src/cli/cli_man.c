@@ -203,7 +203,24 @@ static void man_help(FILE *out, const char *help)
     man_end_verbatim(&m);
 }
 
-int cli_man_write(FILE *out)
+/* .SH "TETHER NAME" and the command's help. */
+static int man_command(FILE *out, const char *name, const char *const *usage)
+{
+    char *help = cli_usage_text(usage);
+    if (!help) {
+        return -1;
+    }
+    fputs(".SH \"TETHER ", out);
+    for (const char *p = name; *p; p++) {
+        fputc(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p, out);
+    }
+    fputs("\"\n", out);
+    man_help(out, help);
+    free(help);
+    return 0;
+}
+
+int cli_man_write(FILE *out, const char *const *help_usage, const char *const *version_usage)
 {
     fprintf(out,
             ".\\\" tether(1), written by `tether help --man` from the commands' --help texts.\n"
@@ -233,18 +250,17 @@ int cli_man_write(FILE *out)
         man_text(out, c->summary, strlen(c->summary), true);
         fputc('\n', out);
     }
+    fputs(".TP\n.B help\nshow a command's flags and examples; \\fB\\-\\-man\\fR prints this page\n"
+          ".TP\n.B version\nprint the version\n",
+          out);
     for (const struct cli_command *c = cli_commands; c->name; c++) {
-        char *help = cli_usage_text(c->usage);
-        if (!help) {
+        if (man_command(out, c->name, c->usage) != 0) {
             return CLI_EXIT_FAILED;
         }
-        fputs(".SH \"TETHER ", out);
-        for (const char *p = c->name; *p; p++) {
-            fputc(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p, out);
-        }
-        fputs("\"\n", out);
-        man_help(out, help);
-        free(help);
+    }
+    if (man_command(out, "help", help_usage) != 0 ||
+        man_command(out, "version", version_usage) != 0) {
+        return CLI_EXIT_FAILED;
     }
     fputs(".SH \"EXIT STATUS\"\n"
           "0 on success, 1 when the command ran and failed (a request that failed, a server\n"

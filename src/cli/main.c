@@ -139,7 +139,7 @@ static int cli_help(int argc, char **argv)
         return cli_usage_error("help takes one command name, got extra argument '%s'", argv[3]);
     }
     if (strcmp(argv[2], "--man") == 0) {
-        return cli_man_write(stdout);
+        return cli_man_write(stdout, cli_help_usage, cli_version_usage);
     }
     if (strcmp(argv[2], "help") == 0) {
         cli_print_usage(cli_help_usage);

@@ -58,6 +58,10 @@ problems=$(sed '/^$/d' <<<"$problems")
 [ -n "$problems" ] && echo "$problems" | sed 's/^/  /'
 expect "every parser flag is in --help, tether(1) and the three completions" test -z "$problems"
 
+expect "tether(1) has the built-ins help and version" \
+    grep -qx '.SH "TETHER VERSION"' "$tmp/tether.1"
+expect "tether(1) names help --man" grep -qF '\fB\-\-man\fR' "$tmp/tether.1"
+
 # The checker can fail: drop --retry from copies of the page and the scripts.
 grep -v -- 'retry' "$tmp/tether.1" >"$tmp/bad.1"
 sed 's/ --retry / /' "$tmp/c.bash" >"$tmp/bad.bash"
