@@ -32,6 +32,9 @@ TEST_PKGS+=(nginx wrk libcurl4-openssl-dev)
 # The real middlebox of tests/cli/test_doctor_netns.sh: network namespaces joined by veth pairs
 # (iproute2) and a firewall that drops idle flows the way NATs do (iptables, conntrack match).
 TEST_PKGS+=(iproute2 iptables)
+# tests/cli/test_manpage.sh: groff and man read tether(1) with every warning on; bash, zsh
+# and fish load the completion scripts and complete from them.
+TEST_PKGS+=(groff-base man-db zsh fish)
 
 check=false
 if [ "${1:-}" = "--check" ]; then

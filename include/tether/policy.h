@@ -28,7 +28,7 @@ enum tether_jitter {
 
 #define TETHER_POLICY_MAX_STATUSES 16
 
-/* The circuit breaker's mode (policy.md §9.2 items 19-24). Off in the library by default. */
+/* The circuit breaker's mode. Off in the library by default. */
 enum tether_breaker_mode {
     TETHER_BREAKER_OFF = 0,      /* disabled: no counting, no events, every call goes */
     TETHER_BREAKER_ON,           /* counts, trips, fails fast while open, probes */
@@ -43,7 +43,7 @@ enum tether_breaker_mode {
  * retries, the baseline most clients ship with. Plain data: copy it, change fields, pass it.
  */
 struct tether_policy {
-    /* --- pool (client.md §6.1) --- */
+    /* --- pool --- */
     bool keep_alive;                /* reuse connections at all; default true */
     bool watch_idle;                /* evict idle sockets on readability/EOF/RST at once; true */
     bool probe_on_checkout;         /* zero-timeout probe before reuse; true */
@@ -62,11 +62,11 @@ struct tether_policy {
     unsigned tcp_keepalive_interval_s;
     unsigned tcp_keepalive_count;
 
-    /* --- transparent replay (client.md §6.2): not counted as retries, always reported --- */
+    /* --- transparent replay: not counted as retries, always reported --- */
     unsigned max_replays;       /* default 2; 0 = off */
     size_t replay_buffer_bytes; /* request bodies up to this size can be replayed; 256 KiB */
 
-    /* --- retries (policy.md §9.2) --- */
+    /* --- retries --- */
     unsigned max_attempts;     /* total attempts, first included; default 3; 1 = no retry */
     uint64_t backoff_base_ms;  /* default 100 */
     uint64_t backoff_cap_ms;   /* default 20000 */
@@ -80,14 +80,14 @@ struct tether_policy {
     uint64_t budget_window_ms;       /* default 10000 */
     double budget_min_retries_per_s; /* floor; default 10 */
 
-    /* --- deadlines and phase timeouts (client.md §6.4) --- */
+    /* --- deadlines and phase timeouts --- */
     uint64_t deadline_ms;        /* one deadline over every attempt and sleep; 0 = none */
     uint64_t connect_timeout_ms; /* default 10000 */
     uint64_t tls_timeout_ms;     /* default 10000 */
     uint64_t headers_timeout_ms; /* from request sent to response head; default 300000 */
     uint64_t body_timeout_ms;    /* between body reads; default 300000 */
 
-    /* --- circuit breaker, per origin (policy.md §9.2 items 19-24) ---
+    /* --- circuit breaker, per origin ---
      * Trips when breaker_failure_ratio of at least breaker_min_calls attempts in the last
      * breaker_window_ms failed, or after breaker_consecutive_failures failures in a row. Only
      * transport failures, timeouts, 5xx and pushback refusals count (never other 4xx, never a
@@ -112,7 +112,7 @@ struct tether_policy {
      * other; TETHER_WAIT_UNTIL_DEADLINE = for as long as the deadline allows (curl's
      * --retry-connrefused). */
     uint64_t connrefused_wait_ms;
-    /* --- resumable downloads (client.md §6.5) --- */
+    /* --- resumable downloads --- */
     bool resume; /* continue a cut GET body with Range + If-Range; default true, naive false */
 };
 #define TETHER_WAIT_UNTIL_DEADLINE UINT64_MAX

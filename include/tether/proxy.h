@@ -43,6 +43,14 @@ struct tether_proxy_server_options {
      * NUL-terminated), e.g. "listen EADDRINUSE: address already in use 127.0.0.1:8474". */
     char *errbuf;
     size_t errbuf_len;
+    /* GET /metrics on the API in Prometheus text format 0.0.4 (Toxiproxy's -proxy-metrics and
+     * -runtime-metrics; without either, /metrics answers 404 as Toxiproxy does). proxy_metrics:
+     * Toxiproxy's toxiproxy_proxy_{received,sent}_bytes_total per direction and proxy, live,
+     * plus tether_proxy_* connection, FIN and RST counters (RSTs also per toxic type).
+     * runtime_metrics: process_* (CPU, memory, file descriptors, start time, from /proc where
+     * the system has it) and tether_build_info. Both default to false. See docs/proxy.md. */
+    bool proxy_metrics;
+    bool runtime_metrics;
 };
 
 /* Fills `o` (borrowed) with the defaults. */

@@ -269,6 +269,16 @@ int args_read_all(FILE *fp, size_t max, char **out, size_t *out_len)
 
 /* ---- the cursor ---- */
 
+/* Set only while cli_flags.c enumerates a command's flags (args.h). */
+static const struct args_enum_hook *args_enum_hook;
+/* The fixed values args_take_choice or args_take_named is about to take, for on_value. */
+static const char *const *args_enum_choices;
+
+void args_set_enum_hook(const struct args_enum_hook *hook)
+{
+    args_enum_hook = hook;
+}
+
 void args_init(struct args_cursor *c, const char *cmd, int argc, char **argv)
 {
     memset(c, 0, sizeof(*c));
@@ -420,6 +430,12 @@ static const char *args_suggestion(const struct args_cursor *c, const char **das
 
 int args_unknown(const struct args_cursor *c)
 {
+    if (args_enum_hook && c->flag && strcmp(c->flag, ARGS_ENUM_SENTINEL) == 0) {
+        for (size_t i = 0; i < c->n_considered; i++) {
+            args_enum_hook->on_flag(args_enum_hook->ud, c->considered[i]);
+        }
+        return ARGS_EXIT_USAGE;
+    }
     char shown[160];
     char hint[128] = "";
     const char *dashes = "";
@@ -450,6 +466,10 @@ int args_take_string(struct args_cursor *c, const char **out)
         *out = c->value = c->group_rest;
         c->group_rest = NULL;
         return 0;
+    }
+    if (args_enum_hook && c->next < c->argc && strcmp(c->argv[c->next], ARGS_ENUM_SENTINEL) == 0) {
+        args_enum_hook->on_value(args_enum_hook->ud, c->flag, args_enum_choices);
+        return ARGS_EXIT_USAGE;
     }
     /* "--listen --status 5" is a forgotten value, not a listen address called "--status". */
     if (c->next >= c->argc || (c->argv[c->next][0] == '-' && c->argv[c->next][1] == '-')) {
@@ -549,10 +569,18 @@ int args_take_none(struct args_cursor *c)
     return 0;
 }
 
+int args_take_named(struct args_cursor *c, const char *const *names, const char **out)
+{
+    args_enum_choices = names;
+    int rc = args_take_string(c, out);
+    args_enum_choices = NULL;
+    return rc;
+}
+
 int args_take_choice(struct args_cursor *c, const char *const *choices, int *out)
 {
     const char *v = NULL;
-    int rc = args_take_string(c, &v);
+    int rc = args_take_named(c, choices, &v);
     if (rc != 0) {
         return rc;
     }

@@ -116,6 +116,9 @@ int args_take_hostport(struct args_cursor *c, const char *default_host, struct a
 int args_take_none(struct args_cursor *c);
 /* One of `choices` (NULL-terminated); *out is its index. */
 int args_take_choice(struct args_cursor *c, const char *const *choices, int *out);
+/* A string that is often one of `names` (NULL-terminated) but may be anything else, such as
+ * `--policy naive|default|FILE`: the names are offered by the shell completions. */
+int args_take_named(struct args_cursor *c, const char *const *names, const char **out);
 
 /* "tether <cmd>: invalid <what> '<value>' for <flag><hint>" about the value just taken, for
  * checks a parser cannot make alone (cross-flag rules, files); returns 2. */
@@ -126,5 +129,23 @@ int args_bad_value(const struct args_cursor *c, const char *what, const char *hi
 int args_unknown(const struct args_cursor *c);
 /* "tether <cmd>: <message>" on stderr as one line; returns 2. */
 int args_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Flag enumeration: the parse loops themselves are the option tables. With a hook installed,
+ * a command run on argv {NAME, ARGS_ENUM_SENTINEL} reaches args_unknown having compared the
+ * sentinel against every flag it knows, and reports each through on_flag instead of printing
+ * an error; run on {NAME, FLAG, ARGS_ENUM_SENTINEL}, a take function that wants a value finds
+ * the sentinel where the value should be and reports FLAG through on_value (with the fixed
+ * choices of args_take_choice/args_take_named, else NULL) instead of printing. Both paths
+ * return 2, the usage error, so the command never runs. cli_flags.c drives this for the man
+ * page, the completions and the test that they match --help. NULL removes the hook.
+ */
+#define ARGS_ENUM_SENTINEL "--tether-enumerate-flags"
+struct args_enum_hook {
+    void (*on_flag)(void *ud, const char *name);
+    void (*on_value)(void *ud, const char *flag, const char *const *choices);
+    void *ud;
+};
+void args_set_enum_hook(const struct args_enum_hook *hook);
 
 #endif

@@ -48,6 +48,7 @@ const char *const cmd_doctor_usage[] = {
     "                          measure both and check backend keep-alive > LB idle\n"
     "                          timeout (same as a second URL)\n"
     "  --json                  one JSON object on stdout instead of the report\n"
+    "  -h, --help              print this text\n"
     "\n",
     "DUR is 250ms, 5s, 2m or 1h. A certificate that does not verify is reported, not\n"
     "refused.\n"
@@ -425,6 +426,7 @@ int cmd_doctor(int argc, char **argv)
     tether_doctor_options_init(&o);
     const char *urls[2] = {NULL, NULL};
     bool json = false;
+    bool help = false;
     struct args_cursor c;
     args_init(&c, DOCTOR_CMD, argc, argv);
     int rv = 0;
@@ -475,8 +477,12 @@ int cmd_doctor(int argc, char **argv)
             }
             json = true;
         } else if (args_is(&c, "--help") || args_is(&c, "-h")) {
-            cli_print_usage(cmd_doctor_usage);
-            return CLI_EXIT_OK;
+            /* Acted on after the loop, as every command does: a later bad flag is still an
+             * error, and the flag enumeration (cli_flags.c) never sees help printed. */
+            if ((rv = args_take_none(&c)) != 0) {
+                return rv;
+            }
+            help = true;
         } else if (args_positional(&c)) {
             if (!urls[0]) {
                 urls[0] = c.arg;
@@ -488,6 +494,10 @@ int cmd_doctor(int argc, char **argv)
         } else {
             return args_unknown(&c);
         }
+    }
+    if (help) {
+        cli_print_usage(cmd_doctor_usage);
+        return CLI_EXIT_OK;
     }
     if (!urls[0]) {
         return args_error(DOCTOR_CMD, "a URL is required (tether doctor http://HOST:PORT/)");

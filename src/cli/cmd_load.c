@@ -56,8 +56,8 @@ const char *const cmd_load_usage[] = {
     "  -X, --request METHOD    method [GET, or POST with -d]\n"
     "  -H, --header 'N: V'     add a header (repeatable)\n"
     "  -d, --data DATA|@FILE   request body (see tether help get); also\n"
-    "                          --data-binary, --data-raw, --data-json, -u USER:PASS,\n"
-    "                          -A NAME\n"
+    "                          --data-binary, --data-raw, --data-json,\n"
+    "                          -u/--user USER:PASS, -A/--user-agent NAME\n"
     "  --idempotency-key auto  a fresh UUID v4 Idempotency-Key per request, the same\n"
     "                          on its replays and retries (makes POST retryable)\n"
     "\n",

@@ -51,10 +51,11 @@ const char *const cmd_proxy_usage[] = {
     "                         clock]\n"
     "  -version               print the Toxiproxy version the API reports and\n"
     "                         tether's\n"
-    "  -proxy-metrics, -runtime-metrics\n"
-    "                         accepted; Prometheus metrics are not implemented (a\n"
-    "                         warning;\n"
-    "                         GET /proxies/NAME/stats has live counters)\n"
+    "  -proxy-metrics         GET /metrics on the API (Prometheus text): Toxiproxy's\n"
+    "                         toxiproxy_proxy_{received,sent}_bytes_total, live, and\n"
+    "                         tether_proxy_* connections, FINs, RSTs by toxic type\n"
+    "  -runtime-metrics       GET /metrics adds process_* (CPU, memory, fds, start\n"
+    "                         time); without either flag /metrics is 404\n"
     "  -h, -help              print this text\n"
     "\n",
     "One proxy from the command line (no API client needed):\n"
@@ -66,16 +67,14 @@ const char *const cmd_proxy_usage[] = {
     "                         (below)\n"
     "  --scale F              multiply the preset's times by F, e.g. 0.01 turns 60 s\n"
     "                         into 600 ms for a test [1]\n"
-    "  --toxic TYPE[:K=V,...] add a toxic (repeatable, after the preset's). Keys\n"
-    "  name,\n"
-    "                         stream (upstream|downstream) and toxicity set the\n"
-    "                         toxic's own\n"
-    "                         fields; the others are attributes: numbers go as JSON\n"
-    "                         numbers,\n"
-    "                         true/false as booleans, anything else as a string. E.g.\n"
+    "  --toxic TYPE[:K=V,...]\n"
+    "                         add a toxic (repeatable, after the preset's). Keys\n"
+    "                         name, stream (upstream|downstream) and toxicity set\n"
+    "                         the toxic's own fields; the others are attributes:\n"
+    "                         numbers go as JSON numbers, true/false as booleans,\n"
+    "                         anything else as a string. E.g.\n"
     "                           --toxic latency:latency=100,jitter=10\n"
-    "                           --toxic\n"
-    "                           limit_data:stream=upstream,bytes=1024,action=rst\n"
+    "                           --toxic limit_data:bytes=1024,action=rst\n"
     "  --no-api               serve no HTTP API\n"
     "  --connect-timeout DUR  upstream dial timeout of every proxy [10s]\n"
     "\n",
@@ -442,6 +441,11 @@ static int proxy_parse(int argc, char **argv, struct proxy_flags *f)
             return args_error(PROXY_CMD, "%s needs --listen and --upstream", lonely);
         }
     }
+    if (f->no_api && (f->proxy_metrics || f->runtime_metrics)) {
+        /* /metrics is an API route: metrics without the API would be silently lost. */
+        return args_error(PROXY_CMD, "%s is served on the API: drop --no-api",
+                          f->proxy_metrics ? "-proxy-metrics" : "-runtime-metrics");
+    }
     if (f->scale_set && !f->preset) {
         return args_error(PROXY_CMD, "--scale needs --preset (it scales the preset's times)");
     }
@@ -679,17 +683,10 @@ static void proxy_print_preset(const struct proxy_flags *f)
 
 static int proxy_run(struct proxy_flags *f)
 {
-    if (f->proxy_metrics || f->runtime_metrics) {
-        fprintf(stderr,
-                "tether proxy: warning: %s%s%s ignored: Prometheus metrics are not "
-                "implemented (GET /proxies/NAME/stats has live counters)\n",
-                f->proxy_metrics ? "-proxy-metrics" : "",
-                f->proxy_metrics && f->runtime_metrics ? " and " : "",
-                f->runtime_metrics ? "-runtime-metrics" : "");
-    }
-
     struct tether_proxy_server_options o;
     tether_proxy_server_options_init(&o);
+    o.proxy_metrics = f->proxy_metrics;
+    o.runtime_metrics = f->runtime_metrics;
     o.api_host = f->no_api ? NULL : f->host;
     o.api_port = f->port;
     o.has_seed = f->has_seed;

@@ -108,7 +108,8 @@ int fetch_flags_take(struct args_cursor *c, struct fetch_flags *f, bool *taken)
         return fetch_take_data(c, f);
     }
     if (args_is(c, "--policy")) {
-        return args_take_string(c, &f->policy_name);
+        static const char *const builtin[] = {"naive", "default", NULL}; /* or a FILE */
+        return args_take_named(c, builtin, &f->policy_name);
     }
     if (args_is(c, "--retry")) {
         f->retry_set = true;

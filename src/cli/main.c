@@ -12,6 +12,7 @@
 #include "util/str.h"
 
 #include "cli.h"
+#include "cli_flags.h"
 #include "commands.h"
 
 /* Subcommands arrive with the issues that build them; help lists only what exists. */
@@ -23,6 +24,7 @@ const struct cli_command cli_commands[] = {
     {"load", cmd_load_summary, cmd_load_usage, cmd_load},
     {"doctor", cmd_doctor_summary, cmd_doctor_usage, cmd_doctor},
     {"explain", cmd_explain_summary, cmd_explain_usage, cmd_explain},
+    {"completion", cmd_completion_summary, cmd_completion_usage, cmd_completion},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -73,13 +75,17 @@ static int cli_unknown_command(const char *name)
 
 static const char *const cli_help_usage[] = {
     "Usage: tether help [<command>]\n"
+    "       tether help --man\n"
     "\n"
     "Prints the list of commands, or one command's flags and examples.\n"
+    "\n"
+    "  --man    print the manual page tether(1) in roff: every command's help\n"
     "\n"
     "EXAMPLES\n"
     "  tether help\n"
     "  tether help get\n"
-    "  tether help proxy | less\n",
+    "  tether help proxy | less\n"
+    "  man -l <(tether help --man)\n",
     NULL,
 };
 
@@ -132,6 +138,9 @@ static int cli_help(int argc, char **argv)
     if (argc > 3) {
         return cli_usage_error("help takes one command name, got extra argument '%s'", argv[3]);
     }
+    if (strcmp(argv[2], "--man") == 0) {
+        return cli_man_write(stdout, cli_help_usage, cli_version_usage);
+    }
     if (strcmp(argv[2], "help") == 0) {
         cli_print_usage(cli_help_usage);
         return CLI_EXIT_OK;
@@ -179,6 +188,9 @@ static int cli_dispatch(int argc, char **argv)
     }
     if (strcmp(arg, "help") == 0) {
         return cli_help(argc, argv);
+    }
+    if (strcmp(arg, "__flags") == 0) {
+        return cli_flags_main(argc, argv); /* hidden: for tests/cli/test_manpage.sh */
     }
     if (arg[0] == '-') {
         static const char *const options[] = {"--help", "--version"};

@@ -855,7 +855,12 @@ void tt__px_api(struct tether_proxy_server *ps, const char *method, const char *
         rt->run(&a);
         return;
     }
-    /* Unknown paths, and /metrics: Toxiproxy routes it only with -proxy-metrics or
-     * -runtime-metrics, which we do not implement. */
+    /* /metrics exists only with -proxy-metrics or -runtime-metrics, as in Toxiproxy, whose
+     * promhttp handler answers any method. */
+    if (n == 1 && is(seg[0], "metrics") && (ps->opts.proxy_metrics || ps->opts.runtime_metrics)) {
+        r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+        tt__px_metrics(ps, &r->body);
+        return;
+    }
     tt__px_api_plain(r, 404, "404 page not found\n");
 }

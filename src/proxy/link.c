@@ -88,6 +88,11 @@ static void sink_write(struct px_half *h, const char *data, size_t len)
         return;
     }
     h->writes++;
+    if (h->dir == PX_UP) {
+        h->c->px->stats.sent_up += len;
+    } else {
+        h->c->px->stats.sent_down += len;
+    }
 }
 
 void tt__px_sink(struct px_half *h, struct px_chunk *ch)
@@ -102,6 +107,9 @@ void tt__px_sink(struct px_half *h, struct px_chunk *ch)
         sink_write(h, ch->data + ch->off, ch->len);
         tt__px_chunk_free(ch);
         return;
+    }
+    if (kind == PX_CHUNK_RST && ch->by && !c->reset_by) {
+        c->reset_by = ch->by->name;
     }
     tt__px_chunk_free(ch);
     switch (kind) {
@@ -198,6 +206,7 @@ static void conn_stream_closed(struct tt__stream *s, bool rst_sent)
     if (connected) {
         if (rst_sent) {
             c->px->stats.resets_sent++;
+            tt__px_count_toxic_reset(c);
         } else if (!(is_client ? c->client_fin_sent : c->server_fin_sent)) {
             c->px->stats.fins_sent++;
         }
@@ -239,6 +248,9 @@ void tt__px_conn_close(struct px_conn *c, enum px_how how)
         return;
     }
     struct px_proxy *px = c->px;
+    if (how == PX_HOW_RST && !c->reset_by && px->ps->acting) {
+        c->reset_by = px->ps->acting->name;
+    }
     if (!c->rejected) {
         tt__px_event(c, how == PX_HOW_RST ? PX_EV_RESET : PX_EV_CLOSE,
                      how == PX_HOW_RST ? "rst" : (how == PX_HOW_FIN ? "fin" : "eof"));
@@ -289,6 +301,9 @@ void tt__px_conns_close_all(struct px_proxy *px, enum px_how how)
 static void conn_reject(struct px_conn *c, enum px_how how, const char *why)
 {
     tt__px_event(c, PX_EV_REFUSE, why);
+    if (how == PX_HOW_RST) {
+        c->reset_by = why; /* the toxic's type name */
+    }
     c->rejected = true;
     c->px->stats.refused++;
     tt__px_conn_close(c, how);
@@ -307,6 +322,9 @@ void tt__px_conn_set_mode(struct px_conn *c, enum px_mode mode)
         return;
     }
     c->mode = mode;
+    if (!c->reset_by && c->px->ps->acting) {
+        c->reset_by = c->px->ps->acting->name; /* the RSTs a silent flow answers with */
+    }
     tt__px_event(c, PX_EV_EXPIRE, mode == PX_MODE_SILENT ? "silent" : "blackhole");
     /* From now on the sockets are read only to notice the peers: a flow that the middlebox
      * forgot answers the next packet with RST, or swallows it. */

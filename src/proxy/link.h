@@ -74,6 +74,7 @@ struct px_conn {
     bool server_fin_sent;
     bool rejected;
     int64_t started_wall_ms;
+    const char *reset_by; /* the type name of the toxic that reset or silenced it, or NULL */
     uint64_t bytes_read[2];
     char client_addr[64];
     char upstream_addr[64];

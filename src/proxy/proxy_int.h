@@ -8,13 +8,22 @@
 
 /* ---- proxies and the collection (collection.c) ---- */
 
+/* RSTs sent because of a toxic, by the toxic's type: types are few, so a short list. */
+#define PX_RESET_CAUSES 24
+
 struct px_stats {
     uint64_t accepted;
     uint64_t refused;
     uint64_t resets_sent;
     uint64_t fins_sent;
-    uint64_t bytes_up;
-    uint64_t bytes_down;
+    uint64_t bytes_up;   /* read from clients */
+    uint64_t bytes_down; /* read from the upstream */
+    uint64_t sent_up;    /* handed to the upstream socket (Toxiproxy's sent bytes, upstream) */
+    uint64_t sent_down;  /* handed to client sockets */
+    struct {
+        const char *toxic; /* a type's name (static), NULL for a free slot */
+        uint64_t n;
+    } toxic_resets[PX_RESET_CAUSES];
 };
 
 struct px_listener {
@@ -56,6 +65,9 @@ struct tether_proxy_server {
     struct ttx_rng request_rng; /* API request ids, apart so API traffic never shifts `rng` */
     struct tt__defer defer;     /* empty: closing it is the "later turn" of close */
     bool closing;
+    /* The toxic type whose hook is running (stage timers and pumps), so a reset it causes is
+     * counted against it (GET /metrics); NULL outside toxic code. */
+    const struct px_toxic_type *acting;
     unsigned pending; /* API servers, proxies and `defer` still to be released */
     tether_proxy_server_close_cb close_cb;
     void *close_data;
@@ -118,6 +130,10 @@ void tt__px_api(struct tether_proxy_server *ps, const char *method, const char *
 void tt__px_api_error(struct px_resp *r, int status, const char *msg);
 /* A plain-text body (404 page not found, the browser block). */
 void tt__px_api_plain(struct px_resp *r, int status, const char *text);
+/* GET /metrics: Prometheus text of the enabled groups (metrics.c). */
+void tt__px_metrics(struct tether_proxy_server *ps, struct pj_w *w);
+/* Counts an RST sent on one of `c`'s sockets against the toxic that caused it, if any. */
+void tt__px_count_toxic_reset(struct px_conn *c);
 /* Starts the API listener(s); on failure none is left running and `errbuf` says why. */
 int tt__px_api_listen(struct tether_proxy_server *ps, char *errbuf, size_t errbuf_len);
 void tt__px_api_close(struct tether_proxy_server *ps);

@@ -29,6 +29,7 @@ struct px_chunk *tt__px_chunk_new(enum px_chunk_kind kind, const void *data, siz
     ch->due_us = 0;
     ch->off = 0;
     ch->len = len;
+    ch->by = NULL;
     if (len) {
         memcpy(ch->data, data, len);
     }
@@ -162,7 +163,11 @@ void tt__px_stage_run(struct px_stage *st)
         tt__px_stage_flush(st);
         return;
     }
+    struct tether_proxy_server *ps = st->h->c->px->ps;
+    const struct px_toxic_type *outer = ps->acting; /* pumps nest along the chain */
+    ps->acting = st->type;
     st->type->pump(st);
+    ps->acting = outer;
 }
 
 static void stage_push(struct px_stage *st, struct px_chunk *ch)
@@ -188,7 +193,11 @@ static void stage_timer_cb(uv_timer_t *t)
     }
     struct px_half *h = st->h;
     if (st->type->timer) {
+        struct tether_proxy_server *ps = h->c->px->ps;
+        const struct px_toxic_type *outer = ps->acting;
+        ps->acting = st->type;
         st->type->timer(st);
+        ps->acting = outer;
     } else {
         tt__px_stage_run(st);
     }

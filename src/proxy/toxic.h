@@ -108,6 +108,8 @@ struct px_chunk {
     uint64_t due_us; /* stage-defined; 0 = not computed yet */
     size_t off;      /* bytes already passed on (slicing, pacing) */
     size_t len;      /* bytes left, from data + off */
+    /* PX_CHUNK_RST: the toxic that sent it, for /metrics' RSTs by toxic type. */
+    const struct px_toxic_type *by;
     char data[];
 };
 

@@ -400,6 +400,7 @@ static void limit_data_pump(struct px_stage *st)
                 tt__px_conn_close(tt__px_stage_conn(st), rst ? PX_HOW_RST : PX_HOW_FIN);
                 return;
             }
+            mark->by = st->type;
             tt__px_stage_emit(st, mark);
         }
     }

@@ -233,6 +233,7 @@ static void reset_pump(struct px_stage *st)
                 reset_fire(st);
                 return;
             }
+            mark->by = st->type;
             tt__px_stage_emit(st, mark);
         }
     }

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The docs ship whole: every relative link in README.md and docs/**/*.md points at a shipped file
 # (and a #anchor at a heading), every docs/... path named in README.md, docs/ or a public header
-# exists, none names the design notes kept outside the tree, no placeholder text is left, and the tether commands docs/fixes.md tells users to
+# exists, a public header names docs only by their path from the root, none names the design
+# notes kept outside the tree, no placeholder text is left, and the tether commands docs/fixes.md tells users to
 # run use real subcommands and flags. The checker first runs on a broken fixture tree, so a
 # checker that finds nothing fails the test.
 source "$(dirname "$0")/harness.sh"
@@ -49,6 +50,15 @@ check_docs() {
             [ -e "$top/$mention" ] || echo "$header: names a missing file: $mention"
         done < <(grep -oE '(^|[^A-Za-z0-9_./-])docs/[A-Za-z0-9_./-]+\.md' "$top/$header" |
             sed -E 's|^[^d]*||' | sort -u)
+        # A header names a doc by its path from the root ("see docs/proxy.md"): a bare name such
+        # as "client.md §6.1" points at nothing a reader of the installed header can open.
+        case $header in
+        include/*)
+            grep -noE '(^|[^A-Za-z0-9_./-])[A-Za-z0-9_-]+\.md' "$top/$header" |
+                grep -vE '(DESIGN|STYLE)\.md' | sed -E 's/^([0-9]+:)[^A-Za-z0-9_-]/\1/' |
+                sed "s|^|$header: names a doc without its path from the root: |"
+            ;;
+        esac
         # The design notes are kept outside this tree (CONTRIBUTING.md): a path into them is dead.
         grep -noE '(DESIGN|STYLE)\.md|(anchors|seed)/[A-Za-z0-9_.-]+' "$top/$header" |
             sed "s|^|$header: names a file that does not ship: |"
@@ -60,7 +70,8 @@ check_docs() {
 mkdir -p "$tmp/bad/docs" "$tmp/bad/include/tether"
 printf '# Bad\n\n[gone](docs/gone.md) [here](#bad) [nowhere](#nowhere)\n' >"$tmp/bad/README.md"
 printf '# Page\n\nTODO: write this.\n' >"$tmp/bad/docs/page.md"
-printf '/* see docs/missing.md "Presets", DESIGN.md §4 */\n' >"$tmp/bad/include/tether/x.h"
+printf '/* see docs/missing.md "Presets", DESIGN.md §4 */\n/* pool (client.md §6.1) */\n' \
+    >"$tmp/bad/include/tether/x.h"
 bad=$(check_docs "$tmp/bad")
 echo "$bad" | sed 's/^/  fixture: /'
 expect "a missing file is reported" grep -qF 'README.md: link to a missing file: docs/gone.md' <<<"$bad"
@@ -69,6 +80,8 @@ expect "an existing heading is not reported" test -z "$(grep -F '#bad' <<<"$bad"
 expect "a placeholder is reported" grep -qF 'docs/page.md: placeholder: 3:TODO' <<<"$bad"
 expect "a header naming a missing doc is reported" \
     grep -qF 'include/tether/x.h: names a missing file: docs/missing.md' <<<"$bad"
+expect "a header naming a doc without its path is reported" \
+    grep -qF 'include/tether/x.h: names a doc without its path from the root: 2:client.md' <<<"$bad"
 expect "a path into the design notes is reported" \
     grep -qF 'include/tether/x.h: names a file that does not ship: 1:DESIGN.md' <<<"$bad"
 

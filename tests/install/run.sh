@@ -11,7 +11,9 @@ trap 'rm -rf "$work"' EXIT
 
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
 for f in include/tether/tether.h include/tether/error.h include/tether/version.h \
-    lib/pkgconfig/tether.pc lib/cmake/tether/tetherConfig.cmake bin/tether; do
+    lib/pkgconfig/tether.pc lib/cmake/tether/tetherConfig.cmake bin/tether \
+    share/man/man1/tether.1 share/bash-completion/completions/tether \
+    share/zsh/site-functions/_tether share/fish/vendor_completions.d/tether.fish; do
     [ -e "$work/prefix/$f" ] || { echo "missing after install: $f"; exit 1; }
 done
 ls "$work/prefix/lib"/libtether.so* "$work/prefix/lib"/libtether.a >/dev/null
