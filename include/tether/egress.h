@@ -71,7 +71,7 @@ struct tether_egress_options {
     /* Borrowed, copied: an absolute path ("/_tether/stats") whose GET egress answers itself
      * with tether_egress_stats_json instead of forwarding it; NULL = none. */
     const char *stats_path;
-    void *data;         /* user context, see tether_egress_get_data */
+    void *data; /* user context, see tether_egress_get_data */
     /* Borrowed; when set, a failed tether_egress_new writes why into it (always
      * NUL-terminated), e.g. "invalid upstream 'ftp://x': ...". */
     char *errbuf;
@@ -101,15 +101,15 @@ TETHER_EXTERN tether_server *tether_egress_server(const tether_egress *e);
 TETHER_EXTERN void tether_egress_on_event(tether_egress *e, tether_event_cb cb);
 
 struct tether_egress_stats {
-    uint64_t requests;      /* requests the app sent */
-    uint64_t relayed;       /* the origin's response was passed on (whatever its status) */
-    uint64_t failed_502;    /* every attempt failed: 502 with the failure */
-    uint64_t failed_504;    /* the deadline ended the request: 504 with the failure */
-    uint64_t refused;       /* answered by egress itself: 400, 403, 501 */
-    uint64_t cut;           /* the origin's body broke off mid-way: the app's response is cut */
+    uint64_t requests;       /* requests the app sent */
+    uint64_t relayed;        /* the origin's response was passed on (whatever its status) */
+    uint64_t failed_502;     /* every attempt failed: 502 with the failure */
+    uint64_t failed_504;     /* the deadline ended the request: 504 with the failure */
+    uint64_t refused;        /* answered by egress itself: 400, 403, 501 */
+    uint64_t cut;            /* the origin's body broke off mid-way: the app's response is cut */
     uint64_t not_replayable; /* bodies above replay_body_limit */
-    uint64_t bytes_up;      /* request body bytes received from the app */
-    uint64_t bytes_down;    /* response body bytes passed to the app */
+    uint64_t bytes_up;       /* request body bytes received from the app */
+    uint64_t bytes_down;     /* response body bytes passed to the app */
 };
 TETHER_EXTERN void tether_egress_get_stats(const tether_egress *e, struct tether_egress_stats *out);
 /* The counters as one JSON object (with a newline): "egress" (the fields above), "client"

@@ -22,10 +22,12 @@ const char *const cmd_egress_usage[] = {
     "side (stale-proof pool, safe replay, retries with jitter and a budget, one\n"
     "deadline). The app changes only a base URL or HTTP_PROXY, in any language.\n"
     "\n"
-    "  reverse  --upstream URL: requests to /path go to URL/path (http or https)\n"
-    "  forward  no --upstream: HTTP_PROXY=http://ADDR:PORT; absolute-form http://\n"
-    "           requests go to the origin they name; CONNECT (https:// through\n"
-    "           the proxy) is refused with 501: use reverse mode for https\n"
+    "  reverse  --upstream URL: requests to /path go to URL/path (http or https);\n"
+    "           point the app's base URL at egress: http://127.0.0.1:8081\n"
+    "  forward  no --upstream: HTTP_PROXY=http://127.0.0.1:3128 (curl, Python,\n"
+    "           Go, undici's ProxyAgent); absolute-form http:// requests go to\n"
+    "           the origin they name. CONNECT (https:// through the proxy) is\n"
+    "           refused with 501: reach https origins in reverse mode\n"
     "\n"
     "Hop-by-hop fields (RFC 9110 7.6.1) are removed both ways; Via: 1.1 tether\n"
     "is added. When every attempt fails the app gets 502 (504 on the deadline)\n"
@@ -66,10 +68,9 @@ const char *const cmd_egress_usage[] = {
     "\n"
     "EXAMPLES\n"
     "  tether egress --listen 127.0.0.1:8081 --upstream http://orders:8080\n"
-    "  BASE_URL=http://127.0.0.1:8081 node app.js\n"
     "  tether egress --listen 127.0.0.1:3128 --allow api.internal:8080\n"
-    "  HTTP_PROXY=http://127.0.0.1:3128 python3 app.py\n"
-    "  curl -x http://127.0.0.1:3128 http://api.internal:8080/health\n",
+    "  tether egress --upstream https://api.example.com --deadline 5s --retries 4\n"
+    "  tether egress --listen 127.0.0.1:0 --stats-path /_tether/stats --json\n",
     NULL,
 };
 

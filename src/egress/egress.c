@@ -46,8 +46,10 @@ static void eg_refuse(struct tether_egress *eg, tether_request *req, int status,
     (void)tether_response_start(req, status);
     (void)tether_response_header(req, "Content-Type", "text/plain");
     (void)tether_response_header(req, "Via", TT__EG_VIA);
-    (void)tether_response_end(req, body, n < 0 ? 0 : (size_t)n < sizeof(body) ? (size_t)n
-                                                                               : sizeof(body) - 1);
+    (void)tether_response_end(req, body,
+                              n < 0                      ? 0
+                              : (size_t)n < sizeof(body) ? (size_t)n
+                                                         : sizeof(body) - 1);
 }
 
 static void eg_header(tether_request *req, const char *name, const char *value)
@@ -221,8 +223,7 @@ static void eg_start_fetch(struct tt__eg_exchange *ex)
         char addr[64];
         eg_peer_address(tether_request_peer(req), addr, sizeof(addr));
         const char *prior = tether_request_header(req, "X-Forwarded-For");
-        (void)snprintf(xff, sizeof(xff), "%.400s%s%s", prior ? prior : "", prior ? ", " : "",
-                       addr);
+        (void)snprintf(xff, sizeof(xff), "%.400s%s%s", prior ? prior : "", prior ? ", " : "", addr);
         headers[n++] = (struct tether_header){"X-Forwarded-For", xff};
     }
     ex->not_replayable = ex->body.len > eg->replay_body_limit;
@@ -612,10 +613,10 @@ int tether_egress_stats_json(const tether_egress *e, char *buf, size_t len)
         "\"retired_idle\":%llu,\"budget_exhausted\":%llu},"
         "\"server\":{\"connections_accepted\":%llu,\"connections_open\":%llu,"
         "\"fin_sent\":%llu,\"rst_sent\":%llu}}\n",
-        U(s->requests), U(s->relayed), U(s->failed_502), U(s->failed_504), U(s->refused),
-        U(s->cut), U(s->not_replayable), U(s->bytes_up), U(s->bytes_down), U(c.fetches),
-        U(c.attempts), U(c.retries), U(c.replays), U(c.connections_opened),
-        U(c.connections_reused), U(c.stale_evictions), U(c.retired_idle), U(c.budget_exhausted),
-        U(v.connections_accepted), U(v.connections_open), U(v.fin_sent), U(v.rst_sent));
+        U(s->requests), U(s->relayed), U(s->failed_502), U(s->failed_504), U(s->refused), U(s->cut),
+        U(s->not_replayable), U(s->bytes_up), U(s->bytes_down), U(c.fetches), U(c.attempts),
+        U(c.retries), U(c.replays), U(c.connections_opened), U(c.connections_reused),
+        U(c.stale_evictions), U(c.retired_idle), U(c.budget_exhausted), U(v.connections_accepted),
+        U(v.connections_open), U(v.fin_sent), U(v.rst_sent));
 #undef U
 }

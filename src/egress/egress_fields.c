@@ -9,8 +9,8 @@
 #include "util/str.h"
 
 /* RFC 9110 §7.6.1, plus Proxy-* (Proxy-Authorization, Proxy-Connection: meant for this hop). */
-static const char *const eg_hop_fields[] = {"connection", "keep-alive", "te", "trailer",
-                                            "transfer-encoding", "upgrade"};
+static const char *const eg_hop_fields[] = {"connection", "keep-alive",        "te",
+                                            "trailer",    "transfer-encoding", "upgrade"};
 
 /* Whether the comma list `list` holds the token `name` (case-insensitive, OWS around items). */
 static bool eg_list_has(const char *list, const char *name)
@@ -126,8 +126,7 @@ char *tt__eg_target_url(const char *upstream, const char *target, char *why, siz
     size_t len = strlen(upstream) + strlen(path) + 2;
     char *url = tt__malloc(len);
     if (url) {
-        (void)snprintf(url, len, "%s%s%s", upstream, path[0] == '?' || !path[0] ? "/" : "",
-                       path);
+        (void)snprintf(url, len, "%s%s%s", upstream, path[0] == '?' || !path[0] ? "/" : "", path);
     }
     return url;
 }
@@ -163,8 +162,8 @@ bool tt__eg_allowed(char *const *allow, size_t nallow, const char *host, uint16_
         return true;
     }
     char with_port[300];
-    (void)snprintf(with_port, sizeof(with_port), "%s%s%s:%u", strchr(host, ':') ? "[" : "",
-                   host, strchr(host, ':') ? "]" : "", (unsigned)port);
+    (void)snprintf(with_port, sizeof(with_port), "%s%s%s:%u", strchr(host, ':') ? "[" : "", host,
+                   strchr(host, ':') ? "]" : "", (unsigned)port);
     for (size_t i = 0; i < nallow; i++) {
         if (strcmp(allow[i], host) == 0 || strcmp(allow[i], with_port) == 0) {
             return true;
@@ -203,9 +202,8 @@ static void eg_json_field(char *buf, size_t len, size_t *at, const char *key, co
     }
 }
 
-void tt__eg_failure_json(char *buf, size_t len, const char *message,
-                         const struct tether_failure *f, unsigned attempts, bool deadline,
-                         bool not_replayable)
+void tt__eg_failure_json(char *buf, size_t len, const char *message, const struct tether_failure *f,
+                         unsigned attempts, bool deadline, bool not_replayable)
 {
     if (len < 64) {
         if (len > 0) {
@@ -229,6 +227,6 @@ void tt__eg_failure_json(char *buf, size_t len, const char *message,
                                attempts, f->replays, f->reused ? "true" : "false",
                                deadline ? "true" : "false", not_replayable ? "false" : "true");
     } else {
-        (void)snprintf(buf + len - 3, 3, "}\n");
+        (void)snprintf(buf + at, len - at, "}\n"); /* cut short, still one object if it fits */
     }
 }

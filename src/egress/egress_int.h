@@ -27,7 +27,7 @@ struct tether_egress {
     uint64_t deadline_ms; /* the client's policy deadline: the most a request may get */
     bool forwarded_for;
     char *stats_path; /* owned; NULL = none */
-    char **allow; /* lower-cased "host" or "host:port", owned */
+    char **allow;     /* lower-cased "host" or "host:port", owned */
     size_t nallow;
     tether_event_cb user_event;
     struct tt__list live; /* exchanges in flight */
@@ -79,8 +79,7 @@ bool tt__eg_url_authority(const char *url, char *host, size_t host_len, uint16_t
 bool tt__eg_allowed(char *const *allow, size_t nallow, const char *host, uint16_t port);
 
 /* The JSON body of a failure response (always NUL-terminated). */
-void tt__eg_failure_json(char *buf, size_t len, const char *message,
-                         const struct tether_failure *f, unsigned attempts, bool deadline,
-                         bool not_replayable);
+void tt__eg_failure_json(char *buf, size_t len, const char *message, const struct tether_failure *f,
+                         unsigned attempts, bool deadline, bool not_replayable);
 
 #endif
