@@ -7,9 +7,12 @@
  *  - reverse, for one origin (options.upstream set): the app changes only its base URL;
  *    "GET /orders?id=1" is sent to upstream + "/orders?id=1".
  *  - forward (options.upstream NULL): the app sets HTTP_PROXY; requests arrive in absolute form
- *    ("GET http://host:port/path HTTP/1.1") and go to the origin they name. CONNECT tunnels are
- *    not supported: they are refused with 501, so https:// origins are reached through
- *    reverse mode (upstream "https://...") where the client itself speaks TLS.
+ *    ("GET http://host:port/path HTTP/1.1") and go to the origin they name; an origin-form
+ *    target gets 400. "CONNECT host:port" (https:// through a proxy) opens a tunnel with
+ *    TCP-level protections only, since the bytes are TLS egress cannot read: the connect is
+ *    retried (policy.max_attempts, full-jitter backoff; 502 with the failure after the last),
+ *    TCP keepalive runs on both sides, and each side's close reaches the other as it came, FIN
+ *    as FIN (half-close), RST as RST. Tunnels need a plain-TCP listener (no server TLS files).
  *
  * What the app sees:
  *  - the origin's response, streamed as it arrives, minus hop-by-hop fields (RFC 9110
@@ -108,8 +111,9 @@ struct tether_egress_stats {
     uint64_t refused;        /* answered by egress itself: 400, 403, 501 */
     uint64_t cut;            /* the origin's body broke off mid-way: the app's response is cut */
     uint64_t not_replayable; /* bodies above replay_body_limit */
-    uint64_t bytes_up;       /* request body bytes received from the app */
-    uint64_t bytes_down;     /* response body bytes passed to the app */
+    uint64_t bytes_up;       /* request body (and tunnel) bytes received from the app */
+    uint64_t bytes_down;     /* response body (and tunnel) bytes passed to the app */
+    uint64_t tunnels;        /* CONNECT tunnels established (forward mode) */
 };
 TETHER_EXTERN void tether_egress_get_stats(const tether_egress *e, struct tether_egress_stats *out);
 /* The counters as one JSON object (with a newline): "egress" (the fields above), "client"
@@ -119,8 +123,9 @@ TETHER_EXTERN void tether_egress_get_stats(const tether_egress *e, struct tether
  * (`buf` always NUL-terminated when len > 0), or TETHER_EINVAL for a NULL egress. */
 TETHER_EXTERN int tether_egress_stats_json(const tether_egress *e, char *buf, size_t len);
 
-/* Graceful stop: the server stops accepting, requests in flight finish (their fetches
- * included) within server.shutdown_grace_ms, then the client and the server are released and
+/* Graceful stop: tunnels close at once (FIN: there is no request boundary to wait for), the
+ * server stops accepting, requests in flight finish (their fetches included) within
+ * server.shutdown_grace_ms, then the client and the server are released and
  * `cb` (may be NULL) runs with `data` on a later loop turn. A second call, or NULL, is
  * harmless. */
 typedef void (*tether_egress_close_cb)(void *data);

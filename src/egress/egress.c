@@ -3,8 +3,10 @@
  * the relay between them (see tether/egress.h for what the app sees). */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "egress/egress_int.h"
+#include "util/hostport.h"
 #include "util/str.h"
 
 /* Response bytes queued for the app beyond which the upstream read pauses until they drain, so
@@ -291,17 +293,61 @@ static bool eg_has_body(const tether_request *req)
     return cl && strspn(cl, "0") != strlen(cl);
 }
 
+/* Bytes an app may send after its CONNECT head before the 200 (it should send none). */
+#define EG_TUNNEL_PENDING_MAX 16384
+
+/* CONNECT host:port in forward mode: the socket leaves the server and becomes a tunnel. */
+static void eg_connect(struct tether_egress *eg, tether_request *req)
+{
+    char why[400];
+    const char *target = tether_request_target(req);
+    struct ttx_hostport hp;
+    char host[256];
+    uint16_t port = 0;
+    if (eg->upstream || eg->closing) {
+        eg_refuse(eg, req, eg->closing ? 503 : 501,
+                  eg->closing ? "shutting down"
+                              : "CONNECT is for forward mode; this egress forwards to one "
+                                "upstream");
+        return;
+    }
+    if (ttx_hostport_split(target, strlen(target), &hp) != TTX_HOSTPORT_OK || !hp.has_port ||
+        hp.host.len == 0 || hp.host.len >= sizeof(host) || ttx_parse_port(hp.port, &port) != 0 ||
+        port == 0) {
+        (void)snprintf(why, sizeof(why), "CONNECT target '%.200s' is not HOST:PORT", target);
+        eg_refuse(eg, req, 400, why);
+        return;
+    }
+    for (size_t i = 0; i < hp.host.len; i++) {
+        host[i] = ttx_lower(hp.host.ptr[i]);
+    }
+    host[hp.host.len] = '\0';
+    if (!tt__eg_allowed(eg->allow, eg->nallow, host, port)) {
+        (void)snprintf(why, sizeof(why), "origin '%.200s' is not on the allow list", target);
+        eg_refuse(eg, req, 403, why);
+        return;
+    }
+    char pending[EG_TUNNEL_PENDING_MAX];
+    size_t pending_len = 0;
+    uv_os_sock_t fd;
+    int rv = tether_request_take_socket(req, &fd, pending, sizeof(pending), &pending_len);
+    if (rv != 0) {
+        (void)snprintf(why, sizeof(why), "cannot open a tunnel on this connection: %s",
+                       tether_strerror(rv));
+        eg_refuse(eg, req, rv == TETHER_ENOTSUP ? 501 : 400, why);
+        return;
+    }
+    /* `req` is gone: the tunnel answers the app itself. */
+    if (tt__eg_tunnel_start(eg, fd, host, port, pending, pending_len) != 0) {
+        (void)close(fd);
+    }
+}
+
 /* Checks what only the request can tell (target, allow list, deadline header); answers and
  * returns NULL when it is refused. */
 static char *eg_admit(struct tether_egress *eg, tether_request *req, uint64_t *deadline_ms)
 {
     char why[400];
-    if (strcmp(tether_request_method(req), "CONNECT") == 0) {
-        eg_refuse(eg, req, 501,
-                  "CONNECT tunnels are not supported: send http:// URLs through the proxy, or "
-                  "reach an https:// origin with --upstream https://HOST");
-        return NULL;
-    }
     char *url = tt__eg_target_url(eg->upstream, tether_request_target(req), why, sizeof(why));
     if (!url) {
         if (why[0]) {
@@ -355,6 +401,10 @@ static void eg_on_request(tether_server *srv, tether_request *req)
         return;
     }
     eg->stats.requests++;
+    if (strcmp(tether_request_method(req), "CONNECT") == 0) {
+        eg_connect(eg, req);
+        return;
+    }
     uint64_t deadline_ms = 0;
     char *url = eg_admit(eg, req, &deadline_ms);
     if (!url) {
@@ -471,6 +521,9 @@ int tether_egress_new(uv_loop_t *loop, const struct tether_egress_options *o, te
     eg->max_body_bytes = o->server.max_body_bytes;
     eg->deadline_ms = o->client.policy.deadline_ms;
     tt__list_init(&eg->live);
+    tt__list_init(&eg->tunnels);
+    eg->policy = o->client.policy;
+    ttx_rng_seed_random(&eg->rng);
     int rv = o->upstream ? eg_set_upstream(eg, o->upstream, o->errbuf, o->errbuf_len) : 0;
     rv = rv ? rv : eg_set_allow(eg, o);
     if (rv == 0 && o->stats_path) {
@@ -512,6 +565,7 @@ int tether_egress_new(uv_loop_t *loop, const struct tether_egress_options *o, te
         eg_free(eg);
         return rv;
     }
+    tt__defer_init(loop, &eg->defer);
     *out = eg;
     return 0;
 }
@@ -555,15 +609,37 @@ void tether_egress_get_stats(const tether_egress *e, struct tether_egress_stats 
     *out = e->stats;
 }
 
-static void eg_server_closed(void *data)
+static void eg_defer_closed(struct tt__defer *d)
 {
-    struct tether_egress *eg = data;
+    struct tether_egress *eg = tt__container_of(d, struct tether_egress, defer);
     tether_egress_close_cb cb = eg->close_cb;
     void *cb_data = eg->close_data;
     eg_free(eg);
     if (cb) {
         cb(cb_data);
     }
+}
+
+/* The last step, once the server is released and the last tunnel is gone. */
+static void eg_finish(struct tether_egress *eg)
+{
+    if (eg->server_closed && eg->ntunnels == 0) {
+        tt__defer_close(&eg->defer, eg_defer_closed);
+    }
+}
+
+void tt__eg_tunnel_gone(struct tether_egress *eg)
+{
+    eg->ntunnels--;
+    eg_finish(eg);
+}
+
+static void eg_server_closed(void *data)
+{
+    struct tether_egress *eg = data;
+    eg->srv = NULL;
+    eg->server_closed = true;
+    eg_finish(eg);
 }
 
 static void eg_client_closed(void *data)
@@ -589,6 +665,8 @@ void tether_egress_close(tether_egress *e, tether_egress_close_cb cb, void *data
     e->closing = true;
     e->close_cb = cb;
     e->close_data = data;
+    /* Tunnels carry bytes egress cannot frame: there is no request to let finish. */
+    tt__eg_tunnels_close(e);
     tether_server_shutdown(e->srv, eg_on_shutdown);
 }
 
@@ -607,15 +685,15 @@ int tether_egress_stats_json(const tether_egress *e, char *buf, size_t len)
         buf, len,
         "{\"egress\":{\"requests\":%llu,\"relayed\":%llu,\"failed_502\":%llu,"
         "\"failed_504\":%llu,\"refused\":%llu,\"cut\":%llu,\"not_replayable\":%llu,"
-        "\"bytes_up\":%llu,\"bytes_down\":%llu},"
+        "\"bytes_up\":%llu,\"bytes_down\":%llu,\"tunnels\":%llu},"
         "\"client\":{\"fetches\":%llu,\"attempts\":%llu,\"retries\":%llu,\"replays\":%llu,"
         "\"connections_opened\":%llu,\"connections_reused\":%llu,\"stale_evictions\":%llu,"
         "\"retired_idle\":%llu,\"budget_exhausted\":%llu},"
         "\"server\":{\"connections_accepted\":%llu,\"connections_open\":%llu,"
         "\"fin_sent\":%llu,\"rst_sent\":%llu}}\n",
         U(s->requests), U(s->relayed), U(s->failed_502), U(s->failed_504), U(s->refused), U(s->cut),
-        U(s->not_replayable), U(s->bytes_up), U(s->bytes_down), U(c.fetches), U(c.attempts),
-        U(c.retries), U(c.replays), U(c.connections_opened), U(c.connections_reused),
+        U(s->not_replayable), U(s->bytes_up), U(s->bytes_down), U(s->tunnels), U(c.fetches),
+        U(c.attempts), U(c.retries), U(c.replays), U(c.connections_opened), U(c.connections_reused),
         U(c.stale_evictions), U(c.retired_idle), U(c.budget_exhausted), U(v.connections_accepted),
         U(v.connections_open), U(v.fin_sent), U(v.rst_sent));
 #undef U

@@ -10,7 +10,9 @@
 
 #include "tether/egress.h"
 
+#include "core/defer.h"
 #include "internal.h"
+#include "util/rand.h"
 
 /* The request header that may shorten the deadline; consumed, never forwarded. */
 #define TT__EG_DEADLINE_FIELD "X-Tether-Deadline"
@@ -30,7 +32,13 @@ struct tether_egress {
     char **allow;     /* lower-cased "host" or "host:port", owned */
     size_t nallow;
     tether_event_cb user_event;
-    struct tt__list live; /* exchanges in flight */
+    struct tt__list live;    /* exchanges in flight */
+    struct tt__list tunnels; /* CONNECT tunnels (tunnel.c) */
+    unsigned ntunnels;
+    struct tt__defer defer;      /* the tunnels' streams' next-turn queue */
+    struct tether_policy policy; /* the client's: connect attempts, backoff, timeouts */
+    struct ttx_rng rng;          /* the tunnels' backoff jitter */
+    bool server_closed;          /* the last step of a close waits for the tunnels */
     struct tether_egress_stats stats;
     bool closing;
     tether_egress_close_cb close_cb;
@@ -53,6 +61,19 @@ struct tt__eg_exchange {
     uint64_t unacked; /* response bytes queued since the last drain */
     bool paused;      /* the upstream read is paused until the app's socket drains */
 };
+
+/* ---- tunnel.c ---- */
+
+/* Starts a CONNECT tunnel on the app's socket `fd` (taken from the server; owned from here
+ * on) to host:port, sending `pending` (copied) once connected. Answers the app itself: 200
+ * Connection Established, or 502 with the failure after the connect attempts. Returns 0 or
+ * ENOMEM (then the caller closes fd). */
+int tt__eg_tunnel_start(struct tether_egress *eg, uv_os_sock_t fd, const char *host, uint16_t port,
+                        const char *pending, size_t pending_len);
+/* Ends every tunnel (plain close: FIN unless bytes are unread). */
+void tt__eg_tunnels_close(struct tether_egress *eg);
+/* A tunnel was freed (egress.c: the close may be waiting for the last one). */
+void tt__eg_tunnel_gone(struct tether_egress *eg);
 
 /* ---- egress_fields.c ---- */
 

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # `tether egress` with real clients and real upstreams on loopback: usage errors (exit 2 naming
 # the value), reverse mode (hop-by-hop fields both ways, Via, X-Forwarded-For, streaming),
-# forward mode (curl and Python requests through a proxy URL; origin-form and CONNECT refused,
-# --allow), the failure as 502/504 with its fields and JSON, X-Tether-Deadline, bodies beyond
+# forward mode (curl and Python requests through a proxy URL; origin-form refused, --allow;
+# CONNECT tunnels to an https origin, refused connects, FIN and RST passed on as they came), the failure as 502/504 with its fields and JSON, X-Tether-Deadline, bodies beyond
 # the replay limit, --json and a graceful SIGTERM; then tests/peers/egress_peers.js: Node's
 # http.Agent and undici fail on the forced keep-alive race directly and succeed through egress,
 # and no POST runs twice.
@@ -163,9 +163,6 @@ if start_server up --close-style node --keep-alive-timeout 1s --no-keep-alive-hi
         c forigin "$eg/hello"
         expect "forward: origin-form refused with 400" status_is forigin 400
         expect "forward: the 400 names the target" body_has forigin "'/hello' is not an absolute"
-        curl -sS --max-time "$(scaled 20)" -p -x "$eg" "http://127.0.0.1:$up_port/" \
-            >/dev/null 2>"$tmp/fconnect.err"
-        expect "forward: CONNECT refused with 501" grep -q "501" "$tmp/fconnect.err"
         timeout "$(scaled 60)" python3 "$here/egress_python.py" "$up_port" "${eg##*:}" \
             >"$tmp/py.out" 2>&1
         py_rc=$?
@@ -186,6 +183,62 @@ if start_server up --close-style node --keep-alive-timeout 1s --no-keep-alive-hi
         stop_egress allow
     fi
     stop_pid "$up_pid" TERM
+fi
+
+# ---- forward mode: CONNECT tunnels (curl and Python to an https origin, FIN vs RST) ----
+if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" \
+    -days 30 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    >/dev/null 2>&1 && start_server tls --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" \
+    --body-size 3m; then
+    tls_pid=$pid
+    tls_url=$url
+    if start_egress tun --allow "127.0.0.1:$port" --allow "127.0.0.1:1"; then
+        c tcurl -k -x "$eg" "$tls_url/"
+        expect "CONNECT: curl gets the https body through the tunnel" \
+            [ "$(stat -c %s "$tmp/tcurl.b")" -eq 3145728 ]
+        timeout "$(scaled 30)" python3 -c "
+import sys, requests, urllib3
+urllib3.disable_warnings()
+r = requests.get(sys.argv[1], proxies={'https': sys.argv[2]}, verify=False, timeout=20)
+print(r.status_code, len(r.content))" "$tls_url/" "$eg" >"$tmp/tpy.out" 2>&1
+        expect "CONNECT: Python requests through HTTPS_PROXY ($(head -1 "$tmp/tpy.out"))" \
+            grep -qx "200 3145728" "$tmp/tpy.out"
+        curl -sS --max-time "$(scaled 20)" -k -x "$eg" "https://127.0.0.1:1/" \
+            >/dev/null 2>"$tmp/trefused.err"
+        expect "CONNECT to a refused port: 502 after the connect attempts" \
+            grep -q "CONNECT tunnel failed, response 502" "$tmp/trefused.err"
+        curl -sS --max-time "$(scaled 20)" -k -x "$eg" "https://127.0.0.2:443/" \
+            >/dev/null 2>"$tmp/tdenied.err"
+        expect "CONNECT to an origin off the allow list: 403" \
+            grep -q "CONNECT tunnel failed, response 403" "$tmp/tdenied.err"
+        stop_egress tun
+    fi
+    stop_pid "$tls_pid" TERM
+else
+    fail "no TLS origin (openssl or tether serve --tls-cert)"
+fi
+# The origin closes the idle connection inside the tunnel: its FIN or RST reaches the app as
+# it was sent, by the origin's own close (no timing on this side).
+for style in graceful rst; do
+    if start_server "o-$style" --keep-alive-timeout 200ms --keep-alive-buffer 0 \
+        --close-style "$style"; then
+        o_pid=$pid
+        o_port=$port
+        if start_egress "tun-$style"; then
+            timeout "$(scaled 30)" python3 "$here/egress_tunnel.py" "${eg##*:}" "$o_port" \
+                >"$tmp/tun-$style.py" 2>&1
+            want=$([ "$style" = rst ] && echo reset || echo eof)
+            expect "CONNECT: the origin's $style close reaches the app as $want ($(head -1 "$tmp/tun-$style.py"))" \
+                grep -qx "$want" "$tmp/tun-$style.py"
+            stop_egress "tun-$style"
+        fi
+        stop_pid "$o_pid" TERM
+    fi
+done
+if start_egress tun-rev --upstream "$dead_url"; then
+    curl -sS --max-time "$(scaled 20)" -p -x "$eg" "http://127.0.0.1:1/" >/dev/null 2>"$tmp/trev.err"
+    expect "CONNECT in reverse mode: 501" grep -q "response 501" "$tmp/trev.err"
+    stop_egress tun-rev
 fi
 
 # ---- Node's http.Agent and undici: the forced race, direct vs through egress ----
