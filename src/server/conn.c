@@ -73,14 +73,13 @@ void tt__srv_conn_close(struct tt__srv_conn *c, enum tether_close_cause cause)
     }
     bool idle_path = cause == TETHER_CLOSE_IDLE_TIMEOUT;
     /* A plain close: the reproduction of Node's idle close, or nothing left to say (the peer
-     * is gone or not reading). It still ends with FIN unless bytes are unread. */
+     * is gone or not reading). It still ends with FIN unless bytes are unread; for a
+     * connection handed over (tether_request_take_socket) it sends nothing, as another
+     * descriptor holds the socket. */
     bool plain = (idle_path && srv->opts.close_style == TETHER_CLOSE_NODE) ||
                  cause == TETHER_CLOSE_PEER_RESET || cause == TETHER_CLOSE_SEND_TIMEOUT ||
-                 cause == TETHER_CLOSE_IO_ERROR;
-    if (c->taken) {
-        /* Another descriptor holds the socket now: closing ours sends nothing. */
-        tt__stream_close_now(&c->stream, conn_stream_closed);
-    } else if (idle_path && srv->opts.close_style == TETHER_CLOSE_RST) {
+                 cause == TETHER_CLOSE_IO_ERROR || c->taken;
+    if (idle_path && srv->opts.close_style == TETHER_CLOSE_RST) {
         tt__stream_close_abort(&c->stream, conn_stream_closed);
     } else if (plain) {
         tt__stream_close_now(&c->stream, conn_stream_closed);
