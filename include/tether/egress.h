@@ -56,8 +56,9 @@ struct tether_egress_options {
      * on_request and data are egress's own and ignored here. */
     struct tether_server_options server;
     /* The upstream side: policy (retries, replay, deadline), CA file, TLS verification, a
-     * next-hop proxy. Its data is ignored. The default deadline is 30 s (DESIGN.md §4: the
-     * command sets one) unless policy.deadline_ms is set. */
+     * next-hop proxy. Its data is ignored. tether_egress_options_init sets a 30 s deadline
+     * (the library's policy has none; a proxy in front of an app needs one, as tether get
+     * sets one); 0 = none. */
     struct tether_client_options client;
     /* "http://host:port" or "https://host:port" (a path prefix is allowed and kept:
      * "http://h/api" sends "/x" to "/api/x"); NULL = forward mode. Borrowed, copied. */
