@@ -318,7 +318,9 @@ int tt__eg_tunnel_start(struct tether_egress *eg, uv_os_sock_t fd, const char *h
         return TETHER_ENOMEM;
     }
     t->eg = eg;
-    memcpy(t->pending, pending, pending_len);
+    if (pending_len) {
+        memcpy(t->pending, pending, pending_len);
+    }
     t->pending_len = pending_len;
     (void)snprintf(t->host, sizeof(t->host), "%s", host);
     (void)snprintf(t->authority, sizeof(t->authority), "%s%s%s:%u", strchr(host, ':') ? "[" : "",
