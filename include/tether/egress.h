@@ -83,7 +83,8 @@ struct tether_egress_options {
 };
 
 /* Fills `o` (borrowed): the server's and client's defaults, replay_body_limit 1 MiB, request
- * bodies limited to 64 MiB (server.max_body_bytes; 413 beyond), forward mode. */
+ * bodies limited to 16 MiB (server.max_body_bytes; 413 beyond; 0 is refused, since bodies are
+ * held in memory), forward mode. */
 TETHER_EXTERN void tether_egress_options_init(struct tether_egress_options *o);
 
 /* Creates the client and the server on `loop` (borrowed; must outlive the egress) and starts

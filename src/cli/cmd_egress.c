@@ -54,7 +54,7 @@ const char *const cmd_egress_usage[] = {
     "                           larger ones are sent once, and the response says\n"
     "                           X-Tether-Retry: not-replayable [1m]\n"
     "  --max-body-size SIZE     request body limit (413); it is held while sent\n"
-    "                           [64m]\n"
+    "                           [16m]\n"
     "  --forwarded-for          append the app's address to X-Forwarded-For\n"
     "  --keep-alive-timeout DUR app-side idle time advertised as Keep-Alive:\n"
     "                           timeout=N (closed 1s later) [65s]\n"
@@ -132,7 +132,15 @@ static int egress_parse_flag(struct args_cursor *c, struct egress_flags *f)
         return rc;
     }
     if (args_is(c, "--max-body-size")) {
-        return args_take_size(c, &o->server.max_body_bytes);
+        if ((rc = args_take_size(c, &o->server.max_body_bytes)) != 0) {
+            return rc;
+        }
+        if (o->server.max_body_bytes == 0) {
+            return args_bad_value(c, "size",
+                                  " (request bodies are held in memory: expected a "
+                                  "limit above 0)");
+        }
+        return 0;
     }
     if (args_is(c, "--forwarded-for")) {
         o->forwarded_for = true;

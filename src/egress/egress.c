@@ -14,7 +14,7 @@
 #define EG_HIGH_WATER ((uint64_t)256 * 1024)
 #define EG_DEFAULT_DEADLINE_MS 30000u
 #define EG_DEFAULT_REPLAY_LIMIT ((size_t)1024 * 1024)
-#define EG_DEFAULT_MAX_BODY ((uint64_t)64 * 1024 * 1024)
+#define EG_DEFAULT_MAX_BODY ((uint64_t)16 * 1024 * 1024)
 
 void tether_egress_options_init(struct tether_egress_options *o)
 {
@@ -524,7 +524,14 @@ int tether_egress_new(uv_loop_t *loop, const struct tether_egress_options *o, te
     tt__list_init(&eg->tunnels);
     eg->policy = o->client.policy;
     ttx_rng_seed_random(&eg->rng);
-    int rv = o->upstream ? eg_set_upstream(eg, o->upstream, o->errbuf, o->errbuf_len) : 0;
+    int rv = 0;
+    if (o->server.max_body_bytes == 0) {
+        tt__errbuf_set(o->errbuf, o->errbuf_len,
+                       "server.max_body_bytes 0 (no limit) is not allowed: request bodies are "
+                       "held in memory while they are sent");
+        rv = TETHER_EINVAL;
+    }
+    rv = rv ? rv : o->upstream ? eg_set_upstream(eg, o->upstream, o->errbuf, o->errbuf_len) : 0;
     rv = rv ? rv : eg_set_allow(eg, o);
     if (rv == 0 && o->stats_path) {
         if (o->stats_path[0] != '/' || strpbrk(o->stats_path, "?# ")) {

@@ -60,6 +60,7 @@ usage "--frob" --frob
 usage "--allow is for forward mode" --upstream http://127.0.0.1:1 --allow a
 usage "/x y" --stats-path "/x y"
 usage "a/b" --allow a/b
+usage "'0' for --max-body-size" --max-body-size 0
 "$tether" help egress >"$tmp/help.out" 2>&1
 expect "tether help egress shows EXAMPLES" grep -q '^EXAMPLES' "$tmp/help.out"
 
@@ -118,6 +119,36 @@ if start_server slow --delay 5s; then
         stop_egress dl
     fi
     stop_pid "$slow_pid" TERM
+fi
+
+# ---- SIGTERM drains a request in flight; TETHER_DEBUG traces the attempts ----
+if start_server drain --delay 1s --stats-path /_s; then
+    drain_pid=$pid
+    drain_url=$url
+    if TETHER_DEBUG=net,http start_egress dr --upstream "$url" --max-body-size 1k; then
+        curl -sS --max-time "$(scaled 20)" -D "$tmp/inflight.h" -o "$tmp/inflight.b" "$eg/slow" &
+        curl_pid=$!
+        # The event: the upstream has the request (its counters say so), then the signal.
+        seen() {
+            curl -sS --max-time 5 -o "$tmp/drain.json" "$drain_url/_s" &&
+                [ "$(jget "$tmp/drain.json" 'j.requests_by_method.GET || 0')" -ge 1 ]
+        }
+        expect "drain: the upstream got the request" wait_for 10000 seen
+        kill -TERM "$eg_pid"
+        wait "$curl_pid"
+        expect "drain: the request in flight completes after SIGTERM" status_is inflight 200
+        stop_pid "$eg_pid" TERM
+        expect "drain: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+        expect "TETHER_DEBUG=net,http traces the attempt" grep -q "response 200 on attempt 1" \
+            "$tmp/dr.err"
+    fi
+    if start_egress big413 --upstream "$drain_url" --max-body-size 1k; then
+        head -c 2048 /dev/zero >"$tmp/2k413"
+        c b413 "$eg/" --data-binary @"$tmp/2k413"
+        expect "a body over --max-body-size: 413" status_is b413 413
+        stop_egress big413
+    fi
+    stop_pid "$drain_pid" TERM
 fi
 
 # ---- bodies: replay limit, streaming a large response to a slow reader ----
