@@ -16,8 +16,9 @@
 //   egress: the app's connection is to egress, whose server never closes under it; egress's
 //           client watches its idle upstream connection and probes it at checkout, so the
 //           request goes on a fresh one: 200.
-// The upstream counts POSTs: each POST the app saw succeed ran exactly once, the failed ones
-// never (no blind replay of a POST).
+// The same forced race with undici's ProxyAgent through egress in forward mode (the HTTP_PROXY
+// way): 200. The upstream counts POSTs: each POST the app saw succeed ran exactly once, the
+// failed ones never (no blind replay of a POST).
 // Prints one line per case, then "N passed, M failed"; exits 1 on failure.
 'use strict';
 
@@ -165,6 +166,20 @@ async function undiciRequest(client, method) {
   }
 }
 
+// undici's ProxyAgent: the HTTP_PROXY way, through egress in forward mode.
+async function proxyRequest(agent, url, method) {
+  try {
+    const { statusCode, body } = await undici.request(url, {
+      method, body: method === 'POST' ? 'order=1' : undefined, dispatcher: agent,
+      headersTimeout: REQUEST_TIMEOUT_MS, bodyTimeout: REQUEST_TIMEOUT_MS,
+    });
+    await body.text();
+    return { ok: statusCode === 200, status: statusCode };
+  } catch (e) {
+    return { ok: false, error: e };
+  }
+}
+
 const CLIENTS = [
   {
     name: 'http.Agent',
@@ -208,6 +223,20 @@ async function forced(client, path, port, upstreamPort, method) {
   }
 }
 
+// The forced race through forward mode: the app's kept-alive connection is to egress.
+async function forcedProxy(fwdPort, upstreamPort, method) {
+  const agent = new undici.ProxyAgent(`http://127.0.0.1:${fwdPort}`);
+  const url = `http://127.0.0.1:${upstreamPort}/orders`;
+  try {
+    const first = await proxyRequest(agent, url, method);
+    const held = holdUntilUpstreamClosed(upstreamPort);
+    const second = await proxyRequest(agent, url, method);
+    return { first, held, second };
+  } finally {
+    await agent.close();
+  }
+}
+
 async function main() {
   const checks = [];
   const check = (name, ok, detail) => checks.push({ name, ok: !!ok, detail });
@@ -215,17 +244,22 @@ async function main() {
     '--keep-alive-timeout', `${IDLE_MS}ms`, '--no-keep-alive-hint', '--stats-path', STATS]);
   let upPort;
   let egPort;
+  let fwdPort;
   let egress = null;
+  let forward = null;
   try {
     upPort = await upstream.listening;
     egress = start(['egress', '--listen', '127.0.0.1:0', '--upstream', `http://127.0.0.1:${upPort}`,
       '--stats-path', STATS]);
     egPort = await egress.listening;
+    forward = start(['egress', '--listen', '127.0.0.1:0', '--stats-path', STATS]);
+    fwdPort = await forward.listening;
   } catch (e) {
     console.log(`FAIL start: ${e.message}`);
-    upstream.child.kill('SIGKILL');
-    if (egress) {
-      egress.child.kill('SIGKILL');
+    for (const p of [upstream, egress, forward]) {
+      if (p) {
+        p.child.kill('SIGKILL');
+      }
     }
     process.exit(1);
   }
@@ -252,6 +286,15 @@ async function main() {
       }
     }
   }
+  for (const method of ['GET', 'POST']) {
+    const r = await forcedProxy(fwdPort, upPort, method);
+    const name = `ProxyAgent forward ${method}`;
+    console.log(`  ${name.padEnd(24)} first ${describe(r.first)}; held ${r.held.heldMs} ms; second ${describe(r.second)}`);
+    postsOk += method === 'POST' ? (r.first.ok ? 1 : 0) + (r.second.ok ? 1 : 0) : 0;
+    check(`${name}: first request served`, r.first.ok, describe(r.first));
+    check(`${name}: the upstream closed the idle connection`, r.held.reached, `${r.held.heldMs} ms`);
+    check(`${name}: the second request succeeds through egress`, r.second.ok, describe(r.second));
+  }
   const up = await getJson(upPort, STATS);
   const eg = await getJson(egPort, STATS);
   const posts = up && up.requests_by_method ? up.requests_by_method.POST || 0 : -1;
@@ -260,6 +303,9 @@ async function main() {
   check('every POST that succeeded ran exactly once, the failed ones never', posts === postsOk,
     `upstream counted ${posts}, apps saw ${postsOk}`);
   check('egress answered every request itself: no 502', eg && eg.egress.failed_502 === 0, JSON.stringify(eg && eg.egress));
+  const fwdExit = await stop(forward);
+  check('forward egress exits 0 on SIGTERM', fwdExit.code === 0, JSON.stringify(fwdExit));
+  check('forward egress wrote nothing on stderr', forward.stderr() === '', forward.stderr());
   const egExit = await stop(egress);
   const upExit = await stop(upstream);
   check('egress exits 0 on SIGTERM', egExit.code === 0, JSON.stringify(egExit));
