@@ -116,6 +116,7 @@ struct tether_egress_stats {
     uint64_t bytes_up;       /* request body (and tunnel) bytes received from the app */
     uint64_t bytes_down;     /* response body (and tunnel) bytes passed to the app */
     uint64_t tunnels;        /* CONNECT tunnels established (forward mode) */
+    uint64_t paused;         /* times a response was held back until the app read it */
 };
 TETHER_EXTERN void tether_egress_get_stats(const tether_egress *e, struct tether_egress_stats *out);
 /* The counters as one JSON object (with a newline): "egress" (the fields above), "client"

@@ -140,6 +140,7 @@ static bool eg_fetch_body(tether_fetch *f, const char *data, size_t len)
     ex->unacked += len;
     if (ex->unacked >= EG_HIGH_WATER && !ex->paused) {
         ex->paused = true;
+        ex->eg->stats.paused++;
         tether_fetch_pause(f, true);
         tether_response_on_drain(ex->req, eg_on_drain);
     }
@@ -692,16 +693,16 @@ int tether_egress_stats_json(const tether_egress *e, char *buf, size_t len)
         buf, len,
         "{\"egress\":{\"requests\":%llu,\"relayed\":%llu,\"failed_502\":%llu,"
         "\"failed_504\":%llu,\"refused\":%llu,\"cut\":%llu,\"not_replayable\":%llu,"
-        "\"bytes_up\":%llu,\"bytes_down\":%llu,\"tunnels\":%llu},"
+        "\"bytes_up\":%llu,\"bytes_down\":%llu,\"tunnels\":%llu,\"paused\":%llu},"
         "\"client\":{\"fetches\":%llu,\"attempts\":%llu,\"retries\":%llu,\"replays\":%llu,"
         "\"connections_opened\":%llu,\"connections_reused\":%llu,\"stale_evictions\":%llu,"
         "\"retired_idle\":%llu,\"budget_exhausted\":%llu},"
         "\"server\":{\"connections_accepted\":%llu,\"connections_open\":%llu,"
         "\"fin_sent\":%llu,\"rst_sent\":%llu}}\n",
         U(s->requests), U(s->relayed), U(s->failed_502), U(s->failed_504), U(s->refused), U(s->cut),
-        U(s->not_replayable), U(s->bytes_up), U(s->bytes_down), U(s->tunnels), U(c.fetches),
-        U(c.attempts), U(c.retries), U(c.replays), U(c.connections_opened), U(c.connections_reused),
-        U(c.stale_evictions), U(c.retired_idle), U(c.budget_exhausted), U(v.connections_accepted),
-        U(v.connections_open), U(v.fin_sent), U(v.rst_sent));
+        U(s->not_replayable), U(s->bytes_up), U(s->bytes_down), U(s->tunnels), U(s->paused),
+        U(c.fetches), U(c.attempts), U(c.retries), U(c.replays), U(c.connections_opened),
+        U(c.connections_reused), U(c.stale_evictions), U(c.retired_idle), U(c.budget_exhausted),
+        U(v.connections_accepted), U(v.connections_open), U(v.fin_sent), U(v.rst_sent));
 #undef U
 }

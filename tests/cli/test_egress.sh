@@ -181,6 +181,33 @@ if start_server big --body-size 4m --stats-path /_s; then
     stop_pid "$big_pid" TERM
 fi
 
+# ---- a slow app holds the origin back: egress's memory stays flat ----
+# 32 MiB read at 16 MiB/s from an upstream that sends as fast as it can: without flow control
+# egress would hold most of the body (its peak RSS grew by about 28 MiB when checked so); with
+# it the upstream read pauses until the app's socket drains. ASan's quarantine keeps freed
+# memory resident, so the peak is compared in plain builds only.
+if start_server flood --body-size 32m; then
+    flood_pid=$pid
+    if start_egress slow --upstream "$url" --stats-path /_st; then
+        hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$eg_pid/status"; }
+        before=$(hwm)
+        c slowread "$eg/" --limit-rate 16m
+        after=$(hwm)
+        expect "slow reader: every byte of 32 MiB" [ "$(stat -c %s "$tmp/slowread.b")" -eq 33554432 ]
+        c slowstats "$eg/_st"
+        expect "slow reader: the upstream read was paused ($(head -c 300 "$tmp/slowstats.b"))" \
+            [ "$(jget "$tmp/slowstats.b" 'j.egress.paused')" -gt 0 ]
+        if nm "$tether" 2>/dev/null | grep -q __asan_init; then
+            echo "note: sanitized build, egress's peak memory not compared"
+        else
+            expect "slow reader: egress's peak RSS grew by $((after - before)) KiB (< 16 MiB)" \
+                [ $((after - before)) -lt 16384 ]
+        fi
+        stop_egress slow
+    fi
+    stop_pid "$flood_pid" TERM
+fi
+
 # ---- forward mode: curl and Python requests through the proxy ----
 if start_server up --close-style node --keep-alive-timeout 1s --no-keep-alive-hint \
     --stats-path /_s; then
