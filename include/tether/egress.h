@@ -90,7 +90,9 @@ TETHER_EXTERN void tether_egress_options_init(struct tether_egress_options *o);
 /* Creates the client and the server on `loop` (borrowed; must outlive the egress) and starts
  * listening. Caller owns *out; release it with tether_egress_close. Returns TETHER_EINVAL (bad
  * options or upstream; errbuf says which), TETHER_EADDRINUSE, TETHER_ENOMEM, or what the
- * server or client returned. On failure nothing is left on the loop. */
+ * server or client returned. On failure nothing is left on the loop, except when the client's
+ * options fail after the server started (an unreadable CA file): the server's handles then
+ * close on the next loop turn. */
 TETHER_EXTERN TETHER_NODISCARD int
 tether_egress_new(uv_loop_t *loop, const struct tether_egress_options *o, tether_egress **out);
 

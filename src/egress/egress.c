@@ -548,17 +548,8 @@ int tether_egress_new(uv_loop_t *loop, const struct tether_egress_options *o, te
         eg_free(eg);
         return rv;
     }
-    struct tether_client_options co = o->client;
-    co.policy.replay_buffer_bytes = o->replay_body_limit;
-    co.data = eg;
-    co.errbuf = o->errbuf;
-    co.errbuf_len = o->errbuf_len;
-    rv = tether_client_new(loop, &co, &eg->client);
-    if (rv != 0) {
-        eg_free(eg);
-        return rv;
-    }
-    tether_client_on_event(eg->client, eg_on_event);
+    /* The server first: its failure (the address in use) is the common one, and then nothing
+     * was created. No request reaches it before the loop runs, by then the client exists. */
     struct tether_server_options so = o->server;
     so.on_request = eg_on_request;
     so.data = eg;
@@ -566,13 +557,22 @@ int tether_egress_new(uv_loop_t *loop, const struct tether_egress_options *o, te
     so.errbuf_len = o->errbuf_len;
     rv = tether_server_new(loop, &so, &eg->srv);
     if (rv != 0) {
-        /* The client's close completes on a later turn; it holds no reference to eg. */
-        tether_client_set_data(eg->client, NULL);
-        tether_client_on_event(eg->client, NULL);
-        tether_client_close(eg->client, NULL, NULL);
         eg_free(eg);
         return rv;
     }
+    struct tether_client_options co = o->client;
+    co.policy.replay_buffer_bytes = o->replay_body_limit;
+    co.data = eg;
+    co.errbuf = o->errbuf;
+    co.errbuf_len = o->errbuf_len;
+    rv = tether_client_new(loop, &co, &eg->client);
+    if (rv != 0) {
+        /* The server's close completes on a later loop turn; it holds no reference to eg. */
+        tether_server_close(eg->srv, NULL, NULL);
+        eg_free(eg);
+        return rv;
+    }
+    tether_client_on_event(eg->client, eg_on_event);
     tt__defer_init(loop, &eg->defer);
     *out = eg;
     return 0;

@@ -61,6 +61,7 @@ usage "--allow is for forward mode" --upstream http://127.0.0.1:1 --allow a
 usage "/x y" --stats-path "/x y"
 usage "a/b" --allow a/b
 usage "'0' for --max-body-size" --max-body-size 0
+usage "cannot load CA file '$tmp/none.pem'" --listen 127.0.0.1:0 --cacert "$tmp/none.pem"
 "$tether" help egress >"$tmp/help.out" 2>&1
 expect "tether help egress shows EXAMPLES" grep -q '^EXAMPLES' "$tmp/help.out"
 
