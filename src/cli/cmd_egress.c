@@ -249,6 +249,8 @@ int cmd_egress(int argc, char **argv)
     f.o.errbuf_len = sizeof(why);
     int rv = tether_egress_new(loop, &f.o, &run.eg);
     if (rv != 0) {
+        /* A server already started (the client's options failed after it) closes on the loop. */
+        (void)uv_run(loop, UV_RUN_DEFAULT);
         (void)cli_loop_close(loop);
         if (rv == TETHER_EINVAL) {
             return args_error(EGRESS_CMD, "%s", why[0] ? why : tether_strerror(rv));
