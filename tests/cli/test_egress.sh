@@ -122,6 +122,31 @@ if start_server slow --delay 5s; then
     stop_pid "$slow_pid" TERM
 fi
 
+# ---- a response lost after the upstream ran the request: only a keyed POST is repeated ----
+if spawn_listening flaky 1 python3 "$here/egress_flaky.py"; then
+    flaky_pid=$pid
+    flaky_url=${line1#listening on }
+    if start_egress fl --upstream "$flaky_url"; then
+        c keyed "$eg/orders" --data-binary 'order=1' -H 'Idempotency-Key: k-1'
+        expect "keyed POST whose response was lost: retried, 200" status_is keyed 200
+        c unkeyed "$eg/orders" --data-binary 'order=2'
+        expect "unkeyed POST whose response was lost: 502, not repeated" status_is unkeyed 502
+        expect "unkeyed POST: X-Tether-Retry-Safe: no" hdr unkeyed X-Tether-Retry-Safe no
+        expect "unkeyed POST: the JSON says retry_safe no" body_has unkeyed '"retry_safe":"no"'
+        c gidem "$eg/items"
+        expect "GET whose response was lost: retried, 200" status_is gidem 200
+        curl -sS --max-time "$(scaled 20)" -o "$tmp/counts.json" "$flaky_url/counts"
+        expect "the upstream ran the keyed POST twice (as the key allows)" \
+            [ "$(jget "$tmp/counts.json" 'j["POST /orders key=k-1"]')" = 2 ]
+        expect "the upstream ran the unkeyed POST once" \
+            [ "$(jget "$tmp/counts.json" 'j["POST /orders key=-"]')" = 1 ]
+        stop_egress fl
+    fi
+    stop_pid "$flaky_pid" TERM
+else
+    fail "the flaky upstream did not start"
+fi
+
 # ---- SIGTERM drains a request in flight; TETHER_DEBUG traces the attempts ----
 if start_server drain --delay 1s --stats-path /_s; then
     drain_pid=$pid
