@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Installs what the peer tests (tests/peers, run by tests/cli/test_peers.sh), the Toxiproxy
+# Installs what the peer tests (tests/peers, run by tests/cli/test_peers.sh and test_egress.sh),
+# curl and Python requests (test_egress.sh), the Toxiproxy
 # client compatibility test (tests/compat, run by tests/cli/test_proxy_compat.sh) and the Node.js
 # benchmarks (bench/node, run by client_node_bench and race_node_bench) need: Node.js
 # and npm from Debian when missing, then the pinned npm packages from each folder's
@@ -11,6 +12,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 missing=()
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# tests/cli/test_egress.sh: curl and Python requests as HTTP_PROXY clients.
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+python3 -c 'import requests' >/dev/null 2>&1 || missing+=(python3-requests)
 if [ ${#missing[@]} -gt 0 ]; then
     # Without root: say what is missing and how to install it, then stop (never sudo here).
     if [ "$(id -u)" -ne 0 ]; then

@@ -187,6 +187,11 @@ TETHER_EXTERN void tether_fetch_cancel(tether_fetch *f);
 /* Releases the fetch. Before `done` has run this cancels it, and `done` then never runs.
  * NULL-safe. */
 TETHER_EXTERN void tether_fetch_free(tether_fetch *f);
+/* Stops (true) or restarts (false) reading the response while on_body streams it, so a
+ * consumer that cannot keep up (a slow socket it relays to) holds the origin back instead of
+ * buffering: TCP flow control does the rest. Only while an attempt is reading; a no-op before,
+ * after, and for NULL. The response's body-inactivity timeout keeps running while paused. */
+TETHER_EXTERN void tether_fetch_pause(tether_fetch *f, bool paused);
 
 /* --- The outcome (valid once done has run); strings are borrowed from the fetch. --- */
 TETHER_EXTERN void *tether_fetch_get_data(const tether_fetch *f);

@@ -232,6 +232,20 @@ TETHER_EXTERN bool tether_request_is_detached(const tether_request *req);
  * client. `req` must not be used afterwards. */
 TETHER_EXTERN void tether_request_abort(tether_request *req);
 
+/* Hands the connection under `req` over to the handler, as Node's 'connect' event does for
+ * CONNECT: from inside the request callback only, before any response, for a request without
+ * a body on a plain-TCP connection. *fd receives a new descriptor of the socket (the caller
+ * owns it, e.g. for uv_tcp_open); the bytes the client sent after the request head are copied
+ * into `pending` (up to `cap`; *pending_len says how many). The server then forgets the
+ * connection without sending anything (no FIN, no RST; counted as a handler_abort close with
+ * neither fin_sent nor rst_sent) and frees `req`: do not use it afterwards. Returns 0;
+ * TETHER_EINVAL (outside the callback, a response begun, a body), TETHER_ENOTSUP (TLS),
+ * TETHER_ETOOBIG (more pending bytes than `cap`), TETHER_ECANCELED (detached), or the error
+ * of dup; on error nothing changed. */
+TETHER_EXTERN TETHER_NODISCARD int tether_request_take_socket(tether_request *req, uv_os_sock_t *fd,
+                                                              char *pending, size_t cap,
+                                                              size_t *pending_len);
+
 TETHER_END_DECLS
 
 #endif

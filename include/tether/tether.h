@@ -11,6 +11,7 @@
 #include "tether/proxy.h"
 #include "tether/policy.h"
 #include "tether/client.h"
+#include "tether/egress.h"
 #include "tether/doctor.h"
 #include "tether/explain.h"
 

@@ -32,7 +32,7 @@ const char *const cmd_demo_usage[] = {
     "leaves the machine and nothing needs configuring. Every figure printed is\n"
     "measured in the run.\n"
     "\n",
-    "Scenarios (all six by default, in this order):\n"
+    "Scenarios (all seven by default, in this order):\n"
     "  keepalive-race      the server closes idle connections at T with no Keep-Alive\n"
     "                      hint (old Node.js); users pause T +/- 1 %\n"
     "  lb-idle-timeout     a load balancer resets connections idle for T; the\n"
@@ -44,6 +44,8 @@ const char *const cmd_demo_usage[] = {
     "  rate-limit          503 with Retry-After: 1 beyond 20 requests per second\n"
     "  post-safety         POSTs with and without Idempotency-Key through resets; the\n"
     "                      server counts how many times each one ran (duplicates)\n"
+    "  egress              keepalive-race again, the naive client through `tether\n"
+    "                      egress` (its row says egress): no code change, no failure\n"
     "\n",
     "Options:\n"
     "  --seconds N      length of each scenario in seconds, 0.5..600 [5]\n"

@@ -38,4 +38,9 @@ int cmd_explain(int argc, char **argv);
 extern const char cmd_explain_summary[];
 extern const char *const cmd_explain_usage[];
 
+/* `tether egress`: argv[0] is "egress". Returns the process exit code (DESIGN.md §5). */
+int cmd_egress(int argc, char **argv);
+extern const char cmd_egress_summary[];
+extern const char *const cmd_egress_usage[];
+
 #endif

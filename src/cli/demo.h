@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "tether/client.h"
+#include "tether/egress.h"
 #include "tether/policy.h"
 #include "tether/proxy.h"
 #include "tether/server.h"
@@ -18,7 +19,7 @@
 
 #include "workload.h"
 
-#define DEMO_NSCENARIOS 6
+#define DEMO_NSCENARIOS 7
 #define DEMO_NLANES 2 /* 0 = naive, 1 = tether */
 #define DEMO_MAX_WORKERS 8
 /* Error messages shown per client; the last line gathers "other errors" beyond that. */
@@ -111,6 +112,9 @@ struct demo_lane {
     size_t nexec;
     uint64_t rl_window;
     unsigned rl_count;
+    /* Scenarios with via_egress: the tether lane's naive client goes through one egress per
+     * origin (reverse mode), which is where tether's client runs. */
+    tether_egress *egresses[DEMO_MAX_WORKERS];
 };
 
 struct demo_scenario;
@@ -171,6 +175,9 @@ struct demo_scenario {
     /* The tether client waits for a server that refuses connects (connrefused_wait_ms until
      * the deadline, the CLI's --retry-connrefused): refused connects are otherwise attempts. */
     bool waits_for_server;
+    /* Both lanes use the naive client; the tether lane's goes through `tether egress` (the
+     * report labels that row "egress"). */
+    bool via_egress;
 };
 
 extern const struct demo_scenario demo_scenarios[DEMO_NSCENARIOS];

@@ -169,7 +169,8 @@ void demo_report_human(const struct demo_opts *opts, struct demo_result res[][DE
             continue;
         }
         demo_print_row(demo_scenarios[s].name, "naive", &res[s][DEMO_NAIVE]);
-        demo_print_row("", "tether", &res[s][DEMO_TETHER]);
+        demo_print_row("", demo_scenarios[s].via_egress ? "egress" : "tether",
+                       &res[s][DEMO_TETHER]);
         demo_print_reading(s, &res[s][DEMO_NAIVE], &res[s][DEMO_TETHER]);
     }
 
@@ -210,7 +211,8 @@ void demo_report_human(const struct demo_opts *opts, struct demo_result res[][DE
     if (nother > 0) {
         printf("%llu of %llu requests failed %s", (unsigned long long)tfail,
                (unsigned long long)treq,
-               nother == DEMO_NSCENARIOS - 1 ? "in scenarios 1-5" : "outside post-safety");
+               nother == DEMO_NSCENARIOS - 1 ? "in every scenario but post-safety"
+                                             : "outside post-safety");
         if (tfail > 0 && ttop[0]) {
             printf(" (top error: %s)", ttop);
         }

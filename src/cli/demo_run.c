@@ -171,7 +171,7 @@ static void demo_request(struct wl_worker *ww, struct tether_fetch_options *fo)
     fo->url = w->url;
     /* Only tether gets a deadline: the naive client is what users have without one (a hung
      * naive request is cut by the drain timer and reported). */
-    fo->deadline_ms = l->kind == DEMO_TETHER ? DEMO_DEADLINE_MS : 0;
+    fo->deadline_ms = l->kind == DEMO_TETHER && !l->sc->def->via_egress ? DEMO_DEADLINE_MS : 0;
 }
 
 static uint64_t demo_refused(struct wl_worker *w, int rv)
@@ -273,11 +273,26 @@ static void demo_collect_client(struct demo_lane *l)
     tether_client_get_stats(l->client, &cs);
     l->res->stale_evicted = cs.stale_evictions;
     l->res->retired_idle = cs.retired_idle;
+    /* Through egress, what tether did happened in egress's client. */
+    tether_client *clients[1 + DEMO_MAX_WORKERS] = {l->client};
+    size_t nclients = 1;
+    for (unsigned k = 0; k < DEMO_MAX_WORKERS; k++) {
+        if (l->egresses[k]) {
+            clients[nclients++] = tether_egress_client(l->egresses[k]);
+            tether_client_get_stats(clients[nclients - 1], &cs);
+            l->res->stale_evicted += cs.stale_evictions;
+            l->res->retired_idle += cs.retired_idle;
+            l->res->replays += cs.replays;
+            l->res->retries += cs.retries;
+        }
+    }
     struct tether_origin_stats os;
-    for (size_t i = 0; tether_client_origin_stats(l->client, i, &os); i++) {
-        uint64_t ms = os.learned_idle_close_ms;
-        if (ms && (!l->res->learned_close_ms || ms < l->res->learned_close_ms)) {
-            l->res->learned_close_ms = ms;
+    for (size_t c = 0; c < nclients; c++) {
+        for (size_t i = 0; tether_client_origin_stats(clients[c], i, &os); i++) {
+            uint64_t ms = os.learned_idle_close_ms;
+            if (ms && (!l->res->learned_close_ms || ms < l->res->learned_close_ms)) {
+                l->res->learned_close_ms = ms;
+            }
         }
     }
 }
@@ -311,6 +326,16 @@ static void demo_teardown(struct demo_scen *sc)
         sc->pending_closes++;
         tether_proxy_server_close(sc->ps, demo_on_closed, sc);
         sc->ps = NULL;
+    }
+    for (int i = 0; i < DEMO_NLANES; i++) {
+        struct demo_lane *l = &sc->lanes[i];
+        for (unsigned k = 0; k < DEMO_MAX_WORKERS; k++) {
+            if (l->egresses[k]) {
+                sc->pending_closes++;
+                tether_egress_close(l->egresses[k], demo_on_closed, sc);
+                l->egresses[k] = NULL;
+            }
+        }
     }
     for (int i = 0; i < DEMO_NLANES; i++) {
         struct demo_lane *l = &sc->lanes[i];
@@ -448,6 +473,24 @@ static int demo_setup_origin(struct demo_scen *sc, struct demo_lane *l, unsigned
             return -1;
         }
     }
+    if (sc->def->via_egress && l->kind == DEMO_TETHER) {
+        /* The app's side of egress: the same naive client, pointed at egress instead. */
+        char upstream[64];
+        (void)snprintf(upstream, sizeof(upstream), "http://127.0.0.1:%u", port);
+        struct tether_egress_options eo;
+        tether_egress_options_init(&eo);
+        eo.server.host = "127.0.0.1";
+        eo.client.policy.deadline_ms = DEMO_DEADLINE_MS;
+        eo.upstream = upstream;
+        rv = tether_egress_new(sc->loop, &eo, &l->egresses[k]);
+        if (rv != 0) {
+            l->egresses[k] = NULL;
+            (void)snprintf(sc->error, sizeof(sc->error), "cannot start egress: %s",
+                           tether_strerror(rv));
+            return -1;
+        }
+        port = tether_egress_port(l->egresses[k]);
+    }
     (void)snprintf(l->urls[k], sizeof(l->urls[k]), "http://127.0.0.1:%u", port);
     return 0;
 }
@@ -463,12 +506,12 @@ static int demo_setup_lane(struct demo_scen *sc, struct demo_lane *l)
 
     struct tether_client_options co;
     tether_client_options_init(&co);
-    if (l->kind == DEMO_NAIVE) {
+    if (l->kind == DEMO_NAIVE || sc->def->via_egress) {
         tether_policy_naive(&co.policy);
     } else {
         tether_policy_defaults(&co.policy);
     }
-    if (l->kind == DEMO_TETHER) {
+    if (l->kind == DEMO_TETHER && !sc->def->via_egress) {
         co.policy.deadline_ms = DEMO_DEADLINE_MS;
         /* The circuit breaker on, tripping by ratio only (half of at least 100 calls in 30 s):
          * the streak rule is for clients too quiet to fill a window, and here it would turn

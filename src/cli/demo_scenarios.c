@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* `tether demo`: the six scenarios - the seed's causes of ECONNRESET, reproduced on loopback. */
+/* `tether demo`: the scenarios - the seed's causes of ECONNRESET, reproduced on loopback, and
+ * the first of them again with the naive client behind `tether egress`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,17 @@ static uint64_t demo_race_gap(struct demo_scen *sc, struct demo_worker *w)
 {
     (void)w;
     return demo_rand_range(sc, sc->t_ms * 99 / 100, sc->t_ms * 101 / 100);
+}
+
+/* ---- 7. the keep-alive race, the naive client through tether egress ---- */
+
+static void demo_egress_describe(const struct demo_scen *sc, char *buf, size_t len)
+{
+    (void)snprintf(buf, len,
+                   "keepalive-race's server (closes idle connections after %.2f s, no hint); the "
+                   "egress row is the naive client pointed at tether egress; pause %llu..%llu ms",
+                   (double)sc->t_ms / 1000.0, (unsigned long long)(sc->t_ms * 99 / 100),
+                   (unsigned long long)(sc->t_ms * 101 / 100));
 }
 
 /* ---- 2. load-balancer idle timeout ---- */
@@ -529,5 +541,18 @@ const struct demo_scenario demo_scenarios[DEMO_NSCENARIOS] = {
         .gap_ms = demo_cut_gap,
         .request = demo_post_request,
         .handle = demo_post_handle,
+    },
+    {
+        .name = "egress",
+        .workers = 8,
+        .via_proxy = false,
+        .origin_per_worker = true,
+        .plan = demo_plan_idle,
+        .describe = demo_egress_describe,
+        .server_options = demo_race_server,
+        .gap_ms = demo_race_gap,
+        .request = demo_request_get,
+        .handle = demo_handle_ok,
+        .via_egress = true,
     },
 };

@@ -20,6 +20,7 @@ const struct cli_command cli_commands[] = {
     {"demo", cmd_demo_summary, cmd_demo_usage, cmd_demo},
     {"serve", cmd_serve_summary, cmd_serve_usage, cmd_serve},
     {"proxy", cmd_proxy_summary, cmd_proxy_usage, cmd_proxy},
+    {"egress", cmd_egress_summary, cmd_egress_usage, cmd_egress},
     {"get", cmd_get_summary, cmd_get_usage, cmd_get},
     {"load", cmd_load_summary, cmd_load_usage, cmd_load},
     {"doctor", cmd_doctor_summary, cmd_doctor_usage, cmd_doctor},

@@ -731,3 +731,17 @@ static void conn_read_cb(struct tt__stream *s, int status, const char *data, siz
     }
     conn_process(c);
 }
+
+void tether_fetch_pause(tether_fetch *f, bool paused)
+{
+    struct tt__cli_conn *c = f ? f->att.conn : NULL;
+    if (!c || c->state != TT__CLI_CONN_ACTIVE || c->owner != f) {
+        return;
+    }
+    if (paused) {
+        tt__stream_read_stop(&c->stream);
+    } else {
+        /* Should reading not start again, the inactivity timer still armed ends the attempt. */
+        (void)tt__stream_read_start(&c->stream, conn_read_cb);
+    }
+}

@@ -72,10 +72,12 @@ void tt__srv_conn_close(struct tt__srv_conn *c, enum tether_close_cause cause)
     }
     bool idle_path = cause == TETHER_CLOSE_IDLE_TIMEOUT;
     /* A plain close: the reproduction of Node's idle close, or nothing left to say (the peer
-     * is gone or not reading). It still ends with FIN unless bytes are unread. */
+     * is gone or not reading). It still ends with FIN unless bytes are unread; for a
+     * connection handed over (tether_request_take_socket) it sends nothing, as another
+     * descriptor holds the socket. */
     bool plain = (idle_path && srv->opts.close_style == TETHER_CLOSE_NODE) ||
                  cause == TETHER_CLOSE_PEER_RESET || cause == TETHER_CLOSE_SEND_TIMEOUT ||
-                 cause == TETHER_CLOSE_IO_ERROR;
+                 cause == TETHER_CLOSE_IO_ERROR || c->taken;
     if (idle_path && srv->opts.close_style == TETHER_CLOSE_RST) {
         tt__stream_close_abort(&c->stream, conn_stream_closed);
     } else if (plain) {
@@ -414,7 +416,12 @@ static void conn_start_request(struct tt__srv_conn *c, const struct tt__h1_head 
         tt__h1_chunked_init(&c->chunked, &srv->limits);
     }
     c->rstate = req->has_body ? TT__SRV_READ_BODY : TT__SRV_READ_DONE;
+    req->head_len = h->head_len;
+    req->in_on_request = true;
     srv->opts.on_request(srv, req);
+    if (c->req == req) {
+        req->in_on_request = false; /* else the handler took the socket and req is gone */
+    }
     /* The body callback promises a final done = true, even when there is no body. */
     if (!c->closing && c->req == req && !req->has_body && req->body_cb) {
         tt__request_deliver_body(req, 0, NULL, 0, true);

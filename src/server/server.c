@@ -177,11 +177,12 @@ static void server_defer_closed(struct tt__defer *d)
 void tt__server_conn_gone(struct tether_server *srv, struct tt__srv_conn *c, bool rst_sent,
                           enum tether_close_cause cause)
 {
-    (void)c;
     srv->nconns--;
     srv->nclosing--;
     srv->stats.closes[cause]++;
-    if (rst_sent) {
+    if (c->taken) {
+        /* Handed over (tether_request_take_socket): this close sent nothing. */
+    } else if (rst_sent) {
         srv->stats.rst_sent++;
     } else if (cause != TETHER_CLOSE_PEER_RESET) {
         /* After the peer's RST the kernel sends nothing more: neither counter applies. */

@@ -83,6 +83,7 @@ struct tt__srv_conn {
     bool read_paused;
     bool processing;         /* conn_process is on the stack (a handler may be running) */
     unsigned writes_pending; /* writes whose completion callback has not run yet */
+    bool taken;              /* handed over by tether_request_take_socket: no FIN, no RST */
 };
 
 struct tether_request {
@@ -116,6 +117,8 @@ struct tether_request {
     bool in_callback; /* a detach callback is running: freeing waits for it to return */
     bool body_sent_with_head;
     bool free_pending;
+    bool in_on_request; /* the request callback is running (the head is still in conn->in) */
+    size_t head_len;    /* bytes of the request head */
     uint64_t content_length;
     uint64_t body_written;
     struct tt__buf fields; /* "Name: value\r\n" lines added by the handler */

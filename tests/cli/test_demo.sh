@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# `tether demo`: the --json shape (six scenarios, both clients, every key), --scenario alone,
+# `tether demo`: the --json shape (seven scenarios, both clients, every key), --scenario alone,
 # usage errors (exit 2), the human table and verdict, and the product's promise measured on a
-# real run: tether fails no request in scenarios 1-5 and never runs an unkeyed POST twice.
+# real run: tether fails no request outside post-safety (egress: the naive client through
+# `tether egress` fails none either) and never runs an unkeyed POST twice.
 # (Keyed POSTs may still fail when every attempt meets a reset; the demo reports that, it is not
 # part of the promise.) How many requests the naive client loses is the demo's measurement, not
 # a promise: whether its users happen to pause past the server's close is a random draw. The
@@ -77,7 +78,7 @@ for (const s of doc.scenarios) {
 EOF
 }
 
-all="keepalive-race lb-idle-timeout server-restart mid-response-reset rate-limit post-safety"
+all="keepalive-race lb-idle-timeout server-restart mid-response-reset rate-limit post-safety egress"
 # shellcheck disable=SC2086
 timeout "$(scaled 100)" "$tether" demo --json --seconds 1 --seed "$seed" >"$tmp/all.json" 2>"$tmp/all.err"
 rc=$?
@@ -127,7 +128,7 @@ const by = Object.fromEntries(doc.scenarios.map((s) => [s.name, s]));
 let bad = 0;
 const say = (m) => { console.log("CLAIM: " + m); bad++; };
 for (const n of ["keepalive-race", "lb-idle-timeout", "server-restart", "mid-response-reset",
-                 "rate-limit"]) {
+                 "rate-limit", "egress"]) {
   const t = by[n].clients.tether;
   if (t.failed !== 0) say(`${n}: tether failed ${t.failed}: ${JSON.stringify(t.errors)}`);
 }

@@ -552,6 +552,27 @@ static void fx_echo_body(tether_request *req, int status, const char *data, size
     }
 }
 
+/* /take: the socket leaves the server; a response written on it says what came after the head. */
+static void fx_take(struct srvfix *fx, tether_request *req)
+{
+    char pending[256];
+    size_t n = 0;
+    uv_os_sock_t fd;
+    fx->take_rv = tether_request_take_socket(req, &fd, pending, sizeof(pending), &n);
+    if (fx->take_rv != 0) {
+        fx_respond(fx, req, 500, "not taken", 9);
+        return;
+    }
+    char resp[512];
+    int len =
+        snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\npending=%.*s",
+                 8 + n, (int)n, pending);
+    if (write(fd, resp, (size_t)len) != len) {
+        fx->responses_failed++;
+    }
+    fx->taken_fd = fd;
+}
+
 static void fx_on_request(tether_server *server, tether_request *req)
 {
     struct srvfix *fx = tether_server_get_data(server);
@@ -580,6 +601,19 @@ static void fx_on_request(tether_server *server, tether_request *req)
         memset(body, 'x', n);
         fx_respond(fx, req, 200, body, n);
         free(body);
+        return;
+    }
+    if (strcmp(target, "/take") == 0) {
+        fx_take(fx, req);
+        return;
+    }
+    if (strcmp(target, "/take-late") == 0) {
+        (void)tether_response_start(req, 200);
+        char pending[16];
+        size_t n = 0;
+        uv_os_sock_t fd;
+        fx->take_rv = tether_request_take_socket(req, &fd, pending, sizeof(pending), &n);
+        (void)tether_response_end(req, "late", 4);
         return;
     }
     if (strcmp(target, "/echo") == 0) {
@@ -695,6 +729,7 @@ void srvfix_options(struct tether_server_options *o)
 int srvfix_start(struct srvfix *fx, const struct tether_server_options *o)
 {
     memset(fx, 0, sizeof(*fx));
+    fx->taken_fd = -1;
     pthread_mutex_init(&fx->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -735,6 +770,8 @@ static void fx_snapshot_fn(struct srvfix *fx, void *arg)
     s->responses_canceled = fx->responses_canceled;
     s->shutdown_cb_ran = fx->shutdown_cb_ran;
     s->shutdown_cb_at_ms = fx->shutdown_cb_at_ms;
+    s->take_rv = fx->take_rv;
+    s->taken_fd = fx->taken_fd;
 }
 
 void srvfix_snapshot(struct srvfix *fx, struct srvfix_snapshot *out)

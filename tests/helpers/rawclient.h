@@ -14,6 +14,9 @@
  *   /delay/N   respond 200 "delayed" after N ms (a uv timer on the server's loop)
  *   /big/N     respond 200 with N bytes of 'x' in one tether_response_send (one write)
  *   /echo      collect the request body (tether_request_on_body), then 200 with it as the body
+ *   /take      tether_request_take_socket, then write "200 pending=<bytes after the head>" on
+ *              the taken descriptor, which the test owns from then on (taken_fd)
+ *   /take-late begin the response, then try to take the socket (take_rv), then end it
  *   anything   respond 200 at once with the target as the body
  */
 #ifndef TETHER_TEST_RAWCLIENT_H
@@ -139,6 +142,8 @@ struct srvfix {
     bool shutdown_cb_ran;
     uint64_t shutdown_cb_at_ms; /* rc_now_ms() when it ran */
     bool close_cb_ran;
+    int take_rv;  /* what tether_request_take_socket returned for /take or /take-late */
+    int taken_fd; /* the descriptor /take got (-1 until then); the test closes it */
 };
 
 /* Fills `o` with the test defaults: tether defaults, then short timeouts (scaled with
@@ -159,6 +164,8 @@ struct srvfix_snapshot {
     unsigned responses_canceled;
     bool shutdown_cb_ran;
     uint64_t shutdown_cb_at_ms;
+    int take_rv;
+    int taken_fd;
 };
 void srvfix_snapshot(struct srvfix *fx, struct srvfix_snapshot *out);
 /* Polls the stats until connections_open == n; false on timeout. */

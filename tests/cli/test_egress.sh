@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# `tether egress` with real clients and real upstreams on loopback: usage errors (exit 2 naming
+# the value), reverse mode (hop-by-hop fields both ways, Via, X-Forwarded-For, streaming),
+# forward mode (curl and Python requests through a proxy URL; origin-form refused, --allow;
+# CONNECT tunnels to an https origin, refused connects, FIN and RST passed on as they came), the failure as 502/504 with its fields and JSON, X-Tether-Deadline, bodies beyond
+# the replay limit, --json and a graceful SIGTERM; then tests/peers/egress_peers.js: Node's
+# http.Agent and undici fail on the forced keep-alive race directly and succeed through egress,
+# and no POST runs twice.
+# Usage: bash tests/cli/test_egress.sh path/to/tether
+source "$(dirname "$0")/harness.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+peers=$(cd "$here/../peers" && pwd)
+need_tether
+command -v curl >/dev/null 2>&1 || skip "curl is not installed; run scripts/install-peers.sh"
+command -v python3 >/dev/null 2>&1 || skip "python3 is not installed; run scripts/install-peers.sh"
+
+# start_egress NAME ARGS...: `tether egress --listen 127.0.0.1:0 ARGS`; sets $eg_pid, $eg.
+start_egress() {
+    local name=$1
+    shift
+    if ! spawn_listening "$name" 1 "$tether" egress --listen 127.0.0.1:0 "$@" ||
+        ! [[ $line1 =~ ^listening\ on\ http://127\.0\.0\.1:[0-9]+$ ]]; then
+        fail "$name: no listening line (got '$line1'; stderr: $(head -5 "$tmp/$name.err"))"
+        return 1
+    fi
+    eg_pid=$pid
+    eg=${line1#listening on }
+}
+# stop_egress NAME: SIGTERM, exit 0 and nothing on stderr.
+stop_egress() {
+    stop_pid "$eg_pid" TERM
+    expect "$1: exit 0 on SIGTERM (got $rc)" [ "$rc" -eq 0 ]
+    expect "$1: nothing on stderr" [ ! -s "$tmp/$1.err" ]
+}
+# c NAME CURL-ARGS...: one curl; head and body in $tmp/NAME.h and $tmp/NAME.b.
+c() {
+    local name=$1
+    shift
+    curl -sS --max-time "$(scaled 20)" -D "$tmp/$name.h" -o "$tmp/$name.b" "$@" 2>"$tmp/$name.cerr"
+}
+status_is() { head -1 "$tmp/$1.h" | grep -q " $2 "; }
+hdr() { grep -qi "^$2: $3"$'\r'"\?$" "$tmp/$1.h"; }   # hdr NAME FIELD VALUE (exact)
+nohdr() { ! grep -qi "^$2:" "$tmp/$1.h"; }
+body_has() { grep -qF -- "$2" "$tmp/$1.b"; }
+
+# ---- usage errors: exit 2, one line naming the bad value ----
+usage() {
+    local want=$1
+    shift
+    "$tether" egress "$@" >"$tmp/usage.out" 2>"$tmp/usage.err"
+    local code=$?
+    expect "egress $*: exit 2 (got $code)" [ "$code" -eq 2 ]
+    expect "egress $*: stderr names '$want' ($(head -1 "$tmp/usage.err"))" grep -qF -- "$want" "$tmp/usage.err"
+}
+usage "ftp://x" --upstream ftp://x
+usage "5x" --deadline 5x
+usage "nope:1" --listen nope:1
+usage "--frob" --frob
+usage "--allow is for forward mode" --upstream http://127.0.0.1:1 --allow a
+usage "/x y" --stats-path "/x y"
+usage "a/b" --allow a/b
+usage "'0' for --max-body-size" --max-body-size 0
+usage "cannot load CA file '$tmp/none.pem'" --listen 127.0.0.1:0 --cacert "$tmp/none.pem"
+"$tether" help egress >"$tmp/help.out" 2>&1
+expect "tether help egress shows EXAMPLES" grep -q '^EXAMPLES' "$tmp/help.out"
+
+# ---- reverse mode: hop-by-hop fields, Via, X-Forwarded-For ----
+spawn_listening echo 1 python3 "$here/egress_echo.py" || fail "echo upstream did not start"
+echo_pid=$pid
+echo_url=${line1#listening on }
+if start_egress rev --upstream "$echo_url/api" --forwarded-for; then
+    c rev1 "$eg/orders?id=7" -H 'Connection: X-Drop' -H 'X-Drop: 1' -H 'Keep-Alive: 300' \
+        -H 'Proxy-Authorization: Basic eA==' -H 'TE: trailers' -H 'X-Tether-Deadline: 5s' \
+        -H 'X-Keep: yes' -H 'X-Forwarded-For: 10.0.0.1'
+    expect "reverse: 200" status_is rev1 200
+    expect "reverse: the prefix and target are joined" body_has rev1 '"target": "/api/orders?id=7"'
+    for f in x-drop keep-alive proxy-authorization te x-tether-deadline; do
+        expect "reverse: request field $f not forwarded" bash -c "! grep -qF '\"$f\"' '$tmp/rev1.b'"
+    done
+    expect "reverse: X-Keep forwarded" body_has rev1 '["x-keep", "yes"]'
+    expect "reverse: Via added upstream" body_has rev1 '["via", "1.1 tether"]'
+    expect "reverse: X-Forwarded-For appended" body_has rev1 '["x-forwarded-for", "10.0.0.1, 127.0.0.1"]'
+    expect "reverse: response X-Hop (named by Connection) removed" nohdr rev1 X-Hop
+    expect "reverse: response Proxy-Note removed" nohdr rev1 Proxy-Note
+    expect "reverse: end-to-end X-End kept" hdr rev1 X-End kept
+    expect "reverse: Via on the response" hdr rev1 Via "1.1 tether"
+    expect "reverse: egress's own keep-alive advertised" hdr rev1 Keep-Alive "timeout=65, max=999"
+    c rev2 "$eg/x" -H 'X-Tether-Deadline: soon'
+    expect "bad X-Tether-Deadline: 400" status_is rev2 400
+    expect "bad X-Tether-Deadline: the body names the value" body_has rev2 "'soon'"
+    stop_egress rev
+fi
+stop_pid "$echo_pid" TERM
+
+# ---- failures: 502 with the tether failure, 504 on the deadline ----
+start_server gone || true
+dead_url=$url
+stop_server
+if start_egress fail502 --upstream "$dead_url" --retries 1; then
+    c f502 "$eg/"
+    expect "refused upstream: 502" status_is f502 502
+    expect "502: X-Tether-Code ECONNREFUSED" hdr f502 X-Tether-Code ECONNREFUSED
+    expect "502: X-Tether-Error is Node's message" hdr f502 X-Tether-Error "connect ECONNREFUSED ${dead_url#http://}"
+    expect "502: X-Tether-Phase" hdr f502 X-Tether-Phase CONNECT
+    expect "502: X-Tether-Attempts 2" hdr f502 X-Tether-Attempts 2
+    expect "502: JSON body" body_has f502 '"error":"connect ECONNREFUSED'
+    expect "502: JSON says retry_safe" body_has f502 '"retry_safe":"yes"'
+    stop_egress fail502
+fi
+if start_server slow --delay 5s; then
+    slow_pid=$pid
+    if start_egress dl --upstream "$url"; then
+        t0=$(now_ms)
+        c d504 "$eg/" -H 'X-Tether-Deadline: 200ms'
+        expect "deadline: 504" status_is d504 504
+        expect "deadline: X-Tether-Code EDEADLINE" hdr d504 X-Tether-Code EDEADLINE
+        expect "deadline: JSON says deadline" body_has d504 '"deadline":true'
+        expect "deadline: answered before the upstream's 5 s" [ $(($(now_ms) - t0)) -lt 5000 ]
+        stop_egress dl
+    fi
+    stop_pid "$slow_pid" TERM
+fi
+
+# ---- a response lost after the upstream ran the request: only a keyed POST is repeated ----
+if spawn_listening flaky 1 python3 "$here/egress_flaky.py"; then
+    flaky_pid=$pid
+    flaky_url=${line1#listening on }
+    if start_egress fl --upstream "$flaky_url"; then
+        c keyed "$eg/orders" --data-binary 'order=1' -H 'Idempotency-Key: k-1'
+        expect "keyed POST whose response was lost: retried, 200" status_is keyed 200
+        c unkeyed "$eg/orders" --data-binary 'order=2'
+        expect "unkeyed POST whose response was lost: 502, not repeated" status_is unkeyed 502
+        expect "unkeyed POST: X-Tether-Retry-Safe: no" hdr unkeyed X-Tether-Retry-Safe no
+        expect "unkeyed POST: the JSON says retry_safe no" body_has unkeyed '"retry_safe":"no"'
+        c gidem "$eg/items"
+        expect "GET whose response was lost: retried, 200" status_is gidem 200
+        curl -sS --max-time "$(scaled 20)" -o "$tmp/counts.json" "$flaky_url/counts"
+        expect "the upstream ran the keyed POST twice (as the key allows)" \
+            [ "$(jget "$tmp/counts.json" 'j["POST /orders key=k-1"]')" = 2 ]
+        expect "the upstream ran the unkeyed POST once" \
+            [ "$(jget "$tmp/counts.json" 'j["POST /orders key=-"]')" = 1 ]
+        stop_egress fl
+    fi
+    stop_pid "$flaky_pid" TERM
+else
+    fail "the flaky upstream did not start"
+fi
+
+# ---- SIGTERM drains a request in flight; TETHER_DEBUG traces the attempts ----
+if start_server drain --delay 1s --stats-path /_s; then
+    drain_pid=$pid
+    drain_url=$url
+    if TETHER_DEBUG=net,http start_egress dr --upstream "$url" --max-body-size 1k; then
+        curl -sS --max-time "$(scaled 20)" -D "$tmp/inflight.h" -o "$tmp/inflight.b" "$eg/slow" &
+        curl_pid=$!
+        # The event: the upstream has the request (its counters say so), then the signal.
+        seen() {
+            curl -sS --max-time 5 -o "$tmp/drain.json" "$drain_url/_s" &&
+                [ "$(jget "$tmp/drain.json" 'j.requests_by_method.GET || 0')" -ge 1 ]
+        }
+        expect "drain: the upstream got the request" wait_for 10000 seen
+        kill -TERM "$eg_pid"
+        wait "$curl_pid"
+        expect "drain: the request in flight completes after SIGTERM" status_is inflight 200
+        # One signal only: a second one would mean "exit at once".
+        if wait_for 10000 exited "$eg_pid"; then
+            wait "$eg_pid"
+            rc=$?
+        else
+            stop_pid "$eg_pid" KILL
+        fi
+        expect "drain: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+        expect "TETHER_DEBUG=net,http traces the attempt" grep -q "response 200 on attempt 1" \
+            "$tmp/dr.err"
+    fi
+    if start_egress big413 --upstream "$drain_url" --max-body-size 1k; then
+        head -c 2048 /dev/zero >"$tmp/2k413"
+        c b413 "$eg/" --data-binary @"$tmp/2k413"
+        expect "a body over --max-body-size: 413" status_is b413 413
+        stop_egress big413
+    fi
+    stop_pid "$drain_pid" TERM
+fi
+
+# ---- bodies: replay limit, streaming a large response to a slow reader ----
+if start_server big --body-size 4m --stats-path /_s; then
+    big_pid=$pid
+    # With --json the listening line goes to stderr: stdout is kept for the one object.
+    : >"$tmp/body.out"
+    "$tether" egress --listen 127.0.0.1:0 --upstream "$url" --replay-body-limit 1k --json \
+        >"$tmp/body.out" 2>"$tmp/body.err" &
+    eg_pid=$!
+    pids+=("$eg_pid")
+    if wait_for 10000 grep -q '^listening on' "$tmp/body.err" ||
+        ! fail "body: no listening line on stderr"; then
+        eg=$(sed -n 's/^listening on //p' "$tmp/body.err")
+        head -c 2048 /dev/zero >"$tmp/2k"
+        c p2k "$eg/" --data-binary @"$tmp/2k"
+        expect "2 KiB body: 200" status_is p2k 200
+        expect "2 KiB body over a 1 KiB limit: X-Tether-Retry: not-replayable" \
+            hdr p2k X-Tether-Retry not-replayable
+        c p100 "$eg/" --data-binary 'small'
+        expect "small body: no X-Tether-Retry" nohdr p100 X-Tether-Retry
+        c g4m "$eg/" --limit-rate 8m
+        expect "4 MiB through egress to a slow reader: every byte" \
+            [ "$(stat -c %s "$tmp/g4m.b")" -eq 4194304 ]
+        stop_pid "$eg_pid" TERM
+        expect "--json: exit 0" [ "$rc" -eq 0 ]
+        expect "--json: one JSON object with the counters" \
+            [ "$(jget "$tmp/body.out" 'j.egress.requests + "/" + j.egress.not_replayable')" = "3/1" ]
+    fi
+    stop_pid "$big_pid" TERM
+fi
+
+# ---- a slow app holds the origin back: egress's memory stays flat ----
+# 32 MiB read at 16 MiB/s from an upstream that sends as fast as it can: without flow control
+# egress would hold most of the body (with 64 MiB its peak RSS grew by 55 MiB when the pause
+# was removed, by 0.4 MiB with it); with it the upstream read pauses until the app's socket
+# drains. ASan's quarantine keeps freed
+# memory resident, so the peak is compared in plain builds only.
+if start_server flood --body-size 32m; then
+    flood_pid=$pid
+    if start_egress slow --upstream "$url" --stats-path /_st; then
+        hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$eg_pid/status"; }
+        before=$(hwm)
+        c slowread "$eg/" --limit-rate 16m
+        after=$(hwm)
+        expect "slow reader: every byte of 32 MiB" [ "$(stat -c %s "$tmp/slowread.b")" -eq 33554432 ]
+        c slowstats "$eg/_st"
+        expect "slow reader: the upstream read was paused ($(head -c 300 "$tmp/slowstats.b"))" \
+            [ "$(jget "$tmp/slowstats.b" 'j.egress.paused')" -gt 0 ]
+        # grep -c reads all of nm's output: with pipefail, grep -q's early exit fails nm.
+        if [ "$(nm "$tether" 2>/dev/null | grep -c __asan_init)" -gt 0 ]; then
+            echo "note: sanitized build, egress's peak memory not compared"
+        else
+            expect "slow reader: egress's peak RSS grew by $((after - before)) KiB (< 16 MiB)" \
+                [ $((after - before)) -lt 16384 ]
+        fi
+        stop_egress slow
+    fi
+    stop_pid "$flood_pid" TERM
+fi
+
+# ---- forward mode: curl and Python requests through the proxy ----
+if start_server up --close-style node --keep-alive-timeout 1s --no-keep-alive-hint \
+    --stats-path /_s; then
+    up_pid=$pid
+    up_port=$port
+    up_url=$url
+    if start_egress fwd; then
+        http_proxy=$eg c fcurl "$up_url/hello"
+        expect "forward: curl via http_proxy gets 200" status_is fcurl 200
+        expect "forward: Via on the response" hdr fcurl Via "1.1 tether"
+        c forigin "$eg/hello"
+        expect "forward: origin-form refused with 400" status_is forigin 400
+        expect "forward: the 400 names the target" body_has forigin "'/hello' is not an absolute"
+        timeout "$(scaled 60)" python3 "$here/egress_python.py" "$up_port" "${eg##*:}" \
+            >"$tmp/py.out" 2>&1
+        py_rc=$?
+        expect "forward: Python requests succeeds on every reuse ($(tr '\n' ';' <"$tmp/py.out"))" \
+            [ "$py_rc" -eq 0 ]
+        curl -sS --max-time "$(scaled 20)" -o "$tmp/ups.json" "$up_url/_s"
+        posts=$(jget "$tmp/ups.json" 'j.requests_by_method.POST || 0')
+        expect "forward: each Python POST ran once (upstream $posts)" \
+            grep -qx "posts_ok $posts" "$tmp/py.out"
+        stop_egress fwd
+    fi
+    if start_egress allow --allow "127.0.0.1:$up_port"; then
+        c aok -x "$eg" "$up_url/"
+        expect "--allow: the listed origin is reached" status_is aok 200
+        c ano -x "$eg" "http://127.0.0.1:1/"
+        expect "--allow: another origin gets 403" status_is ano 403
+        expect "--allow: the 403 names the origin" body_has ano "'127.0.0.1:1'"
+        stop_egress allow
+    fi
+    stop_pid "$up_pid" TERM
+fi
+
+# ---- forward mode: CONNECT tunnels (curl and Python to an https origin, FIN vs RST) ----
+if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" \
+    -days 30 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    >/dev/null 2>&1 && start_server tls --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" \
+    --body-size 3m; then
+    tls_pid=$pid
+    tls_url=$url
+    if start_egress tun --allow "127.0.0.1:$port" --allow "127.0.0.1:1"; then
+        c tcurl -k -x "$eg" "$tls_url/"
+        expect "CONNECT: curl gets the https body through the tunnel" \
+            [ "$(stat -c %s "$tmp/tcurl.b")" -eq 3145728 ]
+        timeout "$(scaled 30)" python3 -c "
+import sys, requests, urllib3
+urllib3.disable_warnings()
+r = requests.get(sys.argv[1], proxies={'https': sys.argv[2]}, verify=False, timeout=20)
+print(r.status_code, len(r.content))" "$tls_url/" "$eg" >"$tmp/tpy.out" 2>&1
+        expect "CONNECT: Python requests through HTTPS_PROXY ($(head -1 "$tmp/tpy.out"))" \
+            grep -qx "200 3145728" "$tmp/tpy.out"
+        curl -sS --max-time "$(scaled 20)" -k -x "$eg" "https://127.0.0.1:1/" \
+            >/dev/null 2>"$tmp/trefused.err"
+        expect "CONNECT to a refused port: 502 after the connect attempts" \
+            grep -q "CONNECT tunnel failed, response 502" "$tmp/trefused.err"
+        curl -sS --max-time "$(scaled 20)" -k -x "$eg" "https://127.0.0.2:443/" \
+            >/dev/null 2>"$tmp/tdenied.err"
+        expect "CONNECT to an origin off the allow list: 403" \
+            grep -q "CONNECT tunnel failed, response 403" "$tmp/tdenied.err"
+        stop_egress tun
+    fi
+    stop_pid "$tls_pid" TERM
+else
+    fail "no TLS origin (openssl or tether serve --tls-cert)"
+fi
+# The origin closes the idle connection inside the tunnel: its FIN or RST reaches the app as
+# it was sent, by the origin's own close (no timing on this side).
+for style in graceful rst; do
+    if start_server "o-$style" --keep-alive-timeout 200ms --keep-alive-buffer 0 \
+        --close-style "$style"; then
+        o_pid=$pid
+        o_port=$port
+        if start_egress "tun-$style"; then
+            timeout "$(scaled 30)" python3 "$here/egress_tunnel.py" "${eg##*:}" "$o_port" \
+                >"$tmp/tun-$style.py" 2>&1
+            want=$([ "$style" = rst ] && echo reset || echo eof)
+            expect "CONNECT: the origin's $style close reaches the app as $want ($(head -1 "$tmp/tun-$style.py"))" \
+                grep -qx "$want" "$tmp/tun-$style.py"
+            stop_egress "tun-$style"
+        fi
+        stop_pid "$o_pid" TERM
+    fi
+done
+if start_egress tun-rev --upstream "$dead_url"; then
+    curl -sS --max-time "$(scaled 20)" -p -x "$eg" "http://127.0.0.1:1/" >/dev/null 2>"$tmp/trev.err"
+    expect "CONNECT in reverse mode: 501" grep -q "response 501" "$tmp/trev.err"
+    stop_egress tun-rev
+fi
+
+# ---- Node's http.Agent and undici: the forced race, direct vs through egress ----
+if command -v node >/dev/null 2>&1 && [ -d "$peers/node_modules/undici" ]; then
+    if timeout "$(scaled 90)" node "$peers/egress_peers.js" "$tether" >"$tmp/node.out" 2>&1; then
+        ok
+    else
+        fail "egress_peers.js:"
+        cat "$tmp/node.out"
+    fi
+else
+    echo "note: node or tests/peers/node_modules missing; the Node cases did not run"
+fi
+check_sanitizers
+finish
