@@ -45,30 +45,21 @@ static inline bool tt__h1_hexdigit(char c)
  * 16 at a time, and the byte-at-a-time tail relies, like every scan of the parser, on the head
  * ending in CRLF CRLF, which stops it.
  */
-#if defined(__SSE2__)
-/* One bit per byte of the 16 at p that is NOT in [lo, hi] (unsigned), except bytes equal to
- * `also` (pass lo for none). */
-static inline unsigned tt__h1_outside16(const char *p, unsigned char lo, unsigned char hi,
-                                        unsigned char also)
-{
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i ge = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8((char)lo)), x);
-    __m128i le = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8((char)hi)), x);
-    __m128i in = _mm_or_si128(_mm_and_si128(ge, le), _mm_cmpeq_epi8(x, _mm_set1_epi8((char)also)));
-    return (unsigned)_mm_movemask_epi8(in) ^ 0xFFFFu;
-}
-#endif
-
-/* Field-value bytes: HTAB and 0x20..0xFF except DEL (so SP, VCHAR and obs-text). */
-static inline const char *tt__h1_skip_value(const char *p, const char *end)
+/* The first byte at or after p outside the class [lo, hi] (unsigned) + `plus` - `minus`, which
+ * the class table's `bit` also describes (the tail tests the table). */
+static inline const char *tt__h1_skip_run(const char *p, const char *end, unsigned char lo,
+                                          unsigned char hi, unsigned char plus, unsigned char minus,
+                                          uint8_t bit)
 {
 #if defined(__SSE2__)
     while (end - p >= 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i ge_sp = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x20)), x);
-        __m128i ok = _mm_or_si128(ge_sp, _mm_cmpeq_epi8(x, _mm_set1_epi8('\t')));
-        ok = _mm_andnot_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)), ok);
-        unsigned stop = (unsigned)_mm_movemask_epi8(ok) ^ 0xFFFFu;
+        __m128i ge = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8((char)lo)), x);
+        __m128i le = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8((char)hi)), x);
+        __m128i in =
+            _mm_or_si128(_mm_and_si128(ge, le), _mm_cmpeq_epi8(x, _mm_set1_epi8((char)plus)));
+        in = _mm_andnot_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8((char)minus)), in);
+        unsigned stop = (unsigned)_mm_movemask_epi8(in) ^ 0xFFFFu;
         if (stop != 0) {
             return p + __builtin_ctz(stop);
         }
@@ -76,31 +67,27 @@ static inline const char *tt__h1_skip_value(const char *p, const char *end)
     }
 #else
     (void)end;
+    (void)lo;
+    (void)hi;
+    (void)plus;
+    (void)minus;
 #endif
-    while (tt__h1_vchar(*p)) {
+    while ((tt__h1_class[(unsigned char)*p] & bit) != 0) {
         p++;
     }
     return p;
 }
 
-/* Request-target bytes: visible ASCII, 0x21..0x7E. */
+/* Field-value bytes: HTAB and 0x20..0xFF except DEL (so SP, VCHAR and obs-text). */
+static inline const char *tt__h1_skip_value(const char *p, const char *end)
+{
+    return tt__h1_skip_run(p, end, 0x20, 0xff, '\t', 0x7f, 2u);
+}
+
+/* Request-target bytes: visible ASCII, 0x21..0x7E (NUL, outside it, stands for "no minus"). */
 static inline const char *tt__h1_skip_target(const char *p, const char *end)
 {
-#if defined(__SSE2__)
-    while (end - p >= 16) {
-        unsigned stop = tt__h1_outside16(p, 0x21, 0x7e, 0x21);
-        if (stop != 0) {
-            return p + __builtin_ctz(stop);
-        }
-        p += 16;
-    }
-#else
-    (void)end;
-#endif
-    while (tt__h1_target_char(*p)) {
-        p++;
-    }
-    return p;
+    return tt__h1_skip_run(p, end, 0x21, 0x7e, 0x21, 0x00, 4u);
 }
 
 /* The first CR or LF in [p, end), or end. */
