@@ -629,6 +629,9 @@ static int split_path(const char *path, size_t len, char *buf, size_t buflen, co
             buf[o++] = c;
             i++;
         }
+        if (o >= buflen) {
+            return -1; /* no room for this segment's NUL: a path no route can match */
+        }
         buf[o++] = '\0';
         i++; /* past the '/' (or the end) */
     }
