@@ -34,6 +34,13 @@ get() {
     shift 2
     timeout "$(scaled 20)" node "$probe" "$url$path" "$@" >"$tmp/$name" 2>&1
 }
+# raw_get NAME TARGET: GET TARGET byte for byte (no URL parser in between) from the server at
+# $port; the response's lines, without CRs, land in $tmp/NAME.
+raw_get() {
+    timeout "$(scaled 10)" bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" &&
+        printf "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" "$2" >&3 &&
+        tr -d "\r" <&3' _ "$port" "$2" >"$tmp/$1" 2>&1
+}
 has() { grep -qxF -- "$2" "$tmp/$1"; }     # has FILE LINE: exact line
 hasre() { grep -qE -- "$2" "$tmp/$1"; }    # hasre FILE REGEX
 value() { sed -n "s/^$2 //p" "$tmp/$1" | head -1; }
@@ -261,6 +268,24 @@ if start files --root "$root"; then
     get redir /dir
     expect "directory without / -> 301" has redir "status 301"
     expect "301 Location" has redir "header location: /dir/"
+    # The 301's Location comes from the normalised path: a raw target starting with "//" must
+    # not become a network-path reference to another host (an open redirect).
+    for target in '//evil.example/../dir' '//evil.example/%2e%2e/dir' 'http://x//evil.example/../dir' \
+        '/dir//' '//dir?q=1'; do
+        raw_get rawredir "$target"
+        case $target in
+        */dir//) want='' ;;
+        *\?q=1) want='Location: /dir/?q=1' ;;
+        *) want='Location: /dir/' ;;
+        esac
+        if [ -n "$want" ]; then
+            expect "raw $target -> 301 $want" grep -qxF "$want" "$tmp/rawredir"
+        fi
+        expect "raw $target: no Location starting with //" bash -c "! grep -qi '^Location: //' '$tmp/rawredir'"
+    done
+    mkdir -p "$root/a b"
+    raw_get rawspace '/a%20b'
+    expect "301 Location percent-encodes the decoded path" grep -qxF 'Location: /a%20b/' "$tmp/rawspace"
     get noidx /empty/
     expect "directory without index.html -> 404" has noidx "status 404"
     get missing /nope.txt
