@@ -111,7 +111,7 @@ static bool serve_is_head(const tether_request *req)
 /* Responses that carry no body bytes whatever their length says. */
 static bool serve_no_body(const tether_request *req, int status)
 {
-    return serve_is_head(req) || status == 204 || status == 304;
+    return serve_is_head(req) || status == 204 || status == 205 || status == 304;
 }
 
 static void serve_default_respond(struct serve_ctx *ctx, tether_request *req)
@@ -133,7 +133,7 @@ static void serve_default_respond(struct serve_ctx *ctx, tether_request *req)
         rv = tether_response_header(req, "Content-Length", len);
     }
     if (rv != 0 || serve_no_body(req, ctx->status)) {
-        /* HEAD, 204 and 304 get the head only; a failure here means the request is detached
+        /* HEAD, 204, 205 and 304 get the head only; a failure here means the request is detached
          * and ending it just frees it. */
         (void)tether_response_end(req, NULL, 0);
         return;

@@ -241,6 +241,8 @@ static json_t *stats_build(const struct serve_stats *st, const tether_server *sr
     bad |= json_object_set_new(conns, "idle", cli_json_uint(s.connections_idle));
     bad |= json_object_set_new(conns, "accepted", cli_json_uint(s.connections_accepted));
     bad |= json_object_set_new(conns, "accept_paused", cli_json_uint(s.accept_paused));
+    bad |= json_object_set_new(conns, "write_paused", cli_json_uint(s.write_paused));
+    bad |= json_object_set_new(conns, "write_queue_peak", cli_json_uint(s.write_queue_peak));
     bad |= json_object_set_new(root, "connections", conns);
     bad |= json_object_set_new(root, "pending_rescued", cli_json_uint(s.pending_rescued));
 

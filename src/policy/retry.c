@@ -84,8 +84,8 @@ static uint64_t policy_pushback(const struct tt__retry_input *in, const char **s
         return 0;
     }
     if (in->retry_after) {
-        int rv = tt__h1_parse_retry_after(in->retry_after, strlen(in->retry_after),
-                                          in->now_unix_ms, &ms);
+        int rv = tt__h1_parse_retry_after(in->retry_after, strlen(in->retry_after), in->now_unix_ms,
+                                          &ms);
         if (rv == 0 || rv == TETHER_ERANGE) {
             *source = "Retry-After";
             return rv == 0 ? ms : UINT64_MAX;

@@ -14,6 +14,7 @@
  *   /delay/N   respond 200 "delayed" after N ms (a uv timer on the server's loop)
  *   /big/N     respond 200 with N bytes of 'x' in one tether_response_send (one write)
  *   /echo      collect the request body (tether_request_on_body), then 200 with it as the body
+ *   /status/N  respond N with the target as the body (tether_response_send)
  *   anything   respond 200 at once with the target as the body
  */
 #ifndef TETHER_TEST_RAWCLIENT_H

@@ -29,8 +29,8 @@ static struct reply call(struct proxy_fx *fx, const char *method, const char *pa
     struct reply r;
     char *resp = NULL;
     size_t len = 0;
-    ASSERT_OK(tether_proxy_server_call(fx->ps, method, path, body, body_len, &r.status, &resp,
-                                       &len));
+    ASSERT_OK(
+        tether_proxy_server_call(fx->ps, method, path, body, body_len, &r.status, &resp, &len));
     r.body = malloc(len + 1);
     assert_non_null(r.body);
     if (len) {
@@ -41,8 +41,8 @@ static struct reply call(struct proxy_fx *fx, const char *method, const char *pa
     return r;
 }
 
-static void expect_has(struct proxy_fx *fx, const char *method, const char *path,
-                       const char *body, int status, const char *part)
+static void expect_has(struct proxy_fx *fx, const char *method, const char *path, const char *body,
+                       int status, const char *part)
 {
     struct reply r = call(fx, method, path, body, body ? strlen(body) : 0);
     if (r.status != status || !strstr(r.body, part)) {
