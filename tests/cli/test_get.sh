@@ -115,6 +115,21 @@ if start_server busy --status 503 --stats-path /_stats; then
     expect "503 without --json: the body is still written" [ "$(cat "$tmp/body503.out")" = "ok" ]
     stop_server
 fi
+# ---- --max-time holds while stdout is not read: a FIFO whose reader never reads ----
+if start_server endless --body-size 1000000000; then
+    mkfifo "$tmp/stuck"
+    sleep "$(scaled 30)" <"$tmp/stuck" &
+    pids+=($!)
+    t0=$(now_ms)
+    timeout "$(scaled 20)" "$tether" get "$url/" --max-time 1s >"$tmp/stuck" 2>"$tmp/stuck.err"
+    rc=$?
+    el=$(($(now_ms) - t0))
+    expect "stdout never read, --max-time 1s: exit 1 (got $rc)" [ "$rc" -eq 1 ]
+    expect "stdout never read: ends near the deadline (took $el ms)" [ "$el" -lt "$(scaled 4000)" ]
+    expect "stdout never read: says why ($(cat "$tmp/stuck.err"))" \
+        errhas stuck "deadline exceeded: after 1000 ms, stdout was still not taking the body"
+    stop_server
+fi
 if start_server missing --status 404; then
     run s404 "$url/x"
     expect "404: exit 1" [ "$rc" -eq 1 ]
