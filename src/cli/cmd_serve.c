@@ -83,8 +83,9 @@ const char *const cmd_serve_usage[] = {
     "  --root DIR                 serve files from DIR instead: GET/HEAD, ETag,\n"
     "                             Last-Modified, If-None-Match, Range, If-Range [off]\n"
     "  --stats-path PATH          answer GET PATH with JSON counters: requests by\n"
-    "                             method, repeated Idempotency-Key values, closes by\n"
-    "                             cause, FIN/RST sent, connections [off]\n"
+    "                             method, repeated Idempotency-Key values (the 100\n"
+    "                             most repeated), closes by cause, FIN/RST sent,\n"
+    "                             connections [off]\n"
     "  -h, --help                 print this text\n"
     "\n",
     "DUR is 250ms, 5s, 2m, 1h or 0; SIZE is 1024, 64k, 1m or 1g (KiB multiples).\n"

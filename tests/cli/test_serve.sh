@@ -333,6 +333,22 @@ if start stats --stats-path /_tether/stats; then
     expect "stats: rst_sent 0" has st "json rst_sent 0"
     expect "stats: open connections" hasre st '^json connections.open [0-9]+$'
     expect "stats: responses by class" hasre st '^json responses.2xx [0-9]+$'
+    # 110 more keys seen twice, and "hot" five times, on one pipelined connection: the
+    # document lists the 100 most repeated (hot first), the rest are counted as omitted.
+    reqs=""
+    for i in $(seq 1 110) hot hot hot hot hot; do
+        reqs+="GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: many-$i\r\n\r\n"
+        [ "$i" = hot ] || reqs+="GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: many-$i\r\n\r\n"
+    done
+    reqs+="GET /_tether/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    timeout "$(scaled 10)" bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "$2" >&3 &&
+        tr -d "\r" <&3' _ "$port" "$reqs" | sed -n '/^{/p' | tail -1 >"$tmp/manykeys.json"
+    expect "stats: 100 keys listed of 112 repeated ($(head -c 200 "$tmp/manykeys.json"))" \
+        [ "$(jget "$tmp/manykeys.json" 'Object.keys(j.idempotency_keys.keys).length')" = 100 ]
+    expect "stats: the most repeated key is listed" \
+        [ "$(jget "$tmp/manykeys.json" 'j.idempotency_keys.keys["many-hot"]')" = 5 ]
+    expect "stats: keys_omitted 12" \
+        [ "$(jget "$tmp/manykeys.json" 'j.idempotency_keys.keys_omitted')" = 12 ]
     stop
 fi
 
