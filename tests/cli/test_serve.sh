@@ -426,6 +426,7 @@ usage "size suffixes accepted" "'--frob'" --body-size 64k --max-body-size 1MiB -
 usage "IPv6 and default-host listen accepted" "'--frob'" --listen '[::1]:0' --listen :0 --frob
 usage "inline values accepted" "'--frob'" --status=204 --close-style=rst --frob
 usage "unitless duration" "'5' for --delay" --delay 5
+usage "duration over the limit" "'8785h' for --delay (at most 366 days: 8784h)" --delay 8785h
 usage "sub-millisecond duration" "'1.5ms' for --delay" --delay 1.5ms
 usage "negative size" "'-1' for --body-size" --body-size -1
 usage "unbracketed IPv6" "'::1:80' for --listen" --listen ::1:80
