@@ -232,6 +232,20 @@ static void test_events_cut_between_characters(void **state)
     proxy_fx_free(fx);
 }
 
+/* ?since= is a number or a 400 naming it: strtoull read "-1" as 2^64-1 and "x" as 0. */
+static void test_events_since_checked(void **state)
+{
+    (void)state;
+    struct proxy_fx *fx = proxy_fx_new(1);
+    expect_has(fx, "GET", "/events?since=3", NULL, 200, "\"events\":[]");
+    expect_has(fx, "GET", "/events?since=-1", NULL, 400,
+               "invalid since \\\"-1\\\": expected an event number, 0 to "
+               "18446744073709551615");
+    expect_has(fx, "GET", "/events?x=1&since=abc&y=2", NULL, 400, "invalid since \\\"abc\\\"");
+    expect_has(fx, "GET", "/events?since=18446744073709551616", NULL, 400, "invalid since");
+    proxy_fx_free(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_toxicity_range),
         cmocka_unit_test(test_nul_in_names),
         cmocka_unit_test(test_events_cut_between_characters),
+        cmocka_unit_test(test_events_since_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
