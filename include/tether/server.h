@@ -82,7 +82,9 @@ struct tether_server_options {
     uint64_t keep_alive_buffer_ms;  /* default 1000 */
     bool no_keep_alive_hint;        /* do not send the Keep-Alive header */
 
-    uint64_t headers_timeout_ms;   /* total, from the first byte of each head; default 10000 */
+    uint64_t headers_timeout_ms;   /* total, from the first byte of each head; default 10000.
+                                      Also bounds a TLS handshake, from the accept: a
+                                      connection still handshaking then is closed (no 408). */
     uint64_t body_timeout_ms;      /* between reads of the body; default 30000 */
     uint64_t request_timeout_ms;   /* total for head + body; default 300000 */
     uint64_t send_timeout_ms;      /* without write progress; default 60000 */

@@ -58,7 +58,8 @@ const char *const cmd_serve_usage[] = {
     "                             [30s]\n"
     "\n",
     "Deadlines (0 = none):\n"
-    "  --headers-timeout DUR      whole request head, from its first byte (408) [10s]\n"
+    "  --headers-timeout DUR      whole request head, from its first byte (408);\n"
+    "                             also a TLS handshake (closed) [10s]\n"
     "  --body-timeout DUR         between reads of a request body (408) [30s]\n"
     "  --request-timeout DUR      request head and body together [5m]\n"
     "  --send-timeout DUR         without write progress on a response [60s]\n"

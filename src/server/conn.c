@@ -237,6 +237,12 @@ static uint64_t conn_deadline(const struct tt__srv_conn *c, enum tether_close_ca
                 wait = o->headers_timeout_ms ? o->headers_timeout_ms : 10000;
             }
             CONSIDER(c->idle_since_ms + wait, TETHER_CLOSE_IDLE_TIMEOUT);
+            /* A TLS handshake still under way is part of the head, as nginx's
+             * client_header_timeout counts it: half a ClientHello must not hold a connection
+             * for the whole idle limit. */
+            if (o->headers_timeout_ms && c->stream.tls && !tt__tls_handshake_finished(&c->stream)) {
+                CONSIDER(c->accepted_at_ms + o->headers_timeout_ms, TETHER_CLOSE_HEADER_TIMEOUT);
+            }
         }
         break;
     case TT__SRV_READ_HEAD:
@@ -301,6 +307,10 @@ static void conn_on_timer(uv_timer_t *t)
         return;
     }
     case TETHER_CLOSE_HEADER_TIMEOUT:
+        if (c->stream.tls && !tt__tls_handshake_finished(&c->stream)) {
+            tt__srv_conn_close(c, TETHER_CLOSE_HEADER_TIMEOUT); /* no session to say 408 in */
+            return;
+        }
         tt__srv_conn_fail(c, 408, "request header timeout", TETHER_CLOSE_HEADER_TIMEOUT);
         return;
     case TETHER_CLOSE_BODY_TIMEOUT:
