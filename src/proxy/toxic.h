@@ -17,7 +17,8 @@ struct px_attr_def {
     enum px_attr_kind kind;
     int64_t min_i;              /* PX_ATTR_INT: smallest valid value */
     const char *const *choices; /* PX_ATTR_ENUM: NULL-terminated, [0] is the default */
-    int64_t max_i;              /* PX_ATTR_INT: largest valid value (one of PX_MAX_*) */
+    int64_t max_i;              /* PX_ATTR_INT: largest valid value (one of PX_MAX_*); a
+                                   PX_ATTR_FLOAT is a probability, always [0, 1] */
 };
 
 /* Upper bounds of integer attributes. Every value is range-checked at decode time, so the

@@ -190,6 +190,14 @@ static int attrs_decode(const struct px_toxic_type *type, const json_t *attrs,
             out[i].i = ints[i];
             break;
         case PX_ATTR_FLOAT:
+            /* Every float attribute is a probability; outside [0, 1] it used to be clamped
+             * silently, hiding a percentage written as 5 for 0.05. */
+            if (!(floats[i] >= 0.0 && floats[i] <= 1.0)) {
+                tt__px_err_set(err, 400,
+                               "bad request body: invalid %s %s %g: must be between 0 and 1",
+                               type->name, a->name, floats[i]);
+                return TETHER_EINVAL;
+            }
             out[i].f = floats[i];
             break;
         case PX_ATTR_BOOL:

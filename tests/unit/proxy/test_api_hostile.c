@@ -100,6 +100,10 @@ static void test_attribute_ranges(void **state)
          "invalid bandwidth rate 9007199254740993: must be between 0 and 9007199254740992\""},
         {"{\"type\":\"slicer\",\"attributes\":{\"average_size\":0}}",
          "invalid slicer average_size 0: must be between 1 and 9007199254740992"},
+        {"{\"type\":\"packet_loss\",\"attributes\":{\"loss_rate\":5}}",
+         "invalid packet_loss loss_rate 5: must be between 0 and 1"},
+        {"{\"type\":\"packet_loss\",\"attributes\":{\"correlation\":-0.5}}",
+         "invalid packet_loss correlation -0.5: must be between 0 and 1"},
         {"{\"type\":\"latency\",\"attributes\":{\"latency\":-1}}",
          "invalid latency latency -1: must be between 0 and 31622400000"},
     };
