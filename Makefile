@@ -8,7 +8,10 @@
 #   make test    deps + build + every test, then the suite again under ASan+UBSan, then a fuzz smoke
 #   make test-stress  builds both trees as make test does, then runs each whole suite 5 times
 #                (ctest --repeat until-fail:5) with every CPU kept busy; a flaky test fails here.
-#                Not part of make test: it takes a long time (STRESS_REPEAT=N to change)
+#                Not part of make test: it takes a long time (STRESS_REPEAT=N to change).
+#                Then every unit test once under valgrind (make test-valgrind)
+#   make test-valgrind  every unit test (tests/unit) of build/ under valgrind --leak-check=full
+#                --error-exitcode=1 (scripts/valgrind.sh); slow, so not part of make test
 #   make fuzz    run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make bench   run every benchmark against its peer and print the ratio lines
 #   make lint    clang-format dry run and clang-tidy over src/ (scripts/lint.sh; make test runs
@@ -19,7 +22,8 @@ FUZZ_SMOKE_SECONDS ?= 10
 STRESS_REPEAT ?= 5
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-build build build-asan demo test test-unit test-asan test-stress fuzz fuzz-smoke bench \
+.PHONY: all deps deps-build build build-asan demo test test-unit test-asan test-stress test-valgrind \
+	fuzz fuzz-smoke bench \
 	lint clean
 
 all: build
@@ -54,6 +58,10 @@ test-asan: build-asan
 
 test-stress: build build-asan
 	JOBS=$(JOBS) scripts/stress.sh $(STRESS_REPEAT) build build-asan
+	scripts/valgrind.sh build
+
+test-valgrind: build
+	scripts/valgrind.sh build
 
 fuzz-smoke: deps
 	scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS)

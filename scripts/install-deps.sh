@@ -26,6 +26,8 @@ TEST_PKGS+=(clang-format clang-tidy)
 TEST_PKGS+=(tinyproxy)
 # curl itself: tests/cli/test_get_curl.sh compares `tether get`'s bytes with curl's.
 TEST_PKGS+=(curl)
+# valgrind: every unit test under --leak-check=full (scripts/valgrind.sh, make test-stress).
+TEST_PKGS+=(valgrind)
 # Benchmark peers: nginx (bench/server_bench, started from a generated config in a temp dir, never
 # as a service), wrk (the load generator both servers get) and libcurl (bench/client_bench).
 TEST_PKGS+=(nginx wrk libcurl4-openssl-dev)

@@ -218,7 +218,8 @@ TETHER_EXTERN unsigned tether_fetch_replays(const tether_fetch *f);
 TETHER_EXTERN unsigned tether_fetch_resumes(const tether_fetch *f);
 TETHER_EXTERN uint64_t tether_fetch_duration_ms(const tether_fetch *f);
 /* What the last response asked for with Retry-After or X-RateLimit-Reset, in ms (0 = nothing):
- * reported even when the wait was beyond the deadline and the fetch ended with that response. */
+ * reported even when the wait was beyond the deadline and the fetch ended with that response.
+ * UINT64_MAX when the header's number was too large to represent (a wait beyond any limit). */
 TETHER_EXTERN uint64_t tether_fetch_retry_after_ms(const tether_fetch *f);
 /* Redirects followed (curl's %{num_redirects}). */
 TETHER_EXTERN unsigned tether_fetch_redirects(const tether_fetch *f);

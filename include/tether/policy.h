@@ -119,7 +119,10 @@ struct tether_policy {
 
 /* Fills `p` (borrowed) with the defaults. */
 TETHER_EXTERN void tether_policy_defaults(struct tether_policy *p);
-/* Fills `p` with every protection off (the "naive" named policy). */
+/* Fills `p` with every protection off (the "naive" named policy). Idle connections are not
+ * watched or probed, so bytes a server sends unasked on an idle connection (a stray or late
+ * response) are read as the answer to the next request sent on it: the desync a naive pool
+ * suffers, kept on purpose as the baseline. The default policy evicts such a connection. */
 TETHER_EXTERN void tether_policy_naive(struct tether_policy *p);
 
 /*

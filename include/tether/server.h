@@ -64,7 +64,8 @@ TETHER_EXTERN const char *tether_close_cause_name(enum tether_close_cause cause)
 
 /* Called on the loop thread when a request head has arrived and passed validation. The
  * handler must eventually complete the response (tether_response_end or tether_response_send)
- * or abort it (tether_request_abort), now or later. `req` is borrowed. */
+ * or abort it (tether_request_abort), now or later. `req` is borrowed. CONNECT never reaches
+ * it: the server opens no tunnels, so it answers 501 and closes the connection. */
 typedef void (*tether_request_cb)(tether_server *server, tether_request *req);
 
 struct tether_server_options {
@@ -81,7 +82,9 @@ struct tether_server_options {
     uint64_t keep_alive_buffer_ms;  /* default 1000 */
     bool no_keep_alive_hint;        /* do not send the Keep-Alive header */
 
-    uint64_t headers_timeout_ms;   /* total, from the first byte of each head; default 10000 */
+    uint64_t headers_timeout_ms;   /* total, from the first byte of each head; default 10000.
+                                      Also bounds a TLS handshake, from the accept: a
+                                      connection still handshaking then is closed (no 408). */
     uint64_t body_timeout_ms;      /* between reads of the body; default 30000 */
     uint64_t request_timeout_ms;   /* total for head + body; default 300000 */
     uint64_t send_timeout_ms;      /* without write progress; default 60000 */
@@ -160,6 +163,12 @@ struct tether_server_stats {
     uint64_t pending_rescued; /* idle closes cancelled because request bytes were pending (S2) */
     uint64_t accept_paused;   /* times accepting paused at the limit or on EMFILE (each
                                  re-check that finds the server still full counts again) */
+    /* Write back-pressure: a connection whose unsent responses pass 1 MiB (bytes not yet taken
+     * by the kernel, plus a per-write overhead) stops reading and parsing further pipelined
+     * requests until they fall below 256 KiB, so a client that pipelines and never reads
+     * cannot grow the server's memory. */
+    uint64_t write_paused;     /* times a connection stopped reading for that reason */
+    uint64_t write_queue_peak; /* the most bytes one connection ever had queued in user space */
 };
 /* Zeroes *out for a NULL server. */
 TETHER_EXTERN void tether_server_get_stats(const tether_server *server,
@@ -209,7 +218,8 @@ TETHER_EXTERN int tether_response_start(tether_request *req, int status);
  * managed by the server: Content-Length set here selects length framing (the body written
  * must match it), otherwise the body is chunked. Returns TETHER_EINVAL for a bad name/value. */
 TETHER_EXTERN int tether_response_header(tether_request *req, const char *name, const char *value);
-/* Queues body bytes (copied). The head is sent with the first write. */
+/* Queues body bytes (copied). The head is sent with the first write. Responses that carry no
+ * content (to HEAD; 204, 205 and 304) drop the bytes; a 205 is sent with Content-Length: 0. */
 TETHER_EXTERN int tether_response_write(tether_request *req, const void *data, size_t len);
 /* Queues the last bytes (may be NULL/0) and completes the response. After it returns, `req`
  * must not be used, whatever it returned. */

@@ -86,7 +86,7 @@ int args_parse_duration_ms(const char *text, uint64_t *out_ms)
         return -1;
     }
     if (whole > ARGS_MAX_DURATION_MS / unit) {
-        return -1;
+        return ARGS_DURATION_TOO_LONG;
     }
     /* frac < 10^9 and unit <= 3.6e6, so the product fits easily. */
     uint64_t frac_units = frac * unit;
@@ -95,7 +95,7 @@ int args_parse_duration_ms(const char *text, uint64_t *out_ms)
     }
     uint64_t ms = whole * unit;
     if (ms > ARGS_MAX_DURATION_MS - frac_units / frac_scale) {
-        return -1;
+        return ARGS_DURATION_TOO_LONG;
     }
     *out_ms = ms + frac_units / frac_scale;
     return 0;
@@ -499,7 +499,11 @@ int args_take_duration(struct args_cursor *c, uint64_t *out_ms)
     if (rc != 0) {
         return rc;
     }
-    if (args_parse_duration_ms(v, out_ms) != 0) {
+    int prv = args_parse_duration_ms(v, out_ms);
+    if (prv == ARGS_DURATION_TOO_LONG) {
+        return args_bad(c, "duration", v, ARGS_DURATION_LIMIT_HINT);
+    }
+    if (prv != 0) {
         return args_bad(c, "duration", v, " (e.g. 250ms, 5s, 2m, 1h, 0)");
     }
     return 0;

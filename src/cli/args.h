@@ -19,6 +19,10 @@
  * milliseconds ("1.5s", "0.25m"); a bare number other than 0 is refused because its unit would
  * be a guess. At most ARGS_MAX_DURATION_MS, so sums of deadlines cannot overflow anywhere. */
 #define ARGS_MAX_DURATION_MS (366ull * 24 * 3600 * 1000)
+/* Returns 0, -1 for bad syntax, or ARGS_DURATION_TOO_LONG for a well-formed duration above
+ * ARGS_MAX_DURATION_MS, so the message can state the limit instead of the syntax. */
+#define ARGS_DURATION_TOO_LONG (-2)
+#define ARGS_DURATION_LIMIT_HINT " (at most 366 days: 8784h)"
 int args_parse_duration_ms(const char *text, uint64_t *out_ms);
 
 /* "1024", "64k", "1m", "2g" (also "64K", "64KiB", "1MiB"): KiB/MiB/GiB multiples. */

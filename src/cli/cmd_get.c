@@ -175,8 +175,10 @@ static bool get_on_body(tether_fetch *f, const char *data, size_t len)
         g->body_bytes = g->file.held;
     } else {
         g->body_bytes += len;
-        if (g->out && len && !g->head_only && fwrite(data, 1, len, g->out) != len) {
-            g->write_errno = errno ? errno : EIO;
+        if (g->out && len && !g->head_only) {
+            uint64_t deadline_ns =
+                g->policy.deadline_ms ? g->start_ns + g->policy.deadline_ms * 1000000u : 0;
+            g->write_errno = get_stdout_write(g->out, data, len, deadline_ns);
         }
     }
     if (g->write_errno) {
@@ -470,6 +472,13 @@ static int get_outcome(struct get_ctx *g, const tether_fetch *f, char *msg, size
     msg[0] = '\0';
     if (attempts > 1) {
         (void)snprintf(after, sizeof(after), " after %u attempts", attempts);
+    }
+    if (g->write_errno == ETIMEDOUT && !g->created) {
+        (void)snprintf(msg, len,
+                       "deadline exceeded: after %llu ms, stdout was still not taking the body "
+                       "(its reader stopped reading)",
+                       (unsigned long long)g->policy.deadline_ms);
+        return CLI_EXIT_FAILED;
     }
     if (g->write_errno) {
         (void)snprintf(msg, len, "cannot write the body to %s: %s",

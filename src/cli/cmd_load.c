@@ -117,7 +117,7 @@ const char *const cmd_load_usage[] = {
     "(nothing listens there) unless --retry-connrefused or --wait-for asks to wait.\n"
     "SIGINT or SIGTERM stops early: requests in flight are cancelled and not counted,\n"
     "the report is printed; a second signal exits at once. Exit status: 0 when every\n"
-    "request succeeded, 1 when any failed, 2 for a bad flag.\n",
+    "request succeeded, 1 when any failed or none was made, 2 for a bad flag.\n",
     "\n"
     "EXAMPLES\n"
     "  tether load --requests 1000 --concurrency 8 http://127.0.0.1:8080/\n"
@@ -527,6 +527,13 @@ static int load_report(struct load_run *r)
         if (fflush(stdout) != 0) {
             return CLI_EXIT_FAILED;
         }
+    }
+    if (r->stats.requests == 0 && !r->interrupted) {
+        /* Zeros are no evidence of success: nothing was measured. */
+        fputs("tether load: no request was made (the --duration ended before the first one "
+              "started)\n",
+              stderr);
+        return CLI_EXIT_FAILED;
     }
     return r->stats.failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 }

@@ -58,7 +58,8 @@ const char *const cmd_serve_usage[] = {
     "                             [30s]\n"
     "\n",
     "Deadlines (0 = none):\n"
-    "  --headers-timeout DUR      whole request head, from its first byte (408) [10s]\n"
+    "  --headers-timeout DUR      whole request head, from its first byte (408);\n"
+    "                             also a TLS handshake (closed) [10s]\n"
     "  --body-timeout DUR         between reads of a request body (408) [30s]\n"
     "  --request-timeout DUR      request head and body together [5m]\n"
     "  --send-timeout DUR         without write progress on a response [60s]\n"
@@ -83,8 +84,9 @@ const char *const cmd_serve_usage[] = {
     "  --root DIR                 serve files from DIR instead: GET/HEAD, ETag,\n"
     "                             Last-Modified, If-None-Match, Range, If-Range [off]\n"
     "  --stats-path PATH          answer GET PATH with JSON counters: requests by\n"
-    "                             method, repeated Idempotency-Key values, closes by\n"
-    "                             cause, FIN/RST sent, connections [off]\n"
+    "                             method, repeated Idempotency-Key values (the 100\n"
+    "                             most repeated), closes by cause, FIN/RST sent,\n"
+    "                             connections [off]\n"
     "  -h, --help                 print this text\n"
     "\n",
     "DUR is 250ms, 5s, 2m, 1h or 0; SIZE is 1024, 64k, 1m or 1g (KiB multiples).\n"
@@ -111,7 +113,7 @@ static bool serve_is_head(const tether_request *req)
 /* Responses that carry no body bytes whatever their length says. */
 static bool serve_no_body(const tether_request *req, int status)
 {
-    return serve_is_head(req) || status == 204 || status == 304;
+    return serve_is_head(req) || status == 204 || status == 205 || status == 304;
 }
 
 static void serve_default_respond(struct serve_ctx *ctx, tether_request *req)
@@ -133,7 +135,7 @@ static void serve_default_respond(struct serve_ctx *ctx, tether_request *req)
         rv = tether_response_header(req, "Content-Length", len);
     }
     if (rv != 0 || serve_no_body(req, ctx->status)) {
-        /* HEAD, 204 and 304 get the head only; a failure here means the request is detached
+        /* HEAD, 204, 205 and 304 get the head only; a failure here means the request is detached
          * and ending it just frees it. */
         (void)tether_response_end(req, NULL, 0);
         return;

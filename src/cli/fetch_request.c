@@ -91,13 +91,20 @@ int fetch_take_seconds(struct args_cursor *c, uint64_t *out_ms)
         return rc;
     }
     char with_unit[64];
-    if (args_parse_duration_ms(v, out_ms) == 0) {
+    int prv = args_parse_duration_ms(v, out_ms);
+    if (prv == 0) {
         return 0;
     }
     int n = snprintf(with_unit, sizeof(with_unit), "%ss", v);
-    if (n > 0 && (size_t)n < sizeof(with_unit) && ttx_is_digit(v[0]) &&
-        args_parse_duration_ms(with_unit, out_ms) == 0) {
-        return 0;
+    if (prv != ARGS_DURATION_TOO_LONG && n > 0 && (size_t)n < sizeof(with_unit) &&
+        ttx_is_digit(v[0])) {
+        prv = args_parse_duration_ms(with_unit, out_ms);
+        if (prv == 0) {
+            return 0;
+        }
+    }
+    if (prv == ARGS_DURATION_TOO_LONG) {
+        return args_bad_value(c, "duration", ARGS_DURATION_LIMIT_HINT);
     }
     return args_bad_value(c, "duration", " (seconds such as 5 or 2.5, or 250ms, 5s, 2m, 1h, 0)");
 }

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* `tether get -o FILE`: FILE.part until complete, -C -, the progress bar and the summary. */
+/* `tether get -o FILE`: FILE.part until complete, -C -, the progress bar and the summary; the
+ * body on stdout within the deadline. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,4 +340,57 @@ void get_output_summary(const struct get_output *o, const tether_fetch *f)
         fprintf(stderr, ", continued from %s", from);
     }
     fprintf(stderr, " -> %s\n", o->path);
+}
+
+/* ---- stdout within the deadline ---- */
+
+int get_stdout_write(FILE *out, const char *data, size_t len, uint64_t deadline_ns)
+{
+    if (fflush(out) != 0) { /* -i's head went through the FILE: it goes first */
+        return errno ? errno : EIO;
+    }
+    int fd = fileno(out);
+    struct stat st;
+    bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    size_t off = 0;
+    while (off < len) {
+        if (!regular) {
+            /* A pipe or terminal whose reader stopped blocks a write for ever, and with it the
+             * loop, so the deadline timer never fires: wait for room only until the deadline.
+             * POLLOUT promises room for PIPE_BUF bytes, so a write that size cannot block. */
+            int wait_ms = -1;
+            if (deadline_ns) {
+                uint64_t now = uv_hrtime();
+                if (now >= deadline_ns) {
+                    return ETIMEDOUT;
+                }
+                uint64_t left_ms = (deadline_ns - now + 999999u) / 1000000u;
+                wait_ms = left_ms > INT_MAX ? INT_MAX : (int)left_ms;
+            }
+            struct pollfd p = {.fd = fd, .events = POLLOUT, .revents = 0};
+            int n = poll(&p, 1, wait_ms);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n < 0) {
+                return errno;
+            }
+            if (n == 0) {
+                return ETIMEDOUT;
+            }
+        }
+        size_t piece = len - off;
+        if (!regular && piece > PIPE_BUF) {
+            piece = PIPE_BUF;
+        }
+        ssize_t w = write(fd, data + off, piece);
+        if (w < 0 && (errno == EINTR || errno == EAGAIN)) {
+            continue;
+        }
+        if (w < 0) {
+            return errno;
+        }
+        off += (size_t)w;
+    }
+    return 0;
 }

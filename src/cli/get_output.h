@@ -50,6 +50,12 @@ void get_output_cleanup(struct get_output *o);
  * complete: a 416 whose Content-Range total equals what FILE.part holds. */
 bool get_output_already_complete(const struct get_output *o, const tether_fetch *f);
 
+/* Writes body bytes to `out` (stdout) like fwrite, but never blocks past `deadline_ns`
+ * (uv_hrtime; 0 = none): a reader that stopped reading would otherwise hold the command in a
+ * blocking write where --max-time cannot fire. Returns 0, ETIMEDOUT at the deadline, or the
+ * errno of a failed write. */
+int get_stdout_write(FILE *out, const char *data, size_t len, uint64_t deadline_ns);
+
 /* "1.5 MiB" */
 void get_human_bytes(uint64_t n, char *buf, size_t len);
 

@@ -32,6 +32,25 @@ void load_stats_record_error(struct load_stats *s, const char *message, double l
     wl_latency_add(&s->latency, latency_ms);
 }
 
+/* Drops a failure's elapsed time ("deadline exceeded: after 1000 ms") from its message: the
+ * errors are counted by cause, and the time differs from one request to the next, which split
+ * one cause into a bucket per millisecond. Fixed values in a detail (a phase timeout's
+ * configured limit) are not elapsed times and stay. */
+static void load_drop_elapsed(const struct tether_failure *fl, char *msg)
+{
+    if (fl->code != TETHER_EDEADLINE || strncmp(fl->detail, "after ", 6) != 0) {
+        return;
+    }
+    char *at = strstr(msg, fl->detail);
+    if (!at || at[strlen(fl->detail)] != '\0') {
+        return;
+    }
+    while (at > msg && (at[-1] == ' ' || at[-1] == ':' || at[-1] == ',')) {
+        at--;
+    }
+    *at = '\0';
+}
+
 void load_stats_record(struct load_stats *s, const tether_fetch *f, double latency_ms)
 {
     const struct tether_failure *fl = tether_fetch_failure(f);
@@ -41,6 +60,7 @@ void load_stats_record(struct load_stats *s, const tether_fetch *f, double laten
     if (fl && fl->code != 0) {
         char msg[512];
         fetch_failure_text(fl, msg, sizeof(msg));
+        load_drop_elapsed(fl, msg);
         if (fl->code == TETHER_EBREAKER) {
             /* One line for every refusal, not one per "retry in N ms". */
             char *tail = strstr(msg, ", retry in ");

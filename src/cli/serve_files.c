@@ -322,18 +322,34 @@ static void files_answer(struct serve_ctx *ctx, tether_request *req, int fd, con
 }
 
 /* A directory asked for without its final '/': relative links inside it only work once the
- * client's URL ends in '/', so send it there. */
-static void files_redirect_dir(tether_request *req, const char *path, size_t path_len)
+ * client's URL ends in '/', so send it there. The Location is built from the normalised `rel`
+ * (one leading '/', no empty segment), never from the raw path: "//evil.example/../dir" would
+ * otherwise redirect to "//evil.example/../dir/", a network-path reference to another host
+ * (the classic static-server open redirect). Bytes outside RFC 3986's pchar are
+ * percent-encoded, as `rel` is decoded. */
+static void files_redirect_dir(tether_request *req, const char *rel, const char *query)
 {
-    const char *rest = path + path_len; /* "?query" or "" */
-    char *loc = malloc(path_len + strlen(rest) + 2);
+    size_t rel_len = strlen(rel);
+    char *loc = malloc(rel_len * 3 + strlen(query) + 2);
     if (!loc) {
         files_error(req, 503, NULL);
         return;
     }
-    memcpy(loc, path, path_len);
-    loc[path_len] = '/';
-    memcpy(loc + path_len + 1, rest, strlen(rest) + 1);
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (size_t i = 0; i < rel_len; i++) {
+        unsigned char ch = (unsigned char)rel[i];
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            (ch != 0 && strchr("/-._~!$&'()*+,;=:@", ch))) {
+            loc[o++] = (char)ch;
+        } else {
+            loc[o++] = '%';
+            loc[o++] = hex[ch >> 4];
+            loc[o++] = hex[ch & 15];
+        }
+    }
+    loc[o++] = '/';
+    memcpy(loc + o, query, strlen(query) + 1);
     static const char msg[] = "moved\n";
     if (tether_response_start(req, 301) == 0) {
         (void)tether_response_header(req, "Location", loc);
@@ -371,7 +387,7 @@ void serve_files_respond(struct serve_ctx *ctx, tether_request *req)
     }
     if (S_ISDIR(st.st_mode)) {
         if (rel[strlen(rel) - 1] != '/') {
-            files_redirect_dir(req, path, path_len);
+            files_redirect_dir(req, rel, path + path_len); /* then "?query" or "" */
             return;
         }
         /* rel has room for this: see the files_normalize call above. */

@@ -15,6 +15,10 @@
  * this long; the rest are counted as untracked. */
 #define STATS_MAX_KEYS 100000u
 #define STATS_MAX_KEY_LEN 256u
+/* The document lists at most this many repeated keys, the most repeated first (ties by key):
+ * listing all 100000 made one stats GET build 26 MB of JSON in one loop turn, stalling every
+ * other connection; the rest are counted in keys_omitted. */
+#define STATS_LIST_KEYS 100u
 /* Method names are tokens chosen by clients; beyond this many distinct ones, "OTHER". */
 #define STATS_MAX_METHODS 32u
 #define STATS_METHOD_LEN 24u
@@ -184,6 +188,35 @@ void serve_stats_body(struct serve_stats *st, size_t len)
     st->body_bytes += len;
 }
 
+/* Whether key a ranks before key b in the listing: more repeats first, then by key. */
+static bool stats_key_before(const struct stats_key *a, const struct stats_key *b)
+{
+    return a->count != b->count ? a->count > b->count : strcmp(a->key, b->key) < 0;
+}
+
+/* The STATS_LIST_KEYS top repeated keys into `top` (ranked); returns how many. One pass over
+ * the table with insertion into a small sorted array: most keys do not beat the last one. */
+static size_t stats_top_keys(const struct serve_stats *st, const struct stats_key **top)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < st->keys_cap; i++) {
+        const struct stats_key *k = &st->keys[i];
+        if (!k->key || k->count < 2) {
+            continue;
+        }
+        if (n == STATS_LIST_KEYS && !stats_key_before(k, top[n - 1])) {
+            continue;
+        }
+        size_t at = n < STATS_LIST_KEYS ? n++ : n - 1;
+        while (at > 0 && stats_key_before(k, top[at - 1])) {
+            top[at] = top[at - 1];
+            at--;
+        }
+        top[at] = k;
+    }
+    return n;
+}
+
 /* Builds the document; NULL when out of memory. Every json_*_set_new takes its value even
  * when it fails, so a failure only needs the root released. */
 static json_t *stats_build(const struct serve_stats *st, const tether_server *srv)
@@ -218,11 +251,12 @@ static json_t *stats_build(const struct serve_stats *st, const tether_server *sr
     }
     bad |= json_object_set_new(root, "requests_by_method", methods);
 
-    for (size_t i = 0; i < st->keys_cap; i++) {
-        if (st->keys[i].key && st->keys[i].count > 1) {
-            bad |= json_object_set_new(keys, st->keys[i].key, cli_json_uint(st->keys[i].count));
-        }
+    const struct stats_key *top[STATS_LIST_KEYS];
+    size_t ntop = stats_top_keys(st, top);
+    for (size_t i = 0; i < ntop; i++) {
+        bad |= json_object_set_new(keys, top[i]->key, cli_json_uint(top[i]->count));
     }
+    bad |= json_object_set_new(idem, "keys_omitted", cli_json_uint(st->repeated - ntop));
     bad |= json_object_set_new(idem, "repeated", cli_json_uint(st->repeated));
     bad |= json_object_set_new(idem, "distinct", cli_json_uint(st->nkeys));
     bad |= json_object_set_new(idem, "untracked", cli_json_uint(st->untracked));
@@ -241,6 +275,8 @@ static json_t *stats_build(const struct serve_stats *st, const tether_server *sr
     bad |= json_object_set_new(conns, "idle", cli_json_uint(s.connections_idle));
     bad |= json_object_set_new(conns, "accepted", cli_json_uint(s.connections_accepted));
     bad |= json_object_set_new(conns, "accept_paused", cli_json_uint(s.accept_paused));
+    bad |= json_object_set_new(conns, "write_paused", cli_json_uint(s.write_paused));
+    bad |= json_object_set_new(conns, "write_queue_peak", cli_json_uint(s.write_queue_peak));
     bad |= json_object_set_new(root, "connections", conns);
     bad |= json_object_set_new(root, "pending_rescued", cli_json_uint(s.pending_rescued));
 

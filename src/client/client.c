@@ -62,6 +62,11 @@ static void client_run_deferred(struct tt__defer_item *it)
     enum tt__fetch_queue q = f->queued;
     f->queued = TT__FQ_NONE;
     c->live++; /* the client stays alive through the call-out below */
+    bool woken = q == TT__FQ_WOKEN;
+    if (woken) {
+        tt__list_remove(&f->qlink); /* its turn: tt__fetch_acquire puts it back first if need be */
+        q = TT__FQ_START;
+    }
     if (q == TT__FQ_START) {
         /* The breaker is asked once per attempt: not again when a waiter is woken. */
         if (f->state == TT__FS_QUEUED && (f->attempts > 0 || tt__fetch_admit(f))) {
@@ -70,7 +75,10 @@ static void client_run_deferred(struct tt__defer_item *it)
                 c->stats.attempts++;
                 f->att.started_ms = tt__client_now(c);
             }
+            f->woken = woken;
             tt__fetch_acquire(f);
+        } else if (woken) {
+            tt__pool_kick(f->origin); /* the turn it did not use */
         }
     } else if (q == TT__FQ_DONE) {
         tt__fetch_run_done(f); /* may free f */
@@ -86,14 +94,26 @@ void tt__client_defer(struct tether_client *c, struct tether_fetch *f, enum tt__
     tt__defer_queue(&c->defer, &f->deferred);
 }
 
+void tt__client_wake(struct tether_client *c, struct tether_fetch *f)
+{
+    f->queued = TT__FQ_WOKEN;
+    tt__defer_item_init(&f->deferred, client_run_deferred);
+    tt__defer_queue(&c->defer, &f->deferred);
+}
+
 void tt__client_undefer(struct tether_fetch *f)
 {
-    if (f->queued == TT__FQ_WAIT) {
+    enum tt__fetch_queue q = f->queued;
+    if (q == TT__FQ_WAIT || q == TT__FQ_WOKEN) {
         tt__list_remove(&f->qlink);
-    } else if (f->queued != TT__FQ_NONE) {
+    }
+    if (q != TT__FQ_NONE && q != TT__FQ_WAIT) {
         tt__defer_cancel(&f->deferred);
     }
     f->queued = TT__FQ_NONE;
+    if (q == TT__FQ_WOKEN) {
+        tt__pool_kick(f->origin); /* its turn goes to the next waiter */
+    }
 }
 
 static void client_defer_closed(struct tt__defer *d)

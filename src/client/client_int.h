@@ -74,7 +74,9 @@ struct tt__origin {
     int64_t hint_seen_s; /* the last Keep-Alive timeout= seen, plus 1 (0 = none seen yet) */
 };
 
-enum tt__fetch_queue { TT__FQ_NONE = 0, TT__FQ_START, TT__FQ_WAIT, TT__FQ_DONE };
+/* TT__FQ_WOKEN: a waiter a freed slot woke. It stays in origin->waiters, in its place, until its
+ * deferred start runs, so fetches arriving meanwhile queue behind it (FIFO), not ahead. */
+enum tt__fetch_queue { TT__FQ_NONE = 0, TT__FQ_START, TT__FQ_WAIT, TT__FQ_DONE, TT__FQ_WOKEN };
 
 struct tt__client_run; /* a blocking call in progress (client.c) */
 
@@ -156,6 +158,8 @@ uint64_t tt__client_now(struct tether_client *c);
 /* Queues `f` for the next loop turn, after I/O has been polled: starting (TT__FQ_START) or
  * running its callback (TT__FQ_DONE). */
 void tt__client_defer(struct tether_client *c, struct tether_fetch *f, enum tt__fetch_queue q);
+/* Marks a waiter TT__FQ_WOKEN: its start is deferred, and it keeps its place in the waiters. */
+void tt__client_wake(struct tether_client *c, struct tether_fetch *f);
 void tt__client_undefer(struct tether_fetch *f);
 /* One of the client's resources was released; frees the client once closing and none left. */
 void tt__client_release(struct tether_client *c);
@@ -257,8 +261,12 @@ bool tt__pool_can_dial(struct tt__origin *o, bool fresh);
 /* Hands a connection back after an exchange: pooled (watched, with a retirement deadline) when
  * `reusable` and the policy allows, else closed. */
 void tt__pool_release(struct tt__cli_conn *c, bool reusable);
-/* A connection stopped counting against the origin's limit: wakes a waiter. */
+/* A connection stopped counting against the origin's limit: wakes the oldest waiter. */
 void tt__pool_slot_freed(struct tt__origin *o);
+/* Wakes the oldest waiter when a connection could be had now and no woken waiter is already
+ * on its way to it: after a woken waiter left without using its turn, or a fetch queued behind
+ * the waiters, so no fetch waits while a slot sits free. */
+void tt__pool_kick(struct tt__origin *o);
 /* The origin closed an idle connection after `idle_ms`: learn from it. */
 void tt__pool_learn_close(struct tt__origin *o, uint64_t idle_ms, uint64_t now);
 /* A reused connection answered after idling `idle_ms`: the origin's idle close is later. */
@@ -328,10 +336,11 @@ struct tether_fetch {
     struct tt__origin *health;      /* the retry budget and breaker: tt__pool_health */
     uv_timer_t timer;               /* deadline and retry sleeps */
     struct tt__list link;           /* client->fetches until finished */
-    struct tt__list qlink;          /* origin->waiters while TT__FQ_WAIT */
+    struct tt__list qlink;          /* origin->waiters while TT__FQ_WAIT or TT__FQ_WOKEN */
     struct tt__defer_item deferred; /* in client->defer while TT__FQ_START or TT__FQ_DONE */
     enum tt__fetch_queue queued;
     enum tt__fetch_state state;
+    bool woken; /* this start came from TT__FQ_WOKEN: it has its turn, ahead of the waiters */
 
     /* The request, fixed for every attempt. */
     char *method;

@@ -572,7 +572,7 @@ static bool conn_parse_head(struct tt__cli_conn *c)
         if (c->head.status >= 100 && c->head.status < 200) {
             if (c->head.status == 101) {
                 /* We never ask to switch protocols. */
-                conn_http_error(c, TT__H1_ERR_BAD_STATUS_CODE, TETHER_PHASE_READ_HEADERS);
+                conn_http_error(c, TT__H1_ERR_UNEXPECTED_101, TETHER_PHASE_READ_HEADERS);
                 return false;
             }
             /* Interim responses (100 Continue, 103 Early Hints) precede the real one. */

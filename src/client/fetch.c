@@ -241,14 +241,26 @@ void tt__fetch_acquire(struct tether_fetch *f)
     struct tt__origin *o = f->origin;
     struct tt__attempt *a = &f->att;
     uint64_t now = fetch_now(f);
+    bool woken = f->woken;
+    f->woken = false;
     if (f->state == TT__FS_DONE) {
         return;
     }
     if (fetch_deadline_passed(f, now)) {
         fetch_timer_cb(&f->timer);
+        if (woken) {
+            tt__pool_kick(o); /* the turn it did not use */
+        }
         return;
     }
     f->state = TT__FS_QUEUED;
+    if (!woken && !tt__list_empty(&o->waiters)) {
+        /* FIFO: older fetches are waiting for this origin; this one queues behind them. */
+        f->queued = TT__FQ_WAIT;
+        tt__list_insert_tail(&o->waiters, &f->qlink);
+        tt__pool_kick(o);
+        return;
+    }
     if (!a->fresh && c->policy.keep_alive) {
         struct tt__cli_conn *conn = tt__pool_checkout(o, now);
         if (f->state == TT__FS_DONE) {
@@ -275,7 +287,8 @@ void tt__fetch_acquire(struct tether_fetch *f)
     }
     if (!tt__pool_can_dial(o, a->fresh)) {
         f->queued = TT__FQ_WAIT;
-        tt__list_insert_tail(&o->waiters, &f->qlink);
+        /* A woken waiter that still found nothing keeps its turn: back at the front. */
+        tt__list_insert_tail(woken ? o->waiters.next : &o->waiters, &f->qlink);
         tt__debug(c, TT__DEBUG_HTTP, "waiting for a connection to %s (%u open)", o->key, o->nopen);
         return;
     }

@@ -384,15 +384,42 @@ bool tt__pool_can_dial(struct tt__origin *o, bool fresh)
     return false;
 }
 
+/* Wakes the oldest waiter not already woken. Woken ones keep their place in the list until
+ * their start runs, so a fetch arriving in between queues behind them instead of taking the
+ * freed connection first (which used to send the woken one to the back, again and again). */
+static void pool_wake_oldest(struct tt__origin *o)
+{
+    for (struct tt__list *n = o->waiters.next; n != &o->waiters; n = n->next) {
+        struct tether_fetch *f = tt__container_of(n, struct tether_fetch, qlink);
+        if (f->queued == TT__FQ_WAIT) {
+            tt__client_wake(o->client, f);
+            return;
+        }
+    }
+}
+
 void tt__pool_slot_freed(struct tt__origin *o)
 {
-    struct tether_client *c = o->client;
-    if (c->closing || tt__list_empty(&o->waiters)) {
+    if (o->client->closing) {
         return;
     }
-    struct tether_fetch *f = tt__container_of(o->waiters.next, struct tether_fetch, qlink);
-    tt__client_undefer(f);
-    tt__client_defer(c, f, TT__FQ_START);
+    pool_wake_oldest(o);
+}
+
+void tt__pool_kick(struct tt__origin *o)
+{
+    if (o->client->closing) {
+        return;
+    }
+    for (struct tt__list *n = o->waiters.next; n != &o->waiters; n = n->next) {
+        if (tt__container_of(n, struct tether_fetch, qlink)->queued == TT__FQ_WOKEN) {
+            return; /* one is already on its way to the free slot */
+        }
+    }
+    unsigned max = o->client->policy.max_conns_per_origin;
+    if (!tt__list_empty(&o->idle) || max == 0 || o->nopen < max) {
+        pool_wake_oldest(o);
+    }
 }
 
 void tt__pool_release(struct tt__cli_conn *c, bool reusable)

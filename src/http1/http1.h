@@ -48,7 +48,9 @@
     X(BAD_CHUNK_EXT, 400, "invalid chunk extension")                                               \
     X(CHUNK_EXT_TOO_LARGE, 413, "chunk extension exceeds the size limit")                          \
     X(CHUNK_MISSING_CRLF, 400, "chunk data not followed by CRLF")                                  \
-    X(TRAILER_TOO_LARGE, 431, "trailer section exceeds the size limit")
+    X(TRAILER_TOO_LARGE, 431, "trailer section exceeds the size limit")                            \
+    X(NOT_HTTP, 502, "the response does not start with HTTP/ (HTTP/0.9, or not HTTP at all)")      \
+    X(UNEXPECTED_101, 502, "101 Switching Protocols, but the request asked for no upgrade")
 
 #define TT__H1_ERR_ENUM_ENTRY(name, status, msg) TT__H1_ERR_##name,
 enum tt__h1_error { TT__H1_ERR_MAP(TT__H1_ERR_ENUM_ENTRY) TT__H1_ERR_COUNT };

@@ -538,6 +538,19 @@ int tt__h1_parse_response(struct tt__h1_parser *p, const char *buf, size_t len,
 {
     struct h1_framing fr;
     struct h1_cursor c;
+    /* Bytes that cannot become "HTTP/" are an HTTP/0.9 answer or another protocol: named as
+     * such, rather than as the line-ending or status-line error they would hit first. */
+    size_t at = 0;
+    while (at + 1 < len && buf[at] == '\r' && buf[at + 1] == '\n') {
+        at += 2;
+    }
+    size_t n = len - at < 5 ? len - at : 5;
+    if (p->error == TT__H1_ERR_NONE && n > 0 && buf[at] != '\r' &&
+        memcmp(buf + at, "HTTP/", n) != 0) {
+        p->error = TT__H1_ERR_NOT_HTTP;
+        p->error_offset = at;
+        return TETHER_EHTTP;
+    }
     int rv = h1_parse_head(p, buf, len, h, h1_parse_status_line, &fr, &c);
     if (rv != 0) {
         return rv;

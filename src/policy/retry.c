@@ -62,7 +62,9 @@ static bool policy_network_retryable(int code)
  * fractional X-RateLimit-Reset). */
 static void policy_format_wait(char *buf, size_t len, uint64_t ms)
 {
-    if (ms % 1000 == 0) {
+    if (ms == UINT64_MAX) {
+        (void)snprintf(buf, len, "beyond any limit"); /* it overflowed: see policy_pushback */
+    } else if (ms % 1000 == 0) {
         (void)snprintf(buf, len, "%" PRIu64 "s", ms / 1000);
     } else {
         (void)snprintf(buf, len, "%" PRIu64 "ms", ms);
@@ -70,7 +72,10 @@ static void policy_format_wait(char *buf, size_t len, uint64_t ms)
 }
 
 /* How long the server asked us to wait, 0 when it did not (or said it unreadably: a broken
- * header must not stop a retry the status allows). Sets `source` to the header used. */
+ * header must not stop a retry the status allows). Sets `source` to the header used. A
+ * well-formed number too large to represent ("99999999999999999999") is a wait longer than
+ * any cap, UINT64_MAX, not an absent header: it asks for more than a value that does fit, so
+ * it must stop retrying as surely as one above max_pushback_ms does. */
 static uint64_t policy_pushback(const struct tt__retry_input *in, const char **source)
 {
     uint64_t ms = 0;
@@ -78,19 +83,24 @@ static uint64_t policy_pushback(const struct tt__retry_input *in, const char **s
     if (!in->policy->honour_retry_after || in->status == 0) {
         return 0;
     }
-    if (in->retry_after && tt__h1_parse_retry_after(in->retry_after, strlen(in->retry_after),
-                                                    in->now_unix_ms, &ms) == 0) {
-        *source = "Retry-After";
-        return ms;
+    if (in->retry_after) {
+        int rv = tt__h1_parse_retry_after(in->retry_after, strlen(in->retry_after), in->now_unix_ms,
+                                          &ms);
+        if (rv == 0 || rv == TETHER_ERANGE) {
+            *source = "Retry-After";
+            return rv == 0 ? ms : UINT64_MAX;
+        }
     }
     /* Rate-limited APIs (GitHub among them) send X-RateLimit-Reset on every response, where it
      * describes the quota window, not this failure: honoured only on a rate-limit answer, or a
      * 503 from a gateway would wait out an unrelated hour-long window. */
-    if (in->ratelimit_reset && (in->status == 429 || in->status == 403) &&
-        tt__h1_parse_ratelimit_reset(in->ratelimit_reset, strlen(in->ratelimit_reset),
-                                     in->now_unix_ms, &ms) == 0) {
-        *source = "X-RateLimit-Reset";
-        return ms;
+    if (in->ratelimit_reset && (in->status == 429 || in->status == 403)) {
+        int rv = tt__h1_parse_ratelimit_reset(in->ratelimit_reset, strlen(in->ratelimit_reset),
+                                              in->now_unix_ms, &ms);
+        if (rv == 0 || rv == TETHER_ERANGE) {
+            *source = "X-RateLimit-Reset";
+            return rv == 0 ? ms : UINT64_MAX;
+        }
     }
     return 0;
 }

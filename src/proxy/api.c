@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "proxy/proxy_int.h"
+#include "util/str.h"
 
 #define API_MAX_SEGMENTS 6
 
@@ -518,12 +519,25 @@ static int api_action(const char *query)
 }
 
 /* `since=N` from the query (0 when absent or not a number). */
-static uint64_t api_since(const char *query)
+/* ?since=N (0 when absent). strtoull took "-1" as 2^64-1 and "abc" as 0, hiding the mistake:
+ * the value must be decimal digits that fit 64 bits. Returns 0 or -1 after a 400 naming it. */
+static int api_since(const char *query, struct px_resp *r, uint64_t *since)
 {
     const char *p = query;
+    *since = 0;
     while (p && *p) {
         if (strncmp(p, "since=", 6) == 0) {
-            return strtoull(p + 6, NULL, 10);
+            const char *v = p + 6;
+            size_t n = strcspn(v, "&");
+            if (ttx_parse_u64(v, n, since) != 0) {
+                char msg[160];
+                (void)snprintf(msg, sizeof(msg),
+                               "invalid since \"%.*s\": expected an event number, 0 to %llu",
+                               (int)(n < 32 ? n : 32), v, (unsigned long long)UINT64_MAX);
+                tt__px_api_error(r, 400, msg);
+                return -1;
+            }
+            return 0;
         }
         p = strchr(p, '&');
         p = p ? p + 1 : NULL;
@@ -629,6 +643,9 @@ static int split_path(const char *path, size_t len, char *buf, size_t buflen, co
             buf[o++] = c;
             i++;
         }
+        if (o >= buflen) {
+            return -1; /* no room for this segment's NUL: a path no route can match */
+        }
         buf[o++] = '\0';
         i++; /* past the '/' (or the end) */
     }
@@ -670,7 +687,11 @@ static void route_version(struct api_call *a)
 
 static void route_events(struct api_call *a)
 {
-    tt__px_events_json(&a->r->body, a->ps, api_since(a->query));
+    uint64_t since;
+    if (api_since(a->query, a->r, &since) != 0) {
+        return;
+    }
+    tt__px_events_json(&a->r->body, a->ps, since);
     api_ok(a->r, 200);
 }
 

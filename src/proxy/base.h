@@ -21,8 +21,15 @@
 
 /* ---- limits ---- */
 
-/* Stop reading a source while its destination has this much queued (backpressure). */
+/* Stop reading a source while its destination has this much queued (backpressure): bytes
+ * held by libuv and the coalescing buffer, plus PX_WRITE_OVERHEAD per pending write. */
 #define PX_WRITE_HIGH_WATER (1024u * 1024u)
+#define PX_WRITE_OVERHEAD 256u
+/* The coalescing buffer's hard cap: reading stops at PX_WRITE_HIGH_WATER, so only what the
+ * stages already held (PX_HELD_HIGH_WATER) can land on top of it. */
+#define PX_PEND_MAX (16u * 1024u * 1024u)
+/* Writes in flight before further bytes are coalesced (see sink_write). */
+#define PX_WRITES_DIRECT_MAX 64u
 /* Stop reading a source while the stages of its direction hold this much (latency keeps
  * chunks for a while; Toxiproxy buffers 1024 chunks of 32 KiB for the same reason). */
 #define PX_HELD_HIGH_WATER (4u * 1024u * 1024u)

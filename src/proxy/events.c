@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "proxy/proxy_int.h"
+#include "util/str.h"
 
 /* Enough for a test run's story; older events fall off the ring. */
 #define PX_EVENTS_MAX 1024
@@ -49,7 +50,10 @@ void tt__px_event(struct px_conn *c, enum px_event_type type, const char *detail
     }
     e->type = type;
     e->conn_id = c->id;
-    (void)snprintf(e->proxy, sizeof(e->proxy), "%s", c->px->name);
+    /* Names are UTF-8 and may be longer than the slot: cut between characters, never inside
+     * one, or /events would serve invalid UTF-8. */
+    (void)snprintf(e->proxy, sizeof(e->proxy), "%.*s",
+                   (int)ttx_utf8_prefix(c->px->name, sizeof(e->proxy) - 1), c->px->name);
     (void)snprintf(e->client, sizeof(e->client), "%s", c->client_addr);
     (void)snprintf(e->detail, sizeof(e->detail), "%s", detail ? detail : "");
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* JSON for the proxy API: writing with Go's key order, escaping and number formats, and
  * decoding request bodies the way Go's encoding/json does (so clients see Toxiproxy's errors). */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,6 +332,13 @@ static int pj_decode_field(const json_t *v, const char *go_type, const struct pj
         if (!json_is_string(v)) {
             return pj_mismatch(v, go_type, f, err, errlen);
         }
+        /* Strings are used as C strings (names, addresses): "a\u0000b" would silently
+         * become "a", so it is refused rather than truncated. */
+        if (strlen(json_string_value(v)) != json_string_length(v)) {
+            (void)snprintf(err, errlen, "invalid %s.%s: a NUL character (\\u0000) is not allowed",
+                           go_type, f->name);
+            return TETHER_EINVAL;
+        }
         *(const char **)f->dst = json_string_value(v);
         break;
     case PJ_BOOL:
@@ -360,7 +368,13 @@ static int pj_decode_field(const json_t *v, const char *go_type, const struct pj
             return pj_mismatch(v, go_type, f, err, errlen);
         }
         if (f->kind == PJ_FLOAT32) {
-            *(float *)f->dst = (float)json_number_value(v);
+            /* Beyond float32 the cast gives inf (undefined behaviour past FLT_MAX); Go's
+             * decoder refuses the number with this same text. */
+            double d = json_number_value(v);
+            if (d > FLT_MAX || d < -FLT_MAX) {
+                return pj_mismatch(v, go_type, f, err, errlen);
+            }
+            *(float *)f->dst = (float)d;
         } else {
             *(double *)f->dst = json_number_value(v);
         }

@@ -18,6 +18,8 @@ static uv_loop_t *conn_loop(const struct px_conn *c)
 
 /* ---- the destination end of a direction ---- */
 
+static void sink_flush(struct px_half *h);
+
 static void half_write_cb(struct tt__stream *s, int status, void *arg)
 {
     struct px_half *h = arg;
@@ -34,6 +36,12 @@ static void half_write_cb(struct tt__stream *s, int status, void *arg)
     if (h->rst_pending && h->writes == 0) {
         tt__px_conn_close(c, PX_HOW_RST);
         return;
+    }
+    if (h->pend.len > 0 && tt__stream_write_queue_size(h->dst) == 0) {
+        sink_flush(h); /* libuv took everything before: the coalesced bytes go as one write */
+        if (c->state == PX_CONN_CLOSING) {
+            return;
+        }
     }
     tt__px_half_update_reading(h);
 }
@@ -81,7 +89,7 @@ static void half_send_eof(struct px_half *h)
     c->px->stats.fins_sent++;
 }
 
-static void sink_write(struct px_half *h, const char *data, size_t len)
+static void sink_write_now(struct px_half *h, const char *data, size_t len)
 {
     if (tt__stream_write(h->dst, data, len, half_write_cb, h) != 0) {
         tt__px_conn_close(h->c, PX_HOW_FIN);
@@ -93,6 +101,42 @@ static void sink_write(struct px_half *h, const char *data, size_t len)
     } else {
         h->c->px->stats.sent_down += len;
     }
+}
+
+/* Sends the coalesced bytes as one write. */
+static void sink_flush(struct px_half *h)
+{
+    if (h->pend.len == 0) {
+        return;
+    }
+    struct tt__buf pend = h->pend;
+    tt__buf_init(&h->pend, PX_PEND_MAX); /* the memory goes back until the next backlog */
+    sink_write_now(h, pend.data, pend.len);
+    tt__buf_cleanup(&pend);
+}
+
+/* While libuv still holds earlier bytes the socket is not taking more, so a write now would
+ * only queue: the bytes join the coalescing buffer instead, in order. So do they once
+ * PX_WRITES_DIRECT_MAX writes await their callbacks (each holds its request until the next
+ * loop turn, even when the kernel took it at once). Pieces that find the socket writable still
+ * leave one write each (what the slicer is for). */
+static void sink_write(struct px_half *h, const char *data, size_t len)
+{
+    if (h->pend.len == 0 && tt__stream_write_queue_size(h->dst) == 0 &&
+        h->writes < PX_WRITES_DIRECT_MAX) {
+        sink_write_now(h, data, len);
+        return;
+    }
+    if (tt__buf_append(&h->pend, data, len) != 0) {
+        tt__px_conn_close(h->c, PX_HOW_FIN);
+    }
+}
+
+/* What the destination's backlog costs: see PX_WRITE_HIGH_WATER. */
+static size_t half_backlog(const struct px_half *h)
+{
+    return tt__stream_write_queue_size(h->dst) + h->pend.len +
+           (size_t)h->writes * PX_WRITE_OVERHEAD;
 }
 
 void tt__px_sink(struct px_half *h, struct px_chunk *ch)
@@ -112,6 +156,10 @@ void tt__px_sink(struct px_half *h, struct px_chunk *ch)
         c->reset_by = ch->by->name;
     }
     tt__px_chunk_free(ch);
+    sink_flush(h); /* the end must not overtake coalesced bytes */
+    if (c->state == PX_CONN_CLOSING) {
+        return;
+    }
     switch (kind) {
     case PX_CHUNK_EOF:
         half_send_eof(h);
@@ -159,8 +207,8 @@ void tt__px_half_update_reading(struct px_half *h)
     if (want && c->mode == PX_MODE_NORMAL) {
         /* Backpressure: a slow destination or a full stage chain pauses the source, so the
          * sender's TCP window closes instead of our memory growing. */
-        want = tt__stream_write_queue_size(h->dst) < PX_WRITE_HIGH_WATER &&
-               h->held < PX_HELD_HIGH_WATER && !half_blocked(h);
+        want = half_backlog(h) < PX_WRITE_HIGH_WATER && h->held < PX_HELD_HIGH_WATER &&
+               !half_blocked(h);
     }
     if (want && !h->reading) {
         if (tt__stream_read_start(h->src, conn_on_read) == 0) {
@@ -283,6 +331,8 @@ void tt__px_conn_unpend(struct px_conn *c)
     }
     struct px_proxy *px = c->px;
     tt__list_remove(&c->link);
+    tt__buf_cleanup(&c->half[PX_UP].pend);
+    tt__buf_cleanup(&c->half[PX_DOWN].pend);
     tt__free(c);
     tt__px_proxy_unref(px);
 }
@@ -611,6 +661,7 @@ void tt__px_conn_accept(struct px_proxy *px, int fd)
         c->half[i].c = c;
         c->half[i].dir = (enum px_dir)i;
         tt__list_init(&c->half[i].stages);
+        tt__buf_init(&c->half[i].pend, PX_PEND_MAX);
     }
     c->half[PX_UP].src = &c->client;
     c->half[PX_UP].dst = &c->server;

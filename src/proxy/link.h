@@ -40,6 +40,10 @@ struct px_half {
     bool eof_sent;    /* shutdown(SHUT_WR) issued on dst */
     bool done;        /* ... and completed */
     bool rst_pending; /* reset once the queued writes are flushed */
+    /* Bytes passed on while dst still had a write queued, coalesced into one write sent when
+     * that queue drains: a slicer cutting 1-byte pieces would otherwise queue one write (and
+     * its ~260 B of bookkeeping) per byte for a client that does not read. */
+    struct tt__buf pend;
 };
 
 enum px_conn_state {

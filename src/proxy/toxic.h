@@ -17,7 +17,17 @@ struct px_attr_def {
     enum px_attr_kind kind;
     int64_t min_i;              /* PX_ATTR_INT: smallest valid value */
     const char *const *choices; /* PX_ATTR_ENUM: NULL-terminated, [0] is the default */
+    int64_t max_i;              /* PX_ATTR_INT: largest valid value (one of PX_MAX_*); a
+                                   PX_ATTR_FLOAT is a probability, always [0, 1] */
 };
+
+/* Upper bounds of integer attributes. Every value is range-checked at decode time, so the
+ * stages' arithmetic (ms * 1000 in uint64_t, latency ± jitter in int64_t) cannot overflow:
+ * durations stop at 366 days, as the CLI's do; sizes and counts at 2^53, the largest integer
+ * every JSON client represents exactly. */
+#define PX_MAX_MS INT64_C(31622400000)    /* 366 days in milliseconds */
+#define PX_MAX_US INT64_C(31622400000000) /* 366 days in microseconds */
+#define PX_MAX_SIZE INT64_C(9007199254740992)
 
 union px_attr_val {
     int64_t i;

@@ -120,6 +120,12 @@ static int attrs_reject_unknown(const struct px_toxic_type *type, const json_t *
     return 0;
 }
 
+/* The unit a bound implies, so the range reads as what it is ("366 days in ms"). */
+static const char *attr_unit(int64_t max)
+{
+    return max == PX_MAX_MS ? " (366 days in ms)" : max == PX_MAX_US ? " (366 days in us)" : "";
+}
+
 /* Decodes `attributes` into `vals` (which hold the current or default values: decoding
  * merges, as Go decodes into the existing struct), then checks every value. */
 static int attrs_decode(const struct px_toxic_type *type, const json_t *attrs,
@@ -173,15 +179,25 @@ static int attrs_decode(const struct px_toxic_type *type, const json_t *attrs,
         const struct px_attr_def *a = &type->attrs[i];
         switch (a->kind) {
         case PX_ATTR_INT:
-            if (ints[i] < a->min_i) {
+            if (ints[i] < a->min_i || ints[i] > a->max_i) {
                 tt__px_err_set(err, 400,
-                               "bad request body: invalid %s %s %lld: must be at least %lld",
-                               type->name, a->name, (long long)ints[i], (long long)a->min_i);
+                               "bad request body: invalid %s %s %lld: must be between %lld and "
+                               "%lld%s",
+                               type->name, a->name, (long long)ints[i], (long long)a->min_i,
+                               (long long)a->max_i, attr_unit(a->max_i));
                 return TETHER_EINVAL;
             }
             out[i].i = ints[i];
             break;
         case PX_ATTR_FLOAT:
+            /* Every float attribute is a probability; outside [0, 1] it used to be clamped
+             * silently, hiding a percentage written as 5 for 0.05. */
+            if (!(floats[i] >= 0.0 && floats[i] <= 1.0)) {
+                tt__px_err_set(err, 400,
+                               "bad request body: invalid %s %s %g: must be between 0 and 1",
+                               type->name, a->name, floats[i]);
+                return TETHER_EINVAL;
+            }
             out[i].f = floats[i];
             break;
         case PX_ATTR_BOOL:
@@ -221,6 +237,18 @@ static int attrs_decode(const struct px_toxic_type *type, const json_t *attrs,
         return TETHER_EINVAL;
     }
     memcpy(vals, out, sizeof(out[0]) * type->nattrs);
+    return 0;
+}
+
+/* toxicity is a probability: Toxiproxy takes any float32, where a negative one silently
+ * never applies and 2 silently always does; a value outside [0, 1] is a mistake to name. */
+static int toxicity_check(float toxicity, struct px_err *err)
+{
+    if (!(toxicity >= 0.0f && toxicity <= 1.0f)) {
+        tt__px_err_set(err, 400, "bad request body: invalid toxicity %g: must be between 0 and 1",
+                       (double)toxicity);
+        return TETHER_EINVAL;
+    }
     return 0;
 }
 
@@ -264,6 +292,9 @@ int tt__px_toxic_from_json(const json_t *v, const struct tt__list *existing, str
     if (tt__pj_decode(v, "toxics.ToxicWrapper", fields, tt__countof(fields), detail,
                       sizeof(detail)) != 0) {
         bad_body(err, detail);
+        return TETHER_EINVAL;
+    }
+    if (toxicity_check(toxicity, err) != 0) {
         return TETHER_EINVAL;
     }
     /* The first decode runs into a NoopToxic, so this fails before the stream check. */
@@ -333,6 +364,9 @@ int tt__px_toxic_update_json(struct px_toxic *t, const json_t *v, struct px_err 
     if (tt__pj_decode(v, "struct { Attributes interface {}; Toxicity float32 }", fields,
                       tt__countof(fields), detail, sizeof(detail)) != 0) {
         bad_body(err, detail);
+        return TETHER_EINVAL;
+    }
+    if (toxicity_check(toxicity, err) != 0) {
         return TETHER_EINVAL;
     }
     if (toxic_attrs_check(&attrs, ".attributes", t->type->go_type, err) != 0) {

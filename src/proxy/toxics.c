@@ -445,24 +445,24 @@ static void slicer_cleanup(struct px_stage *st)
 static const char *const action_fin_rst[] = {"fin", "rst", NULL};
 
 static const struct px_attr_def latency_attrs[] = {
-    {"latency", PX_ATTR_INT, 0, NULL},
-    {"jitter", PX_ATTR_INT, 0, NULL},
+    {"latency", PX_ATTR_INT, 0, NULL, PX_MAX_MS},
+    {"jitter", PX_ATTR_INT, 0, NULL, PX_MAX_MS},
 };
-static const struct px_attr_def bandwidth_attrs[] = {{"rate", PX_ATTR_INT, 0, NULL}};
-static const struct px_attr_def delay_attrs[] = {{"delay", PX_ATTR_INT, 0, NULL}};
-static const struct px_attr_def timeout_attrs[] = {{"timeout", PX_ATTR_INT, 0, NULL}};
+static const struct px_attr_def bandwidth_attrs[] = {{"rate", PX_ATTR_INT, 0, NULL, PX_MAX_SIZE}};
+static const struct px_attr_def delay_attrs[] = {{"delay", PX_ATTR_INT, 0, NULL, PX_MAX_MS}};
+static const struct px_attr_def timeout_attrs[] = {{"timeout", PX_ATTR_INT, 0, NULL, PX_MAX_MS}};
 static const struct px_attr_def slicer_attrs[] = {
-    {"average_size", PX_ATTR_INT, 1, NULL},
-    {"size_variation", PX_ATTR_INT, 0, NULL},
-    {"delay", PX_ATTR_INT, 0, NULL},
+    {"average_size", PX_ATTR_INT, 1, NULL, PX_MAX_SIZE},
+    {"size_variation", PX_ATTR_INT, 0, NULL, PX_MAX_SIZE},
+    {"delay", PX_ATTR_INT, 0, NULL, PX_MAX_US},
 };
 static const struct px_attr_def limit_data_attrs[] = {
-    {"bytes", PX_ATTR_INT, 0, NULL},
-    {"action", PX_ATTR_ENUM, 0, action_fin_rst},
+    {"bytes", PX_ATTR_INT, 0, NULL, PX_MAX_SIZE},
+    {"action", PX_ATTR_ENUM, 0, action_fin_rst, 0},
 };
 static const struct px_attr_def packet_loss_attrs[] = {
-    {"loss_rate", PX_ATTR_FLOAT, 0, NULL},
-    {"correlation", PX_ATTR_FLOAT, 0, NULL},
+    {"loss_rate", PX_ATTR_FLOAT, 0, NULL, 0},
+    {"correlation", PX_ATTR_FLOAT, 0, NULL, 0},
 };
 
 static const struct px_toxic_type type_latency = {

@@ -278,39 +278,39 @@ static const char *const accept_actions[] = {"rst", "fin", "hang", NULL};
 static const char *const down_actions[] = {"fin", "rst", "refuse", NULL};
 
 static const struct px_attr_def idle_timeout_attrs[] = {
-    {"timeout", PX_ATTR_INT, 1, NULL},
-    {"action", PX_ATTR_ENUM, 0, idle_actions},
-    {"half_closed_timeout", PX_ATTR_INT, 0, NULL},
+    {"timeout", PX_ATTR_INT, 1, NULL, PX_MAX_MS},
+    {"action", PX_ATTR_ENUM, 0, idle_actions, 0},
+    {"half_closed_timeout", PX_ATTR_INT, 0, NULL, PX_MAX_MS},
 };
 static const struct px_attr_def conntrack_attrs[] = {
-    {"timeout", PX_ATTR_INT, 1, NULL},
-    {"then", PX_ATTR_ENUM, 0, conntrack_then},
+    {"timeout", PX_ATTR_INT, 1, NULL, PX_MAX_MS},
+    {"then", PX_ATTR_ENUM, 0, conntrack_then, 0},
 };
 static const struct px_attr_def max_lifetime_attrs[] = {
-    {"timeout", PX_ATTR_INT, 0, NULL},
-    {"action", PX_ATTR_ENUM, 0, fin_rst},
-    {"jitter", PX_ATTR_INT, 0, NULL},
+    {"timeout", PX_ATTR_INT, 0, NULL, PX_MAX_MS},
+    {"action", PX_ATTR_ENUM, 0, fin_rst, 0},
+    {"jitter", PX_ATTR_INT, 0, NULL, PX_MAX_MS},
 };
 static const struct px_attr_def reset_attrs[] = {
-    {"timeout", PX_ATTR_INT, 0, NULL},
-    {"after_bytes", PX_ATTR_INT, 0, NULL},
+    {"timeout", PX_ATTR_INT, 0, NULL, PX_MAX_MS},
+    {"after_bytes", PX_ATTR_INT, 0, NULL, PX_MAX_SIZE},
 };
 static const struct px_attr_def blackhole_attrs[] = {
-    {"stop_reading", PX_ATTR_BOOL, 0, NULL},
+    {"stop_reading", PX_ATTR_BOOL, 0, NULL, 0},
 };
 static const struct px_attr_def max_connections_attrs[] = {
-    {"limit", PX_ATTR_INT, 0, NULL},
-    {"action", PX_ATTR_ENUM, 0, limit_actions},
+    {"limit", PX_ATTR_INT, 0, NULL, PX_MAX_SIZE},
+    {"action", PX_ATTR_ENUM, 0, limit_actions, 0},
 };
 static const struct px_attr_def accept_attrs[] = {
-    {"action", PX_ATTR_ENUM, 0, accept_actions},
-    {"delay", PX_ATTR_INT, 0, NULL},
+    {"action", PX_ATTR_ENUM, 0, accept_actions, 0},
+    {"delay", PX_ATTR_INT, 0, NULL, PX_MAX_MS},
 };
 static const struct px_attr_def upstream_down_attrs[] = {
-    {"action", PX_ATTR_ENUM, 0, down_actions},
+    {"action", PX_ATTR_ENUM, 0, down_actions, 0},
 };
 static const struct px_attr_def connect_delay_attrs[] = {
-    {"delay", PX_ATTR_INT, 0, NULL},
+    {"delay", PX_ATTR_INT, 0, NULL, PX_MAX_MS},
 };
 
 const struct px_toxic_type tt__px_type_idle_timeout = {

@@ -13,6 +13,15 @@
  * before reading stops. */
 #define CONN_READ_CHUNK_MAX (64u * 1024u)
 
+/* Write back-pressure (like Node's writableNeedDrain pause, nginx reading the next request
+ * only after the response is flushed): no further pipelined request is parsed, and reading
+ * stops, while the responses not yet taken by the kernel cost more than the high-water mark;
+ * it resumes below the low one. Each queued write also holds a uv_write_t and a request, so
+ * it is counted at a flat overhead on top of its bytes. */
+#define CONN_WRITE_HIGH_WATER (1024u * 1024u)
+#define CONN_WRITE_LOW_WATER (256u * 1024u)
+#define CONN_WRITE_OVERHEAD 256u
+
 static void conn_process(struct tt__srv_conn *c);
 static void conn_on_read(struct tt__stream *s, int status, const char *data, size_t len);
 
@@ -97,6 +106,13 @@ static size_t conn_unsent(struct tt__srv_conn *c)
     return tt__stream_write_queue_size(&c->stream) + kernel;
 }
 
+/* What the unsent responses cost in memory: see CONN_WRITE_HIGH_WATER. */
+static size_t conn_write_backlog(const struct tt__srv_conn *c)
+{
+    return tt__stream_write_queue_size(&c->stream) +
+           (size_t)c->writes_pending * CONN_WRITE_OVERHEAD;
+}
+
 static void conn_write_done(struct tt__stream *s, int status, void *arg)
 {
     struct tt__srv_conn *c = tt__container_of(s, struct tt__srv_conn, stream);
@@ -122,6 +138,12 @@ static void conn_write_done(struct tt__stream *s, int status, void *arg)
         c->req->drain_cb = NULL;
         cb(c->req); /* may end the response, which continues the connection */
     }
+    if (!c->closing && c->write_blocked && !c->processing &&
+        conn_write_backlog(c) <= CONN_WRITE_LOW_WATER) {
+        c->write_blocked = false;
+        conn_process(c); /* the next pipelined request, and reading again */
+        return;
+    }
     if (!c->closing) {
         tt__srv_conn_arm_timer(c);
     }
@@ -138,6 +160,10 @@ int tt__srv_conn_write(struct tt__srv_conn *c, const void *data, size_t len)
         return rv;
     }
     c->writes_pending++;
+    size_t queued = tt__stream_write_queue_size(&c->stream);
+    if (queued > c->srv->stats.write_queue_peak) {
+        c->srv->stats.write_queue_peak = queued;
+    }
     if (before == 0) {
         /* Send progress (S7) is measured from the moment there is something to send. */
         c->send_check_ms = conn_now(c);
@@ -212,6 +238,12 @@ static uint64_t conn_deadline(const struct tt__srv_conn *c, enum tether_close_ca
                 wait = o->headers_timeout_ms ? o->headers_timeout_ms : 10000;
             }
             CONSIDER(c->idle_since_ms + wait, TETHER_CLOSE_IDLE_TIMEOUT);
+            /* A TLS handshake still under way is part of the head, as nginx's
+             * client_header_timeout counts it: half a ClientHello must not hold a connection
+             * for the whole idle limit. */
+            if (o->headers_timeout_ms && c->stream.tls && !tt__tls_handshake_finished(&c->stream)) {
+                CONSIDER(c->accepted_at_ms + o->headers_timeout_ms, TETHER_CLOSE_HEADER_TIMEOUT);
+            }
         }
         break;
     case TT__SRV_READ_HEAD:
@@ -276,6 +308,10 @@ static void conn_on_timer(uv_timer_t *t)
         return;
     }
     case TETHER_CLOSE_HEADER_TIMEOUT:
+        if (c->stream.tls && !tt__tls_handshake_finished(&c->stream)) {
+            tt__srv_conn_close(c, TETHER_CLOSE_HEADER_TIMEOUT); /* no session to say 408 in */
+            return;
+        }
         tt__srv_conn_fail(c, 408, "request header timeout", TETHER_CLOSE_HEADER_TIMEOUT);
         return;
     case TETHER_CLOSE_BODY_TIMEOUT:
@@ -396,6 +432,14 @@ static void conn_on_read(struct tt__stream *s, int status, const char *data, siz
 static void conn_start_request(struct tt__srv_conn *c, const struct tt__h1_head *h)
 {
     struct tether_server *srv = c->srv;
+    /* A 2xx to CONNECT means "the tunnel is open" (RFC 9110 §9.3.6), and this server opens
+     * none: a handler answering 200 with a body would tell a proxy client a lie. The bytes
+     * after the head may be tunnel data, so the connection closes after the 501. */
+    if (h->method.len == 7 && memcmp(h->method.ptr, "CONNECT", 7) == 0) {
+        tt__srv_conn_fail(c, 501, "CONNECT is not supported: this server opens no tunnels",
+                          TETHER_CLOSE_PARSE_ERROR);
+        return;
+    }
     if (h->body == TT__H1_BODY_LENGTH && srv->opts.max_body_bytes &&
         h->content_length > srv->opts.max_body_bytes) {
         tt__srv_conn_fail(c, 413, "request body exceeds the size limit", TETHER_CLOSE_PARSE_ERROR);
@@ -560,6 +604,14 @@ static void conn_process(struct tt__srv_conn *c)
                                                               : TETHER_CLOSE_PEER_CLOSED);
                 goto out;
             }
+            if (conn_write_backlog(c) > CONN_WRITE_HIGH_WATER) {
+                if (!c->write_blocked) {
+                    c->write_blocked = true;
+                    srv->stats.write_paused++;
+                }
+                goto out; /* conn_write_done continues below the low-water mark */
+            }
+            c->write_blocked = false;
             c->rstate = TT__SRV_READ_IDLE;
             c->idle_since_ms = conn_now(c);
             if (c->in.len == 0) {
@@ -581,6 +633,6 @@ out:
     if (c->closing) {
         return;
     }
-    conn_pause_reading(c, c->in.len >= CONN_READ_HIGH_WATER);
+    conn_pause_reading(c, c->in.len >= CONN_READ_HIGH_WATER || c->write_blocked);
     tt__srv_conn_arm_timer(c);
 }

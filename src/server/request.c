@@ -200,9 +200,11 @@ int tether_response_start(tether_request *req, int status)
     return req->conn ? 0 : TETHER_ECANCELED;
 }
 
+/* 205 Reset Content "MUST NOT generate content" (RFC 9110 §15.3.6); unlike 204 and 304 its
+ * framing is still read by clients, so it goes out with Content-Length: 0. */
 static bool request_no_body(const struct tether_request *req)
 {
-    return req->is_head || req->status == 204 || req->status == 304;
+    return req->is_head || req->status == 204 || req->status == 205 || req->status == 304;
 }
 
 int tether_response_header(tether_request *req, const char *name, const char *value)
@@ -254,6 +256,10 @@ static int request_send_head(struct tether_request *req, bool final, size_t fina
     if (!req->has_content_length && final && req->status != 204 && req->status != 304) {
         req->has_content_length = true;
         req->content_length = final_len;
+    }
+    if (req->status == 205) {
+        req->has_content_length = true;
+        req->content_length = 0;
     }
     req->chunked = !req->has_content_length && !request_no_body(req) && req->version_minor == 1;
 

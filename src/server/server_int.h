@@ -84,6 +84,7 @@ struct tt__srv_conn {
     bool processing;         /* conn_process is on the stack (a handler may be running) */
     unsigned writes_pending; /* writes whose completion callback has not run yet */
     bool taken;              /* handed over by tether_request_take_socket: no FIN, no RST */
+    bool write_blocked;      /* the next request waits for the write queue to drain */
 };
 
 struct tether_request {

@@ -138,3 +138,18 @@ const char *ttx_closest(const char *typed, const char *const *candidates, size_t
     }
     return best;
 }
+
+size_t ttx_utf8_prefix(const char *s, size_t max)
+{
+    size_t len = strlen(s);
+    if (len <= max) {
+        return len;
+    }
+    /* s[max] is the first byte left out: while it continues a character (10xxxxxx), that
+     * character started inside the prefix, so the prefix ends before its lead byte. */
+    size_t n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0u) == 0x80u) {
+        n--;
+    }
+    return n;
+}

@@ -47,4 +47,9 @@ size_t ttx_edit_distance(const char *a, const char *b);
  * a typo, one further is a guess. The first of equally close candidates wins. */
 const char *ttx_closest(const char *typed, const char *const *candidates, size_t n);
 
+/* The length of the longest prefix of the NUL-terminated UTF-8 `s` that fits in `max` bytes
+ * without cutting a multibyte character: for copying into a fixed buffer, where a cut
+ * character would make the copy (and any JSON it is printed into) invalid UTF-8. */
+size_t ttx_utf8_prefix(const char *s, size_t max);
+
 #endif

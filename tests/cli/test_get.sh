@@ -92,6 +92,10 @@ if start_server gone; then
         [ "$(jget "$tmp/refusedj.out" '["code","message","syscall","phase","errno","peer","reused","idle_ms","bytes_sent","bytes_received","attempt","replays","retry_safe"].every(k => k in j.error)')" = true ]
     expect "refused --retry 0: attempts 1" [ "$(jget "$tmp/refusedj.out" 'j.attempts')" = 1 ]
     expect "refused: -o leaves no file" [ ! -e "$tmp/none.txt" ]
+    # --retry N is N + 1 attempts, refused connects included (not "until the deadline").
+    run refused1 "http://127.0.0.1:$closed/" --retry 1 --max-time 20s
+    expect "refused --retry 1: after 2 attempts ($(cat "$tmp/refused1.err"))" \
+        errhas refused1 "tether get: connect ECONNREFUSED 127.0.0.1:$closed after 2 attempts"
 fi
 
 # ---- a server answering 503: retried (GET only), then exit 1 ----
@@ -115,6 +119,21 @@ if start_server busy --status 503 --stats-path /_stats; then
     expect "503 without --json: the body is still written" [ "$(cat "$tmp/body503.out")" = "ok" ]
     stop_server
 fi
+# ---- --max-time holds while stdout is not read: a FIFO whose reader never reads ----
+if start_server endless --body-size 1000000000; then
+    mkfifo "$tmp/stuck"
+    sleep "$(scaled 30)" <"$tmp/stuck" &
+    pids+=($!)
+    t0=$(now_ms)
+    timeout "$(scaled 20)" "$tether" get "$url/" --max-time 1s >"$tmp/stuck" 2>"$tmp/stuck.err"
+    rc=$?
+    el=$(($(now_ms) - t0))
+    expect "stdout never read, --max-time 1s: exit 1 (got $rc)" [ "$rc" -eq 1 ]
+    expect "stdout never read: ends near the deadline (took $el ms)" [ "$el" -lt "$(scaled 4000)" ]
+    expect "stdout never read: says why ($(cat "$tmp/stuck.err"))" \
+        errhas stuck "deadline exceeded: after 1000 ms, stdout was still not taking the body"
+    stop_server
+fi
 if start_server missing --status 404; then
     run s404 "$url/x"
     expect "404: exit 1" [ "$rc" -eq 1 ]
@@ -136,6 +155,11 @@ usage bad-url "ftp://example.com/" "ftp://example.com/"
 usage bad-url2 "http://" "http://"
 usage bad-port "http://127.0.0.1:99999/" "http://127.0.0.1:99999/"
 usage bad-duration "5x" http://127.0.0.1:1/ --max-time 5x
+usage long-duration "9000h" http://127.0.0.1:1/ --max-time 9000h
+expect "long-duration: states the limit ($(cat "$tmp/long-duration.err"))" \
+    errhas long-duration "'9000h' for --max-time (at most 366 days: 8784h)"
+usage long-seconds "99999999" http://127.0.0.1:1/ --connect-timeout 99999999
+expect "long-seconds: states the limit" errhas long-seconds "(at most 366 days: 8784h)"
 usage bad-connect "soon" http://127.0.0.1:1/ --connect-timeout soon
 usage bad-header "NoColonHere" http://127.0.0.1:1/ -H NoColonHere
 usage bad-header-name "Bad Name" http://127.0.0.1:1/ -H 'Bad Name: v'

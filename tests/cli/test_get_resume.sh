@@ -115,6 +115,20 @@ if start_server files --root "$tmp/www"; then
     expect "-o FILE --max-time 7s: deadline 7000 ms" \
         grep -q '^\* policy default: .*deadline 7000 ms' "$tmp/dl_maxtime.err"
     stop_pid "$server_pid"
+
+    # ---- a failed get leaves an existing FILE, and a symlink's target, untouched ----
+    # (The server is gone: its port now refuses.) curl does the same; a get used to truncate
+    # FILE before connecting and remove it on failure.
+    echo precious >"$tmp/report.txt"
+    echo target >"$tmp/target.txt"
+    ln -s "$tmp/target.txt" "$tmp/link.txt"
+    run clobber "$direct" -o "$tmp/report.txt" --retry 0
+    expect "refused -o FILE: exit 1 (got $rc)" [ "$rc" -eq 1 ]
+    expect "refused -o FILE: FILE keeps its bytes" [ "$(cat "$tmp/report.txt")" = precious ]
+    expect "refused -o FILE: no part file left" [ ! -e "$tmp/report.txt.part" ]
+    run clobber_link "$direct" -o "$tmp/link.txt" --retry 0
+    expect "refused -o LINK: the link is kept" [ -L "$tmp/link.txt" ]
+    expect "refused -o LINK: its target keeps its bytes" [ "$(cat "$tmp/target.txt")" = target ]
 fi
 check_sanitizers
 finish

@@ -174,6 +174,20 @@ if start_server gone; then
         "j.errors['connect ECONNREFUSED 127.0.0.1:$closed']")" = 3 ]
 fi
 
+# ---- one cause, one error bucket: the elapsed time is not part of the message ----
+if start_server slow --delay 2s; then
+    run deadline "$url/" --requests 6 --concurrency 3 --max-time 150ms --json
+    expect "deadlines: exit 1 (got $rc)" [ "$rc" -eq 1 ]
+    expect "deadlines: one bucket of 6 ($(jget "$tmp/deadline.out" 'j.errors'))" \
+        [ "$(jget "$tmp/deadline.out" 'j.errors["deadline exceeded"]')" = 6 ]
+    stop_pid "$pid" TERM 20000
+fi
+
+# ---- a run that made no request is no success ----
+run none "http://127.0.0.1:9/" --requests 1 --gap 2s --duration 1ms
+expect "no request made: exit 1 (got $rc)" [ "$rc" -eq 1 ]
+expect "no request made: says so ($(tail -1 "$tmp/none.err"))" errhas none "no request was made"
+
 # ---- usage errors ----
 usage() { # NAME VALUE-IN-MESSAGE ARGS...
     local name=$1 value=$2

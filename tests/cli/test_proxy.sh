@@ -383,6 +383,11 @@ usage toxic-typo-attr 'unknown latency attribute "latncy" (did you mean "latency
     --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api --toxic latency:latncy=100
 usage toxic-unknown-attr 'unknown idle_timeout attribute "mode"; valid: timeout, action, half_closed_timeout' \
     --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api --toxic idle_timeout:timeout=5,mode=fin
+# Every attribute has a range (a huge jitter used to overflow the delay arithmetic).
+usage toxic-jitter-range 'invalid latency jitter 9000000000000000000: must be between 0 and 31622400000 (366 days in ms)' \
+    --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api --toxic latency:latency=0,jitter=9000000000000000000
+usage toxic-toxicity-range 'invalid toxicity 2: must be between 0 and 1' \
+    --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api --toxic latency:toxicity=2
 # A proxy that cannot bind: exit 1 naming the address.
 if run holder2 --listen 127.0.0.1:0 --upstream "127.0.0.1:$up" --no-api; then
     timeout "$(scaled 10)" "$tether" proxy --listen "127.0.0.1:$port1" --upstream "127.0.0.1:$up" --no-api >/dev/null 2>"$tmp/inuse2.err"

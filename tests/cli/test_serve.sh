@@ -34,6 +34,13 @@ get() {
     shift 2
     timeout "$(scaled 20)" node "$probe" "$url$path" "$@" >"$tmp/$name" 2>&1
 }
+# raw_get NAME TARGET: GET TARGET byte for byte (no URL parser in between) from the server at
+# $port; the response's lines, without CRs, land in $tmp/NAME.
+raw_get() {
+    timeout "$(scaled 10)" bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" &&
+        printf "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" "$2" >&3 &&
+        tr -d "\r" <&3' _ "$port" "$2" >"$tmp/$1" 2>&1
+}
 has() { grep -qxF -- "$2" "$tmp/$1"; }     # has FILE LINE: exact line
 hasre() { grep -qE -- "$2" "$tmp/$1"; }    # hasre FILE REGEX
 value() { sed -n "s/^$2 //p" "$tmp/$1" | head -1; }
@@ -261,6 +268,24 @@ if start files --root "$root"; then
     get redir /dir
     expect "directory without / -> 301" has redir "status 301"
     expect "301 Location" has redir "header location: /dir/"
+    # The 301's Location comes from the normalised path: a raw target starting with "//" must
+    # not become a network-path reference to another host (an open redirect).
+    for target in '//evil.example/../dir' '//evil.example/%2e%2e/dir' 'http://x//evil.example/../dir' \
+        '/dir//' '//dir?q=1'; do
+        raw_get rawredir "$target"
+        case $target in
+        */dir//) want='' ;;
+        *\?q=1) want='Location: /dir/?q=1' ;;
+        *) want='Location: /dir/' ;;
+        esac
+        if [ -n "$want" ]; then
+            expect "raw $target -> 301 $want" grep -qxF "$want" "$tmp/rawredir"
+        fi
+        expect "raw $target: no Location starting with //" bash -c "! grep -qi '^Location: //' '$tmp/rawredir'"
+    done
+    mkdir -p "$root/a b"
+    raw_get rawspace '/a%20b'
+    expect "301 Location percent-encodes the decoded path" grep -qxF 'Location: /a%20b/' "$tmp/rawspace"
     get noidx /empty/
     expect "directory without index.html -> 404" has noidx "status 404"
     get missing /nope.txt
@@ -308,6 +333,22 @@ if start stats --stats-path /_tether/stats; then
     expect "stats: rst_sent 0" has st "json rst_sent 0"
     expect "stats: open connections" hasre st '^json connections.open [0-9]+$'
     expect "stats: responses by class" hasre st '^json responses.2xx [0-9]+$'
+    # 110 more keys seen twice, and "hot" five times, on one pipelined connection: the
+    # document lists the 100 most repeated (hot first), the rest are counted as omitted.
+    reqs=""
+    for i in $(seq 1 110) hot hot hot hot hot; do
+        reqs+="GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: many-$i\r\n\r\n"
+        [ "$i" = hot ] || reqs+="GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: many-$i\r\n\r\n"
+    done
+    reqs+="GET /_tether/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    timeout "$(scaled 10)" bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "$2" >&3 &&
+        tr -d "\r" <&3' _ "$port" "$reqs" | sed -n '/^{/p' | tail -1 >"$tmp/manykeys.json"
+    expect "stats: 100 keys listed of 112 repeated ($(head -c 200 "$tmp/manykeys.json"))" \
+        [ "$(jget "$tmp/manykeys.json" 'Object.keys(j.idempotency_keys.keys).length')" = 100 ]
+    expect "stats: the most repeated key is listed" \
+        [ "$(jget "$tmp/manykeys.json" 'j.idempotency_keys.keys["many-hot"]')" = 5 ]
+    expect "stats: keys_omitted 12" \
+        [ "$(jget "$tmp/manykeys.json" 'j.idempotency_keys.keys_omitted')" = 12 ]
     stop
 fi
 
@@ -385,6 +426,7 @@ usage "size suffixes accepted" "'--frob'" --body-size 64k --max-body-size 1MiB -
 usage "IPv6 and default-host listen accepted" "'--frob'" --listen '[::1]:0' --listen :0 --frob
 usage "inline values accepted" "'--frob'" --status=204 --close-style=rst --frob
 usage "unitless duration" "'5' for --delay" --delay 5
+usage "duration over the limit" "'8785h' for --delay (at most 366 days: 8784h)" --delay 8785h
 usage "sub-millisecond duration" "'1.5ms' for --delay" --delay 1.5ms
 usage "negative size" "'-1' for --body-size" --body-size -1
 usage "unbracketed IPv6" "'::1:80' for --listen" --listen ::1:80

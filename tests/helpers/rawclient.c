@@ -616,6 +616,10 @@ static void fx_on_request(tether_server *server, tether_request *req)
         (void)tether_response_end(req, "late", 4);
         return;
     }
+    if (strncmp(target, "/status/", 8) == 0) {
+        fx_respond(fx, req, atoi(target + 8), target, strlen(target));
+        return;
+    }
     if (strcmp(target, "/echo") == 0) {
         struct fx_echo *e = calloc(1, sizeof(*e));
         if (!e) {

@@ -17,6 +17,7 @@
  *   /take      tether_request_take_socket, then write "200 pending=<bytes after the head>" on
  *              the taken descriptor, which the test owns from then on (taken_fd)
  *   /take-late begin the response, then try to take the socket (take_rv), then end it
+ *   /status/N  respond N with the target as the body (tether_response_send)
  *   anything   respond 200 at once with the target as the body
  */
 #ifndef TETHER_TEST_RAWCLIENT_H

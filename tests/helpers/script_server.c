@@ -125,8 +125,10 @@ static void ss_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     c->len += (size_t)nread;
     size_t n;
     while (!c->closing && (n = ss_request_len(c)) > 0) {
-        char req[65536];
+        /* NUL-terminated, so scripts may strstr() it: valgrind caught one reading past it. */
+        char req[sizeof(c->buf) + 1];
         memcpy(req, c->buf, n);
+        req[n] = '\0';
         memmove(c->buf, c->buf + n, c->len - n);
         c->len -= n;
         unsigned index = c->requests++;

@@ -17,7 +17,8 @@
 struct ss_server;
 struct ss_conn;
 
-/* A complete request arrived on `c`: `req` holds its head and body (borrowed for the call).
+/* A complete request arrived on `c`: `req` holds its head and body (borrowed for the call),
+ * followed by a NUL (not counted in `len`).
  * `index` counts requests on this connection from 0. */
 typedef void (*ss_request_cb)(struct ss_conn *c, unsigned index, const char *req, size_t len,
                               void *data);

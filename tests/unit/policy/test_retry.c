@@ -261,6 +261,19 @@ static void test_pushback(void **state)
     fx.policy.max_pushback_ms = 1000;
     fx.in.retry_after = "2";
     expect(&fx, TT__RETRY_NO_PUSHBACK, 0, 2000, "status 503, Retry-After 2s");
+    /* A number too large to represent asks for more than any that fits: no retry, as for
+     * 301 s above, rather than "absent" and a retry within the backoff. */
+    setup(&fx);
+    fx.in.status = 503;
+    fx.in.retry_after = "99999999999999999999";
+    expect(&fx, TT__RETRY_NO_PUSHBACK, 0, UINT64_MAX, "status 503, Retry-After beyond any limit");
+    fx.in.retry_after = "18446744073709551615";
+    expect(&fx, TT__RETRY_NO_PUSHBACK, 0, UINT64_MAX, "status 503, Retry-After beyond any limit");
+    fx.in.status = 429;
+    fx.in.retry_after = NULL;
+    fx.in.ratelimit_reset = "99999999999999999999";
+    expect(&fx, TT__RETRY_NO_PUSHBACK, 0, UINT64_MAX,
+           "status 429, X-RateLimit-Reset beyond any limit");
 
     /* Turned off, the headers are not read at all. */
     setup(&fx);

@@ -249,6 +249,27 @@ static void test_plaintext_to_https_port_is_answered(void **state)
     srvfix_end(state);
 }
 
+/* E1 of the hostile-input review: half a ClientHello, then nothing. The handshake counts
+ * against the header timeout (500 ms here), not the idle limit (30 s here): the connection
+ * is closed once it passes, with no 408 (there is no TLS session to send it in). */
+static void test_stalled_handshake_hits_header_timeout(void **state)
+{
+    struct tether_server_options o;
+    tls_options(&o);
+    o.keep_alive_timeout_ms = T(30000);
+    o.headers_timeout_ms = T(500);
+    struct srvfix *fx = srvfix_begin(state, &o);
+    struct rc c;
+    ASSERT_RC(rc_connect(&c, fx->port), RC_OK);
+    /* A handshake record header announcing 512 bytes, and only 4 of them. */
+    ASSERT_RC(rc_send(&c, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 9), RC_OK);
+    ASSERT_RC(rc_wait_close(&c, T(5000)), RC_EOF);
+    rc_close(&c);
+    struct srvfix_snapshot s;
+    srvfix_expect_closed(fx, TETHER_CLOSE_HEADER_TIMEOUT, 1, &s);
+    srvfix_end(state);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -272,6 +293,7 @@ int main(void)
         cmocka_unit_test_teardown(test_https_keep_alive_and_idle_close_notify, srvfix_teardown),
         cmocka_unit_test_teardown(test_https_bad_request_then_close_notify, srvfix_teardown),
         cmocka_unit_test_teardown(test_plaintext_to_https_port_is_answered, srvfix_teardown),
+        cmocka_unit_test_teardown(test_stalled_handshake_hits_header_timeout, srvfix_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
