@@ -92,10 +92,28 @@ static char *get_path_with(const char *path, const char *suffix)
     return p;
 }
 
+/* Whether `path` names something that is not a regular file (a device, a FIFO, a socket). */
+static bool get_is_special(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
 int get_output_open(struct get_output *o, const char *path, bool continue_partial)
 {
     memset(o, 0, sizeof(*o));
     o->path = path;
+    if (get_is_special(path)) {
+        /* No FILE.part, no sidecar, no rename, nothing to continue: the bytes go where asked. */
+        o->direct = true;
+        o->sidecar_done = true;
+        o->fp = fopen(path, "wb");
+        if (!o->fp) {
+            return args_error(GET_CMD, "cannot write -o '%s': %s", path, get_errno_text(errno));
+        }
+        o->start_ns = uv_hrtime();
+        return 0;
+    }
     o->part = get_path_with(path, GET_PART_SUFFIX);
     o->sidecar = get_path_with(path, GET_VALIDATOR_SUFFIX);
     if (!o->part || !o->sidecar) {
@@ -169,6 +187,11 @@ int get_output_write(struct get_output *o, const tether_fetch *f, const char *da
 
 int get_output_seek(struct get_output *o, uint64_t offset)
 {
+    if (o->direct) {
+        /* A device or a pipe cannot take bytes back: the body starts over after what it got. */
+        o->held = offset;
+        return 0;
+    }
     if (offset == 0) {
         o->sidecar_done = false; /* a new representation: its own validator */
     }
@@ -192,6 +215,9 @@ int get_output_close(struct get_output *o, bool complete, bool *kept)
         complete = false;
     }
     o->fp = NULL;
+    if (o->direct) {
+        return err;
+    }
     if (complete && rename(o->part, o->path) != 0) {
         return errno ? errno : EIO;
     }
@@ -215,7 +241,7 @@ void get_output_cleanup(struct get_output *o)
         /* The request never ran: an empty part file is not left behind. */
         (void)fclose(o->fp);
         o->fp = NULL;
-        if (o->held == 0) {
+        if (o->held == 0 && !o->direct) {
             (void)remove(o->part);
         }
     }

@@ -27,11 +27,14 @@ struct get_output {
     uint64_t received;    /* body bytes received in this run, restarts included */
     uint64_t start_ns;
     bool sidecar_done; /* the sidecar describes the body being written */
+    bool direct;       /* FILE is not a regular file (/dev/null, a FIFO): written in place */
     uint64_t drawn_ns; /* when the progress bar was last drawn */
 };
 
 /* Opens FILE.part for writing: empty, or with `continue_partial` (-C -) the bytes of an earlier
  * run, from FILE.part or else FILE (moved to FILE.part, so FILE appears only when complete).
+ * An existing FILE that is not a regular file (/dev/null, a FIFO, a terminal) is written in
+ * place, as curl does: renaming over it would replace a device node with a plain file.
  * Returns 0 or 2 after printing the usage error naming the path. */
 int get_output_open(struct get_output *o, const char *path, bool continue_partial);
 /* Appends body bytes of `f`'s response (the first ones write the validator sidecar). Returns

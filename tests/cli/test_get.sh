@@ -32,6 +32,24 @@ if start_server basic --stats-path /_stats; then
     expect "-o: the file has the body" [ "$(cat "$tmp/body.txt" 2>/dev/null)" = "ok" ]
     expect "-o: stdout is empty" [ ! -s "$tmp/ofile.out" ]
 
+    # -o to something that is not a regular file writes into it (curl -o /dev/null): renaming
+    # FILE.part over it would replace a FIFO or a device node with a plain file.
+    mkfifo "$tmp/fifo"
+    (timeout "$(scaled 20)" cat "$tmp/fifo" >"$tmp/fifo.got") &
+    run ofifo "$url/" -o "$tmp/fifo"
+    wait $! 2>/dev/null
+    expect "-o FIFO: exit 0 (got $rc; $(head -2 "$tmp/ofifo.err"))" [ "$rc" -eq 0 ]
+    expect "-o FIFO: still a FIFO" [ -p "$tmp/fifo" ]
+    expect "-o FIFO: the reader got the body" [ "$(cat "$tmp/fifo.got")" = "ok" ]
+    expect "-o FIFO: no part file" [ ! -e "$tmp/fifo.part" ]
+    # A device node of our own (root only): /dev/null's double, never /dev/null itself.
+    if mknod "$tmp/null" c 1 3 2>/dev/null; then
+        run onull "$url/" -o "$tmp/null"
+        expect "-o device: exit 0" [ "$rc" -eq 0 ]
+        expect "-o device: still a character device" [ -c "$tmp/null" ]
+        expect "-o device: no part file" [ ! -e "$tmp/null.part" ]
+    fi
+
     run put "$url/put" -X PUT -H 'Idempotency-Key: key-put-1' -H 'X-Trace: 7' -d hello
     expect "-X PUT -d: exit 0" [ "$rc" -eq 0 ]
     printf 'from a file' >"$tmp/data.txt"
