@@ -64,8 +64,8 @@ TETHER_EXTERN const char *tether_close_cause_name(enum tether_close_cause cause)
 
 /* Called on the loop thread when a request head has arrived and passed validation. The
  * handler must eventually complete the response (tether_response_end or tether_response_send)
- * or abort it (tether_request_abort), now or later. `req` is borrowed. CONNECT never reaches
- * it: the server opens no tunnels, so it answers 501 and closes the connection. */
+ * or abort it (tether_request_abort), now or later. `req` is borrowed. CONNECT reaches it only
+ * with accept_connect: otherwise the server, which opens no tunnels, answers 501 and closes. */
 typedef void (*tether_request_cb)(tether_server *server, tether_request *req);
 
 struct tether_server_options {
@@ -113,6 +113,10 @@ struct tether_server_options {
      * 'k.pem': ... key values mismatch". */
     char *errbuf;
     size_t errbuf_len;
+
+    /* CONNECT reaches the handler, which takes the connection (tether_request_take_socket) or
+     * answers it; default false: the server answers 501 and closes, as it opens no tunnels. */
+    bool accept_connect;
 };
 
 /* Fills `o` (borrowed) with the defaults above. */

@@ -553,6 +553,7 @@ int tether_egress_new(uv_loop_t *loop, const struct tether_egress_options *o, te
     struct tether_server_options so = o->server;
     so.on_request = eg_on_request;
     so.data = eg;
+    so.accept_connect = true; /* forward mode tunnels CONNECT (tunnel.c) */
     so.errbuf = o->errbuf;
     so.errbuf_len = o->errbuf_len;
     rv = tether_server_new(loop, &so, &eg->srv);

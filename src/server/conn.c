@@ -435,7 +435,8 @@ static void conn_start_request(struct tt__srv_conn *c, const struct tt__h1_head 
     /* A 2xx to CONNECT means "the tunnel is open" (RFC 9110 §9.3.6), and this server opens
      * none: a handler answering 200 with a body would tell a proxy client a lie. The bytes
      * after the head may be tunnel data, so the connection closes after the 501. */
-    if (h->method.len == 7 && memcmp(h->method.ptr, "CONNECT", 7) == 0) {
+    if (!srv->opts.accept_connect && h->method.len == 7 &&
+        memcmp(h->method.ptr, "CONNECT", 7) == 0) {
         tt__srv_conn_fail(c, 501, "CONNECT is not supported: this server opens no tunnels",
                           TETHER_CLOSE_PARSE_ERROR);
         return;
