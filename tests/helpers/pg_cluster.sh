@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# A throwaway PostgreSQL 15 cluster for one test: sourced by every tests/pg scenario.
+#   pg_cluster_start [SETTING=VALUE ...]   initdb + start in a temp dir on a free loopback port;
+#                                          exports PG_PORT, PG_CONNINFO (application_name
+#                                          tether_pool), PG_ADMIN (psql as the superuser) and
+#                                          PG_CTL (pg_ctl for this cluster: PG_CTL restart -m fast)
+#   pg_cluster_stop                        stops it and removes the directory (also on EXIT)
+# initdb and postgres refuse to run as root, so as root they run as the system user tether-pg
+# (created when missing); otherwise as the current user. Exits 77 (skip) when PostgreSQL 15 is
+# not installed.
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+
+pg_cluster_start() {
+    if [ ! -x "$PG_BIN/initdb" ] || [ ! -x "$PG_BIN/pg_ctl" ]; then
+        echo "SKIP: PostgreSQL 15 is not installed ($PG_BIN/initdb missing; scripts/install-deps.sh test installs postgresql-15)"
+        exit 77
+    fi
+    local run=()
+    if [ "$(id -u)" = 0 ]; then
+        id tether-pg >/dev/null 2>&1 ||
+            useradd --system --no-create-home --shell /usr/sbin/nologin tether-pg
+        run=(runuser -u tether-pg --)
+    fi
+    PG_DIR=$(mktemp -d /tmp/tether-pg.XXXXXX)
+    chmod 755 "$PG_DIR"
+    [ ${#run[@]} -gt 0 ] && chown tether-pg "$PG_DIR"
+    trap pg_cluster_stop EXIT
+    "${run[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres --no-sync \
+        >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log"; return 1; }
+    {
+        echo "listen_addresses = '127.0.0.1'"
+        echo "unix_socket_directories = '$PG_DIR'"
+        echo "fsync = off"
+        echo "max_connections = 50"
+        for setting in "$@"; do echo "$setting"; done
+    } >>"$PG_DIR/data/postgresql.conf"
+    local tries
+    for tries in 1 2 3 4 5; do
+        PG_PORT=$(pg_free_port)
+        if "${run[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -o "-p $PG_PORT" -l "$PG_DIR/server.log" \
+            -w -t 30 start >/dev/null 2>&1; then
+            break
+        fi
+        PG_PORT=
+    done
+    if [ -z "$PG_PORT" ]; then
+        echo "cannot start PostgreSQL:"; tail -20 "$PG_DIR/server.log"; return 1
+    fi
+    PG_CONNINFO="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres application_name=tether_pool"
+    PG_ADMIN="psql -X -q -At -h 127.0.0.1 -p $PG_PORT -U postgres -d postgres"
+    PG_CTL="${run[*]} $PG_BIN/pg_ctl -D $PG_DIR/data -l $PG_DIR/server.log -w -t 30"
+    export PG_PORT PG_CONNINFO PG_ADMIN PG_CTL PG_DIR
+}
+
+# A loopback port nothing listens on (postgres is retried on another one if it was taken).
+pg_free_port() {
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+    done
+}
+
+pg_cluster_stop() {
+    [ -n "${PG_DIR:-}" ] || return 0
+    if [ -f "$PG_DIR/data/postmaster.pid" ]; then
+        local run=()
+        [ "$(id -u)" = 0 ] && run=(runuser -u tether-pg --)
+        "${run[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1
+    fi
+    rm -rf "$PG_DIR"
+    PG_DIR=
+}

@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/* Drives a tether pool against a real PostgreSQL for the tests/pg scenarios. Reads commands on
+ * stdin, one a line, so the scenario is a script of events rather than of sleeps:
+ *   run N C KIND       N queries, C in flight, wait for all (KIND: read, write, mixed,
+ *                      sleep-mixed: statements that take 300 ms on the server)
+ *   start N C KIND     the same without waiting; `wait` waits
+ *   kill-idle          pg_terminate_backend every idle backend of the pool
+ *   kill-busy K        once K of the pool's statements are active, terminate them
+ *   wait-evicted K MS  run the loop until K evictions were counted (at most MS)
+ *   wait-stat NAME K MS  run the loop until the stat NAME reaches K (at most MS)
+ *   exec CMD           run a shell command (a server restart), blocking
+ *   stats              print every counter as "stat NAME VALUE"
+ *   check              count executions in the execs table: "check dup=D missing=M
+ *                      false_safe=F" (a duplicate, a success that did not run exactly once, a
+ *                      failure called retry-safe that ran)
+ * Writes are INSERTs of a unique tag into execs (non-idempotent); reads are SELECTs marked
+ * idempotent. Usage: pg_driver CONNINFO [--naive] [--max N] [--validate-after MS]
+ * [--idle-timeout MS] [--learn-margin MS] [--acquire-timeout MS] */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tether/pgpool.h"
+
+#define MAX_TAGS 20000
+
+struct driver {
+    uv_loop_t loop;
+    tether_pgpool *pool;
+    const char *conninfo;
+    PGconn *admin;
+    /* the batch running */
+    int to_start;
+    int in_flight;
+    int concurrency;
+    char kind[32];
+    int ok[2], failed[2], unsafe_flag[2]; /* [0] reads, [1] writes */
+    /* per write tag: 1 = succeeded, 2 = failed retry-safe yes, 3 = failed otherwise */
+    unsigned char outcome[MAX_TAGS];
+    int next_tag;
+    char last_failure[2][300];
+};
+
+static struct driver D;
+
+static void query_done(tether_pgquery *q, int status);
+
+static void start_one(void)
+{
+    int id = D.next_tag++;
+    bool write = strcmp(D.kind, "write") == 0 ||
+                 ((strcmp(D.kind, "mixed") == 0 || strcmp(D.kind, "sleep-mixed") == 0) && id % 2);
+    bool slow = strncmp(D.kind, "sleep", 5) == 0;
+    static char tags[MAX_TAGS][16];
+    snprintf(tags[id % MAX_TAGS], sizeof(tags[0]), "w%d", id);
+    const char *params[1] = {tags[id % MAX_TAGS]};
+    struct tether_pgquery_options o;
+    tether_pgquery_options_init(&o);
+    o.params = params;
+    o.nparams = 1;
+    if (write) {
+        o.sql = slow ? "INSERT INTO execs(tag) SELECT $1 FROM pg_sleep(0.3)"
+                     : "INSERT INTO execs(tag) VALUES ($1)";
+    } else {
+        o.sql = slow ? "SELECT $1::text FROM pg_sleep(0.3)" : "SELECT $1::text";
+        o.idempotent = true;
+    }
+    o.data = (void *)(intptr_t)(write ? id : -1 - id);
+    tether_pgquery *q;
+    if (tether_pgpool_query(D.pool, &o, query_done, &q) != 0) {
+        fprintf(stderr, "pg_driver: cannot start a query\n");
+        exit(1);
+    }
+    D.to_start--;
+    D.in_flight++;
+}
+
+static void query_done(tether_pgquery *q, int status)
+{
+    intptr_t tag = (intptr_t)tether_pgquery_get_data(q);
+    bool write = tag >= 0;
+    int id = write ? (int)tag : (int)(-1 - tag);
+    if (status == 0) {
+        D.ok[write]++;
+        if (write) {
+            D.outcome[id] = 1;
+        }
+    } else {
+        const struct tether_failure *f = tether_pgquery_failure(q);
+        D.failed[write]++;
+        if (f->retry_safe == TETHER_RETRY_SAFE_NO) {
+            D.unsafe_flag[write]++;
+        }
+        if (write) {
+            D.outcome[id] = f->retry_safe == TETHER_RETRY_SAFE_YES ? 2 : 3;
+        }
+        snprintf(D.last_failure[write], sizeof(D.last_failure[0]), "%s %s [%s] retry_safe=%s",
+                 tether_err_name(f->code), f->detail, tether_pgquery_sqlstate(q),
+                 tether_retry_safety_name(f->retry_safe));
+    }
+    tether_pgquery_free(q);
+    D.in_flight--;
+    while (D.to_start > 0 && D.in_flight < D.concurrency) {
+        start_one();
+    }
+}
+
+static void batch_start(int n, int c, const char *kind)
+{
+    memset(D.ok, 0, sizeof(D.ok));
+    memset(D.failed, 0, sizeof(D.failed));
+    memset(D.unsafe_flag, 0, sizeof(D.unsafe_flag));
+    D.last_failure[0][0] = D.last_failure[1][0] = '\0';
+    snprintf(D.kind, sizeof(D.kind), "%s", kind);
+    D.to_start = n;
+    D.concurrency = c;
+    if (D.next_tag + n > MAX_TAGS) {
+        fprintf(stderr, "pg_driver: too many queries\n");
+        exit(1);
+    }
+    while (D.to_start > 0 && D.in_flight < D.concurrency) {
+        start_one();
+    }
+}
+
+static void batch_wait(void)
+{
+    while (D.in_flight > 0 || D.to_start > 0) {
+        uv_run(&D.loop, UV_RUN_ONCE);
+    }
+    printf("batch read_ok=%d read_failed=%d write_ok=%d write_failed=%d write_failed_unsafe=%d\n",
+           D.ok[0], D.failed[0], D.ok[1], D.failed[1], D.unsafe_flag[1]);
+    if (D.last_failure[0][0]) {
+        printf("last read failure: %s\n", D.last_failure[0]);
+    }
+    if (D.last_failure[1][0]) {
+        printf("last write failure: %s\n", D.last_failure[1]);
+    }
+}
+
+static PGresult *admin_exec(const char *sql)
+{
+    if (!D.admin || PQstatus(D.admin) != CONNECTION_OK) {
+        PQfinish(D.admin);
+        D.admin = PQconnectdb(D.conninfo);
+    }
+    PGresult *r = PQexec(D.admin, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "pg_driver: admin query failed: %s", PQerrorMessage(D.admin));
+        exit(1);
+    }
+    return r;
+}
+
+/* The pool's backends: same application_name as the driver's conninfo, not the admin's. */
+#define POOL_BACKENDS                                                                              \
+    "FROM pg_stat_activity WHERE application_name = 'tether_pool' AND pid <> pg_backend_pid()"
+
+static uint64_t stat_value(const char *name);
+
+static void wait_stat(const char *name, uint64_t want, uint64_t max_ms)
+{
+    uint64_t end = uv_now(&D.loop) + max_ms;
+    while (stat_value(name) < want && uv_now(&D.loop) < end) {
+        uv_run(&D.loop, UV_RUN_ONCE);
+    }
+    printf("wait-stat %s=%llu\n", name, (unsigned long long)stat_value(name));
+}
+
+static uint64_t stat_value(const char *name)
+{
+    struct tether_pgpool_stats s;
+    tether_pgpool_get_stats(D.pool, &s);
+    struct {
+        const char *n;
+        uint64_t v;
+    } t[] = {
+        {"queries", s.queries},
+        {"succeeded", s.succeeded},
+        {"failed", s.failed},
+        {"attempts", s.attempts},
+        {"retries", s.retries},
+        {"replays", s.replays},
+        {"connections_opened", s.connections_opened},
+        {"connections_reused", s.connections_reused},
+        {"connect_failures", s.connect_failures},
+        {"validated", s.validated},
+        {"evicted_fatal", s.evicted_fatal},
+        {"evicted_eof", s.evicted_eof},
+        {"evicted_rst", s.evicted_rst},
+        {"evicted_validation", s.evicted_validation},
+        {"evicted_broken", s.evicted_broken},
+        {"evicted", s.evicted_fatal + s.evicted_eof + s.evicted_rst + s.evicted_validation},
+        {"retired_lifetime", s.retired_lifetime},
+        {"retired_idle", s.retired_idle},
+        {"retired_learned", s.retired_learned},
+        {"open", s.open},
+        {"idle", s.idle},
+        {"learned_idle_kill_ms", s.learned_idle_kill_ms},
+    };
+    if (!name) {
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+            printf("stat %s %llu\n", t[i].n, (unsigned long long)t[i].v);
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        if (strcmp(t[i].n, name) == 0) {
+            return t[i].v;
+        }
+    }
+    fprintf(stderr, "pg_driver: no stat %s\n", name);
+    exit(2);
+}
+
+static void kill_busy(int want)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) " POOL_BACKENDS
+             " AND state = 'active' AND query LIKE '%%pg_sleep%%'");
+    uint64_t end = uv_now(&D.loop) + 10000;
+    for (;;) {
+        uv_run(&D.loop, UV_RUN_NOWAIT);
+        PGresult *r = admin_exec(sql);
+        int n = atoi(PQgetvalue(r, 0, 0));
+        PQclear(r);
+        if (n >= want || uv_now(&D.loop) > end) {
+            break;
+        }
+        uv_update_time(&D.loop);
+    }
+    PGresult *r = admin_exec("SELECT count(pg_terminate_backend(pid)) " POOL_BACKENDS
+                             " AND state = 'active'");
+    printf("killed busy=%s\n", PQgetvalue(r, 0, 0));
+    PQclear(r);
+}
+
+static void check(void)
+{
+    static int count[MAX_TAGS];
+    memset(count, 0, sizeof(count));
+    PGresult *r = admin_exec("SELECT substr(tag, 2)::int, count(*) FROM execs GROUP BY tag");
+    for (int i = 0; i < PQntuples(r); i++) {
+        int id = atoi(PQgetvalue(r, i, 0));
+        if (id >= 0 && id < MAX_TAGS) {
+            count[id] = atoi(PQgetvalue(r, i, 1));
+        }
+    }
+    PQclear(r);
+    int dup = 0, missing = 0, false_safe = 0;
+    for (int i = 0; i < D.next_tag; i++) {
+        dup += count[i] > 1;
+        missing += D.outcome[i] == 1 && count[i] != 1;
+        false_safe += D.outcome[i] == 2 && count[i] != 0;
+    }
+    printf("check dup=%d missing=%d false_safe=%d\n", dup, missing, false_safe);
+}
+
+static void on_event(tether_pgpool *p, const struct tether_pgevent *ev)
+{
+    (void)p;
+    static const char *names[] = {"conn_new",     "conn_reused",    "conn_evicted",
+                                  "conn_retired", "validated",      "retry",
+                                  "replay",       "connect_failed", "learned"};
+    if (getenv("PG_DRIVER_EVENTS") && ev->type != TETHER_PGEVENT_CONN_REUSED) {
+        fprintf(stderr, "event %s idle=%llu reason=%s sqlstate=%s\n", names[ev->type],
+                (unsigned long long)ev->idle_ms, ev->reason, ev->sqlstate);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: pg_driver CONNINFO [options] < script\n");
+        return 2;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    D.conninfo = argv[1];
+    struct tether_pgpool_options o;
+    tether_pgpool_options_init(&o);
+    for (int i = 2; i < argc; i++) {
+        uint64_t v = i + 1 < argc ? strtoull(argv[i + 1], NULL, 10) : 0;
+        if (strcmp(argv[i], "--naive") == 0) {
+            tether_pgpool_options_init_naive(&o);
+        } else if (strcmp(argv[i], "--max") == 0) {
+            o.max_size = (unsigned)v, i++;
+        } else if (strcmp(argv[i], "--validate-after") == 0) {
+            o.validate_after_idle_ms = v, i++;
+        } else if (strcmp(argv[i], "--idle-timeout") == 0) {
+            o.idle_timeout_ms = v, i++;
+        } else if (strcmp(argv[i], "--learn-margin") == 0) {
+            o.learn_margin_ms = v, i++;
+        } else if (strcmp(argv[i], "--acquire-timeout") == 0) {
+            o.acquire_timeout_ms = v, i++;
+        } else {
+            fprintf(stderr, "pg_driver: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    o.conninfo = argv[1];
+    char err[256];
+    o.errbuf = err;
+    o.errbuf_len = sizeof(err);
+    uv_loop_init(&D.loop);
+    if (tether_pgpool_new(&D.loop, &o, &D.pool) != 0) {
+        printf("pool error: %s\n", err);
+        return 1;
+    }
+    tether_pgpool_on_event(D.pool, on_event);
+    PQclear(admin_exec("CREATE TABLE IF NOT EXISTS execs (tag text NOT NULL)"));
+    char line[512];
+    while (fgets(line, sizeof(line), stdin)) {
+        line[strcspn(line, "\n")] = '\0';
+        char cmd[32] = "", a[64] = "", b[64] = "", c[64] = "";
+        if (sscanf(line, "%31s %63s %63s %63s", cmd, a, b, c) < 1 || cmd[0] == '#') {
+            continue;
+        }
+        printf("> %s\n", line);
+        if (strcmp(cmd, "run") == 0 || strcmp(cmd, "start") == 0) {
+            batch_start(atoi(a), atoi(b), c);
+            if (cmd[0] == 'r') {
+                batch_wait();
+            }
+        } else if (strcmp(cmd, "wait") == 0) {
+            batch_wait();
+        } else if (strcmp(cmd, "kill-idle") == 0) {
+            PGresult *r = admin_exec("SELECT count(pg_terminate_backend(pid)) " POOL_BACKENDS
+                                     " AND state = 'idle'");
+            printf("killed idle=%s\n", PQgetvalue(r, 0, 0));
+            PQclear(r);
+        } else if (strcmp(cmd, "kill-busy") == 0) {
+            kill_busy(atoi(a));
+        } else if (strcmp(cmd, "wait-evicted") == 0) {
+            wait_stat("evicted", strtoull(a, NULL, 10), strtoull(b, NULL, 10));
+        } else if (strcmp(cmd, "wait-stat") == 0) {
+            wait_stat(a, strtoull(b, NULL, 10), strtoull(c, NULL, 10));
+        } else if (strcmp(cmd, "exec") == 0) {
+            PQfinish(D.admin);
+            D.admin = NULL;
+            int rc = system(line + 5);
+            printf("exec rc=%d\n", rc);
+        } else if (strcmp(cmd, "stats") == 0) {
+            stat_value(NULL);
+        } else if (strcmp(cmd, "check") == 0) {
+            check();
+        } else {
+            fprintf(stderr, "pg_driver: unknown command %s\n", cmd);
+            return 2;
+        }
+    }
+    tether_pgpool_close(D.pool, NULL, NULL);
+    uv_run(&D.loop, UV_RUN_DEFAULT);
+    PQfinish(D.admin);
+    return uv_loop_close(&D.loop) == 0 ? 0 : 1;
+}
