@@ -201,20 +201,27 @@ bool tt__pgconn_send(tether_pgconn *c, const char *sql, const char *const *param
 }
 
 /* Reads what arrived and collects results; on the command's end hands over to the pool. */
-static void conn_command_io(tether_pgconn *c, int events)
+static void conn_command_io(tether_pgconn *c, int events, bool socket_error)
 {
+    bool lost = false;
     if (events & UV_WRITABLE) {
         int f = PQflush(c->pg);
         conn_sync(c);
+        lost = f < 0;
         if (f == 0 && c->h) {
             conn_poll(c, UV_READABLE);
         }
     }
-    if (events & UV_READABLE) {
-        (void)PQconsumeInput(c->pg); /* a failure shows as an error result below */
+    if ((events & UV_READABLE) && !lost) {
+        /* 0 when the flush it starts with or the read failed: the connection is gone even if
+         * PQstatus still says OK (a write into a closed socket), and PQgetResult then reports
+         * the error at once instead of waiting. */
+        lost = PQconsumeInput(c->pg) == 0;
         conn_sync(c);
     }
-    while (!PQisBusy(c->pg)) {
+    /* libuv reported POLLERR (a reset): what could be read is read, the rest never comes. */
+    lost |= socket_error;
+    while (lost || !PQisBusy(c->pg)) {
         PGresult *r = PQgetResult(c->pg);
         conn_sync(c);
         if (!r) {
@@ -238,15 +245,12 @@ static void conn_command_io(tether_pgconn *c, int events)
         }
         PQclear(c->result);
         c->result = r;
-        if (PQstatus(c->pg) == CONNECTION_BAD) {
-            continue;
-        }
     }
-    if (PQisBusy(c->pg) && PQstatus(c->pg) != CONNECTION_BAD) {
+    if (!lost && PQisBusy(c->pg) && PQstatus(c->pg) != CONNECTION_BAD) {
         return; /* more to come */
     }
     conn_poll(c, 0);
-    bool ok = PQstatus(c->pg) == CONNECTION_OK;
+    bool ok = !lost && PQstatus(c->pg) == CONNECTION_OK;
     if (!ok && !c->first_error[0]) {
         snprintf(c->first_error, sizeof(c->first_error), "%s",
                  c->fatal_msg[0] ? c->fatal_msg : PQerrorMessage(c->pg));
@@ -326,7 +330,9 @@ static void conn_poll_cb(uv_poll_t *handle, int status, int events)
         return;
     }
     if (status < 0) {
-        events = UV_READABLE; /* let libpq find out what is wrong */
+        /* POLLERR: libuv has stopped the handle. Let libpq read what it can and find out. */
+        c->events = 0;
+        events = UV_READABLE;
     }
     switch (c->state) {
     case PGC_CONNECTING:
@@ -342,7 +348,7 @@ static void conn_poll_cb(uv_poll_t *handle, int status, int events)
     case PGC_VALIDATING:
     case PGC_BUSY:
     case PGC_ROLLBACK:
-        conn_command_io(c, events);
+        conn_command_io(c, events, status < 0);
         break;
     case PGC_HELD:
         conn_poll(c, 0);

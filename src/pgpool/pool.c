@@ -471,7 +471,8 @@ static void pool_take_idle(struct tether_pgpool *p, struct tether_pgquery *q, ui
         pool_retire(c, "lifetime", now);
         return;
     }
-    if (!tt__pgconn_alive(c, &reason)) {
+    /* The naive policy looks at nothing before use, as most pools. */
+    if (p->o.watch_idle && !tt__pgconn_alive(c, &reason)) {
         tt__pgpool_evict(c, reason, c->fatal_sqlstate);
         return;
     }

@@ -72,3 +72,34 @@ pg_cluster_stop() {
     rm -rf "$PG_DIR"
     PG_DIR=
 }
+
+# pg_drive DRIVER [OPTIONS] <<SCRIPT: runs tests/pg/pg_driver, keeps its output in PG_OUT.
+pg_drive() {
+    local driver=$1
+    shift
+    PG_OUT=$(timeout 90 "$driver" "$PG_CONNINFO" "$@" 2>&1 <&0)
+    local rc=$?
+    if [ $rc -ne 0 ]; then
+        echo "FAIL: pg_driver exited $rc"; echo "$PG_OUT"; exit 1
+    fi
+}
+# pg_expect REGEX WHAT: PG_OUT must hold a line matching REGEX.
+pg_expect() {
+    grep -Eq "$1" <<<"$PG_OUT" || { echo "FAIL: $2 (no line matches /$1/)"; echo "$PG_OUT"; exit 1; }
+}
+# pg_stat NAME: the last value the driver printed for that counter.
+pg_stat() {
+    grep -E "^stat $1 " <<<"$PG_OUT" | tail -1 | awk '{print $3}'
+}
+# pg_expect_batches_clean: no idempotent read failed in any batch and no write ran twice or
+# went missing (the driver's check line).
+pg_expect_no_loss() {
+    if grep -E '^batch ' <<<"$PG_OUT" | grep -vq 'read_failed=0 '; then
+        echo "FAIL: an idempotent query was lost"; echo "$PG_OUT"; exit 1
+    fi
+    if grep -E '^check ' <<<"$PG_OUT" | grep -vq 'dup=0 missing=0 false_safe=0'; then
+        echo "FAIL: a write ran twice, went missing or was called retry-safe after running"
+        echo "$PG_OUT"; exit 1
+    fi
+    grep -q '^check ' <<<"$PG_OUT" || { echo "FAIL: no check ran"; echo "$PG_OUT"; exit 1; }
+}

@@ -8,6 +8,8 @@
  *   kill-busy K        once K of the pool's statements are active, terminate them
  *   wait-evicted K MS  run the loop until K evictions were counted (at most MS)
  *   wait-stat NAME K MS  run the loop until the stat NAME reaches K (at most MS)
+ *   wait-backends K MS run the loop until at most K backends of the pool exist (at most MS)
+ *   wait-active K MS   run the loop until K of the pool's statements are active (at most MS)
  *   exec CMD           run a shell command (a server restart), blocking
  *   stats              print every counter as "stat NAME VALUE"
  *   check              count executions in the execs table: "check dup=D missing=M
@@ -141,11 +143,23 @@ static void batch_wait(void)
 
 static PGresult *admin_exec(const char *sql)
 {
-    if (!D.admin || PQstatus(D.admin) != CONNECTION_OK) {
-        PQfinish(D.admin);
-        D.admin = PQconnectdb(D.conninfo);
+    PGresult *r = NULL;
+    /* The admin connection is not pooled: a scenario's idle_session_timeout or restart may
+     * have ended it, so it reconnects once and exempts itself from the idle kill. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!D.admin || PQstatus(D.admin) != CONNECTION_OK) {
+            PQfinish(D.admin);
+            char ci[512];
+            snprintf(ci, sizeof(ci), "%s application_name=pg_driver_admin", D.conninfo);
+            D.admin = PQconnectdb(ci);
+            PQclear(PQexec(D.admin, "SET idle_session_timeout = 0"));
+        }
+        PQclear(r);
+        r = PQexec(D.admin, sql);
+        if (PQstatus(D.admin) == CONNECTION_OK) {
+            break;
+        }
     }
-    PGresult *r = PQexec(D.admin, sql);
     if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
         fprintf(stderr, "pg_driver: admin query failed: %s", PQerrorMessage(D.admin));
         exit(1);
@@ -192,6 +206,8 @@ static uint64_t stat_value(const char *name)
         {"evicted_validation", s.evicted_validation},
         {"evicted_broken", s.evicted_broken},
         {"evicted", s.evicted_fatal + s.evicted_eof + s.evicted_rst + s.evicted_validation},
+        {"gone", s.evicted_fatal + s.evicted_eof + s.evicted_rst + s.evicted_validation +
+                     s.evicted_broken + s.retired_lifetime + s.retired_idle + s.retired_learned},
         {"retired_lifetime", s.retired_lifetime},
         {"retired_idle", s.retired_idle},
         {"retired_learned", s.retired_learned},
@@ -235,6 +251,27 @@ static void kill_busy(int want)
                              " AND state = 'active'");
     printf("killed busy=%s\n", PQgetvalue(r, 0, 0));
     PQclear(r);
+}
+
+/* Runs the loop until the admin query's count satisfies `done` (at most max_ms). */
+static void wait_backends(const char *where, int want, bool at_least, uint64_t max_ms)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) " POOL_BACKENDS "%s", where);
+    uint64_t end = uv_now(&D.loop) + max_ms;
+    int n;
+    for (;;) {
+        uv_run(&D.loop, UV_RUN_NOWAIT);
+        PGresult *r = admin_exec(sql);
+        n = atoi(PQgetvalue(r, 0, 0));
+        PQclear(r);
+        uv_update_time(&D.loop);
+        if ((at_least ? n >= want : n <= want) || uv_now(&D.loop) > end) {
+            break;
+        }
+        uv_sleep(5); /* admin polling interval: the server changes state by itself */
+    }
+    printf("backends %s=%d\n", at_least ? "active" : "open", n);
 }
 
 static void check(void)
@@ -336,6 +373,10 @@ int main(int argc, char **argv)
             wait_stat("evicted", strtoull(a, NULL, 10), strtoull(b, NULL, 10));
         } else if (strcmp(cmd, "wait-stat") == 0) {
             wait_stat(a, strtoull(b, NULL, 10), strtoull(c, NULL, 10));
+        } else if (strcmp(cmd, "wait-backends") == 0) {
+            wait_backends("", atoi(a), false, strtoull(b, NULL, 10));
+        } else if (strcmp(cmd, "wait-active") == 0) {
+            wait_backends(" AND state = 'active'", atoi(a), true, strtoull(b, NULL, 10));
         } else if (strcmp(cmd, "exec") == 0) {
             PQfinish(D.admin);
             D.admin = NULL;
