@@ -29,6 +29,10 @@ TEST_PKGS+=(nginx wrk libcurl4-openssl-dev)
 # The real middlebox of tests/cli/test_doctor_netns.sh: network namespaces joined by veth pairs
 # (iproute2) and a firewall that drops idle flows the way NATs do (iptables, conntrack match).
 TEST_PKGS+=(iproute2 iptables)
+# The PostgreSQL pool (libtether-pgpool, built only where libpq is found, never needed by
+# `make demo`) and the real servers its tests run (tests/pg, from a temp dir on a free port,
+# never as a service): PostgreSQL 15 and PgBouncer.
+TEST_PKGS+=(libpq-dev postgresql-15 pgbouncer)
 
 check=false
 if [ "${1:-}" = "--check" ]; then

@@ -17,7 +17,8 @@
  *                      failure called retry-safe that ran)
  * Writes are INSERTs of a unique tag into execs (non-idempotent); reads are SELECTs marked
  * idempotent. Usage: pg_driver CONNINFO [--naive] [--max N] [--validate-after MS]
- * [--idle-timeout MS] [--learn-margin MS] [--acquire-timeout MS] */
+ * [--idle-timeout MS] [--learn-margin MS] [--acquire-timeout MS] [--no-admin] (no admin
+ * connection: for a server that cannot be reached) */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,9 +318,12 @@ int main(int argc, char **argv)
     D.conninfo = argv[1];
     struct tether_pgpool_options o;
     tether_pgpool_options_init(&o);
+    bool admin = true;
     for (int i = 2; i < argc; i++) {
         uint64_t v = i + 1 < argc ? strtoull(argv[i + 1], NULL, 10) : 0;
-        if (strcmp(argv[i], "--naive") == 0) {
+        if (strcmp(argv[i], "--no-admin") == 0) {
+            admin = false;
+        } else if (strcmp(argv[i], "--naive") == 0) {
             tether_pgpool_options_init_naive(&o);
         } else if (strcmp(argv[i], "--max") == 0) {
             o.max_size = (unsigned)v, i++;
@@ -346,7 +350,9 @@ int main(int argc, char **argv)
         return 1;
     }
     tether_pgpool_on_event(D.pool, on_event);
-    PQclear(admin_exec("CREATE TABLE IF NOT EXISTS execs (tag text NOT NULL)"));
+    if (admin) {
+        PQclear(admin_exec("CREATE TABLE IF NOT EXISTS execs (tag text NOT NULL)"));
+    }
     char line[512];
     while (fgets(line, sizeof(line), stdin)) {
         line[strcspn(line, "\n")] = '\0';
