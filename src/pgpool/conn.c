@@ -98,15 +98,15 @@ static void conn_notice(void *arg, const PGresult *res)
     }
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     const char *msg = PQresultErrorMessage(res);
-    snprintf(c->fatal_sqlstate, sizeof(c->fatal_sqlstate), "%s", state ? state : "");
-    snprintf(c->fatal_msg, sizeof(c->fatal_msg), "%s", msg ? msg : "");
+    (void)snprintf(c->fatal_sqlstate, sizeof(c->fatal_sqlstate), "%s", state ? state : "");
+    (void)snprintf(c->fatal_msg, sizeof(c->fatal_msg), "%s", msg ? msg : "");
 }
 
 tether_pgconn *tt__pgconn_start(struct tether_pgpool *p, char *errbuf, size_t errlen)
 {
     tether_pgconn *c = tether_malloc(sizeof(*c));
     if (!c) {
-        snprintf(errbuf, errlen, "out of memory");
+        (void)snprintf(errbuf, errlen, "out of memory");
         return NULL;
     }
     memset(c, 0, sizeof(*c));
@@ -117,11 +117,11 @@ tether_pgconn *tt__pgconn_start(struct tether_pgpool *p, char *errbuf, size_t er
     c->pg = PQconnectStartParams(p->keys, p->values, 0);
     if (!c->pg) {
         tether_free(c);
-        snprintf(errbuf, errlen, "out of memory");
+        (void)snprintf(errbuf, errlen, "out of memory");
         return NULL;
     }
     if (PQstatus(c->pg) == CONNECTION_BAD) {
-        snprintf(errbuf, errlen, "%s", PQerrorMessage(c->pg));
+        (void)snprintf(errbuf, errlen, "%s", PQerrorMessage(c->pg));
         PQfinish(c->pg);
         tether_free(c);
         return NULL;
@@ -135,7 +135,7 @@ tether_pgconn *tt__pgconn_start(struct tether_pgpool *p, char *errbuf, size_t er
     if (!c->h) {
         PQfinish(c->pg);
         tether_free(c);
-        snprintf(errbuf, errlen, "cannot poll the connection's socket");
+        (void)snprintf(errbuf, errlen, "cannot poll the connection's socket");
         return NULL;
     }
     return c;
@@ -230,8 +230,8 @@ static void conn_command_io(tether_pgconn *c, int events, bool socket_error)
         ExecStatusType st = PQresultStatus(r);
         if ((st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR) && !c->first_error[0]) {
             const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-            snprintf(c->first_sqlstate, sizeof(c->first_sqlstate), "%s", state ? state : "");
-            snprintf(c->first_error, sizeof(c->first_error), "%s", PQresultErrorMessage(r));
+            (void)snprintf(c->first_sqlstate, sizeof(c->first_sqlstate), "%s", state ? state : "");
+            (void)snprintf(c->first_error, sizeof(c->first_error), "%s", PQresultErrorMessage(r));
         }
         if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
             /* COPY is not supported through the pool; the connection is in the middle of it
@@ -239,7 +239,8 @@ static void conn_command_io(tether_pgconn *c, int events, bool socket_error)
             PQclear(r);
             conn_poll(c, 0);
             c->unsupported = true;
-            snprintf(c->first_error, sizeof(c->first_error), "COPY is not supported by the pool");
+            (void)snprintf(c->first_error, sizeof(c->first_error),
+                           "COPY is not supported by the pool");
             tt__pgquery_command_done(c, false);
             return;
         }
@@ -252,9 +253,9 @@ static void conn_command_io(tether_pgconn *c, int events, bool socket_error)
     conn_poll(c, 0);
     bool ok = !lost && PQstatus(c->pg) == CONNECTION_OK;
     if (!ok && !c->first_error[0]) {
-        snprintf(c->first_error, sizeof(c->first_error), "%s",
-                 c->fatal_msg[0] ? c->fatal_msg : PQerrorMessage(c->pg));
-        snprintf(c->first_sqlstate, sizeof(c->first_sqlstate), "%s", c->fatal_sqlstate);
+        (void)snprintf(c->first_error, sizeof(c->first_error), "%s",
+                       c->fatal_msg[0] ? c->fatal_msg : PQerrorMessage(c->pg));
+        (void)snprintf(c->first_sqlstate, sizeof(c->first_sqlstate), "%s", c->fatal_sqlstate);
     }
     c->idle_since_ms = tt__pgpool_now(c->pool);
     ExecStatusType st = c->result ? PQresultStatus(c->result) : PGRES_FATAL_ERROR;

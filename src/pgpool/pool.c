@@ -103,8 +103,8 @@ static int pool_build_params(struct tether_pgpool *p, char *errbuf, size_t errle
         if (nl) {
             *nl = '\0';
         }
-        snprintf(errbuf, errlen, "invalid conninfo '%s': %s", p->conninfo,
-                 err ? err : "out of memory");
+        (void)snprintf(errbuf, errlen, "invalid conninfo '%s': %s", p->conninfo,
+                       err ? err : "out of memory");
         PQfreemem(err);
         return err ? TETHER_EINVAL : TETHER_ENOMEM;
     }
@@ -149,7 +149,7 @@ static int pool_build_params(struct tether_pgpool *p, char *errbuf, size_t errle
             continue;
         }
         char num[24];
-        snprintf(num, sizeof(num), "%llu", (unsigned long long)extra[i].value);
+        (void)snprintf(num, sizeof(num), "%llu", (unsigned long long)extra[i].value);
         rc = pool_own(p, extra[i].key, &p->keys[k]);
         rc = rc ? rc : pool_own(p, num, &p->values[k]);
         k++;
@@ -158,7 +158,7 @@ static int pool_build_params(struct tether_pgpool *p, char *errbuf, size_t errle
         p->keys[k] = NULL;
         p->values[k] = NULL;
     } else {
-        snprintf(errbuf, errlen, "out of memory");
+        (void)snprintf(errbuf, errlen, "out of memory");
     }
     return rc;
 }
@@ -178,17 +178,17 @@ static void pool_free(struct tether_pgpool *p)
 static int pool_check_options(const struct tether_pgpool_options *o, char *errbuf, size_t len)
 {
     if (!o->conninfo) {
-        snprintf(errbuf, len, "no conninfo: pass a postgres:// URL or 'host=... dbname=...'");
+        (void)snprintf(errbuf, len, "no conninfo: pass a postgres:// URL or 'host=... dbname=...'");
         return TETHER_EINVAL;
     }
     if (o->max_size == 0 || o->min_size > o->max_size) {
-        snprintf(errbuf, len,
-                 "invalid pool size: min_size %u, max_size %u (need 1 <= max, min <= max)",
-                 o->min_size, o->max_size);
+        (void)snprintf(errbuf, len,
+                       "invalid pool size: min_size %u, max_size %u (need 1 <= max, min <= max)",
+                       o->min_size, o->max_size);
         return TETHER_EINVAL;
     }
     if (o->tcp_user_timeout_ms > INT32_MAX || o->keepalives_idle_s > INT32_MAX) {
-        snprintf(errbuf, len, "tcp_user_timeout_ms or keepalives_idle_s out of range");
+        (void)snprintf(errbuf, len, "tcp_user_timeout_ms or keepalives_idle_s out of range");
         return TETHER_EINVAL;
     }
     return 0;
@@ -201,7 +201,7 @@ int tether_pgpool_new(uv_loop_t *loop, const struct tether_pgpool_options *o, te
     size_t errlen = o && o->errbuf && o->errbuf_len ? o->errbuf_len : sizeof(scratch);
     errbuf[0] = '\0';
     if (!loop || !o || !out) {
-        snprintf(errbuf, errlen, "tether_pgpool_new: loop, options and out are required");
+        (void)snprintf(errbuf, errlen, "tether_pgpool_new: loop, options and out are required");
         return TETHER_EINVAL;
     }
     *out = NULL;
@@ -211,7 +211,7 @@ int tether_pgpool_new(uv_loop_t *loop, const struct tether_pgpool_options *o, te
     }
     struct tether_pgpool *p = tether_malloc(sizeof(*p));
     if (!p) {
-        snprintf(errbuf, errlen, "out of memory");
+        (void)snprintf(errbuf, errlen, "out of memory");
         return TETHER_ENOMEM;
     }
     memset(p, 0, sizeof(*p));
@@ -223,7 +223,7 @@ int tether_pgpool_new(uv_loop_t *loop, const struct tether_pgpool_options *o, te
     p->conninfo = tether_malloc(n + 1);
     if (!p->conninfo) {
         pool_free(p);
-        snprintf(errbuf, errlen, "out of memory");
+        (void)snprintf(errbuf, errlen, "out of memory");
         return TETHER_ENOMEM;
     }
     memcpy(p->conninfo, o->conninfo, n + 1);
@@ -309,7 +309,7 @@ void tt__pgpool_evict(tether_pgconn *c, const char *reason, const char *sqlstate
     uint64_t idle = now - c->idle_since_ms;
     bool was_idle = c->state == PGC_IDLE;
     char state[6];
-    snprintf(state, sizeof(state), "%s", sqlstate ? sqlstate : "");
+    (void)snprintf(state, sizeof(state), "%s", sqlstate ? sqlstate : "");
     bool certain = tt__pg_sqlstate_idle_kill(state) || strstr(c->fatal_msg, "client_idle_timeout");
     if (strcmp(reason, "fatal") == 0) {
         p->stats.evicted_fatal++;
@@ -355,7 +355,7 @@ void tt__pgpool_conn_failed(tether_pgconn *c, const char *msg)
     struct tether_pgpool *p = c->pool;
     struct tether_pgquery *q = c->query;
     char detail[256];
-    snprintf(detail, sizeof(detail), "%s", msg && msg[0] ? msg : "connection failed");
+    (void)snprintf(detail, sizeof(detail), "%s", msg && msg[0] ? msg : "connection failed");
     p->stats.connect_failures++;
     pool_close_conn(c);
     tt__pgpool_emit(p, TETHER_PGEVENT_CONNECT_FAILED, q, 0, detail, "");
@@ -600,8 +600,8 @@ static bool pool_expire_one(struct tether_pgpool *p, uint64_t now, uint64_t *nex
         }
         if (c->state == PGC_CONNECTING) {
             char msg[128];
-            snprintf(msg, sizeof(msg), "timeout expired: no connection after %llu ms",
-                     (unsigned long long)p->o.connect_timeout_ms);
+            (void)snprintf(msg, sizeof(msg), "timeout expired: no connection after %llu ms",
+                           (unsigned long long)p->o.connect_timeout_ms);
             tt__pgpool_conn_failed(c, msg);
         } else if (c->state == PGC_VALIDATING) {
             tt__pgpool_validation_done(c, false);
@@ -640,9 +640,9 @@ static bool pool_expire_one(struct tether_pgpool *p, uint64_t now, uint64_t *nex
         }
         if (q->acquire_deadline_ms <= now) {
             char msg[160];
-            snprintf(msg, sizeof(msg),
-                     "timeout acquiring a connection after %llu ms (%u of %u open, all busy)",
-                     (unsigned long long)p->o.acquire_timeout_ms, p->nopen, p->o.max_size);
+            (void)snprintf(msg, sizeof(msg),
+                           "timeout acquiring a connection after %llu ms (%u of %u open, all busy)",
+                           (unsigned long long)p->o.acquire_timeout_ms, p->nopen, p->o.max_size);
             tt__pgquery_fail(q, TETHER_ETIMEDOUT, msg);
             return true;
         }

@@ -168,7 +168,7 @@ void tt__pgquery_fail(struct tether_pgquery *q, int code, const char *detail)
         q->failure.retry_safe = q->attempts ? TETHER_RETRY_SAFE_UNKNOWN : TETHER_RETRY_SAFE_YES;
     }
     /* libpq's messages end with a newline and may hold a second, tab-indented line. */
-    snprintf(q->failure.detail, sizeof(q->failure.detail), "%s", detail ? detail : "");
+    (void)snprintf(q->failure.detail, sizeof(q->failure.detail), "%s", detail ? detail : "");
     for (char *s = q->failure.detail; *s; s++) {
         if (*s == '\n' || *s == '\t') {
             *s = s[1] ? ' ' : '\0';
@@ -199,7 +199,8 @@ static void query_peer(struct tether_pgquery *q, tether_pgconn *c)
 {
     const char *host = PQhost(c->pg);
     const char *port = PQport(c->pg);
-    snprintf(q->failure.peer, sizeof(q->failure.peer), "%s:%s", host ? host : "", port ? port : "");
+    (void)snprintf(q->failure.peer, sizeof(q->failure.peer), "%s:%s", host ? host : "",
+                   port ? port : "");
 }
 
 /* A failed attempt: the retry rule says whether it goes again. */
@@ -209,7 +210,7 @@ static void query_attempt_failed(struct tether_pgquery *q, struct tt__pg_attempt
     struct tether_pgpool *p = q->pool;
     enum tt__pg_verdict v = tt__pg_retry_verdict(a);
     q->failure.retry_safe = tt__pg_retry_safety(a);
-    snprintf(q->sqlstate, sizeof(q->sqlstate), "%s", a->sqlstate ? a->sqlstate : "");
+    (void)snprintf(q->sqlstate, sizeof(q->sqlstate), "%s", a->sqlstate ? a->sqlstate : "");
     if (v == TT__PG_FAIL || p->closing) {
         tt__pgquery_fail(q, a->code, msg);
         return;
@@ -298,14 +299,15 @@ void tt__pgquery_start(struct tether_pgquery *q, tether_pgconn *c)
     const char *reason = NULL;
     if (q->explicit_conn && !tt__pgconn_alive(c, &reason)) {
         c->sent = false;
-        snprintf(c->first_error, sizeof(c->first_error), "%s",
-                 c->fatal_msg[0] ? c->fatal_msg : "server closed the connection unexpectedly");
-        snprintf(c->first_sqlstate, sizeof(c->first_sqlstate), "%s", c->fatal_sqlstate);
+        (void)snprintf(c->first_error, sizeof(c->first_error), "%s",
+                       c->fatal_msg[0] ? c->fatal_msg
+                                       : "server closed the connection unexpectedly");
+        (void)snprintf(c->first_sqlstate, sizeof(c->first_sqlstate), "%s", c->fatal_sqlstate);
         tt__pgquery_command_done(c, false);
         return;
     }
     if (!tt__pgconn_send(c, q->sql, (const char *const *)q->params, q->nparams)) {
-        snprintf(c->first_error, sizeof(c->first_error), "%s", PQerrorMessage(c->pg));
+        (void)snprintf(c->first_error, sizeof(c->first_error), "%s", PQerrorMessage(c->pg));
         tt__pgquery_command_done(c, false);
     }
 }
@@ -344,7 +346,8 @@ void tt__pgquery_command_done(tether_pgconn *c, bool conn_ok)
     }
     PQclear(res);
     char msg[320];
-    snprintf(msg, sizeof(msg), "%s", c->first_error[0] ? c->first_error : PQerrorMessage(c->pg));
+    (void)snprintf(msg, sizeof(msg), "%s",
+                   c->first_error[0] ? c->first_error : PQerrorMessage(c->pg));
     struct tt__pg_attempt a = {
         .retry_enabled = p->o.retry,
         .explicit_conn = q->explicit_conn != NULL,
@@ -355,7 +358,7 @@ void tt__pgquery_command_done(tether_pgconn *c, bool conn_ok)
         .replays = q->replays,
     };
     char state[6];
-    snprintf(state, sizeof(state), "%s", c->first_sqlstate);
+    (void)snprintf(state, sizeof(state), "%s", c->first_sqlstate);
     a.sqlstate = state;
     q->failure.phase = c->sent ? TETHER_PHASE_READ_HEADERS : TETHER_PHASE_WRITE;
     if (c->unsupported) {
@@ -386,11 +389,12 @@ void tt__pgquery_command_done(tether_pgconn *c, bool conn_ok)
     }
     if (in_tx && !conn_ok) {
         char tx[320];
-        snprintf(tx, sizeof(tx),
-                 "connection lost inside a transaction (the server rolled it back): %.200s", msg);
+        (void)snprintf(tx, sizeof(tx),
+                       "connection lost inside a transaction (the server rolled it back): %.200s",
+                       msg);
         a.retry_enabled = false;
         q->failure.retry_safe = TETHER_RETRY_SAFE_NO;
-        snprintf(q->sqlstate, sizeof(q->sqlstate), "%s", state);
+        (void)snprintf(q->sqlstate, sizeof(q->sqlstate), "%s", state);
         tt__pgquery_fail(q, a.code, tx);
         return;
     }
