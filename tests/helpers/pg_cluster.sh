@@ -5,7 +5,11 @@
 #                                          exports PG_PORT, PG_CONNINFO (application_name
 #                                          tether_pool), PG_ADMIN (psql as the superuser) and
 #                                          PG_CTL (pg_ctl for this cluster: PG_CTL restart -m fast)
-#   pg_cluster_stop                        stops it and removes the directory (also on EXIT)
+#   pg_bouncer_start SETTING=VALUE ...     PgBouncer in front of it (session pooling unless a
+#                                          setting says otherwise, trust auth) on another free
+#                                          port; PG_CONNINFO then goes through it. Exits 77 when
+#                                          pgbouncer is not installed
+#   pg_cluster_stop                        stops both and removes the directory (also on EXIT)
 # initdb and postgres refuse to run as root, so as root they run as the system user tether-pg
 # (created when missing); otherwise as the current user. Exits 77 (skip) when PostgreSQL 15 is
 # not installed.
@@ -62,8 +66,51 @@ pg_free_port() {
     done
 }
 
+pg_bouncer_start() {
+    local bouncer
+    bouncer=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+    if [ ! -x "$bouncer" ]; then
+        echo "SKIP: pgbouncer is not installed (scripts/install-deps.sh test installs it)"
+        exit 77
+    fi
+    local run=()
+    [ "$(id -u)" = 0 ] && run=(runuser -u tether-pg --)
+    PG_BOUNCER_PORT=$(pg_free_port)
+    echo '"postgres" ""' >"$PG_DIR/userlist.txt"
+    {
+        echo "[databases]"
+        echo "postgres = host=127.0.0.1 port=$PG_PORT dbname=postgres"
+        echo "[pgbouncer]"
+        echo "listen_addr = 127.0.0.1"
+        echo "listen_port = $PG_BOUNCER_PORT"
+        echo "unix_socket_dir ="
+        echo "auth_type = trust"
+        echo "auth_file = $PG_DIR/userlist.txt"
+        echo "logfile = $PG_DIR/pgbouncer.log"
+        echo "pidfile = $PG_DIR/pgbouncer.pid"
+        echo "admin_users = postgres"
+        for setting in "$@"; do echo "$setting"; done
+    } >"$PG_DIR/pgbouncer.ini"
+    [ ${#run[@]} -gt 0 ] && chown tether-pg "$PG_DIR/userlist.txt" "$PG_DIR/pgbouncer.ini"
+    "${run[@]}" "$bouncer" -d "$PG_DIR/pgbouncer.ini" >/dev/null 2>&1 ||
+        { echo "cannot start pgbouncer"; cat "$PG_DIR/pgbouncer.log"; return 1; }
+    # Ready once it accepts a connection (its pidfile appears before it listens).
+    local i
+    for i in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$PG_BOUNCER_PORT") 2>/dev/null && break
+        sleep 0.05
+    done
+    # The test's own checks go to the server directly.
+    PG_ADMIN_CONNINFO="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"
+    PG_CONNINFO="host=127.0.0.1 port=$PG_BOUNCER_PORT user=postgres dbname=postgres application_name=tether_pool"
+    export PG_BOUNCER_PORT PG_CONNINFO PG_ADMIN_CONNINFO
+}
+
 pg_cluster_stop() {
     [ -n "${PG_DIR:-}" ] || return 0
+    if [ -f "$PG_DIR/pgbouncer.pid" ]; then
+        kill "$(cat "$PG_DIR/pgbouncer.pid")" 2>/dev/null
+    fi
     if [ -f "$PG_DIR/data/postmaster.pid" ]; then
         local run=()
         [ "$(id -u)" = 0 ] && run=(runuser -u tether-pg --)

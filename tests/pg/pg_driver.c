@@ -145,19 +145,22 @@ static void batch_wait(void)
 static PGresult *admin_exec(const char *sql)
 {
     PGresult *r = NULL;
-    /* The admin connection is not pooled: a scenario's idle_session_timeout or restart may
-     * have ended it, so it reconnects once and exempts itself from the idle kill. */
+    /* The admin connection is not pooled: a scenario's idle kill or restart may have ended
+     * it, so it reconnects once and exempts itself from idle_session_timeout. It goes to
+     * PG_ADMIN_CONNINFO when set (the server itself, when the pool goes through PgBouncer). */
+    const char *admin_ci = getenv("PG_ADMIN_CONNINFO");
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (!D.admin || PQstatus(D.admin) != CONNECTION_OK) {
+        if (!D.admin || PQstatus(D.admin) != CONNECTION_OK || attempt > 0) {
             PQfinish(D.admin);
             char ci[512];
-            snprintf(ci, sizeof(ci), "%s application_name=pg_driver_admin", D.conninfo);
+            (void)snprintf(ci, sizeof(ci), "%s application_name=pg_driver_admin",
+                           admin_ci ? admin_ci : D.conninfo);
             D.admin = PQconnectdb(ci);
             PQclear(PQexec(D.admin, "SET idle_session_timeout = 0"));
         }
         PQclear(r);
         r = PQexec(D.admin, sql);
-        if (PQstatus(D.admin) == CONNECTION_OK) {
+        if (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK) {
             break;
         }
     }
