@@ -10,6 +10,7 @@
  *   wait-stat NAME K MS  run the loop until the stat NAME reaches K (at most MS)
  *   wait-backends K MS run the loop until at most K backends of the pool exist (at most MS)
  *   wait-active K MS   run the loop until K of the pool's statements are active (at most MS)
+ *   idle MS            run the loop for MS: only for a middlebox timer nothing can observe
  *   exec CMD           run a shell command (a server restart), blocking
  *   stats              print every counter as "stat NAME VALUE"
  *   check              count executions in the execs table: "check dup=D missing=M
@@ -299,6 +300,11 @@ static void check(void)
     printf("check dup=%d missing=%d false_safe=%d\n", dup, missing, false_safe);
 }
 
+static void noop_timer(uv_timer_t *t)
+{
+    (void)t;
+}
+
 static void on_event(tether_pgpool *p, const struct tether_pgevent *ev)
 {
     (void)p;
@@ -355,6 +361,7 @@ int main(int argc, char **argv)
     tether_pgpool_on_event(D.pool, on_event);
     if (admin) {
         PQclear(admin_exec("CREATE TABLE IF NOT EXISTS execs (tag text NOT NULL)"));
+        PQclear(admin_exec("TRUNCATE execs")); /* tags restart at w0 in every run */
     }
     char line[512];
     while (fgets(line, sizeof(line), stdin)) {
@@ -382,6 +389,16 @@ int main(int argc, char **argv)
             wait_stat("evicted", strtoull(a, NULL, 10), strtoull(b, NULL, 10));
         } else if (strcmp(cmd, "wait-stat") == 0) {
             wait_stat(a, strtoull(b, NULL, 10), strtoull(c, NULL, 10));
+        } else if (strcmp(cmd, "idle") == 0) {
+            uint64_t end = uv_now(&D.loop) + strtoull(a, NULL, 10);
+            uv_timer_t t;
+            uv_timer_init(&D.loop, &t);
+            while (uv_now(&D.loop) < end) {
+                uv_timer_start(&t, noop_timer, end - uv_now(&D.loop), 0);
+                uv_run(&D.loop, UV_RUN_ONCE);
+            }
+            uv_close((uv_handle_t *)&t, NULL);
+            uv_run(&D.loop, UV_RUN_NOWAIT);
         } else if (strcmp(cmd, "wait-backends") == 0) {
             wait_backends("", atoi(a), false, strtoull(b, NULL, 10));
         } else if (strcmp(cmd, "wait-active") == 0) {

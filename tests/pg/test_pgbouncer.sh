@@ -34,6 +34,6 @@ learned=$(pg_stat learned_idle_kill_ms)
 if [ "$learned" -lt 1900 ] || [ "$learned" -gt 4000 ]; then
     echo "FAIL: learned idle kill $learned ms, expected 2..4 s"; echo "$PG_OUT"; exit 1
 fi
-pg_expect '^wait-stat retired_learned=4$' "idle connections retired before PgBouncer's kill"
+pg_expect '^wait-stat retired_learned=([4-9]|[1-9][0-9]+)$' "idle connections retired before PgBouncer's kill"
 [ "$(pg_stat failed)" = 0 ] || { echo "FAIL: queries failed"; echo "$PG_OUT"; exit 1; }
 echo "ok: PgBouncer's kill learned ($learned ms), 0 queries lost"
