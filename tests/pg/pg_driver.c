@@ -12,6 +12,8 @@
  *   wait-active K MS   run the loop until K of the pool's statements are active (at most MS)
  *   idle MS            run the loop for MS: only for a middlebox timer nothing can observe
  *   exec CMD           run a shell command (a server restart), blocking
+ *   close              close the pool with queries in flight: "closed cancelled=N" (their
+ *                      done callbacks ran with ECANCELED); must be the last command
  *   stats              print every counter as "stat NAME VALUE"
  *   check              count executions in the execs table: "check dup=D missing=M
  *                      false_safe=F" (a duplicate, a success that did not run exactly once, a
@@ -80,8 +82,16 @@ static void start_one(void)
     D.in_flight++;
 }
 
+static int cancelled;
+
+static void pool_closed(void *data)
+{
+    *(bool *)data = true;
+}
+
 static void query_done(tether_pgquery *q, int status)
 {
+    cancelled += status == TETHER_ECANCELED;
     intptr_t tag = (intptr_t)tether_pgquery_get_data(q);
     bool write = tag >= 0;
     int id = write ? (int)tag : (int)(-1 - tag);
@@ -408,6 +418,16 @@ int main(int argc, char **argv)
             D.admin = NULL;
             int rc = system(line + 5);
             printf("exec rc=%d\n", rc);
+        } else if (strcmp(cmd, "close") == 0) {
+            bool closed = false;
+            D.to_start = 0;
+            tether_pgpool_close(D.pool, pool_closed, &closed);
+            while (!closed) {
+                uv_run(&D.loop, UV_RUN_ONCE);
+            }
+            printf("closed cancelled=%d in_flight=%d\n", cancelled, D.in_flight);
+            D.pool = NULL;
+            break;
         } else if (strcmp(cmd, "stats") == 0) {
             stat_value(NULL);
         } else if (strcmp(cmd, "check") == 0) {
@@ -417,7 +437,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    tether_pgpool_close(D.pool, NULL, NULL);
+    if (D.pool) {
+        tether_pgpool_close(D.pool, NULL, NULL);
+    }
     uv_run(&D.loop, UV_RUN_DEFAULT);
     PQfinish(D.admin);
     return uv_loop_close(&D.loop) == 0 ? 0 : 1;

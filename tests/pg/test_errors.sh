@@ -3,11 +3,12 @@
 # Bad input gets a clear error naming it, and only what can succeed later is retried: a bad
 # conninfo is refused when the pool is made; a missing database fails the query at once (no
 # retry: it would fail the same way); a refused port is retried with backoff until the acquire
-# timeout, then fails with ECONNREFUSED.
+# timeout, then fails with ECONNREFUSED. Closing the pool cancels what runs and waits.
 set -uo pipefail
 driver=$1
 . "$(dirname "$0")/../helpers/pg_cluster.sh"
 pg_cluster_start || exit 1
+cluster_conninfo=$PG_CONNINFO
 fail() { echo "FAIL: $1"; echo "$out"; exit 1; }
 
 out=$(timeout 30 "$driver" "host=127.0.0.1 port" --no-admin </dev/null 2>&1) &&
@@ -36,4 +37,14 @@ S
 pg_expect '^last read failure: ECONNREFUSED .*Connection refused' "a refused port reports ECONNREFUSED"
 [ "$(pg_stat connect_failures)" -ge 2 ] ||
     { echo "FAIL: a refused connect was not retried"; echo "$PG_OUT"; exit 1; }
-echo "ok: bad conninfo, missing database and refused port reported clearly"
+# Closing the pool with queries queued and in flight: each one's callback runs once, with
+# ECANCELED, and nothing is left behind (the ASan build checks the leaks).
+PG_CONNINFO=$cluster_conninfo
+pg_drive "$driver" --max 2 <<'S'
+start 12 6 sleep-mixed
+wait-active 2 10000
+close
+S
+pg_expect '^closed cancelled=6 in_flight=0$' "closing cancels the six queries in flight and queued"
+echo "ok: bad conninfo, missing database and refused port reported clearly; close cancels"
+
