@@ -12,6 +12,9 @@
 
 static void conn_poll_cb(uv_poll_t *handle, int status, int events);
 
+/* What a connection waits for between writes: data, or the peer's FIN (EPOLLRDHUP). */
+#define CONN_READ (UV_READABLE | UV_DISCONNECT)
+
 static void handle_closed(uv_handle_t *handle)
 {
     struct pgc_handle *h = tt__container_of(handle, struct pgc_handle, poll);
@@ -45,6 +48,9 @@ static void conn_drop_handle(tether_pgconn *c, bool finish)
 static void conn_poll(tether_pgconn *c, int events)
 {
     int fd = PQsocket(c->pg);
+    if (c->h && fd == c->fd && events && events == c->events && c->state != PGC_CONNECTING) {
+        return; /* already polled: no epoll_ctl per query */
+    }
     if (c->h && fd != c->fd) {
         uv_poll_stop(&c->h->poll);
         conn_drop_handle(c, false);
@@ -196,7 +202,7 @@ bool tt__pgconn_send(tether_pgconn *c, const char *sql, const char *const *param
     c->sent = true;
     int f = PQflush(c->pg);
     conn_sync(c);
-    conn_poll(c, UV_READABLE | (f == 1 ? UV_WRITABLE : 0));
+    conn_poll(c, CONN_READ | (f == 1 ? UV_WRITABLE : 0));
     return true;
 }
 
@@ -209,7 +215,7 @@ static void conn_command_io(tether_pgconn *c, int events, bool socket_error)
         conn_sync(c);
         lost = f < 0;
         if (f == 0 && c->h) {
-            conn_poll(c, UV_READABLE);
+            conn_poll(c, CONN_READ);
         }
     }
     if ((events & UV_READABLE) && !lost) {
@@ -250,7 +256,8 @@ static void conn_command_io(tether_pgconn *c, int events, bool socket_error)
     if (!lost && PQisBusy(c->pg) && PQstatus(c->pg) != CONNECTION_BAD) {
         return; /* more to come */
     }
-    conn_poll(c, 0);
+    /* Still polled for reading: the next command or the idle watch wants the same. */
+    conn_poll(c, lost ? 0 : CONN_READ);
     bool ok = !lost && PQstatus(c->pg) == CONNECTION_OK;
     if (!ok && !c->first_error[0]) {
         (void)snprintf(c->first_error, sizeof(c->first_error), "%s",
@@ -316,7 +323,7 @@ bool tt__pgconn_alive(tether_pgconn *c, const char **reason)
 
 void tt__pgconn_watch(tether_pgconn *c)
 {
-    conn_poll(c, c->pool->o.watch_idle ? UV_READABLE | UV_DISCONNECT : 0);
+    conn_poll(c, c->pool->o.watch_idle ? CONN_READ : 0);
 }
 
 void tt__pgconn_unwatch(tether_pgconn *c)
@@ -334,6 +341,9 @@ static void conn_poll_cb(uv_poll_t *handle, int status, int events)
         /* POLLERR: libuv has stopped the handle. Let libpq read what it can and find out. */
         c->events = 0;
         events = UV_READABLE;
+    }
+    if (events & UV_DISCONNECT) {
+        events |= UV_READABLE; /* a FIN: reading finds it */
     }
     switch (c->state) {
     case PGC_CONNECTING:

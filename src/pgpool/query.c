@@ -338,10 +338,14 @@ void tt__pgquery_command_done(tether_pgconn *c, bool conn_ok)
         if (q->explicit_conn) {
             c->state = PGC_HELD;
             tt__pgconn_unwatch(c);
-        } else {
-            tt__pgpool_conn_idle(c);
+            tt__pgquery_finish(q);
+            return;
         }
+        /* The callback first: a query it starts is then queued when the connection comes
+         * back, which hands it over at once instead of on the next loop turn. (Closing the
+         * pool from the callback is deferred, so the connection is still there after it.) */
         tt__pgquery_finish(q);
+        tt__pgpool_conn_idle(c);
         return;
     }
     PQclear(res);
