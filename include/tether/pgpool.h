@@ -5,7 +5,7 @@
  * keepalives 30/10/3 and tcp_user_timeout 30 s are set on every connection, lifetimes carry
  * jitter, and the pool learns the server's idle kill (idle_session_timeout, a pooler's
  * client_idle_timeout) to retire connections before it. A query is retried only when that
- * cannot run it twice (seed fix 7; DESIGN.md §4 "Pool (libpq)").
+ * cannot run it twice (seed fix 7; docs/internals/pgpool.md).
  *
  * Built as its own library, libtether-pgpool (pkg-config tether-pgpool), only where libpq is
  * available: libtether itself never needs libpq.
