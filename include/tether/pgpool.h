@@ -134,9 +134,10 @@ TETHER_EXTERN void tether_pgquery_free(tether_pgquery *q);
 
 /* --- The outcome, valid once done has run; borrowed from the query. --- */
 TETHER_EXTERN void *tether_pgquery_get_data(const tether_pgquery *q);
-/* libpq's result as received, without copying (read it with PQntuples, PQgetvalue, ...);
- * NULL when the query failed. */
-TETHER_EXTERN const struct pg_result *tether_pgquery_result(const tether_pgquery *q);
+/* libpq's result as received, without copying (read it with PQntuples, PQgetvalue,
+ * PQcmdTuples, ...; not const because PQcmdStatus and PQcmdTuples take it so); owned by the
+ * query, valid until tether_pgquery_free. NULL when the query failed. */
+TETHER_EXTERN struct pg_result *tether_pgquery_result(const tether_pgquery *q);
 /* The failure (code 0 on success). code: TETHER_EHANGUP "server closed the connection",
  * TETHER_ECONNRESET, TETHER_ETIMEDOUT (acquire or connect timeout), TETHER_ECONNREFUSED,
  * TETHER_ENOTFOUND, TETHER_EIO (the server answered with an error: detail is libpq's

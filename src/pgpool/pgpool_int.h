@@ -50,6 +50,7 @@ struct tether_pgconn {
     char fatal_msg[256];
     bool sent;        /* the running command's bytes went to the kernel */
     bool unsupported; /* the command turned into COPY */
+    bool broken;      /* checked out and found dead: closed when released */
 };
 
 enum pgq_state {
@@ -83,6 +84,7 @@ struct tether_pgquery {
     unsigned retries;
     unsigned replays;
     unsigned connect_failures;
+    PGTransactionStatusType tx_before; /* of its checked-out connection, before it ran */
     uint64_t end_ms;
     PGresult *result;
     char sqlstate[6];
@@ -137,6 +139,8 @@ void tt__pgpool_conn_idle(tether_pgconn *c);
 void tt__pgpool_validation_done(tether_pgconn *c, bool ok);
 /* A poll handle finished closing. */
 void tt__pgpool_handle_closed(struct tether_pgpool *p);
+/* Closes a connection the pool no longer keeps (counted by the caller). */
+void tt__pgpool_close_conn(tether_pgconn *c);
 
 /* conn.c */
 tether_pgconn *tt__pgconn_start(struct tether_pgpool *p, char *errbuf, size_t errlen);

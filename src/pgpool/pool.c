@@ -287,6 +287,11 @@ static void pool_close_conn(tether_pgconn *c)
     tt__pgpool_kick(p);
 }
 
+void tt__pgpool_close_conn(tether_pgconn *c)
+{
+    pool_close_conn(c);
+}
+
 static void pool_retire(tether_pgconn *c, const char *reason, uint64_t now)
 {
     struct tether_pgpool *p = c->pool;

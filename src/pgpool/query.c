@@ -130,7 +130,29 @@ void tether_pgpool_release(tether_pgconn *c)
     if (!c || c->state != PGC_HELD) {
         return;
     }
+    if (c->broken) {
+        tt__pgpool_close_conn(c);
+        return;
+    }
     tt__pgpool_conn_idle(c);
+}
+
+/* A connection died under its query. A pooled one is evicted; a checked-out one stays the
+ * caller's (it releases it, which closes it) but is dead from now on. */
+static void query_conn_dead(struct tether_pgquery *q, tether_pgconn *c, const char *reason,
+                            const char *sqlstate)
+{
+    if (!q->explicit_conn) {
+        tt__pgpool_evict(c, reason, sqlstate);
+        return;
+    }
+    if (!c->broken) {
+        c->pool->stats.evicted_broken++;
+        tt__pgpool_emit(c->pool, TETHER_PGEVENT_CONN_EVICTED, q, 0, reason, sqlstate);
+    }
+    c->broken = true;
+    c->state = PGC_HELD;
+    tt__pgconn_unwatch(c);
 }
 
 void tt__pgquery_finish(struct tether_pgquery *q)
@@ -296,6 +318,7 @@ void tt__pgquery_start(struct tether_pgquery *q, tether_pgconn *c)
     q->failure.reused = c->taken_idle_ms != 0 || c->idle_since_ms != c->created_ms;
     q->failure.idle_ms = c->taken_idle_ms;
     c->taken_idle_ms = 0;
+    q->tx_before = PQtransactionStatus(c->pg);
     const char *reason = NULL;
     if (q->explicit_conn && !tt__pgconn_alive(c, &reason)) {
         c->sent = false;
@@ -330,7 +353,8 @@ void tt__pgquery_command_done(tether_pgconn *c, bool conn_ok)
         }
         return;
     }
-    in_tx = q->explicit_conn && PQtransactionStatus(c->pg) != PQTRANS_IDLE;
+    in_tx =
+        q->explicit_conn && (q->tx_before == PQTRANS_INTRANS || q->tx_before == PQTRANS_INERROR);
     q->conn = NULL;
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (conn_ok && !c->unsupported && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)) {
@@ -368,7 +392,7 @@ void tt__pgquery_command_done(tether_pgconn *c, bool conn_ok)
     if (c->unsupported) {
         a.code = TETHER_ENOTSUP;
         a.retry_enabled = false;
-        tt__pgpool_evict(c, "unsupported", "");
+        query_conn_dead(q, c, "unsupported", "");
     } else if (conn_ok) {
         /* The server answered with an error; the connection is fine. */
         a.code = TETHER_EIO;
@@ -383,13 +407,7 @@ void tt__pgquery_command_done(tether_pgconn *c, bool conn_ok)
         if (a.code == TETHER_EIO || a.code == TETHER_EINVAL) {
             a.code = TETHER_EHANGUP;
         }
-        if (q->explicit_conn) {
-            c->state = PGC_IDLE; /* what eviction expects of a connection it counts */
-            p->nidle++;
-            tt__list_remove(&c->link);
-            tt__list_insert_tail(&p->idle, &c->link);
-        }
-        tt__pgpool_evict(c, "broken", state);
+        query_conn_dead(q, c, "broken", state);
     }
     if (in_tx && !conn_ok) {
         char tx[320];
@@ -430,7 +448,7 @@ void *tether_pgquery_get_data(const tether_pgquery *q)
     return q ? q->data : NULL;
 }
 
-const struct pg_result *tether_pgquery_result(const tether_pgquery *q)
+struct pg_result *tether_pgquery_result(const tether_pgquery *q)
 {
     return q ? q->result : NULL;
 }
@@ -472,10 +490,14 @@ uint64_t tether_pgquery_acquire_ms(const tether_pgquery *q)
 
 /* ---- blocking ---- */
 
+/* The blocking loops run UV_RUN_ONCE until their flag is set. A completion in the timer
+ * phase (a deadline, a failed dispatch) would otherwise let that same iteration block in the
+ * poll phase until the next event, possibly minutes away: uv_stop makes it poll without
+ * waiting. */
 static void blocking_done(tether_pgquery *q, int status)
 {
-    (void)q;
     (void)status;
+    uv_stop(q->pool->loop);
 }
 
 int tether_pgpool_query_blocking(tether_pgpool *p, const struct tether_pgquery_options *o,
@@ -512,8 +534,8 @@ struct blocking_acquire {
 
 static void blocking_acquired(tether_pgpool *p, tether_pgconn *c, int status, void *data)
 {
-    (void)p;
     struct blocking_acquire *b = data;
+    uv_stop(p->loop);
     b->done = true;
     b->status = status;
     b->conn = c;

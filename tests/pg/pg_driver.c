@@ -11,6 +11,11 @@
  *   wait-backends K MS run the loop until at most K backends of the pool exist (at most MS)
  *   wait-active K MS   run the loop until K of the pool's statements are active (at most MS)
  *   idle MS            run the loop for MS: only for a middlebox timer nothing can observe
+ *   tx-begin           check a connection out (tether_pgpool_acquire) and run BEGIN on it
+ *   tx SQL             run SQL on it: "tx ok VALUE" or "tx failed CODE retry_safe=S: DETAIL"
+ *   tx-kill            terminate its backend and wait until it is gone
+ *   tx-release         give it back (tether_pgpool_release)
+ *   count TAG          rows with that tag in execs
  *   exec CMD           run a shell command (a server restart), blocking
  *   close              close the pool with queries in flight: "closed cancelled=N" (their
  *                      done callbacks ran with ECANCELED); must be the last command
@@ -87,6 +92,7 @@ static int cancelled;
 static void pool_closed(void *data)
 {
     *(bool *)data = true;
+    uv_stop(&D.loop);
 }
 
 static void query_done(tether_pgquery *q, int status)
@@ -115,6 +121,7 @@ static void query_done(tether_pgquery *q, int status)
     }
     tether_pgquery_free(q);
     D.in_flight--;
+    uv_stop(&D.loop); /* batch_wait checks after each completion */
     while (D.to_start > 0 && D.in_flight < D.concurrency) {
         start_one();
     }
@@ -310,6 +317,56 @@ static void check(void)
     printf("check dup=%d missing=%d false_safe=%d\n", dup, missing, false_safe);
 }
 
+static tether_pgconn *held;
+static int held_pid;
+static bool acq_done;
+static int acq_status;
+static bool tx_done;
+static char tx_line[400];
+
+static void acquired(tether_pgpool *p, tether_pgconn *c, int status, void *data)
+{
+    (void)p;
+    (void)data;
+    held = c;
+    acq_status = status;
+    acq_done = true;
+    uv_stop(&D.loop); /* set in the timer phase: do not let this iteration wait in poll */
+}
+
+static void tx_query_done(tether_pgquery *q, int status)
+{
+    if (status == 0) {
+        PGresult *r = tether_pgquery_result(q);
+        (void)snprintf(tx_line, sizeof(tx_line), "tx ok %s",
+                       PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : PQcmdStatus(r));
+    } else {
+        const struct tether_failure *f = tether_pgquery_failure(q);
+        (void)snprintf(tx_line, sizeof(tx_line), "tx failed %s retry_safe=%s: %s",
+                       tether_err_name(status), tether_retry_safety_name(f->retry_safe), f->detail);
+    }
+    tether_pgquery_free(q);
+    tx_done = true;
+    uv_stop(&D.loop);
+}
+
+static void tx_run(const char *sql)
+{
+    struct tether_pgquery_options o;
+    tether_pgquery_options_init(&o);
+    o.sql = sql;
+    o.conn = held;
+    tx_done = false;
+    if (tether_pgpool_query(D.pool, &o, tx_query_done, NULL) != 0) {
+        printf("tx refused\n");
+        return;
+    }
+    while (!tx_done) {
+        uv_run(&D.loop, UV_RUN_ONCE);
+    }
+    printf("%s\n", tx_line);
+}
+
 static void noop_timer(uv_timer_t *t)
 {
     (void)t;
@@ -409,6 +466,34 @@ int main(int argc, char **argv)
             }
             uv_close((uv_handle_t *)&t, NULL);
             uv_run(&D.loop, UV_RUN_NOWAIT);
+        } else if (strcmp(cmd, "tx-begin") == 0) {
+            acq_done = false;
+            if (tether_pgpool_acquire(D.pool, acquired, NULL) != 0) {
+                return 1;
+            }
+            while (!acq_done) {
+                uv_run(&D.loop, UV_RUN_ONCE);
+            }
+            tx_run("SELECT pg_backend_pid()");
+            held_pid = atoi(tx_line + 6);
+            tx_run("BEGIN");
+        } else if (strcmp(cmd, "tx") == 0) {
+            tx_run(line + 3);
+        } else if (strcmp(cmd, "tx-kill") == 0) {
+            char sql[160];
+            (void)snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", held_pid);
+            PQclear(admin_exec(sql));
+            (void)snprintf(sql, sizeof(sql), " AND pid = %d", held_pid);
+            wait_backends(sql, 0, false, 10000);
+        } else if (strcmp(cmd, "tx-release") == 0) {
+            tether_pgpool_release(held);
+            held = NULL;
+        } else if (strcmp(cmd, "count") == 0) {
+            char sql[160];
+            (void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM execs WHERE tag = '%s'", a);
+            PGresult *r = admin_exec(sql);
+            printf("count %s=%s\n", a, PQgetvalue(r, 0, 0));
+            PQclear(r);
         } else if (strcmp(cmd, "wait-backends") == 0) {
             wait_backends("", atoi(a), false, strtoull(b, NULL, 10));
         } else if (strcmp(cmd, "wait-active") == 0) {
