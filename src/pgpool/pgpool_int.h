@@ -113,6 +113,8 @@ struct tether_pgpool {
     unsigned pending_closes; /* poll handles still closing */
     struct ttx_rng rng;
     struct tt__pglearn learn;
+    unsigned fill_failures;    /* connects for min_size that failed in a row */
+    uint64_t fill_retry_at_ms; /* the next one waits until then */
     struct tether_pgpool_stats stats;
     tether_pgevent_cb on_event;
     bool closing;

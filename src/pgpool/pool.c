@@ -344,6 +344,7 @@ void tt__pgpool_conn_ready(tether_pgconn *c)
 {
     struct tether_pgpool *p = c->pool;
     p->stats.connections_opened++;
+    p->fill_failures = 0;
     c->idle_since_ms = tt__pgpool_now(p);
     c->lifetime_ms = tt__pg_lifetime_ms(p->o.max_lifetime_ms, ttx_rng_next(&p->rng));
     tt__pgpool_emit(p, TETHER_PGEVENT_CONN_NEW, c->query, 0, "", "");
@@ -359,6 +360,11 @@ void tt__pgpool_conn_failed(tether_pgconn *c, const char *msg)
 {
     struct tether_pgpool *p = c->pool;
     struct tether_pgquery *q = c->query;
+    if (!q) {
+        /* One opened to keep min_size (or whose query went away): back off the next. */
+        p->fill_failures++;
+        p->fill_retry_at_ms = tt__pgpool_now(p) + tt__pg_connect_backoff_ms(p->fill_failures);
+    }
     char detail[256];
     (void)snprintf(detail, sizeof(detail), "%s", msg && msg[0] ? msg : "connection failed");
     p->stats.connect_failures++;
@@ -729,7 +735,9 @@ static void pool_tick(uv_timer_t *t)
         if (pool_dispatch_one(p, now)) {
             continue;
         }
-        if (p->nopen < p->o.min_size) {
+        if (p->nopen < p->o.min_size && now >= p->fill_retry_at_ms) {
+            /* Keeping min_size open backs off like a query's connects: a server that is down
+             * is not dialled in a loop. */
             tether_pgconn *c = tt__pgconn_start(p, (char[64]){0}, 64);
             if (c) {
                 p->nopen++;
@@ -737,7 +745,11 @@ static void pool_tick(uv_timer_t *t)
                 continue;
             }
             p->stats.connect_failures++;
-            next = now + tt__pg_connect_backoff_ms(4);
+            p->fill_failures++;
+            p->fill_retry_at_ms = now + tt__pg_connect_backoff_ms(p->fill_failures);
+        }
+        if (p->nopen < p->o.min_size && (next == 0 || p->fill_retry_at_ms < next)) {
+            next = p->fill_retry_at_ms;
         }
         break;
     }

@@ -24,7 +24,7 @@
  *                      false_safe=F" (a duplicate, a success that did not run exactly once, a
  *                      failure called retry-safe that ran)
  * Writes are INSERTs of a unique tag into execs (non-idempotent); reads are SELECTs marked
- * idempotent. Usage: pg_driver CONNINFO [--naive] [--max N] [--validate-after MS]
+ * idempotent. Usage: pg_driver CONNINFO [--naive] [--min N] [--max N] [--validate-after MS]
  * [--idle-timeout MS] [--learn-margin MS] [--acquire-timeout MS] [--no-admin] (no admin
  * connection: for a server that cannot be reached) */
 #include <libpq-fe.h>
@@ -401,6 +401,8 @@ int main(int argc, char **argv)
             admin = false;
         } else if (strcmp(argv[i], "--naive") == 0) {
             tether_pgpool_options_init_naive(&o);
+        } else if (strcmp(argv[i], "--min") == 0) {
+            o.min_size = (unsigned)v, i++;
         } else if (strcmp(argv[i], "--max") == 0) {
             o.max_size = (unsigned)v, i++;
         } else if (strcmp(argv[i], "--validate-after") == 0) {

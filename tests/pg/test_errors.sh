@@ -37,6 +37,21 @@ S
 pg_expect '^last read failure: ECONNREFUSED .*Connection refused' "a refused port reports ECONNREFUSED"
 [ "$(pg_stat connect_failures)" -ge 2 ] ||
     { echo "FAIL: a refused connect was not retried"; echo "$PG_OUT"; exit 1; }
+# min_size against a port nothing listens on backs off (250 ms doubling to 1 s) instead of
+# dialling in a loop; against the server it opens the connections before any query.
+pg_drive "$driver" --no-admin --min 2 <<'S'
+idle 1500
+stats
+S
+failures=$(pg_stat connect_failures)
+[ "$failures" -ge 2 ] && [ "$failures" -le 12 ] ||
+    { echo "FAIL: $failures connects in 1.5 s to a closed port"; echo "$PG_OUT"; exit 1; }
+PG_CONNINFO=$cluster_conninfo
+pg_drive "$driver" --min 2 <<'S'
+wait-stat idle 2 10000
+S
+pg_expect '^wait-stat idle=2$' "min_size opened two connections by itself"
+
 # Closing the pool with queries queued and in flight: each one's callback runs once, with
 # ECANCELED, and nothing is left behind (the ASan build checks the leaks).
 PG_CONNINFO=$cluster_conninfo
