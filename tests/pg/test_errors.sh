@@ -47,10 +47,15 @@ failures=$(pg_stat connect_failures)
 [ "$failures" -ge 2 ] && [ "$failures" -le 12 ] ||
     { echo "FAIL: $failures connects in 1.5 s to a closed port"; echo "$PG_OUT"; exit 1; }
 PG_CONNINFO=$cluster_conninfo
-pg_drive "$driver" --min 2 <<'S'
+pg_drive "$driver" --min 2 <<S
 wait-stat idle 2 10000
+exec ss -tno state established '( dport = :$PG_PORT )'
 S
 pg_expect '^wait-stat idle=2$' "min_size opened two connections by itself"
+# keepalives_idle=30 reached the pool's sockets (the driver's own admin connection keeps the
+# system's 2 h): the kernel's keepalive timer shows at most 30 s.
+[ "$(grep -cE 'timer:\(keepalive,([0-9]|[12][0-9]|30)sec' <<<"$PG_OUT")" -ge 2 ] ||
+    { echo "FAIL: the pool's sockets do not carry a 30 s keepalive"; echo "$PG_OUT"; exit 1; }
 
 # Closing the pool with queries queued and in flight: each one's callback runs once, with
 # ECANCELED, and nothing is left behind (the ASan build checks the leaks).
