@@ -277,7 +277,7 @@ void tt__pgquery_conn_failed(struct tether_pgquery *q, const char *msg, bool con
     q->failure.phase = TETHER_PHASE_CONNECT;
     q->failure.syscall = TETHER_SYSCALL_CONNECT;
     struct tt__pg_attempt a = {
-        .retry_enabled = p->o.retry || connect_failed,
+        .retry_enabled = p->o.retry,
         .connect_failed = connect_failed,
         .code = tt__pg_classify_message(msg),
         .sqlstate = "",
