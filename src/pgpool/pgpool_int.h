@@ -51,6 +51,7 @@ struct tether_pgconn {
     bool sent;        /* the running command's bytes went to the kernel */
     bool unsupported; /* the command turned into COPY */
     bool broken;      /* checked out and found dead: closed when released */
+    bool checked_out; /* the caller holds it (tether_pgpool_acquire until release) */
 };
 
 enum pgq_state {

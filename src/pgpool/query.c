@@ -130,6 +130,7 @@ void tether_pgpool_release(tether_pgconn *c)
     if (!c || c->state != PGC_HELD) {
         return;
     }
+    c->checked_out = false;
     if (c->broken) {
         tt__pgpool_close_conn(c);
         return;
@@ -300,6 +301,7 @@ void tt__pgquery_start(struct tether_pgquery *q, tether_pgconn *c)
     c->query = q;
     if (q->acquire_only) {
         c->query = NULL;
+        c->checked_out = true;
         c->state = PGC_HELD;
         tt__pgconn_unwatch(c);
         q->state = PGQ_DONE;
@@ -344,9 +346,14 @@ void tt__pgquery_command_done(tether_pgconn *c, bool conn_ok)
     c->query = NULL;
     bool in_tx = false;
     if (!q) {
-        /* Its query was freed while it ran: keep the connection only if it is clean. */
+        /* Its query was freed while it ran: keep the connection only if it is clean. One the
+         * caller holds stays the caller's. */
         PQclear(res);
-        if (conn_ok && !c->unsupported) {
+        if (c->checked_out) {
+            c->broken |= !conn_ok || c->unsupported;
+            c->state = PGC_HELD;
+            tt__pgconn_unwatch(c);
+        } else if (conn_ok && !c->unsupported) {
             tt__pgpool_conn_idle(c);
         } else {
             tt__pgpool_evict(c, "broken", "");
