@@ -166,7 +166,9 @@ typedef void (*tether_pgpool_acquire_cb)(tether_pgpool *p, tether_pgconn *conn, 
 TETHER_EXTERN TETHER_NODISCARD int tether_pgpool_acquire(tether_pgpool *p,
                                                          tether_pgpool_acquire_cb cb, void *data);
 /* Gives the connection back. One left inside a transaction is rolled back first (kept only
- * when the ROLLBACK succeeds); a lost or busy one is closed. No query may be running on it. */
+ * when the ROLLBACK succeeds); a lost one is closed. A connection found dead while checked out
+ * stays the caller's until this call (every statement on it fails at once). Ignored while a
+ * query runs on it. */
 TETHER_EXTERN void tether_pgpool_release(tether_pgconn *conn);
 
 /* --- Events and stats. --- */
