@@ -7,3 +7,6 @@ pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
 # zlib: the client decodes gzip and deflate bodies (fetch option decompress).
 pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 find_package(OpenSSL 3 REQUIRED)
+# libpq: only the PostgreSQL pool (libtether-pgpool) needs it, so it is optional and the core
+# library, the demo and `scripts/install-deps.sh build` never do.
+pkg_check_modules(LIBPQ IMPORTED_TARGET libpq)

@@ -37,6 +37,10 @@ TEST_PKGS+=(iproute2 iptables)
 # tests/cli/test_manpage.sh: groff and man read tether(1) with every warning on; bash, zsh
 # and fish load the completion scripts and complete from them.
 TEST_PKGS+=(groff-base man-db zsh fish)
+# The PostgreSQL pool (libtether-pgpool, built only where libpq is found, never needed by
+# `make demo`) and the real servers its tests run (tests/pg, from a temp dir on a free port,
+# never as a service): PostgreSQL 15 and PgBouncer.
+TEST_PKGS+=(libpq-dev postgresql-15 pgbouncer)
 
 check=false
 if [ "${1:-}" = "--check" ]; then

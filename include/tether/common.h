@@ -55,6 +55,9 @@ TETHER_EXTERN int tether_ignore_sigpipe(void);
 /* Releases memory the library handed to the caller ("caller owns; release with tether_free").
  * NULL is fine. */
 TETHER_EXTERN void tether_free(void *ptr);
+/* Allocates with the allocator tether_set_allocator installed (NULL when out of memory), for
+ * companion libraries such as libtether-pgpool that must share it. Release with tether_free. */
+TETHER_EXTERN void *tether_malloc(size_t size);
 
 TETHER_END_DECLS
 

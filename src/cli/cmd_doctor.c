@@ -14,6 +14,7 @@
 #include "cli_json.h"
 #include "cli_loop.h"
 #include "commands.h"
+#include "doctor_pg.h"
 
 const char cmd_doctor_summary[] = "measure an endpoint's keep-alive and idle close, print fixes";
 
@@ -50,6 +51,13 @@ const char *const cmd_doctor_usage[] = {
     "  --json                  one JSON object on stdout instead of the report\n"
     "  -h, --help              print this text\n"
     "\n",
+    "PostgreSQL: tether doctor [--max-idle DUR] [--connect-timeout DUR] [--json]\n"
+    "postgres://USER@HOST[:PORT]/DB reads the settings that end sessions\n"
+    "(idle_session_timeout, idle_in_transaction_session_timeout, tcp_keepalives_*,\n"
+    "statement_timeout), holds a connection idle until the server or what is in front\n"
+    "of it ends it (FATAL with its SQLSTATE, EOF or RST; at most --max-idle), and\n"
+    "prints the pool settings to use (needs a build with libpq).\n"
+    "\n"
     "DUR is 250ms, 5s, 2m or 1h. A certificate that does not verify is reported, not\n"
     "refused.\n"
     "Exit status: 0 when measured, 1 when the endpoint could not be reached (Node's\n"
@@ -422,6 +430,9 @@ static void doctor_print_findings(const struct tether_doctor_report *rep)
 
 int cmd_doctor(int argc, char **argv)
 {
+    if (doctor_pg_wanted(argc, argv)) {
+        return cmd_doctor_pg(argc, argv);
+    }
     struct tether_doctor_options o;
     tether_doctor_options_init(&o);
     const char *urls[2] = {NULL, NULL};

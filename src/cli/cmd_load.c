@@ -22,6 +22,7 @@
 #include "fetch_flags.h"
 #include "load.h"
 #include "load_detail.h"
+#include "load_pg.h"
 #include "workload.h"
 
 const char cmd_load_summary[] = "many requests with idle gaps: failures, replays, retries, latency";
@@ -81,6 +82,19 @@ const char *const cmd_load_usage[] = {
     "  -x, --proxy URL, --noproxy LIST\n"
     "                          as tether get (the proxy variables too)\n"
     "\n",
+    "PostgreSQL (a libpq URL postgres://USER@HOST[:PORT]/DB[?PARAMS]; each request\n"
+    "is a query through tether's pool; needs a build with libpq):\n"
+    "  --query SQL             the statement every request runs (required)\n"
+    "  --idempotent            it may run twice: one lost in flight is replayed once\n"
+    "                          on a fresh connection\n"
+    "  --pool-size N           connections at most [-c]\n"
+    "  --policy naive|default  naive: no idle watch, validation, retry [default]\n"
+    "  with -n, -z, -c, --gap, --seed and --json, whose object adds \"pgpool\":\n"
+    "  {\"validated\",\"evicted_fatal\",\"evicted_eof\",\"evicted_rst\",\n"
+    "  \"evicted_validation\",\"evicted_broken\",\"retired_lifetime\",\"retired_idle\",\n"
+    "  \"retired_learned\",\"learned_idle_kill_ms\",\"connect_failures\",\n"
+    "  \"acquire_ms_max\"}; a failure is counted under the server's message\n"
+    "\n",
     "Output:\n"
     "  --json                  one JSON object on stdout:\n"
     "                          {\"requests\",\"succeeded\",\"failed\",\"errors\":{MESSAGE:N},\n"
@@ -123,7 +137,9 @@ const char *const cmd_load_usage[] = {
     "  tether load --requests 1000 --concurrency 8 http://127.0.0.1:8080/\n"
     "  tether load --duration 30s --gap 4s..6s http://127.0.0.1:8080/\n"
     "  tether load --policy naive --requests 200 --gap 5s http://127.0.0.1:8080/\n"
-    "  tether load --json --requests 100 http://127.0.0.1:8080/ > report.json\n",
+    "  tether load --json --requests 100 http://127.0.0.1:8080/ > report.json\n"
+    "  tether load -n 500 -c 4 --gap 2s --query 'SELECT 1' --idempotent \\\n"
+    "      postgres://app@127.0.0.1/app\n",
     NULL,
 };
 
@@ -606,6 +622,9 @@ static int load_run(struct load_run *r)
 
 int cmd_load(int argc, char **argv)
 {
+    if (load_pg_wanted(argc, argv)) {
+        return cmd_load_pg(argc, argv);
+    }
     struct load_run *r = calloc(1, sizeof(*r));
     if (!r) {
         fputs("tether load: out of memory\n", stderr);

@@ -110,6 +110,11 @@ void tether_free(void *ptr)
     tt__free(ptr);
 }
 
+void *tether_malloc(size_t size)
+{
+    return tt__malloc(size);
+}
+
 char *tt__strndup(const char *s, size_t n)
 {
     char *p = tt__malloc(n + 1);

@@ -62,4 +62,28 @@ LD_LIBRARY_PATH="$work/prefix/lib" "$work/pc"
     "$work/prefix/lib/libtether.a" $(pkg-config --libs --static tether | sed 's/-ltether//')
 "$work/pc_static"
 "$work/prefix/bin/tether" --version
+
+# libtether-pgpool, installed where the build found libpq: its package names exactly what it
+# links beyond libtether's own (tether, libpq), and a program builds against it.
+if [ -e "$work/prefix/lib/pkgconfig/tether-pgpool.pc" ]; then
+    pc_pkgs=$(pkg-config --print-requires tether-pgpool | awk '{print $1}' | sort -u | tr '\n' ' ')
+    needed=$(readelf -d "$work/prefix/lib/libtether-pgpool.so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+    want=""
+    for lib in $needed; do
+        case $lib in
+        libtether.so*) want="$want tether" ;;
+        libpq.so*) want="$want libpq" ;;
+        libuv.so*) ;; # through tether's Requires
+        libc.so* | libm.so* | ld-linux*) ;;
+        *) echo "tether-pgpool.pc: libtether-pgpool.so needs $lib, which no package provides"; exit 1 ;;
+        esac
+    done
+    want=$(echo "$want" | tr ' ' '\n' | sed '/^$/d' | sort -u | tr '\n' ' ')
+    if [ "$want" != "$pc_pkgs" ]; then
+        echo "tether-pgpool.pc requires '$pc_pkgs' but libtether-pgpool.so links '$want'"
+        exit 1
+    fi
+    "$cc" -o "$work/pgpool" "$here/consumer/pgpool_main.c" $(pkg-config --cflags --libs tether-pgpool)
+    LD_LIBRARY_PATH="$work/prefix/lib" "$work/pgpool"
+fi
 echo "install test: ok"
