@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tether/error.h"
 #include "util/hostport.h"
 #include "util/str.h"
 
@@ -46,59 +47,8 @@ int args_parse_uint(const char *text, uint64_t min, uint64_t max, uint64_t *out)
 
 int args_parse_duration_ms(const char *text, uint64_t *out_ms)
 {
-    const char *p = text;
-    uint64_t whole;
-    uint64_t frac = 0;
-    uint64_t frac_scale = 1;
-    if (!text || args_digits(&p, &whole) <= 0) {
-        return -1;
-    }
-    if (*p == '.') {
-        p++;
-        int n = 0;
-        while (ttx_is_digit(*p)) {
-            /* Nine digits are already finer than a millisecond of an hour needs. */
-            if (++n > 9) {
-                return -1;
-            }
-            frac = frac * 10 + (uint64_t)(*p - '0');
-            frac_scale *= 10;
-            p++;
-        }
-        if (n == 0) {
-            return -1;
-        }
-    }
-    uint64_t unit;
-    if (strcmp(p, "ms") == 0) {
-        unit = 1;
-    } else if (strcmp(p, "s") == 0) {
-        unit = 1000;
-    } else if (strcmp(p, "m") == 0) {
-        unit = 60 * 1000;
-    } else if (strcmp(p, "h") == 0) {
-        unit = 3600 * 1000;
-    } else if (*p == '\0' && whole == 0 && frac_scale == 1) {
-        /* Zero is zero in every unit, and "0" is how users switch a timeout off. */
-        *out_ms = 0;
-        return 0;
-    } else {
-        return -1;
-    }
-    if (whole > ARGS_MAX_DURATION_MS / unit) {
-        return ARGS_DURATION_TOO_LONG;
-    }
-    /* frac < 10^9 and unit <= 3.6e6, so the product fits easily. */
-    uint64_t frac_units = frac * unit;
-    if (frac_units % frac_scale != 0) {
-        return -1; /* "1.5ms" or "0.0001s": not a whole millisecond */
-    }
-    uint64_t ms = whole * unit;
-    if (ms > ARGS_MAX_DURATION_MS - frac_units / frac_scale) {
-        return ARGS_DURATION_TOO_LONG;
-    }
-    *out_ms = ms + frac_units / frac_scale;
-    return 0;
+    int rv = ttx_parse_duration_ms(text, ARGS_MAX_DURATION_MS, out_ms);
+    return rv == 0 ? 0 : rv == TETHER_ERANGE ? ARGS_DURATION_TOO_LONG : -1;
 }
 
 int args_parse_size(const char *text, uint64_t *out)

@@ -43,42 +43,9 @@ bool tt__eg_hop_by_hop(const char *name, const char *connection)
 
 int tt__eg_parse_duration(const char *text, uint64_t *ms)
 {
-    size_t digits = strspn(text, "0123456789");
-    if (digits == 0 || digits > 9) {
-        return TETHER_EINVAL;
-    }
-    uint64_t whole = 0;
-    (void)ttx_parse_u64(text, digits, &whole);
-    const char *p = text + digits;
-    uint64_t frac = 0;
-    uint64_t frac_div = 1;
-    if (*p == '.') {
-        size_t fd = strspn(p + 1, "0123456789");
-        if (fd == 0 || fd > 3) {
-            return TETHER_EINVAL;
-        }
-        (void)ttx_parse_u64(p + 1, fd, &frac);
-        for (size_t i = 0; i < fd; i++) {
-            frac_div *= 10;
-        }
-        p += 1 + fd;
-    }
-    uint64_t unit;
-    if (strcmp(p, "ms") == 0) {
-        unit = 1;
-    } else if (strcmp(p, "s") == 0) {
-        unit = 1000;
-    } else if (strcmp(p, "m") == 0) {
-        unit = 60000;
-    } else {
-        return TETHER_EINVAL;
-    }
-    /* A fraction must come to whole milliseconds ("1.5s" yes, "1.5ms" no). */
-    if ((frac * unit) % frac_div != 0) {
-        return TETHER_EINVAL;
-    }
-    uint64_t v = whole * unit + frac * unit / frac_div;
-    if (v == 0) {
+    uint64_t v;
+    /* At most what the command accepts for --deadline; 0 would be no deadline at all. */
+    if (ttx_parse_duration_ms(text, EG_MAX_DEADLINE_MS, &v) != 0 || v == 0) {
         return TETHER_EINVAL;
     }
     *ms = v;

@@ -82,8 +82,10 @@ void tt__eg_tunnel_gone(struct tether_egress *eg);
  * (`connection` may be NULL). */
 bool tt__eg_hop_by_hop(const char *name, const char *connection);
 
-/* A deadline header's value: "250ms", "2s", "1m" or "1.5s" (whole milliseconds). Returns 0 and
- * sets *ms (> 0), or TETHER_EINVAL. */
+/* A deadline header's value: a duration as the command's flags take it ("250ms", "2s", "1.5s",
+ * "1m", "1h"; ttx_parse_duration_ms), more than 0 and at most EG_MAX_DEADLINE_MS. Returns 0 and
+ * sets *ms, or TETHER_EINVAL. */
+#define EG_MAX_DEADLINE_MS (366ull * 24 * 3600 * 1000)
 int tt__eg_parse_duration(const char *text, uint64_t *ms);
 
 /* Where a request goes. Reverse mode (upstream set): upstream + the target's path and query

@@ -153,3 +153,64 @@ size_t ttx_utf8_prefix(const char *s, size_t max)
     }
     return n;
 }
+
+int ttx_parse_duration_ms(const char *text, uint64_t max_ms, uint64_t *out_ms)
+{
+    if (!text) {
+        return TETHER_EINVAL;
+    }
+    size_t n = strspn(text, "0123456789");
+    uint64_t whole;
+    if (n == 0 || ttx_parse_u64(text, n, &whole) != 0) {
+        return TETHER_EINVAL;
+    }
+    const char *p = text + n;
+    uint64_t frac = 0;
+    uint64_t frac_scale = 1;
+    if (*p == '.') {
+        p++;
+        int digits = 0;
+        while (ttx_is_digit(*p)) {
+            /* Nine digits are already finer than a millisecond of an hour needs. */
+            if (++digits > 9) {
+                return TETHER_EINVAL;
+            }
+            frac = frac * 10 + (uint64_t)(*p - '0');
+            frac_scale *= 10;
+            p++;
+        }
+        if (digits == 0) {
+            return TETHER_EINVAL;
+        }
+    }
+    uint64_t unit;
+    if (strcmp(p, "ms") == 0) {
+        unit = 1;
+    } else if (strcmp(p, "s") == 0) {
+        unit = 1000;
+    } else if (strcmp(p, "m") == 0) {
+        unit = 60 * 1000;
+    } else if (strcmp(p, "h") == 0) {
+        unit = 3600 * 1000;
+    } else if (*p == '\0' && whole == 0 && frac_scale == 1) {
+        /* Zero is zero in every unit, and "0" is how users switch a timeout off. */
+        *out_ms = 0;
+        return 0;
+    } else {
+        return TETHER_EINVAL;
+    }
+    if (whole > max_ms / unit) {
+        return TETHER_ERANGE;
+    }
+    /* frac < 10^9 and unit <= 3.6e6, so the product fits easily. */
+    uint64_t frac_units = frac * unit;
+    if (frac_units % frac_scale != 0) {
+        return TETHER_EINVAL; /* "1.5ms" or "0.0001s": not a whole millisecond */
+    }
+    uint64_t ms = whole * unit;
+    if (ms > max_ms - frac_units / frac_scale) {
+        return TETHER_ERANGE;
+    }
+    *out_ms = ms + frac_units / frac_scale;
+    return 0;
+}

@@ -38,6 +38,14 @@ struct ttx_slice ttx_trim_ows(const char *s, size_t len);
  * over overflow ("99999999999999999999x" is EINVAL). Writes *out only on success. */
 int ttx_parse_u64(const char *s, size_t len, uint64_t *out);
 
+/* A duration as people write it: "250ms", "5s", "2m", "1h", or plain "0". Fractions are allowed
+ * when they come to whole milliseconds ("1.5s", "0.25m"); a bare number other than 0 is
+ * refused because its unit would be a guess; no signs or spaces. Returns 0, TETHER_EINVAL for
+ * bad syntax, or TETHER_ERANGE for a well-formed duration above `max_ms` (so a message can
+ * state the limit). Writes *out_ms only on success. The command's flags and egress's
+ * X-Tether-Deadline read durations with it. */
+int ttx_parse_duration_ms(const char *text, uint64_t max_ms, uint64_t *out_ms);
+
 /* The optimal-string-alignment distance (Damerau-Levenshtein with adjacent transpositions)
  * between two NUL-terminated strings, ASCII case-insensitive; strings past 63 bytes count as
  * far from everything (SIZE_MAX). For "did you mean" hints, never for matching. */

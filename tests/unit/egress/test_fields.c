@@ -38,8 +38,10 @@ static void test_duration(void **state)
     assert_int_equal(ms, 1500);
     assert_int_equal(tt__eg_parse_duration("1m", &ms), 0);
     assert_int_equal(ms, 60000);
-    const char *bad[] = {"",    "0s",    "0ms", "2",       "s",  "-1s",        " 2s",
-                         "2s ", "1.5ms", "1.s", "1.0001s", "2h", "1234567890s"};
+    assert_int_equal(tt__eg_parse_duration("2h", &ms), 0);
+    assert_int_equal(ms, 7200000);
+    const char *bad[] = {"",    "0s",    "0ms", "2",       "s", "-1s",        " 2s",
+                         "2s ", "1.5ms", "1.s", "1.0001s", "0", "1234567890s"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ms = 7;
         assert_int_equal(tt__eg_parse_duration(bad[i], &ms), TETHER_EINVAL);

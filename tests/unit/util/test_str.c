@@ -119,12 +119,46 @@ static void test_edit_distance(void **state)
     assert_null(ttx_closest("x", names, 0));
 }
 
+static void test_durations(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        uint64_t ms;
+    } good[] = {{"0", 0},       {"0s", 0},       {"250ms", 250}, {"5s", 5000},
+                {"2m", 120000}, {"1h", 3600000}, {"1.5s", 1500}, {"0.25m", 15000}};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        uint64_t ms = 7;
+        assert_int_equal(ttx_parse_duration_ms(good[i].text, 86400000, &ms), 0);
+        assert_int_equal(ms, good[i].ms);
+    }
+    static const char *const bad[] = {"",    "5",   "-1s", " 5s", "5s ",  "1.5ms",
+                                      "1.s", ".5s", "5 s", "5S",  "0x5s", "1.0000000001s"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint64_t ms = 7;
+        assert_int_equal(ttx_parse_duration_ms(bad[i], 86400000, &ms), TETHER_EINVAL);
+        assert_int_equal(ms, 7);
+    }
+    uint64_t ms = 7;
+    assert_int_equal(ttx_parse_duration_ms(NULL, 1000, &ms), TETHER_EINVAL);
+    /* Above the limit, however it is written, and without overflowing on the way. */
+    assert_int_equal(ttx_parse_duration_ms("25h", 86400000, &ms), TETHER_ERANGE);
+    assert_int_equal(ttx_parse_duration_ms("24.001h", 86400000, &ms), TETHER_ERANGE);
+    assert_int_equal(ttx_parse_duration_ms("18446744073709551615h", UINT64_MAX, &ms),
+                     TETHER_ERANGE);
+    assert_int_equal(ttx_parse_duration_ms("99999999999999999999s", UINT64_MAX, &ms),
+                     TETHER_EINVAL); /* past UINT64_MAX as a number: not a duration */
+    assert_int_equal(ms, 7);
+    assert_int_equal(ttx_parse_duration_ms("24h", 86400000, &ms), 0);
+    assert_int_equal(ms, 86400000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nocase),         cmocka_unit_test(test_trim_and_numbers),
         cmocka_unit_test(test_hostport_split), cmocka_unit_test(test_ports),
-        cmocka_unit_test(test_edit_distance),
+        cmocka_unit_test(test_edit_distance),  cmocka_unit_test(test_durations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
