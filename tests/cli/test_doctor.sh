@@ -3,7 +3,8 @@
 # `tether doctor` against real servers on loopback: `tether serve` (each --close-style),
 # `tether proxy` idle_timeout toxics (fin, rst, silent), Node 20's http server, and nginx and
 # HAProxy when installed (scripts/install-deps.sh). The idle close each server decides by its
-# own timer must be measured within max(20 ms, 2 %) (times the suite's slowness multiplier),
+# own timer must be measured no more than max(20 ms, 2 %) early and max(100 ms, 10 %) late
+# (times the suite's slowness multiplier),
 # FIN told from RST every time, the silent drop found by a probe; plus --behind, --json keys,
 # exit 1 with Node's error text for an unreachable endpoint and exit 2 for usage errors.
 # Usage: bash tests/cli/test_doctor.sh path/to/tether
@@ -20,16 +21,20 @@ doctor() {
 }
 j() { jget "$tmp/$1.json" "$2"; }
 
-# near NAME MEASURED EXPECTED: |MEASURED - EXPECTED| <= max(20 ms, 2 %) x multiplier.
+# near NAME MEASURED EXPECTED: at most max(20 ms, 2 %) early and max(100 ms, 10 %) late, x the
+# multiplier. Late is looser: on a loaded machine the server's own timer fires late, and the
+# doctor then measures, rightly, a late close.
 near() {
     local name=$1 got=$2 want=$3
-    local tol=$((want * 2 / 100))
-    [ "$tol" -ge 20 ] || tol=20
-    tol=$((tol * mult))
-    if [[ $got =~ ^[0-9]+$ ]] && [ $((got - want)) -le "$tol" ] && [ $((want - got)) -le "$tol" ]; then
+    local early=$((want * 2 / 100)) late=$((want * 10 / 100))
+    [ "$early" -ge 20 ] || early=20
+    [ "$late" -ge 100 ] || late=100
+    early=$((early * mult))
+    late=$((late * mult))
+    if [[ $got =~ ^[0-9]+$ ]] && [ $((got - want)) -le "$late" ] && [ $((want - got)) -le "$early" ]; then
         ok
     else
-        fail "$name: idle close measured '$got' ms, want $want +- $tol ms"
+        fail "$name: idle close measured '$got' ms, want $want -$early/+$late ms"
     fi
 }
 
@@ -101,8 +106,9 @@ for action in fin rst; do
         fail "proxy-$action did not start"
     doctor "proxy-$action" --max-idle 3s --max-requests 0 "http://127.0.0.1:$port1/"
     idle_is "proxy-$action" 600 "$action"
-    expect "proxy-$action: reproduce names the toxic" \
-        [ "$(j "proxy-$action" 'j.reproduce.includes("idle_timeout:timeout=6")')" = true ]
+    expect "proxy-$action: reproduce names the toxic ($(j "proxy-$action" 'j.reproduce'); \
+$(j "proxy-$action" 'JSON.stringify(j.idle_close)'))" \
+        [ "$(j "proxy-$action" 'j.reproduce.includes("--toxic idle_timeout:timeout=" + j.idle_close.measured_ms + ",")')" = true ]
     stop_pid "$pid"
 done
 
