@@ -29,6 +29,9 @@ TEST_PKGS+=(nginx wrk libcurl4-openssl-dev)
 # The real middlebox of tests/cli/test_doctor_netns.sh: network namespaces joined by veth pairs
 # (iproute2) and a firewall that drops idle flows the way NATs do (iptables, conntrack match).
 TEST_PKGS+=(iproute2 iptables)
+# `make soak` (scripts/soak.sh): the conntrack tool empties the middlebox's flow table between
+# kernel faults, and jq joins the two phases' JSON lines into one.
+TEST_PKGS+=(conntrack jq)
 
 check=false
 if [ "${1:-}" = "--check" ]; then
