@@ -187,12 +187,28 @@ static void client_on_request(struct ss_conn *c, unsigned index, const char *req
         ss_respond(c, 503, "Retry-After: 0\r\n", "busy");
     } else if (strncmp(req, "POST /replay", 12) == 0 && index > 0) {
         ss_close(c); /* a reused connection closed under the request: a replay */
+    } else if (strncmp(req, "GET /redirect", 13) == 0) {
+        ss_respond(c, 302, "Location: /first?from=redirect\r\n", "moved");
+    } else if (strncmp(req, "GET /resume", 11) == 0 && !strstr(req, "Range:")) {
+        /* Half the body, then a cut: the client resumes with Range and If-Range. */
+        ss_send_str(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nETag: \"v1\"\r\n"
+                       "Accept-Ranges: bytes\r\n\r\n01234");
+        ss_close(c);
+    } else if (strncmp(req, "GET /resume", 11) == 0) {
+        ss_send_str(c, "HTTP/1.1 206 Partial Content\r\nContent-Length: 5\r\nETag: \"v1\"\r\n"
+                       "Content-Range: bytes 5-9/10\r\n\r\n56789");
     } else if (strncmp(req, "GET /chunked", 12) == 0) {
         ss_send_str(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                        "3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n");
     } else {
         ss_respond(c, 200, "Keep-Alive: timeout=5\r\n", "hello world");
     }
+}
+
+static void client_on_event(tether_client *c, const struct tether_event *ev)
+{
+    (void)c;
+    (void)ev; /* installed so the events are built and delivered */
 }
 
 static void client_closed(void *data)
@@ -219,7 +235,8 @@ static void client_done(tether_fetch *f, int status)
 
 static void client_next(struct sweep_run *r)
 {
-    static const char *const paths[] = {"/first", "/retry", "/replay", "/chunked"};
+    static const char *const paths[] = {"/first",   "/retry",    "/replay",
+                                        "/chunked", "/redirect", "/resume"};
     struct client_state *st = r->state;
     while (st->next < sizeof(paths) / sizeof(paths[0])) {
         const char *path = paths[st->next++];
@@ -232,6 +249,7 @@ static void client_next(struct sweep_run *r)
         static const struct tether_header h[] = {{"X-Sweep", "1"}};
         o.headers = h;
         o.nheaders = 1;
+        o.max_redirects = 2;
         if (strcmp(path, "/replay") == 0) {
             o.method = "POST";
             o.body = "payload";
@@ -261,11 +279,13 @@ static void client_start(struct sweep_run *r)
     tether_client_options_init(&co);
     co.policy.backoff_base_ms = 1;
     co.policy.deadline_ms = 3000;
+    co.policy.breaker = TETHER_BREAKER_ON;
     if (tether_client_new(&r->loop, &co, &st->client) != 0) {
         r->failed = true;
         client_closed(r);
         return;
     }
+    tether_client_on_event(st->client, client_on_event);
     client_next(r);
 }
 
@@ -361,6 +381,8 @@ static void server_start(struct sweep_run *r)
     }
     static const char req[] = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
                               "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+                              "POST /body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                              "\r\n3\r\nabc\r\n0\r\n\r\n"
                               "GET /chunked HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     sweep_raw_start(&r->loop, &st->raw, tether_server_port(st->srv), req, server_raw_done, r);
 }
@@ -456,14 +478,26 @@ static void proxy_start(struct sweep_run *r)
                    "{\"name\":\"p\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:%u\"}",
                    (unsigned)ss_port(st->ss));
     uint16_t port = 0;
-    bool ok = proxy_call(st, "POST", "/proxies", body) &&
-              proxy_call(st, "POST", "/proxies/p/toxics",
-                         "{\"type\":\"latency\",\"attributes\":{\"latency\":1,\"jitter\":1}}") &&
-              proxy_call(st, "POST", "/proxies/p/toxics",
-                         "{\"type\":\"slicer\",\"stream\":\"upstream\",\"attributes\":"
-                         "{\"average_size\":8,\"size_variation\":4,\"delay\":0}}") &&
-              proxy_call(st, "GET", "/proxies", NULL) &&
-              tether_proxy_server_proxy_port(st->ps, "p", &port) == 0;
+    bool ok =
+        proxy_call(st, "POST", "/proxies", body) &&
+        proxy_call(st, "POST", "/proxies/p/toxics",
+                   "{\"type\":\"latency\",\"attributes\":{\"latency\":1,\"jitter\":1}}") &&
+        proxy_call(st, "POST", "/proxies/p/toxics",
+                   "{\"type\":\"slicer\",\"stream\":\"upstream\",\"attributes\":"
+                   "{\"average_size\":8,\"size_variation\":4,\"delay\":0}}") &&
+        proxy_call(st, "POST", "/proxies/p/toxics",
+                   "{\"name\":\"cut\",\"type\":\"limit_data\",\"toxicity\":0.5,"
+                   "\"attributes\":{\"bytes\":100000}}") &&
+        proxy_call(st, "POST", "/proxies/p/toxics/cut", "{\"attributes\":{\"bytes\":200000}}") &&
+        proxy_call(st, "POST", "/proxies/p/toxics",
+                   "{\"name\":\"idle\",\"type\":\"idle_timeout\",\"attributes\":"
+                   "{\"timeout\":60000,\"action\":\"rst\"}}") &&
+        proxy_call(st, "POST", "/proxies/p/toxics", "{\"preset\":\"haproxy\",\"scale\":1}") &&
+        proxy_call(st, "GET", "/proxies/p/toxics", NULL) &&
+        proxy_call(st, "DELETE", "/proxies/p/toxics/cut", NULL) &&
+        proxy_call(st, "GET", "/presets", NULL) && proxy_call(st, "GET", "/version", NULL) &&
+        proxy_call(st, "GET", "/proxies", NULL) &&
+        tether_proxy_server_proxy_port(st->ps, "p", &port) == 0;
     if (!ok) {
         r->failed = true;
         tether_proxy_server_close(st->ps, proxy_closed, r);
