@@ -187,9 +187,9 @@ static void soak_on_think(uv_timer_t *t)
     }
 }
 
-/* A pause before the worker's next request: mostly short, and one in thirty between 600 ms
- * and 1.2 s, so pooled connections sit idle across the proxy's idle timeouts (700 and 800 ms)
- * and the client's own retirement (1 s), the races the seed describes. */
+/* A pause before the worker's next request: mostly short, and one in thirty between --pause's
+ * bounds (600 ms and 1.2 s), so pooled connections sit idle across the proxy's idle timeouts (700
+ * and 800 ms) and the client's own retirement (1 s), the races the seed describes. */
 static void soak_worker_next(struct soak *s, unsigned w)
 {
     struct soak_worker *wk = &s->workers[w];
@@ -198,7 +198,9 @@ static void soak_worker_next(struct soak *s, unsigned w)
         return;
     }
     uint64_t roll = soak_rand(s);
-    uint64_t ms = roll % 30 == 0 ? 600 + (roll >> 8) % 600 : (roll >> 8) % 10;
+    uint64_t ms = roll % 30 == 0
+                      ? s->pause_min_ms + (roll >> 8) % (s->pause_max_ms - s->pause_min_ms)
+                      : (roll >> 8) % 10;
     wk->busy = true;
     (void)uv_timer_start(&wk->timer, soak_on_think, ms, 0);
 }

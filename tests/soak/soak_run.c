@@ -10,9 +10,10 @@
 
 #define SOAK_RESTART_MS 10000
 /* With every fetch done, how long until each pool is empty: the client retires an idle
- * connection at the server's Keep-Alive hint (2 s) minus 1 s, the proxy and the server close
- * theirs on its FIN. Twice that. */
-#define SOAK_QUIET_MS 4000
+ * connection at the server's Keep-Alive hint minus 1 s and the server closes one 1 s after it
+ * (a connection the middlebox cut under the client); the proxy follows either side's close.
+ * The hint plus this margin. */
+#define SOAK_QUIET_MARGIN_MS 4000
 #define SOAK_POLL_MS 250
 
 enum soak_phase {
@@ -70,8 +71,10 @@ static void soak_server_spawn(struct soak *s)
     argv[n++] = "--exec-log";
     argv[n++] = s->exec_log;
     /* The client retires idle connections 1 s before this; the restarts must not wait long. */
+    char keep_alive[32];
+    (void)snprintf(keep_alive, sizeof(keep_alive), "%us", s->keep_alive_s);
     argv[n++] = "--keep-alive-timeout";
-    argv[n++] = "2s";
+    argv[n++] = keep_alive;
     argv[n++] = "--shutdown-grace";
     argv[n++] = "1s";
     /* Bodies long enough for limit_data to cut one mid-way. */
@@ -187,6 +190,14 @@ static void soak_proxy_ready(struct soak_proc *p, bool ok)
         return;
     }
     (void)snprintf(s->url, sizeof(s->url), "http://%s:%u/", s->host, (unsigned)s->proxy_port);
+    if (s->port_file) {
+        /* For whoever applies faults to the proxy's flows (tests/soak/netns.sh). */
+        FILE *pf = fopen(s->port_file, "w");
+        if (pf) {
+            fprintf(pf, "%u\n", (unsigned)s->proxy_port);
+            (void)fclose(pf);
+        }
+    }
     if (soak_client_start(s) != 0) {
         soak_run_fail(s, "cannot create the client");
         return;
@@ -285,7 +296,7 @@ static void soak_on_phase(uv_timer_t *t)
     if (soak_quiet_since == 0) {
         soak_quiet_since = now;
     }
-    if (now - soak_quiet_since < SOAK_QUIET_MS) {
+    if (now - soak_quiet_since < (uint64_t)s->keep_alive_s * 1000 + SOAK_QUIET_MARGIN_MS) {
         return;
     }
     if (s->phase == PH_QUIET_START) {
@@ -342,7 +353,8 @@ static int soak_usage(const char *why)
             "soak: %s\n"
             "usage: soak --tether PATH --dir DIR [--seconds N] [--warmup N] [--concurrency N]\n"
             "            [--interval N] [--deadline MS] [--seed N] [--host IP] [--wrap CMD]\n"
-            "            [--retry-unsafe]\n",
+            "            [--keep-alive SECONDS] [--pause MIN..MAX] [--port-file PATH] "
+            "[--retry-unsafe]\n",
             why);
     return 2;
 }
@@ -362,6 +374,9 @@ static int soak_number(const char *flag, const char *v, uint64_t min, uint64_t m
 
 int soak_run_parse(struct soak *s, int argc, char **argv)
 {
+    s->keep_alive_s = 2;
+    s->pause_min_ms = 600;
+    s->pause_max_ms = 1200;
     uint64_t seconds = 600, warmup = 0, conc = 16, interval = 0, deadline = 10000, seed = 1;
     s->host = "127.0.0.1";
     for (int i = 1; i < argc; i++) {
@@ -380,6 +395,23 @@ int soak_run_parse(struct soak *s, int argc, char **argv)
                  tok = strtok(NULL, " ")) {
                 s->wrap[s->nwrap++] = tok;
             }
+        } else if (strcmp(f, "--keep-alive") == 0) {
+            uint64_t ka = 0;
+            rc = soak_number(f, v, 2, 600, &ka);
+            s->keep_alive_s = (unsigned)ka;
+        } else if (strcmp(f, "--port-file") == 0 && v) {
+            s->port_file = v;
+        } else if (strcmp(f, "--pause") == 0 && v) {
+            char *end = NULL;
+            unsigned long lo = strtoul(v, &end, 10);
+            unsigned long hi =
+                end && end[0] == '.' && end[1] == '.' ? strtoul(end + 2, &end, 10) : 0;
+            if (!end || *end || lo == 0 || hi <= lo || hi > 600000) {
+                fprintf(stderr, "soak: invalid value '%s' for --pause (expected MIN..MAX ms)\n", v);
+                return 2;
+            }
+            s->pause_min_ms = lo;
+            s->pause_max_ms = hi;
         } else if (strcmp(f, "--retry-unsafe") == 0) {
             s->retry_unsafe = true;
             continue;

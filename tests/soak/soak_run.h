@@ -64,6 +64,10 @@ struct soak {
     uint64_t deadline_ms;
     uint64_t interval_ms;
     bool retry_unsafe;
+    unsigned keep_alive_s; /* the server's --keep-alive-timeout */
+    const char *port_file; /* where to write the proxy's port, or NULL */
+    uint64_t pause_min_ms; /* the long pauses between a worker's requests */
+    uint64_t pause_max_ms;
 
     /* Processes and the client. */
     tether_client *client;
