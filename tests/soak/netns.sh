@@ -128,11 +128,13 @@ fi
 # Idle flows are forgotten after 3 s: the server keeps connections 10 s, the client 9 s.
 setup in_ns "$ns_mb" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=3
 
-# One fault every 5 s, in turn: a REJECT of every packet to the proxy for 1 s (RSTs to the
+# One fault every 5 s (none while the soak measures), in turn: a REJECT of every packet to the proxy for 1 s (RSTs to the
 # client), a 3 s black hole both ways, and a conntrack flush (every flow forgotten at once).
 faults() {
     local port=$1 i=0
     while sleep 5; do
+        # Paused while the soak measures descriptors and memory with every connection idle.
+        [ -e "$tmp/quiet" ] && continue
         case $((i % 3)) in
         0)
             in_ns "$ns_mb" iptables -I FORWARD -p tcp --dport "$port" -j REJECT --reject-with tcp-reset
@@ -157,7 +159,7 @@ faults() {
 # then. The soak's own flags put the proxy and the server in the server's namespace.
 ip netns exec "$ns_cli" "$build/tests/soak" --tether "$tether" --dir "$out" --seconds "$seconds" \
     --wrap "ip netns exec $ns_srv" --host 10.78.2.2 --keep-alive 10 --pause 3000..5000 \
-    --port-file "$tmp/proxy.port" >"$tmp/soak.out" &
+    --port-file "$tmp/proxy.port" --quiet-file "$tmp/quiet" >"$tmp/soak.out" &
 soak_pid=$!
 pids+=("$soak_pid")
 if wait_for 30000 test -s "$tmp/proxy.port"; then

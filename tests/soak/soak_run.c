@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The soak's orchestration: its flags, the server restarted every 10 s, the proxy, the
  * timeline, and the quiet moments in which descriptors and memory are measured. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,7 +236,8 @@ static void soak_on_tick(uv_timer_t *t)
 {
     struct soak *s = t->data;
     uint64_t elapsed = uv_now(&s->loop) - s->t0;
-    size_t i = (size_t)((elapsed > 0 ? elapsed - 1 : 0) / s->interval_ms);
+    /* The interval that just ended: counted, since a tick may fire a little late. */
+    size_t i = s->ticks++;
     if (i >= SOAK_MAX_BUCKETS || i >= soak_last_bucket(s) + 1) {
         return;
     }
@@ -257,8 +259,34 @@ static void soak_on_tick(uv_timer_t *t)
 static uint64_t soak_quiet_since;
 static uint64_t soak_quiet_began;
 
+/* --quiet-file exists while the soak measures: whoever applies faults pauses meanwhile. */
+static void soak_quiet_file(const struct soak *s, bool quiet)
+{
+    if (!s->quiet_file) {
+        return;
+    }
+    if (quiet) {
+        FILE *f = fopen(s->quiet_file, "w");
+        if (f) {
+            (void)fclose(f);
+        }
+    } else {
+        (void)remove(s->quiet_file);
+    }
+}
+
+/* Before each measurement the client's allocator returns its free pages: what it keeps for
+ * reuse after a burst is not memory in use, and the library's own live bytes are counted
+ * exactly (soak_lib_live_bytes). */
+static void soak_measure(struct soak *s, struct soak_usage *u)
+{
+    (void)malloc_trim(0);
+    soak_usage_all(s, u);
+}
+
 static void soak_quiet_begin(struct soak *s, int phase)
 {
+    soak_quiet_file(s, true);
     s->phase = phase;
     s->issuing = false;
     soak_quiet_since = 0;
@@ -300,16 +328,17 @@ static void soak_on_phase(uv_timer_t *t)
         return;
     }
     if (s->phase == PH_QUIET_START) {
-        soak_usage_all(s, s->start);
+        soak_measure(s, s->start);
         s->lib_live_start = soak_lib_live_bytes();
         s->records_kib_start = s->nrecs * sizeof(*s->recs) / 1024;
         s->phase = PH_RUN;
         uint64_t end = s->t0 + (uint64_t)s->seconds * 1000;
         (void)uv_timer_start(&s->phase_timer, soak_on_phase, end > now ? end - now : 1, 0);
+        soak_quiet_file(s, false);
         soak_workload_resume(s);
         return;
     }
-    soak_usage_all(s, s->end);
+    soak_measure(s, s->end);
     s->lib_live_end = soak_lib_live_bytes();
     s->records_kib_end = s->nrecs * sizeof(*s->recs) / 1024;
     soak_stop(s);
@@ -324,6 +353,7 @@ static void soak_stop(struct soak *s)
     }
     s->phase = PH_STOP;
     s->issuing = false;
+    soak_quiet_file(s, false);
     soak_timer_close(&s->restart_timer);
     soak_timer_close(&s->tick_timer);
     soak_timer_close(&s->phase_timer);
@@ -353,8 +383,8 @@ static int soak_usage(const char *why)
             "soak: %s\n"
             "usage: soak --tether PATH --dir DIR [--seconds N] [--warmup N] [--concurrency N]\n"
             "            [--interval N] [--deadline MS] [--seed N] [--host IP] [--wrap CMD]\n"
-            "            [--keep-alive SECONDS] [--pause MIN..MAX] [--port-file PATH] "
-            "[--retry-unsafe]\n",
+            "            [--keep-alive SECONDS] [--pause MIN..MAX] [--port-file PATH]\n"
+            "            [--quiet-file PATH] [--retry-unsafe]\n",
             why);
     return 2;
 }
@@ -401,6 +431,8 @@ int soak_run_parse(struct soak *s, int argc, char **argv)
             s->keep_alive_s = (unsigned)ka;
         } else if (strcmp(f, "--port-file") == 0 && v) {
             s->port_file = v;
+        } else if (strcmp(f, "--quiet-file") == 0 && v) {
+            s->quiet_file = v;
         } else if (strcmp(f, "--pause") == 0 && v) {
             char *end = NULL;
             unsigned long lo = strtoul(v, &end, 10);

@@ -64,9 +64,10 @@ struct soak {
     uint64_t deadline_ms;
     uint64_t interval_ms;
     bool retry_unsafe;
-    unsigned keep_alive_s; /* the server's --keep-alive-timeout */
-    const char *port_file; /* where to write the proxy's port, or NULL */
-    uint64_t pause_min_ms; /* the long pauses between a worker's requests */
+    unsigned keep_alive_s;  /* the server's --keep-alive-timeout */
+    const char *port_file;  /* where to write the proxy's port, or NULL */
+    const char *quiet_file; /* exists while the soak measures, or NULL */
+    uint64_t pause_min_ms;  /* the long pauses between a worker's requests */
     uint64_t pause_max_ms;
 
     /* Processes and the client. */
@@ -97,6 +98,7 @@ struct soak {
     size_t nrecs, caprecs;
     struct soak_bucket buckets[SOAK_MAX_BUCKETS];
     size_t nbuckets;
+    size_t ticks;
     struct soak_usage start[SOAK_PROCS], end[SOAK_PROCS];
     uint64_t retries, replays;
     uint64_t events[SOAK_MAX_EVENTS]; /* by enum tether_event_type */
