@@ -12,9 +12,9 @@
 #define SOAK_RESTART_MS 10000
 /* With every fetch done, how long until each pool is empty: the client retires an idle
  * connection at the server's Keep-Alive hint minus 1 s and the server closes one 1 s after it
- * (a connection the middlebox cut under the client); the proxy follows either side's close.
- * The hint plus this margin. */
-#define SOAK_QUIET_MARGIN_MS 4000
+ * (a connection the middlebox cut under the client); the proxy follows either side's close,
+ * and its keepalive (15 s) finds a client a middlebox reset. The hint plus this margin. */
+#define SOAK_QUIET_MARGIN_MS 8000
 #define SOAK_POLL_MS 250
 
 enum soak_phase {
