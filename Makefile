@@ -14,16 +14,23 @@
 #                --error-exitcode=1 (scripts/valgrind.sh); slow, so not part of make test
 #   make fuzz    run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make bench   run every benchmark against its peer and print the ratio lines
+#   make soak    the chaos soak (docs/SOAK.md): the client library through tether proxy's toxics
+#                to a tether serve restarted every 10 s, then real kernel faults in network
+#                namespaces; about 10 minutes (SOAK_SECONDS=480 loopback, SOAK_NETNS_SECONDS=120,
+#                SOAK_NETNS=0 skips the namespaces). Not part of make test
 #   make lint    clang-format dry run and clang-tidy over src/ (scripts/lint.sh; make test runs
 #                them as the CTest tests format and tidy)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
 STRESS_REPEAT ?= 5
+SOAK_SECONDS ?= 480
+SOAK_NETNS_SECONDS ?= 120
+SOAK_NETNS ?= auto
 CMAKE_FLAGS ?=
 
 .PHONY: all deps deps-build build build-asan demo test test-unit test-asan test-stress test-valgrind \
-	fuzz fuzz-smoke bench \
+	fuzz fuzz-smoke bench soak \
 	lint clean
 
 all: build
@@ -73,6 +80,10 @@ fuzz: deps
 
 bench: deps
 	scripts/bench.sh
+
+soak: build
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_NETNS_SECONDS=$(SOAK_NETNS_SECONDS) SOAK_NETNS=$(SOAK_NETNS) \
+	  scripts/soak.sh build
 
 lint:
 	scripts/lint.sh all

@@ -41,6 +41,9 @@ TEST_PKGS+=(groff-base man-db zsh fish)
 # `make demo`) and the real servers its tests run (tests/pg, from a temp dir on a free port,
 # never as a service): PostgreSQL 15 and PgBouncer.
 TEST_PKGS+=(libpq-dev postgresql-15 pgbouncer)
+# `make soak` (scripts/soak.sh): the conntrack tool empties the middlebox's flow table between
+# kernel faults, and jq joins the two phases' JSON lines into one.
+TEST_PKGS+=(conntrack jq)
 
 check=false
 if [ "${1:-}" = "--check" ]; then

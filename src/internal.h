@@ -66,6 +66,8 @@ char *tt__strndup(const char *s, size_t n);
 #ifdef TETHER_UNITTESTS
 /* Allocations made so far (tests and the allocation-failure torture). */
 long tt__test_alloc_count(void);
+/* From now on the nth allocation fails (0 = none) and the count restarts at zero. */
+void tt__test_alloc_fail_at(long n);
 #endif
 
 /* --- errors.c: each foreign error source is mapped here and nowhere else. */

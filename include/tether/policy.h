@@ -57,7 +57,10 @@ struct tether_policy {
     uint64_t max_conn_lifetime_ms;  /* default 86400000 (24 h); 0 = none */
     unsigned max_requests_per_conn; /* 0 = none (Keep-Alive: max=N is honoured regardless) */
     unsigned max_conns_per_origin;  /* default 256; requests wait when all are busy */
-    bool tcp_keepalive;             /* default true: idle 30 s, interval 10 s, 3 probes */
+    /* Default true: idle 30 s, interval 10 s, 3 probes; also sets TCP_USER_TIMEOUT to
+     * idle + interval x probes (60 s), so a request written into a black hole fails then too
+     * (keepalive probes wait while sent data is unacknowledged). */
+    bool tcp_keepalive;
     unsigned tcp_keepalive_idle_s;
     unsigned tcp_keepalive_interval_s;
     unsigned tcp_keepalive_count;

@@ -87,6 +87,12 @@ const char *const cmd_serve_usage[] = {
     "                             method, repeated Idempotency-Key values (the 100\n"
     "                             most repeated), closes by cause, FIN/RST sent,\n"
     "                             connections [off]\n"
+    "  --exec-log FILE            append \"REQUEST-ID METHOD IDEMPOTENCY-KEY\" (from\n"
+    "                             X-Request-Id and Idempotency-Key, \"-\" when absent)\n"
+    "                             for every request executed, before its response;\n"
+    "                             restarts append [off]\n"
+    "  --rate-limit N             answer more than N requests per second with 503\n"
+    "                             and Retry-After: 1, unexecuted [off]\n"
     "  -h, --help                 print this text\n"
     "\n",
     "DUR is 250ms, 5s, 2m, 1h or 0; SIZE is 1024, 64k, 1m or 1g (KiB multiples).\n"
@@ -151,6 +157,7 @@ static void serve_default_respond(struct serve_ctx *ctx, tether_request *req)
 
 void serve_respond(struct serve_ctx *ctx, tether_request *req)
 {
+    serve_exec_log_record(ctx, req);
     if (ctx->root) {
         serve_files_respond(ctx, req);
     } else {
@@ -212,6 +219,9 @@ static void serve_on_request(tether_server *srv, tether_request *req)
         serve_stats_respond(ctx->stats, srv, req);
         return;
     }
+    if (serve_rate_limited(ctx, req)) {
+        return;
+    }
     bool has_body = serve_has_body(req);
     if (ctx->stats) {
         serve_stats_count(ctx->stats, req);
@@ -260,6 +270,8 @@ struct serve_flags {
     uint64_t body_size;
     uint64_t delay_ms;
     bool help;
+    const char *exec_log;
+    unsigned rate_limit;
 };
 
 static const char *const serve_close_styles[] = {"graceful", "node", "rst", NULL};
@@ -362,6 +374,14 @@ static int serve_parse_flag(struct args_cursor *c, struct serve_flags *f,
     }
     if (args_is(c, "--root")) {
         return args_take_string(c, &f->root);
+    }
+    if (args_is(c, "--exec-log")) {
+        return args_take_string(c, &f->exec_log);
+    }
+    if (args_is(c, "--rate-limit")) {
+        rc = args_take_uint(c, 1, 10000000, &v);
+        f->rate_limit = (unsigned)v;
+        return rc;
     }
     if (args_is(c, "--stats-path")) {
         if ((rc = args_take_string(c, &f->stats_path)) != 0) {
@@ -517,11 +537,20 @@ int cmd_serve(int argc, char **argv)
     ctx.body_size = f.body_size;
     ctx.delay_ms = f.delay_ms;
     ctx.stats_path = f.stats_path;
+    ctx.exec_log_fd = -1;
+    if (f.exec_log) {
+        char why[512];
+        if (serve_exec_log_open(&ctx, f.exec_log, why, sizeof(why)) != 0) {
+            return args_error(SERVE_CMD, "%s", why);
+        }
+    }
     if (f.root && (rc = serve_setup_root(&ctx, f.root)) != 0) {
+        serve_exec_log_close(&ctx);
         return rc;
     }
     if (f.stats_path && !(ctx.stats = serve_stats_new())) {
         free(ctx.root);
+        serve_exec_log_close(&ctx);
         fputs("tether serve: out of memory\n", stderr);
         return CLI_EXIT_FAILED;
     }
@@ -529,6 +558,7 @@ int cmd_serve(int argc, char **argv)
 
     uv_loop_t *loop = uv_default_loop();
     ctx.loop = loop;
+    serve_rate_init(&ctx, f.rate_limit);
     f.o.host = f.listen.host;
     f.o.port = f.listen.port;
     f.o.on_request = serve_on_request;
@@ -543,6 +573,7 @@ int cmd_serve(int argc, char **argv)
         (void)cli_loop_close(loop);
         serve_stats_free(ctx.stats);
         free(ctx.root);
+        serve_exec_log_close(&ctx);
         return rc;
     }
     printf("listening on %s://%s%s%s:%u\n", f.o.tls_cert_file ? "https" : "http",
@@ -555,5 +586,6 @@ int cmd_serve(int argc, char **argv)
     (void)cli_loop_close(loop);
     serve_stats_free(ctx.stats);
     free(ctx.root);
+    serve_exec_log_close(&ctx);
     return CLI_EXIT_OK;
 }

@@ -35,6 +35,13 @@ struct serve_ctx {
 
     /* Exchanges that outlive their request callback, in a list so shutdown can free them. */
     struct serve_exchange *live;
+
+    /* --exec-log: an O_APPEND descriptor, or -1. */
+    int exec_log_fd;
+    /* --rate-limit: requests per second (0 = no limit) and the token bucket. */
+    unsigned rate_per_s;
+    double rate_tokens;
+    uint64_t rate_at;
 };
 
 enum serve_phase {
@@ -92,6 +99,17 @@ void serve_stats_respond(struct serve_stats *st, tether_server *srv, tether_requ
 /* serve_files.c: answers `req` from ctx->root. Either completes the response or hands it to
  * an exchange; never leaves it unanswered. */
 void serve_files_respond(struct serve_ctx *ctx, tether_request *req);
+
+/* serve_record.c: --exec-log appends "REQUEST-ID METHOD IDEMPOTENCY-KEY" (each "-" when
+ * absent) for every request the handler executes, before its response; returns 0, or -1 with
+ * `why` filled. */
+int serve_exec_log_open(struct serve_ctx *ctx, const char *path, char *why, size_t why_len);
+void serve_exec_log_close(struct serve_ctx *ctx);
+void serve_exec_log_record(struct serve_ctx *ctx, const tether_request *req);
+/* --rate-limit: starts the bucket full. */
+void serve_rate_init(struct serve_ctx *ctx, unsigned per_s);
+/* True when `req` is over the rate and was answered 503 with Retry-After: 1. */
+bool serve_rate_limited(struct serve_ctx *ctx, tether_request *req);
 
 /* The path part of a request target ("/a/b" of "/a/b?x" or "http://h/a/b?x"), as a pointer
  * into `target` and a length. */

@@ -227,6 +227,15 @@ static void conn_connected(struct tt__stream *s, int status)
     if (p->tcp_keepalive) {
         (void)tt__sock_set_keepalive(&s->tcp, true, p->tcp_keepalive_idle_s,
                                      p->tcp_keepalive_interval_s, p->tcp_keepalive_count);
+        /* Keepalive probes wait while sent data is unacknowledged, so a request written into a
+         * black hole (a DROP rule, a dead peer) would retransmit for ~15 minutes. The same
+         * bound as the probes: the connection fails once that long passes without an ACK. */
+        uint64_t user_ms = ((uint64_t)p->tcp_keepalive_idle_s +
+                            (uint64_t)p->tcp_keepalive_interval_s * p->tcp_keepalive_count) *
+                           1000;
+        if (user_ms > 0 && user_ms <= UINT32_MAX) {
+            (void)tt__sock_set_user_timeout(&s->tcp, (unsigned)user_ms);
+        }
     }
     c->client->stats.connections_opened++;
     tt__debug(c->client, TT__DEBUG_NET, "connected to %s (connection %llu)", s->peer,

@@ -46,6 +46,13 @@ long tt__test_alloc_count(void)
 {
     return atomic_load(&alloc_count);
 }
+
+void tt__test_alloc_fail_at(long n)
+{
+    /* Overrides TETHER_TEST_FAIL_ALLOC_AT: an in-process sweep fails each n in turn. */
+    atomic_store(&alloc_fail_at, n);
+    atomic_store(&alloc_count, 0);
+}
 #else
 static bool alloc_should_fail(void)
 {

@@ -538,6 +538,12 @@ static void conn_connected(struct tt__stream *s, int status)
     /* Go's net package turns Nagle off on every TCP connection; Toxiproxy inherits that. */
     (void)tt__sock_set_nodelay(&c->client.tcp, true);
     (void)tt__sock_set_nodelay(&c->server.tcp, true);
+    /* Go's net package also turns TCP keepalive on (15 s idle, 15 s apart, 9 probes). Without
+     * it a client whose own side a middlebox reset, or whose host died, holds its connection
+     * here forever when no packet of it ever arrives again, e.g. a flow the silent
+     * idle_timeout forgot (found by make soak's namespace phase). */
+    (void)tt__sock_set_keepalive(&c->client.tcp, true, 15, 15, 9);
+    (void)tt__sock_set_keepalive(&c->server.tcp, true, 15, 15, 9);
     tt__px_conn_update_reading(c);
 }
 
