@@ -207,8 +207,8 @@ int ttx_parse_duration_ms(const char *text, uint64_t max_ms, uint64_t *out_ms)
     if (frac_units % frac_scale != 0) {
         return TETHER_EINVAL; /* "1.5ms" or "0.0001s": not a whole millisecond */
     }
-    uint64_t ms = whole * unit;
-    if (ms > max_ms - frac_units / frac_scale) {
+    uint64_t ms = whole * unit; /* <= max_ms, by the check above */
+    if (frac_units / frac_scale > max_ms - ms) {
         return TETHER_ERANGE;
     }
     *out_ms = ms + frac_units / frac_scale;

@@ -149,6 +149,10 @@ static void test_durations(void **state)
     assert_int_equal(ttx_parse_duration_ms("99999999999999999999s", UINT64_MAX, &ms),
                      TETHER_EINVAL); /* past UINT64_MAX as a number: not a duration */
     assert_int_equal(ms, 7);
+    /* A fraction alone above a small limit (found by input_fuzz: the bound wrapped). */
+    assert_int_equal(ttx_parse_duration_ms("0.5s", 0, &ms), TETHER_ERANGE);
+    assert_int_equal(ttx_parse_duration_ms("0.5s", 499, &ms), TETHER_ERANGE);
+    assert_int_equal(ms, 7);
     assert_int_equal(ttx_parse_duration_ms("24h", 86400000, &ms), 0);
     assert_int_equal(ms, 86400000);
 }
