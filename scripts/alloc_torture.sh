@@ -83,7 +83,9 @@ torture() {
     failures=$((failures + bad))
 }
 
-torture scenario 1 1000 "$build/tests/torture_scenario"
+# 500 processes: every n up to 250, then every k-th (alloc_sweep, in one process, fails every
+# allocation of a scenario per component; this keeps one process per n for the early paths).
+torture scenario 1 500 "$build/tests/torture_scenario"
 # Unit tests of core, http1, client and server whose runs stay short when an allocation fails
 # (a test waiting out its own timeouts after a failure costs seconds per run), each capped.
 for t in core_test_buf http1_test_write client_test_url client_test_blocking client_test_replay \
