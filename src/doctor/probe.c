@@ -18,6 +18,8 @@
 /* One read; the response buffer holds the largest head the reader accepts plus one read. */
 #define DOCTOR_NET_CAP 16384
 #define DOCTOR_RX_CAP (65536 + DOCTOR_NET_CAP)
+/* How long an idle connection the peer never closed waits for the peer's FIN after ours. */
+#define DOCTOR_HANGUP_MS 1000
 
 enum dconn_role { ROLE_IDLE, ROLE_SEQ, ROLE_PROBE };
 
@@ -27,6 +29,7 @@ enum dconn_step {
     STEP_RESPONSE, /* request sent, reading its response */
     STEP_IDLE,     /* response read, waiting for the close */
     STEP_PROBE,    /* the probe request after the idle time is out */
+    STEP_HANGUP,   /* the idle time ran out: our FIN is sent, the peer's awaited (bounded) */
     STEP_CLOSING,
 };
 
@@ -39,6 +42,7 @@ struct dconn {
     uv_timer_t timer;
     uv_connect_t connect_req;
     uv_write_t write_req;
+    uv_shutdown_t shutdown_req;
     int handles; /* open libuv handles */
     uint64_t t_start, t_connected, t_sent, t_first_byte, t_end;
     bool first; /* the phase-timing connection */
@@ -312,17 +316,45 @@ static void dconn_response_done(struct dconn *c)
     (void)uv_timer_start(&c->timer, dconn_idle_timer, wait, 0);
 }
 
+static void dconn_shut(uv_shutdown_t *req, int status)
+{
+    struct dconn *c = req->data;
+    if (status < 0 && c->step == STEP_HANGUP) {
+        dconn_close(c);
+    }
+}
+
+/* Ends an idle connection the peer never closed: FIN first, then the peer's own close awaited
+ * for at most DOCTOR_HANGUP_MS. A server or proxy that counts connections has then let this
+ * one go before the connection ramp counts its own (closing at once raced it: the ramp's first
+ * connection could arrive while the old one still held a slot, and the limit read one low).
+ * The wait is bounded by DOCTOR_HANGUP_MS. */
+static void dconn_hang_up(struct dconn *c)
+{
+    c->step = STEP_HANGUP;
+    c->shutdown_req.data = c;
+    if (c->tls || uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, dconn_shut) != 0) {
+        dconn_close(c);
+        return;
+    }
+    (void)uv_timer_start(&c->timer, dconn_idle_timer, DOCTOR_HANGUP_MS, 0);
+}
+
 /* The idle time is out: an idle connection never closed; a probe sends its request now. */
 static void dconn_idle_timer(uv_timer_t *t)
 {
     struct dconn *c = t->data;
+    if (c->step == STEP_HANGUP) {
+        dconn_close(c); /* the peer never answered our FIN */
+        return;
+    }
     if (c->role == ROLE_PROBE) {
         c->step = STEP_PROBE;
         dconn_send(c);
         return;
     }
     dconn_record_idle(c, TETHER_DOCTOR_CLOSE_NONE, 0);
-    dconn_close(c);
+    dconn_hang_up(c);
 }
 
 /* Connect or response timeout. */
@@ -482,6 +514,12 @@ static void dconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct dconn *c = s->data;
     if (c->step == STEP_CLOSING || nread == 0) {
+        return;
+    }
+    if (c->step == STEP_HANGUP) {
+        if (nread < 0) {
+            dconn_close(c); /* the peer's close: the connection is gone on both sides */
+        }
         return;
     }
     if (nread < 0) {

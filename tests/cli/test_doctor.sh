@@ -143,7 +143,8 @@ for action in fin rst; do
         fail "cap-$action did not start"
     doctor "ramp-$action" --max-idle 1s --max-requests 0 --parallel 1 --connections 6 \
         --probe-timeout 2s "http://127.0.0.1:$port1/"
-    expect "ramp-$action: limit 2" [ "$(j "ramp-$action" 'j.connection_limit.limit')" = 2 ]
+    expect "ramp-$action: limit 2 ($(j "ramp-$action" 'JSON.stringify(j.connection_limit)'))" \
+        [ "$(j "ramp-$action" 'j.connection_limit.limit')" = 2 ]
     expect "ramp-$action: how" [ "$(j "ramp-$action" 'j.connection_limit.how')" = "$action" ]
     stop_pid "$pid"
 done
