@@ -544,7 +544,11 @@ int tt__h1_parse_response(struct tt__h1_parser *p, const char *buf, size_t len,
     while (at + 1 < len && buf[at] == '\r' && buf[at + 1] == '\n') {
         at += 2;
     }
+    /* Only bytes within the head limit count: one past it is "too large" whatever it is, and
+     * judging it here would name a different error for the same bytes split differently. */
+    size_t max = p->limits.max_head_bytes;
     size_t n = len - at < 5 ? len - at : 5;
+    n = at >= max ? 0 : n < max - at ? n : max - at;
     if (p->error == TT__H1_ERR_NONE && n > 0 && buf[at] != '\r' &&
         memcmp(buf + at, "HTTP/", n) != 0) {
         p->error = TT__H1_ERR_NOT_HTTP;
