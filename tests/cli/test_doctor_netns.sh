@@ -16,86 +16,12 @@ source "$(dirname "$0")/harness.sh"
 need_tether
 need_node "reads the --json output"
 
-command -v ip >/dev/null 2>&1 || skip "ip (iproute2) is not installed; run scripts/install-deps.sh"
-command -v iptables >/dev/null 2>&1 || skip "iptables is not installed; run scripts/install-deps.sh"
-[ "$(id -u)" -eq 0 ] || skip "network namespaces and iptables need root (running as uid $(id -u))"
-
-# Namespace names carry this shell's pid, so concurrent runs never share one; a run killed
-# before its trap ran (SIGKILL) leaves namespaces whose pid is gone, removed by the next run.
-prefix=tdoc
-ns_cli=$prefix$$c
-ns_fw=$prefix$$f
-ns_srv=$prefix$$s
-namespaces=()
-
-drop_namespace() {
-    local ns=$1 p
-    for p in $(ip netns pids "$ns" 2>/dev/null); do
-        kill -KILL "$p" 2>/dev/null
-    done
-    ip netns del "$ns" 2>/dev/null
-}
-
-# shellcheck disable=SC2317 # run by the trap
-netns_cleanup() {
-    local ns
-    cleanup
-    for ns in "${namespaces[@]}"; do
-        drop_namespace "$ns"
-    done
-}
-trap netns_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${prefix}[0-9]+[cfs]$"); do
-    owner=${ns#"$prefix"}
-    owner=${owner%?}
-    kill -0 "$owner" 2>/dev/null || drop_namespace "$ns"
-done
-
-for ns in "$ns_cli" "$ns_fw" "$ns_srv"; do
-    if ! ip netns add "$ns" 2>"$tmp/netns.err"; then
-        skip "network namespaces are refused here (ip netns add: $(head -1 "$tmp/netns.err"))"
-    fi
-    namespaces+=("$ns")
-done
-
-# setup CMD...: one step of building the network; any failure fails the test with its message.
-setup() {
-    if ! "$@" 2>"$tmp/setup.err"; then
-        fail "setup: $* ($(head -2 "$tmp/setup.err"))"
-        finish
-    fi
-}
-in_ns() {
-    local ns=$1
-    shift
-    ip netns exec "$ns" "$@"
-}
-
-# client 10.77.1.2 -- 10.77.1.1 firewall 10.77.2.1 -- 10.77.2.2 server. The veth pairs are
-# created inside the namespaces, so their short names never meet another run's.
-setup ip -n "$ns_cli" link add c0 type veth peer name f0 netns "$ns_fw"
-setup ip -n "$ns_srv" link add s0 type veth peer name f1 netns "$ns_fw"
-setup ip -n "$ns_cli" addr add 10.77.1.2/24 dev c0
-setup ip -n "$ns_fw" addr add 10.77.1.1/24 dev f0
-setup ip -n "$ns_fw" addr add 10.77.2.1/24 dev f1
-setup ip -n "$ns_srv" addr add 10.77.2.2/24 dev s0
-for dev in lo c0; do setup ip -n "$ns_cli" link set "$dev" up; done
-for dev in lo f0 f1; do setup ip -n "$ns_fw" link set "$dev" up; done
-for dev in lo s0; do setup ip -n "$ns_srv" link set "$dev" up; done
-setup ip -n "$ns_cli" route add default via 10.77.1.1
-setup ip -n "$ns_srv" route add default via 10.77.2.1
-setup in_ns "$ns_fw" sysctl -qw net.ipv4.ip_forward=1
-
-# The firewall: established flows and new connections pass, a packet of a flow conntrack has
-# forgotten is INVALID and meets the rule under test (rule 3, changed per case).
-if ! in_ns "$ns_fw" iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT \
-    2>"$tmp/conntrack.err"; then
-    skip "the iptables conntrack match is unavailable ($(head -1 "$tmp/conntrack.err"))"
-fi
-setup in_ns "$ns_fw" iptables -A FORWARD -p tcp --syn -m conntrack --ctstate NEW -j ACCEPT
+# client 10.77.1.2 -- 10.77.1.1 firewall 10.77.2.1 -- 10.77.2.2 server. The firewall passes
+# established flows and new connections; a packet of a flow conntrack has forgotten is INVALID
+# and meets the rule under test (rule 3, changed per case).
+source "$(dirname "$0")/../helpers/netns.sh"
+netns_build tdoc 10.77
+ns_fw=$ns_mid
 setup in_ns "$ns_fw" iptables -A FORWARD -p tcp -m conntrack --ctstate INVALID -j DROP
 setup in_ns "$ns_fw" iptables -P FORWARD DROP
 # The idle expiry, scaled: the probe that must get through is sent 1 s after the response and

@@ -24,76 +24,12 @@ set -- "$build/tether"
 source "$(dirname "$0")/../cli/harness.sh"
 need_tether
 
-command -v ip >/dev/null 2>&1 || skip "ip (iproute2) is not installed; run scripts/install-deps.sh test"
-command -v iptables >/dev/null 2>&1 || skip "iptables is not installed; run scripts/install-deps.sh test"
 command -v conntrack >/dev/null 2>&1 || skip "conntrack is not installed; run scripts/install-deps.sh test"
-[ "$(id -u)" -eq 0 ] || skip "network namespaces and iptables need root (running as uid $(id -u))"
-
-# Names carry this shell's pid; namespaces of a killed run (pid gone) are removed here.
-prefix=tsk
-ns_cli=$prefix$$c
-ns_mb=$prefix$$m
-ns_srv=$prefix$$s
-namespaces=()
-drop_namespace() {
-    local ns=$1 p
-    for p in $(ip netns pids "$ns" 2>/dev/null); do
-        kill -KILL "$p" 2>/dev/null
-    done
-    ip netns del "$ns" 2>/dev/null
-}
-# shellcheck disable=SC2317 # run by the trap
-netns_cleanup() {
-    local ns
-    cleanup
-    for ns in "${namespaces[@]}"; do
-        drop_namespace "$ns"
-    done
-}
-trap netns_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${prefix}[0-9]+[cms]$"); do
-    owner=${ns#"$prefix"}
-    owner=${owner%?}
-    kill -0 "$owner" 2>/dev/null || drop_namespace "$ns"
-done
-for ns in "$ns_cli" "$ns_mb" "$ns_srv"; do
-    if ! ip netns add "$ns" 2>"$tmp/netns.err"; then
-        skip "network namespaces are refused here (ip netns add: $(head -1 "$tmp/netns.err"))"
-    fi
-    namespaces+=("$ns")
-done
-setup() {
-    if ! "$@" 2>"$tmp/setup.err"; then
-        fail "setup: $* ($(head -2 "$tmp/setup.err"))"
-        finish
-    fi
-}
-in_ns() {
-    local ns=$1
-    shift
-    ip netns exec "$ns" "$@"
-}
 
 # client 10.78.1.2 -- 10.78.1.1 middlebox 10.78.2.1 -- 10.78.2.2 server
-setup ip -n "$ns_cli" link add c0 type veth peer name m0 netns "$ns_mb"
-setup ip -n "$ns_srv" link add s0 type veth peer name m1 netns "$ns_mb"
-setup ip -n "$ns_cli" addr add 10.78.1.2/24 dev c0
-setup ip -n "$ns_mb" addr add 10.78.1.1/24 dev m0
-setup ip -n "$ns_mb" addr add 10.78.2.1/24 dev m1
-setup ip -n "$ns_srv" addr add 10.78.2.2/24 dev s0
-for dev in lo c0; do setup ip -n "$ns_cli" link set "$dev" up; done
-for dev in lo m0 m1; do setup ip -n "$ns_mb" link set "$dev" up; done
-for dev in lo s0; do setup ip -n "$ns_srv" link set "$dev" up; done
-setup ip -n "$ns_cli" route add default via 10.78.1.1
-setup ip -n "$ns_srv" route add default via 10.78.2.1
-setup in_ns "$ns_mb" sysctl -qw net.ipv4.ip_forward=1
-if ! in_ns "$ns_mb" iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT \
-    2>"$tmp/conntrack.err"; then
-    skip "the iptables conntrack match is unavailable ($(head -1 "$tmp/conntrack.err"))"
-fi
-setup in_ns "$ns_mb" iptables -A FORWARD -p tcp --syn -m conntrack --ctstate NEW -j ACCEPT
+source "$(dirname "$0")/../helpers/netns.sh"
+netns_build tsk 10.78
+ns_mb=$ns_mid
 setup in_ns "$ns_mb" iptables -A FORWARD -p tcp -m conntrack --ctstate INVALID \
     -j REJECT --reject-with tcp-reset
 setup in_ns "$ns_mb" iptables -P FORWARD DROP
