@@ -23,7 +23,8 @@ const char cmd_demo_summary[] =
     "connection resets reproduced on loopback: a naive client vs tether";
 
 const char *const cmd_demo_usage[] = {
-    "Usage: tether demo [--seconds N] [--scenario NAME] [--seed N] [--json]\n"
+    "Usage: tether demo [--seconds N] [--scenario NAME] [--seed N] [--db URL]\n"
+    "                   [--json]\n"
     "\n",
     "Reproduces the usual causes of `Error: read ECONNRESET` and `socket hang up` on\n"
     "loopback, with an embedded server and fault proxy, and drives the same workload\n"
@@ -32,7 +33,7 @@ const char *const cmd_demo_usage[] = {
     "leaves the machine and nothing needs configuring. Every figure printed is\n"
     "measured in the run.\n"
     "\n",
-    "Scenarios (all seven by default, in this order):\n"
+    "Scenarios (the first seven by default, in this order; db-idle with --db):\n"
     "  keepalive-race      the server closes idle connections at T with no Keep-Alive\n"
     "                      hint (old Node.js); users pause T +/- 1 %\n"
     "  lb-idle-timeout     a load balancer resets connections idle for T; the\n"
@@ -46,18 +47,32 @@ const char *const cmd_demo_usage[] = {
     "                      server counts how many times each one ran (duplicates)\n"
     "  egress              keepalive-race again, the naive client through `tether\n"
     "                      egress` (its row says egress): no code change, no failure\n"
+    "  db-idle             PostgreSQL (--db) kills sessions idle for T\n"
+    "                      (idle_session_timeout, set per session); users pause\n"
+    "                      0.9..1.3 T; two pg_terminate_backend storms kill idle\n"
+    "                      backends and running reads. naive is a pool without idle\n"
+    "                      watch, validation or retry (`tether load --policy naive`),\n"
+    "                      tether is tether's pool. One query in four is an INSERT\n"
+    "                      into a table the run creates and drops; the server's rows\n"
+    "                      say how often each ran (dups)\n"
     "\n",
     "Options:\n"
     "  --seconds N      length of each scenario in seconds, 0.5..600 [5]\n"
     "  --scenario NAME  run only this scenario\n"
     "  --seed N         seed of the workload's and the proxy's random choices [from\n"
     "                   the clock]\n"
+    "  --db URL         postgres://USER@HOST:PORT/DB: the PostgreSQL 14+ server\n"
+    "                   db-idle runs against (its user needs CREATE on the\n"
+    "                   database); adds db-idle to the run. `make demo-db` starts\n"
+    "                   a throwaway server and runs db-idle against it\n"
     "  --json           print one JSON object instead of the table:\n"
     "                   {\"scenarios\":[{\"name\":...,\"clients\":{\"naive\":{\"requests\",\n"
     "                   \"failed\",\"errors\":{message:count},\"replays\",\"retries\",\n"
     "                   \"duplicates\",\"p99_ms\",\"stale_evicted\",\"retired_idle\",\n"
     "                   \"learned_idle_close_ms\",\"retry_after_waits\",...},\n"
     "                   \"tether\":{...}}},...],\"duration_s\":x}\n"
+    "                   db-idle's clients add \"reads\" and \"writes\":\n"
+    "                   {\"requests\",\"failed\",\"failed_but_executed\"}\n"
     "  -h, --help       print this text\n"
     "\n",
     "The table's last columns say what tether did instead of failing: stale idle\n"
@@ -141,6 +156,13 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o, bool *help)
             rc = args_take_choice(&c, names, &o->only);
         } else if (args_is(&c, "--seed")) {
             rc = args_take_uint(&c, 0, UINT64_MAX, &o->seed);
+        } else if (args_is(&c, "--db")) {
+            rc = args_take_string(&c, &o->db_url);
+            if (rc == 0 && strncmp(o->db_url, "postgres://", 11) != 0 &&
+                strncmp(o->db_url, "postgresql://", 13) != 0) {
+                rc = args_bad_value(&c, "PostgreSQL URL",
+                                    " (expected postgres://USER@HOST:PORT/DB)");
+            }
         } else {
             rc = args_unknown(&c);
         }
@@ -149,6 +171,18 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o, bool *help)
         }
     }
     o->progress = !o->json && isatty(STDOUT_FILENO);
+    if (o->only >= 0 && demo_scenarios[o->only].database && !o->db_url) {
+        return args_error(DEMO_CMD,
+                          "--scenario %s needs --db postgres://USER@HOST:PORT/DB (a PostgreSQL "
+                          "14 or later server; `make demo-db` runs it against a throwaway one)",
+                          demo_scenarios[o->only].name);
+    }
+#ifndef TETHER_HAVE_PGPOOL
+    if (o->db_url) {
+        return args_error(DEMO_CMD, "--db: this tether was built without PostgreSQL support: "
+                                    "install libpq (Debian: libpq-dev) and rebuild");
+    }
+#endif
     return 0;
 }
 
@@ -169,7 +203,9 @@ int cmd_demo(int argc, char **argv)
     bool selected[DEMO_NSCENARIOS];
     unsigned total = 0;
     for (int s = 0; s < DEMO_NSCENARIOS; s++) {
-        selected[s] = opts.only < 0 || opts.only == s;
+        /* The database scenario needs a server of the user's: only with --db. */
+        selected[s] =
+            opts.only < 0 ? !demo_scenarios[s].database || opts.db_url != NULL : opts.only == s;
         total += selected[s] ? 1u : 0u;
     }
     if (opts.progress) {

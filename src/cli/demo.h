@@ -19,7 +19,7 @@
 
 #include "workload.h"
 
-#define DEMO_NSCENARIOS 7
+#define DEMO_NSCENARIOS 8
 #define DEMO_NLANES 2 /* 0 = naive, 1 = tether */
 #define DEMO_MAX_WORKERS 8
 /* Error messages shown per client; the last line gathers "other errors" beyond that. */
@@ -39,6 +39,8 @@ struct demo_opts {
     bool json;
     bool progress; /* stdout is a terminal and not --json */
     int only;      /* index of --scenario, or -1 for all */
+    /* --db: the PostgreSQL server of db-idle, or NULL */
+    const char *db_url;
 };
 
 /* One client's figures in one scenario: everything the table and the JSON print. */
@@ -65,6 +67,11 @@ struct demo_result {
     uint64_t retry_after_waits; /* retries that waited as a Retry-After asked */
     bool ran;                   /* the scenario ran (setup worked) */
     char what[240];             /* the scenario's set-up in words, with this run's numbers */
+    /* db-idle only: idempotent reads and non-idempotent writes apart */
+    uint64_t db_reads;
+    uint64_t db_reads_failed;
+    uint64_t db_writes;
+    uint64_t db_writes_failed;
 };
 
 struct demo_lane;
@@ -178,6 +185,9 @@ struct demo_scenario {
     /* Both lanes use the naive client; the tether lane's goes through `tether egress` (the
      * report labels that row "egress"). */
     bool via_egress;
+    /* Runs against the PostgreSQL server of --db (demo_db.c) instead of the hooks above; not
+     * part of the default run. */
+    bool database;
 };
 
 extern const struct demo_scenario demo_scenarios[DEMO_NSCENARIOS];
@@ -189,6 +199,9 @@ extern const struct demo_scenario demo_scenarios[DEMO_NSCENARIOS];
 int demo_run_scenario(const struct demo_scenario *def, const struct demo_opts *opts, unsigned pos,
                       unsigned total, struct demo_result res[DEMO_NLANES], char *err,
                       size_t errlen);
+/* db-idle (demo_db.c): both pools against opts->db_url; fills res like demo_run_scenario. */
+int demo_db_run(const struct demo_opts *opts, struct demo_result res[DEMO_NLANES], char *err,
+                size_t errlen);
 /* The lane's record of logical request `seq` (grown as needed), or NULL when out of memory. */
 struct demo_exec *demo_lane_exec(struct demo_lane *l, uint64_t seq);
 /* One API call on the scenario's proxy server; returns 0 for a 2xx answer, else fills

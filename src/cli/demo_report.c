@@ -121,6 +121,11 @@ static void demo_print_reading(int s, const struct demo_result *naive,
         printf("%sreading: fewer requests, p99 %.0f ms: tether waited as Retry-After asked;\n"
                "%s         naive hammered a limiter that answered 503 (%llu failed)\n",
                pad, tether->p99_ms, pad, (unsigned long long)naive->failed);
+    } else if (demo_scenarios[s].database && tether->db_writes_failed > 0) {
+        printf("%sreading: %llu of tether's failures are INSERTs killed while they ran: they\n"
+               "%s         may have run (the server had run %llu), so they were not sent again\n",
+               pad, (unsigned long long)tether->db_writes_failed, pad,
+               (unsigned long long)tether->ran_but_failed);
     } else if (s == DEMO_POST_SAFETY && tether->failed > 0) {
         printf("%sreading: these failures are the right answer: a POST without a key whose\n"
                "%s         response was lost may have run, so it is not sent again\n",
@@ -148,6 +153,13 @@ void demo_report_human(const struct demo_opts *opts, struct demo_result res[][DE
     printf("  tether  tether's default policy, with a %u s deadline per request and the circuit\n"
            "          breaker on (trips when half of at least 100 calls in 30 s fail)\n\n",
            DEMO_DEADLINE_MS / 1000u);
+    for (int s = 0; s < DEMO_NSCENARIOS; s++) {
+        if (selected[s] && demo_scenarios[s].database) {
+            printf("  %s (against --db): naive is a pool with no idle watch, validation or\n"
+                   "          retry; tether is tether's PostgreSQL pool with its defaults\n\n",
+                   demo_scenarios[s].name);
+        }
+    }
     for (int s = 0; s < DEMO_NSCENARIOS; s++) {
         if (selected[s]) {
             printf("  %-19s %s\n", demo_scenarios[s].name, res[s][0].what);
@@ -253,7 +265,7 @@ static int demo_set(json_t *obj, const char *key, json_t *v)
     return v ? json_object_set_new(obj, key, v) : -1;
 }
 
-static json_t *demo_client_json(const struct demo_result *r, bool post)
+static json_t *demo_client_json(const struct demo_result *r, bool post, bool database)
 {
     json_t *o = json_object();
     json_t *errs = json_object();
@@ -285,6 +297,15 @@ static json_t *demo_client_json(const struct demo_result *r, bool post)
         rc |= demo_set(o, "keyed", k);
         rc |= demo_set(o, "unkeyed", u);
     }
+    if (database) {
+        json_t *rd = json_pack("{s:I,s:I}", "requests", (json_int_t)r->db_reads, "failed",
+                               (json_int_t)r->db_reads_failed);
+        json_t *wr = json_pack("{s:I,s:I,s:I}", "requests", (json_int_t)r->db_writes, "failed",
+                               (json_int_t)r->db_writes_failed, "failed_but_executed",
+                               (json_int_t)r->ran_but_failed);
+        rc |= demo_set(o, "reads", rd);
+        rc |= demo_set(o, "writes", wr);
+    }
     if (rc != 0) {
         json_decref(o);
         return NULL;
@@ -306,8 +327,9 @@ int demo_report_json(struct demo_result res[][DEMO_NLANES], const bool *selected
         json_t *clients = json_object();
         rc |= (sc && clients) ? 0 : -1;
         rc |= demo_set(sc, "name", json_string(demo_scenarios[s].name));
-        rc |= demo_set(clients, "naive", demo_client_json(&res[s][DEMO_NAIVE], post));
-        rc |= demo_set(clients, "tether", demo_client_json(&res[s][DEMO_TETHER], post));
+        bool db = demo_scenarios[s].database;
+        rc |= demo_set(clients, "naive", demo_client_json(&res[s][DEMO_NAIVE], post, db));
+        rc |= demo_set(clients, "tether", demo_client_json(&res[s][DEMO_TETHER], post, db));
         rc |= clients ? json_object_set_new(sc, "clients", clients) : -1;
         rc |= demo_set(sc, "ran", json_boolean(res[s][0].ran));
         rc |= demo_set(sc, "description", json_string(res[s][0].what));

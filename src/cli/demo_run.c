@@ -542,6 +542,9 @@ int demo_run_scenario(const struct demo_scenario *def, const struct demo_opts *o
                       unsigned total, struct demo_result res[DEMO_NLANES], char *err, size_t errlen)
 {
     static const char *const names[DEMO_NLANES] = {"naive", "tether"};
+    if (def->database) {
+        return demo_db_run(opts, res, err, errlen);
+    }
     struct demo_scen *sc = calloc(1, sizeof(*sc));
     uv_loop_t *loop = malloc(sizeof(*loop));
     if (!sc || !loop || uv_loop_init(loop) != 0) {

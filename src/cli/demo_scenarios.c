@@ -555,4 +555,9 @@ const struct demo_scenario demo_scenarios[DEMO_NSCENARIOS] = {
         .handle = demo_handle_ok,
         .via_egress = true,
     },
+    {
+        .name = "db-idle",
+        .workers = 4,
+        .database = true,
+    },
 };
