@@ -2,6 +2,9 @@
 # A thin wrapper over CMake: the commands the README promises.
 #   make demo    build deps only (compiler, CMake, libuv, OpenSSL, jansson, zlib) + the tether
 #                command, then `tether demo`: the seed's resets, naive client vs tether
+#   make demo-db  the demo's db-idle scenario (naive pool vs tether's) against a throwaway
+#                PostgreSQL 15: installs it (install-deps.sh db), starts a cluster in a temp dir
+#                as an unprivileged user (tests/helpers/pg_cluster.sh), runs, stops and removes it
 #   make deps    install missing Debian packages and the npm peers the tests use (without root:
 #                names what is missing and the command that installs it, then stops)
 #   make build   configure and build into build/ (warnings are errors)
@@ -29,7 +32,7 @@ SOAK_NETNS_SECONDS ?= 120
 SOAK_NETNS ?= auto
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-build build build-asan demo test test-unit test-asan test-stress test-valgrind \
+.PHONY: all deps deps-build build build-asan demo demo-db test test-unit test-asan test-stress test-valgrind \
 	fuzz fuzz-smoke bench soak \
 	lint clean
 
@@ -51,6 +54,12 @@ demo: deps-build
 	cmake -S . -B build -DTETHER_WERROR=ON $(CMAKE_FLAGS)
 	cmake --build build -j $(JOBS) --target tether_cli
 	./build/tether demo
+
+demo-db:
+	scripts/install-deps.sh db
+	cmake -S . -B build -DTETHER_WERROR=ON $(CMAKE_FLAGS)
+	cmake --build build -j $(JOBS) --target tether_cli
+	scripts/demo-db.sh build
 
 test-unit: build
 	cd build && ctest --output-on-failure -j $(JOBS)

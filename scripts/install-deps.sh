@@ -3,7 +3,8 @@
 # Installs, only when missing, the Debian packages tether needs: `build` what `make demo` needs
 # (compiler, CMake, and the libraries tether links), `test`/`all` also the test and benchmark
 # peers (`make test`, `make bench`). Idempotent: a second run installs nothing and takes a moment.
-#   install-deps.sh [--check] [build|test|all]
+#   install-deps.sh [--check] [build|db|test|all]
+# `db` is build plus libpq and PostgreSQL 15: what `make demo-db` needs.
 # --check only lists what is missing and the command that installs it (exit 1 when something is),
 # and never runs apt. Without root the script does the same and stops: it never calls sudo
 # itself. Installing a peer never starts a system service (Debian starts nginx and haproxy on
@@ -54,9 +55,10 @@ mode=${1:-all}
 want=("${BUILD_PKGS[@]}")
 case "$mode" in
 build) ;;
+db) want+=(libpq-dev postgresql-15) ;;
 all | test) want+=("${TEST_PKGS[@]}") ;;
 *)
-    echo "usage: $0 [--check] [build|test|all]" >&2
+    echo "usage: $0 [--check] [build|db|test|all]" >&2
     exit 2
     ;;
 esac
