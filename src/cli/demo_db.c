@@ -45,13 +45,11 @@ struct db_lane;
 
 struct db_worker {
     struct db_lane *lane;
-    uv_timer_t timer;
     uint64_t start_ns;
     uint64_t seq; /* of the write in flight */
     char seq_text[24];
     bool write;
     bool busy;
-    bool finished;
 };
 
 struct db_lane {
@@ -61,7 +59,11 @@ struct db_lane {
     char *conninfo;
     tether_pgpool *pool;
     struct db_worker workers[DB_WORKERS];
-    unsigned live;
+    /* The users act together, then all pause (a page load, a batch): the next wave starts a
+     * gap after the last query of this one, so every pooled connection idles that long. */
+    uv_timer_t wave;
+    unsigned busy;
+    bool finished;
     uint64_t queries;   /* started, for the one-in-four writes */
     uint64_t next_seq;  /* writes started */
     bool *write_failed; /* by write sequence: the pool reported it failed */
@@ -162,27 +164,37 @@ static int db_setup_admin(struct db_run *run, const char *url)
 
 /* ---- the workload ---- */
 
-static void db_next(struct db_worker *w);
+static void db_wave(uv_timer_t *t);
 
-static void db_worker_finished(struct db_worker *w)
+static void db_lane_finished(struct db_lane *l)
 {
-    struct db_lane *l = w->lane;
-    w->finished = true;
-    uv_close((uv_handle_t *)&w->timer, NULL);
-    if (--l->live == 0) {
-        if (l->pool) {
-            tether_pgpool *p = l->pool;
-            tether_pgpool_get_stats(p, &l->stats);
-            l->pool = NULL;
-            tether_pgpool_close(p, NULL, NULL);
-        }
-        struct db_run *run = l->run;
-        if (run->lanes[0].live == 0 && run->lanes[1].live == 0) {
-            uv_close((uv_handle_t *)&run->stop_timer, NULL);
-            uv_close((uv_handle_t *)&run->storm_timer, NULL);
-            uv_close((uv_handle_t *)&run->drain_timer, NULL);
-        }
+    struct db_run *run = l->run;
+    l->finished = true;
+    uv_close((uv_handle_t *)&l->wave, NULL);
+    if (l->pool) {
+        tether_pgpool *p = l->pool;
+        tether_pgpool_get_stats(p, &l->stats);
+        l->pool = NULL;
+        tether_pgpool_close(p, NULL, NULL);
     }
+    if (run->lanes[0].finished && run->lanes[1].finished) {
+        uv_close((uv_handle_t *)&run->stop_timer, NULL);
+        uv_close((uv_handle_t *)&run->storm_timer, NULL);
+        uv_close((uv_handle_t *)&run->drain_timer, NULL);
+    }
+}
+
+/* The wave's last query ended: everyone pauses around the sessions' idle timeout, some gaps
+ * outliving it, some not. */
+static void db_wave_done(struct db_lane *l)
+{
+    struct db_run *run = l->run;
+    if (run->stopping) {
+        db_lane_finished(l);
+        return;
+    }
+    uint64_t gap = wl_rand_range(&run->rng, run->t_ms * 9 / 10, run->t_ms * 13 / 10);
+    uv_timer_start(&l->wave, db_wave, gap, 0);
 }
 
 static bool db_mark_failed(struct db_lane *l, uint64_t seq)
@@ -204,6 +216,18 @@ static bool db_mark_failed(struct db_lane *l, uint64_t seq)
     return true;
 }
 
+static void db_failed(struct db_lane *l, bool write, const char *msg)
+{
+    struct demo_result *r = l->res;
+    r->failed++;
+    wl_errors_add(&r->errs, msg, 1);
+    if (write) {
+        r->db_writes_failed++;
+    } else {
+        r->db_reads_failed++;
+    }
+}
+
 static void db_done(tether_pgquery *q, int status)
 {
     struct db_worker *w = tether_pgquery_get_data(q);
@@ -222,8 +246,7 @@ static void db_done(tether_pgquery *q, int status)
         char msg[320];
         if (status == TETHER_ECANCELED && l->run->hung) {
             (void)snprintf(msg, sizeof(msg),
-                           "still running %u s after the scenario ended "
-                           "(cancelled)",
+                           "still running %u s after the scenario ended (cancelled)",
                            DEMO_DRAIN_MS / 1000u);
         } else {
             const struct tether_failure *f = tether_pgquery_failure(q);
@@ -232,29 +255,20 @@ static void db_done(tether_pgquery *q, int status)
                            f->detail[0] ? f->detail : tether_strerror(status),
                            state[0] ? " (SQLSTATE " : "", state, state[0] ? ")" : "");
         }
-        r->failed++;
-        wl_errors_add(&r->errs, msg, 1);
-        if (w->write) {
-            r->db_writes_failed++;
-            if (!db_mark_failed(l, w->seq)) {
-                wl_errors_add(&r->errs, "out of memory", 0);
-            }
-        } else {
-            r->db_reads_failed++;
+        db_failed(l, w->write, msg);
+        if (w->write && !db_mark_failed(l, w->seq)) {
+            wl_errors_add(&r->errs, "out of memory", 0);
         }
     }
     tether_pgquery_free(q);
-    db_next(w);
+    if (--l->busy == 0) {
+        db_wave_done(l);
+    }
 }
 
-static void db_send(uv_timer_t *t)
+static void db_send(struct db_worker *w)
 {
-    struct db_worker *w = t->data;
     struct db_lane *l = w->lane;
-    if (l->run->stopping) {
-        db_worker_finished(w);
-        return;
-    }
     struct tether_pgquery_options o;
     tether_pgquery_options_init(&o);
     char sql[128];
@@ -280,24 +294,22 @@ static void db_send(uv_timer_t *t)
     int rv = tether_pgpool_query(l->pool, &o, db_done, &q);
     if (rv != 0) {
         l->res->requests++;
-        l->res->failed++;
-        wl_errors_add(&l->res->errs, tether_strerror(rv), 1);
-        db_worker_finished(w);
+        db_failed(l, w->write, tether_strerror(rv));
         return;
     }
     w->busy = true;
+    l->busy++;
 }
 
-/* Users pause around the sessions' idle timeout: some gaps outlive it, some do not. */
-static void db_next(struct db_worker *w)
+static void db_wave(uv_timer_t *t)
 {
-    struct db_run *run = w->lane->run;
-    if (run->stopping) {
-        db_worker_finished(w);
-        return;
+    struct db_lane *l = t->data;
+    for (unsigned k = 0; k < DB_WORKERS && !l->run->stopping; k++) {
+        db_send(&l->workers[k]);
     }
-    uint64_t gap = wl_rand_range(&run->rng, run->t_ms * 9 / 10, run->t_ms * 13 / 10);
-    uv_timer_start(&w->timer, db_send, gap, 0);
+    if (l->busy == 0) {
+        db_wave_done(l);
+    }
 }
 
 /* ---- the storm, the end ---- */
@@ -348,12 +360,10 @@ static void db_stop(uv_timer_t *t)
     uv_timer_stop(&run->storm_timer);
     for (int i = 0; i < DEMO_NLANES; i++) {
         struct db_lane *l = &run->lanes[i];
-        for (unsigned k = 0; k < DB_WORKERS; k++) {
-            struct db_worker *w = &l->workers[k];
-            if (!w->finished && !w->busy) {
-                uv_timer_stop(&w->timer);
-                db_worker_finished(w);
-            }
+        /* A lane between waves ends now; one with queries running when the last one ends. */
+        if (!l->finished && l->busy == 0) {
+            uv_timer_stop(&l->wave);
+            db_lane_finished(l);
         }
     }
     if (!uv_is_closing((uv_handle_t *)&run->drain_timer)) {
@@ -408,12 +418,10 @@ static int db_start_lane(struct db_run *run, struct db_lane *l, bool naive, cons
         return -1;
     }
     for (unsigned k = 0; k < DB_WORKERS; k++) {
-        struct db_worker *w = &l->workers[k];
-        w->lane = l;
-        uv_timer_init(&run->loop, &w->timer);
-        w->timer.data = w;
+        l->workers[k].lane = l;
     }
-    l->live = DB_WORKERS;
+    uv_timer_init(&run->loop, &l->wave);
+    l->wave.data = l;
     return 0;
 }
 
@@ -431,7 +439,8 @@ static void db_fill_result(struct db_run *run, struct db_lane *l)
     r->ran = true;
     (void)snprintf(r->what, sizeof(r->what),
                    "PostgreSQL kills sessions idle for %.2f s (idle_session_timeout); %u users "
-                   "pause %llu..%llu ms; %u pg_terminate_backend storms killed %llu idle and %llu "
+                   "query together, then pause %llu..%llu ms; %u pg_terminate_backend storms "
+                   "killed %llu idle and %llu "
                    "busy backends; 1 query in %u is an INSERT",
                    (double)run->t_ms / 1000.0, DB_WORKERS, (unsigned long long)(run->t_ms * 9 / 10),
                    (unsigned long long)(run->t_ms * 13 / 10), run->storms,
@@ -481,18 +490,13 @@ int demo_db_run(const struct demo_opts *opts, struct demo_result res[DEMO_NLANES
         uv_timer_start(&run->stop_timer, db_stop, run->duration_ms, 0);
         uv_timer_start(&run->storm_timer, db_storm, run->duration_ms * 4 / 10, 0);
         for (int i = 0; i < DEMO_NLANES; i++) {
-            for (unsigned k = 0; k < DB_WORKERS; k++) {
-                /* The users start a little apart, as they would. */
-                uv_timer_start(&run->lanes[i].workers[k].timer, db_send, k * 37u, 0);
-            }
+            uv_timer_start(&run->lanes[i].wave, db_wave, 0, 0);
         }
     } else {
         for (int i = 0; i < DEMO_NLANES; i++) {
             struct db_lane *l = &run->lanes[i];
             if (l->pool) {
-                for (unsigned k = 0; k < DB_WORKERS; k++) {
-                    uv_close((uv_handle_t *)&l->workers[k].timer, NULL);
-                }
+                uv_close((uv_handle_t *)&l->wave, NULL);
                 tether_pgpool_close(l->pool, NULL, NULL);
             }
         }
