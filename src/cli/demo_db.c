@@ -35,8 +35,11 @@ int demo_db_run(const struct demo_opts *opts, struct demo_result res[DEMO_NLANES
 /* Reads sleep this long on the server, so a storm finds some of them running. */
 #define DB_READ_SQL "SELECT pg_sleep(0.05)"
 /* Each storm kills every idle backend of both pools and every one running a read, at once.
- * They are 30 % of the run apart, so a replayed read is never killed again. */
+ * A storm is due at 40 % and 70 % of the run and strikes DB_STORM_DELAY_MS into the tether
+ * lane's next wave, while its reads run. They are far apart, so a replayed read is never killed
+ * again. */
 #define DB_STORMS 2u
+#define DB_STORM_DELAY_MS 25u
 /* idle_session_timeout 14 is where it appeared. */
 #define DB_MIN_SERVER_VERSION 140000
 
@@ -82,6 +85,7 @@ struct db_run {
     bool stopping;
     bool hung; /* the drain timer cancelled queries */
     unsigned storms;
+    bool storm_due; /* strike at the tether lane's next wave */
     uint64_t killed_idle;
     uint64_t killed_busy;
     struct ttx_rng rng;
@@ -301,9 +305,16 @@ static void db_send(struct db_worker *w)
     l->busy++;
 }
 
+static void db_storm(uv_timer_t *t);
+
 static void db_wave(uv_timer_t *t)
 {
     struct db_lane *l = t->data;
+    struct db_run *run = l->run;
+    if (run->storm_due && l == &run->lanes[DEMO_TETHER]) {
+        run->storm_due = false;
+        uv_timer_start(&run->storm_timer, db_storm, DB_STORM_DELAY_MS, 0);
+    }
     for (unsigned k = 0; k < DB_WORKERS && !l->run->stopping; k++) {
         db_send(&l->workers[k]);
     }
@@ -313,6 +324,12 @@ static void db_wave(uv_timer_t *t)
 }
 
 /* ---- the storm, the end ---- */
+
+static void db_storm_due(uv_timer_t *t)
+{
+    struct db_run *run = t->data;
+    run->storm_due = true;
+}
 
 static void db_storm(uv_timer_t *t)
 {
@@ -333,7 +350,7 @@ static void db_storm(uv_timer_t *t)
         PQclear(r);
     }
     if (++run->storms < DB_STORMS) {
-        uv_timer_start(t, db_storm, run->duration_ms * 3 / 10, 0);
+        uv_timer_start(t, db_storm_due, run->duration_ms * 3 / 10, 0);
     }
 }
 
@@ -488,7 +505,7 @@ int demo_db_run(const struct demo_opts *opts, struct demo_result res[DEMO_NLANES
     run->drain_timer.data = run;
     if (rc == 0) {
         uv_timer_start(&run->stop_timer, db_stop, run->duration_ms, 0);
-        uv_timer_start(&run->storm_timer, db_storm, run->duration_ms * 4 / 10, 0);
+        uv_timer_start(&run->storm_timer, db_storm_due, run->duration_ms * 4 / 10, 0);
         for (int i = 0; i < DEMO_NLANES; i++) {
             uv_timer_start(&run->lanes[i].wave, db_wave, 0, 0);
         }

@@ -145,14 +145,22 @@ void demo_report_human(const struct demo_opts *opts, struct demo_result res[][DE
     for (int s = 0; s < DEMO_NSCENARIOS; s++) {
         nsel += selected[s] ? 1u : 0u;
     }
-    printf("\ntether demo: one workload through two clients, on loopback (embedded server and "
-           "fault proxy, %.3g s per scenario, seed %llu)\n",
-           opts->seconds, (unsigned long long)opts->seed);
-    printf("  naive   a plain keep-alive pool: no idle watching, no replay, no retries, no "
-           "deadline\n");
-    printf("  tether  tether's default policy, with a %u s deadline per request and the circuit\n"
-           "          breaker on (trips when half of at least 100 calls in 30 s fail)\n\n",
-           DEMO_DEADLINE_MS / 1000u);
+    bool http = false;
+    for (int s = 0; s < DEMO_NSCENARIOS; s++) {
+        http = http || (selected[s] && !demo_scenarios[s].database);
+    }
+    printf("\ntether demo: one workload through two clients, %s (%.3g s per scenario, seed "
+           "%llu)\n",
+           http ? "on loopback, embedded server and fault proxy" : "against --db", opts->seconds,
+           (unsigned long long)opts->seed);
+    if (http) {
+        printf("  naive   a plain keep-alive pool: no idle watching, no replay, no retries, no "
+               "deadline\n");
+        printf("  tether  tether's default policy, with a %u s deadline per request and the "
+               "circuit\n"
+               "          breaker on (trips when half of at least 100 calls in 30 s fail)\n\n",
+               DEMO_DEADLINE_MS / 1000u);
+    }
     for (int s = 0; s < DEMO_NSCENARIOS; s++) {
         if (selected[s] && demo_scenarios[s].database) {
             printf("  %s (against --db): naive is a pool with no idle watch, validation or\n"
