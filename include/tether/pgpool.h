@@ -78,6 +78,15 @@ struct tether_pgpool_options {
      * 'host=': missing "=" after "host=" in connection info string". */
     char *errbuf;
     size_t errbuf_len;
+    /* A statement whose result has not arrived this long after it was sent fails with
+     * TETHER_ETIMEDOUT, detail "no result within the statement deadline of N ms", and its
+     * connection is closed (a link that swallows bytes while still ACKing them, such as a
+     * userspace proxy gone silent, never trips tcp_user_timeout). The statement may have run:
+     * an idempotent one is replayed once on a fresh connection, any other fails with
+     * retry_safe no. The server is not told (a cancel request would meet the same silence);
+     * it ends the statement when it finds the socket closed. Covers transactions' statements
+     * and the ROLLBACK of a release. Default 0: none. */
+    uint64_t statement_deadline_ms;
 };
 
 /* Fills `o` (borrowed) with the defaults above. */

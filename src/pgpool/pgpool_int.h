@@ -52,6 +52,7 @@ struct tether_pgconn {
     bool unsupported; /* the command turned into COPY */
     bool broken;      /* checked out and found dead: closed when released */
     bool checked_out; /* the caller holds it (tether_pgpool_acquire until release) */
+    bool deadline_hit; /* the statement deadline ended the running command */
 };
 
 enum pgq_state {
@@ -164,6 +165,9 @@ void tt__pgquery_start(struct tether_pgquery *q, tether_pgconn *c);
 /* A command on `c` for its query ended: result (NULL on failure), whether the connection
  * survived. */
 void tt__pgquery_command_done(tether_pgconn *c, bool conn_ok);
+/* The statement deadline expired on the busy connection `c`: the attempt failed (or, with no
+ * query left, the connection is closed). */
+void tt__pgquery_deadline(tether_pgconn *c);
 /* The connection being made or validated for `q` failed. */
 void tt__pgquery_conn_failed(struct tether_pgquery *q, const char *msg, bool connect_failed);
 /* Ends `q` with a failure code and detail (no retry). Runs done. */

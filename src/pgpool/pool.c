@@ -616,6 +616,8 @@ static bool pool_expire_one(struct tether_pgpool *p, uint64_t now, uint64_t *nex
             tt__pgpool_conn_failed(c, msg);
         } else if (c->state == PGC_VALIDATING) {
             tt__pgpool_validation_done(c, false);
+        } else if (c->state == PGC_BUSY) {
+            tt__pgquery_deadline(c);
         } else {
             tt__pgpool_evict(c, "rollback timeout", "");
         }

@@ -334,7 +334,26 @@ void tt__pgquery_start(struct tether_pgquery *q, tether_pgconn *c)
     if (!tt__pgconn_send(c, q->sql, (const char *const *)q->params, q->nparams)) {
         (void)snprintf(c->first_error, sizeof(c->first_error), "%s", PQerrorMessage(c->pg));
         tt__pgquery_command_done(c, false);
+        return;
     }
+    if (p->o.statement_deadline_ms) {
+        c->deadline_ms = tt__pgpool_now(p) + p->o.statement_deadline_ms;
+        tt__pgpool_kick(p); /* the timer learns the new deadline */
+    }
+}
+
+void tt__pgquery_deadline(tether_pgconn *c)
+{
+    struct tether_pgpool *p = c->pool;
+    c->deadline_ms = 0;
+    c->deadline_hit = true;
+    PQclear(c->result);
+    c->result = NULL;
+    (void)snprintf(c->first_error, sizeof(c->first_error),
+                   "no result within the statement deadline of %llu ms (connection closed)",
+                   (unsigned long long)p->o.statement_deadline_ms);
+    c->first_sqlstate[0] = '\0';
+    tt__pgquery_command_done(c, false);
 }
 
 void tt__pgquery_command_done(tether_pgconn *c, bool conn_ok)
@@ -344,6 +363,7 @@ void tt__pgquery_command_done(tether_pgconn *c, bool conn_ok)
     PGresult *res = c->result;
     c->result = NULL;
     c->query = NULL;
+    c->deadline_ms = 0; /* the statement deadline, if any: the command is over */
     bool in_tx = false;
     if (!q) {
         /* Its query was freed while it ran: keep the connection only if it is clean. One the
@@ -409,6 +429,10 @@ void tt__pgquery_command_done(tether_pgconn *c, bool conn_ok)
         } else {
             tt__pgpool_conn_idle(c);
         }
+    } else if (c->deadline_hit) {
+        a.code = TETHER_ETIMEDOUT;
+        q->failure.syscall = TETHER_SYSCALL_READ;
+        query_conn_dead(q, c, "statement deadline", "");
     } else {
         a.code = tt__pg_classify_message(msg);
         if (a.code == TETHER_EIO || a.code == TETHER_EINVAL) {

@@ -11,6 +11,7 @@
  *   wait-backends K MS run the loop until at most K backends of the pool exist (at most MS)
  *   wait-active K MS   run the loop until K of the pool's statements are active (at most MS)
  *   idle MS            run the loop for MS: only for a middlebox timer nothing can observe
+ *   mark               note the time; `elapsed` prints "elapsed ms=N" since then
  *   tx-begin           check a connection out (tether_pgpool_acquire) and run BEGIN on it
  *   tx SQL             run SQL on it: "tx ok VALUE" or "tx failed CODE retry_safe=S: DETAIL"
  *   tx-kill            terminate its backend and wait until it is gone
@@ -25,8 +26,9 @@
  *                      failure called retry-safe that ran)
  * Writes are INSERTs of a unique tag into execs (non-idempotent); reads are SELECTs marked
  * idempotent. Usage: pg_driver CONNINFO [--naive] [--min N] [--max N] [--validate-after MS]
- * [--idle-timeout MS] [--learn-margin MS] [--acquire-timeout MS] [--no-admin] (no admin
- * connection: for a server that cannot be reached) */
+ * [--idle-timeout MS] [--learn-margin MS] [--acquire-timeout MS] [--connect-timeout MS]
+ * [--statement-deadline MS] [--tcp-user-timeout MS] [--no-admin] (no admin connection: for a
+ * server that cannot be reached) */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -413,6 +415,12 @@ int main(int argc, char **argv)
             o.learn_margin_ms = v, i++;
         } else if (strcmp(argv[i], "--acquire-timeout") == 0) {
             o.acquire_timeout_ms = v, i++;
+        } else if (strcmp(argv[i], "--connect-timeout") == 0) {
+            o.connect_timeout_ms = v, i++;
+        } else if (strcmp(argv[i], "--statement-deadline") == 0) {
+            o.statement_deadline_ms = v, i++;
+        } else if (strcmp(argv[i], "--tcp-user-timeout") == 0) {
+            o.tcp_user_timeout_ms = v, i++;
         } else {
             fprintf(stderr, "pg_driver: unknown option %s\n", argv[i]);
             return 2;
@@ -433,6 +441,7 @@ int main(int argc, char **argv)
         PQclear(admin_exec("TRUNCATE execs")); /* tags restart at w0 in every run */
     }
     char line[512];
+    uint64_t mark_ns = uv_hrtime();
     while (fgets(line, sizeof(line), stdin)) {
         line[strcspn(line, "\n")] = '\0';
         char cmd[32] = "", a[64] = "", b[64] = "", c[64] = "";
@@ -500,6 +509,10 @@ int main(int argc, char **argv)
             wait_backends("", atoi(a), false, strtoull(b, NULL, 10));
         } else if (strcmp(cmd, "wait-active") == 0) {
             wait_backends(" AND state = 'active'", atoi(a), true, strtoull(b, NULL, 10));
+        } else if (strcmp(cmd, "mark") == 0) {
+            mark_ns = uv_hrtime();
+        } else if (strcmp(cmd, "elapsed") == 0) {
+            printf("elapsed ms=%llu\n", (unsigned long long)((uv_hrtime() - mark_ns) / 1000000u));
         } else if (strcmp(cmd, "exec") == 0) {
             PQfinish(D.admin);
             D.admin = NULL;
