@@ -67,7 +67,7 @@ struct tether_pgquery {
     struct tether_pgpool *pool;
     struct tt__list link; /* pool->queue (QUEUED) or pool->queries (otherwise) */
     enum pgq_state state;
-    char *sql;
+    char *sql;      /* the SQL and the parameters live in the query's own allocation */
     char **params;
     int nparams;
     bool idempotent;

@@ -13,37 +13,48 @@ void tether_pgquery_options_init(struct tether_pgquery_options *o)
     }
 }
 
-static char *query_strdup(const char *s)
-{
-    size_t n = strlen(s);
-    char *d = tether_malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n + 1);
-    }
-    return d;
-}
-
 static void query_release(struct tether_pgquery *q)
 {
-    for (int i = 0; q->params && i < q->nparams; i++) {
-        tether_free(q->params[i]);
-    }
-    tether_free(q->params);
-    tether_free(q->sql);
     PQclear(q->result);
-    tether_free(q);
+    tether_free(q); /* its SQL and parameters live in the same block */
 }
 
-static struct tether_pgquery *query_new(struct tether_pgpool *p)
+/* One allocation per query: the struct, then the parameter pointers, then the SQL and the
+ * parameters' text (a replay needs them, the caller's are borrowed only for the call). */
+static struct tether_pgquery *query_new(struct tether_pgpool *p, const char *sql,
+                                        const char *const *params, int nparams)
 {
-    struct tether_pgquery *q = tether_malloc(sizeof(*q));
+    size_t sql_len = sql ? strlen(sql) + 1 : 0;
+    size_t text = sql_len;
+    for (int i = 0; i < nparams; i++) {
+        text += params[i] ? strlen(params[i]) + 1 : 0;
+    }
+    size_t ptrs = (size_t)nparams * sizeof(char *);
+    struct tether_pgquery *q = tether_malloc(sizeof(*q) + ptrs + text);
     if (!q) {
         return NULL;
     }
     memset(q, 0, sizeof(*q));
+    char **param_copies = (char **)(void *)(q + 1);
+    char *at = (char *)param_copies + ptrs;
+    if (sql) {
+        memcpy(at, sql, sql_len);
+        q->sql = at;
+        at += sql_len;
+    }
+    for (int i = 0; i < nparams; i++) {
+        param_copies[i] = NULL;
+        if (params[i]) {
+            size_t n = strlen(params[i]) + 1;
+            memcpy(at, params[i], n);
+            param_copies[i] = at;
+            at += n;
+        }
+    }
+    q->params = nparams ? param_copies : NULL;
+    q->nparams = nparams;
     q->pool = p;
-    tt__list_init(&q->link);
-    tether_failure_init(&q->failure);
+    tt__list_init(&q->link); /* q->failure is "no failure" already: all zero */
     q->start_ms = tt__pgpool_now(p);
     q->acquire_deadline_ms = p->o.acquire_timeout_ms ? q->start_ms + p->o.acquire_timeout_ms : 0;
     return q;
@@ -67,26 +78,8 @@ int tether_pgpool_query(tether_pgpool *p, const struct tether_pgquery_options *o
     if (p->closing) {
         return TETHER_ECANCELED;
     }
-    struct tether_pgquery *q = query_new(p);
+    struct tether_pgquery *q = query_new(p, o->sql, o->params, o->nparams);
     if (!q) {
-        return TETHER_ENOMEM;
-    }
-    q->sql = query_strdup(o->sql);
-    bool ok = q->sql != NULL;
-    if (ok && o->nparams) {
-        q->params = tether_malloc((size_t)o->nparams * sizeof(*q->params));
-        ok = q->params != NULL;
-        for (int i = 0; ok && i < o->nparams; i++) {
-            q->params[i] = NULL;
-            q->nparams = i + 1;
-            if (o->params[i]) {
-                q->params[i] = query_strdup(o->params[i]);
-                ok = q->params[i] != NULL;
-            }
-        }
-    }
-    if (!ok) {
-        query_release(q);
         return TETHER_ENOMEM;
     }
     q->idempotent = o->idempotent;
@@ -113,7 +106,7 @@ int tether_pgpool_acquire(tether_pgpool *p, tether_pgpool_acquire_cb cb, void *d
     if (p->closing) {
         return TETHER_ECANCELED;
     }
-    struct tether_pgquery *q = query_new(p);
+    struct tether_pgquery *q = query_new(p, NULL, NULL, 0);
     if (!q) {
         return TETHER_ENOMEM;
     }
@@ -316,7 +309,6 @@ void tt__pgquery_start(struct tether_pgquery *q, tether_pgconn *c)
     q->attempts++;
     p->stats.attempts++;
     c->state = PGC_BUSY;
-    query_peer(q, c);
     q->failure.reused = c->taken_idle_ms != 0 || c->idle_since_ms != c->created_ms;
     q->failure.idle_ms = c->taken_idle_ms;
     c->taken_idle_ms = 0;
@@ -400,6 +392,7 @@ void tt__pgquery_command_done(tether_pgconn *c, bool conn_ok)
         return;
     }
     PQclear(res);
+    query_peer(q, c); /* only a failure reports it: no formatting per successful query */
     char msg[320];
     (void)snprintf(msg, sizeof(msg), "%s",
                    c->first_error[0] ? c->first_error : PQerrorMessage(c->pg));
