@@ -3,8 +3,10 @@
  * and through libpq directly (C threads, one connection each, PQexecParams in a loop: what the
  * pool's overhead is measured against). Prints "pool Q/S" and "direct Q/S" lines; the wrapper
  * (pgpool_bench.sh.in) starts the server and prints the ratio.
- *   pgpool_bench_run CONNINFO pool|direct QUERIES CONCURRENCY */
+ *   pgpool_bench_run CONNINFO pool|direct|async QUERIES CONCURRENCY
+ * async: libpq's async calls for C connections on one thread's poll() loop, no pool. */
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,15 +127,76 @@ static double run_direct(const char *conninfo, long n, int c)
     return (double)n / secs;
 }
 
+/* The best one thread can do with C connections and no pool: libpq's async calls on a bare
+ * poll() loop (what the pool, also on one thread, is measured against to tell its own cost
+ * from that of running on one thread). */
+static double run_async(const char *conninfo, long n, int c)
+{
+    static const char *const params[1] = {"1"};
+    PGconn **pg = calloc((size_t)c, sizeof(*pg));
+    struct pollfd *fds = calloc((size_t)c, sizeof(*fds));
+    for (int i = 0; i < c; i++) {
+        pg[i] = PQconnectdb(conninfo);
+        if (PQstatus(pg[i]) != CONNECTION_OK || PQsetnonblocking(pg[i], 1) != 0) {
+            fprintf(stderr, "pgpool_bench_run: %s", PQerrorMessage(pg[i]));
+            exit(1);
+        }
+        fds[i].fd = PQsocket(pg[i]);
+        fds[i].events = POLLIN;
+    }
+    long started = 0;
+    long finished = 0;
+    uint64_t t0 = uv_hrtime();
+    for (int i = 0; i < c && started < n; i++, started++) {
+        (void)PQsendQueryParams(pg[i], "SELECT $1::int", 1, NULL, params, NULL, NULL, 0);
+        (void)PQflush(pg[i]);
+    }
+    while (finished < n) {
+        if (poll(fds, (nfds_t)c, -1) < 0) {
+            continue;
+        }
+        for (int i = 0; i < c; i++) {
+            if (!(fds[i].revents & (POLLIN | POLLERR | POLLHUP))) {
+                continue;
+            }
+            (void)PQconsumeInput(pg[i]);
+            while (!PQisBusy(pg[i])) {
+                PGresult *r = PQgetResult(pg[i]);
+                if (!r) {
+                    finished++;
+                    if (started < n) {
+                        started++;
+                        (void)PQsendQueryParams(pg[i], "SELECT $1::int", 1, NULL, params, NULL,
+                                                NULL, 0);
+                        (void)PQflush(pg[i]);
+                    }
+                    break;
+                }
+                failures += PQresultStatus(r) != PGRES_TUPLES_OK;
+                PQclear(r);
+            }
+        }
+    }
+    double secs = (double)(uv_hrtime() - t0) / 1e9;
+    for (int i = 0; i < c; i++) {
+        PQfinish(pg[i]);
+    }
+    free(pg);
+    free(fds);
+    return (double)n / secs;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 5) {
-        fprintf(stderr, "usage: pgpool_bench_run CONNINFO pool|direct QUERIES CONCURRENCY\n");
+        fprintf(stderr, "usage: pgpool_bench_run CONNINFO pool|direct|async QUERIES CONCURRENCY\n");
         return 2;
     }
     long n = strtol(argv[3], NULL, 10);
     int c = atoi(argv[4]);
-    double qps = strcmp(argv[2], "pool") == 0 ? run_pool(argv[1], n, c) : run_direct(argv[1], n, c);
+    double qps = strcmp(argv[2], "pool") == 0    ? run_pool(argv[1], n, c)
+                 : strcmp(argv[2], "async") == 0 ? run_async(argv[1], n, c)
+                                                 : run_direct(argv[1], n, c);
     if (failures) {
         fprintf(stderr, "pgpool_bench_run: %ld queries failed\n", failures);
         return 1;
