@@ -52,7 +52,8 @@ struct tether_pgconn {
     bool unsupported; /* the command turned into COPY */
     bool broken;      /* checked out and found dead: closed when released */
     bool checked_out; /* the caller holds it (tether_pgpool_acquire until release) */
-    bool deadline_hit; /* the statement deadline ended the running command */
+    /* The statement deadline ended the running command. */
+    bool deadline_hit;
 };
 
 enum pgq_state {
@@ -67,7 +68,8 @@ struct tether_pgquery {
     struct tether_pgpool *pool;
     struct tt__list link; /* pool->queue (QUEUED) or pool->queries (otherwise) */
     enum pgq_state state;
-    char *sql;      /* the SQL and the parameters live in the query's own allocation */
+    /* The SQL and the parameters live in the query's own allocation. */
+    char *sql;
     char **params;
     int nparams;
     bool idempotent;
