@@ -45,7 +45,10 @@ struct tether_pgpool_options {
     /* Per connection attempt (TCP, TLS, startup, authentication); default 15000. */
     uint64_t connect_timeout_ms;
     /* How long a query may wait for a connection (queue + connect + validation); default
-     * 30000. Waiters are served first come, first served. */
+     * 30000. Waiters are served first come, first served. Failed connects are retried (with
+     * backoff) until then, which carries queries across a server restart; a waiter whose time
+     * runs out after a connect failed gets that failure's code and message ("no connection
+     * within 30000 ms: ... Connection refused"), not a timeout that blames a busy pool. */
     uint64_t acquire_timeout_ms;
     /* A connection idle longer than this is validated before use (an empty query); default
      * 500; UINT64_MAX never validates. */

@@ -345,6 +345,7 @@ void tt__pgpool_conn_ready(tether_pgconn *c)
     struct tether_pgpool *p = c->pool;
     p->stats.connections_opened++;
     p->fill_failures = 0;
+    p->connect_error = 0;
     c->idle_since_ms = tt__pgpool_now(p);
     c->lifetime_ms = tt__pg_lifetime_ms(p->o.max_lifetime_ms, ttx_rng_next(&p->rng));
     tt__pgpool_emit(p, TETHER_PGEVENT_CONN_NEW, c->query, 0, "", "");
@@ -368,6 +369,12 @@ void tt__pgpool_conn_failed(tether_pgconn *c, const char *msg)
     char detail[256];
     (void)snprintf(detail, sizeof(detail), "%s", msg && msg[0] ? msg : "connection failed");
     p->stats.connect_failures++;
+    p->connect_error = tt__pg_classify_message(detail);
+    if (p->connect_error == TETHER_EIO) {
+        p->connect_error = TETHER_EHANGUP; /* as a query's own connect reports it */
+    }
+    p->connect_error_ms = tt__pgpool_now(p);
+    (void)snprintf(p->connect_error_msg, sizeof(p->connect_error_msg), "%s", detail);
     pool_close_conn(c);
     tt__pgpool_emit(p, TETHER_PGEVENT_CONNECT_FAILED, q, 0, detail, "");
     if (q) {
@@ -650,6 +657,18 @@ static bool pool_expire_one(struct tether_pgpool *p, uint64_t now, uint64_t *nex
         struct tether_pgquery *q = tt__container_of(n, struct tether_pgquery, link);
         if (!q->acquire_deadline_ms || q->explicit_conn) {
             continue;
+        }
+        if (q->acquire_deadline_ms <= now && p->connect_error &&
+            p->connect_error_ms >= q->start_ms) {
+            /* Connects failed while it waited: that is the failure (the server is down, not
+             * busy), with its code, as the queries whose own connects failed get it. */
+            char msg[400];
+            (void)snprintf(msg, sizeof(msg), "no connection within %llu ms: %s",
+                           (unsigned long long)p->o.acquire_timeout_ms, p->connect_error_msg);
+            q->failure.phase = TETHER_PHASE_CONNECT;
+            q->failure.syscall = TETHER_SYSCALL_CONNECT;
+            tt__pgquery_fail(q, p->connect_error, msg);
+            return true;
         }
         if (q->acquire_deadline_ms <= now) {
             char msg[160];

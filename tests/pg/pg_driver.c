@@ -2,7 +2,8 @@
 /* Drives a tether pool against a real PostgreSQL for the tests/pg scenarios. Reads commands on
  * stdin, one a line, so the scenario is a script of events rather than of sleeps:
  *   run N C KIND       N queries, C in flight, wait for all (KIND: read, write, mixed,
- *                      sleep-mixed: statements that take 300 ms on the server)
+ *                      sleep-mixed: statements that take 300 ms on the server); prints the
+ *                      batch's counts, "failures CODE=N ..." and the last failure of each kind
  *   start N C KIND     the same without waiting; `wait` waits
  *   kill-idle          pg_terminate_backend every idle backend of the pool
  *   kill-busy K        once K of the pool's statements are active, terminate them
@@ -27,7 +28,7 @@
  * Writes are INSERTs of a unique tag into execs (non-idempotent); reads are SELECTs marked
  * idempotent. Usage: pg_driver CONNINFO [--naive] [--min N] [--max N] [--validate-after MS]
  * [--idle-timeout MS] [--learn-margin MS] [--acquire-timeout MS] [--connect-timeout MS]
- * [--statement-deadline MS] [--tcp-user-timeout MS] [--no-admin] (no admin connection: for a
+ * [--statement-deadline MS] [--tcp-user-timeout MS] [--each-failure] [--no-admin] (no admin connection: for a
  * server that cannot be reached) */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -53,6 +54,11 @@ struct driver {
     unsigned char outcome[MAX_TAGS];
     int next_tag;
     char last_failure[2][300];
+    /* the batch's failures by code: "failures ECONNREFUSED=3" */
+    const char *fail_codes[8];
+    int fail_counts[8];
+    int nfail_codes;
+    bool each_failure; /* --each-failure: a "failed CODE DETAIL" line per failure */
 };
 
 static struct driver D;
@@ -117,6 +123,18 @@ static void query_done(tether_pgquery *q, int status)
         if (write) {
             D.outcome[id] = f->retry_safe == TETHER_RETRY_SAFE_YES ? 2 : 3;
         }
+        const char *code = tether_err_name(f->code);
+        int k = 0;
+        while (k < D.nfail_codes && strcmp(D.fail_codes[k], code) != 0) {
+            k++;
+        }
+        if (k == D.nfail_codes && k < 8) {
+            D.fail_codes[D.nfail_codes++] = code;
+        }
+        D.fail_counts[k < 8 ? k : 7]++;
+        if (D.each_failure) {
+            printf("failed %s %s\n", code, f->detail);
+        }
         snprintf(D.last_failure[write], sizeof(D.last_failure[0]), "%s %s [%s] retry_safe=%s",
                  tether_err_name(f->code), f->detail, tether_pgquery_sqlstate(q),
                  tether_retry_safety_name(f->retry_safe));
@@ -135,6 +153,8 @@ static void batch_start(int n, int c, const char *kind)
     memset(D.failed, 0, sizeof(D.failed));
     memset(D.unsafe_flag, 0, sizeof(D.unsafe_flag));
     D.last_failure[0][0] = D.last_failure[1][0] = '\0';
+    D.nfail_codes = 0;
+    memset(D.fail_counts, 0, sizeof(D.fail_counts));
     snprintf(D.kind, sizeof(D.kind), "%s", kind);
     D.to_start = n;
     D.concurrency = c;
@@ -154,6 +174,13 @@ static void batch_wait(void)
     }
     printf("batch read_ok=%d read_failed=%d write_ok=%d write_failed=%d write_failed_unsafe=%d\n",
            D.ok[0], D.failed[0], D.ok[1], D.failed[1], D.unsafe_flag[1]);
+    if (D.nfail_codes) {
+        printf("failures");
+        for (int k = 0; k < D.nfail_codes; k++) {
+            printf(" %s=%d", D.fail_codes[k], D.fail_counts[k]);
+        }
+        printf("\n");
+    }
     if (D.last_failure[0][0]) {
         printf("last read failure: %s\n", D.last_failure[0]);
     }
@@ -415,6 +442,8 @@ int main(int argc, char **argv)
             o.learn_margin_ms = v, i++;
         } else if (strcmp(argv[i], "--acquire-timeout") == 0) {
             o.acquire_timeout_ms = v, i++;
+        } else if (strcmp(argv[i], "--each-failure") == 0) {
+            D.each_failure = true;
         } else if (strcmp(argv[i], "--connect-timeout") == 0) {
             o.connect_timeout_ms = v, i++;
         } else if (strcmp(argv[i], "--statement-deadline") == 0) {

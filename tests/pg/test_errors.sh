@@ -37,6 +37,11 @@ S
 pg_expect '^last read failure: ECONNREFUSED .*Connection refused' "a refused port reports ECONNREFUSED"
 [ "$(pg_stat connect_failures)" -ge 2 ] ||
     { echo "FAIL: a refused connect was not retried"; echo "$PG_OUT"; exit 1; }
+# Four queries for one connection, the server down: every one reports the refused connect.
+pg_drive "$driver" --no-admin --max 1 --acquire-timeout 1200 <<'S'
+run 4 4 read
+S
+pg_expect '^failures ECONNREFUSED=4$' "every waiter reports the refused connect"
 # min_size against a port nothing listens on backs off (250 ms doubling to 1 s) instead of
 # dialling in a loop; against the server it opens the connections before any query.
 pg_drive "$driver" --no-admin --min 2 <<'S'
