@@ -118,12 +118,12 @@ struct tether_pgpool {
     struct ttx_rng rng;
     struct tt__pglearn learn;
     unsigned fill_failures;    /* connects for min_size that failed in a row */
+    uint64_t fill_retry_at_ms; /* the next one waits until then */
     /* The last connect failure since a connect last succeeded (code 0: none): a waiter whose
      * acquire deadline passes after it is told that, not only that it waited. */
     int connect_error;
     uint64_t connect_error_ms;
     char connect_error_msg[256];
-    uint64_t fill_retry_at_ms; /* the next one waits until then */
     struct tether_pgpool_stats stats;
     tether_pgevent_cb on_event;
     bool closing;

@@ -28,8 +28,8 @@
  * Writes are INSERTs of a unique tag into execs (non-idempotent); reads are SELECTs marked
  * idempotent. Usage: pg_driver CONNINFO [--naive] [--min N] [--max N] [--validate-after MS]
  * [--idle-timeout MS] [--learn-margin MS] [--acquire-timeout MS] [--connect-timeout MS]
- * [--statement-deadline MS] [--tcp-user-timeout MS] [--each-failure] [--no-admin] (no admin connection: for a
- * server that cannot be reached) */
+ * [--statement-deadline MS] [--tcp-user-timeout MS] [--each-failure] [--no-admin] (no admin
+ * connection: for a server that cannot be reached) */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
