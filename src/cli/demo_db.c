@@ -35,7 +35,7 @@ int demo_db_run(const struct demo_opts *opts, struct demo_result res[DEMO_NLANES
 /* Reads sleep this long on the server, so a storm finds some of them running. */
 #define DB_READ_SQL "SELECT pg_sleep(0.05)"
 /* Each storm kills every idle backend of both pools and every one running a read, at once.
- * A storm is due at 40 % and 70 % of the run and strikes DB_STORM_DELAY_MS into the tether
+ * A storm is due at 25 % and 55 % of the run and strikes DB_STORM_DELAY_MS into the tether
  * lane's next wave, while its reads run. They are far apart, so a replayed read is never killed
  * again. */
 #define DB_STORMS 2u
@@ -456,13 +456,12 @@ static void db_fill_result(struct db_run *run, struct db_lane *l)
     r->ran = true;
     (void)snprintf(r->what, sizeof(r->what),
                    "PostgreSQL kills sessions idle for %.2f s (idle_session_timeout); %u users "
-                   "query together, then pause %llu..%llu ms; %u pg_terminate_backend storms "
-                   "killed %llu idle and %llu "
-                   "busy backends; 1 query in %u is an INSERT",
+                   "query together, then pause %llu..%llu ms; %u pg_terminate_backend storm%s "
+                   "killed %llu idle and %llu busy backends; 1 query in %u is an INSERT",
                    (double)run->t_ms / 1000.0, DB_WORKERS, (unsigned long long)(run->t_ms * 9 / 10),
                    (unsigned long long)(run->t_ms * 13 / 10), run->storms,
-                   (unsigned long long)run->killed_idle, (unsigned long long)run->killed_busy,
-                   DB_WRITE_EVERY);
+                   run->storms == 1 ? "" : "s", (unsigned long long)run->killed_idle,
+                   (unsigned long long)run->killed_busy, DB_WRITE_EVERY);
 }
 
 int demo_db_run(const struct demo_opts *opts, struct demo_result res[DEMO_NLANES], char *err,
@@ -505,7 +504,7 @@ int demo_db_run(const struct demo_opts *opts, struct demo_result res[DEMO_NLANES
     run->drain_timer.data = run;
     if (rc == 0) {
         uv_timer_start(&run->stop_timer, db_stop, run->duration_ms, 0);
-        uv_timer_start(&run->storm_timer, db_storm_due, run->duration_ms * 4 / 10, 0);
+        uv_timer_start(&run->storm_timer, db_storm_due, run->duration_ms / 4, 0);
         for (int i = 0; i < DEMO_NLANES; i++) {
             uv_timer_start(&run->lanes[i].wave, db_wave, 0, 0);
         }

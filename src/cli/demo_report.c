@@ -122,8 +122,8 @@ static void demo_print_reading(int s, const struct demo_result *naive,
                "%s         naive hammered a limiter that answered 503 (%llu failed)\n",
                pad, tether->p99_ms, pad, (unsigned long long)naive->failed);
     } else if (demo_scenarios[s].database && tether->db_writes_failed > 0) {
-        printf("%sreading: %llu of tether's failures are INSERTs killed while they ran: they\n"
-               "%s         may have run (the server had run %llu), so they were not sent again\n",
+        printf("%sreading: INSERTs killed while they ran (%llu of tether's failures) may\n"
+               "%s         have run (the server had run %llu of them): they are not sent again\n",
                pad, (unsigned long long)tether->db_writes_failed, pad,
                (unsigned long long)tether->ran_but_failed);
     } else if (s == DEMO_POST_SAFETY && tether->failed > 0) {
@@ -262,6 +262,20 @@ void demo_report_human(const struct demo_opts *opts, struct demo_result res[][DE
                (unsigned long long)t->unkeyed, (unsigned long long)t->unkeyed_failed,
                (unsigned long long)t->ran_but_failed, (unsigned long long)t->keyed,
                (unsigned long long)t->keyed_failed, (unsigned long long)t->deduplicated);
+    }
+    for (int s = 0; s < DEMO_NSCENARIOS; s++) {
+        if (!selected[s] || !demo_scenarios[s].database || !res[s][0].ran) {
+            continue;
+        }
+        for (int l = 0; l < DEMO_NLANES; l++) {
+            const struct demo_result *r = &res[s][l];
+            printf("%s, %s: %llu reads, %llu failed; %llu INSERTs, %llu failed (the server had run "
+                   "%llu of those), %llu run twice\n",
+                   demo_scenarios[s].name, l == DEMO_NAIVE ? "naive" : "tether",
+                   (unsigned long long)r->db_reads, (unsigned long long)r->db_reads_failed,
+                   (unsigned long long)r->db_writes, (unsigned long long)r->db_writes_failed,
+                   (unsigned long long)r->ran_but_failed, (unsigned long long)r->duplicates);
+        }
     }
     printf("(%.1f s; every figure above was measured in this run)\n", duration_s);
 }
