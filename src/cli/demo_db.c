@@ -298,6 +298,11 @@ static void db_send(struct db_worker *w)
     int rv = tether_pgpool_query(l->pool, &o, db_done, &q);
     if (rv != 0) {
         l->res->requests++;
+        if (w->write) {
+            l->res->db_writes++;
+        } else {
+            l->res->db_reads++;
+        }
         db_failed(l, w->write, tether_strerror(rv));
         return;
     }
