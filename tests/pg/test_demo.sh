@@ -27,6 +27,10 @@ for c in "$n" "$t"; do
     done
     [ "$(get "$c.requests")" -ge 8 ] || fail "$c ran fewer than 8 queries"
     [ "$(get "$c.errors | add // 0")" = "$(get "$c.failed")" ] || fail "$c: errors do not add up"
+    [ "$(get "$c.reads.requests + $c.writes.requests")" = "$(get "$c.requests")" ] ||
+        fail "$c: reads and INSERTs do not add up to the queries"
+    [ "$(get "$c.reads.failed + $c.writes.failed")" = "$(get "$c.failed")" ] ||
+        fail "$c: failed reads and INSERTs do not add up to the failures"
 done
 [ "$(get "$n.failed")" -ge 1 ] || fail "the naive pool lost nothing: the scenario no longer shows the problem"
 [ "$(get "$t.reads.failed")" = 0 ] || fail "tether's pool lost an idempotent read"
