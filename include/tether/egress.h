@@ -119,6 +119,8 @@ struct tether_egress_stats {
     uint64_t bytes_down;     /* response body (and tunnel) bytes passed to the app */
     uint64_t tunnels;        /* CONNECT tunnels established (forward mode) */
     uint64_t paused;         /* times a response was held back until the app read it */
+    uint64_t app_gone; /* the app left before its response was complete: the fetch was
+                          cancelled and its upstream connection closed */
 };
 TETHER_EXTERN void tether_egress_get_stats(const tether_egress *e, struct tether_egress_stats *out);
 /* The counters as one JSON object (with a newline): "egress" (the fields above), "client"

@@ -52,9 +52,9 @@ struct tt__eg_exchange {
     struct tether_egress *eg;
     tether_request *req; /* NULL once ended or aborted */
     tether_fetch *fetch; /* NULL until started, and once freed */
-    struct tt__buf body; /* the request body, sent from memory */
     char *url;
     uint64_t deadline_ms;
+    uint64_t body_seen;  /* request body bytes passed on to the fetch */
     bool not_replayable; /* the body is larger than replay_body_limit */
     bool started;        /* the response head was begun */
     bool head_method;
