@@ -126,7 +126,8 @@ static void eg_app_gone(struct tt__eg_exchange *ex)
     tether_request *req = ex->req;
     ex->req = NULL;
     if (ex->fetch) {
-        ex->eg->stats.app_gone++;
+        ex->eg->stats.app_gone += !ex->gone;
+        ex->gone = true;
         tether_fetch_free(ex->fetch); /* cancels it: its done callback never runs */
         ex->fetch = NULL;
     }
@@ -160,7 +161,10 @@ static bool eg_fetch_body(tether_fetch *f, const char *data, size_t len)
     struct tt__eg_exchange *ex = tether_fetch_get_data(f);
     eg_start_response(ex);
     if (!ex->req || tether_response_write(ex->req, data, len) != 0) {
-        return false; /* the app left: stop reading the origin */
+        /* The app left: stop reading the origin (the fetch ends, its connection goes). */
+        ex->eg->stats.app_gone += !ex->gone;
+        ex->gone = true;
+        return false;
     }
     ex->eg->stats.bytes_down += len;
     ex->unacked += len;

@@ -60,6 +60,7 @@ struct tt__eg_exchange {
     bool head_method;
     uint64_t unacked; /* response bytes queued since the last drain */
     bool paused;      /* the upstream read is paused until the app's socket drains */
+    bool gone;        /* the app left before its response was complete (counted once) */
 };
 
 /* ---- tunnel.c ---- */
