@@ -104,10 +104,15 @@ static void upload_push(struct tether_fetch *f)
         tt__cli_conn_fail(c, &fail, true);
         return;
     }
-    if (u->sent < u->wire_total) {
+    size_t queued = tt__stream_write_queue_size(&c->stream);
+    if (u->sent < u->wire_total && queued < TETHER_FETCH_WRITE_HIGH_WATER) {
+        /* No more than the high-water mark waits in the stream's queue (each write is a copy):
+         * the rest stays in `kept` until writes complete (tt__upload_written). */
         uint64_t at = u->sent;
         size_t off = (size_t)(at - u->kept_from);
         size_t n = (size_t)(u->wire_total - at);
+        size_t room = TETHER_FETCH_WRITE_HIGH_WATER - queued;
+        n = n < room ? n : room;
         /* A failed write ends the attempt inside the call (a replay may even have begun and
          * sent the body again): nothing here may be touched after it. */
         if (tt__cli_conn_write_more(c, u->kept.data + off, n) != 0) {
@@ -131,6 +136,10 @@ void tt__upload_begin(struct tether_fetch *f, struct tt__cli_conn *c)
 void tt__upload_written(struct tether_fetch *f, struct tt__cli_conn *c)
 {
     struct tt__upload *u = &f->upload;
+    upload_push(f); /* what waited for room in the stream's queue */
+    if (f->state == TT__FS_DONE) {
+        return;
+    }
     upload_trim(f, c);
     if (u->drain_wanted && f->state != TT__FS_DONE && upload_buffered(f) <= UPLOAD_LOW_WATER) {
         u->drain_wanted = false;

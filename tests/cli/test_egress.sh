@@ -60,7 +60,8 @@ usage "--frob" --frob
 usage "--allow is for forward mode" --upstream http://127.0.0.1:1 --allow a
 usage "/x y" --stats-path "/x y"
 usage "a/b" --allow a/b
-usage "'0' for --max-body-size" --max-body-size 0
+usage "'lots' for --max-body-size" --max-body-size lots
+usage "'2g' for --replay-limit" --replay-limit 2g
 usage "cannot load CA file '$tmp/none.pem'" --listen 127.0.0.1:0 --cacert "$tmp/none.pem"
 "$tether" help egress >"$tmp/help.out" 2>&1
 expect "tether help egress shows EXAMPLES" grep -q '^EXAMPLES' "$tmp/help.out"
@@ -188,7 +189,7 @@ if start_server big --body-size 4m --stats-path /_s; then
     big_pid=$pid
     # With --json the listening line goes to stderr: stdout is kept for the one object.
     : >"$tmp/body.out"
-    "$tether" egress --listen 127.0.0.1:0 --upstream "$url" --replay-body-limit 1k --json \
+    "$tether" egress --listen 127.0.0.1:0 --upstream "$url" --replay-limit 1k --json \
         >"$tmp/body.out" 2>"$tmp/body.err" &
     eg_pid=$!
     pids+=("$eg_pid")
@@ -240,6 +241,40 @@ if start_server flood --body-size 32m; then
         stop_egress slow
     fi
     stop_pid "$flood_pid" TERM
+fi
+
+# ---- uploads stream: Expect: 100-continue, chunked, and a slow upstream holds the app back ----
+# 256 MiB piped into curl (chunked) to an upstream that reads at 64 MiB/s: egress streams the body
+# with flow control both ways, so its peak RSS must not follow the body (the replay copy is
+# 1 MiB at most); the sizes arrive exact. Compared in plain builds only (ASan's quarantine).
+if spawn_listening sink 1 python3 "$here/egress_sink.py" 67108864; then
+    sink_pid=$pid
+    sink_url=${line1#listening on }
+    if start_egress up --upstream "$sink_url"; then
+        head -c 3000000 /dev/zero >"$tmp/3m"
+        # curl asks Expect: 100-continue for a body this size; the 100 comes from egress.
+        c e100 "$eg/up" --data-binary @"$tmp/3m" -H 'Expect: 100-continue'
+        expect "Expect: 100-continue: curl got the 100" grep -q '^HTTP/1.1 100' "$tmp/e100.h"
+        expect "Expect: 100-continue: 200 and every byte" body_has e100 "got 3000000"
+        expect "a body over the replay limit says X-Tether-Retry: not-replayable" \
+            hdr e100 X-Tether-Retry not-replayable
+        hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$eg_pid/status"; }
+        before=$(hwm)
+        head -c 268435456 /dev/zero |
+            curl -sS --max-time "$(scaled 60)" -D "$tmp/u256.h" -o "$tmp/u256.b" -T - "$eg/up"
+        after=$(hwm)
+        expect "256 MiB chunked upload: every byte ($(head -c 100 "$tmp/u256.b"))" \
+            body_has u256 "got 268435456"
+        echo "note: 256 MiB upload at 64 MiB/s: egress peak RSS $before -> $after KiB"
+        if [ "$(nm "$tether" 2>/dev/null | grep -c __asan_init)" -eq 0 ]; then
+            expect "256 MiB upload: egress's peak RSS grew by $((after - before)) KiB (< 8 MiB)" \
+                [ $((after - before)) -lt 8192 ]
+        fi
+        stop_egress up
+    fi
+    stop_pid "$sink_pid" TERM
+else
+    fail "the sink upstream did not start"
 fi
 
 # ---- forward mode: curl and Python requests through the proxy ----
