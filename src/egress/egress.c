@@ -752,9 +752,9 @@ int tether_egress_stats_json(const tether_egress *e, char *buf, size_t len)
         "\"fin_sent\":%llu,\"rst_sent\":%llu}}\n",
         U(s->requests), U(s->relayed), U(s->failed_502), U(s->failed_504), U(s->refused), U(s->cut),
         U(s->not_replayable), U(s->bytes_up), U(s->bytes_down), U(s->tunnels), U(s->paused),
-        U(s->app_gone),
-        U(c.fetches), U(c.attempts), U(c.retries), U(c.replays), U(c.connections_opened),
-        U(c.connections_reused), U(c.stale_evictions), U(c.retired_idle), U(c.budget_exhausted),
-        U(v.connections_accepted), U(v.connections_open), U(v.fin_sent), U(v.rst_sent));
+        U(s->app_gone), U(c.fetches), U(c.attempts), U(c.retries), U(c.replays),
+        U(c.connections_opened), U(c.connections_reused), U(c.stale_evictions), U(c.retired_idle),
+        U(c.budget_exhausted), U(v.connections_accepted), U(v.connections_open), U(v.fin_sent),
+        U(v.rst_sent));
 #undef U
 }

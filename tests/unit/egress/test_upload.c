@@ -143,8 +143,8 @@ static void up_complete(struct up_conn *c)
     char resp[160];
     char body[64];
     int bn = snprintf(body, sizeof(body), "got %llu", (unsigned long long)c->got);
-    int n = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", bn,
-                     body);
+    int n =
+        snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", bn, body);
     up_send(c, resp, (size_t)n);
 }
 
@@ -152,8 +152,8 @@ static void up_feed(struct up_conn *c, const char *p, size_t n)
 {
     while (n > 0 && !c->done) {
         if (!c->in_body) {
-            size_t take = n < sizeof(c->head) - c->head_len - 1 ? n
-                                                                : sizeof(c->head) - c->head_len - 1;
+            size_t take =
+                n < sizeof(c->head) - c->head_len - 1 ? n : sizeof(c->head) - c->head_len - 1;
             memcpy(c->head + c->head_len, p, take);
             c->head_len += take;
             c->head[c->head_len] = '\0';
@@ -272,12 +272,12 @@ struct env {
     tether_egress *eg;
     tether_client *app;
     tether_fetch *f;
-    uint64_t total;    /* the app's body length */
-    uint64_t off;      /* supplied so far */
-    uint64_t hold_at;  /* the app stops supplying here until released */
-    bool pumping;      /* a pump is on the stack */
-    unsigned done;     /* the app's fetch finished */
-    int status;        /* its status */
+    uint64_t total;     /* the app's body length */
+    uint64_t off;       /* supplied so far */
+    uint64_t hold_at;   /* the app stops supplying here until released */
+    bool pumping;       /* a pump is on the stack */
+    unsigned done;      /* the app's fetch finished */
+    int status;         /* its status */
     unsigned body_seen; /* the app saw response body bytes */
     bool leave_on_body; /* the app cancels its fetch at the first response bytes */
     unsigned closed;
