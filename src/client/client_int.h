@@ -422,8 +422,9 @@ struct tether_fetch {
         uint64_t length;     /* declared; TETHER_BODY_LENGTH_UNKNOWN when chunked */
         uint64_t supplied;   /* payload bytes the caller supplied */
         uint64_t wire_total; /* body bytes as sent (chunk framing included) produced so far */
-        struct tt__buf kept; /* wire bytes [kept_from, wire_total) */
+        struct tt__buf kept; /* wire bytes [kept_from, wire_total), after kept_skip dropped ones */
         uint64_t kept_from;  /* 0 while every byte is kept (the body can be sent again) */
+        size_t kept_skip;    /* bytes at the front of `kept` already dropped, not yet moved out */
         uint64_t sent;       /* wire bytes handed to the current attempt's connection */
         tether_fetch_drain_cb on_drain;
     } upload;

@@ -64,9 +64,14 @@ static void upload_trim(struct tether_fetch *f, const struct tt__cli_conn *c)
     }
     uint64_t acked = tt__cli_conn_body_acked(c);
     if (acked > u->kept_from) {
-        uint64_t n = acked - u->kept_from;
-        tt__buf_consume(&u->kept, n < u->kept.len ? (size_t)n : u->kept.len);
+        /* Dropped lazily: the front is moved out only once it is most of the buffer, so each
+         * byte is moved about once instead of at every write completion. */
+        u->kept_skip += (size_t)(acked - u->kept_from);
         u->kept_from = acked;
+        if (u->kept_skip >= u->kept.len / 2) {
+            tt__buf_consume(&u->kept, u->kept_skip);
+            u->kept_skip = 0;
+        }
     }
 }
 
@@ -77,7 +82,7 @@ static uint64_t upload_buffered(const struct tether_fetch *f)
     const struct tt__upload *u = &f->upload;
     const struct tt__cli_conn *c = upload_conn(f);
     if (!c) {
-        return u->wire_total - u->kept_from;
+        return u->kept.len - u->kept_skip;
     }
     return (u->wire_total - u->sent) + tt__stream_write_queue_size(&c->stream);
 }
@@ -109,7 +114,7 @@ static void upload_push(struct tether_fetch *f)
         /* No more than the high-water mark waits in the stream's queue (each write is a copy):
          * the rest stays in `kept` until writes complete (tt__upload_written). */
         uint64_t at = u->sent;
-        size_t off = (size_t)(at - u->kept_from);
+        size_t off = u->kept_skip + (size_t)(at - u->kept_from);
         size_t n = (size_t)(u->wire_total - at);
         size_t room = TETHER_FETCH_WRITE_HIGH_WATER - queued;
         n = n < room ? n : room;
@@ -179,7 +184,7 @@ int tether_fetch_write(tether_fetch *f, const void *data, size_t len, bool last)
     }
     u->supplied += len;
     u->ended = last;
-    u->wire_total = u->kept_from + u->kept.len;
+    u->wire_total = u->kept_from + (u->kept.len - u->kept_skip);
     if (f->replayable && u->supplied > f->client->policy.replay_buffer_bytes) {
         /* From now on bytes the kernel took are dropped: the body cannot be sent again. */
         f->replayable = false;
