@@ -777,7 +777,13 @@ static void fetch_timer_cb(uv_timer_t *t)
             fail.phase = f->att.conn->rstate == TT__RS_BODY ? TETHER_PHASE_READ_BODY
                                                             : TETHER_PHASE_READ_HEADERS;
             fail.bytes_received = f->att.conn->stream.bytes_read - f->att.conn->read_base;
-            fail.bytes_sent = f->att.conn->write_done ? f->att.conn->write_len : 0;
+            /* Writes that completed went out, a streamed body's first pieces included. */
+            fail.bytes_sent = f->att.conn->write_done
+                                  ? f->att.conn->write_len
+                                  : f->att.conn->stream.bytes_written - f->att.conn->write_base;
+            if (!f->att.conn->write_done && f->upload.on && f->att.conn->rstate == TT__RS_HEAD) {
+                fail.phase = TETHER_PHASE_WRITE; /* still sending the body */
+            }
         }
         fail.reused = f->att.reused;
         fail.idle_ms = f->att.idle_ms;

@@ -281,7 +281,8 @@ struct env {
     unsigned body_seen; /* the app saw response body bytes */
     bool leave_on_body; /* the app cancels its fetch at the first response bytes */
     unsigned closed;
-    char rbody[256]; /* the start of the response body the app got */
+    const char *deadline; /* X-Tether-Deadline sent by the app, or NULL */
+    char rbody[256];      /* the start of the response body the app got */
     size_t rbody_len;
 };
 
@@ -383,6 +384,9 @@ static void app_start(struct env *e, const char *method, uint64_t total, bool ch
     fo.method = method;
     fo.url = url;
     fo.idempotency_key = key;
+    const struct tether_header dl = {"X-Tether-Deadline", e->deadline};
+    fo.headers = e->deadline ? &dl : NULL;
+    fo.nheaders = e->deadline ? 1 : 0;
     fo.body_stream = true;
     fo.body_stream_length = chunked ? TETHER_BODY_LENGTH_UNKNOWN : total;
     fo.on_body_drain = app_drain;
@@ -577,6 +581,25 @@ static void test_app_gone_mid_response(void **state)
     env_finish(&e);
 }
 
+/* The app stalls mid-body: the deadline ends the exchange with a 504 that says the body was
+ * still being sent (phase WRITE), and the upstream executed nothing. */
+static void test_deadline_mid_upload(void **state)
+{
+    (void)state;
+    struct env e;
+    memset(&e, 0, sizeof(e));
+    env_start(&e, (size_t)MIB);
+    e.deadline = "300ms";
+    e.hold_at = 100 * KIB; /* never released */
+    app_start(&e, "PUT", MIB, false, NULL);
+    tt_test_loop_run_until_count(&e.loop, &e.done, 1, T(20000));
+    assert_int_equal(e.status, 0);
+    assert_int_equal(tether_fetch_status(e.f), 504);
+    assert_string_equal(app_header(&e, "X-Tether-Phase"), "WRITE");
+    assert_int_equal(e.up.executed, 0);
+    env_finish(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -586,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_reset_over_limit_is_not_replayed),
         cmocka_unit_test(test_app_gone_mid_request),
         cmocka_unit_test(test_app_gone_mid_response),
+        cmocka_unit_test(test_deadline_mid_upload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
