@@ -575,7 +575,6 @@ int tether_egress_new(uv_loop_t *loop, const struct tether_egress_options *o, te
     eg->data = o->data;
     eg->forwarded_for = o->forwarded_for;
     eg->replay_body_limit = o->replay_body_limit;
-    eg->max_body_bytes = o->server.max_body_bytes;
     eg->deadline_ms = o->client.policy.deadline_ms;
     tt__list_init(&eg->live);
     tt__list_init(&eg->tunnels);

@@ -25,7 +25,6 @@ struct tether_egress {
     void *data;
     char *upstream; /* "http://h:p" + path prefix without its trailing '/'; NULL = forward */
     size_t replay_body_limit;
-    uint64_t max_body_bytes;
     uint64_t deadline_ms; /* the client's policy deadline: the most a request may get */
     bool forwarded_for;
     char *stats_path; /* owned; NULL = none */
