@@ -641,8 +641,9 @@ out:
     if (c->closing) {
         return;
     }
-    conn_pause_reading(c, c->in.len >= CONN_READ_HIGH_WATER || c->write_blocked ||
-                              conn_body_paused(c));
+    /* A paused body still reads up to the high-water mark, so a client that leaves meanwhile
+     * (FIN, RST) is seen while there is room: its request is detached then. */
+    conn_pause_reading(c, c->in.len >= CONN_READ_HIGH_WATER || c->write_blocked);
     tt__srv_conn_arm_timer(c);
 }
 
