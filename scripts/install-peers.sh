@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Installs what the peer tests (tests/peers, run by tests/cli/test_peers.sh and test_egress.sh),
-# curl and Python requests (test_egress.sh), the Toxiproxy
+# curl, Python requests and Go (test_egress.sh), the Toxiproxy
 # client compatibility test (tests/compat, run by tests/cli/test_proxy_compat.sh) and the Node.js
 # benchmarks (bench/node, run by client_node_bench and race_node_bench) need: Node.js
 # and npm from Debian when missing, then the pinned npm packages from each folder's
@@ -15,6 +15,8 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 # tests/cli/test_egress.sh: curl and Python requests as HTTP_PROXY clients.
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 python3 -c 'import requests' >/dev/null 2>&1 || missing+=(python3-requests)
+# tests/cli/test_egress.sh: a Go net/http client (tests/cli/egress_go.go), built offline.
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
 if [ ${#missing[@]} -gt 0 ]; then
     # Without root: say what is missing and how to install it, then stop (never sudo here).
     if [ "$(id -u)" -ne 0 ]; then

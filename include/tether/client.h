@@ -94,6 +94,14 @@ TETHER_EXTERN void tether_client_set_data(tether_client *c, void *data);
 typedef void (*tether_client_close_cb)(void *data);
 TETHER_EXTERN void tether_client_close(tether_client *c, tether_client_close_cb cb, void *data);
 
+/* A streamed request body (tether_fetch_options.body_stream) may take more bytes. */
+typedef void (*tether_fetch_drain_cb)(tether_fetch *f);
+/* body_stream_length for a body of unknown length: sent with Transfer-Encoding: chunked. */
+#define TETHER_BODY_LENGTH_UNKNOWN UINT64_MAX
+/* Bytes supplied but not yet taken by the kernel beyond which tether_fetch_write asks the
+ * caller to wait for on_body_drain. */
+#define TETHER_FETCH_WRITE_HIGH_WATER ((size_t)256 * 1024)
+
 /* Streamed response body: data borrowed for the call. Return false to abort the fetch. */
 typedef bool (*tether_fetch_body_cb)(tether_fetch *f, const char *data, size_t len);
 /* Resumable downloads: the next on_body bytes belong at byte `offset` of the representation;
@@ -160,6 +168,23 @@ struct tether_fetch_options {
      * 416 with a total equal to resume_from: already complete (status 416, no body, success). */
     uint64_t resume_from;
     const char *resume_if_range; /* borrowed, copied; NULL = none */
+    /* --- streamed request bodies ---
+     * With body_stream the body is not `body`/`body_len` (leave them empty): the caller
+     * supplies it after tether_client_fetch returned, piece by piece, with tether_fetch_write,
+     * while attempts run. body_stream_length is sent as Content-Length;
+     * TETHER_BODY_LENGTH_UNKNOWN sends the body chunked. Replay and retries follow the same
+     * rules as for a body in memory, for as long as every byte supplied so far is still kept:
+     * the client keeps them up to policy.replay_buffer_bytes; once the body grows past that,
+     * bytes the kernel has taken are dropped, and from then on a failure after request bytes
+     * went out is final (retry_safe no). A failure before any byte went out is still replayed
+     * or retried (the unsent bytes are all still held). Not with max_redirects (EINVAL): a
+     * redirect would have to send the body again from its first byte. */
+    bool body_stream;
+    uint64_t body_stream_length;
+    /* Runs when the bytes supplied but not yet taken by the kernel fall to a quarter of
+     * TETHER_FETCH_WRITE_HIGH_WATER after tether_fetch_write returned 1 (Node's 'drain'). It
+     * does not run once the fetch is done. */
+    tether_fetch_drain_cb on_body_drain;
 };
 
 /* Zeroes `o` (borrowed): a GET with no headers, no body, the policy's deadline, the body
@@ -192,6 +217,16 @@ TETHER_EXTERN void tether_fetch_free(tether_fetch *f);
  * buffering: TCP flow control does the rest. Only while an attempt is reading; a no-op before,
  * after, and for NULL. The response's body-inactivity timeout keeps running while paused. */
 TETHER_EXTERN void tether_fetch_pause(tether_fetch *f, bool paused);
+
+/* Supplies the next `len` bytes (copied) of a streamed request body; `last` ends the body
+ * (data may then be NULL/0). Returns 0 when the caller may go on, 1 when the bytes were taken
+ * but more than TETHER_FETCH_WRITE_HIGH_WATER wait to be sent: supply nothing more until
+ * on_body_drain runs (extra bytes are still taken, the memory is the caller's concern).
+ * Errors (nothing taken): TETHER_EINVAL (not a streamed fetch, the body already ended, more
+ * bytes than body_stream_length, or `last` short of it), TETHER_ECANCELED (the fetch is done:
+ * it failed, was cancelled, or the response arrived before the body was complete),
+ * TETHER_ENOMEM. */
+TETHER_EXTERN int tether_fetch_write(tether_fetch *f, const void *data, size_t len, bool last);
 
 /* --- The outcome (valid once done has run); strings are borrowed from the fetch. --- */
 TETHER_EXTERN void *tether_fetch_get_data(const tether_fetch *f);

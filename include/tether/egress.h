@@ -21,16 +21,24 @@
  *  - when every attempt failed: 502 (504 when the deadline ended it) with a JSON body and
  *    X-Tether-Error (Node's message), X-Tether-Code, X-Tether-Phase, X-Tether-Retry-Safe and
  *    X-Tether-Attempts fields;
- *  - X-Tether-Retry: not-replayable on every response to a request whose body was larger than
- *    replay_body_limit (it was sent once and never repeated).
+ *  - X-Tether-Retry: not-replayable on a response to a request whose body is larger than
+ *    replay_body_limit: its Content-Length says so from the start; a chunked body once that
+ *    many bytes have arrived before the response begins.
  * The request fields go upstream with the same hop-by-hop fields removed, Host, Content-Length
  * and Expect left to the client, X-Tether-Deadline consumed (a duration such as "250ms" or
  * "2s" that may only shorten the deadline), Via: 1.1 tether appended and, with
  * forwarded_for, the app's address appended to X-Forwarded-For.
  *
- * Memory: a request body is held whole while it is sent (the client sends bodies from memory,
- * which is also what makes a replay possible), so max_body_bytes bounds it; the response body
- * is streamed and never held.
+ * Memory: both bodies stream with flow control, so their size costs no memory. The request
+ * body goes upstream as it arrives (the fetch starts at the request head, tether_fetch_write);
+ * when the upstream is slower than the app, reading the app's socket pauses
+ * (tether_request_pause_body) until the client's queue drains. Up to replay_body_limit the body
+ * is also kept, so a failed attempt is replayed or retried under the client's rules; past it,
+ * bytes the upstream's kernel took are dropped, and a failure after they went out is final:
+ * 502 with X-Tether-Retry: not-replayable and X-Tether-Retry-Safe: no (a failure before any
+ * byte went out is still retried). The response is paused the same way for a slow app.
+ * An app that leaves before its response is complete (reset, closed mid-body, timed out)
+ * cancels the upstream fetch and its connection (stats.app_gone).
  *
  * Threads: as the client and the server, everything runs on the loop's thread. */
 #ifndef TETHER_EGRESS_H
@@ -63,8 +71,9 @@ struct tether_egress_options {
     /* "http://host:port" or "https://host:port" (a path prefix is allowed and kept:
      * "http://h/api" sends "/x" to "/api/x"); NULL = forward mode. Borrowed, copied. */
     const char *upstream;
-    /* Request bodies up to this size are kept so they can be replayed; larger ones are sent
-     * once (X-Tether-Retry: not-replayable). Default 1 MiB. */
+    /* Request bodies stream upstream; up to this size they are also kept so they can be
+     * replayed. Past it a failure after body bytes went out is not repeated
+     * (X-Tether-Retry: not-replayable). Default 1 MiB. */
     size_t replay_body_limit;
     /* Forward mode: origins that may be reached, "host" (any port) or "host:port", compared
      * case-insensitively; a request for another origin gets 403. NULL/0 = any origin.
@@ -83,8 +92,8 @@ struct tether_egress_options {
 };
 
 /* Fills `o` (borrowed): the server's and client's defaults, replay_body_limit 1 MiB, request
- * bodies limited to 16 MiB (server.max_body_bytes; 413 beyond; 0 is refused, since bodies are
- * held in memory), forward mode. */
+ * bodies without a size limit (server.max_body_bytes 0: they stream; set it for a 413 beyond),
+ * forward mode. */
 TETHER_EXTERN void tether_egress_options_init(struct tether_egress_options *o);
 
 /* Creates the client and the server on `loop` (borrowed; must outlive the egress) and starts
@@ -119,6 +128,8 @@ struct tether_egress_stats {
     uint64_t bytes_down;     /* response body (and tunnel) bytes passed to the app */
     uint64_t tunnels;        /* CONNECT tunnels established (forward mode) */
     uint64_t paused;         /* times a response was held back until the app read it */
+    uint64_t app_gone;       /* the app left before its response was complete: the fetch was
+                                cancelled and its upstream connection closed */
 };
 TETHER_EXTERN void tether_egress_get_stats(const tether_egress *e, struct tether_egress_stats *out);
 /* The counters as one JSON object (with a newline): "egress" (the fields above), "client"

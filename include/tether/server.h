@@ -204,6 +204,14 @@ TETHER_EXTERN unsigned tether_request_index_on_connection(const tether_request *
 typedef void (*tether_body_cb)(tether_request *req, int status, const char *data, size_t len,
                                bool done);
 TETHER_EXTERN void tether_request_on_body(tether_request *req, tether_body_cb cb);
+/* Flow control for a streamed body: paused, the server delivers no more pieces and stops
+ * reading the socket once its input buffer is full, so TCP holds the client back (the body
+ * timeout does not run meanwhile; request_timeout_ms still does). Resuming delivers what is
+ * buffered and reads again from the next loop turn on, never inside this call. Call it from the
+ * body callback or any time before the body is done; harmless on a request without a body,
+ * twice, or for NULL. A request freed while paused (its response ended) lets the server read
+ * and discard the rest of the body as usual. */
+TETHER_EXTERN void tether_request_pause_body(tether_request *req, bool paused);
 
 TETHER_EXTERN void tether_request_set_data(tether_request *req, void *data);
 TETHER_EXTERN void *tether_request_get_data(const tether_request *req);
@@ -241,6 +249,12 @@ TETHER_EXTERN int tether_response_send(tether_request *req, int status, const ch
 /* True once the connection under the request is gone (reset, timed out, server closed): the
  * response functions then return TETHER_ECANCELED, and end or abort still frees the request. */
 TETHER_EXTERN bool tether_request_is_detached(const tether_request *req);
+/* Runs `cb` once, on a later loop turn, when the connection under the request goes away before
+ * the response completed (the client reset or left mid-body, a timeout, the server closed):
+ * the way for a handler that waits on something else (a proxy waiting for its upstream) to
+ * learn that nobody is left to answer, and stop that work. The handler must still end or abort
+ * the request. NULL removes it; it never runs once the request is freed. */
+TETHER_EXTERN void tether_request_on_detach(tether_request *req, tether_drain_cb cb);
 /* Abandons the exchange: the connection is closed gracefully (FIN and a drain, close cause
  * handler_abort); a response already begun arrives cut short, which its framing shows the
  * client. `req` must not be used afterwards. */

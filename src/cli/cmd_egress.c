@@ -50,11 +50,14 @@ const char *const cmd_egress_usage[] = {
     "  --deadline DUR           one deadline per request over every attempt and\n"
     "                           backoff; 0 = none [30s]\n"
     "  --retries N              attempts after the first one [2]\n"
-    "  --replay-body-limit SIZE request bodies up to SIZE are kept for replay;\n"
-    "                           larger ones are sent once, and the response says\n"
-    "                           X-Tether-Retry: not-replayable [1m]\n"
-    "  --max-body-size SIZE     request body limit (413); it is held while sent\n"
-    "                           [16m]\n"
+    "  --replay-limit SIZE      request bodies stream to the upstream as they\n"
+    "                           arrive; up to SIZE they are also kept, so a failed\n"
+    "                           attempt can be replayed or retried. A larger body\n"
+    "                           is replayed only if it failed before a byte went\n"
+    "                           out; the response says X-Tether-Retry:\n"
+    "                           not-replayable (--replay-body-limit: the same) [1m]\n"
+    "  --max-body-size SIZE     request body limit (413); 0 = none. Bodies stream\n"
+    "                           with flow control, so size costs no memory [none]\n"
     "  --forwarded-for          append the app's address to X-Forwarded-For\n"
     "  --keep-alive-timeout DUR app-side idle time advertised as Keep-Alive:\n"
     "                           timeout=N (closed 1s later) [65s]\n"
@@ -123,7 +126,7 @@ static int egress_parse_flag(struct args_cursor *c, struct egress_flags *f)
         o->client.policy.max_attempts = (unsigned)v + 1;
         return rc;
     }
-    if (args_is(c, "--replay-body-limit")) {
+    if (args_is(c, "--replay-limit") || args_is(c, "--replay-body-limit")) {
         rc = args_take_size(c, &v);
         if (rc == 0 && v > (uint64_t)1024 * 1024 * 1024) {
             return args_bad_value(c, "size", " (expected at most 1g)");
@@ -132,15 +135,7 @@ static int egress_parse_flag(struct args_cursor *c, struct egress_flags *f)
         return rc;
     }
     if (args_is(c, "--max-body-size")) {
-        if ((rc = args_take_size(c, &o->server.max_body_bytes)) != 0) {
-            return rc;
-        }
-        if (o->server.max_body_bytes == 0) {
-            return args_bad_value(c, "size",
-                                  " (request bodies are held in memory: expected a "
-                                  "limit above 0)");
-        }
-        return 0;
+        return args_take_size(c, &o->server.max_body_bytes);
     }
     if (args_is(c, "--forwarded-for")) {
         o->forwarded_for = true;

@@ -226,8 +226,21 @@ struct tt__cli_conn {
     uint64_t read_base;       /* stream.bytes_read when the exchange began */
     uint64_t sent_at_ms;      /* request fully written (or started) */
     bool tunnel_pending;      /* CONNECT sent to the proxy, its answer awaited */
+    /* A streamed body (upload.c): the request is complete only once its last byte was queued
+     * (body_open false) and every write completed. */
+    bool body_open;
+    unsigned writes_pending;
 };
 
+/* Queues more request bytes of the exchange in progress (a streamed body). Returns 0 or the
+ * stream's error (the failure then reaches the fetch through the write callback or the read
+ * side, as for the head). */
+int tt__cli_conn_write_more(struct tt__cli_conn *c, const void *data, size_t len);
+/* The last byte of the streamed body was queued: the request is written once the pending
+ * writes complete (then the headers timeout starts). */
+void tt__cli_conn_body_closed(struct tt__cli_conn *c);
+/* Request body bytes of this exchange whose write completed (the kernel has them). */
+uint64_t tt__cli_conn_body_acked(const struct tt__cli_conn *c);
 /* Ends the exchange (or the dial) with `fail` and tells the owner. */
 void tt__cli_conn_fail(struct tt__cli_conn *c, struct tether_failure *fail, bool abort);
 /* Starts a connection for `f` to its origin: resolves, dials and (https) handshakes. The
@@ -400,6 +413,21 @@ struct tether_fetch {
     /* Decoding (decode.c). */
     bool decompress;
     struct tt__decoder *decoder; /* the current response's Content-Encoding; NULL = identity */
+    /* A streamed request body (upload.c). */
+    struct tt__upload {
+        bool on;
+        bool chunked;        /* sent with Transfer-Encoding: chunked */
+        bool ended;          /* the caller supplied the last piece */
+        bool drain_wanted;   /* tether_fetch_write returned 1: on_drain is owed */
+        uint64_t length;     /* declared; TETHER_BODY_LENGTH_UNKNOWN when chunked */
+        uint64_t supplied;   /* payload bytes the caller supplied */
+        uint64_t wire_total; /* body bytes as sent (chunk framing included) produced so far */
+        struct tt__buf kept; /* wire bytes [kept_from, wire_total), after kept_skip dropped ones */
+        uint64_t kept_from;  /* 0 while every byte is kept (the body can be sent again) */
+        size_t kept_skip;    /* bytes at the front of `kept` already dropped, not yet moved out */
+        uint64_t sent;       /* wire bytes handed to the current attempt's connection */
+        tether_fetch_drain_cb on_drain;
+    } upload;
 };
 
 /* request.c: writes the request head and body into f->req from `o` (f->method and f->url
@@ -442,6 +470,17 @@ void tt__decoder_free(struct tt__decoder *d);
 
 /* The connection is ready (connected, handshaked) for the attempt. */
 void tt__fetch_conn_ready(struct tether_fetch *f, struct tt__cli_conn *c);
+
+/* ---- upload.c: streamed request bodies ---- */
+
+/* Checks and takes the options' streamed body (before tt__fetch_build writes the head's
+ * framing from it). TETHER_EINVAL with o->errbuf set. */
+int tt__upload_init(struct tether_fetch *f, const struct tether_fetch_options *o);
+/* The head of a new exchange was queued on `c`: send the body from its first byte. */
+void tt__upload_begin(struct tether_fetch *f, struct tt__cli_conn *c);
+/* A write of the exchange completed: drop what need not be kept, owe a drain. */
+void tt__upload_written(struct tether_fetch *f, struct tt__cli_conn *c);
+void tt__upload_free(struct tether_fetch *f);
 
 /* ---- fetch_info.c: what went over the wire, for tether_fetch_request_head and friends ---- */
 

@@ -105,7 +105,17 @@ void tt__cli_conn_fail(struct tt__cli_conn *c, struct tether_failure *fail, bool
  * failed write counts as "some bytes went" unless the queue emptied. Anything unproven counts
  * as sent, since "zero bytes sent" licenses replaying any method.
  */
+static uint64_t conn_bytes_sent_estimate(const struct tt__cli_conn *c, bool write_failed);
+
 static uint64_t conn_bytes_sent(const struct tt__cli_conn *c, bool write_failed)
+{
+    /* Writes that completed are proof too (a streamed body makes many). */
+    uint64_t acked = c->stream.bytes_written - c->write_base;
+    uint64_t est = conn_bytes_sent_estimate(c, write_failed);
+    return acked > est ? acked : est;
+}
+
+static uint64_t conn_bytes_sent_estimate(const struct tt__cli_conn *c, bool write_failed)
 {
     if (c->write_done) {
         return c->write_len;
@@ -182,7 +192,11 @@ static void conn_timer_cb(uv_timer_t *t)
         }
         break;
     case TT__CLI_CONN_ACTIVE:
-        if (c->rstate == TT__RS_HEAD) {
+        if (c->rstate == TT__RS_HEAD && !c->write_done && c->owner && c->owner->upload.on) {
+            /* A streamed body made no progress (its caller or the server stalled). */
+            conn_timeout(c, TETHER_SYSCALL_WRITE, TETHER_PHASE_WRITE, "request body stalled",
+                         p->body_timeout_ms);
+        } else if (c->rstate == TT__RS_HEAD) {
             conn_timeout(c, TETHER_SYSCALL_READ, TETHER_PHASE_READ_HEADERS, "no response headers",
                          p->headers_timeout_ms);
         } else {
@@ -424,11 +438,23 @@ static void conn_write_cb(struct tt__stream *s, int status, void *arg)
         return;
     }
     if (status == 0) {
+        c->writes_pending -= c->writes_pending > 0;
+        if (c->writes_pending > 0 || c->body_open) {
+            /* A streamed body is still going out: each completed write is progress. */
+            if (c->rstate == TT__RS_HEAD) {
+                tt__cli_conn_arm_timer(c, c->client->policy.body_timeout_ms);
+            }
+            tt__upload_written(c->owner, c);
+            return;
+        }
         c->write_done = true;
         if (c->rstate == TT__RS_HEAD) {
             /* The headers timeout counts from the moment the request is out. */
             c->sent_at_ms = tt__client_now(c->client);
             tt__cli_conn_arm_timer(c, c->client->policy.headers_timeout_ms);
+        }
+        if (c->owner->upload.on) {
+            tt__upload_written(c->owner, c);
         }
         return;
     }
@@ -459,6 +485,8 @@ void tt__cli_conn_send(struct tt__cli_conn *c, struct tether_fetch *f)
     c->write_done = false;
     c->write_len = f->req.len;
     c->write_base = c->stream.bytes_written;
+    c->writes_pending = 1;
+    c->body_open = f->upload.on;
     c->read_base = c->stream.bytes_read;
     c->sent_at_ms = tt__client_now(c->client);
     tt__buf_reset(&c->in);
@@ -492,7 +520,58 @@ void tt__cli_conn_send(struct tt__cli_conn *c, struct tether_fetch *f)
         conn_fail(c, &fail, false);
         return;
     }
+    if (f->upload.on) {
+        tt__cli_conn_arm_timer(c, c->client->policy.body_timeout_ms);
+        tt__upload_begin(f, c); /* may end the attempt: `c` is not used after it */
+        return;
+    }
     tt__cli_conn_arm_timer(c, c->client->policy.headers_timeout_ms);
+}
+
+int tt__cli_conn_write_more(struct tt__cli_conn *c, const void *data, size_t len)
+{
+    struct tether_failure fail;
+    tether_failure_init(&fail);
+    int rv = c->stream.eof_seen && c->rstate == TT__RS_HEAD ? TETHER_EPIPE : 0;
+    if (rv == 0) {
+        rv = len ? tt__stream_write(&c->stream, data, len, conn_write_cb, c) : 0;
+    }
+    if (rv != 0) {
+        fail.code = rv;
+        fail.syscall = TETHER_SYSCALL_WRITE;
+        fail.phase = TETHER_PHASE_WRITE;
+        conn_fill_counts(c, &fail, true);
+        conn_fail(c, &fail, false);
+        return rv;
+    }
+    if (len) {
+        c->writes_pending++;
+        c->write_len += len;
+    }
+    c->write_queue_after = tt__stream_write_queue_size(&c->stream);
+    if (c->rstate == TT__RS_HEAD) {
+        tt__cli_conn_arm_timer(c, c->client->policy.body_timeout_ms);
+    }
+    return 0;
+}
+
+void tt__cli_conn_body_closed(struct tt__cli_conn *c)
+{
+    c->body_open = false;
+    if (c->writes_pending == 0 && !c->write_done) {
+        c->write_done = true;
+        if (c->rstate == TT__RS_HEAD) {
+            c->sent_at_ms = tt__client_now(c->client);
+            tt__cli_conn_arm_timer(c, c->client->policy.headers_timeout_ms);
+        }
+    }
+}
+
+uint64_t tt__cli_conn_body_acked(const struct tt__cli_conn *c)
+{
+    uint64_t done = c->stream.bytes_written - c->write_base;
+    size_t head = c->owner ? c->owner->req.len : 0;
+    return done > head ? done - head : 0;
 }
 
 /* The response is complete: give the connection back (pool or close), then tell the fetch. */

@@ -35,6 +35,7 @@ static void fetch_free_memory(struct tether_fetch *f)
     tt__free(f->url_text);
     tt__redirect_free(f);
     tt__decoder_free(f->decoder);
+    tt__upload_free(f);
     tt__free(f);
 }
 
@@ -123,6 +124,7 @@ int tt__fetch_start(struct tether_client *c, const struct tether_fetch_options *
     f->max_redirects = o->max_redirects;
     int rv = f->method && f->url_text ? tt__url_parse(o->url, &f->url, o->errbuf, o->errbuf_len)
                                       : TETHER_ENOMEM;
+    rv = rv == 0 ? tt__upload_init(f, o) : rv;
     if (rv == 0) {
         rv = tt__fetch_build(f, o, c->user_agent);
     }
@@ -775,7 +777,13 @@ static void fetch_timer_cb(uv_timer_t *t)
             fail.phase = f->att.conn->rstate == TT__RS_BODY ? TETHER_PHASE_READ_BODY
                                                             : TETHER_PHASE_READ_HEADERS;
             fail.bytes_received = f->att.conn->stream.bytes_read - f->att.conn->read_base;
-            fail.bytes_sent = f->att.conn->write_done ? f->att.conn->write_len : 0;
+            /* Writes that completed went out, a streamed body's first pieces included. */
+            fail.bytes_sent = f->att.conn->write_done
+                                  ? f->att.conn->write_len
+                                  : f->att.conn->stream.bytes_written - f->att.conn->write_base;
+            if (!f->att.conn->write_done && f->upload.on && f->att.conn->rstate == TT__RS_HEAD) {
+                fail.phase = TETHER_PHASE_WRITE; /* still sending the body */
+            }
         }
         fail.reused = f->att.reused;
         fail.idle_ms = f->att.idle_ms;
@@ -814,6 +822,7 @@ static void fetch_finish(struct tether_fetch *f, int code)
         tt__cli_conn_close(conn, conn->state == TT__CLI_CONN_ACTIVE);
     }
     tt__client_undefer(f);
+    tt__upload_free(f); /* a streamed body is of no use once the fetch is over */
     if (code == 0) {
         tether_failure_init(&f->failure);
         c->stats.succeeded++;

@@ -83,7 +83,12 @@ int tt__fetch_build(struct tether_fetch *f, const struct tether_fetch_options *o
     if (f->decompress && !has_ae) {
         request_field(&fields[n++], "Accept-Encoding", "gzip, deflate"); /* curl --compressed */
     }
-    if (o->body_len > 0 || request_method_has_body(f->method)) {
+    if (o->body_stream && o->body_stream_length == TETHER_BODY_LENGTH_UNKNOWN) {
+        request_field(&fields[n++], "Transfer-Encoding", "chunked");
+    } else if (o->body_stream) {
+        (void)snprintf(clen, sizeof(clen), "%llu", (unsigned long long)o->body_stream_length);
+        request_field(&fields[n++], "Content-Length", clen);
+    } else if (o->body_len > 0 || request_method_has_body(f->method)) {
         (void)snprintf(clen, sizeof(clen), "%zu", o->body_len);
         request_field(&fields[n++], "Content-Length", clen);
     }

@@ -97,7 +97,8 @@ int tt__resume_init(struct tether_fetch *f, const struct tether_fetch_options *o
         own_range |= ttx_str_eq_nocase(o->headers[i].name, "range") ||
                      ttx_str_eq_nocase(o->headers[i].name, "if-range");
     }
-    bool plain_get = strcmp(f->method, "GET") == 0 && o->body_len == 0 && !own_range;
+    bool plain_get =
+        strcmp(f->method, "GET") == 0 && o->body_len == 0 && !o->body_stream && !own_range;
     /* With decompress the sink counts decoded bytes while a Range counts encoded ones, and a
      * decoder cannot start mid-stream: such a body can only start over. */
     r->eligible = plain_get && f->client->policy.resume && !f->decompress;

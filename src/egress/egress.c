@@ -14,13 +14,14 @@
 #define EG_HIGH_WATER ((uint64_t)256 * 1024)
 #define EG_DEFAULT_DEADLINE_MS 30000u
 #define EG_DEFAULT_REPLAY_LIMIT ((size_t)1024 * 1024)
-#define EG_DEFAULT_MAX_BODY ((uint64_t)16 * 1024 * 1024)
 
 void tether_egress_options_init(struct tether_egress_options *o)
 {
     memset(o, 0, sizeof(*o));
     tether_server_options_init(&o->server);
-    o->server.max_body_bytes = EG_DEFAULT_MAX_BODY;
+    /* Bodies stream with flow control both ways, so size costs no memory: no limit unless the
+     * operator sets one. */
+    o->server.max_body_bytes = 0;
     tether_client_options_init(&o->client);
     o->client.policy.deadline_ms = EG_DEFAULT_DEADLINE_MS;
     o->replay_body_limit = EG_DEFAULT_REPLAY_LIMIT;
@@ -34,7 +35,6 @@ static void eg_release(struct tt__eg_exchange *ex)
         return;
     }
     tt__list_remove(&ex->link);
-    tt__buf_cleanup(&ex->body);
     tt__free(ex->url);
     tt__free(ex);
 }
@@ -119,9 +119,36 @@ static void eg_start_response(struct tt__eg_exchange *ex)
     }
 }
 
+/* The app left (reset, closed mid-body, timed out) before its response was complete: nobody
+ * is left to answer, so the upstream fetch stops and its connection goes. */
+static void eg_app_gone(struct tt__eg_exchange *ex)
+{
+    tether_request *req = ex->req;
+    ex->req = NULL;
+    if (ex->fetch) {
+        ex->eg->stats.app_gone += !ex->gone;
+        ex->gone = true;
+        tether_fetch_free(ex->fetch); /* cancels it: its done callback never runs */
+        ex->fetch = NULL;
+    }
+    if (req) {
+        tether_request_abort(req); /* frees the detached request */
+    }
+    eg_release(ex);
+}
+
+static void eg_on_detach(tether_request *req)
+{
+    eg_app_gone(tether_request_get_data(req));
+}
+
 static void eg_on_drain(tether_request *req)
 {
     struct tt__eg_exchange *ex = tether_request_get_data(req);
+    if (tether_request_is_detached(req)) {
+        eg_app_gone(ex);
+        return;
+    }
     ex->unacked = 0;
     if (ex->paused && ex->fetch) {
         ex->paused = false;
@@ -134,7 +161,10 @@ static bool eg_fetch_body(tether_fetch *f, const char *data, size_t len)
     struct tt__eg_exchange *ex = tether_fetch_get_data(f);
     eg_start_response(ex);
     if (!ex->req || tether_response_write(ex->req, data, len) != 0) {
-        return false; /* the app left: stop reading the origin */
+        /* The app left: stop reading the origin (the fetch ends, its connection goes). */
+        ex->eg->stats.app_gone += !ex->gone;
+        ex->gone = true;
+        return false;
     }
     ex->eg->stats.bytes_down += len;
     ex->unacked += len;
@@ -199,7 +229,18 @@ static void eg_peer_address(const char *peer, char *out, size_t len)
     (void)snprintf(out, len, "%.*s", (int)n, start);
 }
 
-static void eg_start_fetch(struct tt__eg_exchange *ex)
+/* The upstream took what was waiting: read the app's body again. */
+static void eg_fetch_drain(tether_fetch *f)
+{
+    struct tt__eg_exchange *ex = tether_fetch_get_data(f);
+    if (ex->req) {
+        tether_request_pause_body(ex->req, false);
+    }
+}
+
+/* Starts the upstream fetch as soon as the head is in: the body (has_body, body_length or
+ * TETHER_BODY_LENGTH_UNKNOWN for chunked) streams into it as the app sends it. */
+static bool eg_start_fetch(struct tt__eg_exchange *ex, bool has_body, uint64_t body_length)
 {
     struct tether_egress *eg = ex->eg;
     tether_request *req = ex->req;
@@ -209,7 +250,7 @@ static void eg_start_fetch(struct tt__eg_exchange *ex)
         tether_request_abort(req);
         ex->req = NULL;
         eg_release(ex);
-        return;
+        return false;
     }
     const char *connection = tether_request_header(req, "Connection");
     size_t n = 0;
@@ -229,16 +270,15 @@ static void eg_start_fetch(struct tt__eg_exchange *ex)
         (void)snprintf(xff, sizeof(xff), "%.400s%s%s", prior ? prior : "", prior ? ", " : "", addr);
         headers[n++] = (struct tether_header){"X-Forwarded-For", xff};
     }
-    ex->not_replayable = ex->body.len > eg->replay_body_limit;
-    eg->stats.not_replayable += ex->not_replayable;
     struct tether_fetch_options o;
     tether_fetch_options_init(&o);
     o.method = tether_request_method(req);
     o.url = ex->url;
     o.headers = headers;
     o.nheaders = n;
-    o.body = ex->body.len ? ex->body.data : NULL;
-    o.body_len = ex->body.len;
+    o.body_stream = has_body;
+    o.body_stream_length = body_length;
+    o.on_body_drain = eg_fetch_drain;
     o.deadline_ms = ex->deadline_ms;
     o.on_body = eg_fetch_body;
     o.data = ex;
@@ -248,8 +288,6 @@ static void eg_start_fetch(struct tt__eg_exchange *ex)
     o.errbuf_len = sizeof(why);
     int rv = tether_client_fetch(eg->client, &o, eg_fetch_done, &ex->fetch);
     tt__free(headers);
-    /* The client copied the body: only a replay-sized copy would be worth keeping. */
-    tt__buf_cleanup(&ex->body);
     if (rv != 0) {
         ex->fetch = NULL;
         if (rv == TETHER_EINVAL) {
@@ -259,39 +297,51 @@ static void eg_start_fetch(struct tt__eg_exchange *ex)
         }
         ex->req = NULL;
         eg_release(ex);
+        return false;
     }
+    return true;
 }
 
 static void eg_on_body(tether_request *req, int status, const char *data, size_t len, bool done)
 {
     struct tt__eg_exchange *ex = tether_request_get_data(req);
     if (status != 0) {
-        /* Timed out, reset or over the limit: the server answered or closed already. */
-        tether_request_abort(req);
-        ex->req = NULL;
-        eg_release(ex);
+        /* Timed out, reset, closed mid-body or over the limit: the server answered or closed
+         * already, and the upstream must not wait for the rest. */
+        eg_app_gone(ex);
         return;
     }
-    if (len > 0 && tt__buf_append(&ex->body, data, len) != 0) {
-        tether_request_on_body(req, NULL);
-        tether_request_abort(req);
-        ex->req = NULL;
-        eg_release(ex);
+    struct tether_egress *eg = ex->eg;
+    eg->stats.bytes_up += len;
+    ex->body_seen += len;
+    if (!ex->not_replayable && ex->body_seen > eg->replay_body_limit) {
+        ex->not_replayable = true;
+        eg->stats.not_replayable++;
+    }
+    if (!ex->fetch) {
         return;
     }
-    ex->eg->stats.bytes_up += len;
-    if (done) {
-        eg_start_fetch(ex);
+    /* ECANCELED: the fetch is over (the origin answered early, or it failed): the rest of the
+     * body is read and discarded by the server once the response is complete. */
+    if (tether_fetch_write(ex->fetch, data, len, done) == 1) {
+        tether_request_pause_body(req, true); /* until eg_fetch_drain */
     }
 }
 
-static bool eg_has_body(const tether_request *req)
+/* Whether the request has a body, and its length (TETHER_BODY_LENGTH_UNKNOWN when chunked). */
+static bool eg_body_length(const tether_request *req, uint64_t *length)
 {
+    *length = TETHER_BODY_LENGTH_UNKNOWN;
     if (tether_request_header(req, "Transfer-Encoding")) {
         return true;
     }
     const char *cl = tether_request_header(req, "Content-Length");
-    return cl && strspn(cl, "0") != strlen(cl);
+    /* The server validated the framing: Content-Length is a plain number here. */
+    if (!cl || ttx_parse_u64(cl, strlen(cl), length) != 0) {
+        *length = 0;
+        return false;
+    }
+    return *length > 0;
 }
 
 /* Bytes an app may send after its CONNECT head before the 200 (it should send none). */
@@ -421,13 +471,19 @@ static void eg_on_request(tether_server *srv, tether_request *req)
     ex->req = req;
     ex->url = url;
     ex->deadline_ms = deadline_ms;
-    tt__buf_init(&ex->body, eg->max_body_bytes ? (size_t)eg->max_body_bytes : SIZE_MAX);
     tt__list_insert_tail(&eg->live, &ex->link);
     tether_request_set_data(req, ex);
-    if (eg_has_body(req)) {
-        tether_request_on_body(req, eg_on_body);
-    } else {
-        eg_start_fetch(ex);
+    uint64_t body_length;
+    bool has_body = eg_body_length(req, &body_length);
+    ex->not_replayable = has_body && body_length != TETHER_BODY_LENGTH_UNKNOWN &&
+                         body_length > eg->replay_body_limit;
+    eg->stats.not_replayable += ex->not_replayable;
+    if (eg_start_fetch(ex, has_body, body_length)) {
+        /* The app may leave while the upstream is still working: stop it then. */
+        tether_request_on_detach(req, eg_on_detach);
+        if (has_body) {
+            tether_request_on_body(req, eg_on_body);
+        }
     }
 }
 
@@ -519,20 +575,12 @@ int tether_egress_new(uv_loop_t *loop, const struct tether_egress_options *o, te
     eg->data = o->data;
     eg->forwarded_for = o->forwarded_for;
     eg->replay_body_limit = o->replay_body_limit;
-    eg->max_body_bytes = o->server.max_body_bytes;
     eg->deadline_ms = o->client.policy.deadline_ms;
     tt__list_init(&eg->live);
     tt__list_init(&eg->tunnels);
     eg->policy = o->client.policy;
     ttx_rng_seed_random(&eg->rng);
-    int rv = 0;
-    if (o->server.max_body_bytes == 0) {
-        tt__errbuf_set(o->errbuf, o->errbuf_len,
-                       "server.max_body_bytes 0 (no limit) is not allowed: request bodies are "
-                       "held in memory while they are sent");
-        rv = TETHER_EINVAL;
-    }
-    rv = rv ? rv : o->upstream ? eg_set_upstream(eg, o->upstream, o->errbuf, o->errbuf_len) : 0;
+    int rv = o->upstream ? eg_set_upstream(eg, o->upstream, o->errbuf, o->errbuf_len) : 0;
     rv = rv ? rv : eg_set_allow(eg, o);
     if (rv == 0 && o->stats_path) {
         if (o->stats_path[0] != '/' || strpbrk(o->stats_path, "?# ")) {
@@ -694,7 +742,8 @@ int tether_egress_stats_json(const tether_egress *e, char *buf, size_t len)
         buf, len,
         "{\"egress\":{\"requests\":%llu,\"relayed\":%llu,\"failed_502\":%llu,"
         "\"failed_504\":%llu,\"refused\":%llu,\"cut\":%llu,\"not_replayable\":%llu,"
-        "\"bytes_up\":%llu,\"bytes_down\":%llu,\"tunnels\":%llu,\"paused\":%llu},"
+        "\"bytes_up\":%llu,\"bytes_down\":%llu,\"tunnels\":%llu,\"paused\":%llu,"
+        "\"app_gone\":%llu},"
         "\"client\":{\"fetches\":%llu,\"attempts\":%llu,\"retries\":%llu,\"replays\":%llu,"
         "\"connections_opened\":%llu,\"connections_reused\":%llu,\"stale_evictions\":%llu,"
         "\"retired_idle\":%llu,\"budget_exhausted\":%llu},"
@@ -702,8 +751,9 @@ int tether_egress_stats_json(const tether_egress *e, char *buf, size_t len)
         "\"fin_sent\":%llu,\"rst_sent\":%llu}}\n",
         U(s->requests), U(s->relayed), U(s->failed_502), U(s->failed_504), U(s->refused), U(s->cut),
         U(s->not_replayable), U(s->bytes_up), U(s->bytes_down), U(s->tunnels), U(s->paused),
-        U(c.fetches), U(c.attempts), U(c.retries), U(c.replays), U(c.connections_opened),
-        U(c.connections_reused), U(c.stale_evictions), U(c.retired_idle), U(c.budget_exhausted),
-        U(v.connections_accepted), U(v.connections_open), U(v.fin_sent), U(v.rst_sent));
+        U(s->app_gone), U(c.fetches), U(c.attempts), U(c.retries), U(c.replays),
+        U(c.connections_opened), U(c.connections_reused), U(c.stale_evictions), U(c.retired_idle),
+        U(c.budget_exhausted), U(v.connections_accepted), U(v.connections_open), U(v.fin_sent),
+        U(v.rst_sent));
 #undef U
 }

@@ -25,7 +25,6 @@ struct tether_egress {
     void *data;
     char *upstream; /* "http://h:p" + path prefix without its trailing '/'; NULL = forward */
     size_t replay_body_limit;
-    uint64_t max_body_bytes;
     uint64_t deadline_ms; /* the client's policy deadline: the most a request may get */
     bool forwarded_for;
     char *stats_path; /* owned; NULL = none */
@@ -52,14 +51,15 @@ struct tt__eg_exchange {
     struct tether_egress *eg;
     tether_request *req; /* NULL once ended or aborted */
     tether_fetch *fetch; /* NULL until started, and once freed */
-    struct tt__buf body; /* the request body, sent from memory */
     char *url;
     uint64_t deadline_ms;
+    uint64_t body_seen;  /* request body bytes passed on to the fetch */
     bool not_replayable; /* the body is larger than replay_body_limit */
     bool started;        /* the response head was begun */
     bool head_method;
     uint64_t unacked; /* response bytes queued since the last drain */
     bool paused;      /* the upstream read is paused until the app's socket drains */
+    bool gone;        /* the app left before its response was complete (counted once) */
 };
 
 /* ---- tunnel.c ---- */

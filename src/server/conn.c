@@ -212,6 +212,12 @@ void tt__srv_conn_fail(struct tt__srv_conn *c, int status, const char *message,
     tt__srv_conn_close(c, cause);
 }
 
+/* The handler holds the body back (tether_request_pause_body). */
+static bool conn_body_paused(const struct tt__srv_conn *c)
+{
+    return c->rstate == TT__SRV_READ_BODY && c->req && c->req->body_paused;
+}
+
 /* The nearest deadline for the connection's current state, or 0 for none. */
 static uint64_t conn_deadline(const struct tt__srv_conn *c, enum tether_close_cause *cause)
 {
@@ -255,7 +261,8 @@ static uint64_t conn_deadline(const struct tt__srv_conn *c, enum tether_close_ca
         }
         break;
     case TT__SRV_READ_BODY:
-        if (o->body_timeout_ms) {
+        /* A body the handler paused is not the client being slow. */
+        if (o->body_timeout_ms && !conn_body_paused(c)) {
             CONSIDER(c->last_read_ms + o->body_timeout_ms, TETHER_CLOSE_BODY_TIMEOUT);
         }
         if (o->request_timeout_ms) {
@@ -484,7 +491,7 @@ static void conn_start_request(struct tt__srv_conn *c, const struct tt__h1_head 
 static bool conn_read_body(struct tt__srv_conn *c)
 {
     struct tether_server *srv = c->srv;
-    while (c->in.len > 0 && c->rstate == TT__SRV_READ_BODY) {
+    while (c->in.len > 0 && c->rstate == TT__SRV_READ_BODY && !conn_body_paused(c)) {
         const char *data;
         size_t n;
         bool done = false;
@@ -634,6 +641,18 @@ out:
     if (c->closing) {
         return;
     }
+    /* A paused body still reads up to the high-water mark, so a client that leaves meanwhile
+     * (FIN, RST) is seen while there is room: its request is detached then. */
     conn_pause_reading(c, c->in.len >= CONN_READ_HIGH_WATER || c->write_blocked);
     tt__srv_conn_arm_timer(c);
+}
+
+void tt__srv_conn_resume_body(struct tt__srv_conn *c)
+{
+    if (c->closing || c->processing) {
+        return;
+    }
+    /* The body clock restarts: the time it was held back was the handler's, not the client's. */
+    c->last_read_ms = conn_now(c);
+    conn_process(c);
 }

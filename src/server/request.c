@@ -59,12 +59,16 @@ struct tether_request *tt__request_new(struct tt__srv_conn *c, const struct tt__
     memcpy(req->peer, c->stream.peer, sizeof(req->peer));
     tt__buf_init(&req->fields, REQUEST_RESPONSE_FIELDS_MAX);
     tt__defer_item_init(&req->drain_item, NULL);
+    tt__defer_item_init(&req->resume_item, NULL);
+    tt__defer_item_init(&req->detach_item, NULL);
     return req;
 }
 
 void tt__request_free(struct tether_request *req)
 {
     tt__defer_cancel(&req->drain_item);
+    tt__defer_cancel(&req->resume_item);
+    tt__defer_cancel(&req->detach_item);
     tt__buf_cleanup(&req->fields);
     tt__free(req->strings);
     tt__free((void *)req->names);
@@ -89,6 +93,16 @@ static void request_release(struct tether_request *req)
     tt__request_free(req);
 }
 
+static void request_run_detach(struct tt__defer_item *it)
+{
+    struct tether_request *req = tt__container_of(it, struct tether_request, detach_item);
+    tether_drain_cb cb = req->detach_cb;
+    req->detach_cb = NULL;
+    if (cb) {
+        cb(req);
+    }
+}
+
 void tt__request_detach(struct tether_request *req, int status)
 {
     bool body_pending = req->has_body && req->conn && req->conn->rstate == TT__SRV_READ_BODY;
@@ -108,6 +122,10 @@ void tt__request_detach(struct tether_request *req, int status)
     }
     if (req->drain_cb) {
         tt__server_defer_drain(req->srv, req);
+    }
+    if (req->detach_cb) {
+        req->detach_item.cb = request_run_detach;
+        tt__defer_queue(&req->srv->defer, &req->detach_item);
     }
 }
 
@@ -172,6 +190,42 @@ unsigned tether_request_index_on_connection(const tether_request *req)
 void tether_request_on_body(tether_request *req, tether_body_cb cb)
 {
     req->body_cb = cb;
+}
+
+static void request_run_resume(struct tt__defer_item *it)
+{
+    struct tether_request *req = tt__container_of(it, struct tether_request, resume_item);
+    if (req->conn && !req->body_paused) {
+        tt__srv_conn_resume_body(req->conn);
+    }
+}
+
+void tether_request_pause_body(tether_request *req, bool paused)
+{
+    if (!req || req->body_paused == paused) {
+        return;
+    }
+    req->body_paused = paused;
+    if (paused) {
+        tt__defer_cancel(&req->resume_item);
+    } else if (req->conn) {
+        /* On the next loop turn: body callbacks never run inside the call (STYLE §3). */
+        req->resume_item.cb = request_run_resume;
+        tt__defer_queue(&req->srv->defer, &req->resume_item);
+    }
+}
+
+void tether_request_on_detach(tether_request *req, tether_drain_cb cb)
+{
+    if (!req) {
+        return;
+    }
+    req->detach_cb = cb;
+    if (cb && !req->conn) {
+        /* Already gone: still told on a later turn, never inside this call. */
+        req->detach_item.cb = request_run_detach;
+        tt__defer_queue(&req->srv->defer, &req->detach_item);
+    }
 }
 
 void tether_request_set_data(tether_request *req, void *data)

@@ -123,6 +123,13 @@ struct tether_request {
     uint64_t content_length;
     uint64_t body_written;
     struct tt__buf fields; /* "Name: value\r\n" lines added by the handler */
+    /* tether_request_pause_body: the body waits in the socket until the handler resumes it,
+     * which happens on the next loop turn (resume_item). */
+    bool body_paused;
+    struct tt__defer_item resume_item;
+    /* tether_request_on_detach: run on the next loop turn once the connection is gone. */
+    tether_drain_cb detach_cb;
+    struct tt__defer_item detach_item;
 };
 
 /* conn.c */
@@ -138,6 +145,9 @@ void tt__srv_conn_fail(struct tt__srv_conn *c, int status, const char *message,
 void tt__srv_conn_arm_timer(struct tt__srv_conn *c);
 /* Writes queued by a request (head/body) go through here so send progress is tracked. */
 int tt__srv_conn_write(struct tt__srv_conn *c, const void *data, size_t len);
+/* The handler resumed its request's body (tether_request_pause_body): deliver what is buffered
+ * and read again. */
+void tt__srv_conn_resume_body(struct tt__srv_conn *c);
 
 /* server.c */
 void tt__server_conn_gone(struct tether_server *srv, struct tt__srv_conn *c, bool rst_sent,

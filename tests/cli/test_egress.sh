@@ -4,9 +4,11 @@
 # the value), reverse mode (hop-by-hop fields both ways, Via, X-Forwarded-For, streaming),
 # forward mode (curl and Python requests through a proxy URL; origin-form refused, --allow;
 # CONNECT tunnels to an https origin, refused connects, FIN and RST passed on as they came), the failure as 502/504 with its fields and JSON, X-Tether-Deadline, bodies beyond
-# the replay limit, --json and a graceful SIGTERM; then tests/peers/egress_peers.js: Node's
+# the replay limit, streamed uploads (Expect: 100-continue, 256 MiB to a slow upstream with
+# egress's memory flat), --json and a graceful SIGTERM; then tests/peers/egress_peers.js: Node's
 # http.Agent and undici fail on the forced keep-alive race directly and succeed through egress,
-# and no POST runs twice.
+# and no POST runs twice; then a Go net/http app (tests/cli/egress_go.go) the same way, direct,
+# reverse and forward through HTTP_PROXY.
 # Usage: bash tests/cli/test_egress.sh path/to/tether
 source "$(dirname "$0")/harness.sh"
 here=$(cd "$(dirname "$0")" && pwd)
@@ -60,7 +62,8 @@ usage "--frob" --frob
 usage "--allow is for forward mode" --upstream http://127.0.0.1:1 --allow a
 usage "/x y" --stats-path "/x y"
 usage "a/b" --allow a/b
-usage "'0' for --max-body-size" --max-body-size 0
+usage "'lots' for --max-body-size" --max-body-size lots
+usage "'2g' for --replay-limit" --replay-limit 2g
 usage "cannot load CA file '$tmp/none.pem'" --listen 127.0.0.1:0 --cacert "$tmp/none.pem"
 "$tether" help egress >"$tmp/help.out" 2>&1
 expect "tether help egress shows EXAMPLES" grep -q '^EXAMPLES' "$tmp/help.out"
@@ -188,7 +191,7 @@ if start_server big --body-size 4m --stats-path /_s; then
     big_pid=$pid
     # With --json the listening line goes to stderr: stdout is kept for the one object.
     : >"$tmp/body.out"
-    "$tether" egress --listen 127.0.0.1:0 --upstream "$url" --replay-body-limit 1k --json \
+    "$tether" egress --listen 127.0.0.1:0 --upstream "$url" --replay-limit 1k --json \
         >"$tmp/body.out" 2>"$tmp/body.err" &
     eg_pid=$!
     pids+=("$eg_pid")
@@ -240,6 +243,40 @@ if start_server flood --body-size 32m; then
         stop_egress slow
     fi
     stop_pid "$flood_pid" TERM
+fi
+
+# ---- uploads stream: Expect: 100-continue, chunked, and a slow upstream holds the app back ----
+# 256 MiB piped into curl (chunked) to an upstream that reads at 64 MiB/s: egress streams the body
+# with flow control both ways, so its peak RSS must not follow the body (the replay copy is
+# 1 MiB at most); the sizes arrive exact. Compared in plain builds only (ASan's quarantine).
+if spawn_listening sink 1 python3 "$here/egress_sink.py" 67108864; then
+    sink_pid=$pid
+    sink_url=${line1#listening on }
+    if start_egress up --upstream "$sink_url"; then
+        head -c 3000000 /dev/zero >"$tmp/3m"
+        # curl asks Expect: 100-continue for a body this size; the 100 comes from egress.
+        c e100 "$eg/up" --data-binary @"$tmp/3m" -H 'Expect: 100-continue'
+        expect "Expect: 100-continue: curl got the 100" grep -q '^HTTP/1.1 100' "$tmp/e100.h"
+        expect "Expect: 100-continue: 200 and every byte" body_has e100 "got 3000000"
+        expect "a body over the replay limit says X-Tether-Retry: not-replayable" \
+            hdr e100 X-Tether-Retry not-replayable
+        hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$eg_pid/status"; }
+        before=$(hwm)
+        head -c 268435456 /dev/zero |
+            curl -sS --max-time "$(scaled 60)" -D "$tmp/u256.h" -o "$tmp/u256.b" -T - "$eg/up"
+        after=$(hwm)
+        expect "256 MiB chunked upload: every byte ($(head -c 100 "$tmp/u256.b"))" \
+            body_has u256 "got 268435456"
+        echo "note: 256 MiB upload at 64 MiB/s: egress peak RSS $before -> $after KiB"
+        if [ "$(nm "$tether" 2>/dev/null | grep -c __asan_init)" -eq 0 ]; then
+            expect "256 MiB upload: egress's peak RSS grew by $((after - before)) KiB (< 8 MiB)" \
+                [ $((after - before)) -lt 8192 ]
+        fi
+        stop_egress up
+    fi
+    stop_pid "$sink_pid" TERM
+else
+    fail "the sink upstream did not start"
 fi
 
 # ---- forward mode: curl and Python requests through the proxy ----
@@ -343,6 +380,113 @@ if command -v node >/dev/null 2>&1 && [ -d "$peers/node_modules/undici" ]; then
     fi
 else
     echo "note: node or tests/peers/node_modules missing; the Node cases did not run"
+fi
+# ---- Go net/http: the forced race, direct vs through egress (reverse, and forward via HTTP_PROXY) ----
+# tests/cli/egress_go.go talks through a `tether proxy` the test stops (SIGSTOP) while the
+# upstream closes its side of every connection: the FIN waits in the proxy as it waits in a
+# blocked Node app's socket (see the program's header). The app sends its second request on a
+# line from the test; the proxy resumes once that request is in its socket.
+# tcp_rows PORT: /proc/net/tcp rows of the sockets whose local port is PORT, listener excluded.
+tcp_rows() {
+    local port_hex
+    port_hex=$(printf '%04X' "$1")
+    awk -v p=":$port_hex" 'NR > 1 && substr($2, length($2) - 4) == p && $4 != "0A"' \
+        /proc/net/tcp /proc/net/tcp6
+}
+upstream_closed() { ! tcp_rows "$1" | awk '$4 == "01" || $4 == "04" { f = 1 } END { exit !f }'; }
+# request_waiting PORT: bytes wait unread in an established socket of PORT (rx_queue > 0).
+request_waiting() { tcp_rows "$1" | awk '$4 == "01" { split($5, q, ":"); if (q[2] != "00000000") f = 1 } END { exit !f }'; }
+if ! command -v go >/dev/null 2>&1; then
+    echo "note: go is not installed (scripts/install-peers.sh installs golang-go); the Go cases did not run"
+elif ! (cd "$tmp" && GOCACHE="$tmp/gocache" GOPATH="$tmp/gopath" GOPROXY=off GOFLAGS= \
+    timeout "$(scaled 120)" go build -o "$tmp/egress_go" "$here/egress_go.go") >"$tmp/gobuild.err" 2>&1; then
+    fail "go build egress_go.go: $(head -5 "$tmp/gobuild.err")"
+elif start_server goup --close-style node --keep-alive-timeout 1s --no-keep-alive-hint \
+    --stats-path /_s; then
+    goup_pid=$pid
+    goup_port=$port
+    goup_url=$url
+    go_posts_ok=0
+    if start_egress gorev --upstream "$goup_url" --stats-path /_st; then
+        gorev_pid=$eg_pid
+        gorev=$eg
+        if start_egress gofwd --stats-path /_st; then
+            gofwd_pid=$eg_pid
+            gofwd=$eg
+            for lane in direct reverse forward; do
+                for method in GET POST; do
+                    name="go $lane $method"
+                    behind=$goup_port
+                    [ "$lane" = reverse ] && behind=${gorev##*:}
+                    [ "$lane" = forward ] && behind=${gofwd##*:}
+                    if ! spawn_listening goproxy 1 "$tether" proxy --listen 127.0.0.1:0 \
+                        --upstream "127.0.0.1:$behind" --no-api; then
+                        fail "$name: tether proxy did not start ($(head -3 "$tmp/goproxy.err"))"
+                        continue
+                    fi
+                    px_pid=$pid
+                    px_port=${line1##*:}
+                    base=http://127.0.0.1:$px_port proxy=
+                    [ "$lane" = direct ] && base=http://127.0.0.1:$px_port
+                    [ "$lane" = forward ] && base=$goup_url proxy=http://127.0.0.1:$px_port
+                    rm -f "$tmp/gofifo"
+                    mkfifo "$tmp/gofifo"
+                    : >"$tmp/go.out"
+                    HTTP_PROXY=$proxy timeout "$(scaled 60)" "$tmp/egress_go" "$base" "$method" \
+                        <"$tmp/gofifo" >"$tmp/go.out" 2>"$tmp/go.err" &
+                    go_pid=$!
+                    exec 7>"$tmp/gofifo"
+                    wait_for 20000 grep -q '^first' "$tmp/go.out"
+                    kill -STOP "$px_pid"
+                    # The events: the upstream closed its idle connections (the app's through
+                    # the proxy, or egress's), then the second request is in the proxy's socket.
+                    wait_for 20000 upstream_closed "$goup_port" ||
+                        fail "$name: the upstream did not close its idle connections"
+                    echo go >&7
+                    wait_for 20000 request_waiting "$px_port" ||
+                        fail "$name: the second request did not reach the proxy"
+                    kill -CONT "$px_pid"
+                    wait "$go_pid"
+                    exec 7>&-
+                    stop_pid "$px_pid" TERM
+                    first=$(sed -n 's/^first //p' "$tmp/go.out")
+                    second=$(sed -n 's/^second //p' "$tmp/go.out")
+                    echo "note: $name: first $first; second $second"
+                    expect "$name: first request served ($first)" [ "$first" = "ok 200" ]
+                    if [ "$method" = POST ]; then
+                        [ "$first" = "ok 200" ] && go_posts_ok=$((go_posts_ok + 1))
+                        [ "$second" = "ok 200" ] && go_posts_ok=$((go_posts_ok + 1))
+                    fi
+                    if [ "$lane" = direct ] && [ "$method" = POST ]; then
+                        # Go repeats only what it may (GET, a keyed request, or nothing written):
+                        # an unkeyed POST written on the closed connection is the users' failure.
+                        expect "$name: the second request fails on the closed connection ($second)" \
+                            [ "${second%% *}" = error ]
+                    elif [ "$lane" = direct ]; then
+                        echo "note: $name: Go's transport repeats an idempotent request itself"
+                    else
+                        expect "$name: the second request succeeds through egress ($second)" \
+                            [ "$second" = "ok 200" ]
+                    fi
+                done
+            done
+            c gofwdst "$gofwd/_st"
+            expect "go forward: no 502 ($(head -c 200 "$tmp/gofwdst.b"))" \
+                [ "$(jget "$tmp/gofwdst.b" 'j.egress.failed_502')" = 0 ]
+            eg_pid=$gofwd_pid
+            stop_egress gofwd
+        fi
+        c gorevst "$gorev/_st"
+        expect "go reverse: no 502 ($(head -c 200 "$tmp/gorevst.b"))" \
+            [ "$(jget "$tmp/gorevst.b" 'j.egress.failed_502')" = 0 ]
+        eg_pid=$gorev_pid
+        stop_egress gorev
+    fi
+    c goupst "$goup_url/_s"
+    go_posts=$(jget "$tmp/goupst.b" 'j.requests_by_method.POST || 0')
+    expect "go: every POST that succeeded ran exactly once upstream, the failed one never ($go_posts run, $go_posts_ok seen)" \
+        [ "$go_posts" = "$go_posts_ok" ]
+    stop_pid "$goup_pid" TERM
 fi
 check_sanitizers
 finish
