@@ -23,6 +23,7 @@
 #include "load.h"
 #include "load_detail.h"
 #include "load_pg.h"
+#include "load_shape.h"
 #include "workload.h"
 
 const char cmd_load_summary[] = "many requests with idle gaps: failures, replays, retries, latency";
@@ -88,6 +89,11 @@ const char *const cmd_load_usage[] = {
     "  --idempotent            it may run twice: one lost in flight is replayed once\n"
     "                          on a fresh connection\n"
     "  --pool-size N           connections at most [-c]\n"
+    "  --statement-deadline DUR\n"
+    "                          fail a statement with no result DUR after sending it\n"
+    "                          and close its connection (a link gone silent that\n"
+    "                          still ACKs); --idempotent ones are replayed once;\n"
+    "                          0 = none [0]\n"
     "  --policy naive|default  naive: no idle watch, validation, retry [default]\n"
     "  with -n, -z, -c, --gap, --seed and --json, whose object adds \"pgpool\":\n"
     "  {\"validated\",\"evicted_fatal\",\"evicted_eof\",\"evicted_rst\",\n"
@@ -153,17 +159,9 @@ struct load_key {
 struct load_run {
     struct fetch_flags ff;
     char why[512]; /* the library's reason when it refuses the client or a request */
-    uint64_t requests;
-    bool requests_set;
-    uint64_t duration_ms;
-    bool duration_set;
-    uint64_t concurrency;
-    uint64_t gap_lo;
-    uint64_t gap_hi;
-    uint64_t seed;
+    struct load_shape shape;
     bool idem_auto;
     bool help;
-    bool concurrency_set;
     uint64_t rate; /* --rate: requests started per second whatever finished (0 = closed loop) */
     enum load_output_format out_format;
     const char *out_path;
@@ -260,7 +258,7 @@ static bool load_on_body(tether_fetch *f, const char *data, size_t len)
 static bool load_more(struct wl_worker *w)
 {
     struct load_run *r = w->wl->data;
-    if (r->requests_set && r->reserved >= r->requests) {
+    if (r->shape.requests_set && r->reserved >= r->shape.requests) {
         return false;
     }
     if (r->rate) {
@@ -280,7 +278,7 @@ static uint64_t load_gap(struct wl_worker *w)
         uint64_t due = r->sched_ns[w->idx];
         return due > now ? (due - now + 999999) / 1000000 : 0;
     }
-    return wl_rand_range(&r->rng, r->gap_lo, r->gap_hi);
+    return wl_rand_range(&r->rng, r->shape.gap_lo, r->shape.gap_hi);
 }
 
 static void load_request(struct wl_worker *w, struct tether_fetch_options *fo)
@@ -447,6 +445,8 @@ static int load_take_output(struct args_cursor *c, struct load_run *r)
 
 static int load_parse(int argc, char **argv, struct load_run *r)
 {
+    struct load_pg_flags pg = {0};
+    char pg_only[64] = ""; /* the first flag only a postgres:// URL takes */
     struct args_cursor c;
     args_init(&c, LOAD_CMD, argc, argv);
     while (args_next(&c)) {
@@ -454,29 +454,13 @@ static int load_parse(int argc, char **argv, struct load_run *r)
         bool taken = false;
         if (args_positional(&c)) {
             rc = fetch_flags_url(&c, &r->ff);
-        } else if ((rc = fetch_flags_take(&c, &r->ff, &taken)) != 0 || taken) {
+        } else if ((rc = fetch_flags_take(&c, &r->ff, &taken)) != 0 || taken ||
+                   (rc = load_shape_take(&c, &r->shape, &taken)) != 0 || taken) {
             /* handled (or failed) */
-        } else if (args_is(&c, "--requests") || args_is(&c, "-n")) {
-            r->requests_set = true;
-            rc = args_take_uint(&c, 1, 1000000000u, &r->requests);
-        } else if (args_is(&c, "--duration") || args_is(&c, "-z")) {
-            r->duration_set = true;
-            rc = fetch_take_seconds(&c, &r->duration_ms);
-            if (rc == 0 && r->duration_ms == 0) {
-                rc = args_bad_value(&c, "duration", " (must be more than 0)");
-            }
-        } else if (args_is(&c, "--concurrency") || args_is(&c, "-c")) {
-            r->concurrency_set = true;
-            rc = args_take_uint(&c, 1, 10000, &r->concurrency);
         } else if (args_is(&c, "--rate")) {
             rc = args_take_uint(&c, 1, 1000000, &r->rate);
         } else if (args_is(&c, "--output")) {
             rc = load_take_output(&c, r);
-        } else if (args_is(&c, "--gap")) {
-            rc = args_take_range(&c, args_parse_duration_ms, "duration range", &r->gap_lo,
-                                 &r->gap_hi);
-        } else if (args_is(&c, "--seed")) {
-            rc = args_take_uint(&c, 0, UINT64_MAX, &r->seed);
         } else if (args_is(&c, "--idempotency-key")) {
             int mode = 0;
             rc = args_take_choice(&c, load_key_modes, &mode);
@@ -484,6 +468,12 @@ static int load_parse(int argc, char **argv, struct load_run *r)
         } else if (args_is(&c, "-h") || args_is(&c, "--help")) {
             r->help = true;
             rc = args_take_none(&c);
+        } else if ((rc = load_pg_take(&c, &pg, &taken)) != 0 || taken) {
+            /* Refused after the loop: while the flags are enumerated, the loop must go on to
+             * the end without printing. */
+            if (rc == 0 && !pg_only[0]) {
+                (void)snprintf(pg_only, sizeof(pg_only), "%s", c.flag);
+            }
         } else {
             rc = args_unknown(&c);
         }
@@ -491,23 +481,24 @@ static int load_parse(int argc, char **argv, struct load_run *r)
             return rc;
         }
     }
-    if (!r->requests_set && !r->duration_set) {
-        r->requests_set = true;
-        r->requests = 100;
+    if (pg_only[0]) {
+        return args_error(LOAD_CMD, "option '%s' needs a postgres:// URL", pg_only);
     }
-    if (r->rate && r->gap_hi > 0) {
+    load_shape_finish(&r->shape);
+    if (r->rate && r->shape.gap_hi > 0) {
         return args_error(LOAD_CMD, "--gap and --rate cannot be combined (--rate sets the starts)");
     }
-    if (r->rate && r->duration_set) {
+    if (r->rate && r->shape.duration_set) {
         /* The schedule, not a timer, ends an open-model run: slots k/rate s before the
          * duration, each started however late, so the count is exact. */
-        uint64_t slots = (r->rate * r->duration_ms + 999) / 1000;
-        r->requests = r->requests_set && r->requests < slots ? r->requests : slots;
-        r->requests_set = true;
-        r->duration_set = false;
+        uint64_t slots = (r->rate * r->shape.duration_ms + 999) / 1000;
+        r->shape.requests =
+            r->shape.requests_set && r->shape.requests < slots ? r->shape.requests : slots;
+        r->shape.requests_set = true;
+        r->shape.duration_set = false;
     }
-    if (r->rate && !r->concurrency_set) {
-        r->concurrency = 50; /* hey's and oha's default: a cap on requests in flight */
+    if (r->rate && !r->shape.concurrency_set) {
+        r->shape.concurrency = 50; /* hey's and oha's default: a cap on requests in flight */
     }
     return 0;
 }
@@ -531,10 +522,10 @@ static int load_report(struct load_run *r)
             .url = r->ff.url_owned ? r->ff.url_owned : r->ff.url, /* no user info */
             .method = fetch_flags_method(&r->ff),
             .policy = r->ff.policy_name,
-            .concurrency = (unsigned)r->concurrency,
-            .gap_lo_ms = r->gap_lo,
-            .gap_hi_ms = r->gap_hi,
-            .seed = r->seed,
+            .concurrency = (unsigned)r->shape.concurrency,
+            .gap_lo_ms = r->shape.gap_lo,
+            .gap_hi_ms = r->shape.gap_hi,
+            .seed = r->shape.seed,
             .idempotency_auto = r->idem_auto,
             .interrupted = r->interrupted,
         };
@@ -561,20 +552,20 @@ static int load_run(struct load_run *r)
     if (rc != 0) {
         return rc;
     }
-    load_detail_init(&r->detail, r->seed ^ 0x2545f4914f6cdd1dull);
+    load_detail_init(&r->detail, r->shape.seed ^ 0x2545f4914f6cdd1dull);
     r->detail.rate = r->rate;
-    r->detail.scheduled = r->rate ? r->requests : 0;
+    r->detail.scheduled = r->rate ? r->shape.requests : 0;
     if (r->out_path && !load_detail_open(&r->detail, r->out_format, r->out_path)) {
         fprintf(stderr, "tether load: cannot write '%s': %s\n", r->out_path,
                 uv_strerror(uv_translate_sys_error(errno)));
         return CLI_EXIT_FAILED;
     }
     r->loop = uv_default_loop();
-    r->keys = calloc((size_t)r->concurrency, sizeof(*r->keys));
-    r->sched_ns = calloc((size_t)r->concurrency, sizeof(*r->sched_ns));
-    r->bytes = calloc((size_t)r->concurrency, sizeof(*r->bytes));
+    r->keys = calloc((size_t)r->shape.concurrency, sizeof(*r->keys));
+    r->sched_ns = calloc((size_t)r->shape.concurrency, sizeof(*r->sched_ns));
+    r->bytes = calloc((size_t)r->shape.concurrency, sizeof(*r->bytes));
     if (!r->keys || !r->sched_ns || !r->bytes ||
-        wl_init(&r->wl, r->loop, (unsigned)r->concurrency, &load_ops, r) != 0) {
+        wl_init(&r->wl, r->loop, (unsigned)r->shape.concurrency, &load_ops, r) != 0) {
         fputs("tether load: out of memory\n", stderr);
         return CLI_EXIT_FAILED;
     }
@@ -590,17 +581,17 @@ static int load_run(struct load_run *r)
     fetch_flags_request(&r->ff, &r->base);
     r->base.on_body = load_on_body;
     r->wl.client = r->client;
-    ttx_rng_seed(&r->rng, r->seed);
+    ttx_rng_seed(&r->rng, r->shape.seed);
     /* The reservoir draws apart from the gaps and keys, so it cannot shift them. */
-    load_stats_init(&r->stats, r->seed ^ 0x5deece66dull);
+    load_stats_init(&r->stats, r->shape.seed ^ 0x5deece66dull);
     uv_timer_init(r->loop, &r->stop_timer);
     r->stop_timer.data = r;
     uv_timer_init(r->loop, &r->progress_timer);
     r->progress_timer.data = r;
     r->progress = !r->ff.json && isatty(STDERR_FILENO);
     r->t0_ns = uv_hrtime();
-    if (r->duration_set) {
-        uv_timer_start(&r->stop_timer, load_on_stop_timer, r->duration_ms, 0);
+    if (r->shape.duration_set) {
+        uv_timer_start(&r->stop_timer, load_on_stop_timer, r->shape.duration_ms, 0);
     }
     if (r->progress) {
         uv_timer_start(&r->progress_timer, load_on_progress, 1000, 1000);
@@ -631,8 +622,7 @@ int cmd_load(int argc, char **argv)
         return CLI_EXIT_FAILED;
     }
     fetch_flags_init(&r->ff, LOAD_CMD);
-    r->concurrency = 1;
-    r->seed = uv_hrtime() ^ ((uint64_t)getpid() << 32);
+    load_shape_init(&r->shape);
     int rc = load_parse(argc, argv, r);
     if (rc == 0 && r->help) {
         cli_print_usage(cmd_load_usage);

@@ -186,7 +186,11 @@ static uint64_t doctor_pg_kill(const struct doctor_pg *d)
 {
     uint64_t k = d->killed ? d->kill_ms : 0;
     int64_t s = d->setting[PG_IDLE_SESSION];
-    if (s > 0 && (k == 0 || (uint64_t)s < k)) {
+    /* A 57P05 FATAL is idle_session_timeout itself, whose setting is exact; the measurement
+     * starts when the result reached the doctor, a little after the server went idle, so it
+     * reads a few ms short (2996 ms for 3 s) and would shift every number derived from it. */
+    bool own_kill = d->killed && strcmp(d->sqlstate, "57P05") == 0;
+    if (s > 0 && (k == 0 || own_kill || (uint64_t)s < k)) {
         k = (uint64_t)s;
     }
     return k;
@@ -216,6 +220,7 @@ static const char *doctor_pg_dur(int64_t ms, char *buf, size_t len)
 struct doctor_pg_advice {
     uint64_t idle_timeout_ms; /* for the pool; 0 = no idle connections */
     uint64_t max_lifetime_ms;
+    uint64_t statement_deadline_ms; /* 0 = none to recommend: above the longest statement */
     const char *findings[8];
     char texts[8][320];
     size_t n;
@@ -274,11 +279,25 @@ static void doctor_pg_advise(const struct doctor_pg *d, struct doctor_pg_advice 
                            ? "the OS default (7200 s)"
                            : doctor_pg_dur(d->setting[PG_KA_IDLE], b1, sizeof(b1)));
     }
+    /* A link that goes silent while still ACKing (a userspace proxy, a stuck middlebox) is
+     * seen by neither keepalives nor tcp_user_timeout: only the pool's statement deadline ends
+     * that wait. Above the server's statement_timeout by rule 1's margin, the server's clean
+     * 57014 comes first and the deadline only ever fires on silence. */
     if (d->setting[PG_STATEMENT] > 0) {
+        int64_t st = d->setting[PG_STATEMENT];
+        a->statement_deadline_ms = (uint64_t)st + (st / 10 > 1000 ? (uint64_t)st / 10 : 1000);
         (void)snprintf(a->texts[a->n++], sizeof(a->texts[0]),
                        "statements longer than %s are cancelled (57014): a query error, not a "
-                       "lost connection; do not retry them blindly",
-                       doctor_pg_dur(d->setting[PG_STATEMENT], b1, sizeof(b1)));
+                       "lost connection; do not retry them blindly. Statement deadline %s "
+                       "(max(1 s, 10 %%) above it) ends a wait on a link gone silent",
+                       doctor_pg_dur(st, b1, sizeof(b1)),
+                       doctor_pg_dur((int64_t)a->statement_deadline_ms, b2, sizeof(b2)));
+    } else if (d->setting[PG_STATEMENT] == 0) {
+        (void)snprintf(a->texts[a->n++], sizeof(a->texts[0]),
+                       "statement_timeout is off: a statement on a link gone silent that still "
+                       "ACKs (a stuck proxy) waits forever, unseen by keepalives and "
+                       "tcp_user_timeout; set the pool's statement deadline "
+                       "(statement_deadline_ms) above your longest statement");
     }
     (void)snprintf(a->texts[a->n++], sizeof(a->texts[0]),
                    "max lifetime %s minus up to 2.5 %% jitter, a few seconds below any "
@@ -304,7 +323,8 @@ static int doctor_pg_print(const struct doctor_pg *d, const struct doctor_pg_adv
             (void)json_array_append_new(findings, json_string(a->findings[i]));
         }
         json_t *doc = json_pack(
-            "{s:s,s:s,s:f,s:o,s:{s:b,s:o,s:s?,s:s?,s:s?,s:I},s:{s:I,s:I,s:I,s:i,s:i,s:i,s:I},s:o}",
+            "{s:s,s:s,s:f,s:o,s:{s:b,s:o,s:s?,s:s?,s:s?,s:I},s:{s:I,s:I,s:I,s:i,s:i,s:i,s:I,s:o},"
+            "s:o}",
             "url", d->url, "server_version", d->version, "connect_ms", d->connect_ms, "settings_ms",
             settings, "idle_kill", "killed", d->killed, "after_ms",
             d->killed ? cli_json_uint(d->kill_ms) : json_null(), "how", d->killed ? d->how : NULL,
@@ -313,7 +333,9 @@ static int doctor_pg_print(const struct doctor_pg *d, const struct doctor_pg_adv
             "idle_timeout_ms", (json_int_t)a->idle_timeout_ms, "max_lifetime_ms",
             (json_int_t)a->max_lifetime_ms, "validate_after_idle_ms", (json_int_t)500,
             "keepalives_idle_s", 30, "keepalives_interval_s", 10, "keepalives_count", 3,
-            "tcp_user_timeout_ms", (json_int_t)30000, "findings", findings);
+            "tcp_user_timeout_ms", (json_int_t)30000, "statement_deadline_ms",
+            a->statement_deadline_ms ? cli_json_uint(a->statement_deadline_ms) : json_null(),
+            "findings", findings);
         if (!doc || cli_json_print(doc) != 0) {
             fputs("tether doctor: cannot write the JSON report\n", stderr);
             return CLI_EXIT_FAILED;
@@ -351,6 +373,9 @@ static int doctor_pg_print(const struct doctor_pg *d, const struct doctor_pg_adv
     printf("    %-36s %s\n", "validate before use when idle over", "500 ms (empty query)");
     printf("    %-36s %s\n", "keepalives idle/interval/count", "30 s / 10 s / 3");
     printf("    %-36s %s\n", "tcp_user_timeout", "30 s");
+    printf("    %-36s %s\n", "statement deadline",
+           a->statement_deadline_ms ? doctor_pg_dur((int64_t)a->statement_deadline_ms, b, sizeof(b))
+                                    : "above your longest statement");
     printf("  findings\n");
     for (size_t i = 0; i < a->n; i++) {
         printf("    - %s\n", a->findings[i]);

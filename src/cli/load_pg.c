@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 #include <uv.h>
@@ -16,10 +15,10 @@
 #include "cli_json.h"
 #include "cli_loop.h"
 #include "commands.h"
-#include "fetch_flags.h"
 #include "load.h"
 #include "load_detail.h"
 #include "load_pg.h"
+#include "load_shape.h"
 #include "workload.h"
 
 #define LOAD_CMD "load"
@@ -33,6 +32,27 @@ bool load_pg_wanted(int argc, char **argv)
         }
     }
     return false;
+}
+
+int load_pg_take(struct args_cursor *c, struct load_pg_flags *f, bool *taken)
+{
+    *taken = true;
+    int rc;
+    if (args_is(c, "--query")) {
+        rc = args_take_string(c, &f->query);
+    } else if (args_is(c, "--idempotent")) {
+        f->idempotent = true;
+        rc = args_take_none(c);
+    } else if (args_is(c, "--pool-size")) {
+        f->max_size_set = true;
+        rc = args_take_uint(c, 1, 10000, &f->max_size);
+    } else if (args_is(c, "--statement-deadline")) {
+        rc = args_take_duration(c, &f->statement_deadline_ms);
+    } else {
+        *taken = false;
+        rc = 0;
+    }
+    return rc;
 }
 
 #ifndef TETHER_HAVE_PGPOOL
@@ -62,21 +82,11 @@ struct pg_worker {
 struct load_pg {
     const char *url;
     char *shown_url; /* the URL with its password masked */
-    const char *query;
-    bool idempotent;
+    struct load_pg_flags pg;
     bool naive;
     bool json;
     bool help;
-    uint64_t requests;
-    bool requests_set;
-    uint64_t duration_ms;
-    bool duration_set;
-    uint64_t concurrency;
-    uint64_t gap_lo;
-    uint64_t gap_hi;
-    uint64_t seed;
-    uint64_t max_size;
-    bool max_size_set;
+    struct load_shape shape;
 
     uv_loop_t *loop;
     tether_pgpool *pool;
@@ -115,17 +125,16 @@ static int load_pg_parse(int argc, char **argv, struct load_pg *r)
     args_init(&c, LOAD_CMD, argc, argv);
     while (args_next(&c)) {
         int rc;
+        bool taken = false;
         if (args_positional(&c)) {
             if (r->url) {
                 return args_error(LOAD_CMD, "one URL only ('%s' and '%s')", r->url, c.arg);
             }
             r->url = c.arg;
             rc = 0;
-        } else if (args_is(&c, "--query")) {
-            rc = args_take_string(&c, &r->query);
-        } else if (args_is(&c, "--idempotent")) {
-            r->idempotent = true;
-            rc = args_take_none(&c);
+        } else if ((rc = load_pg_take(&c, &r->pg, &taken)) != 0 || taken ||
+                   (rc = load_shape_take(&c, &r->shape, &taken)) != 0 || taken) {
+            /* handled (or failed) */
         } else if (args_is(&c, "--policy")) {
             int choice = 0;
             rc = args_take_choice(&c, load_pg_policies, &choice);
@@ -133,47 +142,25 @@ static int load_pg_parse(int argc, char **argv, struct load_pg *r)
         } else if (args_is(&c, "--json")) {
             r->json = true;
             rc = args_take_none(&c);
-        } else if (args_is(&c, "--requests") || args_is(&c, "-n")) {
-            r->requests_set = true;
-            rc = args_take_uint(&c, 1, 1000000000u, &r->requests);
-        } else if (args_is(&c, "--duration") || args_is(&c, "-z")) {
-            r->duration_set = true;
-            rc = fetch_take_seconds(&c, &r->duration_ms);
-            if (rc == 0 && r->duration_ms == 0) {
-                rc = args_bad_value(&c, "duration", " (must be more than 0)");
-            }
-        } else if (args_is(&c, "--concurrency") || args_is(&c, "-c")) {
-            rc = args_take_uint(&c, 1, 10000, &r->concurrency);
-        } else if (args_is(&c, "--pool-size")) {
-            r->max_size_set = true;
-            rc = args_take_uint(&c, 1, 10000, &r->max_size);
-        } else if (args_is(&c, "--gap")) {
-            rc = args_take_range(&c, args_parse_duration_ms, "duration range", &r->gap_lo,
-                                 &r->gap_hi);
-        } else if (args_is(&c, "--seed")) {
-            rc = args_take_uint(&c, 0, UINT64_MAX, &r->seed);
         } else if (args_is(&c, "-h") || args_is(&c, "--help")) {
             r->help = true;
             rc = args_take_none(&c);
         } else {
             rc = args_error(LOAD_CMD,
                             "%s is not an option for a postgres:// URL (options: --query, "
-                            "--idempotent, -n, -z, -c, --gap, --seed, --pool-size, --policy, "
-                            "--json)",
+                            "--idempotent, -n, -z, -c, --gap, --seed, --pool-size, "
+                            "--statement-deadline, --policy, --json)",
                             c.arg);
         }
         if (rc != 0) {
             return rc;
         }
     }
-    if (!r->query) {
+    if (!r->pg.query) {
         return args_error(LOAD_CMD,
                           "a postgres:// URL needs --query SQL (e.g. --query 'SELECT 1')");
     }
-    if (!r->requests_set && !r->duration_set) {
-        r->requests_set = true;
-        r->requests = 100;
-    }
+    load_shape_finish(&r->shape);
     return 0;
 }
 
@@ -181,7 +168,7 @@ static void load_pg_start_next(struct pg_worker *w);
 
 static bool load_pg_more(struct load_pg *r)
 {
-    if (r->stopping || (r->requests_set && r->reserved >= r->requests)) {
+    if (r->stopping || (r->shape.requests_set && r->reserved >= r->shape.requests)) {
         return false;
     }
     r->reserved++;
@@ -244,8 +231,8 @@ static void load_pg_send(uv_timer_t *t)
     }
     struct tether_pgquery_options o;
     tether_pgquery_options_init(&o);
-    o.sql = r->query;
-    o.idempotent = r->idempotent;
+    o.sql = r->pg.query;
+    o.idempotent = r->pg.idempotent;
     o.data = w;
     w->start_ns = uv_hrtime();
     tether_pgquery *q;
@@ -265,7 +252,7 @@ static void load_pg_start_next(struct pg_worker *w)
         load_pg_worker_finished(w);
         return;
     }
-    uint64_t gap = wl_rand_range(&r->rng, r->gap_lo, r->gap_hi);
+    uint64_t gap = wl_rand_range(&r->rng, r->shape.gap_lo, r->shape.gap_hi);
     uv_timer_start(&w->timer, load_pg_send, gap, 0);
 }
 
@@ -274,7 +261,7 @@ static void load_pg_on_stop_timer(uv_timer_t *t)
     struct load_pg *r = t->data;
     r->stopping = true;
     /* Workers idling in their gap finish now; the ones with a query in flight after it. */
-    for (unsigned i = 0; i < r->concurrency; i++) {
+    for (unsigned i = 0; i < r->shape.concurrency; i++) {
         struct pg_worker *w = &r->workers[i];
         if (!w->finished && !w->busy && uv_is_active((uv_handle_t *)&w->timer)) {
             uv_timer_stop(&w->timer);
@@ -335,14 +322,14 @@ static int load_pg_report(struct load_pg *r)
             .url = r->shown_url,
             .method = "QUERY",
             .policy = r->naive ? "naive" : "default",
-            .concurrency = (unsigned)r->concurrency,
-            .gap_lo_ms = r->gap_lo,
-            .gap_hi_ms = r->gap_hi,
-            .seed = r->seed,
+            .concurrency = (unsigned)r->shape.concurrency,
+            .gap_lo_ms = r->shape.gap_lo,
+            .gap_hi_ms = r->shape.gap_hi,
+            .seed = r->shape.seed,
             .interrupted = r->interrupted,
         };
         load_stats_print(&r->stats, &info, stdout);
-        printf("  %-20s %s%s\n", "query", r->query, r->idempotent ? "  (idempotent)" : "");
+        printf("  %-20s %s%s\n", "query", r->pg.query, r->pg.idempotent ? "  (idempotent)" : "");
         printf("  %-20s fatal %llu, eof %llu, rst %llu, validation %llu, in use %llu\n",
                "pool evictions", (unsigned long long)ps->evicted_fatal,
                (unsigned long long)ps->evicted_eof, (unsigned long long)ps->evicted_rst,
@@ -367,8 +354,9 @@ static int load_pg_run(struct load_pg *r)
     } else {
         tether_pgpool_options_init(&o);
     }
-    o.max_size = (unsigned)(r->max_size_set ? r->max_size : r->concurrency);
+    o.max_size = (unsigned)(r->pg.max_size_set ? r->pg.max_size : r->shape.concurrency);
     o.conninfo = r->url;
+    o.statement_deadline_ms = r->pg.statement_deadline_ms;
     char why[512];
     o.errbuf = why;
     o.errbuf_len = sizeof(why);
@@ -378,7 +366,7 @@ static int load_pg_run(struct load_pg *r)
         fprintf(stderr, "tether load: %s\n", why);
         return rv == TETHER_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
     }
-    r->workers = calloc((size_t)r->concurrency, sizeof(*r->workers));
+    r->workers = calloc((size_t)r->shape.concurrency, sizeof(*r->workers));
     r->shown_url = load_pg_mask(r->url);
     if (!r->workers || !r->shown_url) {
         fputs("tether load: out of memory\n", stderr);
@@ -386,24 +374,24 @@ static int load_pg_run(struct load_pg *r)
         (void)cli_loop_close(r->loop);
         return CLI_EXIT_FAILED;
     }
-    ttx_rng_seed(&r->rng, r->seed);
-    load_stats_init(&r->stats, r->seed ^ 0x5deece66dull);
-    load_detail_init(&r->detail, r->seed ^ 0x2545f4914f6cdd1dull);
+    ttx_rng_seed(&r->rng, r->shape.seed);
+    load_stats_init(&r->stats, r->shape.seed ^ 0x5deece66dull);
+    load_detail_init(&r->detail, r->shape.seed ^ 0x2545f4914f6cdd1dull);
     uv_timer_init(r->loop, &r->stop_timer);
     r->stop_timer.data = r;
     r->t0_ns = uv_hrtime();
-    if (r->duration_set) {
-        uv_timer_start(&r->stop_timer, load_pg_on_stop_timer, r->duration_ms, 0);
+    if (r->shape.duration_set) {
+        uv_timer_start(&r->stop_timer, load_pg_on_stop_timer, r->shape.duration_ms, 0);
     }
-    r->live = (unsigned)r->concurrency;
-    for (unsigned i = 0; i < r->concurrency; i++) {
+    r->live = (unsigned)r->shape.concurrency;
+    for (unsigned i = 0; i < r->shape.concurrency; i++) {
         struct pg_worker *w = &r->workers[i];
         w->r = r;
         w->idx = i;
         uv_timer_init(r->loop, &w->timer);
         w->timer.data = w;
     }
-    for (unsigned i = 0; i < r->concurrency; i++) {
+    for (unsigned i = 0; i < r->shape.concurrency; i++) {
         load_pg_start_next(&r->workers[i]);
     }
     const struct cli_stop stop = {LOAD_CMD, "exiting without a report", load_pg_on_signal, r};
@@ -419,8 +407,7 @@ int cmd_load_pg(int argc, char **argv)
         fputs("tether load: out of memory\n", stderr);
         return CLI_EXIT_FAILED;
     }
-    r->concurrency = 1;
-    r->seed = uv_hrtime() ^ ((uint64_t)getpid() << 32);
+    load_shape_init(&r->shape);
     int rc = load_pg_parse(argc, argv, r);
     if (rc == 0 && r->help) {
         cli_print_usage(cmd_load_usage);

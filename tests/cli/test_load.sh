@@ -207,6 +207,7 @@ usage key-mode manual http://127.0.0.1:1/ --idempotency-key manual
 usage policy "$tmp/none.json" http://127.0.0.1:1/ --policy "$tmp/none.json"
 usage url "localhost:80" localhost:80
 usage header "X" http://127.0.0.1:1/ -H X
+usage pg-only --statement-deadline http://127.0.0.1:1/ --statement-deadline 1s
 run no-url --requests 1
 expect "no URL: exit 2" [ "$rc" -eq 2 ]
 
