@@ -132,6 +132,11 @@ static void sink_write(struct px_half *h, const char *data, size_t len)
     }
 }
 
+void tt__px_half_write(struct px_half *h, const char *data, size_t len)
+{
+    sink_write(h, data, len);
+}
+
 /* What the destination's backlog costs: see PX_WRITE_HIGH_WATER. */
 static size_t half_backlog(const struct px_half *h)
 {
@@ -203,6 +208,9 @@ static bool half_src_gone(const struct px_half *h)
 void tt__px_half_update_reading(struct px_half *h)
 {
     struct px_conn *c = h->c;
+    if (tt__px_splice_update(h)) {
+        return; /* the kernel moves this direction's bytes */
+    }
     bool want = c->state == PX_CONN_OPEN && !h->src_eof && !half_src_gone(h);
     if (want && c->mode == PX_MODE_NORMAL) {
         /* Backpressure: a slow destination or a full stage chain pauses the source, so the
@@ -231,7 +239,7 @@ void tt__px_conn_update_reading(struct px_conn *c)
     }
 }
 
-static void conn_activity(struct px_conn *c, enum px_dir dir, size_t n)
+void tt__px_conn_activity(struct px_conn *c, enum px_dir dir, size_t n)
 {
     for (int i = 0; i < 2; i++) {
         struct px_half *h = &c->half[i];
@@ -270,6 +278,7 @@ static void conn_close_stream(struct px_conn *c, bool client, enum px_how how)
         return; /* never dialled, or a failed attempt already closing */
     }
     *gone = true;
+    tt__px_splice_close_watch(c, s);
     switch (how) {
     case PX_HOW_RST:
         tt__stream_close_abort(s, conn_stream_closed);
@@ -319,6 +328,7 @@ void tt__px_conn_close(struct px_conn *c, enum px_how how)
             tt__px_stage_close(tt__container_of(c->half[i].stages.next, struct px_stage, link));
         }
     }
+    tt__px_splice_close(c, how != PX_HOW_RST); /* a FIN close sends what the pipes hold */
     conn_close_stream(c, true, how);
     conn_close_stream(c, false, how);
     tt__px_proxy_recheck(px);
@@ -422,7 +432,7 @@ static void conn_on_read(struct tt__stream *s, int status, const char *data, siz
         h->src_eof = true; /* before the idle toxics hear of it: half_closed_timeout */
     }
     if (status == 0 || status == TETHER_EEOF) {
-        conn_activity(c, h->dir, len);
+        tt__px_conn_activity(c, h->dir, len);
     }
     if (c->mode != PX_MODE_NORMAL) {
         if (status != 0 || c->mode == PX_MODE_SILENT) {
@@ -663,6 +673,7 @@ void tt__px_conn_accept(struct px_proxy *px, int fd)
     }
     c->px = px;
     tt__list_init(&c->link);
+    tt__px_splice_init(c);
     for (int i = 0; i < 2; i++) {
         c->half[i].c = c;
         c->half[i].dir = (enum px_dir)i;

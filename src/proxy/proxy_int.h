@@ -71,6 +71,12 @@ struct tether_proxy_server {
     unsigned pending; /* API servers, proxies and `defer` still to be released */
     tether_proxy_server_close_cb close_cb;
     void *close_data;
+    /* splice(2) said it cannot move socket bytes (EINVAL), or a test turned it off: every
+     * direction then reads and writes through userspace buffers. */
+    bool splice_off;
+    /* Idle pipes for spliced directions (splice.c): taking one costs no syscall. */
+    int pipe_pool[16][2];
+    unsigned npipes;
 };
 
 struct px_proxy *tt__px_find(struct tether_proxy_server *ps, const char *name);
