@@ -20,6 +20,8 @@ struct px_stats {
     uint64_t bytes_down; /* read from the upstream */
     uint64_t sent_up;    /* handed to the upstream socket (Toxiproxy's sent bytes, upstream) */
     uint64_t sent_down;  /* handed to client sockets */
+    uint64_t spliced_up; /* of sent_up: moved by splice(2), never copied (splice.c) */
+    uint64_t spliced_down;
     struct {
         const char *toxic; /* a type's name (static), NULL for a free slot */
         uint64_t n;

@@ -189,10 +189,13 @@ static bool pipe_out(struct px_half *h)
         if (n > 0) {
             h->pipe.held -= (size_t)n;
             h->pipe.full = false;
+            struct px_stats *st = &c->px->stats;
             if (h->dir == PX_UP) {
-                c->px->stats.sent_up += (uint64_t)n;
+                st->sent_up += (uint64_t)n;
+                st->spliced_up += (uint64_t)n;
             } else {
-                c->px->stats.sent_down += (uint64_t)n;
+                st->sent_down += (uint64_t)n;
+                st->spliced_down += (uint64_t)n;
             }
             continue;
         }
