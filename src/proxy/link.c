@@ -421,6 +421,7 @@ static void conn_on_read(struct tt__stream *s, int status, const char *data, siz
         return;
     }
     if (status == 0) {
+        h->pipe.bulk = h->pipe.bulk || len >= PX_SPLICE_MIN_READ; /* see splice.c */
         h->bytes += len;
         if (from_client) {
             c->px->stats.bytes_up += len;

@@ -32,6 +32,7 @@ void tt__px_addrs_from_gai(const struct addrinfo *res, struct px_addrs *out);
 struct px_pipe {
     int rd, wr;       /* the pipe's ends; -1 while the direction holds none */
     size_t held;      /* bytes in the pipe: read from the source, not yet written */
+    bool bulk;        /* a read was large enough to be worth splicing (PX_SPLICE_MIN_READ) */
     bool on;          /* this direction splices; its stream is not read */
     bool full;        /* the pipe refused more: the source waits until it drains */
     bool dst_blocked; /* the destination said EAGAIN: wait until it is writable */

@@ -76,6 +76,8 @@ struct tether_proxy_server {
     /* splice(2) said it cannot move socket bytes (EINVAL), or a test turned it off: every
      * direction then reads and writes through userspace buffers. */
     bool splice_off;
+    /* Tests: every direction splices from its first byte, not after a large read. */
+    bool splice_eager;
     /* Idle pipes for spliced directions (splice.c): taking one costs no syscall. */
     int pipe_pool[16][2];
     unsigned npipes;

@@ -4,7 +4,9 @@
  * the source socket into a pipe and from the pipe into the destination socket with splice(2),
  * as HAProxy does, instead of read() into our buffer and write() out of it (two copies and the
  * memmove of tt__stream_write, which the profile of a bulk transfer showed as most of the
- * proxy's own time).
+ * proxy's own time). Only bulk directions splice, from their first read of PX_SPLICE_MIN_READ
+ * bytes on (HAProxy's splice-auto has the same idea): for messages of a few hundred bytes a
+ * copy is cheaper than the pipe.
  *
  * What stays exactly as on the userspace path (link.c):
  * - order: a direction starts splicing only once its destination's write queue is empty, and
@@ -279,6 +281,9 @@ static void pipe_in(struct px_half *h)
             if (c->state == PX_CONN_CLOSING || !pipe_out(h) || h->pipe.dst_blocked) {
                 return;
             }
+            if ((size_t)n < PIPE_SIZE) {
+                return; /* most likely drained: spare the EAGAIN (level-triggered, so safe) */
+            }
             continue;
         }
         if (n == 0) {
@@ -348,9 +353,9 @@ static bool half_may_splice(const struct px_half *h)
 {
     const struct px_conn *c = h->c;
     bool src_gone = h->src == &c->client ? c->client_gone : c->server_gone;
-    return !c->px->ps->splice_off && c->state == PX_CONN_OPEN && c->mode == PX_MODE_NORMAL &&
-           tt__list_empty(&h->stages) && !h->src_eof && !h->eof_sent && !h->rst_pending &&
-           !src_gone;
+    return (h->pipe.bulk || c->px->ps->splice_eager) && !c->px->ps->splice_off &&
+           c->state == PX_CONN_OPEN && c->mode == PX_MODE_NORMAL && tt__list_empty(&h->stages) &&
+           !h->src_eof && !h->eof_sent && !h->rst_pending && !src_gone;
 }
 
 static bool splice_start(struct px_half *h)

@@ -244,16 +244,27 @@ static void splice_off_fn(struct pxfix *fx, void *arg)
     fx->ps->splice_off = true;
 }
 
+/* Every direction splices from its first byte: what is tested here is the path, not when a
+ * connection takes it (test_small_messages_stay_in_userspace is about that). */
+static void splice_eager_fn(struct pxfix *fx, void *arg)
+{
+    (void)arg;
+    fx->ps->splice_eager = true;
+}
+
+/* How the proxy under test splices. */
+enum path { PATH_SPLICE, PATH_USERSPACE, PATH_AUTO /* the default: after a large read */ };
+
 /* A fixture with /metrics, proxy "p" in front of a listener of the test's, and a connected
  * pair: *client and *upstream. */
-static struct pxfix *begin(void **state, bool splice, int *client, int *upstream)
+static struct pxfix *begin_path(void **state, enum path path, int *client, int *upstream)
 {
     struct tether_proxy_server_options o;
     pxfix_options(&o);
     o.proxy_metrics = true;
     struct pxfix *fx = pxfix_begin(state, &o);
-    if (!splice) {
-        pxfix_run(fx, splice_off_fn, NULL);
+    if (path != PATH_AUTO) {
+        pxfix_run(fx, path == PATH_SPLICE ? splice_eager_fn : splice_off_fn, NULL);
     }
     uint16_t up_port;
     int lfd = up_listen(&up_port);
@@ -261,8 +272,13 @@ static struct pxfix *begin(void **state, bool splice, int *client, int *upstream
     *client = tp_connect_ok(port);
     *upstream = up_accept(lfd);
     close(lfd);
-    (void)wait_for(fx, splice ? both_splicing : connected, "both directions relaying");
+    (void)wait_for(fx, path == PATH_SPLICE ? both_splicing : connected, "both directions relaying");
     return fx;
+}
+
+static struct pxfix *begin(void **state, bool splice, int *client, int *upstream)
+{
+    return begin_path(state, splice ? PATH_SPLICE : PATH_USERSPACE, client, upstream);
 }
 
 /* The value of the /metrics line that starts with `prefix` (a name and its first label). */
@@ -297,6 +313,16 @@ static void check_counters(struct pxfix *fx, uint64_t up, uint64_t down, bool sp
     assert_int_equal(metric(fx, "toxiproxy_proxy_received_bytes_total{direction=\"downstream\""),
                      down);
     assert_int_equal(metric(fx, "toxiproxy_proxy_sent_bytes_total{direction=\"downstream\""), down);
+}
+
+/* The totals only, whichever path carried the bytes. */
+static void check_counters_mixed(struct pxfix *fx, uint64_t up, uint64_t down)
+{
+    struct snap s = wait_for(fx, no_connection, "the connection closed");
+    assert_int_equal(s.stats.bytes_up, up);
+    assert_int_equal(s.stats.sent_up, up);
+    assert_int_equal(s.stats.bytes_down, down);
+    assert_int_equal(s.stats.sent_down, down);
 }
 
 /* ---- half-close: one direction's FIN while the other keeps flowing ---- */
@@ -394,6 +420,38 @@ static void test_reset_from_client_userspace(void **state)
     reset_from(state, false, true);
 }
 
+/* ---- when a direction splices: after a read of bulk size, never for small messages ---- */
+
+static void test_small_messages_stay_in_userspace(void **state)
+{
+    int client;
+    int upstream;
+    struct pxfix *fx = begin_path(state, PATH_AUTO, &client, &upstream);
+    for (int i = 0; i < 50; i++) { /* request and response, as on a keep-alive connection */
+        send_pattern(client, 0, 200);
+        read_pattern(upstream, 0, 200);
+        send_pattern(upstream, 0, 300);
+        read_pattern(client, 0, 300);
+    }
+    struct snap s = snap(fx);
+    assert_false(s.on[PX_UP]);
+    assert_false(s.on[PX_DOWN]);
+    assert_int_equal(s.stats.spliced_up + s.stats.spliced_down, 0);
+
+    /* An upload: its first 64 KiB piece arrives as one read, and the direction splices from
+     * then on; the downstream, still small, does not. */
+    pump(client, upstream, 4 * MIB);
+    s = snap(fx);
+    assert_true(s.on[PX_UP]);
+    assert_false(s.on[PX_DOWN]);
+    assert_true(s.stats.spliced_up > 0);
+    assert_int_equal(s.stats.spliced_down, 0);
+    close(client);
+    close(upstream);
+    check_counters_mixed(fx, 50 * 200 + 4 * MIB, 50 * 300);
+    pxfix_end(state);
+}
+
 /* ---- a toxic added mid-stream: userspace path while it is there, splice again after ---- */
 
 static void test_toxic_switches_path(void **state)
@@ -403,6 +461,7 @@ static void test_toxic_switches_path(void **state)
     struct tether_proxy_server_options o;
     pxfix_options(&o);
     struct pxfix *fx = pxfix_begin(state, &o);
+    pxfix_run(fx, splice_eager_fn, NULL);
     lfd = up_listen(&up_port);
     uint16_t port = px_proxy(fx, "p", up_port);
     /* Small buffers everywhere (well under 1 MiB in all), so most of what the client reads
@@ -474,6 +533,7 @@ static void test_slow_reader_bounded(void **state)
     struct tether_proxy_server_options o;
     pxfix_options(&o);
     struct pxfix *fx = pxfix_begin(state, &o);
+    pxfix_run(fx, splice_eager_fn, NULL);
     lfd = up_listen(&up_port);
     uint16_t port = px_proxy(fx, "p", up_port);
     int client = connect_small_rcvbuf(port, 4096);
@@ -511,6 +571,7 @@ int main(void)
         cmocka_unit_test_teardown(test_reset_from_upstream_userspace, pxfix_teardown),
         cmocka_unit_test_teardown(test_reset_from_client_spliced, pxfix_teardown),
         cmocka_unit_test_teardown(test_reset_from_client_userspace, pxfix_teardown),
+        cmocka_unit_test_teardown(test_small_messages_stay_in_userspace, pxfix_teardown),
         cmocka_unit_test_teardown(test_toxic_switches_path, pxfix_teardown),
         cmocka_unit_test_teardown(test_slow_reader_bounded, pxfix_teardown),
     };
