@@ -524,6 +524,60 @@ static void test_toxic_switches_path(void **state)
     pxfix_end(state);
 }
 
+/* ---- splice turned off under traffic: what splice.c does when splice(2) says EINVAL ---- */
+
+/* The EINVAL branch sets splice_off and re-evaluates the direction; so does this. */
+static void turn_splice_off_fn(struct pxfix *fx, void *arg)
+{
+    (void)arg;
+    fx->ps->splice_off = true;
+    struct px_proxy *px = tt__px_find(fx->ps, "p");
+    assert_non_null(px);
+    tt__px_conn_update_reading(tt__container_of(px->conns.next, struct px_conn, link));
+}
+
+static void test_fallback_mid_stream(void **state)
+{
+    int lfd;
+    uint16_t up_port;
+    struct tether_proxy_server_options o;
+    pxfix_options(&o);
+    struct pxfix *fx = pxfix_begin(state, &o);
+    pxfix_run(fx, splice_eager_fn, NULL);
+    lfd = up_listen(&up_port);
+    uint16_t port = px_proxy(fx, "p", up_port);
+    int client = connect_small_rcvbuf(port, 64 * 1024);
+    int upstream = up_accept(lfd);
+    close(lfd);
+    set_buf(upstream, SO_SNDBUF, 64 * 1024);
+    (void)wait_for(fx, both_splicing, "both directions splicing");
+    pxfix_run(fx, small_proxy_buffers_fn, NULL);
+
+    const size_t total = 8 * MIB;
+    struct sender snd;
+    sender_start(&snd, upstream, total);
+    read_pattern(client, 0, MIB);
+    struct snap s = wait_for(fx, down_stalled, "the pipe full and the client blocked");
+    assert_true(s.held[PX_DOWN] > 0);
+    pxfix_run(fx, turn_splice_off_fn, NULL);
+    s = snap(fx);
+    assert_false(s.on[PX_UP]);
+    assert_false(s.on[PX_DOWN]);
+    uint64_t spliced = s.stats.spliced_down;
+    read_pattern(client, MIB, total - MIB); /* every byte, in order, by the userspace path */
+    assert_int_equal(pthread_join(snd.th, NULL), 0);
+    assert_int_equal(snd.sent, total);
+    close(upstream);
+    struct tp_read r;
+    ASSERT_END(tp_read_all(client, NULL, 0, TP_WAIT_MS, &r), TP_EOF);
+    close(client);
+    s = wait_for(fx, no_connection, "the connection closed");
+    assert_int_equal(s.stats.bytes_down, total);
+    assert_int_equal(s.stats.sent_down, total);
+    assert_int_equal(s.stats.spliced_down, spliced); /* nothing spliced after */
+    pxfix_end(state);
+}
+
 /* ---- a client that does not read: the pipe bounds what the proxy holds ---- */
 
 static void test_slow_reader_bounded(void **state)
@@ -573,6 +627,7 @@ int main(void)
         cmocka_unit_test_teardown(test_reset_from_client_userspace, pxfix_teardown),
         cmocka_unit_test_teardown(test_small_messages_stay_in_userspace, pxfix_teardown),
         cmocka_unit_test_teardown(test_toxic_switches_path, pxfix_teardown),
+        cmocka_unit_test_teardown(test_fallback_mid_stream, pxfix_teardown),
         cmocka_unit_test_teardown(test_slow_reader_bounded, pxfix_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
