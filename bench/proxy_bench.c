@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* TCP proxy throughput and round-trip latency: tether's proxy against HAProxy (mode tcp). */
+/* TCP proxy throughput and round-trip latency: tether's proxy against HAProxy (mode tcp), and
+ * tether's again in a process where another proxy has a latency toxic under traffic. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -33,13 +34,13 @@ extern char **environ;
  * a throughput run stops after RUN_MAX_SECONDS and the whole benchmark after
  * BENCH_MAX_SECONDS, so a stalled proxy cannot hang `make bench`.
  */
-#define ROUNDS 3
+#define ROUNDS 5
 #define TOTAL_BYTES (256.0 * 1024 * 1024)
 #define LATENCY_SECONDS 1.0
 #define MSG_SIZE 64
 #define CHUNK (64 * 1024)
 #define RUN_MAX_SECONDS 4.0
-#define BENCH_MAX_SECONDS 85
+#define BENCH_MAX_SECONDS 170
 #define IO_TIMEOUT_SECONDS 20
 #define MAX_STREAMS 16
 #define MAX_SAMPLES 2000000
@@ -225,11 +226,17 @@ struct tproxy {
     tether_proxy_server *ps;
     uint16_t upstream_port;
     uint16_t port;
+    bool slow; /* also proxy "slow", with a latency toxic (see SLOW_TOXIC) */
+    uint16_t slow_port;
     char err[256];
     bool ready;
     pthread_mutex_t mu;
     pthread_cond_t cv;
 };
+
+/* The neighbour's toxic: every chunk through "slow" waits 20 ms. Its echo traffic keeps the
+ * toxic's timers busy while the toxic-free proxy beside it is measured. */
+#define SLOW_TOXIC "{\"type\":\"latency\",\"attributes\":{\"latency\":20}}"
 
 static void tproxy_on_stop(uv_async_t *a)
 {
@@ -278,6 +285,25 @@ static void *tproxy_main(void *arg)
         return NULL;
     }
     tether_free(resp);
+    resp = NULL;
+    if (tp->slow) {
+        snprintf(body, sizeof(body),
+                 "{\"name\":\"slow\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:%u\"}",
+                 (unsigned)tp->upstream_port);
+        rv = tether_proxy_server_call(tp->ps, "POST", "/proxies", body, strlen(body), &status,
+                                      &resp, &resp_len);
+        tether_free(resp);
+        resp = NULL;
+        if (rv == 0 && status == 201) {
+            rv = tether_proxy_server_call(tp->ps, "POST", "/proxies/slow/toxics", SLOW_TOXIC,
+                                          strlen(SLOW_TOXIC), &status, &resp, &resp_len);
+            tether_free(resp);
+        }
+        if (rv != 0 || status != 200 ||
+            tether_proxy_server_proxy_port(tp->ps, "slow", &tp->slow_port)) {
+            snprintf(tp->err, sizeof(tp->err), "the slow proxy: status %d", status);
+        }
+    }
     uv_async_init(&tp->loop, &tp->stop, tproxy_on_stop);
     tp->stop.data = tp;
     tproxy_signal(tp);
@@ -286,10 +312,11 @@ static void *tproxy_main(void *arg)
     return NULL;
 }
 
-static void tproxy_start(struct tproxy *tp, uint16_t upstream_port)
+static void tproxy_start(struct tproxy *tp, uint16_t upstream_port, bool slow)
 {
     memset(tp, 0, sizeof(*tp));
     tp->upstream_port = upstream_port;
+    tp->slow = slow;
     pthread_mutex_init(&tp->mu, NULL);
     pthread_cond_init(&tp->cv, NULL);
     if (pthread_create(&tp->th, NULL, tproxy_main, tp) != 0) {
@@ -314,15 +341,19 @@ static void tproxy_stop(struct tproxy *tp)
 
 /* ---- or `tether proxy --listen --upstream --no-api` as a process: what users run ---- */
 
-static volatile pid_t tether_pid = -1;
+static volatile pid_t tether_pids[2] = {-1, -1}; /* toxic-free, and beside a toxic */
 
-/* Starts the command and reads the port from its first line, "listening on tcp://H:P". */
-static uint16_t tether_cli_start(const char *cli, uint16_t upstream_port)
+/* Starts the command and reads the port from its first line, "listening on tcp://H:P". With
+ * `config` (a -config file), the process also runs the proxies in it. */
+static uint16_t tether_cli_start(const char *cli, uint16_t upstream_port, const char *config,
+                                 int which)
 {
     static char path[4096];
+    static char cfg[256];
     char up[32];
     int fds[2];
     snprintf(path, sizeof(path), "%s", cli);
+    snprintf(cfg, sizeof(cfg), "%s", config ? config : "");
     snprintf(up, sizeof(up), "127.0.0.1:%u", (unsigned)upstream_port);
     if (pipe(fds) != 0) {
         die_errno("pipe");
@@ -333,7 +364,8 @@ static uint16_t tether_cli_start(const char *cli, uint16_t upstream_port)
     posix_spawn_file_actions_addclose(&fa, fds[0]);
     posix_spawn_file_actions_addclose(&fa, fds[1]);
     char *const argv[] = {path,         "proxy", "--listen", "127.0.0.1:0",
-                          "--upstream", up,      "--no-api", NULL};
+                          "--upstream", up,      "--no-api", config ? "-config" : NULL,
+                          cfg,          NULL};
     pid_t pid;
     int rv = posix_spawn(&pid, path, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -342,7 +374,7 @@ static uint16_t tether_cli_start(const char *cli, uint16_t upstream_port)
         errno = rv;
         die_errno(path);
     }
-    tether_pid = pid;
+    tether_pids[which] = pid;
     FILE *fp = fdopen(fds[0], "r");
     char line[256];
     const char *colon = NULL;
@@ -360,15 +392,16 @@ static uint16_t tether_cli_start(const char *cli, uint16_t upstream_port)
     return (uint16_t)port;
 }
 
-static void tether_cli_stop(void)
+static void tether_cli_stop(int which)
 {
     int status = 0;
-    if (tether_pid <= 0) {
+    pid_t pid = tether_pids[which];
+    if (pid <= 0) {
         return;
     }
-    kill(tether_pid, SIGTERM);
-    (void)waitpid(tether_pid, &status, 0);
-    tether_pid = -1;
+    kill(pid, SIGTERM);
+    (void)waitpid(pid, &status, 0);
+    tether_pids[which] = -1;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "proxy_bench: tether proxy did not exit 0 after SIGTERM\n");
         exit(1);
@@ -397,10 +430,12 @@ static bool find_in_path(const char *name)
 
 static void haproxy_kill(void)
 {
-    if (tether_pid > 0) {
-        kill(tether_pid, SIGKILL);
-        (void)waitpid(tether_pid, NULL, 0);
-        tether_pid = -1;
+    for (int i = 0; i < 2; i++) {
+        if (tether_pids[i] > 0) {
+            kill(tether_pids[i], SIGKILL);
+            (void)waitpid(tether_pids[i], NULL, 0);
+            tether_pids[i] = -1;
+        }
     }
     if (haproxy_pid > 0) {
         kill(haproxy_pid, SIGKILL);
@@ -416,8 +451,10 @@ static void on_alarm(int sig)
     if (haproxy_pid > 0) {
         kill(haproxy_pid, SIGKILL);
     }
-    if (tether_pid > 0) {
-        kill(tether_pid, SIGKILL);
+    for (int i = 0; i < 2; i++) {
+        if (tether_pids[i] > 0) {
+            kill(tether_pids[i], SIGKILL);
+        }
     }
     (void)!write(2, msg, sizeof(msg) - 1);
     _exit(1);
@@ -426,6 +463,7 @@ static void on_alarm(int sig)
 static char tmpdir[64];
 static char cfg_path[128];
 static char log_path[128];
+static char slow_cfg_path[128];
 
 static void cleanup_files(void)
 {
@@ -433,6 +471,7 @@ static void cleanup_files(void)
     if (tmpdir[0]) {
         unlink(cfg_path);
         unlink(log_path);
+        unlink(slow_cfg_path);
         rmdir(tmpdir);
         tmpdir[0] = '\0';
     }
@@ -662,10 +701,64 @@ static double percentile(struct samples *s, double p)
     return s->v[i];
 }
 
+/* ---- CPU time a proxy process spent: steadier than rates on a shared, busy machine ---- */
+
+/* utime + stime of `pid` in seconds, or -1 (not a process of ours, or /proc missing). */
+static double proc_cpu_seconds(pid_t pid)
+{
+    char path[64];
+    char buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *fp = pid > 0 ? fopen(path, "r") : NULL;
+    size_t n = fp ? fread(buf, 1, sizeof(buf) - 1, fp) : 0;
+    if (fp) {
+        fclose(fp);
+    }
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long long utime = 0;
+    unsigned long long stime = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                     &stime) != 2) {
+        return -1;
+    }
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* ---- the slow neighbour's traffic: echo round trips through its latency toxic ---- */
+
+#define SLOW_CONNS 4
+static volatile bool slow_stop;
+
+static void *slow_main(void *arg)
+{
+    uint16_t port = (uint16_t)(uintptr_t)arg;
+    char msg[MSG_SIZE];
+    memset(msg, 's', sizeof(msg));
+    int fd = connect_loopback(port);
+    if (fd < 0 || !write_all(fd, "E", 1)) {
+        die("cannot connect through the slow proxy");
+    }
+    while (!slow_stop) {
+        if (!write_all(fd, msg, sizeof(msg)) || !read_all(fd, msg, sizeof(msg))) {
+            die("echo through the slow proxy failed");
+        }
+    }
+    close(fd);
+    return NULL;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* ---- main ---- */
 
-enum { T_DIRECT, T_TETHER, T_HAPROXY, T_COUNT };
-static const char *const target_names[T_COUNT] = {"direct", "tether", "haproxy"};
+enum { T_DIRECT, T_TETHER, T_TOXIC, T_HAPROXY, T_COUNT };
+static const char *const target_names[T_COUNT] = {"direct", "tether", "tether (toxic beside)",
+                                                  "haproxy"};
 
 int main(int argc, char **argv)
 {
@@ -694,9 +787,11 @@ int main(int argc, char **argv)
         die("pthread_create");
     }
     pthread_detach(sink_th);
+    uint16_t hp_port = haproxy_start(sink_port);
 
     /* The command when it was built alongside (TETHER_CLI_PATH), else the library on a thread
-     * of this process; PROXY_BENCH_TETHER=inprocess or =PATH chooses. */
+     * of this process; PROXY_BENCH_TETHER=inprocess or =PATH chooses. Two of them: one alone,
+     * one that also runs proxy "slow" with a latency toxic under traffic. */
     const char *cli = getenv("PROXY_BENCH_TETHER");
 #ifdef TETHER_CLI_PATH
     if (!cli || !*cli) {
@@ -704,16 +799,38 @@ int main(int argc, char **argv)
     }
 #endif
     bool inprocess = !cli || !*cli || strcmp(cli, "inprocess") == 0 || access(cli, X_OK) != 0;
-    struct tproxy tp;
+    struct tproxy tp[2];
     uint16_t tether_port;
+    uint16_t toxic_port;
+    uint16_t slow_port;
     if (inprocess) {
-        tproxy_start(&tp, sink_port);
-        tether_port = tp.port;
+        tproxy_start(&tp[0], sink_port, false);
+        tproxy_start(&tp[1], sink_port, true);
+        tether_port = tp[0].port;
+        toxic_port = tp[1].port;
+        slow_port = tp[1].slow_port;
     } else {
-        tether_port = tether_cli_start(cli, sink_port);
+        snprintf(slow_cfg_path, sizeof(slow_cfg_path), "%s/slow.json", tmpdir);
+        slow_port = free_port();
+        FILE *fp = fopen(slow_cfg_path, "w");
+        if (!fp) {
+            die_errno("cannot write the slow proxy's -config");
+        }
+        fprintf(fp,
+                "[{\"name\":\"slow\",\"listen\":\"127.0.0.1:%u\",\"upstream\":\"127.0.0.1:%u\","
+                "\"toxics\":[%s]}]\n",
+                (unsigned)slow_port, (unsigned)sink_port, SLOW_TOXIC);
+        fclose(fp);
+        tether_port = tether_cli_start(cli, sink_port, NULL, 0);
+        toxic_port = tether_cli_start(cli, sink_port, slow_cfg_path, 1);
     }
-    uint16_t hp_port = haproxy_start(sink_port);
-    uint16_t ports[T_COUNT] = {sink_port, tether_port, hp_port};
+    pthread_t slow_th[SLOW_CONNS];
+    for (int i = 0; i < SLOW_CONNS; i++) {
+        if (pthread_create(&slow_th[i], NULL, slow_main, (void *)(uintptr_t)slow_port) != 0) {
+            die("pthread_create");
+        }
+    }
+    uint16_t ports[T_COUNT] = {sink_port, tether_port, toxic_port, hp_port};
     char hp_version[64];
     haproxy_version(hp_version, sizeof(hp_version));
 
@@ -722,8 +839,11 @@ int main(int argc, char **argv)
            inprocess ? "library on a thread of this process"
                      : "`tether proxy --listen --upstream --no-api`",
            hp_version);
-    printf("throughput: %.0f MiB per run (at most %.0f s), best of %d alternating rounds;\n"
-           "latency: %d-byte echo round trips on one connection, %d rounds of %.1f s\n\n",
+    printf("\"toxic beside\": a second tether process whose other proxy has a %s toxic, with "
+           "%d echo connections through it all along\n",
+           SLOW_TOXIC, SLOW_CONNS);
+    printf("throughput: %.0f MiB per run (at most %.0f s), median of %d rounds in rotating "
+           "order;\nlatency: %d-byte echo round trips on one connection, %d rounds of %.1f s\n\n",
            TOTAL_BYTES * bench_scale / (1024 * 1024), RUN_MAX_SECONDS, ROUNDS, MSG_SIZE, ROUNDS,
            LATENCY_SECONDS * bench_scale);
     fflush(stdout);
@@ -736,23 +856,35 @@ int main(int argc, char **argv)
         bench_scale = saved;
     }
 
+    /* Proxies in rotating order (each goes first, second... in turn, so none always gets the
+     * warmer or the quieter machine); the direct baseline once per stream count. */
+    static const int proxies[3] = {T_TETHER, T_TOXIC, T_HAPROXY};
     static const int stream_counts[2] = {1, MAX_STREAMS};
-    double best[2][T_COUNT] = {{0}};
+    double runs[2][T_COUNT][ROUNDS];
+    double med[2][T_COUNT];
+    pid_t pids[T_COUNT] = {-1, inprocess ? -1 : tether_pids[0], inprocess ? -1 : tether_pids[1],
+                           haproxy_pid};
+    double cpu_s[T_COUNT] = {0};
+    double cpu_bytes[T_COUNT] = {0};
     for (int sc = 0; sc < 2; sc++) {
+        runs[sc][T_DIRECT][0] =
+            throughput(target_names[T_DIRECT], ports[T_DIRECT], stream_counts[sc]);
+        med[sc][T_DIRECT] = runs[sc][T_DIRECT][0];
         for (int r = 0; r < ROUNDS; r++) {
-            /* Alternate who goes first, so neither always gets the warmer machine. */
-            static const int order[2][T_COUNT] = {{T_TETHER, T_HAPROXY, T_DIRECT},
-                                                  {T_HAPROXY, T_TETHER, T_DIRECT}};
-            for (int k = 0; k < T_COUNT; k++) {
-                int t = order[r % 2][k];
-                if (t == T_DIRECT && r > 0) {
-                    continue; /* the baseline needs one round only */
-                }
-                double mbs = throughput(target_names[t], ports[t], stream_counts[sc]);
-                if (mbs > best[sc][t]) {
-                    best[sc][t] = mbs;
+            for (int k = 0; k < 3; k++) {
+                int t = proxies[(r + k) % 3];
+                double c0 = proc_cpu_seconds(pids[t]);
+                double t0 = now_s();
+                runs[sc][t][r] = throughput(target_names[t], ports[t], stream_counts[sc]);
+                double c1 = proc_cpu_seconds(pids[t]);
+                if (c0 >= 0 && c1 >= 0) {
+                    cpu_s[t] += c1 - c0;
+                    cpu_bytes[t] += runs[sc][t][r] * 1e6 * (now_s() - t0);
                 }
             }
+        }
+        for (int k = 0; k < 3; k++) {
+            med[sc][proxies[k]] = median(runs[sc][proxies[k]], ROUNDS);
         }
     }
 
@@ -764,27 +896,31 @@ int main(int argc, char **argv)
             die("out of memory");
         }
     }
+    latency(target_names[T_DIRECT], ports[T_DIRECT], &lat[T_DIRECT]);
     for (int r = 0; r < ROUNDS; r++) {
-        int first = r % 2 ? T_HAPROXY : T_TETHER;
-        latency(target_names[first], ports[first], &lat[first]);
-        int second = first == T_TETHER ? T_HAPROXY : T_TETHER;
-        latency(target_names[second], ports[second], &lat[second]);
-        if (r == 0) {
-            latency(target_names[T_DIRECT], ports[T_DIRECT], &lat[T_DIRECT]);
+        for (int k = 0; k < 3; k++) {
+            int t = proxies[(r + k) % 3];
+            latency(target_names[t], ports[t], &lat[t]);
         }
     }
 
+    slow_stop = true;
+    for (int i = 0; i < SLOW_CONNS; i++) {
+        pthread_join(slow_th[i], NULL);
+    }
     if (inprocess) {
-        tproxy_stop(&tp);
+        tproxy_stop(&tp[0]);
+        tproxy_stop(&tp[1]);
     } else {
-        tether_cli_stop();
+        tether_cli_stop(0);
+        tether_cli_stop(1);
     }
     haproxy_kill();
 
     printf("throughput (MB/s = 10^6 bytes/s)    1 stream   16 streams\n");
     for (int t = 0; t < T_COUNT; t++) {
         printf("  %-32s %9.1f %12.1f\n", t == T_DIRECT ? "direct (no proxy)" : target_names[t],
-               best[0][t], best[1][t]);
+               med[0][t], med[1][t]);
     }
     printf("\nround trip, %d bytes each way      p50 us    p99 us   samples\n", MSG_SIZE);
     double p50[T_COUNT];
@@ -796,16 +932,39 @@ int main(int argc, char **argv)
         printf("  %-32s %7.1f %9.1f %9zu\n", t == T_DIRECT ? "direct (no proxy)" : target_names[t],
                p50[t], p99[t], lat[t].n);
     }
-    printf("  added by the proxy at p50: tether %.1f us, haproxy %.1f us\n\n",
-           p50[T_TETHER] - p50[T_DIRECT], p50[T_HAPROXY] - p50[T_DIRECT]);
+    printf("  added by the proxy at p50: tether %.1f us, toxic beside %.1f us, haproxy %.1f us\n\n",
+           p50[T_TETHER] - p50[T_DIRECT], p50[T_TOXIC] - p50[T_DIRECT],
+           p50[T_HAPROXY] - p50[T_DIRECT]);
 
-    double r1 = best[0][T_TETHER] / best[0][T_HAPROXY];
-    double r16 = best[1][T_TETHER] / best[1][T_HAPROXY];
-    printf("ratio proxy-throughput-1 tether/haproxy: %.2f\n", r1);
-    printf("ratio proxy-throughput-16 tether/haproxy: %.2f\n", r16);
-    printf("ratio proxy-throughput tether/haproxy: %.2f\n", sqrt(r1 * r16));
-    printf("ratio proxy-latency haproxy/tether: %.2f\n", p50[T_HAPROXY] / p50[T_TETHER]);
-    printf("ratio proxy-latency-p99 haproxy/tether: %.2f\n", p99[T_HAPROXY] / p99[T_TETHER]);
+    bool have_cpu = cpu_bytes[T_TETHER] > 0 && cpu_bytes[T_HAPROXY] > 0;
+    if (have_cpu) {
+        printf("proxy process CPU (user + system) per GB relayed, all throughput runs:\n");
+        for (int k = 0; k < 3; k++) {
+            int t = proxies[k];
+            printf("  %-32s %7.0f ms\n", target_names[t], cpu_s[t] / cpu_bytes[t] * 1e9 * 1e3);
+        }
+        printf("\n");
+    }
+
+    static const struct {
+        int t;
+        const char *suffix;
+    } rows[2] = {{T_TETHER, ""}, {T_TOXIC, "-toxic-beside"}};
+    for (int i = 0; i < 2; i++) {
+        int t = rows[i].t;
+        const char *sfx = rows[i].suffix;
+        double r1 = med[0][t] / med[0][T_HAPROXY];
+        double r16 = med[1][t] / med[1][T_HAPROXY];
+        printf("ratio proxy-throughput-1%s tether/haproxy: %.2f\n", sfx, r1);
+        printf("ratio proxy-throughput-16%s tether/haproxy: %.2f\n", sfx, r16);
+        printf("ratio proxy-throughput%s tether/haproxy: %.2f\n", sfx, sqrt(r1 * r16));
+        printf("ratio proxy-latency%s haproxy/tether: %.2f\n", sfx, p50[T_HAPROXY] / p50[t]);
+        printf("ratio proxy-latency-p99%s haproxy/tether: %.2f\n", sfx, p99[T_HAPROXY] / p99[t]);
+        if (have_cpu && cpu_s[t] > 0) {
+            printf("ratio proxy-cpu-per-byte%s haproxy/tether: %.2f\n", sfx,
+                   (cpu_s[T_HAPROXY] / cpu_bytes[T_HAPROXY]) / (cpu_s[t] / cpu_bytes[t]));
+        }
+    }
     for (int t = 0; t < T_COUNT; t++) {
         free(lat[t].v);
     }

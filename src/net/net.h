@@ -234,6 +234,12 @@ int tt__stream_write(struct tt__stream *s, const void *data, size_t len, tt__str
                      void *arg);
 /* Plaintext bytes queued but not yet handed to the kernel. */
 size_t tt__stream_write_queue_size(const struct tt__stream *s);
+/* Hands what the kernel takes at once of `len` bytes to an open plain-TCP stream with nothing
+ * queued, without a write request, a copy or a callback (uv_try_write); *written gets the
+ * count, 0 when the stream cannot take bytes this way now (queued writes, TLS, not open, or a
+ * full socket). The caller queues the rest with tt__stream_write. A TETHER_E* error when the
+ * socket failed (recorded as the stream's failure, as a failed write would be). */
+int tt__stream_try_write(struct tt__stream *s, const void *data, size_t len, size_t *written);
 
 /*
  * Graceful close (server-pool.md S3): after queued writes flush, send TLS close_notify and FIN

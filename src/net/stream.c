@@ -2,6 +2,7 @@
 /* TCP streams over libuv: dialing with a timeout, reads, copied writes, and the three ways to
  * close (graceful FIN + bounded drain, plain close, abortive RST). */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -492,6 +493,27 @@ int tt__stream_write(struct tt__stream *s, const void *data, size_t len, tt__str
         s->bytes_queued += len;
     }
     return rv;
+}
+
+int tt__stream_try_write(struct tt__stream *s, const void *data, size_t len, size_t *written)
+{
+    *written = 0;
+    if (!s || s->state != TT__STREAM_OPEN || s->tls || s->tcp.write_queue_size > 0 || len == 0) {
+        return 0;
+    }
+    uv_buf_t b = uv_buf_init((char *)(uintptr_t)data, (unsigned)(len > UINT_MAX ? UINT_MAX : len));
+    int r = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
+    if (r == UV_EAGAIN || r == UV_ENOSYS) {
+        return 0;
+    }
+    if (r < 0) {
+        stream_fail_uv(s, TETHER_SYSCALL_WRITE, TETHER_PHASE_NONE, r);
+        return s->err.code;
+    }
+    *written = (size_t)r;
+    s->bytes_queued += (size_t)r;
+    s->bytes_written += (size_t)r;
+    return 0;
 }
 
 size_t tt__stream_write_queue_size(const struct tt__stream *s)

@@ -38,6 +38,11 @@
 #define PX_LINGER_WAIT_MS 500
 /* While upstream_down "refuse" keeps the listener closed, the upstream is probed this often. */
 #define PX_PROBE_INTERVAL_MS 500
+/* A direction splices once one read brought this much: bulk data, where splice(2) saves two
+ * copies per byte. Small request/response traffic stays on read/write, which costs the kernel
+ * less per message than moving a few hundred bytes through a pipe (measured: CPU per request
+ * through the proxy at wrk c=1 rose by half when every direction spliced). */
+#define PX_SPLICE_MIN_READ (16u * 1024u)
 #define PX_MAX_ATTRS 6
 #define PX_API_MAX_BODY (16u * 1024u * 1024u)
 

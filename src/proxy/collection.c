@@ -46,6 +46,7 @@ static void ps_maybe_release(struct tether_proxy_server *ps)
     tether_proxy_server_close_cb cb = ps->close_cb;
     void *data = ps->close_data;
     tt__px_events_free(ps);
+    tt__px_pipes_free(ps);
     tt__free(ps->api_host);
     tt__free(ps);
     if (cb) {

@@ -89,18 +89,35 @@ static void half_send_eof(struct px_half *h)
     c->px->stats.fins_sent++;
 }
 
-static void sink_write_now(struct px_half *h, const char *data, size_t len)
+static void sink_count_sent(struct px_half *h, size_t len)
 {
-    if (tt__stream_write(h->dst, data, len, half_write_cb, h) != 0) {
-        tt__px_conn_close(h->c, PX_HOW_FIN);
-        return;
-    }
-    h->writes++;
     if (h->dir == PX_UP) {
         h->c->px->stats.sent_up += len;
     } else {
         h->c->px->stats.sent_down += len;
     }
+}
+
+/* What the socket takes at once leaves without a write request (no allocation, no copy, no
+ * callback on the next turn: most of a small response's cost in userspace); the rest is
+ * queued. */
+static void sink_write_now(struct px_half *h, const char *data, size_t len)
+{
+    size_t done = 0;
+    if (tt__stream_try_write(h->dst, data, len, &done) != 0) {
+        tt__px_conn_close(h->c, PX_HOW_FIN);
+        return;
+    }
+    sink_count_sent(h, done);
+    if (done == len) {
+        return;
+    }
+    if (tt__stream_write(h->dst, data + done, len - done, half_write_cb, h) != 0) {
+        tt__px_conn_close(h->c, PX_HOW_FIN);
+        return;
+    }
+    h->writes++;
+    sink_count_sent(h, len - done);
 }
 
 /* Sends the coalesced bytes as one write. */
@@ -130,6 +147,11 @@ static void sink_write(struct px_half *h, const char *data, size_t len)
     if (tt__buf_append(&h->pend, data, len) != 0) {
         tt__px_conn_close(h->c, PX_HOW_FIN);
     }
+}
+
+void tt__px_half_write(struct px_half *h, const char *data, size_t len)
+{
+    sink_write(h, data, len);
 }
 
 /* What the destination's backlog costs: see PX_WRITE_HIGH_WATER. */
@@ -203,6 +225,9 @@ static bool half_src_gone(const struct px_half *h)
 void tt__px_half_update_reading(struct px_half *h)
 {
     struct px_conn *c = h->c;
+    if (tt__px_splice_update(h)) {
+        return; /* the kernel moves this direction's bytes */
+    }
     bool want = c->state == PX_CONN_OPEN && !h->src_eof && !half_src_gone(h);
     if (want && c->mode == PX_MODE_NORMAL) {
         /* Backpressure: a slow destination or a full stage chain pauses the source, so the
@@ -231,7 +256,7 @@ void tt__px_conn_update_reading(struct px_conn *c)
     }
 }
 
-static void conn_activity(struct px_conn *c, enum px_dir dir, size_t n)
+void tt__px_conn_activity(struct px_conn *c, enum px_dir dir, size_t n)
 {
     for (int i = 0; i < 2; i++) {
         struct px_half *h = &c->half[i];
@@ -270,6 +295,7 @@ static void conn_close_stream(struct px_conn *c, bool client, enum px_how how)
         return; /* never dialled, or a failed attempt already closing */
     }
     *gone = true;
+    tt__px_splice_close_watch(c, s);
     switch (how) {
     case PX_HOW_RST:
         tt__stream_close_abort(s, conn_stream_closed);
@@ -319,6 +345,7 @@ void tt__px_conn_close(struct px_conn *c, enum px_how how)
             tt__px_stage_close(tt__container_of(c->half[i].stages.next, struct px_stage, link));
         }
     }
+    tt__px_splice_close(c, how != PX_HOW_RST); /* a FIN close sends what the pipes hold */
     conn_close_stream(c, true, how);
     conn_close_stream(c, false, how);
     tt__px_proxy_recheck(px);
@@ -411,6 +438,7 @@ static void conn_on_read(struct tt__stream *s, int status, const char *data, siz
         return;
     }
     if (status == 0) {
+        h->pipe.bulk = h->pipe.bulk || len >= PX_SPLICE_MIN_READ; /* see splice.c */
         h->bytes += len;
         if (from_client) {
             c->px->stats.bytes_up += len;
@@ -422,7 +450,7 @@ static void conn_on_read(struct tt__stream *s, int status, const char *data, siz
         h->src_eof = true; /* before the idle toxics hear of it: half_closed_timeout */
     }
     if (status == 0 || status == TETHER_EEOF) {
-        conn_activity(c, h->dir, len);
+        tt__px_conn_activity(c, h->dir, len);
     }
     if (c->mode != PX_MODE_NORMAL) {
         if (status != 0 || c->mode == PX_MODE_SILENT) {
@@ -663,6 +691,7 @@ void tt__px_conn_accept(struct px_proxy *px, int fd)
     }
     c->px = px;
     tt__list_init(&c->link);
+    tt__px_splice_init(c);
     for (int i = 0; i < 2; i++) {
         c->half[i].c = c;
         c->half[i].dir = (enum px_dir)i;

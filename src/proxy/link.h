@@ -26,6 +26,27 @@ void tt__px_addrs_from_gai(const struct addrinfo *res, struct px_addrs *out);
 
 /* ---- connections (link.c) ---- */
 
+/* A direction that no toxic needs to see moves its bytes socket -> pipe -> socket with
+ * splice(2), so they never enter our memory (splice.c). The pipe comes from the server's pool
+ * while bytes are in it and goes back when it empties, so idle connections hold none. */
+struct px_pipe {
+    int rd, wr;       /* the pipe's ends; -1 while the direction holds none */
+    size_t held;      /* bytes in the pipe: read from the source, not yet written */
+    bool bulk;        /* a read was large enough to be worth splicing (PX_SPLICE_MIN_READ) */
+    bool on;          /* this direction splices; its stream is not read */
+    bool full;        /* the pipe refused more: the source waits until it drains */
+    bool dst_blocked; /* the destination said EAGAIN: wait until it is writable */
+};
+
+/* The readiness of one socket for its spliced directions, watched through a duplicate of the
+ * fd: libuv allows one watcher per fd, and the stream keeps the original (for userspace writes
+ * of the other direction, and for the close). */
+struct px_watch {
+    uv_poll_t poll;
+    int fd;     /* the duplicate; -1 when there is no watcher */
+    int events; /* UV_READABLE | UV_WRITABLE asked for now */
+};
+
 struct px_half {
     struct px_conn *c;
     enum px_dir dir;
@@ -44,6 +65,7 @@ struct px_half {
      * that queue drains: a slicer cutting 1-byte pieces would otherwise queue one write (and
      * its ~260 B of bookkeeping) per byte for a client that does not read. */
     struct tt__buf pend;
+    struct px_pipe pipe;
 };
 
 enum px_conn_state {
@@ -82,7 +104,31 @@ struct px_conn {
     uint64_t bytes_read[2];
     char client_addr[64];
     char upstream_addr[64];
+    struct px_watch watch[2]; /* PX_UP's source (the client), PX_DOWN's (the upstream) */
 };
+
+/* Writes `len` bytes to h's destination after what is queued (coalesced while it is busy). */
+void tt__px_half_write(struct px_half *h, const char *data, size_t len);
+/* Bytes (or, with n == 0, a FIN) moved in direction `dir`: the connection-scoped toxics'
+ * activity hooks (idle timers) hear of them. */
+void tt__px_conn_activity(struct px_conn *c, enum px_dir dir, size_t n);
+
+/* ---- the kernel path (splice.c) ---- */
+
+void tt__px_splice_init(struct px_conn *c);
+/* Makes `h` splice when nothing needs to see its bytes (no stages, normal mode, open, no FIN
+ * or RST on its way) and stops it otherwise, unloading the pipe into the destination's write
+ * queue so no byte is lost or reordered. True while the direction splices: the caller must
+ * not read its stream. */
+bool tt__px_splice_update(struct px_half *h);
+/* Before the streams close: with `flush`, the bytes in the pipes are queued on their
+ * destinations (a FIN close sends them); then the watchers and pipes go. */
+void tt__px_splice_close(struct px_conn *c, bool flush);
+/* Before `s` closes on its own (silent and black-holed flows): its watcher's duplicate fd
+ * would keep the socket open, so neither its FIN nor its RST would leave. */
+void tt__px_splice_close_watch(struct px_conn *c, struct tt__stream *s);
+/* Closes the server's pool of idle pipes. */
+void tt__px_pipes_free(struct tether_proxy_server *ps);
 
 /* Takes an accepted connection (the fd is the proxy's from now on). */
 void tt__px_conn_accept(struct px_proxy *px, int fd);

@@ -20,6 +20,8 @@ struct px_stats {
     uint64_t bytes_down; /* read from the upstream */
     uint64_t sent_up;    /* handed to the upstream socket (Toxiproxy's sent bytes, upstream) */
     uint64_t sent_down;  /* handed to client sockets */
+    uint64_t spliced_up; /* of sent_up: moved by splice(2), never copied (splice.c) */
+    uint64_t spliced_down;
     struct {
         const char *toxic; /* a type's name (static), NULL for a free slot */
         uint64_t n;
@@ -71,6 +73,14 @@ struct tether_proxy_server {
     unsigned pending; /* API servers, proxies and `defer` still to be released */
     tether_proxy_server_close_cb close_cb;
     void *close_data;
+    /* splice(2) said it cannot move socket bytes (EINVAL), or a test turned it off: every
+     * direction then reads and writes through userspace buffers. */
+    bool splice_off;
+    /* Tests: every direction splices from its first byte, not after a large read. */
+    bool splice_eager;
+    /* Idle pipes for spliced directions (splice.c): taking one costs no syscall. */
+    int pipe_pool[16][2];
+    unsigned npipes;
 };
 
 struct px_proxy *tt__px_find(struct tether_proxy_server *ps, const char *name);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* TCP streams on loopback: echo, EOF, and the three closes (graceful with lingering, abort,
- * plain) as the peer sees them. Peers are blocking sockets on a thread (net_peer.h); errors and
- * closing from callbacks are in test_stream_errors.c. */
+/* TCP streams on loopback: echo, EOF, the three closes (graceful with lingering, abort,
+ * plain) as the peer sees them, and writes that skip the queue (tt__stream_try_write). Peers are
+ * blocking sockets on a thread (net_peer.h); errors and closing from callbacks are in
+ * test_stream_errors.c. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -351,6 +352,84 @@ static void test_linger_total_deadline(void **state)
     }
 }
 
+/* ---- tt__stream_try_write: straight to the kernel, never ahead of queued bytes ---- */
+
+#define TRY_BULK ((size_t)32 << 20)
+
+static char *try_bulk;
+
+/* Reads everything to EOF: the total, and whether it began with "ping" and ended with "!". */
+static void *peer_read_all(void *arg)
+{
+    struct fx *fx = arg;
+    int fd = np_connect(fx->port);
+    static char buf[65536];
+    char head[4] = {0};
+    char last = 0;
+    size_t total = 0;
+    if (fd < 0) {
+        fx->peer_errno = errno;
+        return NULL;
+    }
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0) {
+            fx->peer_eof = n == 0;
+            break;
+        }
+        for (ssize_t i = 0; i < n && total + (size_t)i < sizeof(head); i++) {
+            head[total + (size_t)i] = buf[i];
+        }
+        total += (size_t)n;
+        last = buf[n - 1];
+    }
+    fx->peer_got = total;
+    fx->peer_ok = memcmp(head, "ping", 4) == 0 && last == '!';
+    close(fd);
+    return NULL;
+}
+
+static void try_write_accept(struct fx *fx)
+{
+    size_t written = 99;
+    /* Nothing queued: the kernel takes all of it, with no write request. */
+    ASSERT_OK(tt__stream_try_write(&fx->s, "ping", 4, &written));
+    assert_int_equal(written, 4);
+    assert_int_equal(fx->s.bytes_written, 4);
+    assert_int_equal(fx->s.bytes_queued, 4);
+    /* A small send buffer and a bulk write the peer has not read yet: libuv keeps most of it. */
+    ASSERT_OK(uv_send_buffer_size((uv_handle_t *)&fx->s.tcp, &(int){65536}));
+    ASSERT_OK(tt__stream_write(&fx->s, try_bulk, TRY_BULK, fx_on_write, fx));
+    assert_true(tt__stream_write_queue_size(&fx->s) > 0);
+    /* So a try must write nothing: its bytes would overtake the queued ones. */
+    ASSERT_OK(tt__stream_try_write(&fx->s, "x", 1, &written));
+    assert_int_equal(written, 0);
+    ASSERT_OK(tt__stream_write(&fx->s, "!", 1, fx_on_write, fx));
+    tt__stream_close_graceful(&fx->s, 20000, 5000, fx_on_closed);
+    /* After a close call nothing goes through this way either. */
+    ASSERT_OK(tt__stream_try_write(&fx->s, "x", 1, &written));
+    assert_int_equal(written, 0);
+}
+
+static void test_try_write(void **state)
+{
+    (void)state;
+    struct fx fx;
+    try_bulk = malloc(TRY_BULK);
+    assert_non_null(try_bulk);
+    memset(try_bulk, 'b', TRY_BULK);
+    fx_start(&fx, try_write_accept);
+    fx_peer_start(&fx, peer_read_all);
+    tt_test_loop_run_until(&fx.loop, &fx.s_closed, 20000);
+    fx_finish(&fx);
+    free(try_bulk);
+    assert_true(fx.peer_eof);
+    assert_true(fx.peer_ok);
+    assert_int_equal(fx.peer_got, 4 + TRY_BULK + 1);
+    assert_int_equal(fx.writes_done, 2);
+    ASSERT_OK(fx.write_status);
+}
+
 int main(void)
 {
     /* libuv writes with write(2); a reset peer must not kill the test with SIGPIPE. */
@@ -364,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_close_now_with_unread_sends_rst),
         cmocka_unit_test(test_linger_wait_deadline),
         cmocka_unit_test(test_linger_total_deadline),
+        cmocka_unit_test(test_try_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
