@@ -43,8 +43,10 @@ if start_server drain --workers 2 --stats-path /s; then
     client_pid=$!
     pids+=("$client_pid")
     ready() { grep -qx ready "$tmp/drain-client"; }
-    expect "drain: connections on both workers ($(head -3 "$tmp/drain-client"))" \
-        wait_for 20000 ready
+    if ! wait_for 20000 ready; then
+        fail "drain: no connections on both workers (client: $(head -5 "$tmp/drain-client");" \
+            "server: $(head -5 "$tmp/drain.err"))"
+    fi
     # Both POST heads were handled (counted before their bodies arrive).
     inflight() { stats dst /s --json requests && has dst "json requests 2"; }
     expect "drain: both in-flight requests reached their workers" wait_for 10000 inflight

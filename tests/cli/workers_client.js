@@ -103,8 +103,12 @@ function drain(statsPath) {
     for (const c of idle) c.sock.on('end', maybeFinishBodies);
     console.log('ready');
   };
-  const balanced = () => nworkers > 0 && byWorker.length === nworkers &&
-                         byWorker.every((l) => l && l.length >= 2);
+  // Checked index by index: byWorker is sparse until every worker was seen (every() skips holes).
+  const balanced = () => {
+    if (nworkers === 0) return false;
+    for (let i = 0; i < nworkers; i++) if (!byWorker[i] || byWorker[i].length < 2) return false;
+    return true;
+  };
   const next = () => {
     if (balanced()) { startInflight(); return; }
     if (conns.length >= MAX_CONNS) { console.log('unbalanced'); process.exit(1); }
