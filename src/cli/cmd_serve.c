@@ -90,7 +90,8 @@ const char *const cmd_serve_usage[] = {
     "  --stats-path PATH          answer GET PATH with JSON counters: requests by\n"
     "                             method, repeated Idempotency-Key values (the 100\n"
     "                             most repeated), closes by cause, FIN/RST sent,\n"
-    "                             connections [off]\n"
+    "                             connections; with --workers, summed over them\n"
+    "                             and per worker (per_worker) [off]\n"
     "  --exec-log FILE            append \"REQUEST-ID METHOD IDEMPOTENCY-KEY\" (from\n"
     "                             X-Request-Id and Idempotency-Key, \"-\" when absent)\n"
     "                             for every request executed, before its response;\n"
@@ -107,6 +108,7 @@ const char *const cmd_serve_usage[] = {
     "  tether serve --listen 127.0.0.1:8080\n"
     "  tether serve --listen :0 --keep-alive-timeout 5s --close-style node\n"
     "  tether serve --root ./public --stats-path /stats\n"
+    "  tether serve --listen :8080 --workers auto\n"
     "  tether serve --tls-cert cert.pem --tls-key key.pem --listen :8443\n",
     NULL,
 };
