@@ -12,7 +12,11 @@
 #   make test-stress  builds both trees as make test does, then runs each whole suite 5 times
 #                (ctest --repeat until-fail:5) with every CPU kept busy; a flaky test fails here.
 #                Not part of make test: it takes a long time (STRESS_REPEAT=N to change).
-#                Then every unit test once under valgrind (make test-valgrind)
+#                Then every unit test once under valgrind (make test-valgrind), and the
+#                ThreadSanitizer tests (make test-tsan) STRESS_REPEAT times
+#   make test-tsan  builds build-tsan/ (-fsanitize=thread) and runs the tests labelled "threads":
+#                `tether serve --workers` and every test with a peer on a thread of its own
+#                (about 3 minutes; not part of make test, whose CI budget it would break)
 #   make test-valgrind  every unit test (tests/unit) of build/ under valgrind --leak-check=full
 #                --error-exitcode=1 (scripts/valgrind.sh); slow, so not part of make test
 #   make fuzz    run every libFuzzer target for FUZZ_SECONDS (default 60)
@@ -32,7 +36,8 @@ SOAK_NETNS_SECONDS ?= 120
 SOAK_NETNS ?= auto
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-build build build-asan demo demo-db test test-unit test-asan test-stress test-valgrind \
+.PHONY: all deps deps-build build build-asan build-tsan demo demo-db test test-unit test-asan test-tsan \
+	test-stress test-valgrind \
 	fuzz fuzz-smoke bench soak \
 	lint clean
 
@@ -72,9 +77,22 @@ build-asan: deps
 test-asan: build-asan
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
 
-test-stress: build build-asan
+# Only the multi-threaded tests: ThreadSanitizer finds nothing in the others, which it slows
+# five- to fifteen-fold. Only their targets (and the command) are built.
+build-tsan: deps
+	cmake -S . -B build-tsan -DTETHER_WERROR=ON -DTETHER_SANITIZER=thread \
+	  -DTETHER_BUILD_BENCH=OFF $(CMAKE_FLAGS)
+	cmake --build build-tsan -j $(JOBS) --target tether_cli \
+	  $$(cd build-tsan && ctest -N -L threads | sed -n 's/.*Test *#[0-9]*: //p' | grep -v '^cli_')
+
+test-tsan: build-tsan
+	cd build-tsan && ctest --output-on-failure -j $(JOBS) -L threads
+
+test-stress: build build-asan build-tsan
 	JOBS=$(JOBS) scripts/stress.sh $(STRESS_REPEAT) build build-asan
 	scripts/valgrind.sh build
+	cd build-tsan && ctest --output-on-failure -j $(JOBS) -L threads \
+	  --repeat until-fail:$(STRESS_REPEAT)
 
 test-valgrind: build
 	scripts/valgrind.sh build
@@ -98,4 +116,4 @@ lint:
 	scripts/lint.sh all
 
 clean:
-	rm -rf build build-asan build-fuzz build-release
+	rm -rf build build-asan build-tsan build-fuzz build-release

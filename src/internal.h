@@ -113,6 +113,8 @@ int tt__buf_reserve(struct tt__buf *b, size_t extra);
 int tt__buf_append(struct tt__buf *b, const void *data, size_t len);
 int tt__buf_append_str(struct tt__buf *b, const char *s);
 int tt__buf_appendf(struct tt__buf *b, const char *fmt, ...) TETHER_PRINTF(2, 3);
+/* Appends `v` in decimal: for per-request heads, where printf's format parsing shows up. */
+int tt__buf_append_u64(struct tt__buf *b, uint64_t v);
 /* Drops the first `n` bytes (consumed input), keeping the rest at the front. */
 void tt__buf_consume(struct tt__buf *b, size_t n);
 void tt__buf_reset(struct tt__buf *b);

@@ -117,6 +117,14 @@ struct tether_server_options {
     /* CONNECT reaches the handler, which takes the connection (tether_request_take_socket) or
      * answers it; default false: the server answers 501 and closes, as it opens no tunnels. */
     bool accept_connect;
+
+    /* Sets SO_REUSEPORT before binding, so several servers (e.g. one per thread, each on its
+     * own loop) can listen on the same host:port and the kernel spreads new connections among
+     * them by a hash of the client's address and port. Give the later servers the port the
+     * first one bound (tether_server_port) when `port` is 0. The port is shared with any other
+     * socket of the same user that sets SO_REUSEPORT too; one without it still gets
+     * TETHER_EADDRINUSE. Default false. */
+    bool reuse_port;
 };
 
 /* Fills `o` (borrowed) with the defaults above. */

@@ -33,6 +33,9 @@ const char *const cmd_serve_usage[] = {
     "  --listen ADDR:PORT         IP address (or localhost) and port; port 0 picks a\n"
     "                             free one [127.0.0.1:8080]\n"
     "  --backlog N                listen queue length [511]\n"
+    "  --workers N|auto           N threads, each with its own loop and server on\n"
+    "                             the same port (SO_REUSEPORT: the kernel spreads\n"
+    "                             new connections); auto = one per CPU; 1..256 [1]\n"
     "  --tls-cert FILE            PEM certificate chain; with --tls-key serves HTTPS\n"
     "                             [off]\n"
     "  --tls-key FILE             PEM private key [off]\n"
@@ -66,7 +69,8 @@ const char *const cmd_serve_usage[] = {
     "\n",
     "Limits:\n"
     "  --max-connections N        then stop accepting, the backlog queues; 0 = as\n"
-    "                             many as file descriptors allow [10000]\n"
+    "                             many as file descriptors allow; with --workers,\n"
+    "                             for the process, split evenly [10000]\n"
     "  --max-requests-per-conn N  then Connection: close; 0 = no limit [1000]\n"
     "  --max-conn-age DUR         then Connection: close; 0 = no limit [1h]\n"
     "  --fresh-idle-protect DUR   idle connections younger than this are never\n"
@@ -86,7 +90,8 @@ const char *const cmd_serve_usage[] = {
     "  --stats-path PATH          answer GET PATH with JSON counters: requests by\n"
     "                             method, repeated Idempotency-Key values (the 100\n"
     "                             most repeated), closes by cause, FIN/RST sent,\n"
-    "                             connections [off]\n"
+    "                             connections; with --workers, summed over them\n"
+    "                             and per worker (per_worker) [off]\n"
     "  --exec-log FILE            append \"REQUEST-ID METHOD IDEMPOTENCY-KEY\" (from\n"
     "                             X-Request-Id and Idempotency-Key, \"-\" when absent)\n"
     "                             for every request executed, before its response;\n"
@@ -103,6 +108,7 @@ const char *const cmd_serve_usage[] = {
     "  tether serve --listen 127.0.0.1:8080\n"
     "  tether serve --listen :0 --keep-alive-timeout 5s --close-style node\n"
     "  tether serve --root ./public --stats-path /stats\n"
+    "  tether serve --listen :8080 --workers auto\n"
     "  tether serve --tls-cert cert.pem --tls-key key.pem --listen :8443\n",
     NULL,
 };
@@ -216,7 +222,16 @@ static void serve_on_request(tether_server *srv, tether_request *req)
     struct serve_ctx *ctx = tether_server_get_data(srv);
     if (serve_is_stats(ctx, req)) {
         /* Answered at once: the server reads and discards a body nobody asked for. */
-        serve_stats_respond(ctx->stats, srv, req);
+        if (serve_stats_reject(req)) {
+            return;
+        }
+        if (ctx->workers) {
+            serve_workers_stats(ctx, req); /* answered once every thread has counted */
+            return;
+        }
+        struct tether_server_stats own;
+        tether_server_get_stats(srv, &own);
+        serve_stats_respond(ctx->stats, req, &own, 1, 0);
         return;
     }
     if (serve_rate_limited(ctx, req)) {
@@ -272,7 +287,11 @@ struct serve_flags {
     bool help;
     const char *exec_log;
     unsigned rate_limit;
+    unsigned workers;
 };
+
+/* --workers beyond this is a typo: each worker costs a thread, a loop and a listening socket. */
+#define SERVE_MAX_WORKERS 256u
 
 static const char *const serve_close_styles[] = {"graceful", "node", "rst", NULL};
 
@@ -378,6 +397,22 @@ static int serve_parse_flag(struct args_cursor *c, struct serve_flags *f,
     if (args_is(c, "--exec-log")) {
         return args_take_string(c, &f->exec_log);
     }
+    if (args_is(c, "--workers")) {
+        const char *text = NULL;
+        if ((rc = args_take_string(c, &text)) != 0) {
+            return rc;
+        }
+        if (strcmp(text, "auto") == 0) {
+            unsigned ncpu = uv_available_parallelism();
+            f->workers = ncpu < 1 ? 1 : (ncpu > SERVE_MAX_WORKERS ? SERVE_MAX_WORKERS : ncpu);
+            return 0;
+        }
+        if (args_parse_uint(text, 1, SERVE_MAX_WORKERS, &v) != 0) {
+            return args_bad_value(c, "number", " (expected 1..256 or auto)");
+        }
+        f->workers = (unsigned)v;
+        return 0;
+    }
     if (args_is(c, "--rate-limit")) {
         rc = args_take_uint(c, 1, 10000000, &v);
         f->rate_limit = (unsigned)v;
@@ -401,6 +436,7 @@ static int serve_parse(int argc, char **argv, struct serve_flags *f)
     memset(f, 0, sizeof(*f));
     tether_server_options_init(o);
     f->status = 200;
+    f->workers = 1;
     f->listen_text = "127.0.0.1:8080";
     (void)args_parse_hostport(f->listen_text, NULL, &f->listen);
 
@@ -444,6 +480,12 @@ static int serve_parse(int argc, char **argv, struct serve_flags *f)
                           "invalid address '%s' for --listen (the host must be an IP address "
                           "or localhost)",
                           f->listen_text);
+    }
+    if (o->max_connections != 0 && o->max_connections < f->workers) {
+        return args_error(SERVE_CMD,
+                          "--max-connections %u is less than --workers %u (each worker needs at "
+                          "least one)",
+                          o->max_connections, f->workers);
     }
     if (o->close_style == TETHER_CLOSE_NODE) {
         /* Node before v19 closed idle sockets after exactly the 5 s it advertised, with no
@@ -510,13 +552,30 @@ static void serve_on_signal(void *data)
 }
 
 /* The library names the cause (a TLS file, the address in use); bad input is a usage error. */
-static int serve_start_error(int rv, const char *why)
+int serve_start_error(int rv, const char *why)
 {
     if (rv == TETHER_EINVAL) {
         return args_error(SERVE_CMD, "%s", why[0] ? why : tether_strerror(rv));
     }
     fprintf(stderr, "tether serve: %s\n", why[0] ? why : tether_strerror(rv));
     return CLI_EXIT_FAILED;
+}
+
+/* The first line on stdout, the one scripts wait for. */
+static void serve_announce(const void *arg, uint16_t port)
+{
+    const struct serve_flags *f = arg;
+    printf("listening on %s://%s%s%s:%u\n", f->o.tls_cert_file ? "https" : "http",
+           f->listen.ipv6 ? "[" : "", f->listen.host, f->listen.ipv6 ? "]" : "", (unsigned)port);
+    (void)fflush(stdout);
+}
+
+static void serve_ctx_free(struct serve_ctx *ctx)
+{
+    serve_stats_free(ctx->stats);
+    serve_rate_free(ctx->rate);
+    free(ctx->root);
+    serve_exec_log_close(ctx);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -548,21 +607,25 @@ int cmd_serve(int argc, char **argv)
         serve_exec_log_close(&ctx);
         return rc;
     }
-    if (f.stats_path && !(ctx.stats = serve_stats_new())) {
-        free(ctx.root);
-        serve_exec_log_close(&ctx);
+    if ((f.stats_path && !(ctx.stats = serve_stats_new())) ||
+        (f.rate_limit && !(ctx.rate = serve_rate_new(f.rate_limit)))) {
+        serve_ctx_free(&ctx);
         fputs("tether serve: out of memory\n", stderr);
         return CLI_EXIT_FAILED;
     }
     serve_pattern_init();
 
-    uv_loop_t *loop = uv_default_loop();
-    ctx.loop = loop;
-    serve_rate_init(&ctx, f.rate_limit);
     f.o.host = f.listen.host;
     f.o.port = f.listen.port;
     f.o.on_request = serve_on_request;
     f.o.data = &ctx;
+    if (f.workers > 1) {
+        rc = serve_workers_run(&ctx, &f.o, f.workers, serve_announce, &f);
+        serve_ctx_free(&ctx);
+        return rc;
+    }
+    uv_loop_t *loop = uv_default_loop();
+    ctx.loop = loop;
     char why[512];
     why[0] = '\0';
     f.o.errbuf = why;
@@ -571,21 +634,14 @@ int cmd_serve(int argc, char **argv)
     if (rv != 0) {
         rc = serve_start_error(rv, why);
         (void)cli_loop_close(loop);
-        serve_stats_free(ctx.stats);
-        free(ctx.root);
-        serve_exec_log_close(&ctx);
+        serve_ctx_free(&ctx);
         return rc;
     }
-    printf("listening on %s://%s%s%s:%u\n", f.o.tls_cert_file ? "https" : "http",
-           f.listen.ipv6 ? "[" : "", f.listen.host, f.listen.ipv6 ? "]" : "",
-           (unsigned)tether_server_port(ctx.srv));
-    (void)fflush(stdout);
+    serve_announce(&f, tether_server_port(ctx.srv));
 
     const struct cli_stop stop = {SERVE_CMD, "exiting without waiting", serve_on_signal, &ctx};
     cli_loop_run(loop, &stop);
     (void)cli_loop_close(loop);
-    serve_stats_free(ctx.stats);
-    free(ctx.root);
-    serve_exec_log_close(&ctx);
+    serve_ctx_free(&ctx);
     return CLI_EXIT_OK;
 }

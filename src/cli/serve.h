@@ -16,6 +16,15 @@
 #define SERVE_PIECE (64u * 1024u)
 
 struct serve_stats;
+struct serve_workers;
+
+/* --rate-limit: one token bucket for the whole process, shared by every worker thread. */
+struct serve_rate {
+    uv_mutex_t mu;
+    unsigned per_s; /* requests per second */
+    double tokens;
+    uint64_t at_ms; /* uv_hrtime in ms: one clock for every thread */
+};
 
 struct serve_ctx {
     uv_loop_t *loop;
@@ -38,10 +47,13 @@ struct serve_ctx {
 
     /* --exec-log: an O_APPEND descriptor, or -1. */
     int exec_log_fd;
-    /* --rate-limit: requests per second (0 = no limit) and the token bucket. */
-    unsigned rate_per_s;
-    double rate_tokens;
-    uint64_t rate_at;
+    /* --rate-limit's bucket, or NULL (no limit). Shared by every worker. */
+    struct serve_rate *rate;
+
+    /* --workers N > 1: the threads this one belongs to and its index; NULL with one worker,
+     * which then runs on the main thread as before. */
+    struct serve_workers *workers;
+    unsigned worker_index;
 };
 
 enum serve_phase {
@@ -93,8 +105,14 @@ void serve_stats_free(struct serve_stats *st);
 /* Counts a request the handler sees (never the stats requests themselves). */
 void serve_stats_count(struct serve_stats *st, const tether_request *req);
 void serve_stats_body(struct serve_stats *st, size_t len);
-/* Answers `req` with the JSON document. */
-void serve_stats_respond(struct serve_stats *st, tether_server *srv, tether_request *req);
+/* Answers a stats request that is not GET or HEAD with 405 and returns true; false for the
+ * others, which the caller answers. */
+bool serve_stats_reject(tether_request *req);
+/* Answers `req` with the JSON document: the server counters of each of the `nworkers`
+ * workers in `per` (summed for the top-level fields), `worker` being the one answering.
+ * Safe from any worker thread: the shared counters are read under their lock. */
+void serve_stats_respond(struct serve_stats *st, tether_request *req,
+                         const struct tether_server_stats *per, unsigned nworkers, unsigned worker);
 
 /* serve_files.c: answers `req` from ctx->root. Either completes the response or hands it to
  * an exchange; never leaves it unanswered. */
@@ -106,10 +124,26 @@ void serve_files_respond(struct serve_ctx *ctx, tether_request *req);
 int serve_exec_log_open(struct serve_ctx *ctx, const char *path, char *why, size_t why_len);
 void serve_exec_log_close(struct serve_ctx *ctx);
 void serve_exec_log_record(struct serve_ctx *ctx, const tether_request *req);
-/* --rate-limit: starts the bucket full. */
-void serve_rate_init(struct serve_ctx *ctx, unsigned per_s);
+/* --rate-limit: a bucket that starts full; NULL when out of memory. */
+struct serve_rate *serve_rate_new(unsigned per_s);
+void serve_rate_free(struct serve_rate *rate);
 /* True when `req` is over the rate and was answered 503 with Retry-After: 1. */
 bool serve_rate_limited(struct serve_ctx *ctx, tether_request *req);
+
+/* cmd_serve.c: prints why tether_server_new failed (`why` from its errbuf) once; returns the
+ * exit code (2 for bad input, 1 otherwise). */
+int serve_start_error(int rv, const char *why);
+
+/* serve_workers.c: --workers N > 1. Creates N servers from `o` (each with SO_REUSEPORT, its
+ * own loop and a copy of `base` for its context), calls announce(arg, port) once all listen,
+ * runs each on its own thread until SIGINT/SIGTERM has drained every one, and joins them.
+ * Returns the exit code; a start error is printed once. */
+int serve_workers_run(const struct serve_ctx *base, const struct tether_server_options *o,
+                      unsigned n, void (*announce)(const void *arg, uint16_t port),
+                      const void *arg);
+/* Answers a stats GET on a worker with every worker's counters, gathered from their threads;
+ * the response is sent when the last one has answered. */
+void serve_workers_stats(struct serve_ctx *ctx, tether_request *req);
 
 /* The path part of a request target ("/a/b" of "/a/b?x" or "http://h/a/b?x"), as a pointer
  * into `target` and a length. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -65,25 +66,36 @@ void serve_exec_log_record(struct serve_ctx *ctx, const tether_request *req)
     n += record_field(line + n, tether_request_header(req, "Idempotency-Key"));
     line[n++] = '\n';
     /* Written before the response: an execution whose answer is lost is still on record. A
-     * failed write cannot be reported to anyone but the log's reader, who sees the gap. */
+     * failed write cannot be reported to anyone but the log's reader, who sees the gap. With
+     * --workers the threads share the descriptor: one write(2) per line on an O_APPEND file
+     * lands whole at the end, so lines never interleave and need no lock. */
     (void)!write(ctx->exec_log_fd, line, n);
 }
 
 bool serve_rate_limited(struct serve_ctx *ctx, tether_request *req)
 {
-    if (ctx->rate_per_s == 0) {
+    struct serve_rate *rate = ctx->rate;
+    if (!rate) {
         return false;
     }
-    /* A token bucket holding one second's worth: bursts up to the rate, then the rate. */
-    uint64_t now = uv_now(ctx->loop);
-    double cap = (double)ctx->rate_per_s;
-    ctx->rate_tokens += (double)(now - ctx->rate_at) * cap / 1000.0;
-    ctx->rate_at = now;
-    if (ctx->rate_tokens > cap) {
-        ctx->rate_tokens = cap;
+    /* A token bucket holding one second's worth: bursts up to the rate, then the rate. With
+     * --workers every thread takes from this one bucket under its lock, so N workers still
+     * admit N requests per second in all, not N times the rate. */
+    uint64_t now = uv_hrtime() / 1000000u;
+    double cap = (double)rate->per_s;
+    bool admitted = false;
+    uv_mutex_lock(&rate->mu);
+    rate->tokens += (double)(now - rate->at_ms) * cap / 1000.0;
+    rate->at_ms = now;
+    if (rate->tokens > cap) {
+        rate->tokens = cap;
     }
-    if (ctx->rate_tokens >= 1.0) {
-        ctx->rate_tokens -= 1.0;
+    if (rate->tokens >= 1.0) {
+        rate->tokens -= 1.0;
+        admitted = true;
+    }
+    uv_mutex_unlock(&rate->mu);
+    if (admitted) {
         return false;
     }
     /* Answered at once, before any body is read: the server discards it. The next token
@@ -99,9 +111,26 @@ bool serve_rate_limited(struct serve_ctx *ctx, tether_request *req)
     return true;
 }
 
-void serve_rate_init(struct serve_ctx *ctx, unsigned per_s)
+struct serve_rate *serve_rate_new(unsigned per_s)
 {
-    ctx->rate_per_s = per_s;
-    ctx->rate_tokens = (double)per_s;
-    ctx->rate_at = uv_now(ctx->loop);
+    struct serve_rate *rate = calloc(1, sizeof(*rate));
+    if (!rate) {
+        return NULL;
+    }
+    if (uv_mutex_init(&rate->mu) != 0) {
+        free(rate);
+        return NULL;
+    }
+    rate->per_s = per_s;
+    rate->tokens = (double)per_s;
+    rate->at_ms = uv_hrtime() / 1000000u;
+    return rate;
+}
+
+void serve_rate_free(struct serve_rate *rate)
+{
+    if (rate) {
+        uv_mutex_destroy(&rate->mu);
+        free(rate);
+    }
 }

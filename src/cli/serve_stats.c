@@ -28,7 +28,11 @@ struct stats_key {
     uint64_t count;
 };
 
+/* One document for the whole process: with --workers every thread counts into it under `mu`
+ * (a key repeated across two workers is still a repeat), and the server counters each worker's
+ * library keeps are gathered per request (serve_workers_stats). */
 struct serve_stats {
+    uv_mutex_t mu;
     uint64_t requests;
     uint64_t body_bytes;
     uint64_t stats_requests;
@@ -55,7 +59,8 @@ struct serve_stats *serve_stats_new(void)
     }
     st->keys_cap = 1024;
     st->keys = calloc(st->keys_cap, sizeof(*st->keys));
-    if (!st->keys) {
+    if (!st->keys || uv_mutex_init(&st->mu) != 0) {
+        free(st->keys);
         free(st);
         return NULL;
     }
@@ -71,6 +76,7 @@ void serve_stats_free(struct serve_stats *st)
         free(st->keys[i].key);
     }
     free(st->keys);
+    uv_mutex_destroy(&st->mu);
     free(st);
 }
 
@@ -160,6 +166,8 @@ static void stats_count_key(struct serve_stats *st, const char *key)
 void serve_stats_count(struct serve_stats *st, const tether_request *req)
 {
     const char *method = tether_request_method(req);
+    const char *key = tether_request_header(req, "Idempotency-Key");
+    uv_mutex_lock(&st->mu);
     st->requests++;
     size_t i = 0;
     while (i < st->nmethods && strcmp(st->methods[i].name, method) != 0) {
@@ -177,15 +185,17 @@ void serve_stats_count(struct serve_stats *st, const tether_request *req)
     if (i < STATS_MAX_METHODS) {
         st->methods[i].count++;
     }
-    const char *key = tether_request_header(req, "Idempotency-Key");
     if (key) {
         stats_count_key(st, key);
     }
+    uv_mutex_unlock(&st->mu);
 }
 
 void serve_stats_body(struct serve_stats *st, size_t len)
 {
+    uv_mutex_lock(&st->mu);
     st->body_bytes += len;
+    uv_mutex_unlock(&st->mu);
 }
 
 /* Whether key a ranks before key b in the listing: more repeats first, then by key. */
@@ -217,12 +227,60 @@ static size_t stats_top_keys(const struct serve_stats *st, const struct stats_ke
     return n;
 }
 
-/* Builds the document; NULL when out of memory. Every json_*_set_new takes its value even
- * when it fails, so a failure only needs the root released. */
-static json_t *stats_build(const struct serve_stats *st, const tether_server *srv)
+/* `sum` += `one`, field by field. */
+static void stats_add(struct tether_server_stats *sum, const struct tether_server_stats *one)
+{
+    sum->connections_accepted += one->connections_accepted;
+    sum->connections_open += one->connections_open;
+    sum->connections_idle += one->connections_idle;
+    sum->requests += one->requests;
+    for (size_t i = 0; i < sizeof(sum->responses_by_class) / sizeof(sum->responses_by_class[0]);
+         i++) {
+        sum->responses_by_class[i] += one->responses_by_class[i];
+    }
+    for (int c = 0; c < TETHER_CLOSE_CAUSE_COUNT; c++) {
+        sum->closes[c] += one->closes[c];
+    }
+    sum->fin_sent += one->fin_sent;
+    sum->rst_sent += one->rst_sent;
+    sum->pending_rescued += one->pending_rescued;
+    sum->accept_paused += one->accept_paused;
+    sum->write_paused += one->write_paused;
+    if (one->write_queue_peak > sum->write_queue_peak) {
+        sum->write_queue_peak = one->write_queue_peak; /* a peak, not a total */
+    }
+}
+
+/* "per_worker": for each worker, what says how the kernel spread the connections. */
+static json_t *stats_per_worker(const struct tether_server_stats *per, unsigned nworkers)
+{
+    json_t *list = json_array();
+    for (unsigned i = 0; list && i < nworkers; i++) {
+        json_t *one = json_object();
+        if (!one || json_array_append_new(list, one) != 0 ||
+            json_object_set_new(one, "requests", cli_json_uint(per[i].requests)) != 0 ||
+            json_object_set_new(one, "connections_accepted",
+                                cli_json_uint(per[i].connections_accepted)) != 0 ||
+            json_object_set_new(one, "connections_open", cli_json_uint(per[i].connections_open)) !=
+                0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+/* Builds the document (the caller holds st->mu); NULL when out of memory. Every
+ * json_*_set_new takes its value even when it fails, so a failure only needs the root
+ * released. */
+static json_t *stats_build(const struct serve_stats *st, const struct tether_server_stats *per,
+                           unsigned nworkers, unsigned worker)
 {
     struct tether_server_stats s;
-    tether_server_get_stats(srv, &s);
+    memset(&s, 0, sizeof(s));
+    for (unsigned i = 0; i < nworkers; i++) {
+        stats_add(&s, &per[i]);
+    }
     json_t *root = json_object();
     json_t *methods = json_object();
     json_t *idem = json_object();
@@ -288,6 +346,10 @@ static json_t *stats_build(const struct serve_stats *st, const tether_server *sr
     bad |= json_object_set_new(root, "server_requests", cli_json_uint(s.requests));
     bad |= json_object_set_new(root, "stats_requests", cli_json_uint(st->stats_requests));
     bad |= json_object_set_new(root, "body_bytes", cli_json_uint(st->body_bytes));
+    bad |= json_object_set_new(root, "workers", cli_json_uint(nworkers));
+    bad |= json_object_set_new(root, "worker", cli_json_uint(worker));
+    json_t *list = stats_per_worker(per, nworkers);
+    bad |= !list || json_object_set_new(root, "per_worker", list) != 0;
     if (bad) {
         json_decref(root);
         return NULL;
@@ -295,20 +357,28 @@ static json_t *stats_build(const struct serve_stats *st, const tether_server *sr
     return root;
 }
 
-void serve_stats_respond(struct serve_stats *st, tether_server *srv, tether_request *req)
+bool serve_stats_reject(tether_request *req)
 {
     const char *method = tether_request_method(req);
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        static const char msg[] = "method not allowed\n";
-        if (tether_response_start(req, 405) == 0) {
-            (void)tether_response_header(req, "Allow", "GET, HEAD");
-            (void)tether_response_header(req, "Content-Type", "text/plain");
-        }
-        (void)tether_response_end(req, msg, sizeof(msg) - 1);
-        return;
+    if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
+        return false;
     }
+    static const char msg[] = "method not allowed\n";
+    if (tether_response_start(req, 405) == 0) {
+        (void)tether_response_header(req, "Allow", "GET, HEAD");
+        (void)tether_response_header(req, "Content-Type", "text/plain");
+    }
+    (void)tether_response_end(req, msg, sizeof(msg) - 1);
+    return true;
+}
+
+void serve_stats_respond(struct serve_stats *st, tether_request *req,
+                         const struct tether_server_stats *per, unsigned nworkers, unsigned worker)
+{
+    uv_mutex_lock(&st->mu);
     st->stats_requests++;
-    json_t *doc = stats_build(st, srv);
+    json_t *doc = stats_build(st, per, nworkers, worker);
+    uv_mutex_unlock(&st->mu);
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (!text) {

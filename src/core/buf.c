@@ -92,6 +92,17 @@ int tt__buf_appendf(struct tt__buf *b, const char *fmt, ...)
     return 0;
 }
 
+int tt__buf_append_u64(struct tt__buf *b, uint64_t v)
+{
+    char digits[20]; /* UINT64_MAX has 20 */
+    size_t n = 0;
+    do {
+        digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return tt__buf_append(b, digits + sizeof(digits) - n, n);
+}
+
 void tt__buf_consume(struct tt__buf *b, size_t n)
 {
     if (n >= b->len) {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The one listening socket of server and proxy: accepts in batches, pauses instead of
  * accept-and-close, and backs off on EMFILE. */
+/* SO_REUSEPORT is not POSIX: glibc declares it only with the default (BSD/SVID) names. */
+#define _DEFAULT_SOURCE 1
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -25,6 +27,12 @@ static void listen_fail(struct tt__listener *l, const char *syscall, int err)
 int tt__listener_open(uv_loop_t *loop, struct tt__listener *l, const struct sockaddr *addr,
                       int backlog)
 {
+    return tt__listener_open_shared(loop, l, addr, backlog, false);
+}
+
+int tt__listener_open_shared(uv_loop_t *loop, struct tt__listener *l, const struct sockaddr *addr,
+                             int backlog, bool reuse_port)
+{
     memset(l, 0, sizeof(*l));
     l->fd = -1;
     l->loop = loop;
@@ -47,6 +55,14 @@ int tt__listener_open(uv_loop_t *loop, struct tt__listener *l, const struct sock
         return tt__err_from_errno(err);
     }
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    /* Not best effort: without it the second listener's bind fails with a misleading
+     * "address in use". */
+    if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+        int err = errno;
+        listen_fail(l, "setsockopt", err);
+        close(fd);
+        return tt__err_from_errno(err);
+    }
     socklen_t alen =
         addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     const char *step = "bind";

@@ -66,6 +66,10 @@ struct tt__listener {
  * loop; on success the caller must tt__listener_close it. Not accepting until started. */
 int tt__listener_open(uv_loop_t *loop, struct tt__listener *l, const struct sockaddr *addr,
                       int backlog);
+/* The same, with SO_REUSEPORT set before bind when `reuse_port`: several listeners (one per
+ * loop) then share the address and the kernel balances new connections among them. */
+int tt__listener_open_shared(uv_loop_t *loop, struct tt__listener *l, const struct sockaddr *addr,
+                             int backlog, bool reuse_port);
 void tt__listener_start(struct tt__listener *l, tt__listener_accept_cb on_accept);
 /* Stops accepting; with retry_ms, resumes by itself after that long. */
 void tt__listener_pause(struct tt__listener *l, uint64_t retry_ms);

@@ -219,8 +219,8 @@ static int server_listen(struct tether_server *srv, char *errbuf, size_t errbuf_
                        srv->host);
         return TETHER_EINVAL;
     }
-    int rv = tt__listener_open(srv->loop, &srv->listener, (const struct sockaddr *)&ss,
-                               srv->opts.backlog);
+    int rv = tt__listener_open_shared(srv->loop, &srv->listener, (const struct sockaddr *)&ss,
+                                      srv->opts.backlog, srv->opts.reuse_port);
     if (rv != 0) {
         /* Node's words, which users search for: "listen EADDRINUSE: address already in use". */
         int uv_err = uv_translate_sys_error(srv->listener.fail_errno);

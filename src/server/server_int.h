@@ -10,6 +10,7 @@
 #include "http1/http1.h"
 #include "internal.h"
 #include "net/net.h"
+#include "util/http_date.h"
 
 struct tether_server {
     uv_loop_t *loop;
@@ -39,6 +40,9 @@ struct tether_server {
     unsigned nidle;
 
     struct tether_server_stats stats;
+    /* The Date header's text, formatted once per second instead of once per response. */
+    int64_t date_at; /* the second it says, 0 before the first response */
+    char date[TTX_HTTP_DATE_SIZE];
     tether_server_shutdown_cb shutdown_cb;
     tether_server_close_cb close_cb;
     void *close_data;

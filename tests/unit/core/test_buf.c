@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Bounded buffers and the allocator hooks. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -26,6 +27,28 @@ static void test_append_and_cap(void **state)
     assert_int_equal(b.len, 0);
     tt__buf_cleanup(&b);
     assert_null(b.data);
+}
+
+/* Decimal without printf, every digit count, and the cap as for any append. */
+static void test_append_u64(void **state)
+{
+    (void)state;
+    struct tt__buf b;
+    tt__buf_init(&b, 64);
+    ASSERT_OK(tt__buf_append_u64(&b, 0));
+    ASSERT_OK(tt__buf_append_str(&b, " "));
+    ASSERT_OK(tt__buf_append_u64(&b, 7));
+    ASSERT_OK(tt__buf_append_str(&b, " "));
+    ASSERT_OK(tt__buf_append_u64(&b, 1000));
+    ASSERT_OK(tt__buf_append_str(&b, " "));
+    ASSERT_OK(tt__buf_append_u64(&b, UINT64_MAX));
+    ASSERT_SPAN_EQ(b.data, b.len, "0 7 1000 18446744073709551615");
+    assert_int_equal(b.data[b.len], '\0');
+    tt__buf_cleanup(&b);
+    tt__buf_init(&b, 3);
+    ASSERT_ERR(tt__buf_append_u64(&b, 1234), TETHER_ETOOBIG);
+    assert_int_equal(b.len, 0);
+    tt__buf_cleanup(&b);
 }
 
 static void test_growth(void **state)
@@ -75,6 +98,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_and_cap),
+        cmocka_unit_test(test_append_u64),
         cmocka_unit_test(test_growth),
         cmocka_unit_test(test_allocator_hooks),
     };

@@ -132,6 +132,46 @@ static void test_server_close_data(void **state)
     assert_null(tether_server_get_data(NULL));
 }
 
+/* reuse_port: two servers on two loops share one port; a server without it cannot join them,
+ * and one with it cannot join a socket bound without it. */
+static void test_server_reuse_port(void **state)
+{
+    (void)state;
+    uv_loop_t loops[2];
+    tether_server *srv[2] = {NULL, NULL};
+    struct tether_server_options o;
+    tether_server_options_init(&o);
+    o.on_request = on_request;
+    o.reuse_port = true;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(uv_loop_init(&loops[i]), 0);
+        ASSERT_OK(tether_server_new(&loops[i], &o, &srv[i]));
+        o.port = tether_server_port(srv[0]); /* the second joins the port the first picked */
+    }
+    assert_int_equal(tether_server_port(srv[1]), tether_server_port(srv[0]));
+
+    o.reuse_port = false;
+    char needle[64];
+    (void)snprintf(needle, sizeof(needle), "EADDRINUSE: address already in use 127.0.0.1:%u",
+                   (unsigned)o.port);
+    expect_server_refused(&o, TETHER_EADDRINUSE, needle);
+
+    uint16_t port;
+    int fd = busy_port(&port);
+    o.reuse_port = true;
+    o.port = port;
+    (void)snprintf(needle, sizeof(needle), "EADDRINUSE: address already in use 127.0.0.1:%u",
+                   (unsigned)port);
+    expect_server_refused(&o, TETHER_EADDRINUSE, needle);
+    close(fd);
+
+    for (int i = 0; i < 2; i++) {
+        tether_server_close(srv[i], NULL, NULL);
+        assert_int_equal(uv_run(&loops[i], UV_RUN_DEFAULT), 0);
+        assert_int_equal(uv_loop_close(&loops[i]), 0);
+    }
+}
+
 static void test_proxy_server_refusals(void **state)
 {
     (void)state;
@@ -197,6 +237,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_server_refusals),
         cmocka_unit_test(test_server_close_data),
+        cmocka_unit_test(test_server_reuse_port),
         cmocka_unit_test(test_proxy_server_refusals),
         cmocka_unit_test(test_proxy_listen_names_refused),
     };
