@@ -169,7 +169,9 @@ int tt__sock_unsent_bytes(uv_tcp_t *tcp, size_t *out)
 #endif
 }
 
-int tt__sock_peer(uv_tcp_t *tcp, char *buf, size_t len)
+/* The peer's or the local address (uv_tcp_getpeername / uv_tcp_getsockname) as text. */
+static int sock_name(uv_tcp_t *tcp, int (*getname)(const uv_tcp_t *, struct sockaddr *, int *),
+                     char *buf, size_t len)
 {
     struct sockaddr_storage ss;
     int namelen = (int)sizeof(ss);
@@ -179,26 +181,19 @@ int tt__sock_peer(uv_tcp_t *tcp, char *buf, size_t len)
     if (!tcp) {
         return TETHER_EINVAL;
     }
-    int r = uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &namelen);
+    int r = getname(tcp, (struct sockaddr *)&ss, &namelen);
     if (r != 0) {
         return tt__err_from_uv(r);
     }
     return tt__addr_format((const struct sockaddr *)&ss, buf, len);
 }
 
+int tt__sock_peer(uv_tcp_t *tcp, char *buf, size_t len)
+{
+    return sock_name(tcp, uv_tcp_getpeername, buf, len);
+}
+
 int tt__sock_local(uv_tcp_t *tcp, char *buf, size_t len)
 {
-    struct sockaddr_storage ss;
-    int namelen = (int)sizeof(ss);
-    if (buf && len) {
-        buf[0] = '\0';
-    }
-    if (!tcp) {
-        return TETHER_EINVAL;
-    }
-    int r = uv_tcp_getsockname(tcp, (struct sockaddr *)&ss, &namelen);
-    if (r != 0) {
-        return tt__err_from_uv(r);
-    }
-    return tt__addr_format((const struct sockaddr *)&ss, buf, len);
+    return sock_name(tcp, uv_tcp_getsockname, buf, len);
 }
