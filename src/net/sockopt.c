@@ -126,7 +126,8 @@ int tt__sock_set_nodelay(uv_tcp_t *tcp, bool on)
     return sock_set_int(fd, IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0);
 }
 
-int tt__sock_unread_bytes(uv_tcp_t *tcp, size_t *out)
+/* A byte count the kernel keeps for the socket, read with ioctl(request): FIONREAD, TIOCOUTQ. */
+static int sock_ioctl_count(uv_tcp_t *tcp, unsigned long request, size_t *out)
 {
     int fd;
     int n = 0;
@@ -138,33 +139,27 @@ int tt__sock_unread_bytes(uv_tcp_t *tcp, size_t *out)
     if (rv != 0) {
         return rv;
     }
-    if (ioctl(fd, FIONREAD, &n) != 0) {
+    if (ioctl(fd, request, &n) != 0) {
         return tt__err_from_errno(errno);
     }
     *out = n > 0 ? (size_t)n : 0;
     return 0;
 }
 
+int tt__sock_unread_bytes(uv_tcp_t *tcp, size_t *out)
+{
+    return sock_ioctl_count(tcp, FIONREAD, out);
+}
+
 int tt__sock_unsent_bytes(uv_tcp_t *tcp, size_t *out)
 {
-    int fd;
-    int n = 0;
+#ifdef TIOCOUTQ
+    return sock_ioctl_count(tcp, TIOCOUTQ, out);
+#else
     if (!out) {
         return TETHER_EINVAL;
     }
     *out = 0;
-    int rv = sock_fd(tcp, &fd);
-    if (rv != 0) {
-        return rv;
-    }
-#ifdef TIOCOUTQ
-    if (ioctl(fd, TIOCOUTQ, &n) != 0) {
-        return tt__err_from_errno(errno);
-    }
-    *out = n > 0 ? (size_t)n : 0;
-    return 0;
-#else
-    (void)n;
     return TETHER_ENOTSUP;
 #endif
 }
