@@ -143,6 +143,15 @@ void fx_finish(struct fx *fx)
 
 /* ---- peers and hooks more than one test file uses ---- */
 
+int fx_peer_connect(struct fx *fx)
+{
+    int fd = np_connect(fx->port);
+    if (fd < 0) {
+        fx->peer_errno = errno;
+    }
+    return fd;
+}
+
 void *fx_peer_echo_client(void *arg)
 {
     struct fx *fx = arg;
@@ -187,9 +196,8 @@ void *fx_peer_silent_after_fin(void *arg)
 {
     struct fx *fx = arg;
     char buf[64];
-    int fd = np_connect(fx->port);
+    int fd = fx_peer_connect(fx);
     if (fd < 0) {
-        fx->peer_errno = errno;
         return NULL;
     }
     ssize_t n = recv(fd, buf, sizeof(buf), 0);
