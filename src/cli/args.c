@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Flag-value parsers (durations, sizes, numbers, ranges, HOST:PORT) and the flag cursor. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <assert.h>
 #include <stdarg.h>
@@ -315,6 +316,11 @@ bool args_is(struct args_cursor *c, const char *name)
     return c->flag && strcmp(c->flag, name) == 0;
 }
 
+bool args_is_help(struct args_cursor *c)
+{
+    return args_is(c, "-h") || args_is(c, "--help");
+}
+
 bool args_positional(const struct args_cursor *c)
 {
     return c->arg && !c->flag;
@@ -511,6 +517,26 @@ int args_take_hostport(struct args_cursor *c, const char *default_host, struct a
     }
     if (args_parse_hostport(v, default_host, out) != 0) {
         return args_bad(c, "address", v, " (expected HOST:PORT, port 0..65535)");
+    }
+    return 0;
+}
+
+int args_take_listen(struct args_cursor *c, struct args_hostport *out, const char **text)
+{
+    int rc = args_take_hostport(c, "127.0.0.1", out);
+    *text = c->value;
+    return rc;
+}
+
+int args_check_listen(const char *cmd, const struct args_hostport *addr, const char *text)
+{
+    unsigned char bytes[16];
+    if (strcmp(addr->host, "localhost") != 0 &&
+        inet_pton(addr->ipv6 ? AF_INET6 : AF_INET, addr->host, bytes) != 1) {
+        return args_error(cmd,
+                          "invalid address '%s' for --listen (the host must be an IP address "
+                          "or localhost)",
+                          text);
     }
     return 0;
 }

@@ -104,6 +104,8 @@ bool args_is(struct args_cursor *c, const char *name);
 /* Remembers `name` as a flag the command knows without testing it: for commands that compare
  * flags their own way (Go-style "-name"/"--name"). */
 void args_consider(struct args_cursor *c, const char *name);
+/* args_is for "-h" or "--help". */
+bool args_is_help(struct args_cursor *c);
 /* True when the current element is not a flag (a lone "-" counts as positional). */
 bool args_positional(const struct args_cursor *c);
 
@@ -116,6 +118,13 @@ int args_take_uint(struct args_cursor *c, uint64_t min, uint64_t max, uint64_t *
 int args_take_range(struct args_cursor *c, args_value_parser one, const char *what, uint64_t *lo,
                     uint64_t *hi);
 int args_take_hostport(struct args_cursor *c, const char *default_host, struct args_hostport *out);
+/* --listen for a command that serves (serve, egress): HOST:PORT with 127.0.0.1 as the default
+ * host; *text gets the value as written, for args_check_listen's message. */
+int args_take_listen(struct args_cursor *c, struct args_hostport *out, const char **text);
+/* The servers bind numeric addresses only (no resolver on the listen path): 0 when the host of
+ * `addr` is an IP address or localhost, else "tether <cmd>: invalid address '<text>' for
+ * --listen (...)" and 2. */
+int args_check_listen(const char *cmd, const struct args_hostport *addr, const char *text);
 /* For a flag without a value: "--no-keep-alive-hint=yes" is an error. Returns 0 or 2. */
 int args_take_none(struct args_cursor *c);
 /* One of `choices` (NULL-terminated); *out is its index. */

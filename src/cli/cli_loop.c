@@ -1,13 +1,34 @@
 /* SPDX-License-Identifier: MIT */
-/* Running a subcommand's loop until a signal, and closing it with whatever is left on it. */
+/* Starting a subcommand's server, running its loop until a signal, and closing it with
+ * whatever is left on it. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tether/error.h"
+
 #include "cli.h"
 #include "cli_loop.h"
+
+void cli_print_listening(FILE *out, const char *scheme, const struct args_hostport *listen,
+                         unsigned port)
+{
+    fprintf(out, "listening on %s://%s%s%s:%u\n", scheme, listen->ipv6 ? "[" : "", listen->host,
+            listen->ipv6 ? "]" : "", port);
+    (void)fflush(out);
+}
+
+int cli_start_failed(const char *cmd, int rv, const char *why)
+{
+    const char *reason = why[0] ? why : tether_strerror(rv);
+    if (rv == TETHER_EINVAL) {
+        return args_error(cmd, "%s", reason);
+    }
+    fprintf(stderr, "tether %s: %s\n", cmd, reason);
+    return CLI_EXIT_FAILED;
+}
 
 struct cli_signals {
     uv_signal_t watch[2];

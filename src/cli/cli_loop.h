@@ -1,10 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-/* The plumbing every loop-driven subcommand shares: run until SIGINT/SIGTERM with a graceful
- * first signal and an immediate second one, and close the loop whatever is left on it. */
+/* The plumbing every loop-driven subcommand shares: report how its server started, run until
+ * SIGINT/SIGTERM with a graceful first signal and an immediate second one, and close the loop
+ * whatever is left on it. */
 #ifndef TETHER_CLI_LOOP_H
 #define TETHER_CLI_LOOP_H
 
+#include <stdio.h>
+
 #include <uv.h>
+
+#include "args.h"
+
+/* The first line a serving command prints: "listening on SCHEME://HOST:PORT", the host as
+ * --listen named it (an IPv6 literal in brackets), the port the server bound (0 resolved).
+ * Flushed at once: scripts wait for this line. */
+void cli_print_listening(FILE *out, const char *scheme, const struct args_hostport *listen,
+                         unsigned port);
+
+/* A server that could not start: the library's reason `why` (its errbuf; tether_strerror(rv)
+ * when empty) as "tether CMD: ..." on stderr. Bad options (TETHER_EINVAL) are a usage error
+ * (returns 2), anything else a failure to run (the address in use, a TLS file: returns 1). */
+int cli_start_failed(const char *cmd, int rv, const char *why);
 
 /* How a subcommand stops on a signal. */
 struct cli_stop {

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* `tether egress`: the library's egress proxy (tether/egress.h) on flags. */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,14 +96,12 @@ static int egress_parse_flag(struct args_cursor *c, struct egress_flags *f)
     struct tether_egress_options *o = &f->o;
     uint64_t v;
     int rc;
-    if (args_is(c, "-h") || args_is(c, "--help")) {
+    if (args_is_help(c)) {
         f->help = true;
         return args_take_none(c);
     }
     if (args_is(c, "--listen")) {
-        rc = args_take_hostport(c, "127.0.0.1", &f->listen);
-        f->listen_text = c->value;
-        return rc;
+        return args_take_listen(c, &f->listen, &f->listen_text);
     }
     if (args_is(c, "--upstream")) {
         return args_take_string(c, &o->upstream);
@@ -185,14 +182,8 @@ static int egress_parse(int argc, char **argv, struct egress_flags *f)
         return args_error(EGRESS_CMD, "--allow is for forward mode; with --upstream every "
                                       "request goes to that one origin");
     }
-    /* The server binds numeric addresses only (no resolver on the listen path). */
-    unsigned char addr[16];
-    if (strcmp(f->listen.host, "localhost") != 0 &&
-        inet_pton(f->listen.ipv6 ? AF_INET6 : AF_INET, f->listen.host, addr) != 1) {
-        return args_error(EGRESS_CMD,
-                          "invalid address '%s' for --listen (the host must be an IP address "
-                          "or localhost)",
-                          f->listen_text);
+    if (args_check_listen(EGRESS_CMD, &f->listen, f->listen_text) != 0) {
+        return CLI_EXIT_USAGE;
     }
     f->o.allow = f->allow;
     return 0;
@@ -247,16 +238,10 @@ int cmd_egress(int argc, char **argv)
         /* A server already started (the client's options failed after it) closes on the loop. */
         (void)uv_run(loop, UV_RUN_DEFAULT);
         (void)cli_loop_close(loop);
-        if (rv == TETHER_EINVAL) {
-            return args_error(EGRESS_CMD, "%s", why[0] ? why : tether_strerror(rv));
-        }
-        fprintf(stderr, "tether egress: %s\n", why[0] ? why : tether_strerror(rv));
-        return CLI_EXIT_FAILED;
+        return cli_start_failed(EGRESS_CMD, rv, why);
     }
-    FILE *banner = f.json ? stderr : stdout;
-    fprintf(banner, "listening on http://%s%s%s:%u\n", f.listen.ipv6 ? "[" : "", f.listen.host,
-            f.listen.ipv6 ? "]" : "", (unsigned)tether_egress_port(run.eg));
-    (void)fflush(banner);
+    cli_print_listening(f.json ? stderr : stdout, "http", &f.listen,
+                        (unsigned)tether_egress_port(run.eg));
 
     const struct cli_stop stop = {EGRESS_CMD, "exiting without waiting", egress_on_signal, &run};
     cli_loop_run(loop, &stop);

@@ -629,8 +629,7 @@ static int proxy_create_cli_proxy(tether_proxy_server *ps, struct proxy_flags *f
     if (colon && colon[1] && strcmp(colon, ":0") != 0) {
         printf("listening on tcp://%s\n", bound);
     } else if (tether_proxy_server_proxy_port(ps, name, &port) == 0) {
-        printf("listening on tcp://%s%s%s:%u\n", f->listen.ipv6 ? "[" : "", f->listen.host,
-               f->listen.ipv6 ? "]" : "", (unsigned)port);
+        cli_print_listening(stdout, "tcp", &f->listen, (unsigned)port);
     } else {
         printf("listening on tcp://%s\n", listen);
     }

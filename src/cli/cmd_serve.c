@@ -2,7 +2,6 @@
 /* `tether serve`: the server with every knob of DESIGN.md §4 on a flag, plus the handlers. */
 /* realpath() is XSI: the CLI target defines only _POSIX_C_SOURCE. */
 #define _XOPEN_SOURCE 700
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,14 +316,12 @@ static int serve_parse_flag(struct args_cursor *c, struct serve_flags *f,
             return args_take_duration(c, durs[i].dst);
         }
     }
-    if (args_is(c, "-h") || args_is(c, "--help")) {
+    if (args_is_help(c)) {
         f->help = true;
         return args_take_none(c);
     }
     if (args_is(c, "--listen")) {
-        rc = args_take_hostport(c, "127.0.0.1", &f->listen);
-        f->listen_text = c->value;
-        return rc;
+        return args_take_listen(c, &f->listen, &f->listen_text);
     }
     if (args_is(c, "--no-keep-alive-hint")) {
         o->no_keep_alive_hint = true;
@@ -472,14 +469,8 @@ static int serve_parse(int argc, char **argv, struct serve_flags *f)
                           o->tls_cert_file ? "--tls-cert" : "--tls-key",
                           o->tls_cert_file ? "--tls-key" : "--tls-cert");
     }
-    /* The server binds numeric addresses only (no resolver on the listen path). */
-    unsigned char addr[16];
-    if (strcmp(f->listen.host, "localhost") != 0 &&
-        inet_pton(f->listen.ipv6 ? AF_INET6 : AF_INET, f->listen.host, addr) != 1) {
-        return args_error(SERVE_CMD,
-                          "invalid address '%s' for --listen (the host must be an IP address "
-                          "or localhost)",
-                          f->listen_text);
+    if (args_check_listen(SERVE_CMD, &f->listen, f->listen_text) != 0) {
+        return CLI_EXIT_USAGE;
     }
     if (o->max_connections != 0 && o->max_connections < f->workers) {
         return args_error(SERVE_CMD,
@@ -551,23 +542,11 @@ static void serve_on_signal(void *data)
     tether_server_shutdown(ctx->srv, serve_on_shutdown);
 }
 
-/* The library names the cause (a TLS file, the address in use); bad input is a usage error. */
-int serve_start_error(int rv, const char *why)
-{
-    if (rv == TETHER_EINVAL) {
-        return args_error(SERVE_CMD, "%s", why[0] ? why : tether_strerror(rv));
-    }
-    fprintf(stderr, "tether serve: %s\n", why[0] ? why : tether_strerror(rv));
-    return CLI_EXIT_FAILED;
-}
-
 /* The first line on stdout, the one scripts wait for. */
 static void serve_announce(const void *arg, uint16_t port)
 {
     const struct serve_flags *f = arg;
-    printf("listening on %s://%s%s%s:%u\n", f->o.tls_cert_file ? "https" : "http",
-           f->listen.ipv6 ? "[" : "", f->listen.host, f->listen.ipv6 ? "]" : "", (unsigned)port);
-    (void)fflush(stdout);
+    cli_print_listening(stdout, f->o.tls_cert_file ? "https" : "http", &f->listen, (unsigned)port);
 }
 
 static void serve_ctx_free(struct serve_ctx *ctx)
@@ -632,7 +611,7 @@ int cmd_serve(int argc, char **argv)
     f.o.errbuf_len = sizeof(why);
     int rv = tether_server_new(loop, &f.o, &ctx.srv);
     if (rv != 0) {
-        rc = serve_start_error(rv, why);
+        rc = cli_start_failed(SERVE_CMD, rv, why);
         (void)cli_loop_close(loop);
         serve_ctx_free(&ctx);
         return rc;

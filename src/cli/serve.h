@@ -130,10 +130,6 @@ void serve_rate_free(struct serve_rate *rate);
 /* True when `req` is over the rate and was answered 503 with Retry-After: 1. */
 bool serve_rate_limited(struct serve_ctx *ctx, tether_request *req);
 
-/* cmd_serve.c: prints why tether_server_new failed (`why` from its errbuf) once; returns the
- * exit code (2 for bad input, 1 otherwise). */
-int serve_start_error(int rv, const char *why);
-
 /* serve_workers.c: --workers N > 1. Creates N servers from `o` (each with SO_REUSEPORT, its
  * own loop and a copy of `base` for its context), calls announce(arg, port) once all listen,
  * runs each on its own thread until SIGINT/SIGTERM has drained every one, and joins them.

@@ -306,7 +306,7 @@ static int worker_open(struct serve_worker *w, const struct serve_ctx *base,
         wo.max_connections = o->max_connections / hub->n + (w->index < o->max_connections % hub->n);
     }
     rv = tether_server_new(&w->loop, &wo, &w->ctx.srv);
-    return rv == 0 ? 0 : serve_start_error(rv, why);
+    return rv == 0 ? 0 : cli_start_failed("serve", rv, why);
 }
 
 /* Releases every worker's loop; threads, if any ran, are joined already. */

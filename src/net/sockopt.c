@@ -126,7 +126,8 @@ int tt__sock_set_nodelay(uv_tcp_t *tcp, bool on)
     return sock_set_int(fd, IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0);
 }
 
-int tt__sock_unread_bytes(uv_tcp_t *tcp, size_t *out)
+/* A byte count the kernel keeps for the socket, read with ioctl(request): FIONREAD, TIOCOUTQ. */
+static int sock_ioctl_count(uv_tcp_t *tcp, unsigned long request, size_t *out)
 {
     int fd;
     int n = 0;
@@ -138,38 +139,34 @@ int tt__sock_unread_bytes(uv_tcp_t *tcp, size_t *out)
     if (rv != 0) {
         return rv;
     }
-    if (ioctl(fd, FIONREAD, &n) != 0) {
+    if (ioctl(fd, request, &n) != 0) {
         return tt__err_from_errno(errno);
     }
     *out = n > 0 ? (size_t)n : 0;
     return 0;
+}
+
+int tt__sock_unread_bytes(uv_tcp_t *tcp, size_t *out)
+{
+    return sock_ioctl_count(tcp, FIONREAD, out);
 }
 
 int tt__sock_unsent_bytes(uv_tcp_t *tcp, size_t *out)
 {
-    int fd;
-    int n = 0;
+#ifdef TIOCOUTQ
+    return sock_ioctl_count(tcp, TIOCOUTQ, out);
+#else
     if (!out) {
         return TETHER_EINVAL;
     }
     *out = 0;
-    int rv = sock_fd(tcp, &fd);
-    if (rv != 0) {
-        return rv;
-    }
-#ifdef TIOCOUTQ
-    if (ioctl(fd, TIOCOUTQ, &n) != 0) {
-        return tt__err_from_errno(errno);
-    }
-    *out = n > 0 ? (size_t)n : 0;
-    return 0;
-#else
-    (void)n;
     return TETHER_ENOTSUP;
 #endif
 }
 
-int tt__sock_peer(uv_tcp_t *tcp, char *buf, size_t len)
+/* The peer's or the local address (uv_tcp_getpeername / uv_tcp_getsockname) as text. */
+static int sock_name(uv_tcp_t *tcp, int (*getname)(const uv_tcp_t *, struct sockaddr *, int *),
+                     char *buf, size_t len)
 {
     struct sockaddr_storage ss;
     int namelen = (int)sizeof(ss);
@@ -179,26 +176,19 @@ int tt__sock_peer(uv_tcp_t *tcp, char *buf, size_t len)
     if (!tcp) {
         return TETHER_EINVAL;
     }
-    int r = uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &namelen);
+    int r = getname(tcp, (struct sockaddr *)&ss, &namelen);
     if (r != 0) {
         return tt__err_from_uv(r);
     }
     return tt__addr_format((const struct sockaddr *)&ss, buf, len);
 }
 
+int tt__sock_peer(uv_tcp_t *tcp, char *buf, size_t len)
+{
+    return sock_name(tcp, uv_tcp_getpeername, buf, len);
+}
+
 int tt__sock_local(uv_tcp_t *tcp, char *buf, size_t len)
 {
-    struct sockaddr_storage ss;
-    int namelen = (int)sizeof(ss);
-    if (buf && len) {
-        buf[0] = '\0';
-    }
-    if (!tcp) {
-        return TETHER_EINVAL;
-    }
-    int r = uv_tcp_getsockname(tcp, (struct sockaddr *)&ss, &namelen);
-    if (r != 0) {
-        return tt__err_from_uv(r);
-    }
-    return tt__addr_format((const struct sockaddr *)&ss, buf, len);
+    return sock_name(tcp, uv_tcp_getsockname, buf, len);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Time-bounded libuv loop runs and leak-checked loop teardown for tests. */
+#include <netinet/in.h>
 #include <stdio.h>
 
 #include <stdlib.h>
@@ -159,4 +160,19 @@ void tt_test_loop_close(uv_loop_t *loop)
 uint64_t tt_test_now_ms(void)
 {
     return uv_hrtime() / 1000000u;
+}
+
+uint16_t tt_test_tcp_listen(uv_loop_t *loop, uv_tcp_t *listener, void *data, int backlog,
+                            uv_connection_cb on_connection)
+{
+    struct sockaddr_in addr;
+    struct sockaddr_storage ss;
+    int len = (int)sizeof(ss);
+    ASSERT_OK(uv_ip4_addr("127.0.0.1", 0, &addr));
+    ASSERT_OK(uv_tcp_init(loop, listener));
+    listener->data = data;
+    ASSERT_OK(uv_tcp_bind(listener, (const struct sockaddr *)&addr, 0));
+    ASSERT_OK(uv_listen((uv_stream_t *)listener, backlog, on_connection));
+    ASSERT_OK(uv_tcp_getsockname(listener, (struct sockaddr *)&ss, &len));
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }

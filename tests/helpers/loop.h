@@ -32,6 +32,12 @@ void tt_test_loop_close(uv_loop_t *loop);
 struct tt__defer;
 struct tt__defer *tt_test_defer(uv_loop_t *loop);
 
+/* A libuv listener on 127.0.0.1:0: initialises `listener` on `loop` with `data`, binds, listens
+ * with `backlog` and `on_connection`, and returns the port it got. Fails the test when any step
+ * fails. */
+uint16_t tt_test_tcp_listen(uv_loop_t *loop, uv_tcp_t *listener, void *data, int backlog,
+                            uv_connection_cb on_connection);
+
 /* Milliseconds from a monotonic clock, for measuring durations in tests. */
 uint64_t tt_test_now_ms(void);
 

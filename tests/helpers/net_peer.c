@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Blocking loopback peers for the net tests (net_peer.h). */
+/* Blocking loopback sockets for the tests (net_peer.h). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -39,6 +39,15 @@ int np_connect(uint16_t port)
         close(fd);
         return -1;
     }
+    return fd;
+}
+
+int np_connect_rcvbuf(uint16_t port, int rcvbuf)
+{
+    int fd = np_socket();
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+    struct sockaddr_in a = np_loopback(port);
+    assert_int_equal(connect(fd, (const struct sockaddr *)&a, sizeof(a)), 0);
     return fd;
 }
 

@@ -102,17 +102,9 @@ static void fx_poll_cb(uv_timer_t *t)
 
 void fx_start(struct fx *fx, fx_hook on_accept)
 {
-    struct sockaddr_in addr = np_loopback(0);
-    struct sockaddr_storage ss;
-    int len = (int)sizeof(ss);
     memset(fx, 0, sizeof(*fx));
     ASSERT_OK(uv_loop_init(&fx->loop));
-    ASSERT_OK(uv_tcp_init(&fx->loop, &fx->listener));
-    fx->listener.data = fx;
-    ASSERT_OK(uv_tcp_bind(&fx->listener, (const struct sockaddr *)&addr, 0));
-    ASSERT_OK(uv_listen((uv_stream_t *)&fx->listener, 16, fx_on_connection));
-    ASSERT_OK(uv_tcp_getsockname(&fx->listener, (struct sockaddr *)&ss, &len));
-    fx->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    fx->port = tt_test_tcp_listen(&fx->loop, &fx->listener, fx, 16, fx_on_connection);
     ASSERT_OK(uv_timer_init(&fx->loop, &fx->poll));
     fx->poll.data = fx;
     ASSERT_OK(uv_timer_start(&fx->poll, fx_poll_cb, 2, 2));
@@ -150,6 +142,15 @@ void fx_finish(struct fx *fx)
 }
 
 /* ---- peers and hooks more than one test file uses ---- */
+
+int fx_peer_connect(struct fx *fx)
+{
+    int fd = np_connect(fx->port);
+    if (fd < 0) {
+        fx->peer_errno = errno;
+    }
+    return fd;
+}
 
 void *fx_peer_echo_client(void *arg)
 {
@@ -195,9 +196,8 @@ void *fx_peer_silent_after_fin(void *arg)
 {
     struct fx *fx = arg;
     char buf[64];
-    int fd = np_connect(fx->port);
+    int fd = fx_peer_connect(fx);
     if (fd < 0) {
-        fx->peer_errno = errno;
         return NULL;
     }
     ssize_t n = recv(fd, buf, sizeof(buf), 0);

@@ -84,6 +84,9 @@ void fx_on_connect(struct tt__stream *s, int status);
 void fx_start(struct fx *fx, fx_hook on_accept);
 /* Starts the peer thread fn(fx). */
 void fx_peer_start(struct fx *fx, void *(*fn)(void *));
+/* For a peer thread: a blocking socket connected to fx->port (np_connect), or -1 with
+ * fx->peer_errno set. */
+int fx_peer_connect(struct fx *fx);
 /* Closes whatever the test left open, waits for every close callback, joins the peer, and
  * checks that the loop closes cleanly. */
 void fx_finish(struct fx *fx);

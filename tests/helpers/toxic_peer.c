@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "loop.h"
+#include "net_peer.h"
 #include "test.h"
 #include "toxic_peer.h"
 
@@ -39,16 +40,6 @@ const char *tp_end_name(int e)
     return e >= 0 && (size_t)e < sizeof(names) / sizeof(names[0]) ? names[e] : "?";
 }
 
-static struct sockaddr_in tp_loopback(uint16_t port)
-{
-    struct sockaddr_in sin;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(port);
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return sin;
-}
-
 int tp_connect(uint16_t port, int *fd_out, int *err)
 {
     *fd_out = -1;
@@ -63,7 +54,7 @@ int tp_connect(uint16_t port, int *fd_out, int *err)
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct sockaddr_in sin = tp_loopback(port);
+    struct sockaddr_in sin = np_loopback(port);
     if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
         int e = errno;
         close(fd);
@@ -212,7 +203,7 @@ uint16_t tp_dead_port(void)
     if (fd < 0) {
         return 0;
     }
-    struct sockaddr_in sin = tp_loopback(0);
+    struct sockaddr_in sin = np_loopback(0);
     socklen_t sl = sizeof(sin);
     uint16_t port = 0;
     if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
@@ -528,7 +519,7 @@ int tp_peer_start(const struct tp_peer_opts *o, struct tp_peer **out)
         p->conns[i].fd = -1;
     }
     int err = 0;
-    struct sockaddr_in sin = tp_loopback(o->port);
+    struct sockaddr_in sin = np_loopback(o->port);
     socklen_t sl = sizeof(sin);
     int one = 1;
     p->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -251,17 +251,8 @@ static void up_listener_closed(uv_handle_t *h)
 
 static void up_start(uv_loop_t *loop, struct up *up)
 {
-    struct sockaddr_in a;
-    assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &a), 0);
-    assert_int_equal(uv_tcp_init(loop, &up->listener), 0);
-    up->listener.data = up;
     up->handles = 1;
-    assert_int_equal(uv_tcp_bind(&up->listener, (const struct sockaddr *)&a, 0), 0);
-    assert_int_equal(uv_listen((uv_stream_t *)&up->listener, 64, up_accept), 0);
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
-    assert_int_equal(uv_tcp_getsockname(&up->listener, (struct sockaddr *)&ss, &len), 0);
-    up->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    up->port = tt_test_tcp_listen(loop, &up->listener, up, 64, up_accept);
 }
 
 /* ---- the app and egress ---- */

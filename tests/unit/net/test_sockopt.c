@@ -46,23 +46,15 @@ static void fx_on_closed(struct tt__stream *s, bool rst_sent)
 /* A connected pair on 127.0.0.1: fx->client dialled fx->listener, fx->server accepted. */
 static void fx_setup_pair(struct fx *fx)
 {
-    struct sockaddr_in addr;
-    struct sockaddr_storage ss;
-    int len = (int)sizeof(ss);
     memset(fx, 0, sizeof(*fx));
     ASSERT_OK(uv_loop_init(&fx->loop));
-    ASSERT_OK(uv_tcp_init(&fx->loop, &fx->listener));
-    fx->listener.data = fx;
-    ASSERT_OK(uv_ip4_addr("127.0.0.1", 0, &addr));
-    ASSERT_OK(uv_tcp_bind(&fx->listener, (const struct sockaddr *)&addr, 0));
-    ASSERT_OK(uv_listen((uv_stream_t *)&fx->listener, 8, fx_on_connection));
-    ASSERT_OK(uv_tcp_getsockname(&fx->listener, (struct sockaddr *)&ss, &len));
-    fx->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    fx->port = tt_test_tcp_listen(&fx->loop, &fx->listener, fx, 8, fx_on_connection);
     ASSERT_OK(tt__stream_init(tt_test_defer(&fx->loop), &fx->server));
     ASSERT_OK(tt__stream_init(tt_test_defer(&fx->loop), &fx->client));
     fx->server.data = fx;
     fx->client.data = fx;
-    addr.sin_port = htons(fx->port);
+    struct sockaddr_in addr;
+    ASSERT_OK(uv_ip4_addr("127.0.0.1", fx->port, &addr));
     ASSERT_OK(tt__stream_connect(&fx->client, (const struct sockaddr *)&addr, 5000, NULL, NULL,
                                  fx_on_connect));
     tt_test_loop_run_until(&fx->loop, &fx->connected, 5000);

@@ -152,10 +152,9 @@ static void *peer_keeps_sending(void *arg)
     struct fx *fx = arg;
     char chunk[1024];
     char buf[16384];
-    int fd = np_connect(fx->port);
+    int fd = fx_peer_connect(fx);
     memset(chunk, 'q', sizeof(chunk));
     if (fd < 0) {
-        fx->peer_errno = errno;
         return NULL;
     }
     uint64_t end = tt_test_now_ms() + tt_test_scale_ms(5000);
@@ -228,9 +227,8 @@ static void *peer_send_then_recv(void *arg)
 {
     struct fx *fx = arg;
     char buf[64];
-    int fd = np_connect(fx->port);
+    int fd = fx_peer_connect(fx);
     if (fd < 0) {
-        fx->peer_errno = errno;
         return NULL;
     }
     (void)send(fd, "unread!", 7, MSG_NOSIGNAL);
@@ -316,9 +314,8 @@ static void test_linger_wait_deadline(void **state)
 static void *peer_trickles(void *arg)
 {
     struct fx *fx = arg;
-    int fd = np_connect(fx->port);
+    int fd = fx_peer_connect(fx);
     if (fd < 0) {
-        fx->peer_errno = errno;
         return NULL;
     }
     uint64_t end = tt_test_now_ms() + tt_test_scale_ms(5000);

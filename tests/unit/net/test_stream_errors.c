@@ -130,9 +130,8 @@ static void *peer_two_sends_then_recv(void *arg)
 {
     struct fx *fx = arg;
     char buf[64];
-    int fd = np_connect(fx->port);
+    int fd = fx_peer_connect(fx);
     if (fd < 0) {
-        fx->peer_errno = errno;
         return NULL;
     }
     (void)send(fd, "first", 5, MSG_NOSIGNAL);
@@ -215,9 +214,8 @@ static void test_close_twice(void **state)
 static void *peer_send_then_reset(void *arg)
 {
     struct fx *fx = arg;
-    int fd = np_connect(fx->port);
+    int fd = fx_peer_connect(fx);
     if (fd < 0) {
-        fx->peer_errno = errno;
         return NULL;
     }
     (void)send(fd, "x", 1, MSG_NOSIGNAL);
@@ -273,9 +271,8 @@ static void write_after_reset(struct fx *fx)
 static void *peer_reset_after_accept(void *arg)
 {
     struct fx *fx = arg;
-    int fd = np_connect(fx->port);
+    int fd = fx_peer_connect(fx);
     if (fd < 0) {
-        fx->peer_errno = errno;
         return NULL;
     }
     /* Let the server accept first: a reset while queued could be lost with the socket. */

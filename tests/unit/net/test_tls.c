@@ -174,18 +174,10 @@ static void fx_on_connect(struct tt__stream *s, int status)
 
 static void fx_start(struct fx *fx, const char *ca_file, bool insecure)
 {
-    struct sockaddr_in addr = np_loopback(0);
-    struct sockaddr_storage ss;
     char detail[256];
-    int len = (int)sizeof(ss);
     memset(fx, 0, sizeof(*fx));
     ASSERT_OK(uv_loop_init(&fx->loop));
-    ASSERT_OK(uv_tcp_init(&fx->loop, &fx->listener));
-    fx->listener.data = fx;
-    ASSERT_OK(uv_tcp_bind(&fx->listener, (const struct sockaddr *)&addr, 0));
-    ASSERT_OK(uv_listen((uv_stream_t *)&fx->listener, 16, fx_on_connection));
-    ASSERT_OK(uv_tcp_getsockname(&fx->listener, (struct sockaddr *)&ss, &len));
-    fx->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    fx->port = tt_test_tcp_listen(&fx->loop, &fx->listener, fx, 16, fx_on_connection);
     ASSERT_OK(uv_timer_init(&fx->loop, &fx->poll));
     fx->poll.data = fx;
     ASSERT_OK(uv_timer_start(&fx->poll, fx_poll_cb, 2, 2));

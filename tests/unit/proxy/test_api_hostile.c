@@ -6,15 +6,13 @@
  * refused with a 400 naming it and the valid range, or handled without undefined behaviour
  * (the ASan+UBSan build turns the latter into a failure).
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "test.h"
 
 #include "loop.h"
+#include "net_peer.h"
 #include "proxy_fx.h"
 #include "tether/proxy.h"
 
@@ -206,11 +204,8 @@ static void test_events_cut_between_characters(void **state)
     uint16_t port = listen_port(r.body);
     free(r.body);
 
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = np_connect(port);
     assert_true(fd >= 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
     /* The accept event is recorded when the loop accepts: run it until /events has it. */
     char *events = NULL;
     uint64_t deadline = tt_test_now_ms() + tt_test_scale_ms(5000);

@@ -8,15 +8,14 @@
  * the library holds once the proxy has stopped reading the upstream.
  */
 #include <malloc.h>
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "test.h"
 
 #include "proxy/link.h"
 #include "proxy/proxy_int.h"
+#include "net_peer.h"
 #include "toxic_peer.h"
 
 /* ---- a counting allocator ---- */
@@ -95,19 +94,6 @@ static void read_down_state(struct pxfix *fx, void *arg)
     }
 }
 
-/* A client with a small receive window that never reads. */
-static int connect_non_reader(uint16_t port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    int rcvbuf = 4096;
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    return fd;
-}
-
 static void test_slicer_non_reader_is_bounded(void **state)
 {
     static const struct tp_peer_opts big_sender = {.mode = TP_SEND, .send_bytes = (size_t)1 << 30};
@@ -117,7 +103,7 @@ static void test_slicer_non_reader_is_bounded(void **state)
              "{\"type\":\"slicer\",\"stream\":\"downstream\",\"attributes\":"
              "{\"average_size\":1,\"size_variation\":0,\"delay\":0}}");
     size_t baseline = __atomic_load_n(&live_bytes, __ATOMIC_RELAXED);
-    int fd = connect_non_reader(port);
+    int fd = np_connect_rcvbuf(port, 4096); /* a client that never reads */
 
     /* The proxy stops reading the upstream once the client's backlog passes the mark: wait
      * for that (bounded), then look at what it holds. */

@@ -22,19 +22,10 @@
 #include "test.h"
 
 #include "loop.h"
+#include "net_peer.h"
 #include "tether/proxy.h"
 
 #define T(ms) tt_test_scale_ms(ms)
-
-static struct sockaddr_in loopback(uint16_t port)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-}
 
 /* ---- the echo upstream: one connection at a time, echoes until EOF, then half-closes ---- */
 
@@ -114,7 +105,7 @@ static bool echo_start_on(struct echo *e, bool v6)
         a6->sin6_addr = in6addr_loopback;
         len = sizeof(*a6);
     } else {
-        struct sockaddr_in a = loopback(0);
+        struct sockaddr_in a = np_loopback(0);
         memcpy(&ss, &a, sizeof(a));
         len = sizeof(a);
     }
@@ -282,13 +273,9 @@ static void pfx_stop(struct pfx *fx)
 
 static int client_connect(uint16_t port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
     /* Every blocking read or write waits for something that must happen: scaled bound. */
-    struct timeval tv = {.tv_sec = (time_t)(T(5000) / 1000), .tv_usec = 0};
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    struct sockaddr_in a = loopback(port);
+    int fd = np_socket();
+    struct sockaddr_in a = np_loopback(port);
     if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
         int e = errno;
         close(fd);
@@ -355,7 +342,7 @@ static uint16_t dead_port(void)
 {
     int tmp = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(tmp >= 0);
-    struct sockaddr_in a = loopback(0);
+    struct sockaddr_in a = np_loopback(0);
     socklen_t alen = sizeof(a);
     assert_int_equal(bind(tmp, (struct sockaddr *)&a, sizeof(a)), 0);
     assert_int_equal(getsockname(tmp, (struct sockaddr *)&a, &alen), 0);
@@ -737,7 +724,7 @@ static void test_upstream_down_refuse(void **state)
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     (void)setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in a = loopback(up);
+    struct sockaddr_in a = np_loopback(up);
     assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
     assert_int_equal(listen(lfd, 16), 0);
     int again = -1;

@@ -6,8 +6,6 @@
  * "open"), and a 205 carries no content.
  */
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -15,6 +13,7 @@
 
 #include "test.h"
 
+#include "net_peer.h"
 #include "rawclient.h"
 
 #define T(ms) tt_test_scale_ms(ms)
@@ -52,20 +51,6 @@ static void count_statuses(struct status_counter *sc, const char *data, size_t l
     memcpy(sc->tail, joined + n - sc->tail_len, sc->tail_len);
 }
 
-static int connect_small_window(uint16_t port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    /* A small receive window, set before connect so it holds: the responses pile up on the
-     * server's side, where the test looks for them. */
-    int rcvbuf = 4096;
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    return fd;
-}
-
 /* Sends as much of the pipelined requests as the socket takes now; returns bytes sent. */
 static size_t send_some(int fd, const char *all, size_t len, size_t sent)
 {
@@ -99,7 +84,9 @@ static void test_pipelining_non_reader_is_bounded(void **state)
     for (size_t i = 0; i < PIPELINED; i++) {
         memcpy(all + i * rlen, pipelined_req, rlen);
     }
-    int fd = connect_small_window(fx->port);
+    /* A small receive window: the responses pile up on the server's side, where the test
+     * looks for them. */
+    int fd = np_connect_rcvbuf(fx->port, 4096);
 
     /* Phase 1: send without reading until the server has paused this connection (or
      * everything is sent and the server has had every request). */

@@ -4,13 +4,12 @@
  * with the cause in the caller's error buffer, a failed constructor leaves nothing on the loop
  * (no run needed to clean up), and closing passes the caller's data and accepts NULL.
  */
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "test.h"
 
 #include "certs.h"
+#include "net_peer.h"
 
 static void on_request(tether_server *srv, tether_request *req)
 {
@@ -23,23 +22,6 @@ static void assert_loop_untouched(uv_loop_t *loop)
 {
     assert_int_equal(uv_loop_alive(loop), 0);
     assert_int_equal(uv_loop_close(loop), 0);
-}
-
-/* A port bound and listened on by a plain socket, so the server's bind fails. */
-static int busy_port(uint16_t *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(fd, 1), 0);
-    socklen_t len = sizeof(a);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
-    return fd;
 }
 
 static void expect_server_refused(const struct tether_server_options *in, int code,
@@ -76,7 +58,7 @@ static void test_server_refusals(void **state)
     o.host = "127.0.0.1";
 
     uint16_t port;
-    int fd = busy_port(&port);
+    int fd = np_listen(&port, 1); /* a port in use, so the server's bind fails */
     o.port = port;
     char needle[64];
     (void)snprintf(needle, sizeof(needle), "EADDRINUSE: address already in use 127.0.0.1:%u",
@@ -157,7 +139,7 @@ static void test_server_reuse_port(void **state)
     expect_server_refused(&o, TETHER_EADDRINUSE, needle);
 
     uint16_t port;
-    int fd = busy_port(&port);
+    int fd = np_listen(&port, 1); /* bound without SO_REUSEPORT: a reuse_port server cannot join */
     o.reuse_port = true;
     o.port = port;
     (void)snprintf(needle, sizeof(needle), "EADDRINUSE: address already in use 127.0.0.1:%u",
@@ -176,7 +158,7 @@ static void test_proxy_server_refusals(void **state)
 {
     (void)state;
     uint16_t port;
-    int fd = busy_port(&port);
+    int fd = np_listen(&port, 1); /* a port in use, so the server's bind fails */
     uv_loop_t loop;
     assert_int_equal(uv_loop_init(&loop), 0);
     struct tether_proxy_server_options o;
