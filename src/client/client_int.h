@@ -191,6 +191,7 @@ struct tt__dns;
 struct tt__cli_conn {
     struct tt__stream stream; /* first: its memory is the connection's */
     uv_timer_t timer;         /* connect check, headers and body timeouts; idle retirement */
+    uint64_t timer_due;       /* loop time (uv_now) the current timeout ends; see arm_timer */
     struct tether_client *client;
     struct tt__origin *origin;
     struct tt__list link;      /* origin->conns */
@@ -238,7 +239,9 @@ void tt__cli_conn_send(struct tt__cli_conn *c, struct tether_fetch *f);
 /* Closes at once (a failed or abandoned exchange, an evicted or retired idle connection).
  * `abort` sends RST. The connection leaves every list first, so it is never handed out. */
 void tt__cli_conn_close(struct tt__cli_conn *c, bool abort);
-/* Starts the connection's timer (`ms` 0 stops it). */
+/* Starts the connection's timer (`ms` 0 stops it). A later deadline than the one armed is
+ * only recorded: the timer fires at the earlier time and re-arms for the rest, so the usual
+ * exchange (headers, then body timeout) moves libuv's timer heap once, not per phase. */
 void tt__cli_conn_arm_timer(struct tt__cli_conn *c, uint64_t ms);
 /* Milliseconds the connection has been idle. */
 uint64_t tt__cli_conn_idle_ms(const struct tt__cli_conn *c, uint64_t now);

@@ -142,6 +142,14 @@ void tt__cli_conn_arm_timer(struct tt__cli_conn *c, uint64_t ms)
         uv_timer_stop(&c->timer);
         return;
     }
+    uint64_t now = uv_now(c->timer.loop);
+    uint64_t due = now + ms;
+    if (uv_is_active((const uv_handle_t *)&c->timer) &&
+        now + uv_timer_get_due_in(&c->timer) <= due) {
+        c->timer_due = due; /* fires early; conn_timer_cb re-arms for the rest */
+        return;
+    }
+    c->timer_due = due;
     (void)uv_timer_start(&c->timer, conn_timer_cb, ms, 0);
 }
 
@@ -168,6 +176,12 @@ static void conn_timeout(struct tt__cli_conn *c, enum tether_syscall sys, enum t
 static void conn_timer_cb(uv_timer_t *t)
 {
     struct tt__cli_conn *c = t->data;
+    uint64_t now = uv_now(t->loop);
+    if (now < c->timer_due) {
+        /* Armed for an earlier deadline that was since pushed back (tt__cli_conn_arm_timer). */
+        (void)uv_timer_start(&c->timer, conn_timer_cb, c->timer_due - now, 0);
+        return;
+    }
     const struct tether_policy *p = &c->client->policy;
     switch (c->state) {
     case TT__CLI_CONN_CONNECTING:
@@ -471,7 +485,15 @@ void tt__cli_conn_send(struct tt__cli_conn *c, struct tether_fetch *f)
     tether_failure_init(&fail);
     int rv = c->stream.eof_seen ? TETHER_EPIPE : 0;
     if (rv == 0) {
-        rv = tt__stream_write(&c->stream, f->req.data, f->req.len, conn_write_cb, c);
+        /* A reused connection usually takes the whole request at once: no write request,
+         * copy or callback. What the kernel does not take is queued as before. */
+        size_t sent = tt__stream_try_write(&c->stream, f->req.data, f->req.len);
+        if (sent == f->req.len) {
+            c->write_done = true;
+        } else {
+            rv = tt__stream_write(&c->stream, f->req.data + sent, f->req.len - sent, conn_write_cb,
+                                  c);
+        }
     }
     if (rv != 0) {
         fail.code = rv;

@@ -228,6 +228,13 @@ int tt__stream_start_tls_client(struct tt__stream *s, struct tt__tls_ctx *ctx,
 int tt__stream_read_start(struct tt__stream *s, tt__stream_read_cb cb);
 void tt__stream_read_stop(struct tt__stream *s);
 
+/* Writes what the kernel takes now, without queueing or a callback: on an open plaintext
+ * stream with nothing queued only (else it takes nothing). Returns the bytes taken, which
+ * count as written at once; the caller passes the rest to tt__stream_write. A failure takes
+ * nothing and is left for that write (or the next read) to report. It saves the write
+ * request, the copy and libuv's watcher update that a queued write costs per request. */
+size_t tt__stream_try_write(struct tt__stream *s, const void *data, size_t len);
+
 /* Queues `len` bytes. The bytes are copied, so the caller may reuse `data` at once; `cb`
  * (may be NULL) runs once they reached the kernel or failed. */
 int tt__stream_write(struct tt__stream *s, const void *data, size_t len, tt__stream_write_cb cb,

@@ -2,6 +2,7 @@
 /* TCP streams over libuv: dialing with a timeout, reads, copied writes, and the three ways to
  * close (graceful FIN + bounded drain, plain close, abortive RST). */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -492,6 +493,22 @@ int tt__stream_write(struct tt__stream *s, const void *data, size_t len, tt__str
         s->bytes_queued += len;
     }
     return rv;
+}
+
+size_t tt__stream_try_write(struct tt__stream *s, const void *data, size_t len)
+{
+    if (!s || !data || len == 0 || s->tls || s->state != TT__STREAM_OPEN ||
+        s->tcp.write_queue_size > 0) {
+        return 0;
+    }
+    uv_buf_t b = uv_buf_init((char *)(uintptr_t)data, (unsigned)(len > UINT_MAX ? UINT_MAX : len));
+    int r = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
+    if (r <= 0) {
+        return 0;
+    }
+    s->bytes_queued += (uint64_t)r;
+    s->bytes_written += (uint64_t)r;
+    return (size_t)r;
 }
 
 size_t tt__stream_write_queue_size(const struct tt__stream *s)
