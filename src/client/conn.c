@@ -484,10 +484,11 @@ void tt__cli_conn_send(struct tt__cli_conn *c, struct tether_fetch *f)
     struct tether_failure fail;
     tether_failure_init(&fail);
     int rv = c->stream.eof_seen ? TETHER_EPIPE : 0;
+    size_t sent = 0;
     if (rv == 0) {
         /* A reused connection usually takes the whole request at once: no write request,
          * copy or callback. What the kernel does not take is queued as before. */
-        size_t sent = tt__stream_try_write(&c->stream, f->req.data, f->req.len);
+        sent = tt__stream_try_write(&c->stream, f->req.data, f->req.len);
         if (sent == f->req.len) {
             c->write_done = true;
         } else {
@@ -499,7 +500,8 @@ void tt__cli_conn_send(struct tt__cli_conn *c, struct tether_fetch *f)
         fail.code = rv;
         fail.syscall = TETHER_SYSCALL_WRITE;
         fail.phase = TETHER_PHASE_WRITE;
-        c->write_queue_after = (size_t)c->write_len; /* refused outright: nothing went */
+        /* Refused: only what the try-write took went (replay safety counts on this). */
+        c->write_queue_after = (size_t)c->write_len - sent;
         conn_fill_counts(c, &fail, true);
         conn_fail(c, &fail, false);
         return;
