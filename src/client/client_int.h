@@ -115,8 +115,10 @@ struct tt__resolve {
     char address[64];
 };
 
-/* The address --resolve gives `host`:`port`, or NULL to resolve the name. */
-const char *tt__client_resolve(const struct tether_client *c, const char *host, uint16_t port);
+/* Appends to `out` every address --resolve gives `host`:`port`, in entry order; returns how
+ * many (0: resolve the name). */
+size_t tt__client_resolve_all(const struct tether_client *c, const char *host, uint16_t port,
+                              struct tt__addrs *out);
 
 /* ---- proxy_dial.c: an HTTP proxy (absolute-form requests, CONNECT tunnels) ---- */
 
@@ -199,6 +201,7 @@ struct tt__cli_conn {
     enum tt__cli_conn_state state;
     struct tether_fetch *owner; /* CONNECTING and ACTIVE */
     struct tt__dns *dns;        /* pending name resolution */
+    struct tt__addrs addrs;     /* the addresses to dial in turn (CONNECTING) */
     uint64_t id;
     uint64_t created_ms;
     uint64_t idle_since_ms;
