@@ -10,9 +10,16 @@
 # 0 with no sanitizer report, leaks included. The unit tests stop at their first failed
 # assertion and leave their own objects behind, so for them leak detection is off and a run
 # passes unless it crashes, hangs or reports a memory error.
+#
+# The runs for different n are independent and mostly wait on the tests' own timers (a TLS
+# unit test takes about 2 s whatever fails), so TORTURE_JOBS of them (default 2 per CPU, at
+# least 4) run at once; only a crash, a hang or a sanitizer report fails a run, never a timing
+# assertion, so the parallel load cannot make it flaky.
 set -uo pipefail
 build=${1:?usage: alloc_torture.sh BUILD_DIR}
 mult=${TETHER_TEST_TIMEOUT_MULTIPLIER:-1}
+jobs=${TORTURE_JOBS:-$(($(nproc 2>/dev/null || echo 2) * 2))}
+[ "$jobs" -ge 4 ] || jobs=4
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0
@@ -31,6 +38,30 @@ points() {
     for ((n = max_runs / 2 + 1; n <= total; n += step)); do
         echo "$n"
     done
+}
+
+# run_one NAME N LEAKS ASAN CMD...: one run with allocation N failed; leaves $tmp/NAME.N.bad
+# (why) and $tmp/NAME.N.out (its output) when the run is bad.
+run_one() {
+    local name=$1 n=$2 leaks=$3 asan=$4
+    shift 4
+    local out=$tmp/$name.$n.out
+    TETHER_TEST_FAIL_ALLOC_AT=$n ASAN_OPTIONS=$asan timeout $((60 * mult)) "$@" >"$out" 2>&1
+    local rc=$? why=""
+    if [ "$rc" -eq 124 ]; then
+        why="hung"
+    elif grep -qE 'Sanitizer|runtime error:' "$out"; then
+        why="sanitizer report"
+    elif [ "$rc" -ge 128 ]; then
+        why="killed by signal $((rc - 128))"
+    elif [ "$leaks" = 1 ] && [ "$rc" -ne 0 ]; then
+        why="exit $rc"
+    fi
+    if [ -n "$why" ]; then
+        echo "$why" >"$tmp/$name.$n.bad"
+    else
+        rm -f "$out"
+    fi
 }
 
 # torture NAME LEAKS MAX_RUNS CMD...: LEAKS is 1 when a run must also be leak-free.
@@ -56,27 +87,26 @@ torture() {
         echo "$name: no allocations, nothing to fail"
         return
     fi
-    local runs=0 bad=0 n rc
+    local runs=0 running=0 n
+    local ns=()
     for n in $(points "$total" "$max_runs"); do
+        ns+=("$n")
         runs=$((runs + 1))
-        TETHER_TEST_FAIL_ALLOC_AT=$n ASAN_OPTIONS=$asan timeout $((60 * mult)) "$@" >"$out" 2>&1
-        rc=$?
-        local why=""
-        if [ "$rc" -eq 124 ]; then
-            why="hung"
-        elif grep -qE 'Sanitizer|runtime error:' "$out"; then
-            why="sanitizer report"
-        elif [ "$rc" -ge 128 ]; then
-            why="killed by signal $((rc - 128))"
-        elif [ "$leaks" = 1 ] && [ "$rc" -ne 0 ]; then
-            why="exit $rc"
+        run_one "$name" "$n" "$leaks" "$asan" "$@" &
+        running=$((running + 1))
+        if [ "$running" -ge "$jobs" ]; then
+            wait -n
+            running=$((running - 1))
         fi
-        if [ -n "$why" ]; then
-            bad=$((bad + 1))
-            if [ "$bad" -le 3 ]; then
-                echo "FAIL $name: allocation $n of $total failed: $why"
-                grep -E 'ERROR|SUMMARY|runtime error|torture:|#[0-9] ' "$out" | head -25
-            fi
+    done
+    wait
+    local bad=0
+    for n in "${ns[@]}"; do
+        [ -f "$tmp/$name.$n.bad" ] || continue
+        bad=$((bad + 1))
+        if [ "$bad" -le 3 ]; then
+            echo "FAIL $name: allocation $n of $total failed: $(cat "$tmp/$name.$n.bad")"
+            grep -E 'ERROR|SUMMARY|runtime error|torture:|#[0-9] ' "$tmp/$name.$n.out" | head -25
         fi
     done
     echo "$name: $total allocations, $runs failure points, $bad bad"

@@ -102,10 +102,12 @@ void tt__sigpipe_restore(struct tt__sigpipe *sp);
 
 /* --- buf.c: byte buffers with a hard cap set at init; growth past it is TETHER_ETOOBIG. */
 struct tt__buf {
-    char *data;
-    size_t len;
-    size_t cap;     /* allocated */
-    size_t max_len; /* hard cap */
+    char *data;     /* the live bytes: the allocation + `off` */
+    size_t len;     /* live bytes */
+    size_t cap;     /* allocated, from the allocation's start */
+    size_t max_len; /* hard cap on live bytes */
+    size_t off;     /* consumed bytes still before `data`, reclaimed lazily */
+    size_t moved;   /* bytes ever moved by compaction (tests bound it; see tt__buf_consume) */
 };
 void tt__buf_init(struct tt__buf *b, size_t max_len);
 void tt__buf_cleanup(struct tt__buf *b);
@@ -115,7 +117,9 @@ int tt__buf_append_str(struct tt__buf *b, const char *s);
 int tt__buf_appendf(struct tt__buf *b, const char *fmt, ...) TETHER_PRINTF(2, 3);
 /* Appends `v` in decimal: for per-request heads, where printf's format parsing shows up. */
 int tt__buf_append_u64(struct tt__buf *b, uint64_t v);
-/* Drops the first `n` bytes (consumed input), keeping the rest at the front. */
+/* Drops the first `n` bytes (consumed input) by advancing `data`: O(1), so many tiny
+ * pipelined requests or a flood of 1xx heads cost linear time, not a memmove of the rest
+ * each. The dead prefix is reclaimed when an append needs the room (or the buffer empties). */
 void tt__buf_consume(struct tt__buf *b, size_t n);
 void tt__buf_reset(struct tt__buf *b);
 

@@ -54,7 +54,9 @@ struct tether_client_options {
     size_t errbuf_len;
     /* Borrowed, copied: connections to `host`:`port` dial `address` (an IPv4 or IPv6 literal)
      * instead of resolving the name; the Host field, TLS SNI and certificate verification keep
-     * the name. As curl's CURLOPT_RESOLVE ("HOST:PORT:ADDR"). The first match wins. */
+     * the name. As curl's CURLOPT_RESOLVE ("HOST:PORT:ADDR[,ADDR]"): several entries for one
+     * host and port are its addresses, dialled in entry order when a connect fails (as the
+     * addresses a name resolves to are, IPv4 first; at most 4). */
     const struct tether_resolve *resolve;
     size_t nresolve;
     /* Borrowed, copied: an HTTP proxy, "[http://][USER:PASSWORD@]HOST[:PORT]" (port 1080 by

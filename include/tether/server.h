@@ -96,7 +96,8 @@ struct tether_server_options {
     size_t max_chunk_ext_bytes; /* default 1024 (413 beyond) */
     uint64_t max_body_bytes;    /* default 1 GiB (413 beyond); 0 = no limit */
 
-    unsigned max_connections;       /* default 10000; then stop accepting (backlog queues) */
+    unsigned max_connections;       /* default 10000; then stop accepting (backlog queues).
+                                       Counts lingering closes too: it bounds descriptors */
     unsigned max_requests_per_conn; /* default 1000; 0 = no limit */
     uint64_t max_conn_age_ms;       /* default 3600000; 0 = no limit */
     uint64_t fresh_idle_protect_ms; /* idle connections younger than this are never reclaimed;

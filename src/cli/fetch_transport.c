@@ -17,8 +17,9 @@
 #include "args.h"
 #include "fetch_flags.h"
 
-/* --resolve HOST:PORT:ADDR[,ADDR...] (curl's syntax; the first address is used, an IPv6 one
- * may be bracketed; a leading '+' is accepted as curl does). Returns 0 or 2 (printed). */
+/* --resolve HOST:PORT:ADDR[,ADDR...] (curl's syntax; each address becomes an entry, dialled in
+ * order when a connect fails; an IPv6 one may be bracketed; a leading '+' is accepted as curl
+ * does). Returns 0 or 2 (printed). */
 static int transport_take_resolve(struct args_cursor *c, struct fetch_flags *f)
 {
     const char *v = NULL;
@@ -27,9 +28,6 @@ static int transport_take_resolve(struct args_cursor *c, struct fetch_flags *f)
         return rc;
     }
     static const char hint[] = " (expected HOST:PORT:ADDRESS, e.g. example.com:443:127.0.0.1)";
-    if (f->nresolve >= FETCH_MAX_RESOLVE) {
-        return args_bad_value(c, "resolve entry", " (at most 16 --resolve flags)");
-    }
     const char *s = v[0] == '+' ? v + 1 : v;
     const char *c1 = strchr(s, ':');
     const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -41,30 +39,38 @@ static int transport_take_resolve(struct args_cursor *c, struct fetch_flags *f)
     if (ttx_parse_port(ps, &port) != 0 || port == 0) {
         return args_bad_value(c, "resolve entry", " (the port must be 1 to 65535)");
     }
-    const char *a = c2 + 1;
-    size_t alen = strcspn(a, ",");
-    if (alen >= 2 && a[0] == '[' && a[alen - 1] == ']') {
-        a++;
-        alen -= 2;
-    }
     size_t hlen = (size_t)(c1 - s);
-    char *store = f->resolve_store[f->nresolve];
-    if (hlen + 1 + alen + 1 > sizeof(f->resolve_store[0])) {
-        return args_bad_value(c, "resolve entry", " (too long)");
-    }
-    memcpy(store, s, hlen);
-    store[hlen] = '\0';
-    memcpy(store + hlen + 1, a, alen);
-    store[hlen + 1 + alen] = '\0';
-    unsigned char buf[16];
-    const char *addr = store + hlen + 1;
-    if (uv_inet_pton(AF_INET, addr, buf) != 0 && uv_inet_pton(AF_INET6, addr, buf) != 0) {
-        return args_bad_value(c, "resolve entry", " (the address must be an IPv4 or IPv6 literal)");
-    }
-    struct tether_resolve *r = &f->resolve[f->nresolve++];
-    r->host = store;
-    r->port = port;
-    r->address = addr;
+    const char *a = c2 + 1;
+    do {
+        size_t alen = strcspn(a, ",");
+        const char *next = a[alen] == ',' ? a + alen + 1 : NULL;
+        if (alen >= 2 && a[0] == '[' && a[alen - 1] == ']') {
+            a++;
+            alen -= 2;
+        }
+        if (f->nresolve >= FETCH_MAX_RESOLVE) {
+            return args_bad_value(c, "resolve entry", " (at most 16 addresses in all)");
+        }
+        char *store = f->resolve_store[f->nresolve];
+        if (hlen + 1 + alen + 1 > sizeof(f->resolve_store[0])) {
+            return args_bad_value(c, "resolve entry", " (too long)");
+        }
+        memcpy(store, s, hlen);
+        store[hlen] = '\0';
+        memcpy(store + hlen + 1, a, alen);
+        store[hlen + 1 + alen] = '\0';
+        unsigned char buf[16];
+        const char *addr = store + hlen + 1;
+        if (uv_inet_pton(AF_INET, addr, buf) != 0 && uv_inet_pton(AF_INET6, addr, buf) != 0) {
+            return args_bad_value(c, "resolve entry",
+                                  " (each address must be an IPv4 or IPv6 literal)");
+        }
+        struct tether_resolve *r = &f->resolve[f->nresolve++];
+        r->host = store;
+        r->port = port;
+        r->address = addr;
+        a = next;
+    } while (a);
     return 0;
 }
 

@@ -204,14 +204,24 @@ static int client_copy_resolve(struct tether_client *c, const struct tether_clie
     return 0;
 }
 
-const char *tt__client_resolve(const struct tether_client *c, const char *host, uint16_t port)
+size_t tt__client_resolve_all(const struct tether_client *c, const char *host, uint16_t port,
+                              struct tt__addrs *out)
 {
+    size_t found = 0;
     for (size_t i = 0; i < c->nresolve; i++) {
-        if (c->resolve[i].port == port && strcmp(c->resolve[i].host, host) == 0) {
-            return c->resolve[i].address;
+        if (c->resolve[i].port != port || strcmp(c->resolve[i].host, host) != 0) {
+            continue;
+        }
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof(ss));
+        const char *a = c->resolve[i].address;
+        if (uv_ip4_addr(a, port, (struct sockaddr_in *)&ss) == 0 ||
+            uv_ip6_addr(a, port, (struct sockaddr_in6 *)&ss) == 0) {
+            tt__addrs_add(out, (const struct sockaddr *)&ss);
+            found++;
         }
     }
-    return NULL;
+    return found;
 }
 
 static bool client_policy_ok(const struct tether_policy *p)

@@ -115,8 +115,10 @@ struct tt__resolve {
     char address[64];
 };
 
-/* The address --resolve gives `host`:`port`, or NULL to resolve the name. */
-const char *tt__client_resolve(const struct tether_client *c, const char *host, uint16_t port);
+/* Appends to `out` every address --resolve gives `host`:`port`, in entry order; returns how
+ * many (0: resolve the name). */
+size_t tt__client_resolve_all(const struct tether_client *c, const char *host, uint16_t port,
+                              struct tt__addrs *out);
 
 /* ---- proxy_dial.c: an HTTP proxy (absolute-form requests, CONNECT tunnels) ---- */
 
@@ -191,6 +193,7 @@ struct tt__dns;
 struct tt__cli_conn {
     struct tt__stream stream; /* first: its memory is the connection's */
     uv_timer_t timer;         /* connect check, headers and body timeouts; idle retirement */
+    uint64_t timer_due;       /* loop time (uv_now) the current timeout ends; see arm_timer */
     struct tether_client *client;
     struct tt__origin *origin;
     struct tt__list link;      /* origin->conns */
@@ -198,6 +201,7 @@ struct tt__cli_conn {
     enum tt__cli_conn_state state;
     struct tether_fetch *owner; /* CONNECTING and ACTIVE */
     struct tt__dns *dns;        /* pending name resolution */
+    struct tt__addrs addrs;     /* the addresses to dial in turn (CONNECTING) */
     uint64_t id;
     uint64_t created_ms;
     uint64_t idle_since_ms;
@@ -251,7 +255,9 @@ void tt__cli_conn_send(struct tt__cli_conn *c, struct tether_fetch *f);
 /* Closes at once (a failed or abandoned exchange, an evicted or retired idle connection).
  * `abort` sends RST. The connection leaves every list first, so it is never handed out. */
 void tt__cli_conn_close(struct tt__cli_conn *c, bool abort);
-/* Starts the connection's timer (`ms` 0 stops it). */
+/* Starts the connection's timer (`ms` 0 stops it). A later deadline than the one armed is
+ * only recorded: the timer fires at the earlier time and re-arms for the rest, so the usual
+ * exchange (headers, then body timeout) moves libuv's timer heap once, not per phase. */
 void tt__cli_conn_arm_timer(struct tt__cli_conn *c, uint64_t ms);
 /* Milliseconds the connection has been idle. */
 uint64_t tt__cli_conn_idle_ms(const struct tt__cli_conn *c, uint64_t now);

@@ -152,6 +152,14 @@ void tt__cli_conn_arm_timer(struct tt__cli_conn *c, uint64_t ms)
         uv_timer_stop(&c->timer);
         return;
     }
+    uint64_t now = uv_now(c->timer.loop);
+    uint64_t due = now + ms;
+    if (uv_is_active((const uv_handle_t *)&c->timer) &&
+        now + uv_timer_get_due_in(&c->timer) <= due) {
+        c->timer_due = due; /* fires early; conn_timer_cb re-arms for the rest */
+        return;
+    }
+    c->timer_due = due;
     (void)uv_timer_start(&c->timer, conn_timer_cb, ms, 0);
 }
 
@@ -178,6 +186,12 @@ static void conn_timeout(struct tt__cli_conn *c, enum tether_syscall sys, enum t
 static void conn_timer_cb(uv_timer_t *t)
 {
     struct tt__cli_conn *c = t->data;
+    uint64_t now = uv_now(t->loop);
+    if (now < c->timer_due) {
+        /* Armed for an earlier deadline that was since pushed back (tt__cli_conn_arm_timer). */
+        (void)uv_timer_start(&c->timer, conn_timer_cb, c->timer_due - now, 0);
+        return;
+    }
     const struct tether_policy *p = &c->client->policy;
     switch (c->state) {
     case TT__CLI_CONN_CONNECTING:
@@ -214,6 +228,51 @@ static void conn_timer_cb(uv_timer_t *t)
 
 /* ---- dialling ---- */
 
+static int conn_connect(struct tt__cli_conn *c, const struct sockaddr *sa);
+
+/* The stream of a failed connect is closed: dial the next address on a fresh one, unless the
+ * connection was given up meanwhile (then this close ends it, as conn_stream_closed would). */
+static void conn_dial_next_closed(struct tt__stream *s, bool rst_sent)
+{
+    struct tt__cli_conn *c = tt__container_of(s, struct tt__cli_conn, stream);
+    (void)rst_sent;
+    if (c->state != TT__CLI_CONN_CONNECTING) {
+        uv_close((uv_handle_t *)&c->timer, conn_timer_closed);
+        return;
+    }
+    struct tether_failure fail;
+    tether_failure_init(&fail);
+    int rv = tt__stream_init(&c->client->defer, &c->stream);
+    if (rv == 0) {
+        c->stream.data = c;
+        rv = conn_connect(c, tt__addrs_next(&c->addrs));
+        if (rv == 0) {
+            return;
+        }
+        fail.code = rv;
+        fail.syscall = TETHER_SYSCALL_CONNECT;
+        fail.phase = TETHER_PHASE_CONNECT;
+        conn_fail(c, &fail, false);
+        return;
+    }
+    /* No stream to close: end the connection here. */
+    struct tether_fetch *f = c->owner;
+    c->state = TT__CLI_CONN_CLOSING;
+    c->owner = NULL;
+    if (c->counted) {
+        c->counted = false;
+        c->origin->nopen--;
+        tt__pool_slot_freed(c->origin);
+    }
+    uv_close((uv_handle_t *)&c->timer, conn_timer_closed);
+    if (f) {
+        fail.code = rv;
+        fail.syscall = TETHER_SYSCALL_CONNECT;
+        fail.phase = TETHER_PHASE_CONNECT;
+        tt__fetch_attempt_failed(f, &fail);
+    }
+}
+
 static void conn_connected(struct tt__stream *s, int status)
 {
     struct tt__cli_conn *c = tt__container_of(s, struct tt__cli_conn, stream);
@@ -221,6 +280,14 @@ static void conn_connected(struct tt__stream *s, int status)
         return; /* our own close */
     }
     uv_timer_stop(&c->timer);
+    if (status != 0 && c->stream.state < TT__STREAM_HANDSHAKING && c->addrs.next < c->addrs.n) {
+        /* The TCP connect failed and the name has another address: like Go's dialer (and the
+         * proxy), dial it on a fresh stream once this one is closed. */
+        tt__debug(c->client, TT__DEBUG_NET, "connect to %s failed, trying the next address",
+                  s->peer);
+        tt__stream_close_now(&c->stream, conn_dial_next_closed);
+        return;
+    }
     if (status != 0) {
         struct tether_failure fail;
         tt__stream_failure(s, &fail);
@@ -306,18 +373,13 @@ static void conn_dns_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         tt__client_release(client);
         return;
     }
-    /* IPv4 first: a name such as "localhost" often resolves to ::1 before 127.0.0.1, while
-     * many local servers listen on IPv4 only. */
-    const struct addrinfo *pick = NULL;
-    for (const struct addrinfo *ai = res; status == 0 && ai; ai = ai->ai_next) {
-        if (ai->ai_family == AF_INET) {
-            pick = ai;
-            break;
-        }
-        if (!pick && ai->ai_family == AF_INET6) {
-            pick = ai;
-        }
+    /* IPv4 first (tt__addrs_from_gai); a failed connect falls back to the next address. */
+    c->addrs.n = 0;
+    c->addrs.next = 0;
+    if (status == 0) {
+        tt__addrs_from_gai(res, &c->addrs);
     }
+    const struct sockaddr *pick = tt__addrs_next(&c->addrs);
     int rv = TETHER_ENOTFOUND;
     struct tether_failure fail;
     tether_failure_init(&fail);
@@ -328,7 +390,7 @@ static void conn_dns_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         fail.syscall = TETHER_SYSCALL_GETADDRINFO;
         fail.phase = TETHER_PHASE_DNS;
     } else {
-        rv = conn_connect(c, pick->ai_addr);
+        rv = conn_connect(c, pick);
         fail.code = rv;
         fail.syscall = TETHER_SYSCALL_CONNECT;
         fail.phase = TETHER_PHASE_CONNECT;
@@ -390,12 +452,15 @@ int tt__cli_conn_dial(struct tt__origin *o, struct tether_fetch *f, struct tt__c
     bool proxied = f->via != TT__VIA_DIRECT;
     const char *host = proxied ? client->proxy->host : f->url.host;
     uint16_t dport = proxied ? client->proxy->port : f->url.port;
-    const char *mapped = tt__client_resolve(client, host, dport);
-    const char *addr = mapped ? mapped : host;
-    bool literal = uv_ip4_addr(addr, dport, (struct sockaddr_in *)&ss) == 0 ||
-                   uv_ip6_addr(addr, dport, (struct sockaddr_in6 *)&ss) == 0;
-    if (literal) {
-        rv = conn_connect(c, (struct sockaddr *)&ss);
+    c->addrs.n = 0;
+    c->addrs.next = 0;
+    if (tt__client_resolve_all(client, host, dport, &c->addrs) == 0 &&
+        (uv_ip4_addr(host, dport, (struct sockaddr_in *)&ss) == 0 ||
+         uv_ip6_addr(host, dport, (struct sockaddr_in6 *)&ss) == 0)) {
+        tt__addrs_add(&c->addrs, (const struct sockaddr *)&ss);
+    }
+    if (c->addrs.n > 0) {
+        rv = conn_connect(c, tt__addrs_next(&c->addrs));
     } else {
         struct tt__dns *d = tt__calloc(1, sizeof(*d));
         rv = TETHER_ENOMEM;
@@ -498,14 +563,24 @@ void tt__cli_conn_send(struct tt__cli_conn *c, struct tether_fetch *f)
     struct tether_failure fail;
     tether_failure_init(&fail);
     int rv = c->stream.eof_seen ? TETHER_EPIPE : 0;
+    size_t sent = 0;
     if (rv == 0) {
-        rv = tt__stream_write(&c->stream, f->req.data, f->req.len, conn_write_cb, c);
+        /* A reused connection usually takes the whole request at once: no write request,
+         * copy or callback. What the kernel does not take is queued as before. */
+        rv = tt__stream_try_write(&c->stream, f->req.data, f->req.len, &sent);
+        if (rv == 0 && sent == f->req.len) {
+            c->write_done = true;
+        } else if (rv == 0) {
+            rv = tt__stream_write(&c->stream, f->req.data + sent, f->req.len - sent, conn_write_cb,
+                                  c);
+        }
     }
     if (rv != 0) {
         fail.code = rv;
         fail.syscall = TETHER_SYSCALL_WRITE;
         fail.phase = TETHER_PHASE_WRITE;
-        c->write_queue_after = (size_t)c->write_len; /* refused outright: nothing went */
+        /* Refused: only what the try-write took went (replay safety counts on this). */
+        c->write_queue_after = (size_t)c->write_len - sent;
         conn_fill_counts(c, &fail, true);
         conn_fail(c, &fail, false);
         return;

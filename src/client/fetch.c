@@ -519,18 +519,31 @@ static int fetch_store_head(struct tether_fetch *f, const struct tt__h1_head *h)
     if (!f->header_offsets) {
         return TETHER_ENOMEM;
     }
+    /* One reservation, then copies: this runs for every response. */
+    size_t total = 0;
+    for (size_t i = 0; i < h->nfields; i++) {
+        total += h->fields[i].name.len + h->fields[i].value.len + 2;
+    }
+    int rv = tt__buf_reserve(&f->head_store, total);
+    if (rv != 0) {
+        return rv;
+    }
+    char *p = f->head_store.data;
     for (size_t i = 0; i < h->nfields; i++) {
         const struct tt__h1_field *fl = &h->fields[i];
-        f->header_offsets[2 * i] = f->head_store.len;
-        int rv = tt__buf_append(&f->head_store, fl->name.ptr, fl->name.len);
-        rv = rv ? rv : tt__buf_append(&f->head_store, "", 1);
-        f->header_offsets[2 * i + 1] = f->head_store.len;
-        rv = rv ? rv : tt__buf_append(&f->head_store, fl->value.ptr, fl->value.len);
-        rv = rv ? rv : tt__buf_append(&f->head_store, "", 1);
-        if (rv != 0) {
-            return rv;
+        f->header_offsets[2 * i] = (size_t)(p - f->head_store.data);
+        memcpy(p, fl->name.ptr, fl->name.len);
+        p += fl->name.len;
+        *p++ = '\0';
+        f->header_offsets[2 * i + 1] = (size_t)(p - f->head_store.data);
+        if (fl->value.len) {
+            memcpy(p, fl->value.ptr, fl->value.len);
+            p += fl->value.len;
         }
+        *p++ = '\0';
     }
+    f->head_store.len = total;
+    f->head_store.data[total] = '\0';
     f->nheaders = h->nfields;
     return 0;
 }

@@ -189,11 +189,8 @@ static const char *pool_probe(struct tt__cli_conn *c, bool *closed)
     if (c->stream.eof_seen) {
         return "closed by peer";
     }
-    size_t unread = 0;
-    if (tt__sock_unread_bytes(&c->stream.tcp, &unread) == 0 && unread > 0) {
-        *closed = false;
-        return "unsolicited data";
-    }
+    /* One poll answers the common case (nothing readable: usable); only a readable socket
+     * costs the second call that tells unread bytes from a FIN or an RST. */
     uv_os_fd_t fd;
     if (uv_fileno((const uv_handle_t *)&c->stream.tcp, &fd) == 0) {
         struct pollfd pfd;
@@ -201,6 +198,11 @@ static const char *pool_probe(struct tt__cli_conn *c, bool *closed)
         pfd.events = POLLIN;
         pfd.revents = 0;
         if (poll(&pfd, 1, 0) > 0 && pfd.revents) {
+            size_t unread = 0;
+            if (tt__sock_unread_bytes(&c->stream.tcp, &unread) == 0 && unread > 0) {
+                *closed = false;
+                return "unsolicited data";
+            }
             return (pfd.revents & POLLERR) ? "reset by peer" : "closed by peer";
         }
     }

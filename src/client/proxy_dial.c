@@ -254,9 +254,17 @@ void tt__proxy_origin_key(const struct tether_client *c, const struct tt__url *u
         (void)snprintf(key, cap, "%s via %s", u->origin, c->proxy->name);
         break;
     case TT__VIA_DIRECT:
-    default:
-        (void)snprintf(key, cap, "%s", u->origin);
+    default: {
+        /* Per request: a copy, not snprintf. */
+        size_t n = strlen(u->origin);
+        if (cap == 0) {
+            break;
+        }
+        n = n < cap ? n : cap - 1;
+        memcpy(key, u->origin, n);
+        key[n] = '\0';
         break;
+    }
     }
 }
 

@@ -44,6 +44,31 @@ struct url_why {
 
 static int url_parse(const char *url, struct tt__url *u, struct url_why *why);
 
+/* The Host field and the origin are built by copying: room for brackets, a 255-byte host, the
+ * scheme and ":65535". */
+_Static_assert(sizeof(((struct tt__url *)0)->host) == 256, "hosts are at most 255 bytes");
+_Static_assert(sizeof(((struct tt__url *)0)->host_header) >= 2 + 255 + 6 + 1, "Host field room");
+_Static_assert(sizeof(((struct tt__url *)0)->origin) >= 8 + 2 + 255 + 6 + 1, "origin room");
+
+/* ":PORT" with its NUL into `out` (8 bytes); returns its length without the NUL. */
+static size_t url_format_port(uint16_t port, char out[8])
+{
+    char digits[5];
+    size_t nd = 0;
+    unsigned v = port;
+    do {
+        digits[nd++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    size_t n = 0;
+    out[n++] = ':';
+    while (nd) {
+        out[n++] = digits[--nd];
+    }
+    out[n] = '\0';
+    return n;
+}
+
 /* host[:port] or [v6][:port] from auth[0..len); `why` names what is wrong. */
 static int url_parse_authority(const char *auth, size_t len, struct tt__url *u, struct url_why *why)
 {
@@ -180,18 +205,32 @@ static int url_parse(const char *url, struct tt__url *u, struct url_why *why)
     memcpy(u->target + n, t, t_len);
     u->target[n + t_len] = '\0';
 
-    const char *scheme = u->tls ? "https" : "http";
-    const char *lb = u->ipv6 ? "[" : "";
-    const char *rb = u->ipv6 ? "]" : "";
-    bool default_port = u->port == (u->tls ? 443 : 80);
-    if (default_port) {
-        (void)snprintf(u->host_header, sizeof(u->host_header), "%s%s%s", lb, u->host, rb);
-    } else {
-        (void)snprintf(u->host_header, sizeof(u->host_header), "%s%s%s:%u", lb, u->host, rb,
-                       (unsigned)u->port);
+    /* Every request parses its URL, so these are built by copying, not by snprintf (a tenth
+     * of `tether load`'s instructions). They always fit: a host has at most 255 bytes. */
+    size_t host_len = strlen(u->host);
+    char port[8];
+    size_t port_len = url_format_port(u->port, port);
+    char *h = u->host_header;
+    if (u->ipv6) {
+        *h++ = '[';
     }
-    (void)snprintf(u->origin, sizeof(u->origin), "%s://%s%s%s:%u", scheme, lb, u->host, rb,
-                   (unsigned)u->port);
+    memcpy(h, u->host, host_len);
+    h += host_len;
+    if (u->ipv6) {
+        *h++ = ']';
+    }
+    size_t authority_len = (size_t)(h - u->host_header);
+    bool default_port = u->port == (u->tls ? 443 : 80);
+    if (!default_port) {
+        memcpy(h, port, port_len); /* ":8080" */
+        h += port_len;
+    }
+    *h = '\0';
+    const char *scheme = u->tls ? "https://" : "http://";
+    size_t scheme_len = strlen(scheme);
+    memcpy(u->origin, scheme, scheme_len);
+    memcpy(u->origin + scheme_len, u->host_header, authority_len);
+    memcpy(u->origin + scheme_len + authority_len, port, port_len + 1);
     return 0;
 }
 

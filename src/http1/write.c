@@ -139,10 +139,22 @@ int tt__h1_write_request_head(struct tt__buf *out, const char *method, const cha
         }
     }
     size_t mark = out->len;
-    int rv = tt__buf_appendf(out, "%s %s HTTP/1.1\r\n", method, target);
+    /* Copied, not formatted: a client writes one per request. */
+    static const char version[] = " HTTP/1.1\r\n";
+    int rv = tt__buf_reserve(out, mlen + 1 + tlen + sizeof(version) - 1);
     if (rv != 0) {
         return rv;
     }
+    char *p = out->data + out->len;
+    memcpy(p, method, mlen);
+    p += mlen;
+    *p++ = ' ';
+    memcpy(p, target, tlen);
+    p += tlen;
+    memcpy(p, version, sizeof(version) - 1);
+    p += sizeof(version) - 1;
+    out->len = (size_t)(p - out->data);
+    out->data[out->len] = '\0';
     return write_fields_and_end(out, mark, fields, nfields);
 }
 

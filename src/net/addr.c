@@ -131,3 +131,36 @@ int tt__addr_parse(const char *text, const char *default_host, struct sockaddr_s
     }
     return addr_parse_host(default_host, dl, strchr(default_host, ':') != NULL, port, out);
 }
+
+void tt__addrs_add(struct tt__addrs *out, const struct sockaddr *sa)
+{
+    if (out->n < TT__ADDRS_MAX) {
+        size_t len =
+            sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+        memset(&out->a[out->n], 0, sizeof(out->a[0]));
+        memcpy(&out->a[out->n], sa, len);
+        out->n++;
+    }
+}
+
+void tt__addrs_from_gai(const struct addrinfo *res, struct tt__addrs *out)
+{
+    out->n = 0;
+    out->next = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        int family = pass == 0 ? AF_INET : AF_INET6;
+        for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+            if (ai->ai_family == family) {
+                tt__addrs_add(out, ai->ai_addr);
+            }
+        }
+    }
+}
+
+const struct sockaddr *tt__addrs_next(struct tt__addrs *a)
+{
+    if (a->next >= a->n) {
+        return NULL;
+    }
+    return (const struct sockaddr *)&a->a[a->next++];
+}

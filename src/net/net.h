@@ -21,6 +21,23 @@ int tt__addr_format(const struct sockaddr *sa, char *buf, size_t len);
  * numeric address; no name resolution except "localhost" (-> 127.0.0.1). EINVAL on junk. */
 int tt__addr_parse(const char *text, const char *default_host, struct sockaddr_storage *out);
 
+/* The addresses to try for one name, in order: when a connect fails, the next one is dialled
+ * (Go's dialer; Happy Eyeballs without the racing). Shared by the proxy's upstreams and the
+ * client. */
+#define TT__ADDRS_MAX 4
+struct tt__addrs {
+    struct sockaddr_storage a[TT__ADDRS_MAX];
+    size_t n;
+    size_t next; /* the next one to dial */
+};
+/* Appends `sa` (IPv4 or IPv6); past TT__ADDRS_MAX it is dropped. */
+void tt__addrs_add(struct tt__addrs *out, const struct sockaddr *sa);
+/* Fills `out` from a getaddrinfo answer: IPv4 addresses first (many local servers listen on
+ * IPv4 only while "localhost" may resolve to ::1 first), then IPv6. */
+void tt__addrs_from_gai(const struct addrinfo *res, struct tt__addrs *out);
+/* The next address to dial, or NULL when every one was tried. */
+const struct sockaddr *tt__addrs_next(struct tt__addrs *a);
+
 /* ---- listening (listen.c): the one listener of server and proxy ---- */
 
 /* The kernel's accept queue when the caller asks for none (nginx's and Node's 511). */

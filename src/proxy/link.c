@@ -605,7 +605,7 @@ static void conn_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *re
     if (c->state != PX_CONN_CLOSING) {
         c->addrs.n = 0;
         if (status == 0) {
-            tt__px_addrs_from_gai(res, &c->addrs);
+            tt__addrs_from_gai(res, &c->addrs);
         }
         conn_connect_next(c);
     }

@@ -8,21 +8,12 @@
 
 /* ---- upstream addresses (upstream.c) ---- */
 
-/* The addresses to try for an upstream, in order, as Go's dialer would: IPv4 first. */
-#define PX_MAX_ADDRS 4
-struct px_addrs {
-    struct sockaddr_storage a[PX_MAX_ADDRS];
-    size_t n;
-    size_t next;
-};
-
-/* Resolves `upstream` at once when it is numeric or "localhost" (127.0.0.1, then ::1), else
+/* The addresses to try for an upstream: struct tt__addrs (net.h), shared with the client.
+ * Resolves `upstream` at once when it is numeric or "localhost" (127.0.0.1, then ::1), else
  * starts a lookup whose request *req (the caller's until `cb` runs) carries `data`. 0 resolved
  * into *out, 1 lookup started, < 0 failure. */
-int tt__px_resolve_upstream(uv_loop_t *loop, const char *upstream, struct px_addrs *out,
+int tt__px_resolve_upstream(uv_loop_t *loop, const char *upstream, struct tt__addrs *out,
                             uv_getaddrinfo_t **req, uv_getaddrinfo_cb cb, void *data);
-/* Fills `out` from a getaddrinfo answer: IPv4 addresses first, then IPv6. */
-void tt__px_addrs_from_gai(const struct addrinfo *res, struct px_addrs *out);
 
 /* ---- connections (link.c) ---- */
 
@@ -87,7 +78,7 @@ struct px_conn {
     enum px_mode mode;
     uv_timer_t timer; /* accept delay, connect delay */
     uv_getaddrinfo_t *gai;
-    struct px_addrs addrs;       /* the upstream's addresses, tried in turn */
+    struct tt__addrs addrs;      /* the upstream's addresses, tried in turn */
     struct px_toxic *accept_tox; /* the accept toxic that applies (delay then action) */
     unsigned pending;            /* closes and requests still to complete before free */
     bool counted;                /* counts towards px->nconns */

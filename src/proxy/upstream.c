@@ -7,31 +7,6 @@
 #include "proxy/proxy_int.h"
 #include "util/hostport.h"
 
-static void addrs_add(struct px_addrs *out, const struct sockaddr *sa)
-{
-    if (out->n < PX_MAX_ADDRS) {
-        size_t len =
-            sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-        memset(&out->a[out->n], 0, sizeof(out->a[0]));
-        memcpy(&out->a[out->n], sa, len);
-        out->n++;
-    }
-}
-
-void tt__px_addrs_from_gai(const struct addrinfo *res, struct px_addrs *out)
-{
-    out->n = 0;
-    out->next = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        int family = pass == 0 ? AF_INET : AF_INET6;
-        for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-            if (ai->ai_family == family) {
-                addrs_add(out, ai->ai_addr);
-            }
-        }
-    }
-}
-
 /* "host:port" / "[v6]:port" into NUL-terminated parts, like Go's SplitHostPort: the port is
  * required but may be a service name ("http"), which getaddrinfo resolves (a numeric port
  * only for the local shortcut of tt__px_resolve_upstream). */
@@ -49,7 +24,7 @@ static bool split_host_port(const char *text, char *host, size_t hlen, char *por
     return true;
 }
 
-int tt__px_resolve_upstream(uv_loop_t *loop, const char *upstream, struct px_addrs *out,
+int tt__px_resolve_upstream(uv_loop_t *loop, const char *upstream, struct tt__addrs *out,
                             uv_getaddrinfo_t **req, uv_getaddrinfo_cb cb, void *data)
 {
     char host[256], port[32];
@@ -65,16 +40,16 @@ int tt__px_resolve_upstream(uv_loop_t *loop, const char *upstream, struct px_add
         char text[64];
         int n = snprintf(text, sizeof(text), "127.0.0.1:%s", port);
         if (n > 0 && (size_t)n < sizeof(text) && tt__addr_parse(text, NULL, &ss) == 0) {
-            addrs_add(out, (const struct sockaddr *)&ss);
+            tt__addrs_add(out, (const struct sockaddr *)&ss);
         }
         n = snprintf(text, sizeof(text), "[::1]:%s", port);
         if (n > 0 && (size_t)n < sizeof(text) && tt__addr_parse(text, NULL, &ss) == 0) {
-            addrs_add(out, (const struct sockaddr *)&ss);
+            tt__addrs_add(out, (const struct sockaddr *)&ss);
         }
         return out->n ? 0 : TETHER_EINVAL;
     }
     if (tt__addr_parse(upstream, NULL, &ss) == 0) {
-        addrs_add(out, (const struct sockaddr *)&ss);
+        tt__addrs_add(out, (const struct sockaddr *)&ss);
         return 0;
     }
     uv_getaddrinfo_t *r = tt__malloc(sizeof(*r));
@@ -101,7 +76,7 @@ struct px_probe {
     uv_timer_t timer;
     struct tt__stream s;
     uv_getaddrinfo_t *gai;
-    struct px_addrs addrs;
+    struct tt__addrs addrs;
     unsigned attempt; /* rotates through the addresses, one per tick */
     unsigned pending;
     bool stream_open; /* initialised and not yet closed */
@@ -196,7 +171,7 @@ static void probe_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *r
     if (!p->stopping) {
         p->addrs.n = 0;
         if (status == 0) {
-            tt__px_addrs_from_gai(res, &p->addrs);
+            tt__addrs_from_gai(res, &p->addrs);
         }
         probe_try(p);
     }

@@ -83,10 +83,12 @@ void tt__srv_conn_close(struct tt__srv_conn *c, enum tether_close_cause cause)
     /* A plain close: the reproduction of Node's idle close, or nothing left to say (the peer
      * is gone or not reading). It still ends with FIN unless bytes are unread; for a
      * connection handed over (tether_request_take_socket) it sends nothing, as another
-     * descriptor holds the socket. */
+     * descriptor holds the socket. A reclaimed idle connection has nothing unread either, and
+     * closing it now (nginx drains idle keep-alive connections the same way) is what keeps
+     * the descriptor count within max_connections while a newcomer takes its slot. */
     bool plain = (idle_path && srv->opts.close_style == TETHER_CLOSE_NODE) ||
                  cause == TETHER_CLOSE_PEER_RESET || cause == TETHER_CLOSE_SEND_TIMEOUT ||
-                 cause == TETHER_CLOSE_IO_ERROR || c->taken;
+                 cause == TETHER_CLOSE_IO_ERROR || cause == TETHER_CLOSE_RECLAIMED || c->taken;
     if (idle_path && srv->opts.close_style == TETHER_CLOSE_RST) {
         tt__stream_close_abort(&c->stream, conn_stream_closed);
     } else if (plain) {

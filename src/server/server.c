@@ -90,7 +90,7 @@ static void server_maybe_finish(struct tether_server *srv)
 
 /* S10: make room for a waiting client by closing the least recently idle connection that is
  * past its fresh period (nginx's ngx_drain_connections). One per waiting client: a connection
- * nobody needs is never taken. */
+ * nobody needs is never taken. Its descriptor is closed before the accept that follows. */
 static bool server_reclaim_one(struct tether_server *srv)
 {
     if (tt__list_empty(&srv->idle)) {
@@ -105,10 +105,13 @@ static bool server_reclaim_one(struct tether_server *srv)
     return true;
 }
 
-/* Connections being closed (lingering) do not count: their slot is already given up. */
+/* Every open descriptor counts, lingering closes included, so max_connections bounds the
+ * server's file descriptors (review finding E2), as nginx's worker_connections counts
+ * connections in lingering close. Reclaimed idle connections close at once (see
+ * tt__srv_conn_close), so reclaiming still frees a slot for the waiting client. */
 static bool server_at_limit(const struct tether_server *srv)
 {
-    return srv->opts.max_connections && srv->nconns - srv->nclosing >= srv->opts.max_connections;
+    return srv->opts.max_connections && srv->nconns >= srv->opts.max_connections;
 }
 
 /* S11: asked before every accept. At the limit, a waiting client gets a reclaimed slot or

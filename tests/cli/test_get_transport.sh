@@ -70,6 +70,11 @@ done
 same "resolve" --resolve "tether-transport.invalid:$port:127.0.0.1" \
     "http://tether-transport.invalid:$port/echo"
 expect "--resolve: the request reached the server" grep -q '^GET /echo' "$tmp/resolve.tether"
+# Nothing listens on 127.0.0.2 (the server is bound to 127.0.0.1): its connect is refused and,
+# as curl does, the next address is dialled.
+same "resolve-fallback" --resolve "tether-transport.invalid:$port:127.0.0.2,127.0.0.1" \
+    "http://tether-transport.invalid:$port/echo"
+expect "--resolve A,B: B reached the server" grep -q '^GET /echo' "$tmp/resolve-fallback.tether"
 
 # ---- a real forward proxy: tinyproxy, with Basic credentials ----
 # tinyproxy cannot listen on port 0: take a free port from the kernel, and try again should
@@ -141,6 +146,7 @@ fi
 
 # ---- bad values ----
 for bad in "--resolve nocolon" "--resolve h:0:127.0.0.1" "--resolve h:80:localhost" \
+    "--resolve h:80:127.0.0.1,localhost" \
     "--max-redirs -1" "--max-redirs x" "-x socks5://127.0.0.1:1080" "-x http://h:0"; do
     # shellcheck disable=SC2086 # the flag and its value are two words on purpose
     timeout "$(scaled 30)" "$tether" get $bad "$url/" >/dev/null 2>"$tmp/bad.err"

@@ -251,6 +251,51 @@ static void test_resolve_maps_a_name(void **state)
     tt_test_loop_close(&loop);
 }
 
+/* Review finding E4: a name with several addresses falls back to the next when a connect
+ * fails, within the same attempt, as Go's dialer and tether's proxy do. Nothing listens on
+ * 127.0.0.2 (the server is bound to 127.0.0.1 only), so its connect is refused at once. */
+static void test_connect_falls_back_to_the_next_address(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct ss_server *ss = NULL;
+    assert_int_equal(ss_start(&loop, host_cb, NULL, &ss), 0);
+    struct tether_resolve map[] = {{"two.invalid", ss_port(ss), "127.0.0.2"},
+                                   {"two.invalid", ss_port(ss), "127.0.0.1"}};
+    struct tether_client_options co;
+    tether_client_options_init(&co);
+    co.resolve = map;
+    co.nresolve = 2;
+    tether_client *c = NULL;
+    ASSERT_OK(tether_client_new(&loop, &co, &c));
+    char url[128];
+    (void)snprintf(url, sizeof(url), "http://two.invalid:%u/", (unsigned)ss_port(ss));
+    struct ft_result r = {0};
+    ft_get(&loop, c, url, &r);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.attempts, 1); /* the fallback is part of the attempt, not a retry */
+    struct tether_client_stats st;
+    tether_client_get_stats(c, &st);
+    assert_int_equal(st.connections_opened, 1);
+    ft_close_client(&loop, c);
+
+    /* Every address refused: the failure is the last connect's, and nothing hangs. */
+    struct tether_resolve none[] = {{"two.invalid", ss_port(ss), "127.0.0.2"},
+                                    {"two.invalid", ss_port(ss), "127.0.0.3"}};
+    co.policy.max_attempts = 1;
+    co.resolve = none;
+    ASSERT_OK(tether_client_new(&loop, &co, &c));
+    memset(&r, 0, sizeof(r));
+    ft_get(&loop, c, url, &r);
+    assert_int_equal(r.code, TETHER_ECONNREFUSED);
+    assert_non_null(strstr(r.failure.peer, "127.0.0.3"));
+    ft_close_client(&loop, c);
+    ss_stop(ss);
+    tt_test_loop_close(&loop);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -258,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_decodes_gzip_and_deflate),
         cmocka_unit_test(test_bad_streams_fail),
         cmocka_unit_test(test_resolve_maps_a_name),
+        cmocka_unit_test(test_connect_falls_back_to_the_next_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

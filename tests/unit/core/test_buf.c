@@ -65,6 +65,58 @@ static void test_growth(void **state)
     tt__buf_cleanup(&b);
 }
 
+/* Review finding E3: consuming used to memmove everything after the consumed bytes, so a
+ * read full of tiny pipelined requests (or of 1xx heads) cost O(n^2). Consuming now advances
+ * an offset; the bytes compaction ever moves must stay within the bytes consumed. */
+static void test_consume_moves_linear_bytes(void **state)
+{
+    (void)state;
+    enum { MSG = 18, READ = 64 * 1024, ROUNDS = 8 };
+    static const char msg[MSG + 1] = "GET / HTTP/1.1\r\n\r\n";
+    struct tt__buf b;
+    tt__buf_init(&b, 2 * READ);
+    char read_chunk[READ];
+    size_t sent = 0;
+    size_t consumed = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        /* One 64 KiB read of the stream arrives; the parser takes one message at a time and
+         * leaves the partial last one for the next read, as the server's loop does. */
+        for (size_t i = 0; i < READ; i++, sent++) {
+            read_chunk[i] = msg[sent % MSG];
+        }
+        ASSERT_OK(tt__buf_append(&b, read_chunk, READ));
+        while (b.len >= MSG) {
+            assert_memory_equal(b.data, msg, 4);
+            tt__buf_consume(&b, MSG);
+            consumed += MSG;
+        }
+        assert_int_equal(b.data[b.len], '\0');
+    }
+    /* Before the fix this was about ROUNDS * READ^2 / (2 * MSG), near 1 GB. */
+    assert_true(b.moved <= consumed);
+    assert_true(b.len < MSG);
+    tt__buf_cleanup(&b);
+}
+
+/* The dead prefix is reused in place when the buffer is as large as its cap allows. */
+static void test_consume_then_append_at_cap(void **state)
+{
+    (void)state;
+    struct tt__buf b;
+    tt__buf_init(&b, 8);
+    ASSERT_OK(tt__buf_append(&b, "abcdefgh", 8));
+    tt__buf_consume(&b, 3);
+    ASSERT_OK(tt__buf_append(&b, "XYZ", 3));
+    ASSERT_SPAN_EQ(b.data, b.len, "defghXYZ");
+    assert_int_equal(b.moved, 5);
+    ASSERT_ERR(tt__buf_append(&b, "!", 1), TETHER_ETOOBIG);
+    tt__buf_consume(&b, 8);
+    assert_int_equal(b.len, 0);
+    ASSERT_OK(tt__buf_append(&b, "12345678", 8));
+    ASSERT_SPAN_EQ(b.data, b.len, "12345678");
+    tt__buf_cleanup(&b);
+}
+
 static size_t counted_allocs;
 static void *counting_malloc(size_t n)
 {
@@ -100,6 +152,8 @@ int main(void)
         cmocka_unit_test(test_append_and_cap),
         cmocka_unit_test(test_append_u64),
         cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_consume_moves_linear_bytes),
+        cmocka_unit_test(test_consume_then_append_at_cap),
         cmocka_unit_test(test_allocator_hooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

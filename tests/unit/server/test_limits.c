@@ -2,8 +2,8 @@
 /*
  * Per-connection caps and the connection limit at the socket level (server-pool.md S9, S10,
  * S11): capped connections end with Connection: close and a FIN; over the limit, clients wait
- * in the backlog and are served, never reset; the oldest idle connection is reclaimed
- * gracefully, fresh ones are protected.
+ * in the backlog and are served, never reset; the oldest idle connection is reclaimed with a
+ * FIN at once (its descriptor counts toward the limit until closed), fresh ones are protected.
  */
 #include "test.h"
 
@@ -186,6 +186,43 @@ static void test_fresh_idle_connections_are_protected(void **state)
     srvfix_end(state);
 }
 
+/* Review finding E2: max_connections bounds descriptors. The reclaimed client keeps its socket
+ * open without sending its FIN (a lingering close would wait for it for lingering_timeout);
+ * once the newcomer is served, the server holds no more connections than the limit. */
+static void test_reclaimed_connection_does_not_linger_past_the_limit(void **state)
+{
+    struct tether_server_options o;
+    srvfix_options(&o);
+    o.keep_alive_timeout_ms = T(5000);
+    o.lingering_timeout_ms = T(5000);
+    o.max_connections = 2;
+    struct srvfix *fx = srvfix_begin(state, &o);
+    struct rc a, b, c;
+    struct rc_response r;
+    ASSERT_RC(rc_connect(&a, fx->port), RC_OK);
+    ASSERT_RC(rc_get(&a, "/a", 200, &r, T(2000)), RC_OK);
+    rc_sleep_ms(T(20));
+    ASSERT_RC(rc_connect(&b, fx->port), RC_OK);
+    ASSERT_RC(rc_get(&b, "/b", 200, &r, T(2000)), RC_OK);
+    rc_sleep_ms(o.fresh_idle_protect_ms + T(100));
+
+    ASSERT_RC(rc_connect(&c, fx->port), RC_OK);
+    ASSERT_RC(rc_send_get(&c, "/c"), RC_OK);
+    ASSERT_RC(rc_read_response(&c, &r, T(3000)), RC_OK);
+    assert_int_equal(r.status, 200);
+    ASSERT_RC(rc_wait_close(&a, T(3000)), RC_EOF); /* FIN, not RST: it had nothing unread */
+    struct srvfix_snapshot s;
+    srvfix_snapshot(fx, &s);
+    assert_int_equal(s.stats.connections_accepted, 3);
+    assert_int_equal(s.stats.connections_open, 2); /* b and c; a's descriptor is gone */
+    assert_int_equal(s.stats.closes[TETHER_CLOSE_RECLAIMED], 1);
+    assert_int_equal(s.stats.rst_sent, 0);
+    rc_close(&a);
+    rc_close(&b);
+    rc_close(&c);
+    srvfix_end(state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +231,8 @@ int main(void)
         cmocka_unit_test_teardown(test_over_limit_waits_in_backlog_and_is_served, srvfix_teardown),
         cmocka_unit_test_teardown(test_reclaims_oldest_idle_at_limit, srvfix_teardown),
         cmocka_unit_test_teardown(test_fresh_idle_connections_are_protected, srvfix_teardown),
+        cmocka_unit_test_teardown(test_reclaimed_connection_does_not_linger_past_the_limit,
+                                  srvfix_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
