@@ -566,9 +566,13 @@ void tt__cli_conn_send(struct tt__cli_conn *c, struct tether_fetch *f)
     size_t sent = 0;
     if (rv == 0) {
         /* A reused connection usually takes the whole request at once: no write request,
-         * copy or callback. What the kernel does not take is queued as before. */
-        rv = tt__stream_try_write(&c->stream, f->req.data, f->req.len, &sent);
+         * copy or callback. What the kernel does not take is queued as before. A streamed
+         * body keeps the queued path: its progress is counted by the write callbacks. */
+        if (!f->upload.on) {
+            rv = tt__stream_try_write(&c->stream, f->req.data, f->req.len, &sent);
+        }
         if (rv == 0 && sent == f->req.len) {
+            c->writes_pending = 0;
             c->write_done = true;
         } else if (rv == 0) {
             rv = tt__stream_write(&c->stream, f->req.data + sent, f->req.len - sent, conn_write_cb,
