@@ -38,28 +38,24 @@ const struct tether_explain_entry *tether_explain_catalog_entry(size_t i)
     return row ? &row->e : NULL;
 }
 
-/* Search of frag[0, m) in the lower-cased s[0, n), ignoring the fragment's case: the offset,
- * or SIZE_MAX. The line was lower-cased once, so every catalogue pattern is tried with memchr
- * on its first byte instead of lower-casing the whole line again per pattern (a long paste
- * against every row made the matcher quadratic in practice). */
-static size_t find_nocase(const char *s, size_t n, const char *frag, size_t m)
+/* Search of lit[0, m) in s[0, n), comparing bytes through `fold` (identity, or ttx_lower for a
+ * lower-cased s): the offset, or SIZE_MAX. Candidates are found with memchr; the rest is
+ * compared in line (memcmp costs more here: the sanitizers intercept it). */
+static size_t find_folded(const char *s, size_t n, const char *lit, size_t m, bool fold)
 {
     if (m == 0) {
         return 0;
     }
-    if (m > n) {
-        return SIZE_MAX;
-    }
-    char first = ttx_lower(frag[0]);
+    char first = fold ? ttx_lower(lit[0]) : lit[0];
     size_t i = 0;
-    while (i + m <= n) {
+    while (m <= n && i <= n - m) {
         const char *hit = memchr(s + i, first, n - m + 1 - i);
         if (!hit) {
             return SIZE_MAX;
         }
         i = (size_t)(hit - s);
         size_t k = 1;
-        while (k < m && s[i + k] == ttx_lower(frag[k])) {
+        while (k < m && s[i + k] == (fold ? ttx_lower(lit[k]) : lit[k])) {
             k++;
         }
         if (k == m) {
@@ -68,6 +64,19 @@ static size_t find_nocase(const char *s, size_t n, const char *frag, size_t m)
         i++;
     }
     return SIZE_MAX;
+}
+
+/* Exact search of lit[0, m) in s[0, n). */
+static size_t find_exact(const char *s, size_t n, const char *lit, size_t m)
+{
+    return find_folded(s, n, lit, m, false);
+}
+
+/* Search of frag[0, m) in the lower-cased s[0, n), ignoring the fragment's case. The text was
+ * lower-cased once, so the text's bytes are not lower-cased again for every pattern. */
+static size_t find_nocase(const char *s, size_t n, const char *frag, size_t m)
+{
+    return find_folded(s, n, frag, m, true);
 }
 
 /* The line's bytes lower-cased (ASCII), same length and offsets. */
@@ -261,9 +270,50 @@ struct row_ref {
     const struct tt_explain_row *row;
 };
 
+/* Which pairs of adjacent bytes occur in the lower-cased text, hashed into 4096 bits. A pattern
+ * with a pair of adjacent fragment bytes that is missing cannot match, which rules most of the
+ * catalogue out without a search (a false "present" only costs the search). */
+#define BIGRAM_BITS 4096u
+
+struct bigrams {
+    uint64_t bits[BIGRAM_BITS / 64];
+};
+
+static size_t bigram_slot(char a, char b)
+{
+    return (((size_t)(unsigned char)a << 4) ^ (unsigned char)b) % BIGRAM_BITS;
+}
+
+static void bigrams_fill(struct bigrams *bg, const char *lower, size_t len)
+{
+    memset(bg->bits, 0, sizeof(bg->bits));
+    for (size_t i = 1; i < len; i++) {
+        size_t k = bigram_slot(lower[i - 1], lower[i]);
+        bg->bits[k / 64] |= (uint64_t)1 << (k % 64);
+    }
+}
+
+/* False when some fragment of the text pattern has a pair of bytes the text lacks. */
+static bool bigrams_allow(const struct bigrams *bg, const char *pattern)
+{
+    for (size_t i = 1; pattern[0] != '\0' && pattern[i] != '\0'; i++) {
+        char a = ttx_lower(pattern[i - 1]);
+        char b = ttx_lower(pattern[i]);
+        if (a == '*' || b == '*') {
+            continue;
+        }
+        size_t k = bigram_slot(a, b);
+        if ((bg->bits[k / 64] & ((uint64_t)1 << (k % 64))) == 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* A pattern worth trying on each line: one that matches the whole text read as one line (a
- * line's match is also one of the whole text), or a log-format row's. Filtering once per text
- * keeps a paste of many lines from being tried against every pattern of the catalogue. */
+ * line's match is also one of the whole text), or a log-format row's whose fixed parts occur
+ * in the text. Filtering once per text keeps a paste of many lines from being tried against
+ * every pattern of the catalogue. */
 struct live_pattern {
     size_t row;
     const char *pattern;
@@ -280,7 +330,8 @@ struct matcher {
     char *lower;               /* the whole text, lower-cased */
     struct live_pattern *live; /* in catalogue order */
     size_t nlive;
-    bool *errno_live; /* per errno row and spelling: it matches the whole text */
+    bool *errno_live;     /* per errno row and spelling: it matches the whole text */
+    struct bigrams pairs; /* of the whole text */
     struct line_view view;
 };
 
@@ -346,16 +397,34 @@ static void scan_line(struct matcher *m, const char *line, const char *lower, si
     settle_line(m, ncand, line_off, line_no);
 }
 
-/* The patterns that may match some line of the text (lower: the text lower-cased). */
-static void find_live(struct matcher *m, const char *lower, size_t len)
+/* Whether a pattern may match some line of the text: a text pattern must match the whole text
+ * (lower: the text lower-cased); an HAProxy state's two characters and an ALB entry's "app/"
+ * and status code must appear in it as they are. */
+static bool may_match(const struct matcher *m, const struct tt_explain_row *row,
+                      const char *pattern, const char *text, size_t len)
+{
+    size_t s;
+    size_t e;
+    switch (row->kind) {
+    case TT_EXPLAIN_HAPROXY:
+        return find_exact(text, len, pattern, strnlen(pattern, 2)) != SIZE_MAX;
+    case TT_EXPLAIN_ALB:
+        return find_exact(text, len, "app/", 4) != SIZE_MAX &&
+               find_exact(text, len, pattern, strlen(pattern)) != SIZE_MAX;
+    case TT_EXPLAIN_TEXT:
+    default:
+        return bigrams_allow(&m->pairs, pattern) &&
+               tt__explain_match_text(m->lower, len, pattern, &s, &e) != 0;
+    }
+}
+
+/* The patterns that may match some line of the text, in catalogue order. */
+static void find_live(struct matcher *m, const char *text, size_t len)
 {
     for (size_t r = 0; r < m->nrows; r++) {
         const struct tt_explain_row *row = m->rows[r].row;
         for (size_t p = 0; p < TT_EXPLAIN_MAX_PATTERNS && row->patterns[p]; p++) {
-            size_t s;
-            size_t e;
-            if (row->kind != TT_EXPLAIN_TEXT ||
-                tt__explain_match_text(lower, len, row->patterns[p], &s, &e)) {
+            if (may_match(m, row, row->patterns[p], text, len)) {
                 m->live[m->nlive++] = (struct live_pattern){r, row->patterns[p]};
             }
         }
@@ -401,15 +470,17 @@ static size_t errno_rows(void)
 
 /* The first errno the text names (earliest line, then earliest offset), or NULL. `lower` is the
  * text lower-cased; live[] is scratch, one per errno row and spelling. */
-static const struct tether_explain_errno *find_errno(const char *lower, size_t len, bool *live)
+static const struct tether_explain_errno *find_errno(const char *lower, size_t len,
+                                                     const struct bigrams *pairs, bool *live)
 {
     bool any = false;
     for (size_t i = 0; tt__explain_errnos[i].e.name; i++) {
         for (size_t p = 0; p < ERRNO_SPELLINGS && tt__explain_errnos[i].patterns[p]; p++) {
             size_t s;
             size_t e;
-            bool hit =
-                tt__explain_match_text(lower, len, tt__explain_errnos[i].patterns[p], &s, &e) != 0;
+            const char *pattern = tt__explain_errnos[i].patterns[p];
+            bool hit = bigrams_allow(pairs, pattern) &&
+                       tt__explain_match_text(lower, len, pattern, &s, &e) != 0;
             live[i * ERRNO_SPELLINGS + p] = hit;
             any = any || hit;
         }
@@ -474,7 +545,8 @@ int tether_explain(const char *text, size_t len, struct tether_explanation **out
             m.rows[r++].row = &tables[t][i];
         }
     }
-    find_live(&m, m.lower, len);
+    bigrams_fill(&m.pairs, m.lower, len);
+    find_live(&m, text, len);
     size_t pos = 0;
     size_t line_no = 1;
     while (pos < len) {
@@ -504,7 +576,7 @@ int tether_explain(const char *text, size_t len, struct tether_explanation **out
         }
         res->count = m.nmatches;
     } else {
-        res->errno_hint = find_errno(m.lower, len, m.errno_live);
+        res->errno_hint = find_errno(m.lower, len, &m.pairs, m.errno_live);
     }
     *out = res;
     res = NULL;
