@@ -243,6 +243,30 @@ static void check_output(const struct out *o, uint64_t requests)
     FUZZ_CHECK(responses <= requests + (saw_error ? 1 : 0));
 }
 
+/* A new connection to the server. At thousands of connections a second the client's side
+ * leaves as many in TIME_WAIT, and other programs on the machine use ephemeral ports too, so a
+ * connect may find no free local port for a moment (EADDRNOTAVAIL): that is retried, anything
+ * else fails the input with the reason. */
+static int client_connect(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int tries = 0;; tries++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        FUZZ_CHECK(fd >= 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            return fd;
+        }
+        int err = errno;
+        close(fd);
+        if (err != EADDRNOTAVAIL || tries == 100) {
+            fprintf(stderr, "server_conn_fuzz: connect: %s\n", strerror(err));
+            fuzz_fail("connect to the server", __FILE__, __LINE__);
+        }
+        (void)poll(NULL, 0, 10);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > FUZZ_MAX_INPUT) {
@@ -253,11 +277,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct tether_server_stats before;
     tether_server_get_stats(srv, &before);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    FUZZ_CHECK(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    FUZZ_CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    int fd = client_connect();
     FUZZ_CHECK(fcntl(fd, F_SETFL, O_NONBLOCK) == 0);
 
     static char outbuf[MAX_OUTPUT];
