@@ -45,6 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* A timer further away than this is jumped to only after the sockets have had 1 ms of real
  * time to deliver what may still be in flight; nearer ones (backoffs) are jumped to at once. */
 #define FAR_TIMER_MS 100
+/* While a request is active (a name lookup on libuv's thread pool, a connect, a write), the
+ * loop waits up to this long in real time for it to complete before time jumps. */
+#define REQ_WAIT_MS 1000
 
 static uv_loop_t loop;
 static uv_tcp_t listener;
@@ -87,16 +90,20 @@ static bool loop_ready(int ms)
 }
 
 /* One turn of the loop without sleeping: when nothing is ready and only a timer is pending,
- * virtual time jumps to it. Returns false when the loop has nothing left to wait for. */
+ * virtual time jumps to it. A request still active (a name lookup finishes on another thread,
+ * however loaded the machine) is waited for in real time first, so time never jumps past an
+ * event that is merely late. Returns false when the loop has nothing left to wait for. */
 static bool turn(void)
 {
     int timeout = uv_backend_timeout(&loop); /* 0: work pending; -1: no timer */
     if (timeout != 0 && !loop_ready(0)) {
-        if (timeout > FAR_TIMER_MS && loop_ready(1)) {
+        bool late = (loop.active_reqs.count > 0 && loop_ready(REQ_WAIT_MS)) ||
+                    (timeout > FAR_TIMER_MS && loop_ready(1));
+        if (late) {
             timeout = 0; /* something arrived after all */
         }
         if (timeout < 0) {
-            return uv_loop_alive(&loop) != 0 && loop_ready(1);
+            return false; /* no event, no request, no timer: nothing will ever happen */
         }
         skew_ns += (uint64_t)timeout * 1000000u;
     }
