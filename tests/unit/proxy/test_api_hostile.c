@@ -2,7 +2,8 @@
 /*
  * The proxy API against hostile input (the hostile-input review's A1, A2, C3-C6): a path that
  * fills the split buffer, attribute values whose arithmetic would overflow, toxicity beyond
- * float32, NUL inside names, and /events cutting a multibyte name. Each value is either
+ * float32, NUL inside names, /events cutting a multibyte name, and invalid UTF-8 quoted back in
+ * an error message (found by proxy_api_fuzz). Each value is either
  * refused with a 400 naming it and the valid range, or handled without undefined behaviour
  * (the ASan+UBSan build turns the latter into a failure).
  */
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "test.h"
 
@@ -250,6 +253,29 @@ static void test_events_since_checked(void **state)
     proxy_fx_free(fx);
 }
 
+/* A body whose bad escape is the first byte of a two-byte character: the decoder's message
+ * quotes the input up to that byte, a cut sequence. The answer must still be JSON (Go writes
+ * invalid UTF-8 as U+FFFD); it was not, so clients could not read the error. */
+static void test_error_quoting_invalid_utf8(void **state)
+{
+    (void)state;
+    struct proxy_fx *fx = proxy_fx_new(1);
+    static const char body[] = "{\"a\\\xd7\xac\"}";
+    struct reply r = call(fx, "POST", "/proxies", body, sizeof(body) - 1);
+    assert_int_equal(r.status, 400);
+    json_error_t err;
+    json_t *v = json_loads(r.body, 0, &err);
+    if (!v) {
+        fail_msg("error body is not JSON (%s): %s", err.text, r.body);
+    }
+    assert_non_null(strstr(r.body, "\\ufffd"));
+    json_decref(v);
+    free(r.body);
+    /* Well-formed characters are written as they are. */
+    expect_has(fx, "POST", "/proxies", "{\"n\xc3\xa9\\q\"}", 400, "n\xc3\xa9\\\\q");
+    proxy_fx_free(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_nul_in_names),
         cmocka_unit_test(test_events_cut_between_characters),
         cmocka_unit_test(test_events_since_checked),
+        cmocka_unit_test(test_error_quoting_invalid_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
