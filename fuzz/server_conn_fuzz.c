@@ -5,9 +5,10 @@
  * segmentation), then the client half-closes and reads until the server ends the connection.
  * Whatever arrives, the server answers only well-formed HTTP/1.1: every response parses with
  * the strict response parser, its status is 100..599, its framing is honoured exactly (the
- * next byte starts another response or nothing), never more responses than requests plus one
- * error answer; and the connection ends with nothing left open (connections_open returns to
- * 0), no leak (ASan), no hang (each input has a 5 s budget, which only a hang uses up).
+ * next byte starts another response or nothing), never more final responses than requests
+ * plus one error answer, nor more interim ones (100 Continue) than requests; and the connection
+ * ends with nothing left open (connections_open returns to 0), no leak (ASan), no hang (each
+ * input has a 5 s budget, which only a hang uses up).
  *
  * The handler picks a behaviour from the request target's last byte: answer at once, stream a
  * chunked body, read the request body and answer with its size, or abort.
@@ -219,7 +220,7 @@ static size_t one_response(const char *b, size_t len, const char *method, int *s
 /* Every byte the server sent is a sequence of whole, well-formed responses. */
 static void check_output(const struct out *o, uint64_t requests)
 {
-    size_t off = 0, responses = 0;
+    size_t off = 0, responses = 0, interim = 0;
     bool saw_error = false;
     while (off < o->len && o->len < MAX_OUTPUT) {
         int status = 0;
@@ -237,10 +238,17 @@ static void check_output(const struct out *o, uint64_t requests)
         FUZZ_CHECK(status >= 100 && status <= 599);
         saw_error |= status >= 400;
         off += n;
-        responses++;
+        /* A 100 Continue is an interim response before the final one (RFC 9110 §15.2). */
+        if (status < 200 && status != 101) {
+            interim++;
+        } else {
+            responses++;
+        }
     }
-    /* Every response answers a request the server counted, or is its one error answer. */
+    /* Every final response answers a request the server counted, or is its one error answer;
+     * at most one interim response per request. */
     FUZZ_CHECK(responses <= requests + (saw_error ? 1 : 0));
+    FUZZ_CHECK(interim <= requests);
 }
 
 /* A new connection to the server. At thousands of connections a second the client's side
