@@ -251,10 +251,33 @@ static void check_output(const struct out *o, uint64_t requests)
     FUZZ_CHECK(interim <= requests);
 }
 
-/* A new connection to the server. At thousands of connections a second the client's side
- * leaves as many in TIME_WAIT, and other programs on the machine use ephemeral ports too, so a
- * connect may find no free local port for a moment (EADDRNOTAVAIL): that is retried, anything
- * else fails the input with the reason. */
+/* Connects the non-blocking socket fd; returns 0 or an errno. A signal (libFuzzer's timer)
+ * interrupting the connect leaves it going on in the background, so that is waited for too. */
+static int connect_now(int fd, const struct sockaddr_in *sa)
+{
+    if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0) {
+        return 0;
+    }
+    if (errno != EINPROGRESS && errno != EINTR) {
+        return errno;
+    }
+    struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+    int n;
+    while ((n = poll(&pfd, 1, INPUT_BUDGET_MS)) < 0 && errno == EINTR) {
+    }
+    if (n == 0) {
+        return ETIMEDOUT;
+    }
+    int err = 0;
+    socklen_t len = sizeof(err);
+    FUZZ_CHECK(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0);
+    return err;
+}
+
+/* A new non-blocking connection to the server. At thousands of connections a second the
+ * client's side leaves as many in TIME_WAIT, and other programs on the machine use ephemeral
+ * ports too, so a connect may find no free local port for a moment (EADDRNOTAVAIL): that is
+ * retried, anything else fails the input with the reason. */
 static int client_connect(void)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -262,10 +285,11 @@ static int client_connect(void)
     for (int tries = 0;; tries++) {
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         FUZZ_CHECK(fd >= 0);
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+        FUZZ_CHECK(fcntl(fd, F_SETFL, O_NONBLOCK) == 0);
+        int err = connect_now(fd, &sa);
+        if (err == 0) {
             return fd;
         }
-        int err = errno;
         close(fd);
         if (err != EADDRNOTAVAIL || tries == 100) {
             fprintf(stderr, "server_conn_fuzz: connect: %s\n", strerror(err));
@@ -286,7 +310,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct tether_server_stats before;
     tether_server_get_stats(srv, &before);
     int fd = client_connect();
-    FUZZ_CHECK(fcntl(fd, F_SETFL, O_NONBLOCK) == 0);
 
     static char outbuf[MAX_OUTPUT];
     struct out o = {outbuf, 0, false};
