@@ -12,16 +12,23 @@
  *   - the client closes with nothing left on the loop, nothing leaked (ASan).
  * No byte leaves the machine: names never resolve (getaddrinfo is replaced) and connect(2)
  * reaches only this server's port (a redirect elsewhere is refused).
+ *
+ * Time is virtual: the monotonic clocks (the ones libuv's timers read) run ahead by a skew, and
+ * when the loop has no I/O ready and waits only for a timer (a retry's backoff, the deadline),
+ * the skew jumps to that timer instead of the process sleeping. The client sees the same
+ * sequence of events as in real time; an input takes as long as its bytes take to exchange.
  */
 #define _DEFAULT_SOURCE /* syscall(2) */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <tether/client.h>
@@ -32,6 +39,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_MAX_INPUT 16384
 #define MAX_ATTEMPTS 3u
+/* Loop turns one input may take before it counts as a hang (each turn handles an event or
+ * jumps to a timer, so a finished fetch needs far fewer). */
+#define MAX_TURNS 100000
+/* A timer further away than this is jumped to only after the sockets have had 1 ms of real
+ * time to deliver what may still be in flight; nearer ones (backoffs) are jumped to at once. */
+#define FAR_TIMER_MS 100
+/* While a request is active (a name lookup on libuv's thread pool, a connect, a write), the
+ * loop waits up to this long in real time for it to complete before time jumps. */
+#define REQ_WAIT_MS 1000
 
 static uv_loop_t loop;
 static uv_tcp_t listener;
@@ -49,6 +65,50 @@ int getaddrinfo(const char *restrict node, const char *restrict service,
     (void)hints;
     *res = NULL;
     return EAI_NONAME;
+}
+
+static uint64_t skew_ns; /* virtual time added to the monotonic clocks */
+
+/* libuv reads its loop time here (CLOCK_MONOTONIC or _COARSE); this definition takes the place
+ * of libc's. The real clock is read with the system call, never through this function. */
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+    int rc = (int)syscall(SYS_clock_gettime, id, ts);
+    if (rc == 0 && (id == CLOCK_MONOTONIC || id == CLOCK_MONOTONIC_COARSE) && skew_ns > 0) {
+        uint64_t ns = (uint64_t)ts->tv_nsec + skew_ns % 1000000000u;
+        ts->tv_sec += (time_t)(skew_ns / 1000000000u + ns / 1000000000u);
+        ts->tv_nsec = (long)(ns % 1000000000u);
+    }
+    return rc;
+}
+
+/* Whether the loop has an event ready, waiting up to `ms` of real time for one. */
+static bool loop_ready(int ms)
+{
+    struct pollfd pfd = {.fd = uv_backend_fd(&loop), .events = POLLIN};
+    return poll(&pfd, 1, ms) > 0;
+}
+
+/* One turn of the loop without sleeping: when nothing is ready and only a timer is pending,
+ * virtual time jumps to it. A request still active (a name lookup finishes on another thread,
+ * however loaded the machine) is waited for in real time first, so time never jumps past an
+ * event that is merely late. Returns false when the loop has nothing left to wait for. */
+static bool turn(void)
+{
+    int timeout = uv_backend_timeout(&loop); /* 0: work pending; -1: no timer */
+    if (timeout != 0 && !loop_ready(0)) {
+        bool late = (loop.active_reqs.count > 0 && loop_ready(REQ_WAIT_MS)) ||
+                    (timeout > FAR_TIMER_MS && loop_ready(1));
+        if (late) {
+            timeout = 0; /* something arrived after all */
+        }
+        if (timeout < 0) {
+            return false; /* no event, no request, no timer: nothing will ever happen */
+        }
+        skew_ns += (uint64_t)timeout * 1000000u;
+    }
+    (void)uv_run(&loop, UV_RUN_NOWAIT);
+    return true;
 }
 
 /* Only this fuzzer's server is reachable: a redirect to any other address or port is refused
@@ -204,9 +264,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct tether_client_options co;
     tether_client_options_init(&co);
     co.policy.max_attempts = MAX_ATTEMPTS;
-    co.policy.backoff_base_ms = 1;
-    co.policy.backoff_cap_ms = 2;
-    co.policy.max_pushback_ms = 5; /* a Retry-After longer than this ends retrying */
+    /* Zero backoff and pushback: a retry is still scheduled through the backoff timer, but due
+     * at once, so an input never waits for real time to pass (1 ms backoffs made most of this
+     * target's time sleep). Retry-After: 0 is still honoured; any longer one ends retrying. */
+    co.policy.backoff_base_ms = 0;
+    co.policy.backoff_cap_ms = 0;
+    co.policy.max_pushback_ms = 0;
     co.policy.deadline_ms = 2000;
     tether_client *client = NULL;
     FUZZ_CHECK(tether_client_new(&loop, &co, &client) == 0);
@@ -232,14 +295,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tether_fetch *f = NULL;
     FUZZ_CHECK(tether_client_fetch(client, &fo, on_done, &f) == 0);
     /* The deadline bounds the fetch; the loop turns until the callback ran. */
-    for (int i = 0; i < 100000 && r.calls == 0; i++) {
-        (void)uv_run(&loop, UV_RUN_ONCE);
+    for (int i = 0; i < MAX_TURNS && r.calls == 0 && turn(); i++) {
     }
     FUZZ_CHECK(r.calls == 1);
     bool closed = false;
     tether_client_close(client, client_closed, &closed);
-    for (int i = 0; i < 100000 && !closed; i++) {
-        (void)uv_run(&loop, UV_RUN_ONCE);
+    for (int i = 0; i < MAX_TURNS && !closed && turn(); i++) {
     }
     FUZZ_CHECK(closed);
     /* The server's side of every connection finishes closing too. */

@@ -5,9 +5,10 @@
  * segmentation), then the client half-closes and reads until the server ends the connection.
  * Whatever arrives, the server answers only well-formed HTTP/1.1: every response parses with
  * the strict response parser, its status is 100..599, its framing is honoured exactly (the
- * next byte starts another response or nothing), never more responses than requests plus one
- * error answer; and the connection ends with nothing left open (connections_open returns to
- * 0), no leak (ASan), no hang (the loop is bounded).
+ * next byte starts another response or nothing), never more final responses than requests
+ * plus one error answer, nor more interim ones (100 Continue) than requests; and the connection
+ * ends with nothing left open (connections_open returns to 0), no leak (ASan), no hang (each
+ * input has a 5 s budget, which only a hang uses up).
  *
  * The handler picks a behaviour from the request target's last byte: answer at once, stream a
  * chunked body, read the request body and answer with its size, or abort.
@@ -30,7 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_MAX_INPUT 8192
 #define MAX_OUTPUT (1u << 20)
-#define SPINS 4000 /* loop turns of at most 1 ms while waiting for the server to finish */
+/* How long one input may take before it counts as a hang: well under libFuzzer's -timeout, so
+ * a stuck connection is reported by the check that names it. Nothing waits for this to pass:
+ * every wait ends as soon as the client socket or the server's loop has something to do. */
+#define INPUT_BUDGET_MS 5000u
 
 static uv_loop_t loop;
 static tether_server *srv;
@@ -142,6 +146,27 @@ static void turn(int fd, struct out *o)
     drain(fd, o);
 }
 
+/* Blocks until the client socket is ready for `events`, the server's loop has an event or a due
+ * timer, or the input's budget runs out; returns false once the budget is spent. Waiting on
+ * both sides, instead of a fixed 1 ms nap on the client's side alone, is what lets an input
+ * finish as fast as the two sockets can exchange bytes. */
+static bool wait_ready(int fd, short events, uint64_t deadline_ns)
+{
+    uint64_t now = uv_hrtime();
+    if (now >= deadline_ns) {
+        return false;
+    }
+    int wait_ms = uv_backend_timeout(&loop); /* 0: work already pending; -1: no timer */
+    uint64_t left_ms = (deadline_ns - now) / 1000000u + 1;
+    if (wait_ms < 0 || (uint64_t)wait_ms > left_ms) {
+        wait_ms = (int)left_ms;
+    }
+    struct pollfd pfd[2] = {{.fd = uv_backend_fd(&loop), .events = POLLIN}, {.fd = fd}};
+    pfd[1].events = events;
+    (void)poll(pfd, fd >= 0 ? 2 : 1, wait_ms);
+    return true;
+}
+
 /* The end of the chunked body starting at b[0..len), or 0 when it does not end there. */
 static size_t chunked_end(const char *b, size_t len)
 {
@@ -195,7 +220,7 @@ static size_t one_response(const char *b, size_t len, const char *method, int *s
 /* Every byte the server sent is a sequence of whole, well-formed responses. */
 static void check_output(const struct out *o, uint64_t requests)
 {
-    size_t off = 0, responses = 0;
+    size_t off = 0, responses = 0, interim = 0;
     bool saw_error = false;
     while (off < o->len && o->len < MAX_OUTPUT) {
         int status = 0;
@@ -213,10 +238,65 @@ static void check_output(const struct out *o, uint64_t requests)
         FUZZ_CHECK(status >= 100 && status <= 599);
         saw_error |= status >= 400;
         off += n;
-        responses++;
+        /* A 100 Continue is an interim response before the final one (RFC 9110 §15.2). */
+        if (status < 200 && status != 101) {
+            interim++;
+        } else {
+            responses++;
+        }
     }
-    /* Every response answers a request the server counted, or is its one error answer. */
+    /* Every final response answers a request the server counted, or is its one error answer;
+     * at most one interim response per request. */
     FUZZ_CHECK(responses <= requests + (saw_error ? 1 : 0));
+    FUZZ_CHECK(interim <= requests);
+}
+
+/* Connects the non-blocking socket fd; returns 0 or an errno. A signal (libFuzzer's timer)
+ * interrupting the connect leaves it going on in the background, so that is waited for too. */
+static int connect_now(int fd, const struct sockaddr_in *sa)
+{
+    if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0) {
+        return 0;
+    }
+    if (errno != EINPROGRESS && errno != EINTR) {
+        return errno;
+    }
+    struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+    int n;
+    while ((n = poll(&pfd, 1, INPUT_BUDGET_MS)) < 0 && errno == EINTR) {
+    }
+    if (n == 0) {
+        return ETIMEDOUT;
+    }
+    int err = 0;
+    socklen_t len = sizeof(err);
+    FUZZ_CHECK(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0);
+    return err;
+}
+
+/* A new non-blocking connection to the server. At thousands of connections a second the
+ * client's side leaves as many in TIME_WAIT, and other programs on the machine use ephemeral
+ * ports too, so a connect may find no free local port for a moment (EADDRNOTAVAIL): that is
+ * retried, anything else fails the input with the reason. */
+static int client_connect(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int tries = 0;; tries++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        FUZZ_CHECK(fd >= 0);
+        FUZZ_CHECK(fcntl(fd, F_SETFL, O_NONBLOCK) == 0);
+        int err = connect_now(fd, &sa);
+        if (err == 0) {
+            return fd;
+        }
+        close(fd);
+        if (err != EADDRNOTAVAIL || tries == 100) {
+            fprintf(stderr, "server_conn_fuzz: connect: %s\n", strerror(err));
+            fuzz_fail("connect to the server", __FILE__, __LINE__);
+        }
+        (void)poll(NULL, 0, 10);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -229,19 +309,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct tether_server_stats before;
     tether_server_get_stats(srv, &before);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    FUZZ_CHECK(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    FUZZ_CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-    FUZZ_CHECK(fcntl(fd, F_SETFL, O_NONBLOCK) == 0);
+    int fd = client_connect();
 
     static char outbuf[MAX_OUTPUT];
     struct out o = {outbuf, 0, false};
+    uint64_t deadline = uv_hrtime() + (uint64_t)INPUT_BUDGET_MS * 1000000u;
     uint64_t sched = fuzz_hash(data, size);
     size_t off = 0;
-    int spins = 0;
-    while (off < size && !o.ended && spins < SPINS) {
+    bool in_time = true;
+    while (off < size && !o.ended && in_time) {
         size_t n = next_cut(&sched, size - off);
         ssize_t w = write(fd, data + off, n);
         if (w > 0) {
@@ -251,27 +327,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         turn(fd, &o);
         if (w <= 0) {
-            spins++;
-            (void)poll(&(struct pollfd){.fd = fd, .events = POLLIN | POLLOUT}, 1, 1);
+            in_time = wait_ready(fd, POLLIN | POLLOUT, deadline);
         }
     }
     (void)shutdown(fd, SHUT_WR);
-    for (spins = 0; !o.ended && spins < SPINS; spins++) {
+    for (turn(fd, &o); !o.ended && wait_ready(fd, POLLIN, deadline);) {
         turn(fd, &o);
-        if (!o.ended) {
-            (void)poll(&(struct pollfd){.fd = fd, .events = POLLIN}, 1, 1);
-        }
     }
     FUZZ_CHECK(o.ended); /* the server ends every connection the client half-closed */
     close(fd);
     struct tether_server_stats after;
-    for (spins = 0; spins < SPINS; spins++) {
+    for (;;) {
         tether_server_get_stats(srv, &after);
-        if (after.connections_open == 0) {
+        if (after.connections_open == 0 || !wait_ready(-1, 0, deadline)) {
             break;
         }
         (void)uv_run(&loop, UV_RUN_NOWAIT);
-        (void)poll(NULL, 0, 1);
     }
     FUZZ_CHECK(after.connections_open == 0);
     check_output(&o, after.requests - before.requests);

@@ -56,8 +56,9 @@ struct tt_explain_errno_row {
 extern const struct tt_explain_errno_row tt__explain_errnos[];
 
 /* Case-insensitive search of the pattern (fragments separated by '*') in one line
- * [line, line + n). Returns 1 and sets *start and *end (offsets within the line) on a match. */
-int tt__explain_match_text(const char *line, size_t n, const char *pattern, size_t *start,
+ * [lower_line, lower_line + n), which the caller lower-cased (ttx_lower) once for every pattern.
+ * Returns 1 and sets *start and *end (offsets within the line) on a match. */
+int tt__explain_match_text(const char *lower_line, size_t n, const char *pattern, size_t *start,
                            size_t *end);
 
 /* Shorthands the catalogue files share, so one wording is reviewed once. */

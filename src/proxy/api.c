@@ -311,9 +311,23 @@ static void api_populate(struct tether_proxy_server *ps, struct px_resp *r, cons
                 continue;
             }
         }
+        /* A name listed twice replaces the proxy an earlier entry made or kept, which frees
+         * it: that entry reports the replacement (Go's reply lists the name twice too). The
+         * slots are cleared before the free, so no freed pointer is ever read. */
+        for (size_t k = 0; existing && k < ndone; k++) {
+            if (done[k] == existing) {
+                done[k] = NULL;
+            }
+        }
         struct px_proxy *px;
-        if (tt__px_proxy_create(ps, pe->name, pe->listen, pe->upstream, pe->enabled, &pe->toxics,
-                                &px, &e) != 0) {
+        int rv = tt__px_proxy_create(ps, pe->name, pe->listen, pe->upstream, pe->enabled,
+                                     &pe->toxics, &px, &e);
+        for (size_t k = 0; k < ndone; k++) {
+            if (!done[k]) {
+                done[k] = rv == 0 ? px : existing; /* a failed create keeps the old one */
+            }
+        }
+        if (rv != 0) {
             goto reply;
         }
         done[ndone++] = px;

@@ -69,6 +69,28 @@ void tt__pj_fmt(struct pj_w *w, const char *fmt, ...)
     tt__free(big);
 }
 
+/* The length of the well-formed UTF-8 sequence (RFC 3629: no overlong form, no surrogate,
+ * nothing past U+10FFFF) starting with the byte p[0] >= 0x80, or 0 when it is not one. p is
+ * NUL-terminated, and NUL is never a continuation byte, so nothing past the end is read. */
+static size_t utf8_sequence(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    if (c >= 0xC2 && c <= 0xDF) {
+        return (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    }
+    if (c >= 0xE0 && c <= 0xEF) {
+        unsigned char lo = c == 0xE0 ? 0xA0 : 0x80;
+        unsigned char hi = c == 0xED ? 0x9F : 0xBF;
+        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        unsigned char lo = c == 0xF0 ? 0x90 : 0x80;
+        unsigned char hi = c == 0xF4 ? 0x8F : 0xBF;
+        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80 ? 4 : 0;
+    }
+    return 0;
+}
+
 void tt__pj_str(struct pj_w *w, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -111,6 +133,17 @@ void tt__pj_str(struct pj_w *w, const char *s)
             esc = ubuf;
         } else if (is_ls) {
             esc = p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029";
+        } else if (ch >= 0x80) {
+            /* Go's encoder writes each byte of invalid UTF-8 as U+FFFD, so a response is
+             * always valid JSON (a decoder's error message may quote a cut sequence). */
+            size_t n = utf8_sequence(p + i);
+            if (n == 0) {
+                esc = "\\ufffd";
+            } else {
+                run += n;
+                i += n - 1;
+                continue;
+            }
         }
         if (!esc) {
             run++;

@@ -123,11 +123,18 @@ size_t ttx_edit_distance(const char *a, const char *b)
 
 const char *ttx_closest(const char *typed, const char *const *candidates, size_t n)
 {
-    size_t limit = strlen(typed) <= 4 ? 1 : 2;
+    size_t typed_len = strlen(typed);
+    size_t limit = typed_len <= 4 ? 1 : 2;
     const char *best = NULL;
     size_t best_d = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
         if (!candidates[i]) {
+            continue;
+        }
+        /* The distance is at least the difference in length: skip the table when that alone
+         * is over the limit (the common case for a long mistyped value). */
+        size_t cand_len = strlen(candidates[i]);
+        if ((typed_len > cand_len ? typed_len - cand_len : cand_len - typed_len) > limit) {
             continue;
         }
         size_t d = ttx_edit_distance(typed, candidates[i]);

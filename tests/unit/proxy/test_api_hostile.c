@@ -2,12 +2,16 @@
 /*
  * The proxy API against hostile input (the hostile-input review's A1, A2, C3-C6): a path that
  * fills the split buffer, attribute values whose arithmetic would overflow, toxicity beyond
- * float32, NUL inside names, and /events cutting a multibyte name. Each value is either
+ * float32, NUL inside names, /events cutting a multibyte name, invalid UTF-8 quoted back in an
+ * error message and a name listed twice in /populate (both found by proxy_api_fuzz). Each value
+ * is either
  * refused with a 400 naming it and the valid range, or handled without undefined behaviour
  * (the ASan+UBSan build turns the latter into a failure).
  */
 #include <stdlib.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "test.h"
 
@@ -245,6 +249,57 @@ static void test_events_since_checked(void **state)
     proxy_fx_free(fx);
 }
 
+/* A body whose bad escape is the first byte of a two-byte character: the decoder's message
+ * quotes the input up to that byte, a cut sequence. The answer must still be JSON (Go writes
+ * invalid UTF-8 as U+FFFD); it was not, so clients could not read the error. */
+static void test_error_quoting_invalid_utf8(void **state)
+{
+    (void)state;
+    struct proxy_fx *fx = proxy_fx_new(1);
+    static const char body[] = "{\"a\\\xd7\xac\"}";
+    struct reply r = call(fx, "POST", "/proxies", body, sizeof(body) - 1);
+    assert_int_equal(r.status, 400);
+    json_error_t err;
+    json_t *v = json_loads(r.body, 0, &err);
+    if (!v) {
+        fail_msg("error body is not JSON (%s): %s", err.text, r.body);
+    }
+    assert_non_null(strstr(r.body, "\\ufffd"));
+    json_decref(v);
+    free(r.body);
+    /* Well-formed characters are written as they are. */
+    expect_has(fx, "POST", "/proxies", "{\"n\xc3\xa9\\q\"}", 400, "n\xc3\xa9\\\\q");
+    proxy_fx_free(fx);
+}
+
+/* /populate listing one name twice with different upstreams: the second entry replaces (and
+ * frees) the proxy the first made, and the reply read the freed one (ASan: heap-use-after-free).
+ * Both entries now report the proxy that remains. */
+static void test_populate_same_name_twice(void **state)
+{
+    (void)state;
+    struct proxy_fx *fx = proxy_fx_new(1);
+    static const char body[] =
+        "[{\"name\":\"b\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:1\"},"
+        "{\"name\":\"b\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:2\"}]";
+    struct reply r = call(fx, "POST", "/populate", body, sizeof(body) - 1);
+    assert_int_equal(r.status, 201);
+    json_error_t err;
+    json_t *v = json_loads(r.body, 0, &err);
+    assert_non_null(v);
+    json_t *list = json_object_get(v, "proxies");
+    assert_int_equal(json_array_size(list), 2);
+    for (size_t i = 0; i < 2; i++) {
+        const char *up = json_string_value(json_object_get(json_array_get(list, i), "upstream"));
+        assert_non_null(up);
+        assert_string_equal(up, "127.0.0.1:2");
+    }
+    json_decref(v);
+    free(r.body);
+    expect_has(fx, "GET", "/proxies/b", NULL, 200, "\"upstream\":\"127.0.0.1:2\"");
+    proxy_fx_free(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +309,8 @@ int main(void)
         cmocka_unit_test(test_nul_in_names),
         cmocka_unit_test(test_events_cut_between_characters),
         cmocka_unit_test(test_events_since_checked),
+        cmocka_unit_test(test_error_quoting_invalid_utf8),
+        cmocka_unit_test(test_populate_same_name_twice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
