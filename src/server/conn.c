@@ -38,6 +38,7 @@ bool tt__srv_conn_is_idle(const struct tt__srv_conn *c)
 static void conn_free(struct tt__srv_conn *c)
 {
     tt__buf_cleanup(&c->in);
+    tt__free(c->chunked);
     tt__free(c);
 }
 
@@ -169,7 +170,9 @@ int tt__srv_conn_write(struct tt__srv_conn *c, const void *data, size_t len)
     if (before == 0) {
         /* Send progress (S7) is measured from the moment there is something to send. */
         c->send_check_ms = conn_now(c);
-        c->send_check_queue = conn_unsent(c);
+        /* Mostly libuv wrote it all at once and nothing is queued: no send deadline runs
+         * (conn_deadline), so the kernel is not asked (an ioctl per response otherwise). */
+        c->send_check_queue = queued ? conn_unsent(c) : 0;
         tt__srv_conn_arm_timer(c);
     }
     return 0;
@@ -332,16 +335,28 @@ static void conn_on_timer(uv_timer_t *t)
     }
 }
 
+/*
+ * Coarse timeouts, the way nginx and redis keep them: the deadline is recomputed on every
+ * event, but the timer is restarted only when the new deadline is earlier than the one it is
+ * armed for. A later deadline (the usual case: every request pushes the idle deadline out)
+ * leaves the timer alone; it fires early, conn_on_timer finds the deadline still ahead and
+ * re-arms to it. That saves a timer-heap removal and insertion per request for one spurious
+ * wake-up per timeout period. No deadline at all also leaves it armed: it fires and finds
+ * nothing to do.
+ */
 void tt__srv_conn_arm_timer(struct tt__srv_conn *c)
 {
     enum tether_close_cause cause;
     uint64_t deadline = conn_deadline(c, &cause);
     if (deadline == 0 || c->closing) {
-        uv_timer_stop(&c->timer);
+        return;
+    }
+    if (uv_is_active((uv_handle_t *)&c->timer) && c->timer_due_ms <= deadline) {
         return;
     }
     uint64_t now = conn_now(c);
-    uv_timer_start(&c->timer, conn_on_timer, deadline > now ? deadline - now : 0, 0);
+    c->timer_due_ms = deadline > now ? deadline : now;
+    uv_timer_start(&c->timer, conn_on_timer, c->timer_due_ms - now, 0);
 }
 
 void tt__srv_conn_accept(struct tether_server *srv, int fd)
@@ -467,7 +482,16 @@ static void conn_start_request(struct tt__srv_conn *c, const struct tt__h1_head 
     c->body_chunked = h->body == TT__H1_BODY_CHUNKED;
     c->body_remaining = h->body == TT__H1_BODY_LENGTH ? h->content_length : 0;
     if (c->body_chunked) {
-        tt__h1_chunked_init(&c->chunked, &srv->limits);
+        /* Allocated per chunked body, freed when the connection turns idle: idle keep-alive
+         * connections do not carry the decoder's state. */
+        if (!c->chunked) {
+            c->chunked = tt__malloc(sizeof(*c->chunked));
+        }
+        if (!c->chunked) {
+            tt__srv_conn_fail(c, 503, "out of memory", TETHER_CLOSE_IO_ERROR);
+            return;
+        }
+        tt__h1_chunked_init(c->chunked, &srv->limits);
     }
     c->rstate = req->has_body ? TT__SRV_READ_BODY : TT__SRV_READ_DONE;
     req->head_len = h->head_len;
@@ -500,10 +524,10 @@ static bool conn_read_body(struct tt__srv_conn *c)
         if (c->body_chunked) {
             struct tt__h1_str span;
             size_t used;
-            int rv = tt__h1_chunked_decode(&c->chunked, c->in.data, c->in.len, &used, &span);
+            int rv = tt__h1_chunked_decode(c->chunked, c->in.data, c->in.len, &used, &span);
             if (rv < 0) {
-                tt__srv_conn_fail(c, tt__h1_err_status(c->chunked.error),
-                                  tt__h1_err_message(c->chunked.error), TETHER_CLOSE_PARSE_ERROR);
+                tt__srv_conn_fail(c, tt__h1_err_status(c->chunked->error),
+                                  tt__h1_err_message(c->chunked->error), TETHER_CLOSE_PARSE_ERROR);
                 return false;
             }
             data = span.ptr;
@@ -633,6 +657,8 @@ static void conn_process(struct tt__srv_conn *c)
                  * of their time: hold no buffer while waiting (nginx frees its buffers too).
                  * The next read allocates again. */
                 tt__buf_cleanup(&c->in);
+                tt__free(c->chunked);
+                c->chunked = NULL;
                 tt__server_conn_idle(srv, c, true);
             }
             break;

@@ -61,11 +61,12 @@ struct tt__srv_conn {
     struct tt__list link;      /* in srv->conns */
     struct tt__list idle_link; /* in srv->idle while idle */
     uv_timer_t timer;          /* the nearest of this connection's deadlines */
+    uint64_t timer_due_ms;     /* when it fires, while active (tt__srv_conn_arm_timer) */
     bool timer_open;
 
     struct tt__buf in; /* received, not yet consumed; its storage is freed while idle */
     struct tt__h1_parser parser;
-    struct tt__h1_chunked chunked;
+    struct tt__h1_chunked *chunked; /* while a chunked body is read; NULL while idle */
     enum tt__srv_read_state rstate;
     bool body_chunked;
     uint64_t body_remaining; /* length framing */
