@@ -470,6 +470,16 @@ static void conn_start_request(struct tt__srv_conn *c, const struct tt__h1_head 
         tt__srv_conn_fail(c, 413, "request body exceeds the size limit", TETHER_CLOSE_PARSE_ERROR);
         return;
     }
+    /* The chunked decoder's state is allocated per chunked body and freed when the connection
+     * turns idle (idle keep-alive connections do not carry it); before the request, so a
+     * failure leaves nothing half-built. */
+    if (h->body == TT__H1_BODY_CHUNKED && !c->chunked) {
+        c->chunked = tt__malloc(sizeof(*c->chunked));
+        if (!c->chunked) {
+            tt__srv_conn_fail(c, 503, "out of memory", TETHER_CLOSE_IO_ERROR);
+            return;
+        }
+    }
     struct tether_request *req = tt__request_new(c, h);
     if (!req) {
         tt__srv_conn_fail(c, 503, "out of memory", TETHER_CLOSE_IO_ERROR);
@@ -482,15 +492,6 @@ static void conn_start_request(struct tt__srv_conn *c, const struct tt__h1_head 
     c->body_chunked = h->body == TT__H1_BODY_CHUNKED;
     c->body_remaining = h->body == TT__H1_BODY_LENGTH ? h->content_length : 0;
     if (c->body_chunked) {
-        /* Allocated per chunked body, freed when the connection turns idle: idle keep-alive
-         * connections do not carry the decoder's state. */
-        if (!c->chunked) {
-            c->chunked = tt__malloc(sizeof(*c->chunked));
-        }
-        if (!c->chunked) {
-            tt__srv_conn_fail(c, 503, "out of memory", TETHER_CLOSE_IO_ERROR);
-            return;
-        }
         tt__h1_chunked_init(c->chunked, &srv->limits);
     }
     c->rstate = req->has_body ? TT__SRV_READ_BODY : TT__SRV_READ_DONE;
